@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Kernels are only fast with the CPU's vector features turned on: without FMA,
+// `addingProduct` becomes a libm call per lane (see Sources/Tensor/Kernels/README.md).
+#if arch(x86_64)
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]
+#else
+let kernelFlags: [SwiftSetting] = []
+#endif
+
+let package = Package(
+    name: "OctavoInfer",
+    products: [
+        .executable(name: "octavo-infer", targets: ["octavo-infer"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "Tokenizer", targets: ["Tokenizer"]),
+        .library(name: "Generation", targets: ["Generation"]),
+        .library(name: "GPT2", targets: ["GPT2"]),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
+        .target(name: "Tokenizer"),
+        .target(name: "Generation", dependencies: ["Tensor", "Tokenizer"]),
+        .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags),
+        .executableTarget(name: "octavo-infer", dependencies: ["Tensor", "Tokenizer", "Generation", "GPT2"]),
+
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation"]),
+        .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Tokenizer", "Generation"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

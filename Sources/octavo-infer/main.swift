@@ -1,0 +1,1 @@
+print("octavo-infer")
