@@ -1,0 +1,142 @@
+import Foundation
+import Tensor
+
+/// A GPT-2 `config.json`, with transformers' `GPT2Config` defaults for absent keys.
+public struct GPT2Config: Codable, Sendable, Equatable {
+    public var modelType: String
+    public var vocabSize: Int
+    public var nPositions: Int
+    public var nEmbd: Int
+    public var nLayer: Int
+    public var nHead: Int
+    /// Width of the MLP; `nil` means 4·n_embd.
+    public var nInner: Int?
+    public var activationFunction: String
+    public var layerNormEpsilon: Float
+    public var scaleAttnWeights: Bool
+    public var scaleAttnByInverseLayerIdx: Bool
+    public var reorderAndUpcastAttn: Bool
+    public var addCrossAttention: Bool
+    public var tieWordEmbeddings: Bool
+    public var bosTokenID: Int?
+    public var eosTokenID: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type"
+        case vocabSize = "vocab_size"
+        case nPositions = "n_positions"
+        case nEmbd = "n_embd"
+        case nLayer = "n_layer"
+        case nHead = "n_head"
+        case nInner = "n_inner"
+        case activationFunction = "activation_function"
+        case layerNormEpsilon = "layer_norm_epsilon"
+        case scaleAttnWeights = "scale_attn_weights"
+        case scaleAttnByInverseLayerIdx = "scale_attn_by_inverse_layer_idx"
+        case reorderAndUpcastAttn = "reorder_and_upcast_attn"
+        case addCrossAttention = "add_cross_attention"
+        case tieWordEmbeddings = "tie_word_embeddings"
+        case bosTokenID = "bos_token_id"
+        case eosTokenID = "eos_token_id"
+    }
+
+    /// gpt2 (124M) as the hub ships it.
+    public static let gpt2Small = GPT2Config(nEmbd: 768, nLayer: 12, nHead: 12)
+    /// gpt2-medium (355M).
+    public static let gpt2Medium = GPT2Config(nEmbd: 1024, nLayer: 24, nHead: 16)
+
+    public init(
+        vocabSize: Int = 50257, nPositions: Int = 1024, nEmbd: Int = 768, nLayer: Int = 12, nHead: Int = 12,
+        nInner: Int? = nil, activationFunction: String = "gelu_new", layerNormEpsilon: Float = 1e-5
+    ) {
+        modelType = "gpt2"
+        self.vocabSize = vocabSize
+        self.nPositions = nPositions
+        self.nEmbd = nEmbd
+        self.nLayer = nLayer
+        self.nHead = nHead
+        self.nInner = nInner
+        self.activationFunction = activationFunction
+        self.layerNormEpsilon = layerNormEpsilon
+        scaleAttnWeights = true
+        scaleAttnByInverseLayerIdx = false
+        reorderAndUpcastAttn = false
+        addCrossAttention = false
+        tieWordEmbeddings = true
+        bosTokenID = 50256
+        eosTokenID = 50256
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = GPT2Config()
+        modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "gpt2"
+        vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? defaults.vocabSize
+        nPositions = try c.decodeIfPresent(Int.self, forKey: .nPositions) ?? defaults.nPositions
+        nEmbd = try c.decodeIfPresent(Int.self, forKey: .nEmbd) ?? defaults.nEmbd
+        nLayer = try c.decodeIfPresent(Int.self, forKey: .nLayer) ?? defaults.nLayer
+        nHead = try c.decodeIfPresent(Int.self, forKey: .nHead) ?? defaults.nHead
+        nInner = try c.decodeIfPresent(Int.self, forKey: .nInner)
+        activationFunction = try c.decodeIfPresent(String.self, forKey: .activationFunction) ?? defaults.activationFunction
+        layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? defaults.layerNormEpsilon
+        scaleAttnWeights = try c.decodeIfPresent(Bool.self, forKey: .scaleAttnWeights) ?? true
+        scaleAttnByInverseLayerIdx = try c.decodeIfPresent(Bool.self, forKey: .scaleAttnByInverseLayerIdx) ?? false
+        reorderAndUpcastAttn = try c.decodeIfPresent(Bool.self, forKey: .reorderAndUpcastAttn) ?? false
+        addCrossAttention = try c.decodeIfPresent(Bool.self, forKey: .addCrossAttention) ?? false
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
+        // An explicit null means "none"; only an absent key takes GPT-2's default.
+        bosTokenID = c.contains(.bosTokenID) ? try c.decodeIfPresent(Int.self, forKey: .bosTokenID) : defaults.bosTokenID
+        eosTokenID = c.contains(.eosTokenID) ? try c.decodeIfPresent(Int.self, forKey: .eosTokenID) : defaults.eosTokenID
+    }
+
+    /// Reads and validates `config.json` in a model folder.
+    public static func load(directory: URL) throws -> GPT2Config {
+        let url = directory.appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { throw GPT2Error.configNotFound(path: url.path) }
+        let data = try Data(contentsOf: url)
+        let config: GPT2Config
+        do {
+            config = try JSONDecoder().decode(GPT2Config.self, from: data)
+        } catch let error as DecodingError {
+            throw GPT2Error.malformedConfig(path: url.path, reason: describe(error))
+        }
+        try config.validate()
+        return config
+    }
+
+    public var headDim: Int { nEmbd / nHead }
+    public var innerDim: Int { nInner ?? 4 * nEmbd }
+
+    /// The activation, or nil if transformers names one we do not implement.
+    public var activation: Activation? { Activation(rawValue: activationFunction) }
+
+    /// Rejects what this implementation does not compute, before any weight is read.
+    public func validate() throws {
+        func unsupported(_ key: String, _ value: Any, _ reason: String) -> GPT2Error {
+            .unsupportedConfig(key: key, value: "\(value)", reason: reason)
+        }
+        guard modelType == "gpt2" else {
+            throw unsupported("model_type", modelType, "this loader reads GPT-2 checkpoints (model_type \"gpt2\"); use the command for that architecture")
+        }
+        for (key, value) in [("vocab_size", vocabSize), ("n_positions", nPositions), ("n_embd", nEmbd), ("n_layer", nLayer), ("n_head", nHead)] where value <= 0 {
+            throw unsupported(key, value, "must be positive")
+        }
+        guard nEmbd % nHead == 0 else { throw unsupported("n_head", nHead, "n_embd \(nEmbd) must be divisible by n_head") }
+        if let nInner, nInner <= 0 { throw unsupported("n_inner", nInner, "must be positive or null") }
+        guard activation != nil else {
+            throw unsupported("activation_function", activationFunction, "supported: " + Activation.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard layerNormEpsilon.isFinite, layerNormEpsilon > 0 else { throw unsupported("layer_norm_epsilon", layerNormEpsilon, "must be a positive number") }
+        guard !addCrossAttention else { throw unsupported("add_cross_attention", true, "GPT-2 with cross-attention is an encoder-decoder part, not a language model") }
+    }
+}
+
+func describe(_ error: DecodingError) -> String {
+    switch error {
+    case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context), .dataCorrupted(let context):
+        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+        return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+    @unknown default:
+        return "\(error)"
+    }
+}

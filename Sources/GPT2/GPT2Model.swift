@@ -1,0 +1,145 @@
+import Foundation
+import Generation
+import Tensor
+
+/// GPT-2 (Radford et al. 2019) as `GPT2LMHeadModel` computes it, over weights
+/// memory-mapped from a Hugging Face folder.
+///
+///     x = wte[tokens] + wpe[positions]          [rows, n_embd]
+///     for block in h: x = block(x)              pre-norm attention + MLP
+///     logits = ln_f(x_last) · wteᵀ              [sequences, vocab]
+public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
+    public let config: GPT2Config
+    public let checkpoint: Checkpoint
+    /// "wte": [vocab, n_embd].
+    let wte: Embedding
+    /// "wpe": [n_positions, n_embd].
+    let wpe: Embedding
+    /// "h.0" ... "h.{n_layer-1}".
+    let h: [GPT2Block]
+    /// "ln_f".
+    let lnF: LayerNormLayer
+    /// The output layer [vocab, n_embd]: wte itself when tied, else "lm_head".
+    let lmHead: Linear
+    let activation: Activation
+
+    private let workspace: GPT2Workspace
+    private let lock = NSLock()
+
+    /// Loads config.json and the weights of a Hugging Face GPT-2 folder.
+    public convenience init(directory: URL) throws {
+        let config = try GPT2Config.load(directory: directory)
+        try self.init(config: config, checkpoint: Checkpoint(directory: directory))
+    }
+
+    /// Builds the model from a config and weights stored under either naming:
+    /// `transformer.h.0...` (transformers' save_pretrained) or `h.0...` (the
+    /// original openai-community files, whose `attn.bias` buffers are ignored).
+    public init(config: GPT2Config, checkpoint: Checkpoint) throws {
+        try config.validate()
+        self.config = config
+        self.checkpoint = checkpoint
+        let prefix = checkpoint.info("transformer.wte.weight") != nil ? "transformer." : ""
+        wte = try Embedding(checkpoint, names: [prefix + "wte.weight"], count: config.vocabSize, dimension: config.nEmbd)
+        wpe = try Embedding(checkpoint, names: [prefix + "wpe.weight"], count: config.nPositions, dimension: config.nEmbd)
+        h = try (0..<config.nLayer).map { try GPT2Block(checkpoint, "\(prefix)h.\($0)", layer: $0, config) }
+        lnF = try LayerNormLayer(checkpoint, prefix + "ln_f", features: config.nEmbd, epsilon: config.layerNormEpsilon)
+        if config.tieWordEmbeddings {
+            lmHead = Linear(weight: wte.table, bias: nil, inFeatures: config.nEmbd, outFeatures: config.vocabSize, layout: .outputMajor)
+        } else {
+            lmHead = try Linear(checkpoint, "lm_head", inFeatures: config.nEmbd, outFeatures: config.vocabSize, layout: .outputMajor, hasBias: false)
+        }
+        activation = config.activation!
+        workspace = GPT2Workspace(config: config)
+    }
+
+    public var vocabularySize: Int { config.vocabSize }
+    public var maxPositions: Int { config.nPositions }
+
+    public func makeCache(capacity: Int) -> KVCache {
+        KVCache(layers: config.nLayer, heads: config.nHead, headDim: config.headDim, capacity: max(1, min(capacity, config.nPositions)))
+    }
+
+    public func forward(_ steps: [SequenceStep], logits: UnsafeMutablePointer<Float>) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        var rows = 0
+        for step in steps {
+            guard !step.tokens.isEmpty else { throw GPT2Error.emptyStep }
+            let end = step.cache.length + step.tokens.count
+            guard end <= step.cache.capacity else { throw GPT2Error.cacheFull(position: end - 1, capacity: step.cache.capacity) }
+            if let bad = step.tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+                throw GPT2Error.tokenOutOfRange(id: bad, vocabularySize: config.vocabSize)
+            }
+            rows += step.tokens.count
+        }
+        guard rows > 0 else { return }
+        workspace.reserve(rows: rows, sequences: steps.count)
+        forwardRows(steps, rows: rows, logits: logits)
+    }
+
+    /// The forward pass proper, in the order of the math.
+    private func forwardRows(_ steps: [SequenceStep], rows: Int, logits: UnsafeMutablePointer<Float>) {
+        let c = config.nEmbd
+        let ws = workspace
+        let x = ws.x.mutablePointer, normed = ws.normed.mutablePointer
+        let qkv = ws.qkv.mutablePointer, attended = ws.attended.mutablePointer, hidden = ws.hidden.mutablePointer
+
+        // Embeddings: x[r] = wte[token] + wpe[position]                    [rows, C]
+        var r = 0
+        for (s, step) in steps.enumerated() {
+            for (j, token) in step.tokens.enumerated() {
+                let position = step.cache.length + j
+                ws.rowStep[r] = s
+                ws.rowPosition[r] = position
+                let row = x + r * c
+                row.update(from: wte.row(token), count: c)
+                addInPlace(row, wpe.row(position), count: c)
+                r += 1
+            }
+        }
+
+        for (layer, block) in h.enumerated() {
+            // Attention sub-layer: x += c_proj(attend(c_attn(ln_1(x))))
+            block.ln1(out: normed, input: x, rows: rows)                                  // [rows, C]
+            block.attn.cAttn(out: qkv, input: normed, rows: rows)                          // [rows, 3C]
+            for r in 0..<rows {
+                let row = qkv + r * 3 * c
+                steps[ws.rowStep[r]].cache.store(layer: layer, position: ws.rowPosition[r], key: row + c, value: row + 2 * c)
+            }
+            for r in 0..<rows {
+                let cache = steps[ws.rowStep[r]].cache
+                attention(out: attended + r * c, query: qkv + r * 3 * c,
+                          keys: cache.keys(layer: layer), values: cache.values(layer: layer),
+                          length: ws.rowPosition[r] + 1, heads: config.nHead, headDim: config.headDim,
+                          headStride: cache.headStride, scale: block.attentionScale, scores: ws.scores.mutablePointer)
+            }                                                                              // [rows, C]
+            block.attn.cProj(out: x, input: attended, rows: rows, accumulate: true)
+
+            // MLP sub-layer: x += c_proj(act(c_fc(ln_2(x))))
+            block.ln2(out: normed, input: x, rows: rows)
+            block.mlp.cFc(out: hidden, input: normed, rows: rows)                          // [rows, n_inner]
+            activation.apply(hidden, count: rows * config.innerDim)
+            block.mlp.cProj(out: x, input: hidden, rows: rows, accumulate: true)          // [rows, C]
+        }
+        for step in steps { step.cache.advance(by: step.tokens.count) }
+
+        // Only each sequence's last row needs logits: ln_f, then the output layer.
+        let last = ws.lastRows.mutablePointer
+        var end = 0
+        for (s, step) in steps.enumerated() {
+            end += step.tokens.count
+            lnF(out: last + s * c, input: x + (end - 1) * c, rows: 1)                     // [sequences, C]
+        }
+        lmHead(out: logits, input: last, rows: steps.count)                                // [sequences, vocab]
+    }
+
+    /// Number of weights (the tied output layer counted once).
+    public var parameterCount: Int {
+        checkpoint.tensorNames.reduce(0) { total, name in
+            // The openai-community files carry attention-mask buffers, not weights.
+            if name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") { return total }
+            return total + (checkpoint.info(name)?.elementCount ?? 0)
+        }
+    }
+}

@@ -1,0 +1,45 @@
+/// fp32 memory a model reads from: either borrowed from a file mapping (no copy)
+/// or owned (widened or converted at load, or a workspace).
+///
+/// A class so that many layers can share one buffer and the owner (mapping or
+/// allocation) is released exactly once.
+public final class FloatBuffer: @unchecked Sendable {
+    public let pointer: UnsafePointer<Float>
+    public let count: Int
+    private let owner: AnyObject?
+    private let ownsMemory: Bool
+
+    /// A new zero-filled buffer, 64-byte aligned for the SIMD kernels.
+    public init(count: Int) {
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        pointer = UnsafePointer(raw.bindMemory(to: Float.self, capacity: max(count, 1)))
+        self.count = count
+        owner = nil
+        ownsMemory = true
+    }
+
+    /// A view of floats owned by something else, kept alive by `owner`.
+    public init(borrowing pointer: UnsafePointer<Float>, count: Int, owner: AnyObject) {
+        self.pointer = pointer
+        self.count = count
+        self.owner = owner
+        ownsMemory = false
+    }
+
+    /// Whether the floats live in a file mapping rather than in memory of our own.
+    public var isMapped: Bool { !ownsMemory }
+
+    /// Writable access; only meaningful for owned buffers (workspaces, converted weights).
+    public var mutablePointer: UnsafeMutablePointer<Float> {
+        precondition(ownsMemory, "a mapped weight buffer is read-only")
+        return UnsafeMutablePointer(mutating: pointer)
+    }
+
+    public var buffer: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
+
+    deinit {
+        if ownsMemory { UnsafeMutableRawPointer(mutating: pointer).deallocate() }
+    }
+}

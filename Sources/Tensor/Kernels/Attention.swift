@@ -1,0 +1,33 @@
+/// Scaled dot-product attention of one query position over cached keys and values.
+///
+/// Cache layout per layer: [heads, capacity, headDim] row-major, so the keys of one
+/// head are contiguous and a decode step streams through them once.
+///
+/// - out: [heads·headDim], the attention output for this position (heads concatenated).
+/// - query: [heads·headDim].
+/// - keys, values: the layer's cache; `headStride` = capacity·headDim.
+/// - length: positions attended (0..<length); causal masking is the caller
+///   choosing `length` = position + 1.
+/// - scale: multiplies q·k before the softmax (1/√headDim, and GPT-2's optional 1/(layer+1)).
+/// - scores: scratch of at least `length` floats.
+public func attention(
+    out: UnsafeMutablePointer<Float>, query: UnsafePointer<Float>,
+    keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+    length: Int, heads: Int, headDim: Int, headStride: Int, scale: Float,
+    scores: UnsafeMutablePointer<Float>
+) {
+    for h in 0..<heads {
+        let q = query + h * headDim
+        let k = keys + h * headStride
+        let v = values + h * headStride
+        for t in 0..<length {
+            scores[t] = dot(q, k + t * headDim, count: headDim) * scale
+        }
+        softmax(scores, count: length)
+        let o = out + h * headDim
+        o.update(repeating: 0, count: headDim)
+        for t in 0..<length {
+            axpy(o, scores[t], v + t * headDim, count: headDim)
+        }
+    }
+}
