@@ -37,7 +37,14 @@ public final class FloatBuffer: @unchecked Sendable {
         return UnsafeMutablePointer(mutating: pointer)
     }
 
+    /// The floats as a pointer range. Valid only while this object is alive:
+    /// hold the `FloatBuffer` (or use `toArray()`) for as long as the pointer is read.
     public var buffer: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
+
+    /// A copy of the floats.
+    public func toArray() -> [Float] {
+        withExtendedLifetime(self) { Array(buffer) }
+    }
 
     deinit {
         if ownsMemory { UnsafeMutableRawPointer(mutating: pointer).deallocate() }

@@ -41,7 +41,7 @@ enum Fixtures {
         let file = try SafeTensorsFile(path: gpt2.appendingPathComponent("\(name).reference.safetensors").path)
         let view = try XCTUnwrap(file.view("logits.\(index)"))
         let floats = try view.floats()
-        return (view.shape[0], view.shape[1], Array(floats.buffer))
+        return (view.shape[0], view.shape[1], floats.toArray())
     }
 }
 

@@ -1,0 +1,123 @@
+import Foundation
+import XCTest
+@testable import Tensor
+
+/// Each kernel against a naive reference written the obvious way.
+final class KernelTests: XCTestCase {
+    var state: UInt64 = 42
+    func random(_ n: Int, scale: Float = 1) -> [Float] {
+        (0..<n).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
+        }
+    }
+
+    func naiveMatmul(_ x: [Float], _ w: [Float], rows: Int, inner: Int, cols: Int, layout: WeightLayout) -> [Float] {
+        var out = [Float](repeating: 0, count: rows * cols)
+        for r in 0..<rows {
+            for c in 0..<cols {
+                var s: Double = 0
+                for k in 0..<inner {
+                    let weight = layout == .inputMajor ? w[k * cols + c] : w[c * inner + k]
+                    s += Double(x[r * inner + k]) * Double(weight)
+                }
+                out[r * cols + c] = Float(s)
+            }
+        }
+        return out
+    }
+
+    func testMatmulBothLayoutsGemvAndGemm() {
+        for (rows, inner, cols) in [(1, 37, 19), (5, 64, 48), (3, 1, 7), (1, 8, 1)] {
+            let x = random(rows * inner), w = random(inner * cols)
+            for layout in [WeightLayout.inputMajor, .outputMajor] {
+                var out = [Float](repeating: 0, count: rows * cols)
+                matmul(out: &out, input: x, weight: w, rows: rows, inner: inner, cols: cols, layout: layout)
+                let expected = naiveMatmul(x, w, rows: rows, inner: inner, cols: cols, layout: layout)
+                XCTAssertLessThan(zip(out, expected).map { abs($0 - $1) }.max()!, 1e-4, "\(rows)x\(inner)x\(cols) \(layout)")
+                // accumulate adds onto what is there
+                var acc = [Float](repeating: 1, count: rows * cols)
+                matmul(out: &acc, input: x, weight: w, rows: rows, inner: inner, cols: cols, layout: layout, accumulate: true)
+                XCTAssertLessThan(zip(acc, expected).map { abs($0 - $1 - 1) }.max()!, 1e-4)
+            }
+        }
+    }
+
+    func testLayerNorm() {
+        let rows = 3, cols = 50
+        let x = random(rows * cols, scale: 5).map { $0 + 100 }  // a large mean must not lose digits
+        let w = random(cols), b = random(cols)
+        var out = [Float](repeating: 0, count: rows * cols)
+        layerNorm(out: &out, input: x, weight: w, bias: b, rows: rows, cols: cols, epsilon: 1e-5)
+        for r in 0..<rows {
+            let row = x[(r * cols)..<((r + 1) * cols)].map(Double.init)
+            let mean = row.reduce(0, +) / Double(cols)
+            let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(cols)
+            for i in 0..<cols {
+                let expected = (row[i] - mean) / (variance + 1e-5).squareRoot() * Double(w[i]) + Double(b[i])
+                XCTAssertEqual(out[r * cols + i], Float(expected), accuracy: 1e-4)
+            }
+        }
+    }
+
+    func testActivations() {
+        let x: [Float] = [-3, -1, -0.5, 0, 0.5, 1, 3]
+        func check(_ activation: Activation, _ f: (Double) -> Double) {
+            var y = x
+            activation.apply(&y, count: y.count)
+            for (v, got) in zip(x, y) { XCTAssertEqual(got, Float(f(Double(v))), accuracy: 1e-6, "\(activation) at \(v)") }
+        }
+        let tanhGelu: (Double) -> Double = { 0.5 * $0 * (1 + tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) }
+        check(.geluNew, tanhGelu)
+        check(.geluPyTorchTanh, tanhGelu)
+        check(.gelu) { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) }
+        check(.relu) { max($0, 0) }
+        check(.silu) { $0 / (1 + exp(-$0)) }
+        check(.quickGelu) { $0 / (1 + exp(-1.702 * $0)) }
+    }
+
+    func testSoftmaxAndLogSoftmax() {
+        var x: [Float] = [1, 2, 3, -.infinity]
+        var log = [Float](repeating: 0, count: 4)
+        logSoftmax(out: &log, input: x, count: 4)
+        softmax(&x, count: 4)
+        let z = exp(1.0) + exp(2.0) + exp(3.0)
+        XCTAssertEqual(x[0], Float(exp(1.0) / z), accuracy: 1e-6)
+        XCTAssertEqual(x[2], Float(exp(3.0) / z), accuracy: 1e-6)
+        XCTAssertEqual(x[3], 0)
+        XCTAssertEqual(log[1], Float(2 - Foundation.log(z)), accuracy: 1e-5)
+    }
+
+    func testAttentionAgainstNaive() {
+        let heads = 3, headDim = 10, capacity = 16, length = 11
+        let q = random(heads * headDim), k = random(heads * capacity * headDim), v = random(heads * capacity * headDim)
+        var out = [Float](repeating: 0, count: heads * headDim)
+        var scores = [Float](repeating: 0, count: capacity)
+        let scale: Float = 0.3
+        attention(out: &out, query: q, keys: k, values: v, length: length, heads: heads, headDim: headDim,
+                  headStride: capacity * headDim, scale: scale, scores: &scores)
+        for h in 0..<heads {
+            var weights = (0..<length).map { t -> Double in
+                (0..<headDim).reduce(0.0) { $0 + Double(q[h * headDim + $1]) * Double(k[h * capacity * headDim + t * headDim + $1]) } * Double(scale)
+            }
+            let m = weights.max()!
+            weights = weights.map { exp($0 - m) }
+            let total = weights.reduce(0, +)
+            for d in 0..<headDim {
+                let expected = (0..<length).reduce(0.0) { $0 + weights[$1] / total * Double(v[h * capacity * headDim + $1 * headDim + d]) }
+                XCTAssertEqual(out[h * headDim + d], Float(expected), accuracy: 1e-5)
+            }
+        }
+    }
+
+    func testDotAndAxpyAllTailLengths() {
+        for n in 0..<40 {
+            let a = random(n), b = random(n)
+            let expected = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            XCTAssertEqual(dot(a, b, count: n), Float(expected), accuracy: 1e-5)
+            var y = a
+            axpy(&y, 2, b, count: n)
+            for i in 0..<n { XCTAssertEqual(y[i], a[i] + 2 * b[i], accuracy: 1e-6) }
+        }
+    }
+}
