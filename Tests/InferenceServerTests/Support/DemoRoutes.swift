@@ -74,6 +74,15 @@ enum DemoRoutes {
                 observations.record("endless-stopped after \(sent)")
             }
         }
+        // Writes 64 KiB chunks as fast as the client takes them.
+        router.get("/flood") { _, _ in
+            .stream(contentType: "application/octet-stream") { writer in
+                let chunk = [UInt8](repeating: 0x2E, count: 64 * 1024)
+                var written = 0
+                while written < 1 << 30, writer.write(chunk) { written += chunk.count }
+                observations.record("flood-stopped after \(written) bytes")
+            }
+        }
         // Computes without writing anything; must still learn about the disconnect.
         router.get("/think") { _, context in
             observations.record("think-started")
