@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "Tokenizer"),
         .target(name: "Generation", dependencies: ["Tensor", "Tokenizer"]),
         .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags),
-        .target(name: "InferenceServer"),
+        .target(name: "InferenceServer", exclude: ["HTTP/README.md"]),
         .executableTarget(name: "octavo-infer", dependencies: ["Tensor", "Tokenizer", "Generation", "GPT2"]),
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),

@@ -64,7 +64,7 @@ public final class HTTPServer: @unchecked Sendable {
         return listener
     }
 
-    /// The listeners opened so far.
+    /// The listeners opened so far (empty after `shutdown()`).
     public var listeners: [Listener] {
         state.lock()
         defer { state.unlock() }
@@ -97,6 +97,9 @@ public final class HTTPServer: @unchecked Sendable {
         state.unlock()
 
         for listener in listeners { listener.close() }
+        state.lock()
+        listenerList = []
+        state.unlock()
         drainWake?.signal()
 
         let grace = gracePeriod ?? configuration.shutdownGracePeriod

@@ -18,7 +18,9 @@ public final class Listener: @unchecked Sendable {
     let responder: HTTPResponder
     private let fd: Int32
     private let wake: SocketIO.WakePipe
-    private unowned let server: HTTPServer
+    /// Strong: a listening socket keeps its server alive until `shutdown()`, which
+    /// drops the listeners (an accept thread must never outlive the server it calls).
+    private let server: HTTPServer
     private let exited = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var closed = false
