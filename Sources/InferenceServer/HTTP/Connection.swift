@@ -53,9 +53,16 @@ final class Connection {
         while true {
             switch parser.next() {
             case .request(let request):
-                let keepAlive = serve(request, index: requestIndex)
+                let outcome = serve(request, index: requestIndex)
                 requestIndex += 1
-                guard keepAlive else { return }
+                switch outcome {
+                case .keepAlive: break
+                case .closeGracefully:
+                    closeGracefully()
+                    return
+                case .closeNow:
+                    return
+                }
                 headStartedAt = nil
                 bodyStartedAt = nil
                 sentContinue = false
@@ -115,8 +122,18 @@ final class Connection {
 
     // MARK: Serving
 
-    /// Runs the responder and writes its response; true when the connection may serve another request.
-    private func serve(_ request: HTTPRequest, index: Int) -> Bool {
+    private enum ServeOutcome {
+        /// Another request may follow.
+        case keepAlive
+        /// The response went out; close without destroying it.
+        case closeGracefully
+        /// The client is gone or the stream was cut: just close.
+        case closeNow
+    }
+
+    /// Runs the responder and writes its response. The request's disconnect watch
+    /// ends here, before any lingering close.
+    private func serve(_ request: HTTPRequest, index: Int) -> ServeOutcome {
         let handle = self.handle
         let signal = DisconnectSignal(probe: { !handle.peerHasGone() })
         handle.setCurrentSignal(signal)
@@ -140,11 +157,8 @@ final class Connection {
             response = (error as? HTTPResponseError)?.customResponse ?? responder.errorResponse(for: report)
         }
         let written = write(response, for: request, signal: signal)
-        guard written.keepAlive else {
-            if written.delivered { closeGracefully() }
-            return false
-        }
-        return true
+        if written.keepAlive { return .keepAlive }
+        return written.delivered ? .closeGracefully : .closeNow
     }
 
     /// Writes `response`; `delivered` is false when the client is gone or the
