@@ -197,10 +197,32 @@ final class HostileInputTests: ServerTestCase {
         assertHealthy()
     }
 
+    func testBurstBeyondTheCapIsAnsweredNotHung() throws {
+        try start { $0.maxConnections = 4 }
+        let statuses = Observations()
+        let port = self.port
+        runConcurrently(24) { _ in
+            do {
+                let response = try TestClient.request(port: port, "/sleep?ms=300")
+                statuses.record(String(response.status))
+            } catch {
+                statuses.record("error: \(error)")
+            }
+        }
+        let all = statuses.all
+        XCTAssertEqual(all.count, 24)
+        XCTAssertTrue(all.allSatisfy { $0 == "200" || $0 == "503" }, "\(all)")
+        XCTAssertTrue(all.contains("503"))
+        XCTAssertTrue(all.contains("200"))
+        XCTAssertTrue(eventually { self.server.openConnectionCount == 0 })
+        assertHealthy()
+    }
+
     func testManyConcurrentClients() throws {
         try start()
         let failures = Observations()
-        DispatchQueue.concurrentPerform(iterations: 64) { index in
+        let port = self.port
+        runConcurrently(64) { index in
             do {
                 let response = try TestClient.request(port: port, "/items/\(index)")
                 if response.text != #"{"id":"\#(index)"}"# { failures.record("wrong body \(index)") }

@@ -37,6 +37,20 @@ class ServerTestCase: XCTestCase {
         }
     }
 
+    /// Runs `body(index)` on `count` threads at once (not `concurrentPerform`, which
+    /// runs only as many as there are cores) and waits for all of them.
+    func runConcurrently(_ count: Int, timeout: TimeInterval = 60, _ body: @escaping @Sendable (Int) -> Void) {
+        let group = DispatchGroup()
+        for index in 0..<count {
+            group.enter()
+            Thread {
+                body(index)
+                group.leave()
+            }.start()
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + timeout), .success)
+    }
+
     /// Polls `condition` until it holds or `timeout` passes.
     func eventually(timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
         let deadline = Date(timeIntervalSinceNow: timeout)
