@@ -26,12 +26,14 @@ let package = Package(
         .target(name: "Tokenizer"),
         .target(name: "Generation", dependencies: ["Tensor", "Tokenizer"]),
         .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags),
+        .target(name: "InferenceServer", exclude: ["HTTP/README.md"]),
         .executableTarget(name: "octavo-infer", dependencies: ["Tensor", "Tokenizer", "Generation", "GPT2"]),
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation"]),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Tokenizer", "Generation"]),
+        .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer"]),
     ],
     swiftLanguageModes: [.v5]
 )
