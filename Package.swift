@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "Generation", dependencies: ["Tensor", "Tokenizer"]),
         .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags),
         .executableTarget(name: "octavo-infer", dependencies: ["Tensor", "Tokenizer", "Generation", "GPT2"]),
+        // Only Sources/InferenceServer/Jobs/ may import CSQLite.
+        .target(name: "InferenceServer", dependencies: ["CSQLite"]),
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
