@@ -34,6 +34,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation"]),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Tokenizer", "Generation"]),
+        .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -204,9 +204,9 @@ final class EventBuffer: @unchecked Sendable {
 final class JobEventHub: @unchecked Sendable {
     private let lock = NSLock()
     private var subscribers: [JobID: [UInt64: EventBuffer]] = [:]
-    /// Text of running jobs, tagged with the attempt so a worker whose lease was taken away
-    /// cannot append to the next attempt's text.
-    private var running: [JobID: (attempt: Int, text: String)] = [:]
+    /// Text of running jobs, tagged with the lease so a worker whose lease was taken away
+    /// cannot append to the next run's text.
+    private var running: [JobID: (lease: UInt64, text: String)] = [:]
     private var nextToken: UInt64 = 0
     private var isClosed = false
 
@@ -219,7 +219,7 @@ final class JobEventHub: @unchecked Sendable {
         case .queued: replay = [.queued]
         case .running:
             replay = [.started(attempt: job.attempts)]
-            if let state = running[job.id], state.attempt == job.attempts, !state.text.isEmpty {
+            if let state = running[job.id], !state.text.isEmpty {
                 replay.append(.token(state.text))
             }
         case .succeeded: replay = [.done(result: job.result ?? Data())]
@@ -252,21 +252,21 @@ final class JobEventHub: @unchecked Sendable {
         deliverLocked(.queued, to: id)
     }
 
-    /// A worker started attempt `attempt`: generation starts from empty text.
-    func started(_ id: JobID, attempt: Int) {
+    /// A worker started the job under `lease`: generation starts from empty text.
+    func started(_ id: JobID, attempt: Int, lease: UInt64) {
         lock.lock()
         defer { lock.unlock() }
-        running[id] = (attempt, "")
+        running[id] = (lease, "")
         deliverLocked(.started(attempt: attempt), to: id)
     }
 
-    /// Appends generated text. Returns false (and drops the text) when `attempt` is no longer
-    /// the job's running attempt.
+    /// Appends generated text. Returns false (and drops the text) when `lease` no longer owns
+    /// the job.
     @discardableResult
-    func appendText(_ id: JobID, attempt: Int, _ delta: String) -> Bool {
+    func appendText(_ id: JobID, lease: UInt64, _ delta: String) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        guard var state = running[id], state.attempt == attempt else { return false }
+        guard var state = running[id], state.lease == lease else { return false }
         guard !delta.isEmpty else { return true }
         // Drop the entry while appending so the string is uniquely referenced and grows in place.
         running[id] = nil
@@ -288,10 +288,11 @@ final class JobEventHub: @unchecked Sendable {
         }
     }
 
-    func text(of id: JobID, attempt: Int) -> String? {
+    /// The text generated so far by the job's current run (or by `lease`'s run, if given).
+    func text(of id: JobID, lease: UInt64? = nil) -> String? {
         lock.lock()
         defer { lock.unlock() }
-        guard let state = running[id], state.attempt == attempt else { return nil }
+        guard let state = running[id], lease == nil || state.lease == lease else { return nil }
         return state.text
     }
 

@@ -31,34 +31,38 @@ public final class CancellationFlag: @unchecked Sendable {
 public final class ProgressReporter: @unchecked Sendable {
     private let hub: JobEventHub
     public let jobID: JobID
-    private let attempt: Int
+    private let leaseToken: UInt64
 
-    init(hub: JobEventHub, jobID: JobID, attempt: Int) {
+    init(hub: JobEventHub, jobID: JobID, leaseToken: UInt64) {
         self.hub = hub
         self.jobID = jobID
-        self.attempt = attempt
+        self.leaseToken = leaseToken
     }
 
-    /// Appends newly generated text. Ignored once this attempt no longer owns the job.
+    /// Appends newly generated text. Ignored once this lease no longer owns the job.
     public func token(_ delta: String) {
-        hub.appendText(jobID, attempt: attempt, delta)
+        hub.appendText(jobID, lease: leaseToken, delta)
     }
 
-    /// The text reported so far by this attempt.
-    public var text: String { hub.text(of: jobID, attempt: attempt) ?? "" }
+    /// The text reported so far under this lease.
+    public var text: String { hub.text(of: jobID, lease: leaseToken) ?? "" }
 }
 
 /// A worker's claim on one running job, from `JobStore.claimNext` or `markRunning` until it
 /// passes the lease back to `complete`, `fail` or `requeue`.
 ///
-/// The lease names the attempt it was issued for. If the job is taken away meanwhile (re-queued
-/// at shutdown, or by crash recovery) those calls throw `JobStoreError.leaseLost` instead of
-/// overwriting the newer attempt.
+/// Each lease is unique to one claim in one store instance. If the job is taken away meanwhile
+/// (re-queued at shutdown, then perhaps claimed again) the old lease's calls throw
+/// `JobStoreError.leaseLost` and its tokens are dropped, instead of overwriting the newer run.
+/// Leases live in memory only: after a restart every lease is gone and `recoverUnfinished`
+/// deals with the rows.
 public struct JobLease: Sendable {
     /// The job as it was when claimed (status `running`, `attempts` counting this one).
     public let job: Job
     public let cancellation: CancellationFlag
     public let progress: ProgressReporter
+    /// Tells this claim apart from any later claim of the same job.
+    let token: UInt64
 
     public var jobID: JobID { job.id }
     public var attempt: Int { job.attempts }

@@ -75,6 +75,7 @@ public final class JobStore: @unchecked Sendable {
     /// Jobs running under a lease issued by this store instance: crash recovery must not touch
     /// them, and `cancel` sets their flags.
     private var activeLeases: [JobID: JobLease] = [:]
+    private var lastLeaseToken: UInt64 = 0
 
     static let maxTypeLength = 64
     static let maxIdempotencyKeyLength = 255
@@ -342,10 +343,12 @@ public final class JobStore: @unchecked Sendable {
             guard let job = try fetch(id, db) else { throw JobStoreError.jobNotFound(id) }
             throw JobStoreError.invalidState(id, status: job.status, operation: "start")
         }
+        lastLeaseToken += 1
         let lease = JobLease(job: job, cancellation: CancellationFlag(),
-                             progress: ProgressReporter(hub: events, jobID: id, attempt: job.attempts))
+                             progress: ProgressReporter(hub: events, jobID: id, leaseToken: lastLeaseToken),
+                             token: lastLeaseToken)
         activeLeases[id] = lease
-        events.started(id, attempt: job.attempts)
+        events.started(id, attempt: job.attempts, lease: lease.token)
         return lease
     }
 
@@ -422,11 +425,11 @@ public final class JobStore: @unchecked Sendable {
         return job
     }
 
-    /// The job row, provided `lease` still owns it (running, same attempt).
+    /// The job row, provided `lease` is still the job's current lease in this store instance.
     private func ownedJob(_ lease: JobLease, _ db: SQLiteDatabase) throws -> Job {
-        guard let job = try fetch(lease.jobID, db) else { throw JobStoreError.leaseLost(lease.jobID, status: nil) }
-        guard job.status == .running, job.attempts == lease.attempt else {
-            throw JobStoreError.leaseLost(lease.jobID, status: job.status)
+        let job = try fetch(lease.jobID, db)
+        guard let job, job.status == .running, activeLeases[lease.jobID]?.token == lease.token else {
+            throw JobStoreError.leaseLost(lease.jobID, status: job?.status)
         }
         return job
     }
@@ -517,6 +520,11 @@ public final class JobStore: @unchecked Sendable {
         }
     }
 
+    /// Reads a pragma on the store's own connection (tests check the durability settings).
+    func pragma(_ name: String) throws -> SQLiteValue {
+        try withDatabase { try $0.scalar("PRAGMA \(name)") }
+    }
+
     public var isClosed: Bool {
         lock.lock()
         defer { lock.unlock() }
@@ -554,7 +562,7 @@ public final class JobStore: @unchecked Sendable {
     private func withPartialText(_ job: Job) -> Job {
         guard job.status == .running else { return job }
         var job = job
-        job.partialText = events.text(of: job.id, attempt: job.attempts)
+        job.partialText = events.text(of: job.id)
         return job
     }
 
