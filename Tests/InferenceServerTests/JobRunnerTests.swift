@@ -223,6 +223,29 @@ final class JobRunnerTests: JobStoreTestCase {
         XCTAssertEqual(order.values, [stuck, waiting])
     }
 
+    /// Stopping at arbitrary moments (workers idle, claiming, running) must leave every job either
+    /// finished or queued with its attempt given back — never `running` with nobody running it.
+    func testStopAtAnyMomentLeavesNoJobRunning() throws {
+        var store = try openStore()
+        var ids: [JobID] = []
+        for round in 0..<10 {
+            ids += try (0..<15).map { _ in try store.submit(type: "generate", params: Data()).job.id }
+            let runner = makeRunner(store, concurrency: ["generate": 3]) { _, progress, _ in
+                progress.token("x")
+                usleep(UInt32.random(in: 0...2_000))
+                return Data()
+            }
+            try runner.start()
+            usleep(UInt32(round * 700))
+            runner.stop(gracePeriod: 0.001)
+            store = try openStore()
+            let counts = try store.counts()
+            XCTAssertNil(counts[.running], "round \(round): \(counts)")
+            XCTAssertEqual(counts.values.reduce(0, +), ids.count)
+            for job in try store.list(status: .queued, limit: 1_000) { XCTAssertEqual(job.attempts, 0) }
+        }
+    }
+
     func testStartRecoversJobsLeftRunning() throws {
         let store = try openStore()
         let orphan = try store.submit(type: "generate", params: .json("1")).job.id

@@ -58,6 +58,7 @@ public final class JobRunner: @unchecked Sendable {
     private var state = State.idle
     private var stopping = false
     private var inFlight: [JobID: JobLease] = [:]
+    private var claiming = 0
     private var sweepTimer: DispatchSourceTimer?
 
     public init(store: JobStore, configuration: Configuration, handler: @escaping Handler) {
@@ -125,7 +126,7 @@ public final class JobRunner: @unchecked Sendable {
 
         let deadline = Date(timeIntervalSinceNow: gracePeriod)
         condition.lock()
-        while !inFlight.isEmpty, condition.wait(until: deadline) {}
+        while !inFlight.isEmpty || claiming > 0, condition.wait(until: deadline) {}
         let leftovers = inFlight.values.sorted { $0.job.createdAt < $1.job.createdAt }
         condition.unlock()
 
@@ -147,24 +148,41 @@ public final class JobRunner: @unchecked Sendable {
         return Array(inFlight.keys)
     }
 
-    private var isStopping: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return stopping
-    }
-
     private func workerLoop(type: String) {
         while true {
             // Read the signal's generation before looking: a submission after this point wakes us.
             let seen = store.queueSignal.current
-            if isStopping { return }
-            let lease: JobLease?
-            do {
-                lease = try store.claimNext(type: type)
-            } catch JobStoreError.closed {
+            condition.lock()
+            if stopping {
+                condition.unlock()
                 return
-            } catch {
-                configuration.log("worker for '\(type)' cannot claim jobs: \(error)")
+            }
+            // Counted while claiming, so stop() cannot close the store between our claim and the
+            // moment the lease is in `inFlight` (the job would be left running until recovery).
+            claiming += 1
+            condition.unlock()
+
+            var lease: JobLease?
+            var claimError: Error?
+            do { lease = try store.claimNext(type: type) } catch { claimError = error }
+
+            condition.lock()
+            if let claimed = lease, stopping {
+                condition.unlock()
+                _ = try? store.requeue(claimed)
+                lease = nil
+                condition.lock()
+            }
+            claiming -= 1
+            if let lease { inFlight[lease.jobID] = lease }
+            let stop = stopping
+            condition.broadcast()
+            condition.unlock()
+
+            if stop { return }
+            if let claimError {
+                if case JobStoreError.closed? = claimError as? JobStoreError { return }
+                configuration.log("worker for '\(type)' cannot claim jobs: \(claimError)")
                 store.queueSignal.wait(after: store.queueSignal.current, timeout: configuration.idlePollInterval)
                 continue
             }
@@ -172,14 +190,6 @@ public final class JobRunner: @unchecked Sendable {
                 store.queueSignal.wait(after: seen, timeout: configuration.idlePollInterval)
                 continue
             }
-            condition.lock()
-            if stopping {
-                condition.unlock()
-                _ = try? store.requeue(lease)
-                return
-            }
-            inFlight[lease.jobID] = lease
-            condition.unlock()
 
             run(lease)
 
