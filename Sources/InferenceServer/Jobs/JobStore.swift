@@ -17,12 +17,13 @@ import Foundation
 public final class JobStore: @unchecked Sendable {
     /// How hard commits try to reach the disk.
     public enum Durability: Sendable {
-        /// `synchronous=NORMAL`: each commit is written to the WAL file (the OS page cache) before
-        /// it returns, but not fsync'ed. Survives a crash or `kill -9` of the process — the kernel
-        /// still writes the pages — but an OS crash or power loss can lose the last commits
-        /// (never corrupt the database). The default: a queue of inference jobs can afford losing
-        /// the last second of submissions to a power cut, not an fsync on every token-level state
-        /// change on a busy machine.
+        /// `synchronous=NORMAL` (the default): each commit is written into the WAL file before it
+        /// returns, but not fsync'ed. The bytes are then in the kernel's page cache, which the
+        /// kernel writes out whatever happens to the process, so a job acknowledged with 202
+        /// survives a crash or `kill -9` of the server. Only an OS crash or power loss can lose
+        /// the last commits (it cannot corrupt the database). That trade suits a queue of
+        /// inference jobs: every state change (submit, claim, finish) would otherwise wait for a
+        /// disk flush.
         case processCrash
         /// `synchronous=FULL`: fsync the WAL on every commit, so a 202 survives power loss too,
         /// at the cost of a disk flush per state change.
@@ -321,7 +322,9 @@ public final class JobStore: @unchecked Sendable {
     /// the attempt, and returns the lease. Nil when none is queued.
     public func claimNext(type: String) throws -> JobLease? {
         try withDatabase { db in
-            guard let id = try db.query("SELECT id FROM jobs WHERE status = 'queued' AND type = ? ORDER BY seq LIMIT 1",
+            // INDEXED BY: without statistics the planner prefers jobs_status, which would walk
+            // every queued job of every other type before finding one of ours.
+            guard let id = try db.query("SELECT id FROM jobs INDEXED BY jobs_queue WHERE status = 'queued' AND type = ? ORDER BY seq LIMIT 1",
                                         [.text(type)], row: { JobID(trusted: $0.text(at: 0) ?? "") }).first else { return nil }
             return try startLocked(id, db)
         }
@@ -483,14 +486,15 @@ public final class JobStore: @unchecked Sendable {
     @discardableResult
     public func expire(olderThan age: TimeInterval) throws -> Int {
         let cutoff = Self.milliseconds(configuration.clock().addingTimeInterval(-age))
+        // Only finishing sets finished_at (and nothing clears it), so the condition on it alone
+        // selects finished jobs and runs on the jobs_finished index.
         let batch = 500
         var total = 0
         while true {
             let deleted = try withDatabase { db in
                 try db.run("""
                     DELETE FROM jobs WHERE seq IN (
-                        SELECT seq FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?
-                        AND status IN ('succeeded', 'failed', 'cancelled') LIMIT \(batch))
+                        SELECT seq FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT \(batch))
                     """, [.integer(cutoff)])
             }
             total += deleted
@@ -537,7 +541,9 @@ public final class JobStore: @unchecked Sendable {
 
     private static func decodeJob(_ row: SQLiteStatement) throws -> Job {
         guard let status = JobStatus(rawValue: row.text(at: 4) ?? "") else {
-            throw JobStoreError.corrupt(path: "", detail: "unknown job status '\(row.text(at: 4) ?? "NULL")'")
+            // Reported like SQLite's own corruption, so the caller maps it to `.corrupt(path:)`.
+            throw SQLiteError(code: SQLITE_CORRUPT, message: "unknown job status '\(row.text(at: 4) ?? "NULL")'",
+                              sql: nil, systemErrno: 0)
         }
         return Job(
             id: JobID(trusted: row.text(at: 0) ?? ""),
