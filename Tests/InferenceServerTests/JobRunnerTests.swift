@@ -182,18 +182,20 @@ final class JobRunnerTests: JobStoreTestCase {
         let store = try openStore()
         let stuck = try store.submit(type: "generate", params: .json("1")).job.id
         let waiting = try store.submit(type: "generate", params: .json("2")).job.id
+        let started = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         let finished = DispatchSemaphore(value: 0)
         let sawCancellation = LockedArray<Bool>()
         let runner = makeRunner(store, concurrency: ["generate": 1]) { _, progress, cancellation in
             progress.token("half a story")
+            started.signal()
             release.wait()  // ignores the flag until the test lets it go
             sawCancellation.append(cancellation.isCancelled)
             finished.signal()
             return .json(#""late""#)
         }
         try runner.start()
-        try waitForStatus(store, stuck, .running)
+        XCTAssertEqual(started.wait(timeout: .now() + 10), .success)
         let subscription = try store.subscribe(stuck)
         let report = runner.stop(gracePeriod: 0.1)
         XCTAssertEqual(report.requeued, [stuck])

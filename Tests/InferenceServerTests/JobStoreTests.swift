@@ -316,12 +316,12 @@ final class JobStoreTests: JobStoreTestCase {
     func testExpireWorksInBatches() throws {
         let clock = FakeClock()
         let store = try openStore(.init(clock: { clock.now }))
-        for index in 0..<1_234 {
+        for index in 0..<600 {
             let id = try store.submit(type: "a", params: .json("\(index)")).job.id
             try store.cancel(id)
         }
         clock.advance(by: 10)
-        XCTAssertEqual(try store.expire(olderThan: 1), 1_234)
+        XCTAssertEqual(try store.expire(olderThan: 1), 600)
         XCTAssertEqual(try store.counts(), [:])
     }
 

@@ -127,6 +127,10 @@ public final class JobRunner: @unchecked Sendable {
         let deadline = Date(timeIntervalSinceNow: gracePeriod)
         condition.lock()
         while !inFlight.isEmpty || claiming > 0, condition.wait(until: deadline) {}
+        // A claim in progress is a database call, not executor code, so it is always allowed to
+        // settle: its job then is either in `inFlight` (re-queued below) or re-queued by its
+        // worker, and never left `running` in a closed store.
+        while claiming > 0 { condition.wait() }
         let leftovers = inFlight.values.sorted { $0.job.createdAt < $1.job.createdAt }
         condition.unlock()
 
