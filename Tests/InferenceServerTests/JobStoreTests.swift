@@ -551,11 +551,10 @@ final class JobStoreTests: JobStoreTestCase {
         }
         // The path is a directory.
         XCTAssertThrowsError(try openStore(path: directory.path)) { error in
-            switch error as? JobStoreError {
-            case .cannotOpen?, .notADatabase?, .readOnly?: break
-            default: XCTFail("\(error)")
-            }
+            guard case .cannotOpen(_, let reason)? = error as? JobStoreError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("directory"), reason)
         }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + ".lock"), "nothing left next to it")
         XCTAssertThrowsError(try openStore(path: ":memory:")) {
             guard case .invalidArgument? = $0 as? JobStoreError else { return XCTFail("\($0)") }
         }

@@ -92,6 +92,11 @@ public final class JobStore: @unchecked Sendable {
         guard configuration.maxAttempts >= 1 else {
             throw JobStoreError.invalidArgument("maxAttempts must be at least 1")
         }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            // Checked before creating `<path>.lock` next to it, which would be left behind.
+            throw JobStoreError.cannotOpen(path: path, reason: "it is a directory; give the path of a database file")
+        }
         self.path = path
         self.configuration = configuration
         let fileLock = try DatabaseFileLock(databasePath: path)
