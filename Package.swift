@@ -26,14 +26,19 @@ let package = Package(
         .target(name: "Tokenizer"),
         .target(name: "Generation", dependencies: ["Tensor", "Tokenizer"]),
         .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags),
-        .target(name: "InferenceServer", exclude: ["HTTP/README.md"]),
         .executableTarget(name: "octavo-infer", dependencies: ["Tensor", "Tokenizer", "Generation", "GPT2"]),
+        // Only Sources/InferenceServer/Jobs/ may import CSQLite.
+        .target(name: "InferenceServer", dependencies: ["CSQLite"], exclude: ["HTTP/README.md", "Jobs/README.md"]),
+        // Exists only for JobCrashRecoveryTests: a separate process that the test kills with
+        // SIGKILL in the middle of running jobs. Not shipped, not a product.
+        .executableTarget(name: "jobstore-crash-helper", dependencies: ["InferenceServer"]),
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation"]),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Tokenizer", "Generation"]),
-        .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer"]),
+        // Depends on the crash helper so that `swift test` always builds it next to the test bundle.
+        .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer", "jobstore-crash-helper"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,69 @@
+import Foundation
+
+/// Set when a running job should stop: a client cancelled it, or the server is shutting down
+/// and its grace period ran out. Executors poll it between tokens.
+public final class CancellationFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+
+    public init() {}
+
+    public var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cancelled
+    }
+
+    /// Throws `CancellationError` once cancelled: `try cancellation.check()` in a token loop.
+    public func check() throws {
+        if isCancelled { throw CancellationError() }
+    }
+
+    func cancel() {
+        lock.lock()
+        cancelled = true
+        lock.unlock()
+    }
+}
+
+/// Where an executor reports the text it generates. Cheap to call for every token: the text is
+/// kept in memory (for `GET` while running) and pushed to SSE subscribers, never written to disk.
+public final class ProgressReporter: @unchecked Sendable {
+    private let hub: JobEventHub
+    public let jobID: JobID
+    private let leaseToken: UInt64
+
+    init(hub: JobEventHub, jobID: JobID, leaseToken: UInt64) {
+        self.hub = hub
+        self.jobID = jobID
+        self.leaseToken = leaseToken
+    }
+
+    /// Appends newly generated text. Ignored once this lease no longer owns the job.
+    public func token(_ delta: String) {
+        hub.appendText(jobID, lease: leaseToken, delta)
+    }
+
+    /// The text reported so far under this lease.
+    public var text: String { hub.text(of: jobID, lease: leaseToken) ?? "" }
+}
+
+/// A worker's claim on one running job, from `JobStore.claimNext` or `markRunning` until it
+/// passes the lease back to `complete`, `fail` or `requeue`.
+///
+/// Each lease is unique to one claim in one store instance. If the job is taken away meanwhile
+/// (re-queued at shutdown, then perhaps claimed again) the old lease's calls throw
+/// `JobStoreError.leaseLost` and its tokens are dropped, instead of overwriting the newer run.
+/// Leases live in memory only: after a restart every lease is gone and `recoverUnfinished`
+/// deals with the rows.
+public struct JobLease: Sendable {
+    /// The job as it was when claimed (status `running`, `attempts` counting this one).
+    public let job: Job
+    public let cancellation: CancellationFlag
+    public let progress: ProgressReporter
+    /// Tells this claim apart from any later claim of the same job.
+    let token: UInt64
+
+    public var jobID: JobID { job.id }
+    public var attempt: Int { job.attempts }
+}
