@@ -29,8 +29,26 @@ enum Fixtures {
     static let gpt2Expected: [String: Any] = json(corpusDirectory.appendingPathComponent("gpt2-expected.json"))
     static let smallExpected: [String: Any] = json(smallDirectory.appendingPathComponent("expected.json"))
 
+    /// Parsed with the tokenizer's own JSON parser: Foundation's drops a leading U+FEFF
+    /// from strings, and some expected decodes start with one.
     static func json(_ url: URL) -> [String: Any] {
-        try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let value = try! JSONParser.parse([UInt8](Data(contentsOf: url)))
+        return foundationValue(value) as! [String: Any]
+    }
+
+    private static func foundationValue(_ value: JSONValue) -> Any {
+        switch value {
+        case .null: return NSNull()
+        case let .bool(b): return b
+        case let .integer(i): return i
+        case let .double(d): return d
+        case let .string(s): return s
+        case let .array(a): return a.map(foundationValue)
+        case let .object(o):
+            var dictionary: [String: Any] = [:]
+            for member in o.members { dictionary[member.key] = foundationValue(member.value) }
+            return dictionary
+        }
     }
 
     static func temporaryDirectory() throws -> URL {
@@ -49,5 +67,5 @@ func XCTAssertSameScalars(_ actual: String, _ expected: String, _ message: @auto
 }
 
 func ints(_ value: Any?) -> [Int] {
-    (value as! [Any]).map { ($0 as! NSNumber).intValue }
+    (value as! [Any]).map { $0 as! Int }
 }
