@@ -75,69 +75,103 @@ struct BPEModel: Sendable {
     }
 
     /// Appends the ids of one pre-tokenized piece (raw bytes) to `output`.
-    /// `symbols` and `ranks` are scratch buffers reused across calls.
-    func encodePiece(_ piece: UnsafeBufferPointer<UInt8>, into output: inout [Int],
-                     symbols: inout [Int32], ranks: inout [Int32], forceHeap: Bool = false) {
+    func encodePiece(_ piece: UnsafeBufferPointer<UInt8>, into output: inout [Int], scratch: inout BPEScratch) {
         if ignoreMerges, let id = vocabulary[ByteLevelPreTokenizer.tokenString(forBytes: Array(piece))] {
             output.append(id)
             return
         }
-        symbols.removeAll(keepingCapacity: true)
-        var previousWasUnknown = false
-        for byte in piece {
-            let id = byteTokenIDs[Int(byte)]
-            if id >= 0 {
-                symbols.append(id)
-                previousWasUnknown = false
-            } else if let unknownTokenID {
-                // Like HF: consecutive unknown characters become one <unk> when fuse_unk is set.
-                if !(fuseUnknown && previousWasUnknown) { symbols.append(unknownTokenID) }
-                previousWasUnknown = true
-            }
+        if piece.count == 1, unknownTokenID == nil {
+            // Most common case after the pre-tokenizer (punctuation, single spaces): no merging.
+            let id = byteTokenIDs[Int(piece[0])]
+            if id >= 0 { output.append(Int(id)) }
+            return
         }
-        if symbols.count > 1 {
-            if symbols.count > BPEModel.heapThreshold || forceHeap {
-                mergeWithHeap(&symbols)
-            } else {
-                mergeByScanning(&symbols, ranks: &ranks)
-            }
+        if scratch.useCache && piece.count <= WordCache.maximumPieceLength {
+            let hash = WordCache.hash(piece)
+            if scratch.cache.lookup(piece, hash: hash, into: &output) { return }
+            let start = output.count
+            mergePiece(piece, into: &output, scratch: &scratch)
+            scratch.cache.insert(piece, hash: hash, ids: output[start...])
+        } else {
+            mergePiece(piece, into: &output, scratch: &scratch)
         }
-        for id in symbols { output.append(Int(id)) }
     }
 
-    /// Repeatedly merges the adjacent pair of lowest rank (leftmost on ties).
-    /// `ranks[i]` is the rank of the pair (symbols[i], symbols[i+1]), Int32.max if none.
-    private func mergeByScanning(_ symbols: inout [Int32], ranks: inout [Int32]) {
-        ranks.removeAll(keepingCapacity: true)
-        for i in 0..<(symbols.count - 1) {
-            ranks.append(merges.lookup(left: symbols[i], right: symbols[i + 1])?.rank ?? Int32.max)
+    private func mergePiece(_ piece: UnsafeBufferPointer<UInt8>, into output: inout [Int], scratch: inout BPEScratch) {
+        scratch.reserve(piece.count)
+        var count = 0
+        scratch.symbols.withUnsafeMutableBufferPointer { symbols in
+            var previousWasUnknown = false
+            for byte in piece {
+                let id = byteTokenIDs[Int(byte)]
+                if id >= 0 {
+                    symbols[count] = id
+                    count += 1
+                    previousWasUnknown = false
+                } else if let unknownTokenID {
+                    // Like HF: consecutive unknown characters become one <unk> when fuse_unk is set.
+                    if !(fuseUnknown && previousWasUnknown) {
+                        symbols[count] = unknownTokenID
+                        count += 1
+                    }
+                    previousWasUnknown = true
+                }
+            }
         }
-        while true {
+        if count > 1 {
+            if count > BPEModel.heapThreshold || scratch.forceHeap {
+                count = mergeWithHeap(&scratch, count: count)
+            } else {
+                count = scratch.symbols.withUnsafeMutableBufferPointer { symbols in
+                    scratch.ranks.withUnsafeMutableBufferPointer { ranks in
+                        mergeByScanning(symbols.baseAddress!, ranks.baseAddress!, count: count)
+                    }
+                }
+            }
+        }
+        for i in 0..<count { output.append(Int(scratch.symbols[i])) }
+    }
+
+    /// Repeatedly merges the adjacent pair of lowest rank (leftmost on ties); returns the
+    /// new symbol count. `ranks[i]` is the rank of the pair (symbols[i], symbols[i+1]),
+    /// Int32.max if they do not merge. Raw pointers: this is the hot loop of encoding.
+    private func mergeByScanning(_ symbols: UnsafeMutablePointer<Int32>, _ ranks: UnsafeMutablePointer<Int32>, count: Int) -> Int {
+        var count = count
+        for i in 0..<(count - 1) {
+            ranks[i] = merges.lookup(left: symbols[i], right: symbols[i + 1])?.rank ?? Int32.max
+        }
+        while count > 1 {
             var best = Int32.max
             var bestIndex = -1
-            for i in 0..<ranks.count where ranks[i] < best {
+            for i in 0..<(count - 1) where ranks[i] < best {
                 best = ranks[i]
                 bestIndex = i
             }
-            if bestIndex < 0 { return }
+            if bestIndex < 0 { break }
             let merged = merges.lookup(left: symbols[bestIndex], right: symbols[bestIndex + 1])!.newID
             symbols[bestIndex] = merged
-            symbols.remove(at: bestIndex + 1)
-            ranks.remove(at: bestIndex)
+            // Close the gap left by the right symbol (and by its pair rank).
+            let tail = count - bestIndex - 2
+            if tail > 0 {
+                (symbols + bestIndex + 1).update(from: symbols + bestIndex + 2, count: tail)
+                (ranks + bestIndex).update(from: ranks + bestIndex + 1, count: tail)
+            }
+            count -= 1
             if bestIndex > 0 {
                 ranks[bestIndex - 1] = merges.lookup(left: symbols[bestIndex - 1], right: merged)?.rank ?? Int32.max
             }
-            if bestIndex < ranks.count {
+            if bestIndex < count - 1 {
                 ranks[bestIndex] = merges.lookup(left: merged, right: symbols[bestIndex + 1])?.rank ?? Int32.max
             }
         }
+        return count
     }
 
     /// The same merge order as `mergeByScanning`, for long words: a doubly linked list of
     /// symbols and a min-heap of candidate merges keyed by (rank, position), where stale
     /// entries are recognised and skipped when popped (the approach of HF's `Word::merge_all`).
-    private func mergeWithHeap(_ symbols: inout [Int32]) {
-        let count = symbols.count
+    private func mergeWithHeap(_ scratch: inout BPEScratch, count: Int) -> Int {
+        var symbols = Array(scratch.symbols[0..<count])
         var previous = [Int](0..<count).map { $0 - 1 }
         var next = [Int](1...count)
         var alive = [Bool](repeating: true, count: count)
@@ -166,10 +200,29 @@ struct BPEModel: Sendable {
         }
         var write = 0
         for i in 0..<count where alive[i] {
-            symbols[write] = symbols[i]
+            scratch.symbols[write] = symbols[i]
             write += 1
         }
-        symbols.removeLast(count - write)
+        return write
+    }
+}
+
+/// Buffers reused across the pieces of one `encode` call.
+struct BPEScratch {
+    var symbols: [Int32] = []
+    var ranks: [Int32] = []
+    /// Tests set this to check that both merge loops agree.
+    var forceHeap = false
+    /// Set for long inputs only: for a short prompt, building the cache costs more than it saves.
+    var useCache = false
+    var cache = WordCache()
+
+    mutating func reserve(_ count: Int) {
+        if symbols.count < count {
+            let size = max(count, 2 * symbols.count, 64)
+            symbols = [Int32](repeating: 0, count: size)
+            ranks = [Int32](repeating: 0, count: size)
+        }
     }
 }
 
@@ -178,16 +231,16 @@ struct BPEModel: Sendable {
 /// A dictionary keyed by a tuple would hash with SipHash; merge lookups are the inner
 /// loop of encoding, so a multiplicative hash on a packed 64-bit key pays off.
 struct MergeTable: Sendable {
-    private var keys: [UInt64]
-    private var values: [UInt64]
+    /// Key and value side by side: a lookup touches one cache line.
+    private var slots: [UInt64]
     private let mask: Int
     private static let empty = UInt64.max
 
     init(capacity: Int) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        keys = [UInt64](repeating: MergeTable.empty, count: size)
-        values = [UInt64](repeating: 0, count: size)
+        slots = [UInt64](repeating: MergeTable.empty, count: 2 * size)
+        for i in 0..<size { slots[2 * i + 1] = 0 }
         mask = size - 1
     }
 
@@ -205,23 +258,25 @@ struct MergeTable: Sendable {
     mutating func insert(left: Int32, right: Int32, rank: Int32, newID: Int32) {
         let key = MergeTable.key(left, right)
         var index = slot(key)
-        while keys[index] != MergeTable.empty && keys[index] != key { index = (index + 1) & mask }
-        keys[index] = key
-        values[index] = UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: newID))
+        while slots[2 * index] != MergeTable.empty && slots[2 * index] != key { index = (index + 1) & mask }
+        slots[2 * index] = key
+        slots[2 * index + 1] = UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: newID))
     }
 
     @inline(__always)
     func lookup(left: Int32, right: Int32) -> (rank: Int32, newID: Int32)? {
         let key = MergeTable.key(left, right)
         var index = slot(key)
-        while true {
-            let found = keys[index]
-            if found == key {
-                let value = values[index]
-                return (Int32(truncatingIfNeeded: value >> 32), Int32(truncatingIfNeeded: value))
+        return slots.withUnsafeBufferPointer { slots in
+            while true {
+                let found = slots[2 * index]
+                if found == key {
+                    let value = slots[2 * index + 1]
+                    return (Int32(truncatingIfNeeded: value >> 32), Int32(truncatingIfNeeded: value))
+                }
+                if found == MergeTable.empty { return nil }
+                index = (index + 1) & mask
             }
-            if found == MergeTable.empty { return nil }
-            index = (index + 1) & mask
         }
     }
 }

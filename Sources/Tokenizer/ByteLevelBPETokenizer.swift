@@ -154,12 +154,16 @@ public struct ByteLevelBPETokenizer: Tokenizer {
 
     // MARK: Encoding
 
+    /// Inputs of at least this many bytes get a per-call `WordCache`.
+    static let cacheThreshold = 2048
+
     public func encode(_ text: String) -> [Int] {
         var text = text
         return text.withUTF8 { buffer in
             var ids: [Int] = []
             ids.reserveCapacity(buffer.count / 3 + 1)
-            var state = EncodeScratch()
+            var state = BPEScratch()
+            state.useCache = buffer.count >= Self.cacheThreshold
             var segments: [Segment] = []
             rawMatcher.split(buffer, from: 0, to: buffer.count, into: &segments)
             for segment in segments {
@@ -185,16 +189,9 @@ public struct ByteLevelBPETokenizer: Tokenizer {
         }
     }
 
-    /// Buffers reused across the pieces of one `encode` call.
-    struct EncodeScratch {
-        var symbols: [Int32] = []
-        var ranks: [Int32] = []
-        var forceHeap = false
-    }
-
     /// Pre-tokenizes and BPE-encodes text that holds no added token.
     func encodeText(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, into ids: inout [Int],
-                    scratch: inout EncodeScratch) {
+                    scratch: inout BPEScratch) {
         guard start < end else { return }
         if addPrefixSpace && bytes[start] != 0x20 {
             // HF prepends the space to every text segment between added tokens.
@@ -209,15 +206,13 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     }
 
     private func encodePieces(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, into ids: inout [Int],
-                              scratch: inout EncodeScratch) {
+                              scratch: inout BPEScratch) {
         guard useRegex else {
-            model.encodePiece(UnsafeBufferPointer(rebasing: bytes[start..<end]), into: &ids, symbols: &scratch.symbols,
-                              ranks: &scratch.ranks, forceHeap: scratch.forceHeap)
+            model.encodePiece(UnsafeBufferPointer(rebasing: bytes[start..<end]), into: &ids, scratch: &scratch)
             return
         }
         ByteLevelPreTokenizer.forEachPiece(in: bytes, from: start, to: end) { pieceStart, pieceEnd in
-            model.encodePiece(UnsafeBufferPointer(rebasing: bytes[pieceStart..<pieceEnd]), into: &ids,
-                              symbols: &scratch.symbols, ranks: &scratch.ranks, forceHeap: scratch.forceHeap)
+            model.encodePiece(UnsafeBufferPointer(rebasing: bytes[pieceStart..<pieceEnd]), into: &ids, scratch: &scratch)
         }
     }
 

@@ -96,7 +96,7 @@ final class ByteLevelBPETests: XCTestCase {
         let tokenizer = Fixtures.gpt2FromVocabAndMerges
         for (index, text) in Fixtures.corpusLines.enumerated() {
             var ids: [Int] = []
-            var scratch = ByteLevelBPETokenizer.EncodeScratch()
+            var scratch = BPEScratch()
             scratch.forceHeap = true
             var copy = text
             copy.withUTF8 { buffer in
@@ -106,6 +106,40 @@ final class ByteLevelBPETests: XCTestCase {
                 XCTAssertEqual(ids, ints(lineEntries[index]["ids"]), "line \(index + 1)")
             }
         }
+    }
+
+    /// One word cache shared by all corpus lines (so lines hit entries other lines made)
+    /// must give the uncached ids.
+    func testWordCacheGivesTheSameIds() {
+        let tokenizer = Fixtures.gpt2FromVocabAndMerges
+        var scratch = BPEScratch()
+        scratch.useCache = true
+        for _ in 0..<2 {
+            for (index, text) in Fixtures.corpusLines.enumerated() where !text.contains("<|endoftext|>") {
+                var ids: [Int] = []
+                var copy = text
+                copy.withUTF8 { buffer in tokenizer.encodeText(buffer, from: 0, to: buffer.count, into: &ids, scratch: &scratch) }
+                XCTAssertEqual(ids, ints(lineEntries[index]["ids"]), "line \(index + 1)")
+            }
+        }
+        XCTAssertGreaterThan(scratch.cache.count, 1024, "the cache should have grown past its first table")
+    }
+
+    func testWordCacheStoresAndFindsEntries() {
+        var cache = WordCache()
+        let words = (0..<5000).map { Array("w\($0)".utf8) }
+        for (index, word) in words.enumerated() {
+            word.withUnsafeBufferPointer { cache.insert($0, hash: WordCache.hash($0), ids: [index, -index][...]) }
+        }
+        for (index, word) in words.enumerated() {
+            var out: [Int] = []
+            let found = word.withUnsafeBufferPointer { cache.lookup($0, hash: WordCache.hash($0), into: &out) }
+            XCTAssertTrue(found)
+            XCTAssertEqual(out, [index, -index])
+        }
+        var out: [Int] = []
+        XCTAssertFalse(Array("nope".utf8).withUnsafeBufferPointer { cache.lookup($0, hash: WordCache.hash($0), into: &out) })
+        XCTAssertEqual(cache.count, 5000)
     }
 
     func testVeryLongWordsAndRuns() {
