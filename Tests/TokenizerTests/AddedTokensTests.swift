@@ -44,6 +44,27 @@ final class AddedTokensTests: XCTestCase {
         }
     }
 
+    /// Random mixes of added tokens, their fragments and whitespace.
+    func testRandomMixesOfAddedTokensMatchHF() throws {
+        let fuzz = Fixtures.smallExpected["fuzz"] as! [String: Any]
+        let texts = fuzz["texts"] as! [String]
+        let loaders: [(String, () throws -> ByteLevelBPETokenizer)] = [
+            ("tokenizer_json_backend", { try ByteLevelBPETokenizer(tokenizerJSONURL: Fixtures.smallDirectory.appendingPathComponent("tokenizer-json/tokenizer.json")) }),
+            ("vocab-merges-config", { try ByteLevelBPETokenizer.load(directory: Fixtures.smallDirectory.appendingPathComponent("vocab-merges-config")) }),
+            ("tokenizer-json-config", { try ByteLevelBPETokenizer.load(directory: Fixtures.smallDirectory.appendingPathComponent("tokenizer-json-config")) }),
+        ]
+        for (name, load) in loaders {
+            let tokenizer = try load()
+            let expected = (fuzz[name] as! [Any]).map { ints($0) }
+            XCTAssertEqual(expected.count, texts.count)
+            var failures = 0
+            for (text, ids) in zip(texts, expected) where tokenizer.encode(text) != ids {
+                failures += 1
+                if failures <= 5 { XCTFail("\(name): \(text.debugDescription): got \(tokenizer.encode(text)), HF \(ids)") }
+            }
+        }
+    }
+
     func testMatchingOptionsOnHandPickedCases() throws {
         let url = Fixtures.smallDirectory.appendingPathComponent("tokenizer-json/tokenizer.json")
         let tokenizer = try ByteLevelBPETokenizer(tokenizerJSONURL: url)

@@ -40,6 +40,42 @@ final class ByteLevelBPETests: XCTestCase {
         XCTAssertEqual(Fixtures.gpt2FromTokenizerJSON.encode(Fixtures.corpusText), want)
     }
 
+    /// Random mixes of tricky pieces and of scalars from every plane (unassigned, private
+    /// use, newer than the reference's Unicode...).
+    func testRandomStringsMatchHF() {
+        let entries = Fixtures.gpt2Expected["fuzz"] as! [[String: Any]]
+        XCTAssertEqual(entries.count, 500)
+        for tokenizer in [Fixtures.gpt2FromVocabAndMerges, Fixtures.gpt2FromTokenizerJSON] {
+            var failures = 0
+            for entry in entries {
+                let text = entry["text"] as! String
+                let ids = tokenizer.encode(text)
+                if ids != ints(entry["ids"]) {
+                    failures += 1
+                    if failures <= 5 { XCTFail("\(text.debugDescription): got \(ids), HF \(ints(entry["ids"]))") }
+                }
+                XCTAssertSameScalars(tokenizer.decode(ids, skipSpecialTokens: false), text)
+            }
+        }
+    }
+
+    /// Where GPT2Tokenizer (slow, Python `regex`) and GPT2TokenizerFast disagree, we follow
+    /// the fast one: a scalar assigned after the fast tokenizer's Unicode tables (U+A7CE)
+    /// is a letter for `regex`, so "'s" after it is a contraction there, and punctuation here.
+    func testSlowTokenizerDisagreementsFollowTheFastOne() {
+        let disagreeing = Fixtures.gpt2Expected["slow_disagreement_lines"] as! [Int]
+        XCTAssertFalse(disagreeing.isEmpty)
+        for number in disagreeing {
+            let entry = lineEntries[number - 1]
+            let ours = Fixtures.gpt2FromVocabAndMerges.encode(Fixtures.corpusLines[number - 1])
+            XCTAssertEqual(ours, ints(entry["ids"]))
+            XCTAssertNotEqual(ours, ints(entry["slow_ids"]))
+        }
+        let tokenizer = Fixtures.gpt2FromVocabAndMerges
+        XCTAssertEqual(tokenizer.encode("\u{A7CE}'s").suffix(2).map { tokenizer.token(forID: $0) }, ["'", "s"])
+        XCTAssertEqual(tokenizer.encode("\u{E9}'s").suffix(1).map { tokenizer.token(forID: $0) }, ["'s"])
+    }
+
     func testDecodeIsTheInverseOfEncodeOnTheCorpus() {
         for tokenizer in [Fixtures.gpt2FromVocabAndMerges, Fixtures.gpt2FromTokenizerJSON] {
             for text in Fixtures.corpusLines + [Fixtures.corpusText] {
