@@ -3,6 +3,8 @@
 public struct AddedToken: Sendable, Hashable {
     /// The text that stands for the token.
     public var content: String
+    /// Its id. When a tokenizer is built, ids are (re)assigned with HF's rule (see
+    /// `ByteLevelBPETokenizer.addedTokens` for the final ones).
     public var id: Int
     /// Special tokens are dropped by `decode(_:skipSpecialTokens: true)`.
     public var special: Bool
@@ -16,6 +18,7 @@ public struct AddedToken: Sendable, Hashable {
     /// (with no normalizer, that order is the only difference).
     public var normalized: Bool
 
+    /// `normalized` defaults as in HF: false for special tokens, true for others.
     public init(content: String, id: Int, special: Bool, lstrip: Bool = false, rstrip: Bool = false,
                 singleWord: Bool = false, normalized: Bool? = nil) {
         self.content = content

@@ -55,13 +55,11 @@ extension ByteLevelBPETokenizer {
             return try ByteLevelBPETokenizer(file: file, path: tokenizerJSONURL.path, addPrefixSpace: addPrefixSpace,
                                              extraTokens: addDeclared, cleanUpTokenizationSpaces: cleanUp)
         }
-        var tokenizer = try ByteLevelBPETokenizer(vocabularyURL: vocabularyURL, mergesURL: mergesURL, addedTokens: [],
-                                                  addPrefixSpace: addPrefixSpace)
-        var added = AddedVocabulary(baseVocabulary: tokenizer.model.vocabulary)
+        let model = try ByteLevelBPETokenizer.model(vocabularyURL: vocabularyURL, mergesURL: mergesURL)
+        var added = AddedVocabulary(baseVocabulary: model.vocabulary)
         addDeclared(&added)
-        tokenizer = ByteLevelBPETokenizer(model: tokenizer.model, addedVocabulary: added, addPrefixSpace: addPrefixSpace,
-                                          useRegex: true, cleanUpTokenizationSpaces: cleanUp)
-        return tokenizer
+        return ByteLevelBPETokenizer(model: model, addedVocabulary: added, addPrefixSpace: addPrefixSpace,
+                                     useRegex: true, cleanUpTokenizationSpaces: cleanUp)
     }
 
     private struct DeclaredTokens {

@@ -16,6 +16,7 @@ public struct ByteLevelBPETokenizer: Tokenizer {
 
     /// One more than the largest id (vocabulary or added token): ids are `0..<vocabularySize`.
     public let vocabularySize: Int
+    /// Ids of the special added tokens (for GPT-2: 50256, `<|endoftext|>`).
     public let specialTokenIDs: Set<Int>
     /// Added tokens with their final ids and matching options.
     public let addedTokens: [AddedToken]
@@ -58,19 +59,23 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     ///   - cleanUpTokenizationSpaces: the default for `decode(_:skipSpecialTokens:)`.
     public init(vocabularyURL: URL, mergesURL: URL, addedTokens: [AddedToken]? = nil,
                 addPrefixSpace: Bool = false, cleanUpTokenizationSpaces: Bool = false) throws {
-        let vocabulary = try TokenizerFiles.vocabulary(
-            from: TokenizerFiles.readJSON(vocabularyURL, hint: "vocab.json maps every token to its id; it comes with merges.txt."),
-            path: vocabularyURL.path, field: "(top level)")
-        let mergesText = try TokenizerFiles.read(mergesURL, hint: "merges.txt lists the BPE merges; it comes with vocab.json.")
-        let (merges, lines) = try TokenizerFiles.merges(fromText: mergesText, path: mergesURL.path)
-        let model = try BPEModel(vocabulary: vocabulary, merges: merges, unknownToken: nil, fuseUnknown: false,
-                                 ignoreMerges: false, source: mergesURL.path, mergeLine: { lines[$0] })
-        var added = AddedVocabulary(baseVocabulary: vocabulary)
+        let model = try Self.model(vocabularyURL: vocabularyURL, mergesURL: mergesURL)
+        var added = AddedVocabulary(baseVocabulary: model.vocabulary)
         for token in addedTokens ?? [AddedToken(content: Self.endOfText, id: 0, special: true, normalized: true)] {
             added.add(token)
         }
         self.init(model: model, addedVocabulary: added, addPrefixSpace: addPrefixSpace, useRegex: true,
                   cleanUpTokenizationSpaces: cleanUpTokenizationSpaces)
+    }
+
+    static func model(vocabularyURL: URL, mergesURL: URL) throws -> BPEModel {
+        let vocabulary = try TokenizerFiles.vocabulary(
+            from: TokenizerFiles.readJSON(vocabularyURL, hint: "vocab.json maps every token to its id; it comes with merges.txt."),
+            path: vocabularyURL.path, field: "(top level)")
+        let mergesText = try TokenizerFiles.read(mergesURL, hint: "merges.txt lists the BPE merges; it comes with vocab.json.")
+        let (merges, lines) = try TokenizerFiles.merges(fromText: mergesText, path: mergesURL.path)
+        return try BPEModel(vocabulary: vocabulary, merges: merges, unknownToken: nil, fuseUnknown: false,
+                            ignoreMerges: false, source: mergesURL.path, mergeLine: { lines[$0] })
     }
 
     /// Loads a `tokenizer.json` the way `tokenizers.Tokenizer.from_file` does, including
@@ -157,6 +162,8 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     /// Inputs of at least this many bytes get a per-call `WordCache`.
     static let cacheThreshold = 2048
 
+    /// Text to ids, as `GPT2TokenizerFast.encode(text)` (GPT-2 adds no BOS/EOS).
+    /// Added tokens written in the text are recognised (HF's `split_special_tokens=False`).
     public func encode(_ text: String) -> [Int] {
         var text = text
         return text.withUTF8 { buffer in
@@ -218,6 +225,9 @@ public struct ByteLevelBPETokenizer: Tokenizer {
 
     // MARK: Decoding
 
+    /// The bytes HF's ByteLevel decoder makes of this token (`isFirst` does not matter for
+    /// byte-level BPE): for most tokens, the bytes its characters stand for; for an added
+    /// token with characters outside the byte table ("中文"), its own UTF-8.
     public func bytes(forToken id: Int, isFirst: Bool) -> [UInt8]? {
         guard id >= 0, id < hasToken.count, hasToken[id] else { return nil }
         return Array(tokenBytes[tokenStarts[id]..<tokenStarts[id + 1]])

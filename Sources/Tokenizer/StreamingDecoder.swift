@@ -9,11 +9,14 @@
 ///
 /// Works with any `Tokenizer` through `bytes(forToken:isFirst:)`.
 public struct StreamingDecoder: Sendable {
+    /// Where the bytes of each id come from.
     public let tokenizer: any Tokenizer
+    /// Whether special tokens are dropped, as `decode(_:skipSpecialTokens: true)` does.
     public let skipSpecialTokens: Bool
     private var pending: [UInt8] = []
     private var emittedAnyToken = false
 
+    /// A decoder for one text; call `finish()` at its end (the decoder can then be reused).
     public init(tokenizer: any Tokenizer, skipSpecialTokens: Bool = false) {
         self.tokenizer = tokenizer
         self.skipSpecialTokens = skipSpecialTokens

@@ -49,6 +49,18 @@ final class ThroughputTests: XCTestCase {
                      megabytes, megabytes / wholeSeconds, megabytes / lineSeconds, lines.count, megabytes / decodeSeconds, ids.count))
     }
 
+    func testLoadingTime() throws {
+        var start = Self.threadCPUTime()
+        _ = try ByteLevelBPETokenizer(vocabularyURL: Fixtures.gpt2Directory.appendingPathComponent("vocab.json"),
+                                      mergesURL: Fixtures.gpt2Directory.appendingPathComponent("merges.txt"))
+        let vocabAndMerges = Self.threadCPUTime() - start
+        start = Self.threadCPUTime()
+        _ = try ByteLevelBPETokenizer(tokenizerJSONURL: Fixtures.gpt2Directory.appendingPathComponent("tokenizer.json"))
+        let tokenizerJSON = Self.threadCPUTime() - start
+        print(String(format: "GPT-2 tokenizer load (CPU time): vocab.json+merges.txt %.0f ms, tokenizer.json %.0f ms",
+                     vocabAndMerges * 1000, tokenizerJSON * 1000))
+    }
+
     private static func threadCPUTime() -> Double {
         var time = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
