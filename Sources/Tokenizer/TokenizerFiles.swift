@@ -1,0 +1,121 @@
+import Foundation
+
+/// Reading the files of a Hugging Face byte-level BPE tokenizer: vocab.json, merges.txt,
+/// tokenizer_config.json, special_tokens_map.json, added_tokens.json. Every failure
+/// becomes a `TokenizerError` naming the file.
+enum TokenizerFiles {
+    static func read(_ url: URL, hint: String) throws -> [UInt8] {
+        let path = url.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw TokenizerError.missingFile(path: path, hint: hint)
+        }
+        guard !isDirectory.boolValue else {
+            throw TokenizerError.unreadableFile(path: path, reason: "it is a directory")
+        }
+        do {
+            return [UInt8](try Data(contentsOf: url))
+        } catch {
+            throw TokenizerError.unreadableFile(path: path, reason: error.localizedDescription)
+        }
+    }
+
+    static func parseJSON(_ bytes: [UInt8], path: String) throws -> JSONValue {
+        do {
+            return try JSONParser.parse(bytes)
+        } catch let error as JSONParseError {
+            throw TokenizerError.malformedJSON(path: path, offset: error.offset, reason: error.reason)
+        }
+    }
+
+    static func readJSON(_ url: URL, hint: String) throws -> JSONValue {
+        try parseJSON(try read(url, hint: hint), path: url.path)
+    }
+
+    /// A vocabulary object `{"token": id, ...}` (vocab.json, or `model.vocab` of tokenizer.json).
+    static func vocabulary(from value: JSONValue, path: String, field: String) throws -> [[UInt8]: Int] {
+        guard case let .object(object) = value else {
+            throw TokenizerError.invalidField(path: path, field: field, reason: "should be an object mapping tokens to ids, found \(value.kindName)")
+        }
+        var vocabulary: [[UInt8]: Int] = [:]
+        vocabulary.reserveCapacity(object.members.count)
+        for member in object.members {
+            let (token, id) = (member.key, member.value)
+            guard case let .integer(number) = id else {
+                throw TokenizerError.invalidField(path: path, field: "\(field)[\(token.debugDescription)]", reason: "should be an integer id, found \(id.kindName)")
+            }
+            guard number >= 0 && number < Int(Int32.max) else {
+                throw TokenizerError.invalidVocabulary(path: path, reason: "token \(token.debugDescription) has id \(number), outside 0..<\(Int32.max)")
+            }
+            vocabulary[Array(token.utf8)] = number
+        }
+        guard !vocabulary.isEmpty else { throw TokenizerError.invalidVocabulary(path: path, reason: "the vocabulary is empty") }
+        return vocabulary
+    }
+
+    /// merges.txt as HF tokenizers reads it: lines starting with `#version` are skipped,
+    /// every other line is exactly two tokens separated by one space; the rank is the
+    /// position among merge lines. Returns the merges and, per rank, its 1-based line.
+    static func merges(fromText bytes: [UInt8], path: String) throws -> (merges: [([UInt8], [UInt8])], lines: [Int]) {
+        var merges: [([UInt8], [UInt8])] = []
+        var lineNumbers: [Int] = []
+        merges.reserveCapacity(bytes.count / 9)
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        // A final newline ends the last line; it does not start an empty one.
+        if let last = lines.last, last.isEmpty { lines.removeLast() }
+        let versionPrefix = Array("#version".utf8)
+        for (index, rawLine) in lines.enumerated() {
+            var line = rawLine
+            if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+            if line.starts(with: versionPrefix) { continue }
+            let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw TokenizerError.malformedMergesLine(path: path, line: index + 1, content: String(decoding: line, as: UTF8.self))
+            }
+            guard String(validating: line, as: UTF8.self) != nil else {
+                throw TokenizerError.malformedMergesLine(path: path, line: index + 1, content: String(decoding: line, as: UTF8.self))
+            }
+            merges.append((Array(parts[0]), Array(parts[1])))
+            lineNumbers.append(index + 1)
+        }
+        return (merges, lineNumbers)
+    }
+
+    /// Optional JSON file: nil when absent, an error when present but broken.
+    static func optionalJSONObject(_ url: URL) throws -> JSONObject? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let value = try readJSON(url, hint: "")
+        guard case let .object(object) = value else {
+            throw TokenizerError.invalidField(path: url.path, field: "(top level)", reason: "should be an object, found \(value.kindName)")
+        }
+        return object
+    }
+}
+
+extension JSONObject {
+    /// A boolean member, `fallback` when absent or null.
+    func bool(_ key: String, default fallback: Bool, path: String, prefix: String = "") throws -> Bool {
+        switch self[key] {
+        case nil, .null?: return fallback
+        case let .bool(value)?: return value
+        case let other?: throw TokenizerError.invalidField(path: path, field: prefix + key, reason: "should be true or false, found \(other.kindName)")
+        }
+    }
+
+    /// A string member, nil when absent or null.
+    func string(_ key: String, path: String, prefix: String = "") throws -> String? {
+        switch self[key] {
+        case nil, .null?: return nil
+        case let .string(value)?: return value
+        case let other?: throw TokenizerError.invalidField(path: path, field: prefix + key, reason: "should be a string, found \(other.kindName)")
+        }
+    }
+
+    func object(_ key: String, path: String, prefix: String = "") throws -> JSONObject? {
+        switch self[key] {
+        case nil, .null?: return nil
+        case let .object(value)?: return value
+        case let other?: throw TokenizerError.invalidField(path: path, field: prefix + key, reason: "should be an object, found \(other.kindName)")
+        }
+    }
+}

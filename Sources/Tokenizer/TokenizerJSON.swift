@@ -1,0 +1,148 @@
+import Foundation
+
+/// What we take from a Hugging Face `tokenizer.json` with a byte-level BPE model.
+struct TokenizerJSON {
+    var vocabulary: [[UInt8]: Int]
+    var merges: [([UInt8], [UInt8])]
+    var unknownToken: [UInt8]?
+    var fuseUnknown: Bool
+    var ignoreMerges: Bool
+    var addPrefixSpace: Bool
+    var useRegex: Bool
+    /// In file order, with the ids the file declares (HF re-derives them; see `AddedVocabulary`).
+    var addedTokens: [AddedToken]
+
+    /// Parses and checks the file. Components that would change the ids and that we do
+    /// not implement (normalizers, other pre-tokenizers or models, dropout...) are
+    /// rejected with `TokenizerError.unsupported` rather than silently ignored.
+    /// `post_processor` is ignored on purpose: it only adds model-specific ids around
+    /// the text (BOS/EOS), which `Tokenizer.encode` leaves to the caller.
+    init(contentsOf url: URL) throws {
+        let path = url.path
+        let root = try TokenizerFiles.readJSON(url, hint: "Pass the tokenizer.json of a Hugging Face model folder.")
+        guard case let .object(object) = root else {
+            throw TokenizerError.invalidField(path: path, field: "(top level)", reason: "should be an object, found \(root.kindName)")
+        }
+
+        if let normalizer = object["normalizer"], !Self.isNull(normalizer) {
+            throw TokenizerError.unsupported(path: path, component: "the normalizer", found: Self.typeName(normalizer))
+        }
+
+        guard let preTokenizer = try object.object("pre_tokenizer", path: path) else {
+            throw TokenizerError.unsupported(path: path, component: "the pre-tokenizer", found: "missing")
+        }
+        guard try preTokenizer.string("type", path: path, prefix: "pre_tokenizer.") == "ByteLevel" else {
+            throw TokenizerError.unsupported(path: path, component: "the pre-tokenizer", found: Self.typeName(.object(preTokenizer)))
+        }
+        addPrefixSpace = try preTokenizer.bool("add_prefix_space", default: true, path: path, prefix: "pre_tokenizer.")
+        useRegex = try preTokenizer.bool("use_regex", default: true, path: path, prefix: "pre_tokenizer.")
+
+        guard let decoder = try object.object("decoder", path: path) else {
+            throw TokenizerError.unsupported(path: path, component: "the decoder", found: "missing")
+        }
+        guard try decoder.string("type", path: path, prefix: "decoder.") == "ByteLevel" else {
+            throw TokenizerError.unsupported(path: path, component: "the decoder", found: Self.typeName(.object(decoder)))
+        }
+
+        guard let model = try object.object("model", path: path) else {
+            throw TokenizerError.invalidField(path: path, field: "model", reason: "is missing")
+        }
+        // HF accepts a BPE model without "type" (its deserializer recognises it by fields).
+        let type = try model.string("type", path: path, prefix: "model.")
+        guard type == nil || type == "BPE" else {
+            throw TokenizerError.unsupported(path: path, component: "the model", found: type!)
+        }
+        guard let vocabularyValue = model["vocab"] else {
+            throw TokenizerError.invalidField(path: path, field: "model.vocab", reason: "is missing")
+        }
+        vocabulary = try TokenizerFiles.vocabulary(from: vocabularyValue, path: path, field: "model.vocab")
+        merges = try Self.merges(model["merges"], path: path)
+
+        switch model["dropout"] {
+        case nil, .null?: break
+        case let .double(value)? where value == 0: break
+        case let .integer(value)? where value == 0: break
+        case let other?: throw TokenizerError.unsupported(path: path, component: "BPE dropout", found: "\(other)")
+        }
+        for field in ["continuing_subword_prefix", "end_of_word_suffix"] {
+            if let value = try model.string(field, path: path, prefix: "model."), !value.isEmpty {
+                throw TokenizerError.unsupported(path: path, component: "model.\(field)", found: value.debugDescription)
+            }
+        }
+        if try model.bool("byte_fallback", default: false, path: path, prefix: "model.") {
+            throw TokenizerError.unsupported(path: path, component: "model.byte_fallback", found: "true")
+        }
+        unknownToken = try model.string("unk_token", path: path, prefix: "model.").map { Array($0.utf8) }
+        fuseUnknown = try model.bool("fuse_unk", default: false, path: path, prefix: "model.")
+        ignoreMerges = try model.bool("ignore_merges", default: false, path: path, prefix: "model.")
+
+        addedTokens = []
+        switch object["added_tokens"] {
+        case nil, .null?: break
+        case let .array(entries)?:
+            for (index, entry) in entries.enumerated() {
+                let field = "added_tokens[\(index)]"
+                guard case let .object(token) = entry else {
+                    throw TokenizerError.invalidField(path: path, field: field, reason: "should be an object, found \(entry.kindName)")
+                }
+                guard case let .integer(id)? = token["id"], id >= 0 else {
+                    throw TokenizerError.invalidField(path: path, field: field + ".id", reason: "should be a non-negative integer")
+                }
+                guard let content = try token.string("content", path: path, prefix: field + ".") else {
+                    throw TokenizerError.invalidField(path: path, field: field + ".content", reason: "is missing")
+                }
+                let special = try token.bool("special", default: false, path: path, prefix: field + ".")
+                addedTokens.append(AddedToken(
+                    content: content, id: id, special: special,
+                    lstrip: try token.bool("lstrip", default: false, path: path, prefix: field + "."),
+                    rstrip: try token.bool("rstrip", default: false, path: path, prefix: field + "."),
+                    singleWord: try token.bool("single_word", default: false, path: path, prefix: field + "."),
+                    normalized: try token.bool("normalized", default: !special, path: path, prefix: field + ".")))
+            }
+        case let other?:
+            throw TokenizerError.invalidField(path: path, field: "added_tokens", reason: "should be an array, found \(other.kindName)")
+        }
+    }
+
+    /// `model.merges` in either form HF writes: "a b" strings (tokenizers < 0.20, and the
+    /// hub's gpt2) or ["a", "b"] pairs (tokenizers >= 0.20, which allows spaces in tokens).
+    private static func merges(_ value: JSONValue?, path: String) throws -> [([UInt8], [UInt8])] {
+        guard let value, !isNull(value) else { return [] }
+        guard case let .array(entries) = value else {
+            throw TokenizerError.invalidField(path: path, field: "model.merges", reason: "should be an array, found \(value.kindName)")
+        }
+        var merges: [([UInt8], [UInt8])] = []
+        merges.reserveCapacity(entries.count)
+        for (index, entry) in entries.enumerated() {
+            switch entry {
+            case let .string(text):
+                let parts = Array(text.utf8).split(separator: UInt8(ascii: " "), maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw TokenizerError.malformedMergesLine(path: path, line: index + 1, content: text)
+                }
+                merges.append((Array(parts[0]), Array(parts[1])))
+            case let .array(pair):
+                guard pair.count == 2, case let .string(left) = pair[0], case let .string(right) = pair[1] else {
+                    throw TokenizerError.invalidField(path: path, field: "model.merges[\(index)]", reason: "should be a pair of strings")
+                }
+                merges.append((Array(left.utf8), Array(right.utf8)))
+            default:
+                throw TokenizerError.invalidField(path: path, field: "model.merges[\(index)]", reason: "should be a string or a pair of strings, found \(entry.kindName)")
+            }
+        }
+        return merges
+    }
+
+    private static func isNull(_ value: JSONValue) -> Bool {
+        if case .null = value { return true }
+        return false
+    }
+
+    private static func typeName(_ value: JSONValue) -> String {
+        if case let .object(object) = value, case let .string(type)? = object["type"] {
+            if type == "Sequence" { return "a Sequence (only a lone ByteLevel is supported)" }
+            return type
+        }
+        return value.kindName
+    }
+}
