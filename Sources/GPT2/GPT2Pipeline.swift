@@ -1,0 +1,52 @@
+import Foundation
+import Generation
+import Tensor
+import Tokenizer
+
+/// A GPT-2 folder ready to generate: the model, its tokenizer and the defaults
+/// of its generation_config.json. What the CLI and the server load.
+public final class GPT2Pipeline: @unchecked Sendable {
+    public let directory: URL
+    public let model: GPT2Model
+    public let tokenizer: ByteLevelBPETokenizer
+    public let generationConfig: GenerationConfigFile
+    /// Milliseconds spent loading (config, tokenizer, weights).
+    public let loadMilliseconds: Double
+
+    /// Loads config.json, the weights, the tokenizer (tokenizer.json or vocab.json + merges.txt)
+    /// and generation_config.json; unrelated files (optimizer.pt, trainer_state.json...) are ignored.
+    public init(directory: URL) throws {
+        let start = DispatchTime.now()
+        self.directory = directory
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw GPT2Error.configNotFound(path: directory.path)
+        }
+        model = try GPT2Model(directory: directory)
+        tokenizer = try ByteLevelBPETokenizer.load(directory: directory)
+        generationConfig = try GenerationConfigFile.load(directory: directory)
+        loadMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+    }
+
+    /// transformers' defaults, overlaid with generation_config.json, with EOS
+    /// from config.json when the generation config names none.
+    public func defaultParameters() -> GenerationParameters {
+        var parameters = generationConfig.defaults()
+        if parameters.eosTokenIDs.isEmpty, let eos = model.config.eosTokenID { parameters.eosTokenIDs = [eos] }
+        return parameters
+    }
+
+    /// The prompt's ids; an empty prompt starts from the BOS token, as transformers does.
+    public func encode(prompt: String) -> [Int] {
+        let ids = tokenizer.encode(prompt)
+        if ids.isEmpty, let bos = generationConfig.bosTokenID ?? model.config.bosTokenID { return [bos] }
+        return ids
+    }
+
+    /// Generates a continuation of `prompt`, streaming steps to `onStep`.
+    public func generate(
+        prompt: String, parameters: GenerationParameters, onStep: ((GenerationStep) -> Bool)? = nil
+    ) throws -> GenerationResult {
+        try TextGenerator(model: model, tokenizer: tokenizer).generate(promptIDs: encode(prompt: prompt), parameters: parameters, onStep: onStep)
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Prints one JSON object on its own line (keys sorted, so outputs diff cleanly).
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    let data = try encoder.encode(value)
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+}
+
+/// Writes text to stdout at once (no buffering), for streamed tokens.
+func writeStdout(_ text: String) {
+    guard !text.isEmpty else { return }
+    FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// Text from `--<textOption>`, `--<fileOption>`, or standard input when neither is given.
+func readInputText(_ arguments: CommandLineArguments, textOption: String, fileOption: String) throws -> String {
+    if let text = arguments.string(textOption) {
+        guard arguments.string(fileOption) == nil else { throw CLIError.usage("give --\(textOption) or --\(fileOption), not both") }
+        return text
+    }
+    if let path = arguments.string(fileOption) {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError.runtime("\(path): cannot read the file") }
+        guard let text = String(data: data, encoding: .utf8) else { throw CLIError.runtime("\(path): not valid UTF-8 text") }
+        return text
+    }
+    if isatty(STDIN_FILENO) != 0 {
+        throw CLIError.usage("no input: give --\(textOption), --\(fileOption), or pipe text on standard input")
+    }
+    let data = FileHandle.standardInput.readDataToEndOfFile()
+    guard let text = String(data: data, encoding: .utf8) else { throw CLIError.runtime("standard input is not valid UTF-8 text") }
+    return text
+}
+
+/// `--model DIR` as a folder URL that exists.
+func modelDirectory(_ arguments: CommandLineArguments) throws -> URL {
+    let path = try arguments.required("model")
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw CLIError.runtime("\(path): no such folder. Point --model at a Hugging Face model folder (see README: getting a model).")
+    }
+    guard isDirectory.boolValue else { throw CLIError.runtime("\(path): not a folder. --model takes the model's folder, not a file in it.") }
+    return URL(fileURLWithPath: path, isDirectory: true)
+}
