@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "GenerationTests", dependencies: ["Generation"]),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Tokenizer", "Generation"]),
         // Runs the built `octavo-infer` binary end to end (the dependency makes `swift test` build it).
-        .testTarget(name: "CLITests", dependencies: ["octavo-infer"]),
+        .testTarget(name: "CLITests", dependencies: ["octavo-infer", "InferenceServer"]),
         // Depends on the crash helper so that `swift test` always builds it next to the test bundle.
         .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer", "jobstore-crash-helper"]),
     ],

@@ -1,0 +1,215 @@
+import Foundation
+import InferenceServer
+import XCTest
+
+/// `octavo-infer download` against a local server that speaks the hub's HTTP API,
+/// serving the fixture folders: LFS-style redirects with published digests, Range
+/// resumes, auth, and the failures a user can meet.
+final class DownloadCommandTests: XCTestCase {
+    /// A fake hub: repositories are fixture folders; `.safetensors` files behave like
+    /// LFS files (a redirect carrying X-Linked-Etag / X-Linked-Size to a "CDN" route).
+    final class FakeHub: @unchecked Sendable {
+        let server = HTTPServer()
+        var port = 0
+        var repositories: [String: URL] = [:]
+        var requiredToken: String?
+        var wrongDigests = false
+        private let lock = NSLock()
+        private var rangeHeaders: [String] = []
+
+        var ranges: [String] { lock.lock(); defer { lock.unlock() }; return rangeHeaders }
+
+        func start() throws {
+            let router = Router()
+            router.get("/api/models/{owner}/{name}/revision/{revision}") { [self] request, _ in
+                try authorize(request)
+                guard let folder = repositories["\(request.parameter("owner")!)/\(request.parameter("name")!)"] else {
+                    return .text("not found", status: .notFound)
+                }
+                let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+                return try .json(["siblings": names.map { ["rfilename": $0] }])
+            }
+            router.get("/{owner}/{name}/resolve/{revision}/{file}") { [self] request, _ in
+                try authorize(request)
+                let repo = "\(request.parameter("owner")!)/\(request.parameter("name")!)"
+                let file = request.parameter("file")!
+                guard let folder = repositories[repo], let data = FileManager.default.contents(atPath: folder.appendingPathComponent(file).path) else {
+                    return .text("not found", status: .notFound)
+                }
+                if file.hasSuffix(".safetensors") {
+                    var hasher = SHA256Reference()
+                    hasher.update(Array(data))
+                    let digest = wrongDigests ? String(repeating: "0", count: 64) : hasher.hex()
+                    return HTTPResponse(status: HTTPStatus(code: 302), headers: [
+                        "Location": "http://127.0.0.1:\(port)/cdn/\(repo)/\(file)",
+                        "X-Linked-Etag": "\"\(digest)\"", "X-Linked-Size": "\(data.count)",
+                    ])
+                }
+                return HTTPResponse(status: .ok, headers: ["Content-Type": "application/octet-stream"], body: .bytes(Array(data)))
+            }
+            router.get("/cdn/{owner}/{name}/{file}") { [self] request, _ in
+                let repo = "\(request.parameter("owner")!)/\(request.parameter("name")!)"
+                guard let folder = repositories[repo], let data = FileManager.default.contents(atPath: folder.appendingPathComponent(request.parameter("file")!).path) else {
+                    return .text("not found", status: .notFound)
+                }
+                if let range = request.headers["Range"], range.hasPrefix("bytes="), range.hasSuffix("-"),
+                   let start = Int(range.dropFirst(6).dropLast()), start < data.count {
+                    lock.lock(); rangeHeaders.append(range); lock.unlock()
+                    return HTTPResponse(status: HTTPStatus(code: 206), headers: ["Content-Range": "bytes \(start)-\(data.count - 1)/\(data.count)"],
+                                        body: .bytes(Array(data[start...])))
+                }
+                return HTTPResponse(status: .ok, body: .bytes(Array(data)))
+            }
+            port = try server.listen(port: 0, responder: router).port
+        }
+
+        func authorize(_ request: HTTPRequest) throws {
+            guard let requiredToken else { return }
+            if request.headers["Authorization"] != "Bearer \(requiredToken)" { throw HTTPError(.unauthorized, "token required") }
+        }
+    }
+
+    var hub: FakeHub!
+    var destination: URL!
+
+    override func setUpWithError() throws {
+        hub = FakeHub()
+        hub.repositories["octavo/tiny"] = CLI.fixtures.appendingPathComponent("GPT2/tiny")
+        hub.repositories["octavo/sharded"] = CLI.fixtures.appendingPathComponent("GPT2/variant")
+        hub.repositories["octavo/tokenizer-only"] = CLI.fixtures.appendingPathComponent("gpt2-tokenizer")
+        try hub.start()
+        destination = FileManager.default.temporaryDirectory.appendingPathComponent("download-\(UUID().uuidString)")
+    }
+
+    override func tearDownWithError() throws {
+        hub.server.shutdown(gracePeriod: 1)
+        try? FileManager.default.removeItem(at: destination)
+    }
+
+    func download(_ repo: String, _ extra: [String] = []) throws -> CLI.Result {
+        try CLI.run(["download", repo, "--dir", destination.path, "--endpoint", "http://127.0.0.1:\(hub.port)", "--timeout", "20"] + extra)
+    }
+
+    func testDownloadsWhatAModelNeedsAndItRuns() throws {
+        let result = try download("octavo/tiny")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let got = try FileManager.default.contentsOfDirectory(atPath: destination.path).sorted()
+        XCTAssertEqual(got, ["config.json", "generation_config.json", "merges.txt", "model.safetensors", "special_tokens_map.json",
+                             "tokenizer.json", "tokenizer_config.json", "vocab.json", "added_tokens.json"].sorted())
+        XCTAssertFalse(got.contains("trainer_state.json"))
+        for name in got {
+            XCTAssertEqual(FileManager.default.contents(atPath: destination.appendingPathComponent(name).path),
+                           FileManager.default.contents(atPath: CLI.fixtures.appendingPathComponent("GPT2/tiny/\(name)").path), name)
+        }
+        let generated = try CLI.run(["generate", "--model", destination.path, "--prompt", "Once upon a time", "--greedy", "--max-new-tokens", "3", "--json"])
+        let original = try CLI.run(["generate", "--model", CLI.fixtures.appendingPathComponent("GPT2/tiny").path, "--prompt", "Once upon a time",
+                                    "--greedy", "--max-new-tokens", "3", "--json"])
+        XCTAssertEqual(try generated.json()["generated_ids"] as? [Int], try original.json()["generated_ids"] as? [Int])
+        // A second run finds everything complete and fetches nothing.
+        let again = try download("octavo/tiny")
+        XCTAssertEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("model.safetensors: already complete"), again.stderr)
+    }
+
+    func testResumesAPartialFileWithARange() throws {
+        try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
+        let full = try Data(contentsOf: CLI.fixtures.appendingPathComponent("GPT2/tiny/model.safetensors"))
+        try full.prefix(100_000).write(to: destination.appendingPathComponent("model.safetensors.part"))
+        let result = try download("octavo/tiny")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(hub.ranges, ["bytes=100000-"])
+        XCTAssertEqual(try Data(contentsOf: destination.appendingPathComponent("model.safetensors")), full)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: destination.appendingPathComponent("model.safetensors.part").path))
+    }
+
+    func testShardedCheckpointFetchesIndexAndEveryShard() throws {
+        let result = try download("octavo/sharded")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let got = Set(try FileManager.default.contentsOfDirectory(atPath: destination.path))
+        XCTAssertTrue(got.isSuperset(of: ["model.safetensors.index.json", "model-00001-of-00003.safetensors",
+                                          "model-00002-of-00003.safetensors", "model-00003-of-00003.safetensors"]))
+    }
+
+    func testChecksumMismatchFailsAndRemovesThePartialFile() throws {
+        hub.wrongDigests = true
+        let result = try download("octavo/tiny")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("SHA-256"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: destination.appendingPathComponent("model.safetensors").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: destination.appendingPathComponent("model.safetensors.part").path))
+    }
+
+    func testErrorsSayWhatToDo() throws {
+        let missing = try download("octavo/nope")
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("not found"), missing.stderr)
+        let noWeights = try download("octavo/tokenizer-only")
+        XCTAssertEqual(noWeights.status, 1)
+        XCTAssertTrue(noWeights.stderr.contains("safetensors"), noWeights.stderr)
+        XCTAssertEqual(try download("../etc").status, 2)
+        XCTAssertEqual(try CLI.run(["download", "octavo/tiny", "--dir", destination.path, "--endpoint", "ftp://x"]).status, 2)
+        let unreachable = try CLI.run(["download", "octavo/tiny", "--dir", destination.path, "--endpoint", "http://127.0.0.1:1", "--timeout", "5"])
+        XCTAssertEqual(unreachable.status, 1)
+    }
+
+    /// Anchors the fake hub's digests (and so, through every download above, the client's) to FIPS 180-4's vectors.
+    func testReferenceDigestKnownAnswers() {
+        var empty = SHA256Reference()
+        empty.update([])
+        XCTAssertEqual(empty.hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        var abc = SHA256Reference()
+        abc.update(Array("abc".utf8))
+        XCTAssertEqual(abc.hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        var long = SHA256Reference()
+        long.update(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+        XCTAssertEqual(long.hex(), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
+    func testTokenIsSentWhenRequired() throws {
+        hub.requiredToken = "secret"
+        let refused = try download("octavo/tiny")
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("token"), refused.stderr)
+        XCTAssertEqual(try download("octavo/tiny", ["--token", "secret"]).status, 0)
+        try FileManager.default.removeItem(at: destination)
+        let fromEnvironment = try CLI.run(["download", "octavo/tiny", "--dir", destination.path, "--endpoint", "http://127.0.0.1:\(hub.port)"],
+                                          environment: ["HF_TOKEN": "secret"])
+        XCTAssertEqual(fromEnvironment.status, 0, fromEnvironment.stderr)
+    }
+}
+
+/// A straightforward SHA-256 for the fake hub, independent of the one under test.
+struct SHA256Reference {
+    private var message: [UInt8] = []
+    mutating func update(_ bytes: [UInt8]) { message += bytes }
+    func hex() -> String {
+        var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+        let k: [UInt32] = [
+            0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+            0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+            0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+            0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+            0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+            0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2]
+        var m = message
+        let bits = UInt64(message.count) * 8
+        m.append(0x80)
+        while m.count % 64 != 56 { m.append(0) }
+        for i in (0..<8).reversed() { m.append(UInt8(truncatingIfNeeded: bits >> (UInt64(i) * 8))) }
+        func r(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+        for chunk in stride(from: 0, to: m.count, by: 64) {
+            var w = (0..<16).map { i in (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(m[chunk + 4 * i + $1]) } }
+            for i in 16..<64 {
+                w.append(w[i - 16] &+ (r(w[i - 15], 7) ^ r(w[i - 15], 18) ^ (w[i - 15] >> 3)) &+ w[i - 7] &+ (r(w[i - 2], 17) ^ r(w[i - 2], 19) ^ (w[i - 2] >> 10)))
+            }
+            var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
+            for i in 0..<64 {
+                let t1 = hh &+ (r(e, 6) ^ r(e, 11) ^ r(e, 25)) &+ ((e & f) ^ (~e & g)) &+ k[i] &+ w[i]
+                let t2 = (r(a, 2) ^ r(a, 13) ^ r(a, 22)) &+ ((a & b) ^ (a & c) ^ (b & c))
+                (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+            }
+            h = zip(h, [a, b, c, d, e, f, g, hh]).map { $0 &+ $1 }
+        }
+        return h.map { String(format: "%08x", $0) }.joined()
+    }
+}
