@@ -18,6 +18,10 @@ final class SentencePieceEncodingTests: XCTestCase {
             XCTAssertEqual(processor.encode(c.text), c.ids, "ids of \(shown)", file: file, line: line)
             XCTAssertEqual(processor.encodeAsPieces(c.text), c.pieces, "pieces of \(shown)", file: file, line: line)
         }
+        XCTAssertFalse(expected.stress.isEmpty)
+        for c in expected.stress {
+            XCTAssertEqual(processor.encode(c.text), c.ids, "ids of \(SentencePieceFixtures.show(c.text))", file: file, line: line)
+        }
     }
 
     func testBPEModelMatchesLibrary() throws {
@@ -30,5 +34,36 @@ final class SentencePieceEncodingTests: XCTestCase {
 
     func testSentencePieceTestModelMatchesLibrary() throws {
         try check(model: SentencePieceFixtures.testModel, expectations: "test_model")
+    }
+
+    /// Identity normalization, byte fallback, user-defined symbols, extra control symbol.
+    func testByteFallbackBPEModelMatchesLibrary() throws {
+        try check(model: SentencePieceFixtures.bpeByteFallbackModel, expectations: "tiny-bpe-bytefallback")
+    }
+
+    func testByteFallbackUnigramModelMatchesLibrary() throws {
+        try check(model: SentencePieceFixtures.unigramByteFallbackModel, expectations: "tiny-unigram-bytefallback")
+    }
+
+    func testUnknownRunsAreMergedIntoOneUnknownPiece() throws {
+        let processor = try SentencePieceProcessor(contentsOf: SentencePieceFixtures.nllbTinyBPEModel)
+        let ids = processor.encode("ᚠᛇᚻ")
+        XCTAssertEqual(ids.filter { $0 == processor.unknownID }.count, 1, "\(ids)")
+        XCTAssertEqual(processor.encodeAsPieces("ᚠᛇᚻ").last, "ᚠᛇᚻ")
+    }
+
+    func testByteFallbackSpellsUnknownCharactersAsBytes() throws {
+        let processor = try SentencePieceProcessor(contentsOf: SentencePieceFixtures.bpeByteFallbackModel)
+        let pieces = processor.encodeAsPieces("ᚠ")
+        XCTAssertEqual(Array(pieces.suffix(3)), ["<0xE1>", "<0x9A>", "<0xA0>"])
+        XCTAssertEqual(processor.decode(processor.encode("ᚠ x")), "ᚠ x")
+    }
+
+    func testUserDefinedSymbolsAreKeptWhole() throws {
+        let processor = try SentencePieceProcessor(contentsOf: SentencePieceFixtures.bpeByteFallbackModel)
+        XCTAssertTrue(processor.encodeAsPieces("x<sep>y[MASK]").contains("<sep>"))
+        XCTAssertTrue(processor.encodeAsPieces("x<sep>y[MASK]").contains("[MASK]"))
+        XCTAssertEqual(processor.pieceType(processor.pieceToID("<sep>")), .userDefined)
+        XCTAssertEqual(processor.pieceType(processor.pieceToID("<ctl>")), .control)
     }
 }

@@ -11,6 +11,14 @@ enum SentencePieceFixtures {
     static let nllbTinyBPEModel = nllbTiny.appendingPathComponent("sentencepiece.bpe.model")
     static let tinyUnigramModel = sentencePiece.appendingPathComponent("tiny-unigram.model")
     static let testModel = sentencePiece.appendingPathComponent("test_model.model")
+    static let bpeByteFallbackModel = sentencePiece.appendingPathComponent("tiny-bpe-bytefallback.model")
+    static let unigramByteFallbackModel = sentencePiece.appendingPathComponent("tiny-unigram-bytefallback.model")
+
+    /// Every model with golden data, with the name its expectations are stored under.
+    static let allModels: [(name: String, url: URL)] = [
+        ("nllb-tiny-bpe", nllbTinyBPEModel), ("tiny-unigram", tinyUnigramModel), ("test_model", testModel),
+        ("tiny-bpe-bytefallback", bpeByteFallbackModel), ("tiny-unigram-bytefallback", unigramByteFallbackModel),
+    ]
     static let nllbTinyUnigramFolder = sentencePiece.appendingPathComponent("nllb-tiny-unigram")
 
     struct SPMCase: Decodable {
@@ -24,6 +32,10 @@ enum SentencePieceFixtures {
         let ids: [Int]
         let decoded: String
     }
+    struct SPMStress: Decodable {
+        let text: String
+        let ids: [Int]
+    }
     struct SPMModelExpectations: Decodable {
         let name: String
         let piece_size: Int
@@ -35,6 +47,7 @@ enum SentencePieceFixtures {
         let normalizer_name: String
         let cases: [SPMCase]
         let decodes: [SPMDecode]
+        let stress: [SPMStress]
     }
     struct SPMExpected: Decodable {
         let models: [String: SPMModelExpectations]

@@ -152,7 +152,10 @@ public struct SentencePieceProcessor: Tokenizer {
     /// Text to (piece, id) pairs. `addDummyPrefix` overrides the model's flag when given.
     public func encodeWithPieces(_ text: String, addDummyPrefix: Bool? = nil) -> [(piece: String, id: Int)] {
         let normalized = normalizer.normalize(Array(text.utf8), addDummyPrefix: addDummyPrefix)
-        return encodeNormalized(normalized).map { (String(decoding: normalized[$0.range], as: UTF8.self), $0.id) }
+        return encodeNormalized(normalized).map {
+            // Byte-fallback pieces are reported by name (`<0xE4>`), as the library does.
+            (types[$0.id] == .byte ? model.pieces[$0.id].piece : String(decoding: normalized[$0.range], as: UTF8.self), $0.id)
+        }
     }
 
     /// Ids of already-normalized bytes (`PopulateSentencePieceText`): merges runs of
