@@ -292,17 +292,18 @@ public enum FloresLanguages {
                 rank = 1 + i
             } else if language == queryLanguage && queryLanguage.count >= 2 {
                 rank = 3
-            } else if query.count >= 3 && !name.isEmpty && (name == query || name.hasPrefix(query) || name.contains(" \(query)")
-                                                          || name.contains("(\(query)")) {
+            } else if query.count >= 3 && !name.isEmpty && (name == query || name.hasPrefix(query)) {
                 rank = 4
-            } else if query.count >= 2 && lower.hasPrefix(query) {
+            } else if query.count >= 3 && !name.isEmpty && (name.contains(" \(query)") || name.contains("(\(query)")) {
                 rank = 5
+            } else if query.count >= 2 && lower.hasPrefix(query) {
+                rank = 6
             }
             let distance = min(editDistance(query, lower), editDistance(queryLanguage, language) + (query.contains("_") ? 1 : 0))
             if rank == Int.max {
                 let allowed = max(1, min(3, query.count / 3))
                 guard distance <= allowed else { continue }
-                rank = 6
+                rank = 7
             }
             ranked.append((rank, distance, order, code))
         }

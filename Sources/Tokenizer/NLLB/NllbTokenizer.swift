@@ -459,11 +459,7 @@ public struct NllbTokenizer: Tokenizer {
             for id in ids {
                 if skipSpecialTokens, let added = addedByID[id], added.special { continue }
                 guard let token = token(forID: id) else { continue }
-                if index == 0 && prependScheme != "never" {
-                    text += token.replacingOccurrences(of: "\u{2581}", with: "")
-                } else {
-                    text += token.replacingOccurrences(of: "\u{2581}", with: " ")
-                }
+                text += Self.replacingSpaceSymbol(in: token, with: index == 0 && prependScheme != "never" ? nil : " ")
                 index += 1
             }
         }
@@ -472,7 +468,7 @@ public struct NllbTokenizer: Tokenizer {
 
     /// `convert_tokens_to_string`: join, `▁` -> space, strip.
     private static func piecesToString(_ tokens: [String]) -> String {
-        pythonStrip(tokens.joined().replacingOccurrences(of: "\u{2581}", with: " "))
+        pythonStrip(replacingSpaceSymbol(in: tokens.joined(), with: " "))
     }
 
     /// transformers' `clean_up_tokenization`.
@@ -492,7 +488,20 @@ public struct NllbTokenizer: Tokenizer {
     public func bytes(forToken id: Int, isFirst: Bool) -> [UInt8]? {
         guard let token = token(forID: id) else { return nil }
         if addedByID[id] != nil && !isFirst { return Array(token.utf8) }
-        let replacement = isFirst && prependScheme != "never" ? "" : " "
-        return Array(token.replacingOccurrences(of: "\u{2581}", with: replacement).utf8)
+        return Array(Self.replacingSpaceSymbol(in: token, with: isFirst && prependScheme != "never" ? nil : " ").utf8)
+    }
+
+    /// Replaces every U+2581 scalar (not grapheme: `▁` + a combining mark is one
+    /// Character) by `replacement`, or removes it when nil.
+    static func replacingSpaceSymbol(in text: String, with replacement: Unicode.Scalar?) -> String {
+        var view = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if scalar == "\u{2581}" {
+                if let replacement { view.append(replacement) }
+            } else {
+                view.append(scalar)
+            }
+        }
+        return String(view)
     }
 }
