@@ -1,12 +1,12 @@
 import XCTest
 @testable import Tokenizer
 
-/// NLLB ids exactly equal to transformers 4.57.1's NllbTokenizer (slow) on the hard
-/// corpus, for source and target sides; equal to NllbTokenizerFast except on the
-/// documented texts where slow and fast disagree with each other.
+/// NLLB ids exactly equal to transformers 4.57.1's NllbTokenizer (`encode`, style `.slow`)
+/// and NllbTokenizerFast (style `.fast`) on the hard corpus, for source and target
+/// sides; the texts where slow and fast disagree with each other are pinned.
 final class NllbTokenizerEncodingTests: XCTestCase {
     /// Texts on which transformers' NllbTokenizerFast gives other ids than NllbTokenizer
-    /// (grapheme-wise Precompiled normalization; `▁` left before `<mask>`). We follow the slow one.
+    /// (grapheme-wise Precompiled normalization; `▁` left before `<mask>`).
     static let fastDiscrepancies: Set<String> = [
         "\u{1100}\u{1161}\u{11A8} 한국어 \u{110B}\u{1173}\u{11AB}",
         "素早い茶色の狐が怠け者の犬を飛び越える。ｶﾀｶﾅ ｶﾞｷﾞ",
@@ -23,19 +23,27 @@ final class NllbTokenizerEncodingTests: XCTestCase {
             let shown = SentencePieceFixtures.show(c.text)
             let ids = tokenizer.encode(c.text)
             XCTAssertEqual(ids, c.slow_ids, "slow ids of \(shown)", file: file, line: line)
-            if c.slow_ids != c.fast_ids { fastDiffering.insert(c.text) } else {
-                XCTAssertEqual(ids, c.fast_ids, "fast ids of \(shown)", file: file, line: line)
-            }
+            XCTAssertEqual(tokenizer.encode(c.text, style: .fast), c.fast_ids, "fast ids of \(shown)", file: file, line: line)
+            if c.slow_ids != c.fast_ids { fastDiffering.insert(c.text) }
             for (language, pair) in c.source {
                 XCTAssertEqual(try tokenizer.encodeSource(c.text, language: language), pair.slow, "\(language) source \(shown)", file: file, line: line)
-                if c.slow_ids == c.fast_ids { XCTAssertEqual(pair.slow, pair.fast, file: file, line: line) }
+                XCTAssertEqual(try tokenizer.encodeSource(c.text, language: language, style: .fast), pair.fast,
+                               "\(language) fast source \(shown)", file: file, line: line)
             }
             for (language, pair) in c.target {
                 XCTAssertEqual(try tokenizer.encodeTarget(c.text, language: language), pair.slow, "\(language) target \(shown)", file: file, line: line)
-                if c.slow_ids == c.fast_ids { XCTAssertEqual(pair.slow, pair.fast, file: file, line: line) }
+                XCTAssertEqual(try tokenizer.encodeTarget(c.text, language: language, style: .fast), pair.fast,
+                               "\(language) fast target \(shown)", file: file, line: line)
             }
         }
         XCTAssertEqual(fastDiffering, Self.fastDiscrepancies, "the slow/fast discrepancies changed", file: file, line: line)
+        // Random texts built to hit the slow/fast differences (a fifth of them differ).
+        XCTAssertGreaterThan(expected.stress.filter { $0.slow != $0.fast }.count, 30, file: file, line: line)
+        for c in expected.stress {
+            let shown = SentencePieceFixtures.show(c.text)
+            XCTAssertEqual(tokenizer.encode(c.text), c.slow, "slow ids of \(shown)", file: file, line: line)
+            XCTAssertEqual(tokenizer.encode(c.text, style: .fast), c.fast, "fast ids of \(shown)", file: file, line: line)
+        }
     }
 
     func testBPEFolderFromSentencePieceModel() throws {

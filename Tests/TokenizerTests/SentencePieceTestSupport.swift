@@ -84,8 +84,14 @@ enum SentencePieceFixtures {
         let source_eng: [[Int]]
         let texts: [String]
     }
+    struct NllbStress: Decodable {
+        let text: String
+        let slow: [Int]
+        let fast: [Int]
+    }
     struct NllbTokenizerExpectations: Decodable {
         let name: String
+        let stress: [NllbStress]
         let spm_piece_size: Int
         let vocab_size: Int
         let special_ids: [String: Int]

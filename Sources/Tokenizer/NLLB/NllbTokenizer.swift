@@ -320,31 +320,125 @@ public struct NllbTokenizer: Tokenizer {
 
     // MARK: Encoding
 
-    /// Text to ids without language code or `</s>` (`tokenizer.encode(text, add_special_tokens=False)`).
+    /// Which transformers tokenizer `encode` reproduces.
+    public enum EncodingStyle: Sendable, Equatable {
+        /// `NllbTokenizer` (SentencePiece semantics). The default.
+        case slow
+        /// `NllbTokenizerFast` (HF `tokenizers`): Precompiled normalization per grapheme
+        /// cluster, `<mask>` matched after normalization, Metaspace words.
+        case fast
+    }
+
+    /// Text to ids without language code or `</s>` (`tokenizer.encode(text, add_special_tokens=False)`
+    /// of the slow `NllbTokenizer`).
     public func encode(_ text: String) -> [Int] {
+        encode(text, style: .slow)
+    }
+
+    /// Text to ids without language code or `</s>`, as the slow or the fast transformers tokenizer.
+    public func encode(_ text: String, style: EncodingStyle) -> [Int] {
+        switch style {
+        case .slow: return encodeSlow(text)
+        case .fast: return encodeFast(text)
+        }
+    }
+
+    private func encodeSlow(_ text: String) -> [Int] {
         var ids: [Int] = []
-        for segment in split(text) {
+        let segments = split(Array(text.unicodeScalars), matching: { _ in true }, isWhitespace: Self.isPythonWhitespace)
+        for segment in segments {
             switch segment {
             case .token(let token):
                 ids.append(token.id)
             case .text(let chunk, let atStart):
                 guard !chunk.isEmpty else { continue }
                 let prefix: Bool? = prependScheme == "first" ? atStart : (prependScheme == "never" ? false : nil)
-                ids += sentencePiece.encodeWithPieces(chunk, addDummyPrefix: prefix).map { nllbID($0.id) }
+                ids += sentencePiece.encodeWithPieces(Self.string(chunk), addDummyPrefix: prefix).map { nllbID($0.id) }
             }
         }
         return ids
     }
 
+    /// `NllbTokenizerFast`: split on non-normalized added tokens in the raw text; normalize
+    /// each chunk (Precompiled per grapheme, strip right, `" {2,}"` -> `▁`); split on
+    /// normalized added tokens (`<mask>`, lstrip); Metaspace (spaces -> `▁`, prepend `▁`,
+    /// split before each `▁`); segment each word.
+    private func encodeFast(_ text: String) -> [Int] {
+        var ids: [Int] = []
+        let isWhitespace: (Unicode.Scalar) -> Bool = { $0.properties.isWhitespace }
+        for segment in split(Array(text.unicodeScalars), matching: { !$0.normalized }, isWhitespace: isWhitespace) {
+            switch segment {
+            case .token(let token):
+                ids.append(token.id)
+            case .text(let chunk, let atStart):
+                guard !chunk.isEmpty else { continue }
+                var normalized = Array(sentencePiece.normalizer.huggingFacePrecompiled(Self.string(chunk)).unicodeScalars)
+                while let last = normalized.last, last.properties.isWhitespace { normalized.removeLast() }
+                if sentencePiece.model.normalizerSpec.removeExtraWhitespaces {
+                    normalized = Self.collapsingSpaceRuns(normalized)
+                }
+                for inner in split(normalized, matching: { $0.normalized }, isWhitespace: isWhitespace) {
+                    switch inner {
+                    case .token(let token):
+                        ids.append(token.id)
+                    case .text(let piece, let pieceAtStart):
+                        ids += metaspaceEncode(piece, prepend: prependScheme == "always" || (prependScheme == "first" && atStart && pieceAtStart))
+                    }
+                }
+            }
+        }
+        return ids
+    }
+
+    /// `Replace(Regex(" {2,}"), "▁")`.
+    private static func collapsingSpaceRuns(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var out: [Unicode.Scalar] = []
+        var i = 0
+        while i < scalars.count {
+            if scalars[i] == " " {
+                var j = i
+                while j < scalars.count && scalars[j] == " " { j += 1 }
+                if j - i >= 2 { out.append("\u{2581}") } else { out.append(" ") }
+                i = j
+            } else {
+                out.append(scalars[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    private func metaspaceEncode(_ piece: [Unicode.Scalar], prepend: Bool) -> [Int] {
+        guard !piece.isEmpty else { return [] }
+        var text = piece.map { $0 == " " ? "\u{2581}" : $0 }
+        if prepend && text.first != "\u{2581}" { text.insert("\u{2581}", at: 0) }
+        let bytes = Array(Self.string(text).utf8)
+        var ids: [Int] = []
+        var wordStart = 0
+        var i = 0
+        func flush(_ end: Int) {
+            if end > wordStart {
+                ids += sentencePiece.encodeNormalized(Array(bytes[wordStart..<end])).map { nllbID($0.id) }
+            }
+            wordStart = end
+        }
+        while i < bytes.count {
+            if i > 0, bytes[i] == 0xE2, i + 2 < bytes.count, bytes[i + 1] == 0x96, bytes[i + 2] == 0x81 { flush(i) }
+            i += 1
+        }
+        flush(bytes.count)
+        return ids
+    }
+
     /// A source sentence: `[language] tokens </s>` (legacy: `tokens </s> [language]`).
-    public func encodeSource(_ text: String, language: String) throws -> [Int] {
-        try wrap(encode(text), language: language)
+    public func encodeSource(_ text: String, language: String, style: EncodingStyle = .slow) throws -> [Int] {
+        try wrap(encode(text, style: style), language: language)
     }
 
     /// A target sentence (labels / forced decoder prefix), as transformers'
     /// `set_tgt_lang_special_tokens`: `[language] tokens </s>` (legacy: `tokens </s> [language]`).
-    public func encodeTarget(_ text: String, language: String) throws -> [Int] {
-        try wrap(encode(text), language: language)
+    public func encodeTarget(_ text: String, language: String, style: EncodingStyle = .slow) throws -> [Int] {
+        try wrap(encode(text, style: style), language: language)
     }
 
     private func wrap(_ ids: [Int], language: String) throws -> [Int] {
@@ -353,20 +447,27 @@ public struct NllbTokenizer: Tokenizer {
     }
 
     private enum Segment {
-        case text(String, atStart: Bool)
+        case text([Unicode.Scalar], atStart: Bool)
         case token(AddedToken)
     }
 
-    /// transformers' `tokens_trie.split` (leftmost-longest on added tokens), then the
-    /// `lstrip`/`rstrip` rules of `PreTrainedTokenizer.tokenize`.
-    private func split(_ text: String) -> [Segment] {
-        let scalars = Array(text.unicodeScalars)
+    private static func string(_ scalars: [Unicode.Scalar]) -> String {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        return String(view)
+    }
+
+    /// Leftmost-longest split on the added tokens accepted by `matching` (transformers'
+    /// `tokens_trie.split`, tokenizers' added-vocabulary split), then `lstrip`/`rstrip`:
+    /// whitespace next to such a token is removed from the neighbouring text.
+    private func split(_ scalars: [Unicode.Scalar], matching: (AddedToken) -> Bool,
+                       isWhitespace: (Unicode.Scalar) -> Bool) -> [Segment] {
         var parts: [(start: Int, end: Int, token: AddedToken?)] = []
         var textStart = 0
         var i = 0
         outer: while i < scalars.count {
             if let candidates = matchTable[scalars[i]] {
-                for (key, token) in candidates where i + key.count <= scalars.count {
+                for (key, token) in candidates where i + key.count <= scalars.count && matching(token) {
                     var matches = true
                     for k in 1..<max(key.count, 1) where scalars[i + k] != key[k] { matches = false; break }
                     if matches {
@@ -386,19 +487,17 @@ public struct NllbTokenizer: Tokenizer {
         for (index, part) in parts.enumerated() {
             guard let token = part.token else { continue }
             if token.rstrip, index + 1 < parts.count, let right = texts[index + 1] {
-                texts[index + 1] = Array(right.drop(while: Self.isPythonWhitespace))
+                texts[index + 1] = Array(right.drop(while: isWhitespace))
             }
             if token.lstrip, index > 0, let left = texts[index - 1] {
                 var l = left
-                while let last = l.last, Self.isPythonWhitespace(last) { l.removeLast() }
+                while let last = l.last, isWhitespace(last) { l.removeLast() }
                 texts[index - 1] = l
             }
         }
         return parts.enumerated().map { index, part in
             if let token = part.token { return .token(token) }
-            var s = String.UnicodeScalarView()
-            s.append(contentsOf: texts[index]!)
-            return .text(String(s), atStart: part.start == 0)
+            return .text(texts[index]!, atStart: part.start == 0)
         }
     }
 
