@@ -240,8 +240,10 @@ public struct SentencePieceModel: Sendable, Equatable {
         case .word: throw SentencePieceError.unsupportedModelType("WORD")
         case .char: throw SentencePieceError.unsupportedModelType("CHAR")
         }
-        var normal = Set<String>()
-        var reserved = Set<String>()
+        // Byte-wise, as the library: Swift String equality is canonical equivalence
+        // ("é" == "e\u{301}"), which would call two distinct pieces duplicates.
+        var normal = Set<[UInt8]>()
+        var reserved = Set<[UInt8]>()
         var unkCount = 0
         var bytesFound = [Bool](repeating: false, count: 256)
         for (id, piece) in pieces.enumerated() {
@@ -249,7 +251,8 @@ public struct SentencePieceModel: Sendable, Equatable {
                 throw SentencePieceError.invalidModel(reason: "piece \(id) is empty")
             }
             let isNormal = piece.type == .normal || piece.type == .userDefined || piece.type == .unused
-            let inserted = isNormal ? normal.insert(piece.piece).inserted : reserved.insert(piece.piece).inserted
+            let bytes = Array(piece.piece.utf8)
+            let inserted = isNormal ? normal.insert(bytes).inserted : reserved.insert(bytes).inserted
             guard inserted else {
                 throw SentencePieceError.invalidModel(reason: "piece \(piece.piece.debugDescription) (id \(id)) is defined twice")
             }

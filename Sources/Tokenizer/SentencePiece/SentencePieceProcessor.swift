@@ -49,7 +49,8 @@ public struct SentencePieceProcessor: Tokenizer {
     init(model: SentencePieceModel, mergeRanks: [UInt64: MergeRule]?) throws {
         self.model = model
         self.mergeRanks = mergeRanks
-        var pieceTrie = SentencePieceByteTrie()
+        let totalBytes = model.pieces.reduce(0) { $0 + $1.piece.utf8.count }
+        var pieceTrie = SentencePieceByteTrie(reservingForKeyBytes: totalBytes)
         var reservedTrie = SentencePieceByteTrie()
         var userDefined = SentencePieceByteTrie()
         var unknownID = -1
