@@ -1,7 +1,7 @@
 import Foundation
 
 /// NLLB-200's tokenizer, id-exact with transformers 4.57.1's `NllbTokenizer`
-/// (non-legacy behaviour) and, outside documented corner cases, `NllbTokenizerFast`.
+/// (non-legacy behaviour) and, with `EncodingStyle.fast`, `NllbTokenizerFast`.
 ///
 /// Ids follow fairseq: `<s>`=0, `<pad>`=1, `</s>`=2, `<unk>`=3; SentencePiece id `i`
 /// becomes `i + 1` (SentencePiece's own `<unk>` becomes 3); then the 202 FLORES-200
@@ -13,14 +13,15 @@ import Foundation
 /// (else from `tokenizer.json`); the ids of added tokens come from
 /// `tokenizer_config.json`'s `added_tokens_decoder`, else `tokenizer.json`'s
 /// `added_tokens`, else they are computed (`BareModelLayout`). Both sources give the
-/// same ids on the test corpus.
+/// same ids.
 ///
-/// Encoding follows the slow tokenizer: the text is split on added tokens (special
-/// tokens typed in the text, such as `</s>` or `eng_Latn`, become their ids), each
-/// piece of text is encoded by SentencePiece separately. Known differences of
-/// `NllbTokenizerFast` (which this type does not copy): it normalizes whole grapheme
-/// clusters (decomposed Hangul, half-width kana with voiced marks, base + several
-/// combining marks) and it leaves a `▁` before `<mask>` preceded by two or more spaces.
+/// `encode` (the `Tokenizer` protocol) follows the slow tokenizer: the text is split on
+/// added tokens (special tokens typed in the text, such as `</s>` or `eng_Latn`, become
+/// their ids) and each piece of text is encoded by SentencePiece separately.
+/// `NllbTokenizerFast` differs on a few inputs (it normalizes whole grapheme clusters:
+/// decomposed Hangul, half-width kana with voiced marks, a base with several combining
+/// marks; and it leaves a `▁` before `<mask>` preceded by two or more spaces);
+/// `encode(_:style: .fast)` reproduces those ids too.
 public struct NllbTokenizer: Tokenizer {
     /// An added token (`added_tokens_decoder` / `added_tokens` entry).
     public struct AddedToken: Sendable, Equatable {
@@ -586,7 +587,7 @@ public struct NllbTokenizer: Tokenizer {
     /// generated text.
     public func bytes(forToken id: Int, isFirst: Bool) -> [UInt8]? {
         guard let token = token(forID: id) else { return nil }
-        if addedByID[id] != nil && !isFirst { return Array(token.utf8) }
+        if addedByID[id] != nil { return Array(token.utf8) }
         return Array(Self.replacingSpaceSymbol(in: token, with: isFirst && prependScheme != "never" ? nil : " ").utf8)
     }
 

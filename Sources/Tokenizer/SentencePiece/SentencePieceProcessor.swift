@@ -84,6 +84,7 @@ public struct SentencePieceProcessor: Tokenizer {
         self.pieceBytes = pieceBytes
         self.scores = model.pieces.map(\.score)
         self.types = model.pieces.map(\.type)
+        self.specialTokenIDs = Set(model.pieces.indices.filter { model.pieces[$0].type == .control || model.pieces[$0].type == .unknown })
         self.byteIDs = model.trainerSpec.byteFallback ? byteIDs : []
         self.minScore = minScore
         self.maxScore = maxScore
@@ -103,9 +104,7 @@ public struct SentencePieceProcessor: Tokenizer {
     public var vocabularySize: Int { model.pieces.count }
 
     /// CONTROL and UNKNOWN pieces: what `decode(_:skipSpecialTokens: true)` drops.
-    public var specialTokenIDs: Set<Int> {
-        Set(types.indices.filter { types[$0] == .control || types[$0] == .unknown })
-    }
+    public let specialTokenIDs: Set<Int>
 
     /// The piece string of an id, or nil when out of range.
     public func idToPiece(_ id: Int) -> String? {
