@@ -90,14 +90,20 @@ public struct NllbTokenizer: Tokenizer {
     /// `src_lang` of tokenizer_config.json (transformers' default source language).
     public let defaultSourceLanguage: String
 
+    /// `<s>` (0 in NLLB; never added to inputs).
     public let bosID: Int
+    /// `<pad>` (1).
     public let padID: Int
+    /// `</s>` (2): ends every sentence; NLLB's decoder start token.
     public let eosID: Int
+    /// `<unk>` (3): characters the vocabulary cannot spell.
     public let unkID: Int
     /// Id of `<mask>`, nil when the files define none.
     public let maskID: Int?
 
+    /// All ids: pieces, specials, language codes and `<mask>` (`len(tokenizer)`).
     public let vocabularySize: Int
+    /// `<s>`, `<pad>`, `</s>`, `<unk>`, `<mask>`, the language codes and any other special added token.
     public let specialTokenIDs: Set<Int>
 
     /// transformers' `vocab_size`: SentencePiece pieces + the fairseq offset.

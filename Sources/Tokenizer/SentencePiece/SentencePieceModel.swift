@@ -25,7 +25,9 @@ public struct SentencePieceModel: Sendable, Equatable {
 
     /// One vocabulary entry.
     public struct Piece: Sendable, Equatable {
+        /// The piece text (spaces appear as U+2581).
         public var piece: String
+        /// Unigram log probability, or BPE merge priority (higher merges first).
         public var score: Float
         public var type: PieceType
         public init(piece: String, score: Float, type: PieceType = .normal) {
@@ -40,7 +42,9 @@ public struct SentencePieceModel: Sendable, Equatable {
         case unigram = 1, bpe = 2, word = 3, char = 4
     }
 
-    /// The fields of `TrainerSpec` that matter after training.
+    /// The fields of `TrainerSpec` that matter after training (names as in
+    /// sentencepiece_model.proto; the encoder uses `modelType`, `byteFallback`,
+    /// `treatWhitespaceAsSuffix` and `unkSurface`, the rest is informative).
     public struct TrainerSpec: Sendable, Equatable {
         public var modelType: ModelType = .unigram
         public var vocabSize: Int = 8000
@@ -80,6 +84,7 @@ public struct SentencePieceModel: Sendable, Equatable {
         public init() {}
     }
 
+    /// The vocabulary; a piece's index is its id.
     public var pieces: [Piece]
     public var trainerSpec: TrainerSpec
     public var normalizerSpec: NormalizerSpec
