@@ -54,6 +54,36 @@ final class NllbTokenizerSourceTests: XCTestCase {
         }
     }
 
+    /// tokenizer.json as older transformers/tokenizers versions wrote it: merges as
+    /// "a b" strings, `add_prefix_space` instead of `prepend_scheme`, whitespace runs
+    /// replaced by a space, WhitespaceSplit before Metaspace.
+    func testOlderTokenizerJSONFormatGivesSameIds() throws {
+        let url = SentencePieceFixtures.nllbTiny.appendingPathComponent("tokenizer.json")
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        var model = try XCTUnwrap(json["model"] as? [String: Any])
+        let merges = try XCTUnwrap(model["merges"] as? [[String]])
+        model["merges"] = merges.map { $0.joined(separator: " ") }
+        json["model"] = model
+        var normalizer = try XCTUnwrap(json["normalizer"] as? [String: Any])
+        var list = try XCTUnwrap(normalizer["normalizers"] as? [[String: Any]])
+        list[2]["content"] = " "
+        normalizer["normalizers"] = list
+        json["normalizer"] = normalizer
+        json["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [
+            ["type": "WhitespaceSplit"],
+            ["type": "Metaspace", "replacement": "\u{2581}", "add_prefix_space": true],
+        ]]
+        let folder = try copyFolder([])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try JSONSerialization.data(withJSONObject: json).write(to: folder.appendingPathComponent("tokenizer.json"))
+        let old = try NllbTokenizer(folder: folder)
+        let reference = try NllbTokenizer(folder: SentencePieceFixtures.nllbTiny)
+        for c in SentencePieceFixtures.nllbExpected.tokenizers["nllb-tiny"]!.cases {
+            XCTAssertEqual(old.encode(c.text), c.slow_ids, SentencePieceFixtures.show(c.text))
+        }
+        XCTAssertEqual(old.vocabularySize, reference.vocabularySize)
+    }
+
     func testPublishedLayoutIds() throws {
         let tokenizer = try NllbTokenizer(folder: SentencePieceFixtures.nllbTiny)
         let expected = try XCTUnwrap(SentencePieceFixtures.nllbExpected.tokenizers["nllb-tiny"])

@@ -88,6 +88,8 @@ enum NllbHuggingFaceFiles {
         var processor: SentencePieceProcessor?
         /// Metaspace `prepend_scheme`: "always", "first" or "never".
         var prependScheme: String
+        /// What the `Replace(" {2,}", …)` normalizer writes (U+2581, or a space in older files).
+        var collapseContent: Unicode.Scalar = "\u{2581}"
     }
 
     /// Reads the added tokens only (cheap path when the `.model` supplies the pieces).
@@ -118,6 +120,7 @@ enum NllbHuggingFaceFiles {
         // Normalizer: [Precompiled] + Strip(right) + Replace(" {2,}", "▁") for NLLB.
         var charsmap: [UInt8] = []
         var collapsesSpaces = false
+        var collapseContent: Unicode.Scalar = "\u{2581}"
         var normalizers: [[String: Any]] = []
         if let normalizer = json["normalizer"] as? [String: Any] {
             if normalizer["type"] as? String == "Sequence" {
@@ -137,8 +140,13 @@ enum NllbHuggingFaceFiles {
             case "Strip":
                 break
             case "Replace":
-                if let pattern = n["pattern"] as? [String: Any], let regex = pattern["Regex"] as? String, regex == " {2,}" {
+                // transformers' converters: Replace(Regex(" {2,}"), "▁") (4.4x+) or " " (older files).
+                let pattern = n["pattern"] as? [String: Any]
+                let regex = pattern?["Regex"] as? String
+                let content = n["content"] as? String
+                if regex == " {2,}" && (content == "\u{2581}" || content == " ") {
                     collapsesSpaces = true
+                    collapseContent = content == " " ? " " : "\u{2581}"
                 } else {
                     throw unsupported("a Replace normalizer other than the SentencePiece whitespace collapse")
                 }
@@ -153,10 +161,13 @@ enum NllbHuggingFaceFiles {
             if pre["type"] as? String == "Metaspace" {
                 metaspace = pre
             } else if pre["type"] as? String == "Sequence", let list = pre["pretokenizers"] as? [[String: Any]] {
-                guard list.count == 1, list[0]["type"] as? String == "Metaspace" else {
-                    throw unsupported("the pre-tokenizer is not a single Metaspace")
+                // [Metaspace] or [WhitespaceSplit, Metaspace] (older converters): both split
+                // where SentencePiece puts U+2581.
+                let types = list.map { $0["type"] as? String ?? "" }
+                guard types == ["Metaspace"] || types == ["WhitespaceSplit", "Metaspace"] else {
+                    throw unsupported("the pre-tokenizer \(types) is not Metaspace")
                 }
-                metaspace = list[0]
+                metaspace = list.last
             }
         }
         guard let metaspace else { throw unsupported("no Metaspace pre-tokenizer") }
@@ -199,8 +210,11 @@ enum NllbHuggingFaceFiles {
             for (rank, merge) in merges.enumerated() {
                 let pair: [String]
                 if let s = merge as? String {
-                    guard let space = s.firstIndex(of: " ") else { continue }
-                    pair = [String(s[..<space]), String(s[s.index(after: space)...])]
+                    // Split on the first U+0020 scalar (a Character search would miss a space
+                    // followed by a combining mark: they form one grapheme).
+                    let scalars = s.unicodeScalars
+                    guard let space = scalars.firstIndex(of: " ") else { continue }
+                    pair = [String(scalars[..<space]), String(scalars[scalars.index(after: space)...])]
                 } else if let a = merge as? [String], a.count == 2 {
                     pair = a
                 } else {
@@ -261,7 +275,8 @@ enum NllbHuggingFaceFiles {
         do {
             let spm = try SentencePieceModel(pieces: pieces, trainerSpec: trainer, normalizerSpec: normalizer)
             let processor = try SentencePieceProcessor(model: spm, mergeRanks: mergeRanks)
-            return TokenizerFile(addedTokens: added, processor: processor, prependScheme: prependScheme)
+            return TokenizerFile(addedTokens: added, processor: processor, prependScheme: prependScheme,
+                                 collapseContent: collapseContent)
         } catch let error as SentencePieceError {
             throw unsupported("its vocabulary is not a valid SentencePiece vocabulary: \(error)")
         }

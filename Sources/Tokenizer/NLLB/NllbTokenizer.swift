@@ -110,6 +110,7 @@ public struct NllbTokenizer: Tokenizer {
     let baseVocabularySize: Int
     private let fairseqOffset: Int
     private let prependScheme: String
+    private let collapseContent: Unicode.Scalar
     private let addedByID: [Int: AddedToken]
     private let addedByContent: [String: AddedToken]
     private let languageIDs: [String: Int]
@@ -194,7 +195,7 @@ public struct NllbTokenizer: Tokenizer {
             }
         }
         try self.init(source: .sentencePieceModel, processor: processor, fairseqOffset: 1, baseVocabularySize: base,
-                      addedTokens: added, config: config, prependScheme: "always")
+                      addedTokens: added, config: config, prependScheme: "always", collapseContent: "\u{2581}")
     }
 
     private init(tokenizerJSON url: URL, config: NllbHuggingFaceFiles.Config?) throws {
@@ -212,11 +213,13 @@ public struct NllbTokenizer: Tokenizer {
         }
         try self.init(source: .tokenizerJSON, processor: processor, fairseqOffset: 0,
                       baseVocabularySize: processor.vocabularySize, addedTokens: file.addedTokens, config: config,
-                      prependScheme: file.prependScheme)
+                      prependScheme: file.prependScheme, collapseContent: file.collapseContent)
     }
 
     private init(source: VocabularySource, processor: SentencePieceProcessor, fairseqOffset: Int, baseVocabularySize: Int,
-                 addedTokens: [AddedToken], config: NllbHuggingFaceFiles.Config?, prependScheme: String) throws {
+                 addedTokens: [AddedToken], config: NllbHuggingFaceFiles.Config?, prependScheme: String,
+                 collapseContent: Unicode.Scalar) throws {
+        self.collapseContent = collapseContent
         self.vocabularySource = source
         self.sentencePiece = processor
         self.fairseqOffset = fairseqOffset
@@ -382,7 +385,7 @@ public struct NllbTokenizer: Tokenizer {
                 var normalized = Array(sentencePiece.normalizer.huggingFacePrecompiled(Self.string(chunk)).unicodeScalars)
                 while let last = normalized.last, last.properties.isWhitespace { normalized.removeLast() }
                 if sentencePiece.model.normalizerSpec.removeExtraWhitespaces {
-                    normalized = Self.collapsingSpaceRuns(normalized)
+                    normalized = Self.collapsingSpaceRuns(normalized, into: collapseContent)
                 }
                 for inner in split(normalized, matching: { $0.normalized }, isWhitespace: isWhitespace) {
                     switch inner {
@@ -397,15 +400,15 @@ public struct NllbTokenizer: Tokenizer {
         return ids
     }
 
-    /// `Replace(Regex(" {2,}"), "▁")`.
-    private static func collapsingSpaceRuns(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
+    /// `Replace(Regex(" {2,}"), content)`.
+    private static func collapsingSpaceRuns(_ scalars: [Unicode.Scalar], into content: Unicode.Scalar) -> [Unicode.Scalar] {
         var out: [Unicode.Scalar] = []
         var i = 0
         while i < scalars.count {
             if scalars[i] == " " {
                 var j = i
                 while j < scalars.count && scalars[j] == " " { j += 1 }
-                if j - i >= 2 { out.append("\u{2581}") } else { out.append(" ") }
+                out.append(j - i >= 2 ? content : " ")
                 i = j
             } else {
                 out.append(scalars[i])
@@ -579,12 +582,29 @@ public struct NllbTokenizer: Tokenizer {
 
     /// transformers' `clean_up_tokenization`.
     static func cleanUpTokenization(_ text: String) -> String {
-        var s = text
+        var s = Array(text.unicodeScalars)
         for (a, b) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
                        (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
-            s = s.replacingOccurrences(of: a, with: b)
+            s = replacingScalars(s, Array(a.unicodeScalars), Array(b.unicodeScalars))
         }
-        return s
+        return string(s)
+    }
+
+    /// Python's `str.replace` (code points, left to right, non-overlapping).
+    private static func replacingScalars(_ s: [Unicode.Scalar], _ old: [Unicode.Scalar], _ new: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var out: [Unicode.Scalar] = []
+        out.reserveCapacity(s.count)
+        var i = 0
+        while i < s.count {
+            if i + old.count <= s.count && Array(s[i..<(i + old.count)]) == old {
+                out += new
+                i += old.count
+            } else {
+                out.append(s[i])
+                i += 1
+            }
+        }
+        return out
     }
 
     /// The bytes one id adds to streamed text (`NllbTokenizerFast` style): an added token
