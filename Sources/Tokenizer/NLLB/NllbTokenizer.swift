@@ -363,7 +363,7 @@ public struct NllbTokenizer: Tokenizer {
             case .text(let chunk, let atStart):
                 guard !chunk.isEmpty else { continue }
                 let prefix: Bool? = prependScheme == "first" ? atStart : (prependScheme == "never" ? false : nil)
-                ids += sentencePiece.encodeWithPieces(Self.string(chunk), addDummyPrefix: prefix).map { nllbID($0.id) }
+                ids += sentencePiece.encode(Self.string(chunk), addDummyPrefix: prefix).map(nllbID)
             }
         }
         return ids

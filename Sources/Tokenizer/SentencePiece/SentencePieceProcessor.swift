@@ -141,7 +141,12 @@ public struct SentencePieceProcessor: Tokenizer {
 
     /// Text to ids, as `SentencePieceProcessor.encode(text)`.
     public func encode(_ text: String) -> [Int] {
-        encodeWithPieces(text).map(\.id)
+        encode(text, addDummyPrefix: nil)
+    }
+
+    /// Text to ids; `addDummyPrefix` overrides the model's flag when given.
+    public func encode(_ text: String, addDummyPrefix: Bool?) -> [Int] {
+        encodeNormalized(normalizer.normalize(Array(text.utf8), addDummyPrefix: addDummyPrefix)).map(\.id)
     }
 
     /// Text to piece strings, as `SentencePieceProcessor.encode(text, out_type=str)`.
