@@ -7,6 +7,7 @@ let commands: [CommandEntry] = [
     CommandEntry(DetokenizeCommand.self),
     CommandEntry(InspectCommand.self),
     CommandEntry(DownloadCommand.self),
+    CommandEntry(BenchCommand.self),
 ]
 
 let version = "0.1.0"
