@@ -26,7 +26,7 @@ enum HTTPTransfer {
     static func download(_ request: URLRequest, to file: URL, resumingAt offset: Int64, timeout: TimeInterval,
                          progress: @escaping (Int64, Int64?) -> Void) throws -> (status: Int, bytes: Int64) {
         if !FileManager.default.fileExists(atPath: file.path) {
-            FileManager.default.createFile(atPath: file.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         }
         let handle = try FileHandle(forWritingTo: file)
         defer { try? handle.close() }
