@@ -86,6 +86,7 @@ struct SentenceFragmenter {
     private func cutPoints(in sentence: Range<Int>) -> [Int] {
         let scalars = text.scalars
         var cuts: [Int] = []
+        guard sentence.count > 1 else { return cuts }
         for offset in (sentence.lowerBound + 1)..<sentence.upperBound {
             let previous = scalars[offset - 1]
             let current = scalars[offset]

@@ -31,8 +31,10 @@
 /// Decimals (`3.14`), URLs and e-mail addresses (`example.com/a.b`,
 /// `hi@example.com`) never split because no space follows their periods.
 ///
-/// Known limits: a sentence ending in an abbreviation or initial
-/// (`...lives in the U.S. He...`, `...plan B. Then...`) is not split; Thai,
+/// Known limits: a sentence ending in an abbreviation, initialism or capital
+/// letter (`...lives in the U.S. He...`, `...plan B. Then...`, `It was I. Then`)
+/// is not split; a sentence starting in lower case after a period joins the
+/// previous one (`...the end. iPhones...`); Thai,
 /// Lao and other scripts without sentence punctuation are only cut by the
 /// length limit; a period inside a quotation does not split when the quote
 /// goes on in lower case. Erring on "no split" is safe for translation: the
