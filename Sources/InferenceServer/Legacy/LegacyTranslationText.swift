@@ -9,9 +9,15 @@
 /// `Option` (any case) not followed by another letter, at most 100 characters
 /// long; a colon right after the `]` belongs to the tag.
 ///
-/// Deliberate difference: the old service froze *every* `[...]`; other
-/// bracketed text (`[laughs]`, `[1]`) is now ordinary text that NLLB
-/// translates with its sentence, instead of splitting that sentence in two.
+/// Deliberate differences from the old service, which swapped every `[...]`
+/// for a numeric marker (`12057`), replaced blank lines and periods with cuts,
+/// sent ≤200-character chunks, and re-inserted `\n\n` before tags by regex:
+/// - only structural tags are protected; other bracketed text (`[laughs]`,
+///   `[1]`) is ordinary text that NLLB translates with its sentence;
+/// - periods and paragraph breaks inside a tag's text survive;
+/// - the output no longer starts with `\n\n` when the text opens with
+///   `[Content]`, and `[Title]` gets a blank line before it like every tag
+///   (the old regexes skipped it), per the contract in SEED-API.md.
 ///
 /// `LegacyTranslationPlan` builds on this to send sentences to the model and
 /// rebuild the translated story.
