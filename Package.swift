@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags),
         .executableTarget(name: "octavo-infer", dependencies: ["Tensor", "Tokenizer", "Generation", "GPT2"]),
         // Only Sources/InferenceServer/Jobs/ may import CSQLite.
-        .target(name: "InferenceServer", dependencies: ["CSQLite"], exclude: ["HTTP/README.md", "Jobs/README.md"]),
+        .target(name: "InferenceServer", dependencies: ["CSQLite", "Tokenizer"], exclude: ["HTTP/README.md", "Jobs/README.md"]),
         // Exists only for JobCrashRecoveryTests: a separate process that the test kills with
         // SIGKILL in the middle of running jobs. Not shipped, not a product.
         .executableTarget(name: "jobstore-crash-helper", dependencies: ["InferenceServer"]),
