@@ -232,7 +232,7 @@ final class SentenceSplitterTests: XCTestCase {
         let alphabet: [String] = ["a", "B", "é", "e\u{301}", " ", "  ", "\n", "\n\n", "\r\n", "\t", ".", "...", "!",
                                   "?", "…", "。", "！", "\"", "”", "(", ")", "Mr", "U.S", "3", "1", ",", ";", "字",
                                   "🙂", "👨‍👩‍👧", "\u{3000}", "\u{2028}", "\u{85}", "।", "؟"]
-        var generator = SplitMix64(seed: 42)
+        var generator = SplitterTestRandom(seed: 42)
         for round in 0..<300 {
             let length = Int(generator.next() % 60)
             let text = (0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }.joined()
@@ -268,7 +268,7 @@ final class SentenceSplitterTests: XCTestCase {
 }
 
 /// A small deterministic generator, so the random test is reproducible.
-private struct SplitMix64 {
+private struct SplitterTestRandom {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -8,42 +8,54 @@ public enum WeightLayout: Sendable {
     case outputMajor
 }
 
-/// out[rows, cols] (=|+=) input[rows, inner] · W, W stored per `layout`.
+/// out[rows, cols] (=|+=) input[rows, inner] · W, W stored per `layout`, on the
+/// compute pool.
 ///
-/// Goes through OpenBLAS: sgemv for a single row (decode), sgemm otherwise
-/// (prefill, batched decode). With `accumulate` the product is added to what
-/// `out` holds (residual connections fold into the GEMM's beta = 1).
+/// One row (batch-1 decode) goes through the bandwidth-bound kernels of MatVec.swift;
+/// more rows through OpenBLAS's sgemm (single-threaded), one column block per pool
+/// thread. With `accumulate` the product is added to what `out` holds (residual
+/// connections fold into the GEMM's beta = 1).
 public func matmul(
     out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-    rows: Int, inner: Int, cols: Int, layout: WeightLayout, accumulate: Bool = false
+    rows: Int, inner: Int, cols: Int, layout: WeightLayout, accumulate: Bool = false,
+    pool: ComputePool = .shared
 ) {
     guard rows > 0, cols > 0 else { return }
-    let beta: Float = accumulate ? 1 : 0
     if inner == 0 {
         if !accumulate { out.update(repeating: 0, count: rows * cols) }
         return
     }
+    // Below this many weights per thread, waking the pool costs more than it saves.
+    let minimumColumns = max(1, 16_384 / max(inner, 1))
     if rows == 1 {
         switch layout {
         case .inputMajor:
-            // y = Wᵀx with W [inner, cols]
-            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(inner), Int32(cols), 1, weight, Int32(cols), input, 1, beta, out, 1)
+            pool.parallelFor(cols, granularity: 8, minimumPerThread: minimumColumns) { columns in
+                matvecInputMajor(y: out, x: input, weight: weight, inner: inner, cols: cols, columns: columns, accumulate: accumulate)
+            }
         case .outputMajor:
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(cols), Int32(inner), 1, weight, Int32(inner), input, 1, beta, out, 1)
+            pool.parallelFor(cols, granularity: 2, minimumPerThread: minimumColumns) { range in
+                matvecOutputMajor(y: out, x: input, weight: weight, inner: inner, rows: range, accumulate: accumulate)
+            }
         }
         return
     }
-    switch layout {
-    case .inputMajor:
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(cols), Int32(inner),
-                    1, input, Int32(inner), weight, Int32(cols), beta, out, Int32(cols))
-    case .outputMajor:
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(inner),
-                    1, input, Int32(inner), weight, Int32(inner), beta, out, Int32(cols))
+    let beta: Float = accumulate ? 1 : 0
+    pool.parallelFor(cols, granularity: 16, minimumPerThread: max(16, minimumColumns / rows)) { columns in
+        let n = Int32(columns.count)
+        let c = out + columns.lowerBound
+        switch layout {
+        case .inputMajor:
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), n, Int32(inner),
+                        1, input, Int32(inner), weight + columns.lowerBound, Int32(cols), beta, c, Int32(cols))
+        case .outputMajor:
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), n, Int32(inner),
+                        1, input, Int32(inner), weight + columns.lowerBound * inner, Int32(inner), beta, c, Int32(cols))
+        }
     }
 }
 
-/// Sets the number of threads OpenBLAS uses for the calls above.
+/// Sets the number of threads OpenBLAS itself starts (the pool keeps it at 1).
 public func setBLASThreads(_ count: Int) {
     openblas_set_num_threads(Int32(max(1, count)))
 }

@@ -19,7 +19,7 @@ enum BenchCommand: Command {
       --prompt-tokens N    prompt length (default 32)
       --new-tokens N       tokens to generate (default 128)
       --batch B            sequences decoded together (default 1)
-      --threads T          BLAS and kernel threads (default: all cores)
+      --threads T          compute threads (default: all cores)
       --runs N             measured runs after the warm-up (default 5)
       --json               one JSON object instead of a table
 
@@ -33,7 +33,7 @@ enum BenchCommand: Command {
         let directory = try modelDirectory(arguments)
         let threads = try arguments.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 && threads <= 256 else { throw CLIError.usage("--threads must be between 1 and 256") }
-        setBLASThreads(threads)
+        ComputePool.configure(threads: threads)
         let benchmark = GPT2Benchmark(
             promptTokens: try arguments.int("prompt-tokens") ?? 32, newTokens: try arguments.int("new-tokens") ?? 128,
             batch: try arguments.int("batch") ?? 1, runs: try arguments.int("runs") ?? 5)

@@ -34,7 +34,7 @@ enum GenerateCommand: Command {
       --stop TEXT                  stop when the text contains TEXT (repeatable); TEXT is not printed
       --ignore-eos                 keep going past the end-of-text token
       --context-overflow MODE      error (default) or keep-recent: keep only the most recent tokens
-      --threads N                  BLAS threads (default: all cores)
+      --threads N                  compute threads (default: all cores)
       --json                       print one JSON object: text, prompt_ids, generated_ids,
                                    finish_reason, stop, seed, timings
 
@@ -136,7 +136,7 @@ enum GenerateCommand: Command {
     static func applyThreads(_ arguments: CommandLineArguments) throws {
         if let threads = try arguments.int("threads") {
             guard threads >= 1 && threads <= 256 else { throw CLIError.usage("--threads must be between 1 and 256") }
-            setBLASThreads(threads)
+            ComputePool.configure(threads: threads)
         }
     }
 }

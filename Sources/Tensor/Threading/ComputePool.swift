@@ -1,0 +1,143 @@
+import Foundation
+import Synchronization
+
+/// The threads the kernels run on: the caller is worker 0, plus `threadCount - 1`
+/// dedicated threads that spin briefly between jobs and then sleep.
+///
+/// A decode step calls ~50 kernels a few microseconds apart; waking threads
+/// through Dispatch for each costs more than the work on small models, so the
+/// workers spin for a short while after each job (llama.cpp does the same).
+/// OpenBLAS is kept single-threaded and its calls are split across this pool
+/// too, so the two never fight over the cores.
+public final class ComputePool: @unchecked Sendable {
+    /// The process-wide pool; `ComputePool.configure(threads:)` sizes it before first use.
+    public static var shared: ComputePool {
+        sharedLock.lock()
+        defer { sharedLock.unlock() }
+        if let pool = sharedPool { return pool }
+        let pool = ComputePool(threads: requestedThreads ?? ProcessInfo.processInfo.activeProcessorCount)
+        sharedPool = pool
+        return pool
+    }
+
+    /// Sets the size of the shared pool (replacing it if it already runs).
+    public static func configure(threads: Int) {
+        sharedLock.lock()
+        requestedThreads = max(1, threads)
+        let old = sharedPool
+        sharedPool = nil
+        sharedLock.unlock()
+        old?.stop()
+    }
+
+    nonisolated(unsafe) private static var sharedPool: ComputePool?
+    nonisolated(unsafe) private static var requestedThreads: Int?
+    private static let sharedLock = NSLock()
+
+    public let threadCount: Int
+    private let generation = Atomic<Int>(0)
+    private let unfinished = Atomic<Int>(0)
+    private let sleepers = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    private let wake = NSCondition()
+    private let callerLock = NSLock()
+    /// Published before `generation` is bumped (release) and read after (acquire).
+    nonisolated(unsafe) private var job: ((Int) -> Void)?
+    private var workerThreads: [Thread] = []
+
+    /// Spin iterations before a worker sleeps (tens of microseconds).
+    private static let spinLimit = 20_000
+
+    public init(threads: Int) {
+        threadCount = max(1, threads)
+        setBLASThreads(1)
+        for index in 1..<threadCount {
+            // Strong capture: a worker outlives nothing it needs; `stop()` ends it.
+            let thread = Thread { self.workerLoop(index: index) }
+            thread.name = "octavo-compute-\(index)"
+            thread.stackSize = 1 << 20
+            workerThreads.append(thread)
+            thread.start()
+        }
+    }
+
+    /// Runs `body(t)` for every t in 0..<threadCount, t = 0 on the calling thread,
+    /// and returns when all are done. Calls from different threads are serialized.
+    public func run(_ body: @escaping (Int) -> Void) {
+        if threadCount == 1 {
+            body(0)
+            return
+        }
+        callerLock.lock()
+        defer { callerLock.unlock() }
+        job = body
+        unfinished.store(threadCount - 1, ordering: .sequentiallyConsistent)
+        generation.add(1, ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            wake.lock()
+            wake.broadcast()
+            wake.unlock()
+        }
+        body(0)
+        while unfinished.load(ordering: .acquiring) > 0 { spinPause() }
+        job = nil
+    }
+
+    /// Splits 0..<count into one contiguous range per thread (rounded to `granularity`)
+    /// and runs them in parallel; small problems stay on the caller.
+    public func parallelFor(_ count: Int, granularity: Int = 1, minimumPerThread: Int = 1, _ body: @escaping (Range<Int>) -> Void) {
+        let threads = min(threadCount, max(1, count / max(minimumPerThread, 1)))
+        if threads <= 1 {
+            body(0..<count)
+            return
+        }
+        let units = (count + granularity - 1) / granularity
+        run { t in
+            guard t < threads else { return }
+            let start = min(count, (units * t / threads) * granularity)
+            let end = t == threads - 1 ? count : min(count, (units * (t + 1) / threads) * granularity)
+            if start < end { body(start..<end) }
+        }
+    }
+
+    private func workerLoop(index: Int) {
+        var seen = 0
+        while true {
+            var spins = 0
+            var current = generation.load(ordering: .acquiring)
+            while current == seen {
+                if stopping.load(ordering: .relaxed) { return }
+                spins += 1
+                if spins < Self.spinLimit {
+                    spinPause()
+                } else {
+                    wake.lock()
+                    sleepers.add(1, ordering: .sequentiallyConsistent)
+                    while generation.load(ordering: .sequentiallyConsistent) == seen && !stopping.load(ordering: .relaxed) {
+                        wake.wait()
+                    }
+                    sleepers.subtract(1, ordering: .sequentiallyConsistent)
+                    wake.unlock()
+                    spins = 0
+                }
+                current = generation.load(ordering: .acquiring)
+            }
+            seen = current
+            if stopping.load(ordering: .relaxed) { return }
+            job?(index)
+            unfinished.subtract(1, ordering: .releasing)
+        }
+    }
+
+    /// Ends the worker threads (after which `run` must not be called).
+    public func stop() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        wake.lock()
+        wake.broadcast()
+        wake.unlock()
+    }
+}
+
+/// One turn of a spin-wait. Swift exposes no PAUSE intrinsic; the atomic load in
+/// the loop is what matters, and the spin is bounded.
+@inline(__always) private func spinPause() {}
