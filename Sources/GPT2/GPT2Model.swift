@@ -26,28 +26,40 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     private let workspace: GPT2Workspace
     private let lock = NSLock()
 
-    /// Loads config.json and the weights of a Hugging Face GPT-2 folder.
-    public convenience init(directory: URL) throws {
+    /// The precision the matrices were loaded at.
+    public let precision: WeightPrecision
+
+    /// Loads config.json and the weights of a Hugging Face GPT-2 folder, keeping the
+    /// matrices at `precision` (f32: as stored, memory-mapped when F32).
+    public convenience init(directory: URL, precision: WeightPrecision = .f32) throws {
         let config = try GPT2Config.load(directory: directory)
-        try self.init(config: config, checkpoint: Checkpoint(directory: directory))
+        try self.init(config: config, checkpoint: Checkpoint(directory: directory), precision: precision)
     }
 
     /// Builds the model from a config and weights stored under either naming:
     /// `transformer.h.0...` (transformers' save_pretrained) or `h.0...` (the
     /// original openai-community files, whose `attn.bias` buffers are ignored).
-    public init(config: GPT2Config, checkpoint: Checkpoint) throws {
+    ///
+    /// A file written by `octavo-infer quantize` carries its quantized matrices
+    /// (including an explicit quantized `lm_head.weight`) and is used as stored.
+    public init(config: GPT2Config, checkpoint: Checkpoint, precision: WeightPrecision = .f32) throws {
         try config.validate()
         self.config = config
         self.checkpoint = checkpoint
+        self.precision = precision
         let prefix = checkpoint.info("transformer.wte.weight") != nil ? "transformer." : ""
         wte = try Embedding(checkpoint, names: [prefix + "wte.weight"], count: config.vocabSize, dimension: config.nEmbd)
         wpe = try Embedding(checkpoint, names: [prefix + "wpe.weight"], count: config.nPositions, dimension: config.nEmbd)
-        h = try (0..<config.nLayer).map { try GPT2Block(checkpoint, "\(prefix)h.\($0)", layer: $0, config) }
+        h = try (0..<config.nLayer).map { try GPT2Block(checkpoint, "\(prefix)h.\($0)", layer: $0, config, precision: precision) }
         lnF = try LayerNormLayer(checkpoint, prefix + "ln_f", features: config.nEmbd, epsilon: config.layerNormEpsilon)
-        if config.tieWordEmbeddings {
-            lmHead = Linear(weight: wte.table, bias: nil, inFeatures: config.nEmbd, outFeatures: config.vocabSize, layout: .outputMajor)
+        let storedHead = checkpoint.info("lm_head.weight")
+        let headIsQuantized = storedHead.map { $0.dtype == .i8 || checkpoint.metadata(of: "lm_head.weight")[QuantizedTensors.layoutKey] != nil } ?? false
+        if config.tieWordEmbeddings && !headIsQuantized {
+            lmHead = Linear(weight: wte.table, bias: nil, inFeatures: config.nEmbd, outFeatures: config.vocabSize,
+                            layout: .outputMajor, precision: precision)
         } else {
-            lmHead = try Linear(checkpoint, "lm_head", inFeatures: config.nEmbd, outFeatures: config.vocabSize, layout: .outputMajor, hasBias: false)
+            lmHead = try Linear(checkpoint, "lm_head", inFeatures: config.nEmbd, outFeatures: config.vocabSize,
+                                layout: .outputMajor, hasBias: false, precision: precision)
         }
         activation = config.activation!
         workspace = GPT2Workspace(config: config)
@@ -132,6 +144,30 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
             lnF(out: last + s * c, input: x + (end - 1) * c, rows: 1)                     // [sequences, C]
         }
         lmHead(out: logits, input: last, rows: steps.count)                                // [sequences, vocab]
+    }
+
+    /// The matrices `octavo-infer quantize` converts: every block's Conv1D weights and
+    /// the output layer (written as an explicit `lm_head.weight`, read from `wte` when tied).
+    public static func quantizableMatrices(config: GPT2Config, checkpoint: Checkpoint) -> [CheckpointQuantizer.Matrix] {
+        let prefix = checkpoint.info("transformer.wte.weight") != nil ? "transformer." : ""
+        var matrices: [CheckpointQuantizer.Matrix] = []
+        let shapes = [(config.nEmbd, 3 * config.nEmbd), (config.nEmbd, config.nEmbd), (config.nEmbd, config.innerDim), (config.innerDim, config.nEmbd)]
+        for layer in 0..<config.nLayer {
+            for (suffix, (inFeatures, outFeatures)) in zip(gpt2BlockLinears, shapes) {
+                matrices.append(.init(name: "\(prefix)h.\(layer).\(suffix).weight", layout: .inputMajor, inFeatures: inFeatures, outFeatures: outFeatures))
+            }
+        }
+        let tied = config.tieWordEmbeddings || checkpoint.info("lm_head.weight") == nil
+        matrices.append(.init(name: "lm_head.weight", layout: .outputMajor, inFeatures: config.nEmbd, outFeatures: config.vocabSize,
+                              source: tied ? prefix + "wte.weight" : nil))
+        return matrices
+    }
+
+    /// Bytes the weights occupy once loaded (mapped or owned).
+    public var weightBytes: Int {
+        let blocks = h.reduce(0) { $0 + $1.attn.cAttn.weightBytes + $1.attn.cProj.weightBytes + $1.mlp.cFc.weightBytes + $1.mlp.cProj.weightBytes }
+        let tied = config.tieWordEmbeddings && (lmHead.weights.isFloat32Borrowing(wte.table))
+        return blocks + wte.table.count * 4 + wpe.table.count * 4 + (tied ? 0 : lmHead.weightBytes)
     }
 
     /// Number of weights (the tied output layer counted once).

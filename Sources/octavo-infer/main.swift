@@ -8,6 +8,7 @@ let commands: [CommandEntry] = [
     CommandEntry(InspectCommand.self),
     CommandEntry(DownloadCommand.self),
     CommandEntry(BenchCommand.self),
+    CommandEntry(QuantizeCommand.self),
 ]
 
 let version = "0.1.0"

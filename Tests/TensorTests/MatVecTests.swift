@@ -58,3 +58,57 @@ final class MatVecTests: XCTestCase {
         XCTAssertEqual(Set(covered), [1])
     }
 }
+
+/// int8 and f16 products against the same arithmetic done naively.
+final class QuantizedMatVecTests: XCTestCase {
+    func testInt8ProductIsExactInIntegers() {
+        var state: UInt64 = 3
+        func next() -> Int8 { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int8(truncatingIfNeeded: Int(state >> 33) % 255 - 127) }
+        for count in [0, 1, 31, 32, 33, 100, 768, 3072] {
+            let a = (0..<count).map { _ in next() }, b = (0..<count).map { _ in next() }
+            let expected = zip(a, b).reduce(Int32(0)) { $0 + Int32($1.0) * Int32($1.1) }
+            XCTAssertEqual(dotInt8(a, b, count: count), expected, "count \(count)")
+        }
+    }
+
+    func testInt8MatrixMatchesDequantizedProduct() {
+        let inFeatures = 70, outFeatures = 33, rows = 3
+        let w = (0..<(inFeatures * outFeatures)).map { Float(sin(Double($0) * 0.37)) }
+        let x = (0..<(rows * inFeatures)).map { Float(cos(Double($0) * 0.11)) * 2 }
+        for layout in [WeightLayout.inputMajor, .outputMajor] {
+            let matrix = Int8Matrix(quantizing: w, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout)
+            var xq = [Int8](repeating: 0, count: rows * inFeatures), xs = [Float](repeating: 0, count: rows)
+            for i in 0..<rows { x.withUnsafeBufferPointer { quantizeRow($0.baseAddress! + i * inFeatures, count: inFeatures, into: &xq[i * inFeatures], scale: &xs[i]) } }
+            var y = [Float](repeating: 0, count: rows * outFeatures)
+            matmulInt8(y: &y, yStride: outFeatures, xq: xq, xScales: xs, activations: rows, weight: matrix, rowRange: 0..<outFeatures, accumulate: false)
+            for i in 0..<rows {
+                for r in 0..<outFeatures {
+                    var exact: Double = 0, dequantized: Double = 0
+                    for k in 0..<inFeatures {
+                        let weight = layout == .outputMajor ? w[r * inFeatures + k] : w[k * outFeatures + r]
+                        exact += Double(weight) * Double(x[i * inFeatures + k])
+                        dequantized += Double(matrix.values[r * inFeatures + k]) * Double(matrix.scales[r]) * Double(xq[i * inFeatures + k]) * Double(xs[i])
+                        XCTAssertLessThanOrEqual(abs(Double(matrix.values[r * inFeatures + k]) * Double(matrix.scales[r]) - Double(weight)), Double(matrix.scales[r]) / 2 + 1e-6)
+                    }
+                    XCTAssertEqual(Double(y[i * outFeatures + r]), dequantized, accuracy: 1e-3)
+                    XCTAssertEqual(Double(y[i * outFeatures + r]), exact, accuracy: 0.2)
+                }
+            }
+        }
+    }
+
+    func testHalfMatrixMatchesRoundedProduct() {
+        let inFeatures = 45, outFeatures = 20, rows = 2
+        let w = (0..<(inFeatures * outFeatures)).map { Float(sin(Double($0) * 0.37)) }
+        let x = (0..<(rows * inFeatures)).map { Float(cos(Double($0) * 0.11)) }
+        let matrix = HalfMatrix(converting: w, inFeatures: inFeatures, outFeatures: outFeatures, layout: .inputMajor)
+        var y = [Float](repeating: 0, count: rows * outFeatures)
+        matmulHalf(y: &y, yStride: outFeatures, x: x, activations: rows, weight: matrix, rowRange: 0..<outFeatures, accumulate: false)
+        for i in 0..<rows {
+            for r in 0..<outFeatures {
+                let expected = (0..<inFeatures).reduce(0.0) { $0 + Double(Float(Float16(w[$1 * outFeatures + r]))) * Double(x[i * inFeatures + $1]) }
+                XCTAssertEqual(Double(y[i * outFeatures + r]), expected, accuracy: 1e-4)
+            }
+        }
+    }
+}

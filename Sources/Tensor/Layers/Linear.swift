@@ -1,40 +1,105 @@
-/// A linear map y = x·W + b over fp32 weights, in whichever layout the checkpoint stores them.
+/// A linear map y = x·W + b, with W kept in the precision the model was loaded at.
 public struct Linear: @unchecked Sendable {
-    public let weight: FloatBuffer
+    /// The weight matrix in one of the stored forms.
+    public enum Weights: @unchecked Sendable {
+        /// fp32 in the checkpoint's own layout (memory-mapped when stored as F32).
+        case float32(FloatBuffer, WeightLayout)
+        /// Half precision, [out, in].
+        case float16(HalfMatrix)
+        /// int8 per output row, [out, in].
+        case int8(Int8Matrix)
+    }
+
+    public let weights: Weights
     public let bias: FloatBuffer?
     public let inFeatures: Int
     public let outFeatures: Int
-    public let layout: WeightLayout
 
-    public init(weight: FloatBuffer, bias: FloatBuffer?, inFeatures: Int, outFeatures: Int, layout: WeightLayout) {
-        precondition(weight.count == inFeatures * outFeatures)
+    public init(weights: Weights, bias: FloatBuffer?, inFeatures: Int, outFeatures: Int) {
         precondition(bias == nil || bias!.count == outFeatures)
-        self.weight = weight
+        self.weights = weights
         self.bias = bias
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
-        self.layout = layout
     }
 
-    /// Loads `<prefix>.weight` (and `<prefix>.bias` when `hasBias`) checking shapes.
-    /// GPT-2's Conv1D stores [in, out] (`.inputMajor`); torch.nn.Linear [out, in] (`.outputMajor`).
+    /// A float matrix converted to `precision` (a copy unless `precision` is f32).
+    public init(weight: FloatBuffer, bias: FloatBuffer?, inFeatures: Int, outFeatures: Int, layout: WeightLayout,
+                precision: WeightPrecision = .f32) {
+        precondition(weight.count == inFeatures * outFeatures)
+        let weights: Weights
+        switch precision {
+        case .f32: weights = .float32(weight, layout)
+        case .f16: weights = .float16(HalfMatrix(converting: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout))
+        case .int8: weights = .int8(Int8Matrix(quantizing: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout))
+        }
+        self.init(weights: weights, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures)
+    }
+
+    /// Loads `<prefix>.weight` (and `<prefix>.bias` when `hasBias`), checking shapes.
+    ///
+    /// `layout` is how the architecture stores the matrix in a Hugging Face checkpoint
+    /// (GPT-2's Conv1D [in, out] is `.inputMajor`, torch.nn.Linear [out, in] `.outputMajor`).
+    /// A file written by `octavo-infer quantize` holds [out, in] matrices (int8 with a
+    /// `<prefix>.weight_scale` row, or f16) and is used as stored.
     public init(
         _ checkpoint: Checkpoint, _ prefix: String, inFeatures: Int, outFeatures: Int,
-        layout: WeightLayout, hasBias: Bool = true
+        layout: WeightLayout, hasBias: Bool = true, precision: WeightPrecision = .f32
     ) throws {
-        let shape = layout == .inputMajor ? [inFeatures, outFeatures] : [outFeatures, inFeatures]
-        let weight = try checkpoint.require(prefix + ".weight").floats(expectedShape: shape)
         let bias = hasBias ? try checkpoint.require(prefix + ".bias").floats(expectedShape: [outFeatures]) : nil
-        self.init(weight: weight, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout)
+        let view = try checkpoint.require(prefix + ".weight")
+        if let stored = try QuantizedTensors.load(checkpoint, view: view, rows: outFeatures, columns: inFeatures) {
+            self.init(weights: stored, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures)
+            return
+        }
+        let shape = layout == .inputMajor ? [inFeatures, outFeatures] : [outFeatures, inFeatures]
+        self.init(weight: try view.floats(expectedShape: shape), bias: bias, inFeatures: inFeatures, outFeatures: outFeatures,
+                  layout: layout, precision: precision)
     }
 
     /// out[rows, outFeatures] = input[rows, inFeatures]·W + b; with `accumulate`,
     /// out += input·W + b (a residual connection for free).
     public func callAsFunction(
-        out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int, accumulate: Bool = false
+        out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int, accumulate: Bool = false,
+        pool: ComputePool = .shared
     ) {
-        matmul(out: out, input: input, weight: weight.pointer, rows: rows, inner: inFeatures, cols: outFeatures,
-               layout: layout, accumulate: accumulate)
+        switch weights {
+        case .float32(let weight, let layout):
+            matmul(out: out, input: input, weight: weight.pointer, rows: rows, inner: inFeatures, cols: outFeatures,
+                   layout: layout, accumulate: accumulate, pool: pool)
+        case .float16(let matrix):
+            pool.parallelFor(outFeatures, granularity: 8, minimumPerThread: 256) { range in
+                matmulHalf(y: out, yStride: outFeatures, x: input, activations: rows, weight: matrix, rowRange: range, accumulate: accumulate)
+            }
+        case .int8(let matrix):
+            let inner = inFeatures
+            withUnsafeTemporaryAllocation(of: Int8.self, capacity: max(1, rows * inner)) { quantized in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, rows)) { scales in
+                    let q = quantized.baseAddress!, s = scales.baseAddress!
+                    for i in 0..<rows { quantizeRow(input + i * inner, count: inner, into: q + i * inner, scale: s + i) }
+                    pool.parallelFor(outFeatures, granularity: 8, minimumPerThread: 256) { range in
+                        matmulInt8(y: out, yStride: outFeatures, xq: q, xScales: s, activations: rows, weight: matrix, rowRange: range, accumulate: accumulate)
+                    }
+                }
+            }
+        }
         if let bias { addBias(out, bias: bias.pointer, rows: rows, cols: outFeatures) }
+    }
+
+    /// Bytes the weight matrix occupies in memory (mapped or owned).
+    public var weightBytes: Int {
+        switch weights {
+        case .float32(let buffer, _): return buffer.count * 4
+        case .float16(let matrix): return matrix.byteCount
+        case .int8(let matrix): return matrix.byteCount
+        }
+    }
+}
+
+extension Linear.Weights {
+    /// Whether these are the very fp32 floats of `buffer` (a tied output layer).
+    public func isFloat32Borrowing(_ buffer: FloatBuffer) -> Bool {
+        if case .float32(let own, _) = self { return own === buffer }
+        return false
     }
 }

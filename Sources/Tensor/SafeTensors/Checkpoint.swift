@@ -83,6 +83,9 @@ public final class Checkpoint: @unchecked Sendable {
     /// Every tensor name in the checkpoint.
     public var tensorNames: [String] { location.keys.sorted() }
 
+    /// The `__metadata__` of the file holding `name` (empty when absent).
+    public func metadata(of name: String) -> [String: String] { location[name]?.metadata ?? [:] }
+
     /// Metadata of the tensor, if present.
     public func info(_ name: String) -> TensorInfo? { location[name]?.tensors[name] }
 

@@ -13,6 +13,7 @@ struct GPT2Benchmark {
 
     struct Report: Encodable {
         let model: String
+        let dtype: String
         let load_ms: Double
         let prompt_tokens: Int
         let new_tokens: Int
@@ -27,11 +28,12 @@ struct GPT2Benchmark {
         let decode_tokens_per_s: Summary
         let peak_rss_mib: Double
         let weights_mib: Double
+        let loaded_weights_mib: Double
     }
 
-    func run(directory: URL, threads: Int) throws -> Report {
+    func run(directory: URL, threads: Int, precision: WeightPrecision) throws -> Report {
         let loadStart = DispatchTime.now()
-        let model = try GPT2Model(directory: directory)
+        let model = try GPT2Model(directory: directory, precision: precision)
         let loadMs = elapsedMilliseconds(since: loadStart)
         let vocabulary = model.vocabularySize
         guard promptTokens >= 1, newTokens >= 1, promptTokens + newTokens <= model.maxPositions else {
@@ -69,8 +71,9 @@ struct GPT2Benchmark {
         }
         let weightBytes = model.checkpoint.storedBytes
         return Report(
-            model: directory.lastPathComponent, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
+            model: directory.lastPathComponent, dtype: precision.rawValue, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
             batch: batch, threads: threads, runs: runs, prefill_ms: Summary(prefill), time_to_first_token_ms: Summary(firstToken),
-            decode_tokens_per_s: Summary(decode), peak_rss_mib: peakResidentMiB(), weights_mib: Double(weightBytes) / 1_048_576)
+            decode_tokens_per_s: Summary(decode), peak_rss_mib: peakResidentMiB(), weights_mib: Double(weightBytes) / 1_048_576,
+            loaded_weights_mib: Double(model.weightBytes) / 1_048_576)
     }
 }

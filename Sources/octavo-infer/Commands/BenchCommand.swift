@@ -20,6 +20,7 @@ enum BenchCommand: Command {
       --new-tokens N       tokens to generate (default 128)
       --batch B            sequences decoded together (default 1)
       --threads T          compute threads (default: all cores)
+      --dtype D            f32 (default), f16 or int8 matrices
       --runs N             measured runs after the warm-up (default 5)
       --json               one JSON object instead of a table
 
@@ -27,7 +28,7 @@ enum BenchCommand: Command {
       octavo-infer bench --model models/gpt2 --prompt-tokens 32 --new-tokens 128 --runs 5
     """
     static let spec = CommandLineArguments.Spec(
-        options: ["model", "prompt-tokens", "new-tokens", "batch", "threads", "runs"], flags: ["json"])
+        options: ["model", "prompt-tokens", "new-tokens", "batch", "threads", "runs", "dtype"], flags: ["json"])
 
     static func run(_ arguments: CommandLineArguments) throws {
         let directory = try modelDirectory(arguments)
@@ -39,13 +40,13 @@ enum BenchCommand: Command {
             batch: try arguments.int("batch") ?? 1, runs: try arguments.int("runs") ?? 5)
         guard benchmark.batch >= 1 && benchmark.batch <= 256 else { throw CLIError.usage("--batch must be between 1 and 256") }
         guard benchmark.runs >= 1 && benchmark.runs <= 1000 else { throw CLIError.usage("--runs must be between 1 and 1000") }
-        let report = try benchmark.run(directory: directory, threads: threads)
+        let report = try benchmark.run(directory: directory, threads: threads, precision: try GenerateCommand.precisionOption(arguments))
         if arguments.has("json") {
             try printJSON(report)
             return
         }
         print("model                \(report.model) (\(String(format: "%.0f", report.weights_mib)) MiB stored)")
-        print("threads / batch      \(report.threads) / \(report.batch)")
+        print("threads / batch      \(report.threads) / \(report.batch), \(report.dtype) matrices (\(String(format: "%.0f", report.loaded_weights_mib)) MiB loaded)")
         print("load                 \(String(format: "%.1f", report.load_ms)) ms")
         print("prefill \(report.prompt_tokens) tokens    \(report.prefill_ms.text) ms")
         print("time to first token  \(report.time_to_first_token_ms.text) ms")

@@ -35,6 +35,7 @@ enum GenerateCommand: Command {
       --ignore-eos                 keep going past the end-of-text token
       --context-overflow MODE      error (default) or keep-recent: keep only the most recent tokens
       --threads N                  compute threads (default: all cores)
+      --dtype f32|f16|int8         keep the matrices in this precision (default f32: as stored)
       --json                       print one JSON object: text, prompt_ids, generated_ids,
                                    finish_reason, stop, seed, timings
 
@@ -44,7 +45,7 @@ enum GenerateCommand: Command {
     static let spec = CommandLineArguments.Spec(
         options: ["model", "prompt", "prompt-file", "max-new-tokens", "max-length", "temperature", "top-k", "top-p", "min-p",
                   "repetition-penalty", "presence-penalty", "frequency-penalty", "no-repeat-ngram-size", "seed",
-                  "context-overflow", "threads"],
+                  "context-overflow", "threads", "dtype"],
         repeatable: ["stop"],
         flags: ["greedy", "sample", "json", "ignore-eos"])
 
@@ -71,7 +72,7 @@ enum GenerateCommand: Command {
         let directory = try modelDirectory(arguments)
         let prompt = try readInputText(arguments, textOption: "prompt", fileOption: "prompt-file")
         try applyThreads(arguments)
-        let pipeline = try GPT2Pipeline(directory: directory)
+        let pipeline = try GPT2Pipeline(directory: directory, precision: try precisionOption(arguments))
         let parameters = try samplingParameters(arguments, defaults: pipeline.defaultParameters())
         let json = arguments.has("json")
 
@@ -131,6 +132,14 @@ enum GenerateCommand: Command {
         }
         do { try p.validate() } catch { throw CLIError.usage("\(error)") }
         return p
+    }
+
+    static func precisionOption(_ arguments: CommandLineArguments) throws -> WeightPrecision {
+        guard let text = arguments.string("dtype") else { return .f32 }
+        guard let precision = WeightPrecision(rawValue: text) else {
+            throw CLIError.usage("--dtype expects f32, f16 or int8, got '\(text)'")
+        }
+        return precision
     }
 
     static func applyThreads(_ arguments: CommandLineArguments) throws {

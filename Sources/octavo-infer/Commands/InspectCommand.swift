@@ -46,7 +46,7 @@ enum InspectCommand: Command {
         print("tensors         \(report.tensors) in \(report.files.joined(separator: ", "))")
         print("stored dtypes   " + report.dtypes.sorted(by: { $0.key < $1.key }).map { "\($0.key): \($0.value) tensors" }.joined(separator: ", "))
         print("stored size     \(formatBytes(report.stored_bytes))")
-        print("weights (fp32)  \(formatBytes(report.weights_fp32_bytes)), of which \(formatBytes(report.mapped_bytes)) memory-mapped from disk")
+        print("weights loaded  \(formatBytes(report.weights_fp32_bytes)) at f32 (int8/f16 files as stored), of which \(formatBytes(report.mapped_bytes)) memory-mapped from disk")
         print("KV cache        \(formatBytes(report.kv_cache_bytes_per_sequence)) per sequence at \(report.context_length) positions")
     }
 
@@ -59,9 +59,13 @@ enum InspectCommand: Command {
             guard let info = checkpoint.info(name) else { continue }
             if name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") { continue }  // mask buffers, not weights
             dtypes[info.dtype.rawValue, default: 0] += 1
-            parameters += info.elementCount
-            fp32Bytes += info.elementCount * 4
-            if info.dtype == .f32 { mapped += info.elementCount * 4 }
+            let isScale = name.hasSuffix(QuantizedTensors.scaleSuffix) && checkpoint.info(String(name.dropLast(QuantizedTensors.scaleSuffix.count)))?.dtype == .i8
+            // A quantized file stores the tied output layer explicitly: not more parameters.
+            let isTiedCopy = name == "lm_head.weight" && config.tieWordEmbeddings
+            if !isScale && !isTiedCopy { parameters += info.elementCount }
+            let keptAsStored = info.dtype == .i8 || isScale || checkpoint.metadata(of: name)[QuantizedTensors.layoutKey] != nil && info.dtype == .f16
+            fp32Bytes += keptAsStored ? info.dataOffsets.count : info.elementCount * 4
+            if info.dtype == .f32 || keptAsStored { mapped += info.dataOffsets.count }
         }
         let kvBytes = 2 * config.nLayer * config.nPositions * config.nEmbd * 4
         let fields: [String: String] = [

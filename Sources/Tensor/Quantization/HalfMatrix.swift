@@ -1,0 +1,38 @@
+/// A matrix stored in IEEE half precision, [outFeatures, inFeatures] row-major.
+public final class HalfMatrix: @unchecked Sendable {
+    public let rows: Int
+    public let columns: Int
+    public let values: UnsafePointer<UInt16>
+    private let owner: AnyObject?
+
+    /// Rounds a float matrix to half precision (round to nearest even), transposing a Conv1D.
+    public init(converting weight: UnsafePointer<Float>, inFeatures: Int, outFeatures: Int, layout: WeightLayout, pool: ComputePool = .shared) {
+        rows = outFeatures
+        columns = inFeatures
+        let h = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * columns))
+        pool.parallelFor(outFeatures, minimumPerThread: 64) { range in
+            for r in range {
+                for k in 0..<inFeatures {
+                    let v = layout == .outputMajor ? weight[r * inFeatures + k] : weight[k * outFeatures + r]
+                    h[r * inFeatures + k] = Float16(v).bitPattern
+                }
+            }
+        }
+        values = UnsafePointer(h)
+        owner = nil
+    }
+
+    /// Wraps half-precision data already in [out, in] layout.
+    public init(values: UnsafePointer<UInt16>, rows: Int, columns: Int, owner: AnyObject) {
+        self.values = values
+        self.rows = rows
+        self.columns = columns
+        self.owner = owner
+    }
+
+    public var byteCount: Int { rows * columns * 2 }
+
+    deinit {
+        if owner == nil { UnsafeMutablePointer(mutating: values).deallocate() }
+    }
+}

@@ -1,0 +1,66 @@
+/// A matrix stored as symmetric int8 per output row:
+/// W[r, k] ≈ scales[r] · values[r, k], values in [-127, 127], rows = output features.
+///
+/// The layout is always [outFeatures, inFeatures] (a GPT-2 Conv1D is transposed
+/// when quantized) so that a row of weights is one contiguous dot product.
+public final class Int8Matrix: @unchecked Sendable {
+    public let rows: Int
+    public let columns: Int
+    public let values: UnsafePointer<Int8>
+    public let scales: UnsafePointer<Float>
+    /// Keeps borrowed memory (a mapped file) alive; nil when this object owns its memory.
+    private let owner: AnyObject?
+
+    /// Quantizes a float matrix: each output row scaled so its largest magnitude maps to 127.
+    public init(quantizing weight: UnsafePointer<Float>, inFeatures: Int, outFeatures: Int, layout: WeightLayout, pool: ComputePool = .shared) {
+        rows = outFeatures
+        columns = inFeatures
+        let q = UnsafeMutablePointer<Int8>.allocate(capacity: max(1, rows * columns))
+        let s = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows))
+        pool.parallelFor(outFeatures, minimumPerThread: 64) { range in
+            let row = UnsafeMutablePointer<Float>.allocate(capacity: max(1, inFeatures))
+            defer { row.deallocate() }
+            for r in range {
+                for k in 0..<inFeatures {
+                    row[k] = layout == .outputMajor ? weight[r * inFeatures + k] : weight[k * outFeatures + r]
+                }
+                quantizeRow(row, count: inFeatures, into: q + r * inFeatures, scale: s + r)
+            }
+        }
+        values = UnsafePointer(q)
+        scales = UnsafePointer(s)
+        owner = nil
+    }
+
+    /// Wraps already-quantized data (e.g. read from a file written by `octavo-infer quantize`).
+    public init(values: UnsafePointer<Int8>, scales: UnsafePointer<Float>, rows: Int, columns: Int, owner: AnyObject) {
+        self.values = values
+        self.scales = scales
+        self.rows = rows
+        self.columns = columns
+        self.owner = owner
+    }
+
+    /// Bytes of weights and scales.
+    public var byteCount: Int { rows * columns + rows * 4 }
+
+    deinit {
+        if owner == nil {
+            UnsafeMutablePointer(mutating: values).deallocate()
+            UnsafeMutablePointer(mutating: scales).deallocate()
+        }
+    }
+}
+
+/// Symmetric int8 quantization of one vector: scale = max|x| / 127, q = round(x / scale).
+@inline(__always)
+public func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into q: UnsafeMutablePointer<Int8>, scale: UnsafeMutablePointer<Float>) {
+    var maximum: Float = 0
+    for k in 0..<count { maximum = max(maximum, abs(x[k])) }
+    let s = maximum / 127
+    scale.pointee = s
+    let inverse: Float = s > 0 ? 1 / s : 0
+    for k in 0..<count {
+        q[k] = Int8((x[k] * inverse).rounded(.toNearestOrEven))
+    }
+}
