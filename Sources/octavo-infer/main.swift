@@ -6,6 +6,7 @@ let commands: [CommandEntry] = [
     CommandEntry(TokenizeCommand.self),
     CommandEntry(DetokenizeCommand.self),
     CommandEntry(InspectCommand.self),
+    CommandEntry(ServeCommand.self),
 ]
 
 let version = "0.1.0"

@@ -58,7 +58,12 @@ enum APIJSON {
         case .typeMismatch(let type, let context):
             return "Invalid '\(path(context.codingPath))': expected \(describe(type))."
         case .dataCorrupted(let context):
-            if context.codingPath.isEmpty { return "The request body is not valid JSON (or not a JSON object)." }
+            if context.codingPath.isEmpty {
+                // Foundation reports a number that does not fit its field (1.5 for an integer)
+                // without a path; its own description names the number.
+                let detail = context.debugDescription.hasPrefix("Parsed JSON number") ? " \(context.debugDescription)" : ""
+                return "The request body is not valid JSON (or not a JSON object) for this endpoint.\(detail)"
+            }
             return "Invalid '\(path(context.codingPath))': \(context.debugDescription)"
         @unknown default:
             return "The request body is not valid JSON."
