@@ -34,10 +34,30 @@ enum APIJSON {
         } catch let error as HTTPError {
             throw error
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, let key = culprit(type, in: data) {
+                // Foundation reports a number that does not fit its field (1.5 or 1e30 for an
+                // integer) as invalid JSON without a path: find the field by leaving each out.
+                throw HTTPError(.badRequest, "Invalid '\(key)': the value does not fit this field (wrong kind of number, or out of range).",
+                                code: "invalid_value")
+            }
             throw HTTPError(.badRequest, describe(error), code: "invalid_request")
         } catch {
             throw HTTPError(.badRequest, "The request body is not valid JSON.", code: "invalid_json")
         }
+    }
+
+    /// The top-level field without which `data` decodes, if there is one.
+    private static func culprit<T: Decodable>(_ type: T.Type, in data: Data) -> String? {
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], object.count <= 64 else { return nil }
+        for key in object.keys.sorted() {
+            var rest = object
+            rest.removeValue(forKey: key)
+            if let trimmed = try? JSONSerialization.data(withJSONObject: rest),
+               (try? makeDecoder().decode(type, from: trimmed)) != nil {
+                return key
+            }
+        }
+        return nil
     }
 
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
@@ -58,12 +78,7 @@ enum APIJSON {
         case .typeMismatch(let type, let context):
             return "Invalid '\(path(context.codingPath))': expected \(describe(type))."
         case .dataCorrupted(let context):
-            if context.codingPath.isEmpty {
-                // Foundation reports a number that does not fit its field (1.5 for an integer)
-                // without a path; its own description names the number.
-                let detail = context.debugDescription.hasPrefix("Parsed JSON number") ? " \(context.debugDescription)" : ""
-                return "The request body is not valid JSON (or not a JSON object) for this endpoint.\(detail)"
-            }
+            if context.codingPath.isEmpty { return "The request body is not valid JSON (or not a JSON object)." }
             return "Invalid '\(path(context.codingPath))': \(context.debugDescription)"
         @unknown default:
             return "The request body is not valid JSON."
