@@ -15,8 +15,11 @@ final class JobRouteTests: AppTestCase {
         for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
     }
 
-    func start(slow: TimeInterval = 0) throws {
-        try startApp(slow: slow) { $0.jobsDatabasePath = self.databasePath }
+    func start(slow: TimeInterval = 0, keepAlive: TimeInterval = 15) throws {
+        try startApp(slow: slow) {
+            $0.jobsDatabasePath = self.databasePath
+            $0.jobEventsKeepAlive = keepAlive
+        }
     }
 
     func submit(_ body: String, headers: [String: String] = [:]) throws -> String {
@@ -70,12 +73,14 @@ final class JobRouteTests: AppTestCase {
         }
     }
 
-    func testLiveEventsWhileRunning() throws {
-        try start(slow: 0.02)
-        let id = try submit(#"{"type":"generate","prompt":"Once upon a time","max_new_tokens":20,"greedy":true}"#)
-        let events = SSE.parse(try get("/v1/jobs/\(id)/events").text)
+    func testLiveEventsWhileRunningWithKeepAliveComments() throws {
+        try start(slow: 0.06, keepAlive: 0.02)
+        let id = try submit(#"{"type":"generate","prompt":"Once upon a time","max_new_tokens":10,"greedy":true}"#)
+        let text = try get("/v1/jobs/\(id)/events").text
+        let events = SSE.parse(text)
         XCTAssertEqual(events.last?.event, "done")
         XCTAssertTrue(events.contains { $0.event == "token" }, "\(events)")
+        XCTAssertTrue(text.contains(": keep-alive\n\n"), text)
     }
 
     func testCancelARunningJob() throws {

@@ -60,7 +60,7 @@ final class ServeCommandTests: XCTestCase {
     }
 
     func testSIGTERMStopsCleanlyWithExitZeroAndStartupPrintsURLsAndModels() throws {
-        let server = try ServeProcess(["--model", tinyModel, "--port", "0", "--listen", "0=tiny"].filter { $0 != "--listen" && $0 != "0=tiny" })
+        let server = try ServeProcess(["--model", tinyModel, "--port", "0"])
         let port = try XCTUnwrap(server.mainPort())
         XCTAssertTrue(server.waitFor("ready"))
         XCTAssertTrue(server.stdout.contains("loaded tiny: gpt2"), server.stdout)
