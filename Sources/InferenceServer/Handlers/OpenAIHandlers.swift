@@ -196,11 +196,11 @@ struct OpenAIHandlers {
         }
     }
 
-    /// `{"error": {...}}` for an error reported inside an event stream.
+    /// `{"error": {...}}` for an error reported inside an event stream: the body the
+    /// OpenAI renderer would have sent, had the status line not gone out already.
     static func errorJSON(_ error: Error) -> String {
-        let report = HTTPErrorReport(error: error)
-        let code = report.code.map(JSONText.quoted) ?? "null"
-        return #"{"error":{"message":\#(JSONText.quoted(report.message)),"type":\#(JSONText.quoted(report.type)),"code":\#(code)}}"#
+        guard case .bytes(let body) = HTTPErrorRenderers.openAI(HTTPErrorReport(error: error)).body else { return "{}" }
+        return String(decoding: body, as: UTF8.self)
     }
 }
 
