@@ -27,7 +27,7 @@ struct NativeGeneration {
             return .eventStream { events in
                 var failure: Error?
                 var final: GenerationOutcome?
-                _ = call.run { event in
+                _ = call.run(onEvent: { event in
                     switch event {
                     case .token(_, let step):
                         return events.send(data: APIJSON.encodeString(GenerateTokenEvent(id: step.token, text: step.text)), event: "token")
@@ -35,7 +35,7 @@ struct NativeGeneration {
                     case .failed(_, let error): failure = error
                     }
                     return true
-                }
+                })
                 if let final {
                     events.send(data: APIJSON.encodeString(Self.response(final, model: service.name)), event: "done")
                 } else {

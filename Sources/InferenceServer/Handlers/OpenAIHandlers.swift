@@ -61,10 +61,10 @@ struct OpenAIHandlers {
             return stream(call, plan: plan, id: id, created: created, includeUsage: body.streamOptions?.includeUsage == true)
         }
         var accumulators = (0..<plan.requests.count).map { _ in LogprobAccumulator(service: service) }
-        let results = call.run { event in
+        let results = call.run(onEvent: { event in
             if case .token(let choice, let step) = event, plan.logprobs != nil { accumulators[choice].add(step) }
             return true
-        }
+        })
         let outcomes = try GenerationCall.outcomes(results)
         let choices = outcomes.enumerated().map { index, outcome -> CompletionChoice in
             let prefix = plan.echo ? plan.promptTexts[index / plan.n] : ""
@@ -147,7 +147,7 @@ struct OpenAIHandlers {
                 }
             }
             var failure: Error?
-            let results = call.run { event in
+            let results = call.run(onEvent: { event in
                 switch event {
                 case .token(let choice, let step):
                     var logprobs: CompletionLogprobs?
@@ -165,7 +165,7 @@ struct OpenAIHandlers {
                     failure = failure ?? error
                     return true
                 }
-            }
+            })
             if let failure {
                 // The status line is gone already: report in-band, as OpenAI does.
                 events.send(data: Self.errorJSON(APIErrors.httpError(for: failure)))

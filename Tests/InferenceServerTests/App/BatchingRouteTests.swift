@@ -11,30 +11,27 @@ final class BatchingRouteTests: AppTestCase {
             let prompt = prompts[index % prompts.count].replacingOccurrences(of: "\"", with: "\\\"")
             return #"{"prompt":"\#(prompt)","max_new_tokens":\#(6 + index % 4 * 3),"greedy":true}"#
         }
-        func ids(_ body: String) -> [Int]? {
-            guard let response = try? post("/v1/generate", body), response.status == 200,
+        let port = self.port
+        let ids: @Sendable (String) -> [Int]? = { body in
+            guard let response = try? TestClient.request(port: port, "POST", "/v1/generate", body: body), response.status == 200,
                   let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else { return nil }
             return object["generated_ids"] as? [Int]
         }
         let sequential = bodies.map(ids)
         XCTAssertEqual(app.metrics.largestBatchBucket(model: "tiny"), 1)
 
-        let lock = NSLock()
-        var concurrent = [[Int]?](repeating: nil, count: bodies.count)
+        let concurrent = ResultSlots(count: bodies.count)
         let group = DispatchGroup()
         for (index, body) in bodies.enumerated() {
             group.enter()
             Thread {
-                let result = ids(body)
-                lock.lock()
-                concurrent[index] = result
-                lock.unlock()
+                concurrent.set(index, ids(body))
                 group.leave()
             }.start()
         }
         XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
         XCTAssertTrue(sequential.allSatisfy { $0 != nil })
-        XCTAssertEqual(concurrent, sequential)
+        XCTAssertEqual(concurrent.values, sequential)
         XCTAssertGreaterThan(app.metrics.largestBatchBucket(model: "tiny"), 1)
         XCTAssertTrue(try get("/metrics").text.contains(#"octavo_batch_size_bucket{model="tiny",le="1"}"#))
     }
@@ -68,5 +65,25 @@ final class BatchingRouteTests: AppTestCase {
         client.send(bytes)
         XCTAssertEqual(try client.readResponse().status, 400)
         XCTAssertEqual(try get("/health").status, 200)
+    }
+}
+
+/// Results written by several threads.
+final class ResultSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [[Int]?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: [Int]?) {
+        lock.lock()
+        slots[index] = value
+        lock.unlock()
+    }
+
+    var values: [[Int]?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots
     }
 }
