@@ -26,9 +26,10 @@ let package = Package(
         .target(name: "Tokenizer"),
         .target(name: "Generation", dependencies: ["Tensor", "Tokenizer"]),
         .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags),
-        .executableTarget(name: "octavo-infer", dependencies: ["Tensor", "Tokenizer", "Generation", "GPT2"]),
+        .executableTarget(name: "octavo-infer", dependencies: ["Tensor", "Tokenizer", "Generation", "GPT2", "InferenceServer"]),
         // Only Sources/InferenceServer/Jobs/ may import CSQLite.
-        .target(name: "InferenceServer", dependencies: ["CSQLite", "Tokenizer"], exclude: ["HTTP/README.md", "Jobs/README.md"]),
+        .target(name: "InferenceServer", dependencies: ["CSQLite", "Tensor", "Tokenizer", "Generation", "GPT2"],
+                exclude: ["HTTP/README.md", "Jobs/README.md"]),
         // Exists only for JobCrashRecoveryTests: a separate process that the test kills with
         // SIGKILL in the middle of running jobs. Not shipped, not a product.
         .executableTarget(name: "jobstore-crash-helper", dependencies: ["InferenceServer"]),
@@ -39,8 +40,10 @@ let package = Package(
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Tokenizer", "Generation"]),
         // Runs the built `octavo-infer` binary end to end (the dependency makes `swift test` build it).
         .testTarget(name: "CLITests", dependencies: ["octavo-infer", "InferenceServer"]),
-        // Depends on the crash helper so that `swift test` always builds it next to the test bundle.
-        .testTarget(name: "InferenceServerTests", dependencies: ["InferenceServer", "jobstore-crash-helper"]),
+        // Depends on the crash helper and on `octavo-infer` so that `swift test` always builds
+        // them next to the test bundle (crash-recovery tests run them as separate processes).
+        .testTarget(name: "InferenceServerTests",
+                    dependencies: ["InferenceServer", "GPT2", "Generation", "Tokenizer", "jobstore-crash-helper", "octavo-infer"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -20,6 +20,28 @@ public struct GenerationStep: Sendable {
     public let finishReason: FinishReason?
     /// log-probability of `token` under the processed distribution, when asked for.
     public let logprob: Float?
+    /// The most likely tokens of the same distribution, most likely first, when
+    /// asked for (`topLogprobs` > 0); tokens the filters removed are left out.
+    public let topLogprobs: [TokenLogprob]
+
+    public init(token: Int, text: String, finishReason: FinishReason?, logprob: Float?, topLogprobs: [TokenLogprob] = []) {
+        self.token = token
+        self.text = text
+        self.finishReason = finishReason
+        self.logprob = logprob
+        self.topLogprobs = topLogprobs
+    }
+}
+
+/// A token and its log-probability.
+public struct TokenLogprob: Sendable, Equatable {
+    public let token: Int
+    public let logprob: Float
+
+    public init(token: Int, logprob: Float) {
+        self.token = token
+        self.logprob = logprob
+    }
 }
 
 /// Wall-clock times of one generation, in milliseconds.

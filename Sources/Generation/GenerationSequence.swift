@@ -14,6 +14,8 @@ public final class GenerationSequence {
     /// New tokens this sequence may produce.
     public let maxNewTokens: Int
     public let wantsLogprobs: Bool
+    /// Alternatives reported per step (OpenAI's `logprobs: N`); implies `wantsLogprobs`.
+    public let topLogprobCount: Int
     public private(set) var finishReason: FinishReason?
     public private(set) var stopString: String?
 
@@ -29,9 +31,14 @@ public final class GenerationSequence {
 
     /// Validates the parameters, resolves the token budget and checks it fits
     /// the model's positions (unless keeping only recent tokens is allowed).
+    ///
+    /// With `wantsLogprobs` each step reports the log-probability of its token,
+    /// and with `topLogprobs` > 0 also that many most likely alternatives, both
+    /// under the distribution the token was drawn from (after penalties and,
+    /// when sampling, the warpers).
     public init(
         promptIDs: [Int], parameters: GenerationParameters, tokenizer: Tokenizer,
-        vocabularySize: Int, maxPositions: Int, wantsLogprobs: Bool = false
+        vocabularySize: Int, maxPositions: Int, wantsLogprobs: Bool = false, topLogprobs: Int = 0
     ) throws {
         try parameters.validate()
         guard !promptIDs.isEmpty else { throw GenerationError.emptyPrompt }
@@ -54,7 +61,8 @@ public final class GenerationSequence {
         self.maxNewTokens = budget
         self.tokenizer = tokenizer
         self.vocabularySize = vocabularySize
-        self.wantsLogprobs = wantsLogprobs
+        self.wantsLogprobs = wantsLogprobs || topLogprobs > 0
+        self.topLogprobCount = max(0, min(topLogprobs, vocabularySize))
         stops = StopStringMatcher(parameters.stopStrings)
         eos = Set(parameters.eosTokenIDs)
         history = TokenHistory(prompt: promptIDs, vocabularySize: vocabularySize, reserve: min(budget, 1 << 16))
@@ -77,11 +85,17 @@ public final class GenerationSequence {
     public func advance(logits: UnsafeMutablePointer<Float>) -> GenerationStep {
         precondition(!isFinished, "advance() after the sequence finished")
         let token = sampler.choose(logits, history: history)
-        let logprob = wantsLogprobs ? logProbability(of: token, in: logits) : nil
+        var logprob: Float?
+        var alternatives: [TokenLogprob] = []
+        if wantsLogprobs {
+            let normalizer = logSumExp(logits)
+            logprob = logits[token] - normalizer
+            if topLogprobCount > 0 { alternatives = mostLikely(logits, count: topLogprobCount, normalizer: normalizer) }
+        }
         history.append(token)
 
         if eos.contains(token) {
-            return finish(.eos, token: token, logprob: logprob)
+            return finish(.eos, token: token, logprob: logprob, alternatives: alternatives)
         }
         let isSpecial = parameters.skipSpecialTokens && tokenizer.specialTokenIDs.contains(token)
         if !isSpecial, let bytes = tokenizer.bytes(forToken: token, isFirst: textBytes.isEmpty) {
@@ -90,13 +104,14 @@ public final class GenerationSequence {
         if let match = stops.firstMatch(in: textBytes, previousCount: checkedCount) {
             textBytes.removeSubrange(match.offset...)
             stopString = match.stop
-            return finish(.stop, token: token, logprob: logprob)
+            return finish(.stop, token: token, logprob: logprob, alternatives: alternatives)
         }
         checkedCount = textBytes.count
         if history.generated.count >= maxNewTokens {
-            return finish(.length, token: token, logprob: logprob)
+            return finish(.length, token: token, logprob: logprob, alternatives: alternatives)
         }
-        return GenerationStep(token: token, text: release(final: false), finishReason: nil, logprob: logprob)
+        return GenerationStep(token: token, text: release(final: false), finishReason: nil, logprob: logprob,
+                              topLogprobs: alternatives)
     }
 
     /// Ends the sequence from outside (client gone, job cancelled).
@@ -104,9 +119,10 @@ public final class GenerationSequence {
         if finishReason == nil { finishReason = .cancelled }
     }
 
-    private func finish(_ reason: FinishReason, token: Int, logprob: Float?) -> GenerationStep {
+    private func finish(_ reason: FinishReason, token: Int, logprob: Float?, alternatives: [TokenLogprob]) -> GenerationStep {
         finishReason = reason
-        return GenerationStep(token: token, text: release(final: true), finishReason: reason, logprob: logprob)
+        return GenerationStep(token: token, text: release(final: true), finishReason: reason, logprob: logprob,
+                              topLogprobs: alternatives)
     }
 
     /// Text between what was released and what is safe to release now.
@@ -121,11 +137,28 @@ public final class GenerationSequence {
         return piece
     }
 
-    private func logProbability(of token: Int, in scores: UnsafePointer<Float>) -> Float {
+    /// log Σ exp(scores): subtracting it from a score gives that token's log-probability.
+    private func logSumExp(_ scores: UnsafePointer<Float>) -> Float {
         var maximum = -Float.infinity
         for i in 0..<vocabularySize { maximum = max(maximum, scores[i]) }
         var sum: Float = 0
         for i in 0..<vocabularySize { sum += expf(scores[i] - maximum) }
-        return scores[token] - maximum - logf(sum)
+        return maximum + logf(sum)
+    }
+
+    /// The `count` highest finite scores as log-probabilities, highest first (lower id first on ties).
+    private func mostLikely(_ scores: UnsafePointer<Float>, count: Int, normalizer: Float) -> [TokenLogprob] {
+        var best: [(token: Int, score: Float)] = []
+        best.reserveCapacity(count + 1)
+        for i in 0..<vocabularySize {
+            let score = scores[i]
+            guard score > -.infinity, score.isFinite else { continue }
+            if best.count == count, let last = best.last, score <= last.score { continue }
+            var position = best.count
+            while position > 0 && best[position - 1].score < score { position -= 1 }
+            best.insert((i, score), at: position)
+            if best.count > count { best.removeLast() }
+        }
+        return best.map { TokenLogprob(token: $0.token, logprob: $0.score - normalizer) }
     }
 }

@@ -6,6 +6,7 @@ let commands: [CommandEntry] = [
     CommandEntry(TokenizeCommand.self),
     CommandEntry(DetokenizeCommand.self),
     CommandEntry(InspectCommand.self),
+    CommandEntry(ServeCommand.self),
     CommandEntry(DownloadCommand.self),
     CommandEntry(BenchCommand.self),
     CommandEntry(QuantizeCommand.self),

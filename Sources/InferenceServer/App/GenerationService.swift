@@ -1,0 +1,95 @@
+import Foundation
+import Generation
+import GPT2
+import Tokenizer
+
+/// Which of the old story services' post-processing a model gets on `/generate_story`.
+public enum LegacyStoryVariant: String, Sendable, CaseIterable {
+    /// The small service: keep what follows the first "Story:".
+    case small
+    /// The medium service: also split on "### Story:" and trim.
+    case medium
+}
+
+/// A text-generation model as the server serves it: its executor (which owns the model),
+/// tokenizer and defaults. Handlers reach the model only through `executor`.
+public final class GenerationService: @unchecked Sendable {
+    public let name: String
+    public let tokenizer: Tokenizer
+    public let vocabularySize: Int
+    public let maxPositions: Int
+    /// The folder's generation_config.json over transformers' defaults, EOS included.
+    public let defaults: GenerationParameters
+    /// Prompt used for an empty prompt, as transformers does.
+    public let bosTokenID: Int?
+    /// Forced post-processing for `/generate_story`; nil detects it from the text.
+    public let storyVariant: LegacyStoryVariant?
+    /// Shown by `GET /v1/models` and `/health`.
+    public let architecture: String
+    public let executor: GenerationExecutor
+
+    public init(name: String, model: CausalLanguageModel, tokenizer: Tokenizer, defaults: GenerationParameters,
+                bosTokenID: Int?, storyVariant: LegacyStoryVariant? = nil, architecture: String = "gpt2",
+                configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?) {
+        self.name = name
+        self.tokenizer = tokenizer
+        vocabularySize = model.vocabularySize
+        maxPositions = model.maxPositions
+        self.defaults = defaults
+        self.bosTokenID = bosTokenID
+        self.storyVariant = storyVariant
+        self.architecture = architecture
+        executor = GenerationExecutor(name: name, model: model, tokenizer: tokenizer,
+                                      configuration: configuration, metrics: metrics)
+    }
+
+    /// A GPT-2 folder loaded with `GPT2Pipeline`.
+    public convenience init(name: String, pipeline: GPT2Pipeline, storyVariant: LegacyStoryVariant? = nil,
+                            configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?) {
+        self.init(name: name, model: pipeline.model, tokenizer: pipeline.tokenizer,
+                  defaults: pipeline.defaultParameters(),
+                  bosTokenID: pipeline.generationConfig.bosTokenID ?? pipeline.model.config.bosTokenID,
+                  storyVariant: storyVariant, architecture: pipeline.model.config.modelType,
+                  configuration: configuration, metrics: metrics)
+    }
+
+    /// The prompt's ids; an empty prompt starts from BOS (transformers' behaviour).
+    public func encode(_ prompt: String) -> [Int] {
+        let ids = tokenizer.encode(prompt)
+        if ids.isEmpty, let bos = bosTokenID { return [bos] }
+        return ids
+    }
+
+    /// Sets `parameters`' budget to at most `requested` new tokens, capped so prompt and
+    /// output fit the model's positions (documented: never an error for a large
+    /// max_tokens). A prompt that leaves no room is a 400.
+    func capBudget(_ parameters: inout GenerationParameters, promptCount: Int, requested: Int) throws {
+        guard promptCount < maxPositions else {
+            throw APIErrors.contextOverflow(promptTokens: promptCount, maxPositions: maxPositions, model: name)
+        }
+        parameters.maxNewTokens = max(0, min(requested, maxPositions - promptCount))
+        parameters.maxLength = nil
+        parameters.contextOverflow = .error
+    }
+
+    /// Token ids a client sent, checked against the vocabulary (`field` names them in the error).
+    func validate(ids: [Int], field: String) throws {
+        if let bad = ids.first(where: { $0 < 0 || $0 >= vocabularySize }) {
+            throw APIErrors.invalid(field, "token id \(bad) is outside the vocabulary (0..<\(vocabularySize)).")
+        }
+    }
+}
+
+/// A translation model as the server serves it.
+public final class TranslationService: @unchecked Sendable {
+    public let name: String
+    public let backend: TranslationBackend
+    public let executor: TranslationExecutor
+
+    public init(name: String, backend: TranslationBackend, configuration: TranslationExecutor.Configuration,
+                metrics: ServerMetrics?) {
+        self.name = name
+        self.backend = backend
+        executor = TranslationExecutor(name: name, backend: backend, configuration: configuration, metrics: metrics)
+    }
+}

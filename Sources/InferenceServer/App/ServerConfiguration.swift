@@ -1,0 +1,60 @@
+import Foundation
+
+/// Everything `ServerApp` needs to know besides its models.
+public struct ServerConfiguration: Sendable {
+    /// Address of every listener. 127.0.0.1 unless told otherwise.
+    public var host = "127.0.0.1"
+    /// The main port: every route, every model (0 picks a free port).
+    public var port = 8080
+    /// Extra ports whose default model (legacy routes, requests without `model`) is the named one.
+    public var extraListeners: [(port: Int, model: String)] = []
+    /// Accepted `Authorization: Bearer` keys; empty disables authentication.
+    public var apiKeys: [String] = []
+    /// Leave `/generate_story` and `/translate` open without a key to loopback clients
+    /// (the old frontend never sent one).
+    public var legacyRoutesOpenOnLoopback = true
+    public var maxBatch = 8
+    public var maxQueue = 64
+    public var translationMaxBatch = 8
+    /// Seconds a generation or translation may take, queue time included.
+    public var requestTimeout: TimeInterval = 600
+    /// Durable jobs' SQLite file; nil turns `/v1/jobs` off.
+    public var jobsDatabasePath: String?
+    /// Finished jobs are deleted this long after finishing; nil keeps them.
+    public var jobResultTTL: TimeInterval? = 24 * 3600
+    /// Seconds between keep-alive comments on a silent job event stream.
+    public var jobEventsKeepAlive: TimeInterval = 15
+    /// How long shutdown lets in-flight work finish.
+    public var shutdownGracePeriod: TimeInterval = 10
+    /// Most `stop` strings per request, and longest one in UTF-8 bytes.
+    public var maxStopStrings = 16
+    public var maxStopStringBytes = 256
+    /// Most sequences one completion request may ask for (prompts × n).
+    public var maxChoicesPerRequest = 16
+    /// Most texts per `/v1/translate` request.
+    public var maxTranslationTexts = 64
+    /// HTTP limits and timeouts.
+    public var http = HTTPServerConfiguration()
+    /// Where the app reports events (startup problems, job runner messages). Nil: standard error.
+    public var log: (@Sendable (String) -> Void)?
+
+    public init() {}
+}
+
+/// Why the app could not start or add a model.
+public enum ServerAppError: Error, CustomStringConvertible, Equatable {
+    case duplicateModel(String)
+    case unknownListenerModel(port: Int, model: String)
+    case alreadyStarted
+
+    public var description: String {
+        switch self {
+        case .duplicateModel(let name):
+            return "Two models are named '\(name)': give each --model a distinct NAME."
+        case let .unknownListenerModel(port, model):
+            return "--listen \(port)=\(model) names no model: add --model \(model)=DIR or fix the name."
+        case .alreadyStarted:
+            return "The server was already started."
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Generation
+
+/// One API request's sequences in an executor: submits them all (or none), cancels them
+/// when the client goes away, and gathers their events.
+///
+/// Handlers and job workers use it the same way, so a job is just another client of
+/// the executor.
+final class GenerationCall: @unchecked Sendable {
+    let service: GenerationService
+    let count: Int
+    private let channel = GenerationEventChannel()
+    private var tickets: [GenerationTicket] = []
+
+    /// Submits `requests` as choices 0..<count. If one cannot be queued, the ones already
+    /// queued are cancelled and the error (queue full, shutting down) is thrown.
+    init(service: GenerationService, requests: [GenerationRequest], cancelOn disconnect: DisconnectSignal? = nil) throws {
+        self.service = service
+        count = requests.count
+        do {
+            for (choice, request) in requests.enumerated() {
+                tickets.append(try service.executor.submit(request, to: channel, choice: choice))
+            }
+        } catch {
+            cancel()
+            throw error
+        }
+        let tickets = self.tickets
+        disconnect?.onDisconnect { for ticket in tickets { ticket.cancel() } }
+    }
+
+    func cancel() {
+        for ticket in tickets { ticket.cancel() }
+    }
+
+    /// Delivers every event to `onEvent` until each choice has ended, and returns each
+    /// choice's outcome. `onEvent` returning false cancels the rest (client gone).
+    /// `isCancelled` is polled between events (job cancellation).
+    func run(isCancelled: (() -> Bool)? = nil,
+             onEvent: (GenerationEvent) -> Bool = { _ in true }) -> [Result<GenerationOutcome, Error>] {
+        var results = [Result<GenerationOutcome, Error>?](repeating: nil, count: count)
+        var remaining = count
+        var cancelled = false
+        while remaining > 0 {
+            if !cancelled, isCancelled?() == true {
+                cancelled = true
+                cancel()
+            }
+            guard let event = channel.next(timeout: 0.25) else { continue }
+            if !cancelled, !onEvent(event) {
+                cancelled = true
+                cancel()
+            }
+            switch event {
+            case .token: continue
+            case .finished(let choice, let outcome): results[choice] = .success(outcome)
+            case .failed(let choice, let error): results[choice] = .failure(error)
+            }
+            remaining -= 1
+        }
+        return results.map { $0 ?? .failure(ExecutorError.shuttingDown(model: service.name)) }
+    }
+
+    /// The outcomes, or the first failure as an HTTP error.
+    static func outcomes(_ results: [Result<GenerationOutcome, Error>]) throws -> [GenerationOutcome] {
+        try results.map { result in
+            switch result {
+            case .success(let outcome): return outcome
+            case .failure(let error): throw APIErrors.httpError(for: error)
+            }
+        }
+    }
+}
+
+/// Runs a translation through a service's executor and waits for it.
+enum TranslationCall {
+    static func run(_ request: TranslationRequest, on service: TranslationService, timeout: TimeInterval,
+                    cancelOn disconnect: DisconnectSignal? = nil) throws -> TranslationResult {
+        let ticket: TranslationExecutor.Ticket
+        do {
+            ticket = try service.executor.submit(request)
+        } catch {
+            throw APIErrors.httpError(for: error)
+        }
+        disconnect?.onDisconnect { ticket.cancel() }
+        guard let outcome = ticket.wait(timeout: timeout) else {
+            ticket.cancel()
+            throw APIErrors.httpError(for: ExecutorError.timedOut(seconds: timeout))
+        }
+        switch outcome {
+        case .success(let result): return result
+        case .failure(let error): throw APIErrors.httpError(for: error)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Generation
+
+/// The old Flask services' routes, exactly: `POST /generate_story` and `POST /translate`.
+/// Their error shapes come from `APIErrorRenderer` (chosen by path).
+struct LegacyHandlers {
+    let environment: ServingEnvironment
+
+    func register(on router: Router) {
+        router.post(LegacyRoutes.generateStory) { request, context in try postGenerateStory(request, context) }
+        router.post(LegacyRoutes.translate) { request, context in try postTranslate(request, context) }
+    }
+
+    // MARK: POST /generate_story
+
+    func postGenerateStory(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        let story = try LegacyStoryRequest.parse(request.body)
+        let service = try environment.generationService(named: story.model, listener: context.listenerName)
+        let generation = try StoryGeneration.request(for: story, service: service, timeout: environment.configuration.requestTimeout)
+        let call: GenerationCall
+        do {
+            call = try GenerationCall(service: service, requests: [generation], cancelOn: context.disconnect)
+        } catch {
+            throw APIErrors.httpError(for: error)
+        }
+        let outcome = try GenerationCall.outcomes(call.run())[0]
+        return try LegacyJSON.encode(LegacyStoryResponse(Content: StoryGeneration.content(outcome, service: service)))
+    }
+
+    // MARK: POST /translate
+
+    func postTranslate(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        let body = try LegacyTranslateRequest.parse(request.body)
+        let service = try environment.translationService(named: nil, listener: context.listenerName)
+        do {
+            try service.backend.validateLanguage(body.source, field: "Src_lang")
+            try service.backend.validateLanguage(body.target, field: "Tgt_lang")
+        } catch {
+            throw APIErrors.httpError(for: error)
+        }
+        let plan = LegacyText.planTranslation(body.text)
+        var translated: [String] = []
+        if !plan.sourceSentences.isEmpty {
+            // max_length=1000 as the old service asked; backends cap it to their context.
+            let translation = TranslationRequest(texts: plan.sourceSentences, source: body.source, target: body.target,
+                                                 beams: nil, maxNewTokens: 1000)
+            translated = try TranslationCall.run(translation, on: service, timeout: environment.configuration.requestTimeout,
+                                                 cancelOn: context.disconnect).texts
+        }
+        return try LegacyJSON.encode(LegacyTranslateResponse(Content: plan.render(translations: translated)))
+    }
+}
+
+/// The old story services' generation settings and post-processing (the route and the
+/// `story` job type share it).
+enum StoryGeneration {
+    /// max_length as the old services set it: prompt included.
+    static let maxLength = 500
+    static let repetitionPenalty: Float = 1.2
+
+    static func request(for story: LegacyStoryRequest, service: GenerationService, timeout: TimeInterval) throws -> GenerationRequest {
+        let promptIDs = service.encode(story.prompt)
+        var p = service.defaults  // transformers' defaults + generation_config (top_k 50 unless it says otherwise)
+        p.doSample = true
+        p.topP = story.audience.topP
+        p.temperature = story.audience.temperature
+        p.repetitionPenalty = repetitionPenalty
+        p.seed = nil
+        p.stopStrings = []
+        try service.capBudget(&p, promptCount: promptIDs.count, requested: max(0, maxLength - promptIDs.count))
+        do { try p.validate() } catch { throw APIErrors.httpError(for: error) }
+        return GenerationRequest(promptIDs: promptIDs, parameters: p, timeout: timeout)
+    }
+
+    /// The whole output decoded (prompt included, special tokens skipped), post-processed
+    /// with the model's variant: forced per model, else medium when the text has "### Story:".
+    static func content(_ outcome: GenerationOutcome, service: GenerationService) -> String {
+        let text = service.tokenizer.decode(outcome.promptIDs + outcome.generatedIDs, skipSpecialTokens: true)
+        let variant = service.storyVariant ?? (text.contains("### Story:") ? .medium : .small)
+        return LegacyText.formatStory(text, variant: variant)
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Generation
+
+/// A request waiting in an executor's queue.
+struct PendingGeneration {
+    let request: GenerationRequest
+    let channel: GenerationEventChannel
+    let choice: Int
+    let ticket: GenerationTicket
+    let submittedAt: DispatchTime
+
+    var deadline: DispatchTime? {
+        request.timeout.map { submittedAt + $0 }
+    }
+}
+
+/// One sequence in the running batch: its sampling state, its cache, where it goes.
+final class GenerationSlot {
+    enum State {
+        /// The next forward pass reads the whole prompt.
+        case prefill
+        /// The next forward pass reads the token chosen last.
+        case decode
+    }
+
+    let pending: PendingGeneration
+    let sequence: GenerationSequence
+    let cache: KVCache
+    var state = State.prefill
+    /// One-element buffer for decode steps, reused every iteration (no allocation per step).
+    var nextToken = [0]
+    let admittedAt: DispatchTime
+    var firstTokenAt: DispatchTime?
+    var lastTokenAt: DispatchTime?
+
+    init(pending: PendingGeneration, sequence: GenerationSequence, cache: KVCache, admittedAt: DispatchTime) {
+        self.pending = pending
+        self.sequence = sequence
+        self.cache = cache
+        self.admittedAt = admittedAt
+    }
+
+    /// The tokens this slot adds to the next forward pass.
+    var stepTokens: ArraySlice<Int> {
+        state == .prefill ? pending.request.promptIDs[...] : nextToken[...]
+    }
+
+    func outcome(finishedAt now: DispatchTime) -> GenerationOutcome {
+        var timings = RequestTimings()
+        timings.queueMs = milliseconds(from: pending.submittedAt, to: admittedAt)
+        if let first = firstTokenAt {
+            timings.timeToFirstTokenMs = milliseconds(from: pending.submittedAt, to: first)
+            timings.decodeMs = milliseconds(from: first, to: lastTokenAt ?? first)
+        }
+        timings.totalMs = milliseconds(from: pending.submittedAt, to: now)
+        timings.promptTokens = pending.request.promptIDs.count
+        timings.generatedTokens = sequence.generatedIDs.count
+        return GenerationOutcome(
+            promptIDs: pending.request.promptIDs, generatedIDs: sequence.generatedIDs, text: sequence.text,
+            finishReason: sequence.finishReason ?? .cancelled, stopString: sequence.stopString,
+            seed: sequence.sampler.seed, timings: timings)
+    }
+}
+
+func milliseconds(from start: DispatchTime, to end: DispatchTime) -> Double {
+    end.uptimeNanoseconds >= start.uptimeNanoseconds ? Double(end.uptimeNanoseconds - start.uptimeNanoseconds) / 1e6 : 0
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// One translation request as a backend sees it: texts already cut into the units to
+/// translate (the API layer splits legacy text into sentences and keeps `[...]` tags out),
+/// all from `source` into `target`.
+public struct TranslationRequest: Sendable, Equatable {
+    /// Each text is translated as one sequence; the result has one translation per text,
+    /// in order. Texts may be empty (translate to empty).
+    public var texts: [String]
+    /// FLORES-200 codes (`eng_Latn`, `spa_Latn`), already checked with `validateLanguage`.
+    public var source: String
+    public var target: String
+    /// Beam width; nil means the model's own default (its generation_config.json).
+    public var beams: Int?
+    /// Most new tokens per text; nil means the model's own default.
+    public var maxNewTokens: Int?
+
+    public init(texts: [String], source: String, target: String, beams: Int? = nil, maxNewTokens: Int? = nil) {
+        self.texts = texts
+        self.source = source
+        self.target = target
+        self.beams = beams
+        self.maxNewTokens = maxNewTokens
+    }
+}
+
+/// The translations of one `TranslationRequest`, one per input text, in order.
+public struct TranslationResult: Sendable, Equatable {
+    public var texts: [String]
+
+    public init(texts: [String]) {
+        self.texts = texts
+    }
+}
+
+/// Why a translation request was refused before it ran.
+public enum TranslationError: Error, CustomStringConvertible, Equatable {
+    case unsupportedLanguage(code: String, field: String, suggestion: String?)
+
+    public var description: String {
+        switch self {
+        case let .unsupportedLanguage(code, field, suggestion):
+            let hint = suggestion.map { " Did you mean '\($0)'?" } ?? ""
+            return "Unknown \(field) language '\(code)': use a FLORES-200 code such as eng_Latn or spa_Latn (GET /v1/languages lists them).\(hint)"
+        }
+    }
+}
+
+/// A translation model as the server drives it. The NLLB-200 implementation plugs in here
+/// (see `ServerApp.addTranslationModel` and the `serve` command's model loader).
+///
+/// Threading: `translate(batch:)` is only ever called from the model's one
+/// `TranslationExecutor` thread, never concurrently; `languages` and `validateLanguage`
+/// may be called from any thread (they must only read immutable state).
+public protocol TranslationBackend: AnyObject, Sendable {
+    /// Every language code the model accepts (FLORES-200, e.g. `spa_Latn`), for
+    /// `GET /v1/languages` and validation.
+    var languages: [String] { get }
+
+    /// Throws `TranslationError.unsupportedLanguage` for a code the model cannot use;
+    /// `field` names the request field (`target`, `Tgt_lang`...) for the message.
+    func validateLanguage(_ code: String, field: String) throws
+
+    /// Translates every request of the batch — they arrived together and may mix languages —
+    /// returning exactly one result per request, in order, each with one text per input
+    /// text. Throwing fails every request of the batch (the API answers 500).
+    func translate(batch: [TranslationRequest]) throws -> [TranslationResult]
+}
+
+extension TranslationBackend {
+    /// The default check: the code must be one of `languages`.
+    public func validateLanguage(_ code: String, field: String) throws {
+        guard !languages.contains(code) else { return }
+        let lowered = code.lowercased()
+        let suggestion = languages.first { $0.lowercased() == lowered }
+            ?? languages.first { $0.lowercased().hasPrefix(String(lowered.prefix(3))) && lowered.count >= 3 }
+        throw TranslationError.unsupportedLanguage(code: code, field: field, suggestion: suggestion)
+    }
+}

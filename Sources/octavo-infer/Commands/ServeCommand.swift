@@ -1,0 +1,220 @@
+import Foundation
+import GPT2
+import InferenceServer
+import Tensor
+
+/// `octavo-infer serve`: the inference server, in the foreground until SIGINT/SIGTERM.
+enum ServeCommand: Command {
+    static let name = "serve"
+    static let summary = "Serve models over HTTP (OpenAI-compatible, native, the old services' routes, jobs)"
+    static let help = """
+    Usage: octavo-infer serve --model NAME=DIR [--model NAME=DIR ...] [options]
+
+    Serves every model on the main port and, with --listen, on extra ports whose compatibility
+    routes (/generate_story, /translate) and requests without "model" use one model, so three
+    ports can stand in for the old story and translation services. Listens first (GET /health
+    answers 503 while the models load), then loads, then answers 200.
+
+    Options:
+      --model NAME=DIR             a model folder served as NAME (repeatable); GPT-2 folders are
+                                   detected from config.json's model_type
+      --story-variant NAME=MODE    /generate_story post-processing for a model: small, medium or
+                                   auto (default: medium when the output has "### Story:")
+      --host ADDRESS               address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
+      --port PORT                  main port (default 8080; 0 picks a free one)
+      --listen PORT=NAME           an extra port whose default model is NAME (repeatable)
+      --api-key KEY                require 'Authorization: Bearer KEY' (also OCTAVO_API_KEY);
+                                   /health stays open, and so do /generate_story and /translate
+                                   for clients on 127.0.0.1 (the old frontend sends no key)
+      --max-batch N                sequences per forward pass (default 8)
+      --max-queue N                requests waiting per model before 429 (default 64)
+      --request-timeout SECONDS    per-request limit, queue time included (default 600)
+      --jobs-db PATH               SQLite file for durable jobs (/v1/jobs); off without it
+      --job-ttl SECONDS            delete finished jobs this long after they end (default 86400)
+      --grace-period SECONDS       on SIGINT/SIGTERM, time for in-flight work (default 10)
+      --max-body-bytes N           largest request body (default 1048576)
+      --threads N                  BLAS threads (default: all cores)
+
+    Example (the three old services on their old ports, plus the API on 8080):
+      octavo-infer serve --model story-small=models/story-small --model story-medium=models/story-medium \\
+          --model nllb=models/nllb-200-distilled-600M \\
+          --listen 4019=story-small --listen 4021=story-medium --listen 4020=nllb
+    """
+    static let spec = CommandLineArguments.Spec(
+        options: ["host", "port", "api-key", "max-batch", "max-queue", "request-timeout", "jobs-db", "job-ttl",
+                  "grace-period", "max-body-bytes", "threads"],
+        repeatable: ["model", "listen", "story-variant"])
+
+    static func run(_ arguments: CommandLineArguments) throws {
+        let models = try modelSpecs(arguments)
+        let variants = try storyVariants(arguments, models: models)
+        var configuration = try serverConfiguration(arguments, modelNames: models.map(\.name))
+        try GenerateCommand.applyThreads(arguments)
+        configuration.log = { line in FileHandle.standardError.write(Data("octavo-infer serve: \(line)\n".utf8)) }
+
+        let app = ServerApp(configuration: configuration)
+        let listeners: [Listener]
+        do {
+            listeners = try app.start()
+        } catch {
+            throw CLIError.runtime("cannot start: \(error)")
+        }
+        // Signals are handled from the start, so an interrupted load still closes the job store.
+        let stopRequested = DispatchSemaphore(value: 0)
+        let signalSources = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stopRequested.signal() }
+            source.resume()
+            return source
+        }
+        for (index, listener) in listeners.enumerated() {
+            let scope = index == 0 ? "all models" : (listener.name ?? "")
+            say("listening on http://\(listener.host):\(listener.port) (\(scope))")
+        }
+
+        let loading = Thread {
+            do {
+                for model in models {
+                    try load(model, variant: variants[model.name], into: app)
+                }
+                try app.markReady()
+                say("ready")
+            } catch {
+                FileHandle.standardError.write(Data("octavo-infer serve: \(error)\n".utf8))
+                app.shutdown(gracePeriod: 0)
+                exit(1)
+            }
+        }
+        loading.stackSize = 8 << 20
+        loading.start()
+
+        stopRequested.wait()
+        say("shutting down (grace period \(Int(configuration.shutdownGracePeriod)) s)")
+        app.shutdown()
+        _ = signalSources
+        say("stopped")
+    }
+
+    struct ModelSpec {
+        let name: String
+        let directory: URL
+    }
+
+    static func modelSpecs(_ arguments: CommandLineArguments) throws -> [ModelSpec] {
+        let values = arguments.strings("model")
+        guard !values.isEmpty else { throw CLIError.usage("give at least one --model NAME=DIR") }
+        var specs: [ModelSpec] = []
+        for value in values {
+            guard let (name, path) = splitPair(value), !name.isEmpty, !path.isEmpty else {
+                throw CLIError.usage("--model expects NAME=DIR, got '\(value)'")
+            }
+            guard name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:/".contains($0) }) else {
+                throw CLIError.usage("--model name '\(name)' may only use letters, digits and - _ . : /")
+            }
+            guard !specs.contains(where: { $0.name == name }) else { throw CLIError.usage("two --model options are named '\(name)'") }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CLIError.runtime("\(path): no such model folder (--model \(name)=\(path))")
+            }
+            specs.append(ModelSpec(name: name, directory: URL(fileURLWithPath: path, isDirectory: true)))
+        }
+        return specs
+    }
+
+    static func storyVariants(_ arguments: CommandLineArguments, models: [ModelSpec]) throws -> [String: LegacyStoryVariant] {
+        var variants: [String: LegacyStoryVariant] = [:]
+        for value in arguments.strings("story-variant") {
+            guard let (name, mode) = splitPair(value) else { throw CLIError.usage("--story-variant expects NAME=small|medium|auto") }
+            guard models.contains(where: { $0.name == name }) else { throw CLIError.usage("--story-variant names no model: '\(name)'") }
+            if mode == "auto" { continue }
+            guard let variant = LegacyStoryVariant(rawValue: mode) else {
+                throw CLIError.usage("--story-variant expects small, medium or auto, got '\(mode)'")
+            }
+            variants[name] = variant
+        }
+        return variants
+    }
+
+    static func serverConfiguration(_ arguments: CommandLineArguments, modelNames: [String]) throws -> ServerConfiguration {
+        var c = ServerConfiguration()
+        if let host = arguments.string("host") { c.host = host }
+        if let port = try arguments.int("port") {
+            guard (0...65535).contains(port) else { throw CLIError.usage("--port must be between 0 and 65535") }
+            c.port = port
+        }
+        for value in arguments.strings("listen") {
+            guard let (portText, model) = splitPair(value), let port = Int(portText), (1...65535).contains(port) else {
+                throw CLIError.usage("--listen expects PORT=NAME with a port between 1 and 65535, got '\(value)'")
+            }
+            guard modelNames.contains(model) else { throw CLIError.usage("--listen \(value): no --model is named '\(model)'") }
+            guard port != c.port, !c.extraListeners.contains(where: { $0.port == port }) else {
+                throw CLIError.usage("--listen \(value): port \(port) is used twice")
+            }
+            c.extraListeners.append((port: port, model: model))
+        }
+        if let key = arguments.string("api-key") ?? ProcessInfo.processInfo.environment["OCTAVO_API_KEY"], !key.isEmpty {
+            c.apiKeys = [key]
+        }
+        if let n = try arguments.int("max-batch") {
+            guard (1...256).contains(n) else { throw CLIError.usage("--max-batch must be between 1 and 256") }
+            c.maxBatch = n
+            c.translationMaxBatch = n
+        }
+        if let n = try arguments.int("max-queue") {
+            guard (0...100_000).contains(n) else { throw CLIError.usage("--max-queue must be between 0 and 100000") }
+            c.maxQueue = n
+        }
+        if let seconds = try arguments.float("request-timeout") {
+            guard seconds > 0 else { throw CLIError.usage("--request-timeout must be positive") }
+            c.requestTimeout = TimeInterval(seconds)
+        }
+        c.jobsDatabasePath = arguments.string("jobs-db")
+        if let seconds = try arguments.float("job-ttl") {
+            guard seconds > 0 else { throw CLIError.usage("--job-ttl must be positive") }
+            c.jobResultTTL = TimeInterval(seconds)
+        }
+        if let seconds = try arguments.float("grace-period") {
+            guard seconds >= 0 else { throw CLIError.usage("--grace-period must be >= 0") }
+            c.shutdownGracePeriod = TimeInterval(seconds)
+            c.http.shutdownGracePeriod = TimeInterval(seconds)
+        }
+        if let bytes = try arguments.int("max-body-bytes") {
+            guard (1024...(1 << 30)).contains(bytes) else { throw CLIError.usage("--max-body-bytes must be between 1024 and 1073741824") }
+            c.http.maxBodyBytes = bytes
+        }
+        return c
+    }
+
+    /// Loads one folder by its config.json model_type and adds it to the app.
+    static func load(_ spec: ModelSpec, variant: LegacyStoryVariant?, into app: ServerApp) throws {
+        let start = Date()
+        let modelType = try ServeModelLoader.modelType(of: spec.directory)
+        switch modelType {
+        case "gpt2":
+            let pipeline: GPT2Pipeline
+            do {
+                pipeline = try GPT2Pipeline(directory: spec.directory)
+            } catch {
+                throw CLIError.runtime("cannot load model '\(spec.name)' from \(spec.directory.path): \(error)")
+            }
+            try app.addGenerationModel(name: spec.name, pipeline: pipeline, storyVariant: variant)
+            let millions = Double(pipeline.model.parameterCount) / 1e6
+            say("loaded \(spec.name): gpt2, \(String(format: "%.1f", millions))M parameters, \(pipeline.model.config.nPositions) positions, in \(Int(Date().timeIntervalSince(start) * 1000)) ms, from \(spec.directory.path)")
+        default:
+            let backend = try ServeModelLoader.translationBackend(modelType: modelType, directory: spec.directory)
+            try app.addTranslationModel(name: spec.name, backend: backend)
+            say("loaded \(spec.name): \(modelType) translation, \(backend.languages.count) languages, in \(Int(Date().timeIntervalSince(start) * 1000)) ms, from \(spec.directory.path)")
+        }
+    }
+
+    private static func splitPair(_ value: String) -> (String, String)? {
+        guard let equals = value.firstIndex(of: "=") else { return nil }
+        return (String(value[..<equals]), String(value[value.index(after: equals)...]))
+    }
+
+    /// One line on stdout at once (a supervisor or a test reads it live).
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data("octavo-infer serve: \(line)\n".utf8))
+    }
+}

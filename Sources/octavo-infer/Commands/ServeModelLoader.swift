@@ -1,0 +1,31 @@
+import Foundation
+import InferenceServer
+
+/// Which kind of model a folder holds, and the translation backends this build can load.
+enum ServeModelLoader {
+    /// config.json's `model_type` (`gpt2`, `m2m_100`...).
+    static func modelType(of directory: URL) throws -> String {
+        let url = directory.appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw CLIError.runtime("\(url.path): not found. Each --model must be a Hugging Face model folder with a config.json.")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw CLIError.runtime("\(url.path): not a JSON object.")
+        }
+        guard let type = object["model_type"] as? String else {
+            throw CLIError.runtime("\(url.path): has no \"model_type\"; cannot tell which model this is.")
+        }
+        return type
+    }
+
+    /// The translation backend for a folder. NLLB-200 (`m2m_100`) plugs in here: build its
+    /// `TranslationBackend` from `directory` and return it.
+    static func translationBackend(modelType: String, directory: URL) throws -> TranslationBackend {
+        switch modelType {
+        case "m2m_100":
+            throw CLIError.runtime("\(directory.path): NLLB-200 (m2m_100) serving is not wired into this build yet.")
+        default:
+            throw CLIError.runtime("\(directory.path): model_type '\(modelType)' is not supported (supported: gpt2, m2m_100).")
+        }
+    }
+}
