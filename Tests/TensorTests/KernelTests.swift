@@ -121,3 +121,40 @@ final class KernelTests: XCTestCase {
         }
     }
 }
+
+/// The vector exp and tanh against libm over their whole useful range.
+final class VectorMathTests: XCTestCase {
+    func testExp8WithinTwoUlpOfLibm() {
+        var worstUlps: Float = 0
+        var x: Float = -104
+        while x < 89 {
+            let lanes = SIMD8<Float>((0..<8).map { x + Float($0) * 0.0137 })
+            let got = exp8(lanes)
+            for lane in 0..<8 {
+                let expected = expf(lanes[lane])
+                if expected == 0 || expected.isInfinite {
+                    XCTAssertEqual(got[lane], expected, "exp(\(lanes[lane]))")
+                } else if expected >= Float.leastNormalMagnitude {
+                    worstUlps = max(worstUlps, abs(got[lane] - expected) / expected.ulp)
+                }
+            }
+            x += 0.1
+        }
+        XCTAssertLessThanOrEqual(worstUlps, 2, "worst error \(worstUlps) ulp")
+        XCTAssertTrue(exp8(SIMD8<Float>(repeating: .nan))[0].isNaN)
+        XCTAssertEqual(exp8(SIMD8<Float>(repeating: -.infinity))[0], 0)
+        XCTAssertEqual(exp8(SIMD8<Float>(repeating: .infinity))[0], .infinity)
+    }
+
+    func testTanh8AbsoluteError() {
+        var worst: Float = 0
+        var x: Float = -20
+        while x < 20 {
+            let lanes = SIMD8<Float>((0..<8).map { x + Float($0) * 0.0031 })
+            let got = tanh8(lanes)
+            for lane in 0..<8 { worst = max(worst, abs(got[lane] - tanhf(lanes[lane]))) }
+            x += 0.025
+        }
+        XCTAssertLessThan(worst, 2e-7)
+    }
+}

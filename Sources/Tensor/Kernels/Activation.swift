@@ -28,12 +28,21 @@ public enum Activation: String, Sendable, CaseIterable {
     }
 }
 
-/// GELU, tanh form (GPT-2's `gelu_new`), in place.
+/// GELU, tanh form (GPT-2's `gelu_new`), in place, 8 lanes at a time.
 public func geluTanh(_ x: UnsafeMutablePointer<Float>, count: Int) {
     let c: Float = 0.7978845608028654  // √(2/π)
-    for i in 0..<count {
+    let raw = UnsafeMutableRawPointer(x)
+    var i = 0
+    while i + 8 <= count {
+        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let inner = c * (v + 0.044715 * v * v * v)
+        raw.storeBytes(of: 0.5 * v * (1 + tanh8(inner)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
         let v = x[i]
         x[i] = 0.5 * v * (1 + tanhf(c * (v + 0.044715 * v * v * v)))
+        i += 1
     }
 }
 

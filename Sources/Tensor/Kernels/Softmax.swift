@@ -13,10 +13,22 @@ public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
         return
     }
     var sum: Float = 0
-    for i in 0..<count {
+    let raw = UnsafeMutableRawPointer(x)
+    let shift = SIMD8<Float>(repeating: maximum)
+    var partial = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+        let e = exp8(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shift)
+        raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        partial += e
+        i += 8
+    }
+    sum = partial.sum()
+    while i < count {
         let e = expf(x[i] - maximum)
         x[i] = e
         sum += e
+        i += 1
     }
     let inverse = 1 / sum
     for i in 0..<count { x[i] *= inverse }
