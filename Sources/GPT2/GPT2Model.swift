@@ -119,13 +119,7 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
                 let row = qkv + r * 3 * c
                 steps[ws.rowStep[r]].cache.store(layer: layer, position: ws.rowPosition[r], key: row + c, value: row + 2 * c)
             }
-            for r in 0..<rows {
-                let cache = steps[ws.rowStep[r]].cache
-                attention(out: attended + r * c, query: qkv + r * 3 * c,
-                          keys: cache.keys(layer: layer), values: cache.values(layer: layer),
-                          length: ws.rowPosition[r] + 1, heads: config.nHead, headDim: config.headDim,
-                          headStride: cache.headStride, scale: block.attentionScale, scores: ws.scores.mutablePointer)
-            }                                                                              // [rows, C]
+            attendRows(steps, rows: rows, layer: layer, scale: block.attentionScale)      // [rows, C]
             block.attn.cProj(out: x, input: attended, rows: rows, accumulate: true)
 
             // MLP sub-layer: x += c_proj(act(c_fc(ln_2(x))))
@@ -144,6 +138,29 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
             lnF(out: last + s * c, input: x + (end - 1) * c, rows: 1)                     // [sequences, C]
         }
         lmHead(out: logits, input: last, rows: steps.count)                                // [sequences, vocab]
+    }
+
+    /// Causal attention of every row over its sequence's cache (positions 0...its own).
+    /// Rows are dealt to the compute threads round-robin: in a prompt, later rows attend
+    /// over more positions, and interleaving keeps the threads' shares even.
+    private func attendRows(_ steps: [SequenceStep], rows: Int, layer: Int, scale: Float) {
+        let ws = workspace, c = config.nEmbd, positions = config.nPositions
+        let qkv = ws.qkv.mutablePointer, attended = ws.attended.mutablePointer, scores = ws.scores.mutablePointer
+        let rowStep = ws.rowStep, rowPosition = ws.rowPosition
+        let threads = rows > 1 ? min(ws.scoreThreads, ComputePool.shared.threadCount, rows) : 1
+        func body(_ t: Int) {
+            guard t < threads else { return }
+            var r = t
+            while r < rows {
+                let cache = steps[rowStep[r]].cache
+                attention(out: attended + r * c, query: qkv + r * 3 * c,
+                          keys: cache.keys(layer: layer), values: cache.values(layer: layer),
+                          length: rowPosition[r] + 1, heads: config.nHead, headDim: config.headDim,
+                          headStride: cache.headStride, scale: scale, scores: scores + t * positions)
+                r += threads
+            }
+        }
+        if threads == 1 { body(0) } else { ComputePool.shared.run { body($0) } }
     }
 
     /// The matrices `octavo-infer quantize` converts: every block's Conv1D weights and

@@ -18,8 +18,9 @@ final class GPT2Workspace {
     private(set) var hidden = FloatBuffer(count: 0)
     /// Final-normed last row of each sequence [sequences, n_embd].
     private(set) var lastRows = FloatBuffer(count: 0)
-    /// Attention scores of one head over the cache [n_positions].
+    /// Attention scores of one head over the cache, one [n_positions] row per compute thread.
     let scores: FloatBuffer
+    let scoreThreads: Int
     /// Which step and position each row belongs to.
     var rowStep: [Int] = []
     var rowPosition: [Int] = []
@@ -28,7 +29,8 @@ final class GPT2Workspace {
 
     init(config: GPT2Config) {
         self.config = config
-        scores = FloatBuffer(count: config.nPositions)
+        scoreThreads = ComputePool.shared.threadCount
+        scores = FloatBuffer(count: config.nPositions * scoreThreads)
     }
 
     func reserve(rows needed: Int, sequences neededSequences: Int) {

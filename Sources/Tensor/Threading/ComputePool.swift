@@ -63,29 +63,34 @@ public final class ComputePool: @unchecked Sendable {
 
     /// Runs `body(t)` for every t in 0..<threadCount, t = 0 on the calling thread,
     /// and returns when all are done. Calls from different threads are serialized.
-    public func run(_ body: @escaping (Int) -> Void) {
+    ///
+    /// `body` does not escape: its context stays on the caller's stack, so a kernel
+    /// call allocates nothing (the workers drop their reference before reporting done).
+    public func run(_ body: (Int) -> Void) {
         if threadCount == 1 {
             body(0)
             return
         }
-        callerLock.lock()
-        defer { callerLock.unlock() }
-        job = body
-        unfinished.store(threadCount - 1, ordering: .sequentiallyConsistent)
-        generation.add(1, ordering: .sequentiallyConsistent)
-        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
-            wake.lock()
-            wake.broadcast()
-            wake.unlock()
+        withoutActuallyEscaping(body) { escapable in
+            callerLock.lock()
+            defer { callerLock.unlock() }
+            job = escapable
+            unfinished.store(threadCount - 1, ordering: .sequentiallyConsistent)
+            generation.add(1, ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                wake.lock()
+                wake.broadcast()
+                wake.unlock()
+            }
+            escapable(0)
+            while unfinished.load(ordering: .acquiring) > 0 { spinPause() }
+            job = nil
         }
-        body(0)
-        while unfinished.load(ordering: .acquiring) > 0 { spinPause() }
-        job = nil
     }
 
     /// Splits 0..<count into one contiguous range per thread (rounded to `granularity`)
     /// and runs them in parallel; small problems stay on the caller.
-    public func parallelFor(_ count: Int, granularity: Int = 1, minimumPerThread: Int = 1, _ body: @escaping (Range<Int>) -> Void) {
+    public func parallelFor(_ count: Int, granularity: Int = 1, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
         let threads = min(threadCount, max(1, count / max(minimumPerThread, 1)))
         if threads <= 1 {
             body(0..<count)
@@ -124,9 +129,15 @@ public final class ComputePool: @unchecked Sendable {
             }
             seen = current
             if stopping.load(ordering: .relaxed) { return }
-            job?(index)
+            // The closure is read, called and released within this statement, before
+            // the caller is told this worker is done (`run` relies on that).
+            callJob(index)
             unfinished.subtract(1, ordering: .releasing)
         }
+    }
+
+    @inline(never) private func callJob(_ index: Int) {
+        job?(index)
     }
 
     /// Ends the worker threads (after which `run` must not be called).
