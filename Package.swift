@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Tokenizer", targets: ["Tokenizer"]),
         .library(name: "Generation", targets: ["Generation"]),
         .library(name: "GPT2", targets: ["GPT2"]),
+        .library(name: "NLLB", targets: ["NLLB"]),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
@@ -26,12 +27,14 @@ let package = Package(
         .target(name: "Tokenizer"),
         .target(name: "Generation", dependencies: ["Tensor", "Tokenizer"]),
         .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags),
+        .target(name: "NLLB", dependencies: ["Tensor", "Generation", "Tokenizer"], swiftSettings: kernelFlags),
         .executableTarget(name: "octavo-infer", dependencies: ["Tensor", "Tokenizer", "Generation", "GPT2"]),
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation"]),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Tokenizer", "Generation"]),
+        .testTarget(name: "NLLBTests", dependencies: ["NLLB", "Generation", "Tensor"]),
     ],
     swiftLanguageModes: [.v5]
 )
