@@ -101,8 +101,9 @@ struct BeamCacheReorder {
 /// shorter than max_length (NLLB: 200), and a full-length cache per beam of
 /// every input would cost 12 layers × 2 × 1024 floats per position.
 enum TargetCacheGrowth {
+    /// Room for a translation half again as long as its source; growing past that costs a copy.
     static func initialCapacity(source: EncodedSource, maxLength: Int) -> Int {
-        min(maxLength - 1, max(16, 2 * source.tokenCount + 8))
+        min(maxLength - 1, max(16, source.tokenCount + source.tokenCount / 2 + 8))
     }
 
     /// Replaces full caches (all of one input have the same length) with ones twice as large.
