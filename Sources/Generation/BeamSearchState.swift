@@ -140,11 +140,11 @@ final class BeamSearchState {
     }
 
     /// The best hypothesis: transformers' `sequences[0]`. A search stopped early
-    /// (cancelled) gives its best finished hypothesis, or else its best running one.
+    /// (cancelled) gives its best running beam, the tokens read so far.
     func best(cancelled: Bool = false) -> Seq2SeqOutput {
-        if isFinished[0] {
+        if !cancelled && isFinished[0] {
             let ids = Array(finished[0..<finishedLengths[0]])
-            let reason: FinishReason = cancelled ? .cancelled : (eosTokenIDs.contains(ids[ids.count - 1]) ? .eos : .length)
+            let reason: FinishReason = eosTokenIDs.contains(ids[ids.count - 1]) ? .eos : .length
             return Seq2SeqOutput(ids: ids, finishReason: reason, score: finishedScores[0])
         }
         return Seq2SeqOutput(ids: Array(runningTokens(beam: 0)), finishReason: cancelled ? .cancelled : .length, score: nil)
