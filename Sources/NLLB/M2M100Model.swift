@@ -22,6 +22,8 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     let lmHead: Linear
     /// Source and target tokens the position table holds.
     let positionLimit: Int
+    /// Tied names of the embedding stored besides the one it was read from.
+    let embeddingCopies: Set<String>
 
     private let encoderWorkspace: M2M100Workspace
     private let decoderWorkspace: M2M100Workspace
@@ -47,6 +49,7 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         var names = [prefix + "shared.weight", prefix + "encoder.embed_tokens.weight", prefix + "decoder.embed_tokens.weight"]
         if config.tieWordEmbeddings { names.append("lm_head.weight") }
         let shared = try Embedding(checkpoint, names: names, count: config.vocabSize, dimension: config.dModel)
+        embeddingCopies = Set(names.filter { checkpoint.info($0) != nil }.dropFirst())
         // Rows past max_position_embeddings + 2 only matter for a pad id above 1: the
         // table then still holds max_position_embeddings tokens (transformers grows
         // its table on demand with the same values).
@@ -143,9 +146,12 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         }
     }
 
-    /// Number of weights (a tied embedding counted once).
+    /// Number of weights, the shared embedding counted once however many of its
+    /// tied names the checkpoint stores it under.
     public var parameterCount: Int {
-        checkpoint.tensorNames.reduce(0) { $0 + (checkpoint.info($1)?.elementCount ?? 0) }
+        checkpoint.tensorNames.reduce(0) { total, name in
+            embeddingCopies.contains(name) ? total : total + (checkpoint.info(name)?.elementCount ?? 0)
+        }
     }
 
     // MARK: - Validation

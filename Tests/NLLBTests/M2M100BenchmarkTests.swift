@@ -13,7 +13,6 @@ final class M2M100BenchmarkTests: XCTestCase {
         guard let path = ProcessInfo.processInfo.environment["NLLB_BENCH_MODEL"] else {
             throw XCTSkip("set NLLB_BENCH_MODEL to a model folder to time translation")
         }
-        setBLASThreads(2)
         let loadStart = Date()
         let translator = try M2M100Translator(directory: URL(fileURLWithPath: path))
         print(String(format: "load: %.2f s", Date().timeIntervalSince(loadStart)))
@@ -21,7 +20,12 @@ final class M2M100BenchmarkTests: XCTestCase {
         func sentence(_ seed: Int) -> [Int] {
             [256047] + (0..<38).map { 1000 + ($0 * 7919 + seed * 104729) % 200000 } + [config.eosTokenID]
         }
-        for (beams, batch) in [(1, 1), (1, 16), (4, 1), (4, 16)] {
+        // NLLB_BENCH_CASES="1x1,4x16" (beams x batch) picks cases; NLLB_BENCH_THREADS the BLAS threads.
+        let cases = (ProcessInfo.processInfo.environment["NLLB_BENCH_CASES"] ?? "1x1,1x16,4x1,4x16")
+            .split(separator: ",").map { $0.split(separator: "x").map { Int($0)! } }
+        setBLASThreads(Int(ProcessInfo.processInfo.environment["NLLB_BENCH_THREADS"] ?? "2") ?? 2)
+        for c in cases {
+            let (beams, batch) = (c[0], c[1])
             var parameters = translator.defaultParameters(targetLanguageID: 256057)
             parameters.numBeams = beams
             parameters.generation.maxNewTokens = 64

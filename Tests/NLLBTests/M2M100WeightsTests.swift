@@ -132,4 +132,17 @@ final class M2M100WeightsTests: XCTestCase {
             guard case .fileNotFound = error as? TensorError else { return XCTFail("\(error)") }
         }
     }
+
+    /// Stored once or under four tied names, the embedding counts once.
+    func testParameterCountCountsTheSharedEmbeddingOnce() throws {
+        let tiny = try M2M100Model(directory: NLLBFixtures.model("tiny"))
+        let c = tiny.config
+        let attention = 4 * (c.dModel * c.dModel + c.dModel)
+        let encoderLayer = attention + 2 * c.encoderFFNDim * c.dModel + c.encoderFFNDim + c.dModel + 4 * c.dModel
+        let decoderLayer = 2 * attention + 2 * c.decoderFFNDim * c.dModel + c.decoderFFNDim + c.dModel + 6 * c.dModel
+        let expected = c.vocabSize * c.dModel + c.encoderLayers * encoderLayer + c.decoderLayers * decoderLayer + 4 * c.dModel
+        XCTAssertEqual(tiny.parameterCount, expected)
+        try rewrite("tiny", extra: ["model.shared.weight": ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"]])
+        XCTAssertEqual(try M2M100Model(directory: folder).parameterCount, expected)
+    }
 }
