@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Tokenizer", targets: ["Tokenizer"]),
         .library(name: "Generation", targets: ["Generation"]),
         .library(name: "GPT2", targets: ["GPT2"]),
+        .library(name: "NLLB", targets: ["NLLB"]),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
@@ -26,9 +27,10 @@ let package = Package(
         .target(name: "Tokenizer"),
         .target(name: "Generation", dependencies: ["Tensor", "Tokenizer"]),
         .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags),
-        .executableTarget(name: "octavo-infer", dependencies: ["Tensor", "Tokenizer", "Generation", "GPT2", "InferenceServer"]),
+        .target(name: "NLLB", dependencies: ["Tensor", "Generation", "Tokenizer"], swiftSettings: kernelFlags),
+        .executableTarget(name: "octavo-infer", dependencies: ["Tensor", "Tokenizer", "Generation", "GPT2", "NLLB", "InferenceServer"]),
         // Only Sources/InferenceServer/Jobs/ may import CSQLite.
-        .target(name: "InferenceServer", dependencies: ["CSQLite", "Tensor", "Tokenizer", "Generation", "GPT2"],
+        .target(name: "InferenceServer", dependencies: ["CSQLite", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB"],
                 exclude: ["HTTP/README.md", "Jobs/README.md"]),
         // Exists only for JobCrashRecoveryTests: a separate process that the test kills with
         // SIGKILL in the middle of running jobs. Not shipped, not a product.
@@ -44,6 +46,7 @@ let package = Package(
         // them next to the test bundle (crash-recovery tests run them as separate processes).
         .testTarget(name: "InferenceServerTests",
                     dependencies: ["InferenceServer", "GPT2", "Generation", "Tokenizer", "jobstore-crash-helper", "octavo-infer"]),
+        .testTarget(name: "NLLBTests", dependencies: ["NLLB", "Generation", "Tensor"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -21,7 +21,7 @@ public struct GenerationConfigFile: Sendable, Equatable {
     public var forcedBOSTokenID: Int?
     public var numBeams: Int?
     public var lengthPenalty: Float?
-    public var earlyStopping: Bool?
+    public var earlyStopping: BeamEarlyStopping?
 
     public init() {}
 
@@ -53,8 +53,6 @@ public struct GenerationConfigFile: Sendable, Equatable {
         func boolean(_ key: String) throws -> Bool? {
             guard let value = object[key], !(value is NSNull) else { return nil }
             if let n = value as? NSNumber, String(cString: n.objCType) == "c" { return n.boolValue }
-            // transformers allows early_stopping: "never".
-            if key == "early_stopping", let s = value as? String { return s == "never" ? false : nil }
             throw GenerationError.malformedGenerationConfig(path: path, reason: "\(key) is not true or false")
         }
         var config = GenerationConfigFile()
@@ -73,7 +71,17 @@ public struct GenerationConfigFile: Sendable, Equatable {
         config.forcedBOSTokenID = try integer("forced_bos_token_id")
         config.numBeams = try integer("num_beams")
         config.lengthPenalty = try number("length_penalty").map(Float.init)
-        config.earlyStopping = try boolean("early_stopping")
+        // transformers allows true, false and "never" (which differs from false with a positive length penalty).
+        if let value = object["early_stopping"], !(value is NSNull) {
+            if let s = value as? String {
+                guard s == "never" else {
+                    throw GenerationError.malformedGenerationConfig(path: path, reason: "early_stopping is \"\(s)\"; expected true, false or \"never\"")
+                }
+                config.earlyStopping = .never
+            } else {
+                config.earlyStopping = try boolean("early_stopping").map { $0 ? .whenBeamsFull : .heuristic }
+            }
+        }
         if let value = object["eos_token_id"], !(value is NSNull) {
             if let list = value as? [Any] {
                 config.eosTokenIDs = try list.map {

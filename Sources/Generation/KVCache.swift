@@ -71,15 +71,18 @@ public final class KVCache: @unchecked Sendable {
         length = newLength
     }
 
-    /// Makes this cache hold exactly what `other` holds (beam search reorders beams this way).
+    /// Makes this cache hold exactly what `other` holds (beam search reorders beams
+    /// this way). The capacities may differ (a cache grows by copying into a larger
+    /// one) as long as `other`'s positions fit.
     public func copy(from other: KVCache) {
-        precondition(other.layers == layers && other.heads == heads && other.headDim == headDim && other.capacity == capacity)
+        precondition(other.layers == layers && other.heads == heads && other.headDim == headDim && other.length <= capacity)
         let used = other.length * headDim
         for layer in 0..<layers {
             for h in 0..<heads {
-                let offset = layer * layerStride + h * headStride
-                (keyStorage + offset).update(from: other.keyStorage + offset, count: used)
-                (valueStorage + offset).update(from: other.valueStorage + offset, count: used)
+                let to = layer * layerStride + h * headStride
+                let from = layer * other.layerStride + h * other.headStride
+                (keyStorage + to).update(from: other.keyStorage + from, count: used)
+                (valueStorage + to).update(from: other.valueStorage + from, count: used)
             }
         }
         length = other.length

@@ -1,0 +1,61 @@
+/// What an encoder made of one source sequence, in the form every decoder step
+/// reads it: the cross-attention keys and values of each decoder layer. Computed
+/// once per source by `Seq2SeqModel.encode` and shared, read-only, by all the
+/// target sequences (beams) translating that source.
+public final class EncodedSource: @unchecked Sendable {
+    /// Source tokens (the cross-attention length).
+    public let tokenCount: Int
+    /// Keys and values per decoder layer, filled to `tokenCount` positions.
+    public let crossAttention: KVCache
+
+    public init(tokenCount: Int, crossAttention: KVCache) {
+        precondition(crossAttention.length == tokenCount, "the cross-attention cache must hold every source position")
+        self.tokenCount = tokenCount
+        self.crossAttention = crossAttention
+    }
+}
+
+/// One target sequence's part of a batched decoder step: append `token` and
+/// produce the logits of the next one.
+public struct Seq2SeqStep {
+    /// The target sequence's self-attention keys and values; `token` is stored at
+    /// position `target.length`.
+    public var target: KVCache
+    /// The source being translated.
+    public var source: EncodedSource
+    public var token: Int
+
+    public init(target: KVCache, source: EncodedSource, token: Int) {
+        self.target = target
+        self.source = source
+        self.token = token
+    }
+}
+
+/// An encoder-decoder model as `Seq2SeqGenerator` and `BeamSearch` drive it.
+///
+/// The source sentences are encoded once, all together; then each decoder step
+/// takes one token for each of any number of target sequences (every live beam of
+/// every input) and runs all of them through each weight matrix together.
+///
+/// Like `CausalLanguageModel`, a model owns its workspaces and is not reentrant:
+/// one caller drives it at a time.
+public protocol Seq2SeqModel: AnyObject {
+    /// Width of a logits row.
+    var vocabularySize: Int { get }
+    /// Longest source the encoder reads (tokens).
+    var maxSourcePositions: Int { get }
+    /// Most target tokens the decoder reads (decoder start included), so at most
+    /// `maxTargetPositions + 1` tokens come out (transformers' max_length).
+    var maxTargetPositions: Int { get }
+    /// Encodes the sources in one batch (each at its own length; no padding is
+    /// attended), returning what the decoder needs of each, in order.
+    func encode(_ sources: [[Int]]) throws -> [EncodedSource]
+    /// An empty self-attention cache for one target sequence, with room for
+    /// `capacity` tokens (at most `maxTargetPositions`).
+    func makeTargetCache(capacity: Int) -> KVCache
+    /// Appends each step's token to its target cache and, when `logits` is given,
+    /// writes the next-token logits of step i to `logits[i·vocabularySize ..< (i+1)·vocabularySize]`.
+    /// `nil` skips the output layer (the step's choice is forced).
+    func decode(_ steps: [Seq2SeqStep], logits: UnsafeMutablePointer<Float>?) throws
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Tensor
+
+/// An M2M100 `config.json` (NLLB-200 checkpoints use this architecture).
+///
+/// The keys that shape the weights are required: a config missing one is broken,
+/// and guessing transformers' default (e.g. d_model 1024) would only fail later,
+/// less clearly. Token ids, activation, scaling and tying default as in
+/// transformers' `M2M100Config`.
+public struct M2M100Config: Codable, Sendable, Equatable {
+    public var modelType: String
+    public var vocabSize: Int
+    public var dModel: Int
+    public var encoderLayers: Int
+    public var decoderLayers: Int
+    public var encoderAttentionHeads: Int
+    public var decoderAttentionHeads: Int
+    public var encoderFFNDim: Int
+    public var decoderFFNDim: Int
+    public var maxPositionEmbeddings: Int
+    public var activationFunction: String
+    /// Multiply token embeddings by √d_model.
+    public var scaleEmbedding: Bool
+    public var padTokenID: Int
+    public var bosTokenID: Int
+    public var eosTokenID: Int
+    public var decoderStartTokenID: Int
+    /// lm_head shares the token embedding.
+    public var tieWordEmbeddings: Bool
+
+    /// transformers builds every M2M100 layer norm with nn.LayerNorm's default eps.
+    public static let layerNormEpsilon: Float = 1e-5
+
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type"
+        case vocabSize = "vocab_size"
+        case dModel = "d_model"
+        case encoderLayers = "encoder_layers"
+        case decoderLayers = "decoder_layers"
+        case encoderAttentionHeads = "encoder_attention_heads"
+        case decoderAttentionHeads = "decoder_attention_heads"
+        case encoderFFNDim = "encoder_ffn_dim"
+        case decoderFFNDim = "decoder_ffn_dim"
+        case maxPositionEmbeddings = "max_position_embeddings"
+        case activationFunction = "activation_function"
+        case scaleEmbedding = "scale_embedding"
+        case padTokenID = "pad_token_id"
+        case bosTokenID = "bos_token_id"
+        case eosTokenID = "eos_token_id"
+        case decoderStartTokenID = "decoder_start_token_id"
+        case tieWordEmbeddings = "tie_word_embeddings"
+    }
+
+    /// facebook/nllb-200-distilled-600M.
+    public static let nllb200Distilled600M = M2M100Config(
+        vocabSize: 256206, dModel: 1024, encoderLayers: 12, decoderLayers: 12, attentionHeads: 16, ffnDim: 4096,
+        maxPositionEmbeddings: 1024)
+
+    public init(
+        vocabSize: Int, dModel: Int, encoderLayers: Int, decoderLayers: Int, attentionHeads: Int, ffnDim: Int,
+        maxPositionEmbeddings: Int, activationFunction: String = "relu", scaleEmbedding: Bool = true,
+        tieWordEmbeddings: Bool = true
+    ) {
+        modelType = "m2m_100"
+        self.vocabSize = vocabSize
+        self.dModel = dModel
+        self.encoderLayers = encoderLayers
+        self.decoderLayers = decoderLayers
+        encoderAttentionHeads = attentionHeads
+        decoderAttentionHeads = attentionHeads
+        encoderFFNDim = ffnDim
+        decoderFFNDim = ffnDim
+        self.maxPositionEmbeddings = maxPositionEmbeddings
+        self.activationFunction = activationFunction
+        self.scaleEmbedding = scaleEmbedding
+        padTokenID = 1
+        bosTokenID = 0
+        eosTokenID = 2
+        decoderStartTokenID = 2
+        self.tieWordEmbeddings = tieWordEmbeddings
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        // Checked first: a GPT-2 (or any other) config fails here, not on a missing d_model.
+        modelType = try c.decode(String.self, forKey: .modelType)
+        guard modelType == "m2m_100" else {
+            throw M2M100Error.unsupportedConfig(
+                key: "model_type", value: "\"\(modelType)\"",
+                reason: "this loader reads M2M100 / NLLB checkpoints (model_type \"m2m_100\"); use the command for that architecture")
+        }
+        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+        dModel = try c.decode(Int.self, forKey: .dModel)
+        encoderLayers = try c.decode(Int.self, forKey: .encoderLayers)
+        decoderLayers = try c.decode(Int.self, forKey: .decoderLayers)
+        encoderAttentionHeads = try c.decode(Int.self, forKey: .encoderAttentionHeads)
+        decoderAttentionHeads = try c.decode(Int.self, forKey: .decoderAttentionHeads)
+        encoderFFNDim = try c.decode(Int.self, forKey: .encoderFFNDim)
+        decoderFFNDim = try c.decode(Int.self, forKey: .decoderFFNDim)
+        maxPositionEmbeddings = try c.decode(Int.self, forKey: .maxPositionEmbeddings)
+        activationFunction = try c.decodeIfPresent(String.self, forKey: .activationFunction) ?? "relu"
+        scaleEmbedding = try c.decodeIfPresent(Bool.self, forKey: .scaleEmbedding) ?? true
+        padTokenID = try c.decodeIfPresent(Int.self, forKey: .padTokenID) ?? 1
+        bosTokenID = try c.decodeIfPresent(Int.self, forKey: .bosTokenID) ?? 0
+        eosTokenID = try c.decodeIfPresent(Int.self, forKey: .eosTokenID) ?? 2
+        decoderStartTokenID = try c.decodeIfPresent(Int.self, forKey: .decoderStartTokenID) ?? 2
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
+    }
+
+    /// Reads and validates `config.json` in a model folder.
+    public static func load(directory: URL) throws -> M2M100Config {
+        let url = directory.appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { throw M2M100Error.configNotFound(path: url.path) }
+        let data = try Data(contentsOf: url)
+        let config: M2M100Config
+        do {
+            config = try JSONDecoder().decode(M2M100Config.self, from: data)
+        } catch let error as DecodingError {
+            throw M2M100Error.malformedConfig(path: url.path, reason: describe(error))
+        }
+        try config.validate()
+        return config
+    }
+
+    public var encoderHeadDim: Int { dModel / encoderAttentionHeads }
+    public var decoderHeadDim: Int { dModel / decoderAttentionHeads }
+    /// transformers' `embed_scale`: √d_model (a Python float, applied in float32).
+    public var embeddingScale: Float { scaleEmbedding ? Float(Double(dModel).squareRoot()) : 1 }
+    /// The activation, or nil if transformers names one we do not implement.
+    public var activation: Activation? { Activation(rawValue: activationFunction) }
+
+    /// Rejects what this implementation does not compute, before any weight is read.
+    public func validate() throws {
+        func unsupported(_ key: String, _ value: Any, _ reason: String) -> M2M100Error {
+            .unsupportedConfig(key: key, value: "\(value)", reason: reason)
+        }
+        guard modelType == "m2m_100" else {
+            throw unsupported("model_type", "\"\(modelType)\"", "this loader reads M2M100 / NLLB checkpoints (model_type \"m2m_100\")")
+        }
+        let sizes = [
+            ("vocab_size", vocabSize), ("d_model", dModel), ("encoder_layers", encoderLayers), ("decoder_layers", decoderLayers),
+            ("encoder_attention_heads", encoderAttentionHeads), ("decoder_attention_heads", decoderAttentionHeads),
+            ("encoder_ffn_dim", encoderFFNDim), ("decoder_ffn_dim", decoderFFNDim), ("max_position_embeddings", maxPositionEmbeddings),
+        ]
+        for (key, value) in sizes where value <= 0 { throw unsupported(key, value, "must be positive") }
+        for (key, heads) in [("encoder_attention_heads", encoderAttentionHeads), ("decoder_attention_heads", decoderAttentionHeads)]
+        where dModel % heads != 0 {
+            throw unsupported(key, heads, "d_model \(dModel) must be divisible by the number of heads")
+        }
+        // The sinusoid divides by half_dim - 1 (transformers fails the same way).
+        guard dModel >= 4 else { throw unsupported("d_model", dModel, "the sinusoidal positions need d_model >= 4") }
+        guard activation != nil else {
+            throw unsupported("activation_function", activationFunction, "supported: " + Activation.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        for (key, id) in [("pad_token_id", padTokenID), ("eos_token_id", eosTokenID), ("decoder_start_token_id", decoderStartTokenID)]
+        where id < 0 || id >= vocabSize {
+            throw unsupported(key, id, "outside the vocabulary (0..<\(vocabSize))")
+        }
+    }
+}
+
+func describe(_ error: DecodingError) -> String {
+    switch error {
+    case .keyNotFound(let key, _):
+        return "missing key \"\(key.stringValue)\""
+    case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+        return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+    @unknown default:
+        return "\(error)"
+    }
+}

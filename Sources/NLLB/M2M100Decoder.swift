@@ -1,0 +1,76 @@
+import Generation
+import Tensor
+
+/// `model.decoder`, one token per target sequence per step: embeddings, pre-norm
+/// layers of causal self-attention over the target's cache, cross-attention over
+/// its source's keys/values, and feed-forward, then a final layer norm.
+struct M2M100Decoder {
+    let embedding: M2M100InputEmbedding
+    /// "model.decoder.layers.0" ... ".{decoder_layers-1}".
+    let layers: [M2M100DecoderLayer]
+    /// "model.decoder.layer_norm".
+    let layerNorm: LayerNormLayer
+    let activation: Activation
+    let ffnDim: Int
+
+    init(_ checkpoint: Checkpoint, _ prefix: String, _ config: M2M100Config, embedding: M2M100InputEmbedding) throws {
+        self.embedding = embedding
+        layers = try (0..<config.decoderLayers).map { try M2M100DecoderLayer(checkpoint, "\(prefix).layers.\($0)", config) }
+        layerNorm = try LayerNormLayer(checkpoint, prefix + ".layer_norm", features: config.dModel, epsilon: M2M100Config.layerNormEpsilon)
+        activation = config.activation!
+        ffnDim = config.decoderFFNDim
+    }
+
+    /// Appends each step's token to its target cache (steps already validated) and
+    /// leaves the final-normed hidden state of each step as rows in `ws.normed`.
+    func step(_ steps: [Seq2SeqStep], workspace ws: M2M100Workspace) {
+        let rows = steps.count, c = embedding.dimension
+        let x = ws.x.mutablePointer, normed = ws.normed.mutablePointer, hidden = ws.hidden.mutablePointer
+        let q = ws.q.mutablePointer, k = ws.k.mutablePointer, v = ws.v.mutablePointer
+        let attended = ws.attended.mutablePointer, scores = ws.scores.mutablePointer
+
+        // Embeddings: x[r] = embed_tokens[token]·embed_scale + positions[id]        [rows, C]
+        // One new token after `length` cached ones: its position id counts it after all of them.
+        for (r, step) in steps.enumerated() {
+            let id = embedding.positionID(token: step.token, nonPadCount: step.target.length + 1)
+            embedding(out: x + r * c, token: step.token, positionID: id)
+        }
+
+        for (l, layer) in layers.enumerated() {
+            // Self-attention: x += out_proj(attend(q, cached k/v)), causal by construction
+            let selfAttention = layer.selfAttn
+            layer.selfAttnLayerNorm(out: normed, input: x, rows: rows)
+            selfAttention.qProj(out: q, input: normed, rows: rows)                         // [rows, C]
+            selfAttention.kProj(out: k, input: normed, rows: rows)
+            selfAttention.vProj(out: v, input: normed, rows: rows)
+            for (r, step) in steps.enumerated() {
+                let cache = step.target
+                cache.store(layer: l, position: cache.length, key: k + r * c, value: v + r * c)
+                attention(out: attended + r * c, query: q + r * c, keys: cache.keys(layer: l), values: cache.values(layer: l),
+                          length: cache.length + 1, heads: selfAttention.heads, headDim: selfAttention.headDim,
+                          headStride: cache.headStride, scale: selfAttention.scale, scores: scores)
+            }                                                                               // [rows, C]
+            selfAttention.outProj(out: x, input: attended, rows: rows, accumulate: true)
+
+            // Cross-attention: x += out_proj(attend(q, source k/v computed once at encode))
+            let crossAttention = layer.encoderAttn
+            layer.encoderAttnLayerNorm(out: normed, input: x, rows: rows)
+            crossAttention.qProj(out: q, input: normed, rows: rows)                        // [rows, C]
+            for (r, step) in steps.enumerated() {
+                let memory = step.source.crossAttention
+                attention(out: attended + r * c, query: q + r * c, keys: memory.keys(layer: l), values: memory.values(layer: l),
+                          length: step.source.tokenCount, heads: crossAttention.heads, headDim: crossAttention.headDim,
+                          headStride: memory.headStride, scale: crossAttention.scale, scores: scores)
+            }                                                                               // [rows, C]
+            crossAttention.outProj(out: x, input: attended, rows: rows, accumulate: true)
+
+            // Feed-forward: x += fc2(act(fc1(final_layer_norm(x))))
+            layer.finalLayerNorm(out: normed, input: x, rows: rows)
+            layer.fc1(out: hidden, input: normed, rows: rows)                              // [rows, ffn]
+            activation.apply(hidden, count: rows * ffnDim)
+            layer.fc2(out: x, input: hidden, rows: rows, accumulate: true)                 // [rows, C]
+        }
+        for step in steps { step.target.advance(by: 1) }
+        layerNorm(out: normed, input: x, rows: rows)                                       // [rows, C]
+    }
+}

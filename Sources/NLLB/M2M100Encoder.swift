@@ -1,0 +1,72 @@
+import Tensor
+
+/// `model.encoder`: embeddings, pre-norm self-attention layers, a final layer norm.
+///
+/// Sources of different lengths run together, packed row after row with no
+/// padding: every weight matrix sees all rows at once, and each row attends only
+/// to its own source's rows. That is what transformers computes for a right-padded
+/// batch with an attention mask (masked keys get exactly zero weight), without the
+/// pad rows.
+struct M2M100Encoder {
+    let embedding: M2M100InputEmbedding
+    /// "model.encoder.layers.0" ... ".{encoder_layers-1}".
+    let layers: [M2M100EncoderLayer]
+    /// "model.encoder.layer_norm".
+    let layerNorm: LayerNormLayer
+    let activation: Activation
+    let ffnDim: Int
+
+    init(_ checkpoint: Checkpoint, _ prefix: String, _ config: M2M100Config, embedding: M2M100InputEmbedding) throws {
+        self.embedding = embedding
+        layers = try (0..<config.encoderLayers).map { try M2M100EncoderLayer(checkpoint, "\(prefix).layers.\($0)", config) }
+        layerNorm = try LayerNormLayer(checkpoint, prefix + ".layer_norm", features: config.dModel, epsilon: M2M100Config.layerNormEpsilon)
+        activation = config.activation!
+        ffnDim = config.encoderFFNDim
+    }
+
+    /// Encodes the sources (already validated), leaving `last_hidden_state` as
+    /// rows in `ws.x`: source s occupies the rows from the sum of the earlier lengths.
+    func forward(_ sources: [[Int]], rows: Int, workspace ws: M2M100Workspace) {
+        let c = embedding.dimension
+        let x = ws.x.mutablePointer, normed = ws.normed.mutablePointer, hidden = ws.hidden.mutablePointer
+        let q = ws.q.mutablePointer, k = ws.k.mutablePointer, v = ws.v.mutablePointer
+        let attended = ws.attended.mutablePointer
+
+        // Embeddings: x[r] = embed_tokens[token]·embed_scale + positions[id]        [rows, C]
+        var r = 0
+        for source in sources {
+            var nonPad = 0
+            for token in source {
+                if token != embedding.padTokenID { nonPad += 1 }
+                embedding(out: x + r * c, token: token, positionID: embedding.positionID(token: token, nonPadCount: nonPad))
+                r += 1
+            }
+        }
+
+        for layer in layers {
+            // Self-attention: x += out_proj(attend(q, k, v)), each source over its own rows
+            let attention = layer.selfAttn
+            layer.selfAttnLayerNorm(out: normed, input: x, rows: rows)
+            attention.qProj(out: q, input: normed, rows: rows)                              // [rows, C]
+            attention.kProj(out: k, input: normed, rows: rows)
+            attention.vProj(out: v, input: normed, rows: rows)
+            var start = 0
+            for source in sources {
+                for i in start..<(start + source.count) {
+                    attentionOverRows(out: attended + i * c, query: q + i * c, keys: k + start * c, values: v + start * c,
+                                      length: source.count, heads: attention.heads, headDim: attention.headDim,
+                                      rowStride: c, scale: attention.scale, scores: ws.scores.mutablePointer)
+                }
+                start += source.count
+            }                                                                                // [rows, C]
+            attention.outProj(out: x, input: attended, rows: rows, accumulate: true)
+
+            // Feed-forward: x += fc2(act(fc1(final_layer_norm(x))))
+            layer.finalLayerNorm(out: normed, input: x, rows: rows)
+            layer.fc1(out: hidden, input: normed, rows: rows)                               // [rows, ffn]
+            activation.apply(hidden, count: rows * ffnDim)
+            layer.fc2(out: x, input: hidden, rows: rows, accumulate: true)                  // [rows, C]
+        }
+        layerNorm(out: x, input: x, rows: rows)                                             // last_hidden_state
+    }
+}

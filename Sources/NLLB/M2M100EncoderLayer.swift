@@ -1,0 +1,23 @@
+import Tensor
+
+/// One pre-norm encoder layer (`model.encoder.layers.N`):
+///
+///     x = x + out_proj(attend(self_attn_layer_norm(x)))      over the source's own rows
+///     x = x + fc2(act(fc1(final_layer_norm(x))))
+struct M2M100EncoderLayer {
+    let selfAttn: M2M100Attention
+    let selfAttnLayerNorm: LayerNormLayer
+    /// "fc1": [encoder_ffn_dim, d_model]; "fc2": [d_model, encoder_ffn_dim].
+    let fc1: Linear
+    let fc2: Linear
+    let finalLayerNorm: LayerNormLayer
+
+    init(_ checkpoint: Checkpoint, _ prefix: String, _ config: M2M100Config) throws {
+        let d = config.dModel, eps = M2M100Config.layerNormEpsilon
+        selfAttn = try M2M100Attention(checkpoint, prefix + ".self_attn", dModel: d, heads: config.encoderAttentionHeads)
+        selfAttnLayerNorm = try LayerNormLayer(checkpoint, prefix + ".self_attn_layer_norm", features: d, epsilon: eps)
+        fc1 = try Linear(checkpoint, prefix + ".fc1", inFeatures: d, outFeatures: config.encoderFFNDim, layout: .outputMajor)
+        fc2 = try Linear(checkpoint, prefix + ".fc2", inFeatures: config.encoderFFNDim, outFeatures: d, layout: .outputMajor)
+        finalLayerNorm = try LayerNormLayer(checkpoint, prefix + ".final_layer_norm", features: d, epsilon: eps)
+    }
+}

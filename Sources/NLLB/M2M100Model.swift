@@ -1,0 +1,197 @@
+import Foundation
+import Generation
+import Tensor
+
+/// M2M100 (NLLB-200's architecture) as transformers' `M2M100ForConditionalGeneration`
+/// computes it, over weights memory-mapped from a Hugging Face folder.
+///
+///     encode:  h = encoder(shared[source]·scale + positions)          [source, d_model]
+///              k, v = encoder_attn.k_proj(h), v_proj(h) per decoder layer, once per source
+///     decode:  x = shared[token]·scale + positions                     one row per target sequence
+///              x = decoder layers(x, target cache, source k/v)
+///              logits = layer_norm(x) · lm_headᵀ                       [sequences, vocab]
+///
+/// `encode` and `decode` take whole batches; see `Seq2SeqModel`. One caller at a
+/// time (a lock serializes calls: the model owns its workspaces).
+public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
+    public let config: M2M100Config
+    public let checkpoint: Checkpoint
+    let encoder: M2M100Encoder
+    let decoder: M2M100Decoder
+    /// The output layer [vocab, d_model]: the shared embedding when tied, else "lm_head.weight".
+    let lmHead: Linear
+    /// Source and target tokens the position table holds.
+    let positionLimit: Int
+    /// Tied names of the embedding stored besides the one it was read from.
+    let embeddingCopies: Set<String>
+
+    private let encoderWorkspace: M2M100Workspace
+    private let decoderWorkspace: M2M100Workspace
+    private let lock = NSLock()
+
+    /// Loads config.json and the weights of a Hugging Face M2M100 / NLLB folder.
+    public convenience init(directory: URL) throws {
+        let config = try M2M100Config.load(directory: directory)
+        try self.init(config: config, checkpoint: Checkpoint(directory: directory))
+    }
+
+    /// Builds the model from a config and weights named as transformers names them
+    /// (`model.encoder.layers.0.self_attn.q_proj.weight`, ...), or without the
+    /// `model.` prefix (an `M2M100Model` save). The token embedding is read from
+    /// whichever of its tied names the checkpoint stores: save_pretrained keeps only
+    /// `model.shared.weight`; older files also (or only) have the encoder's and
+    /// decoder's `embed_tokens` and `lm_head`.
+    public init(config: M2M100Config, checkpoint: Checkpoint) throws {
+        try config.validate()
+        self.config = config
+        self.checkpoint = checkpoint
+        let prefix = checkpoint.info("model.encoder.layer_norm.weight") != nil ? "model." : ""
+        var names = [prefix + "shared.weight", prefix + "encoder.embed_tokens.weight", prefix + "decoder.embed_tokens.weight"]
+        if config.tieWordEmbeddings { names.append("lm_head.weight") }
+        let shared = try Embedding(checkpoint, names: names, count: config.vocabSize, dimension: config.dModel)
+        embeddingCopies = Set(names.filter { checkpoint.info($0) != nil }.dropFirst())
+        // Rows past max_position_embeddings + 2 only matter for a pad id above 1: the
+        // table then still holds max_position_embeddings tokens (transformers grows
+        // its table on demand with the same values).
+        let positions = M2M100SinusoidalPositions(
+            maxPositions: config.maxPositionEmbeddings + max(0, config.padTokenID - 1),
+            dimension: config.dModel, paddingIndex: config.padTokenID)
+        positionLimit = config.maxPositionEmbeddings
+        let embedding = M2M100InputEmbedding(tokens: shared, scale: config.embeddingScale, positions: positions, padTokenID: config.padTokenID)
+        encoder = try M2M100Encoder(checkpoint, prefix + "encoder", config, embedding: embedding)
+        decoder = try M2M100Decoder(checkpoint, prefix + "decoder", config, embedding: embedding)
+        if config.tieWordEmbeddings {
+            lmHead = Linear(weight: shared.table, bias: nil, inFeatures: config.dModel, outFeatures: config.vocabSize, layout: .outputMajor)
+        } else {
+            lmHead = try Linear(checkpoint, "lm_head", inFeatures: config.dModel, outFeatures: config.vocabSize, layout: .outputMajor, hasBias: false)
+        }
+        encoderWorkspace = M2M100Workspace(dModel: config.dModel, ffnDim: config.encoderFFNDim, maxPositions: positionLimit)
+        decoderWorkspace = M2M100Workspace(dModel: config.dModel, ffnDim: config.decoderFFNDim, maxPositions: positionLimit)
+    }
+
+    // MARK: - Seq2SeqModel
+
+    public var vocabularySize: Int { config.vocabSize }
+    public var maxSourcePositions: Int { positionLimit }
+    public var maxTargetPositions: Int { positionLimit }
+
+    public func encode(_ sources: [[Int]]) throws -> [EncodedSource] {
+        lock.lock()
+        defer { lock.unlock() }
+        let rows = try validate(sources)
+        guard rows > 0 else { return [] }
+        let ws = encoderWorkspace
+        ws.reserve(rows: rows)
+        encoder.forward(sources, rows: rows, workspace: ws)
+
+        // Cross-attention keys and values of every decoder layer, computed here once
+        // per source (transformers computes them at the first decoder step and caches them).
+        let c = config.dModel
+        let memories = sources.map {
+            KVCache(layers: config.decoderLayers, heads: config.decoderAttentionHeads, headDim: config.decoderHeadDim, capacity: $0.count)
+        }
+        let hidden = ws.x.pointer, k = ws.k.mutablePointer, v = ws.v.mutablePointer
+        for (l, layer) in decoder.layers.enumerated() {
+            layer.encoderAttn.kProj(out: k, input: hidden, rows: rows)                    // [rows, C]
+            layer.encoderAttn.vProj(out: v, input: hidden, rows: rows)
+            var start = 0
+            for (s, source) in sources.enumerated() {
+                for j in 0..<source.count {
+                    memories[s].store(layer: l, position: j, key: k + (start + j) * c, value: v + (start + j) * c)
+                }
+                start += source.count
+            }
+        }
+        return zip(sources, memories).map { source, memory in
+            memory.advance(by: source.count)
+            return EncodedSource(tokenCount: source.count, crossAttention: memory)
+        }
+    }
+
+    public func makeTargetCache(capacity: Int) -> KVCache {
+        KVCache(layers: config.decoderLayers, heads: config.decoderAttentionHeads, headDim: config.decoderHeadDim,
+                capacity: max(1, min(capacity, positionLimit)))
+    }
+
+    public func decode(_ steps: [Seq2SeqStep], logits: UnsafeMutablePointer<Float>?) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !steps.isEmpty else { return }
+        try validate(steps)
+        let ws = decoderWorkspace
+        ws.reserve(rows: steps.count)
+        decoder.step(steps, workspace: ws)
+        if let logits {
+            lmHead(out: logits, input: ws.normed.pointer, rows: steps.count)              // [steps, vocab]
+        }
+    }
+
+    // MARK: - Beyond generation
+
+    /// The encoder's `last_hidden_state` of each source, [tokens · d_model] row-major
+    /// (parity tests, diagnostics).
+    public func encoderHiddenStates(_ sources: [[Int]]) throws -> [[Float]] {
+        lock.lock()
+        defer { lock.unlock() }
+        let rows = try validate(sources)
+        guard rows > 0 else { return [] }
+        encoderWorkspace.reserve(rows: rows)
+        encoder.forward(sources, rows: rows, workspace: encoderWorkspace)
+        var start = 0
+        return sources.map { source in
+            let c = config.dModel
+            let rows = Array(UnsafeBufferPointer(start: encoderWorkspace.x.pointer + start * c, count: source.count * c))
+            start += source.count
+            return rows
+        }
+    }
+
+    /// Number of weights, the shared embedding counted once however many of its
+    /// tied names the checkpoint stores it under.
+    public var parameterCount: Int {
+        checkpoint.tensorNames.reduce(0) { total, name in
+            embeddingCopies.contains(name) ? total : total + (checkpoint.info(name)?.elementCount ?? 0)
+        }
+    }
+
+    // MARK: - Validation
+
+    /// Checks every source before any work; returns the total token count.
+    private func validate(_ sources: [[Int]]) throws -> Int {
+        var rows = 0
+        for (index, source) in sources.enumerated() {
+            guard !source.isEmpty else { throw M2M100Error.emptySource(index: index) }
+            guard source.count <= positionLimit else {
+                throw M2M100Error.sourceTooLong(index: index, tokens: source.count, maxPositions: positionLimit)
+            }
+            if let bad = source.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+                throw M2M100Error.tokenOutOfRange(id: bad, vocabularySize: config.vocabSize)
+            }
+            rows += source.count
+        }
+        return rows
+    }
+
+    private func validate(_ steps: [Seq2SeqStep]) throws {
+        for step in steps {
+            guard step.token >= 0 && step.token < config.vocabSize else {
+                throw M2M100Error.tokenOutOfRange(id: step.token, vocabularySize: config.vocabSize)
+            }
+            let target = step.target
+            try checkShape(of: target, "target")
+            try checkShape(of: step.source.crossAttention, "source")
+            guard target.length < positionLimit else {
+                throw M2M100Error.targetTooLong(position: target.length, maxPositions: positionLimit)
+            }
+            guard target.length < target.capacity else {
+                throw M2M100Error.cacheFull(position: target.length, capacity: target.capacity)
+            }
+        }
+    }
+
+    private func checkShape(of cache: KVCache, _ name: String) throws {
+        guard cache.layers == config.decoderLayers && cache.heads == config.decoderAttentionHeads && cache.headDim == config.decoderHeadDim else {
+            throw M2M100Error.foreignCache(reason: "the \(name) cache is \(cache.layers) layers × \(cache.heads) heads × \(cache.headDim), the decoder's \(config.decoderLayers) × \(config.decoderAttentionHeads) × \(config.decoderHeadDim)")
+        }
+    }
+}
