@@ -46,7 +46,7 @@ let package = Package(
         // them next to the test bundle (crash-recovery tests run them as separate processes).
         .testTarget(name: "InferenceServerTests",
                     dependencies: ["InferenceServer", "GPT2", "Generation", "Tokenizer", "jobstore-crash-helper", "octavo-infer"]),
-        .testTarget(name: "NLLBTests", dependencies: ["NLLB", "Generation", "Tensor"]),
+        .testTarget(name: "NLLBTests", dependencies: ["NLLB", "Generation", "Tensor", "Tokenizer"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -14,9 +14,9 @@ struct M2M100Attention {
     /// head_dim^-0.5, applied to q·k as eager_attention_forward does.
     let scale: Float
 
-    init(_ checkpoint: Checkpoint, _ prefix: String, dModel: Int, heads: Int) throws {
+    init(_ checkpoint: Checkpoint, _ prefix: String, dModel: Int, heads: Int, precision: WeightPrecision) throws {
         func linear(_ name: String) throws -> Linear {
-            try Linear(checkpoint, "\(prefix).\(name)", inFeatures: dModel, outFeatures: dModel, layout: .outputMajor)
+            try Linear(checkpoint, "\(prefix).\(name)", inFeatures: dModel, outFeatures: dModel, layout: .outputMajor, precision: precision)
         }
         qProj = try linear("q_proj")
         kProj = try linear("k_proj")

@@ -30,9 +30,9 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     private let lock = NSLock()
 
     /// Loads config.json and the weights of a Hugging Face M2M100 / NLLB folder.
-    public convenience init(directory: URL) throws {
+    public convenience init(directory: URL, precision: WeightPrecision = .f32) throws {
         let config = try M2M100Config.load(directory: directory)
-        try self.init(config: config, checkpoint: Checkpoint(directory: directory))
+        try self.init(config: config, checkpoint: Checkpoint(directory: directory), precision: precision)
     }
 
     /// Builds the model from a config and weights named as transformers names them
@@ -41,7 +41,8 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     /// whichever of its tied names the checkpoint stores: save_pretrained keeps only
     /// `model.shared.weight`; older files also (or only) have the encoder's and
     /// decoder's `embed_tokens` and `lm_head`.
-    public init(config: M2M100Config, checkpoint: Checkpoint) throws {
+    /// Matrices are kept at `precision`; a file written by `octavo-infer quantize` is used as stored.
+    public init(config: M2M100Config, checkpoint: Checkpoint, precision: WeightPrecision = .f32) throws {
         try config.validate()
         self.config = config
         self.checkpoint = checkpoint
@@ -58,12 +59,17 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
             dimension: config.dModel, paddingIndex: config.padTokenID)
         positionLimit = config.maxPositionEmbeddings
         let embedding = M2M100InputEmbedding(tokens: shared, scale: config.embeddingScale, positions: positions, padTokenID: config.padTokenID)
-        encoder = try M2M100Encoder(checkpoint, prefix + "encoder", config, embedding: embedding)
-        decoder = try M2M100Decoder(checkpoint, prefix + "decoder", config, embedding: embedding)
-        if config.tieWordEmbeddings {
-            lmHead = Linear(weight: shared.table, bias: nil, inFeatures: config.dModel, outFeatures: config.vocabSize, layout: .outputMajor)
+        encoder = try M2M100Encoder(checkpoint, prefix + "encoder", config, embedding: embedding, precision: precision)
+        decoder = try M2M100Decoder(checkpoint, prefix + "decoder", config, embedding: embedding, precision: precision)
+        let headIsQuantized = checkpoint.info("lm_head.weight").map {
+            $0.dtype == .i8 || checkpoint.metadata(of: "lm_head.weight")[QuantizedTensors.layoutKey] != nil
+        } ?? false
+        if config.tieWordEmbeddings && !headIsQuantized {
+            lmHead = Linear(weight: shared.table, bias: nil, inFeatures: config.dModel, outFeatures: config.vocabSize,
+                            layout: .outputMajor, precision: precision)
         } else {
-            lmHead = try Linear(checkpoint, "lm_head", inFeatures: config.dModel, outFeatures: config.vocabSize, layout: .outputMajor, hasBias: false)
+            lmHead = try Linear(checkpoint, "lm_head", inFeatures: config.dModel, outFeatures: config.vocabSize,
+                                layout: .outputMajor, hasBias: false, precision: precision)
         }
         encoderWorkspace = M2M100Workspace(dModel: config.dModel, ffnDim: config.encoderFFNDim, maxPositions: positionLimit)
         decoderWorkspace = M2M100Workspace(dModel: config.dModel, ffnDim: config.decoderFFNDim, maxPositions: positionLimit)

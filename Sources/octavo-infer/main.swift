@@ -3,6 +3,8 @@ import Foundation
 /// Every command, in the order `--help` lists them.
 let commands: [CommandEntry] = [
     CommandEntry(GenerateCommand.self),
+    CommandEntry(TranslateCommand.self),
+    CommandEntry(LanguagesCommand.self),
     CommandEntry(TokenizeCommand.self),
     CommandEntry(DetokenizeCommand.self),
     CommandEntry(InspectCommand.self),

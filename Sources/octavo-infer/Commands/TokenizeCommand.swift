@@ -1,29 +1,76 @@
 import Foundation
 import Tokenizer
 
+/// A folder's tokenizer: GPT-2's byte-level BPE, or NLLB's SentencePiece with language codes.
+enum FolderTokenizer {
+    case byteLevel(ByteLevelBPETokenizer)
+    case nllb(NllbTokenizer)
+
+    /// Chosen by config.json's model_type, or for a tokenizer-only folder by its files.
+    static func load(_ directory: URL) throws -> FolderTokenizer {
+        let isNLLB: Bool
+        if ModelKind.tokenizerOnly(directory) {
+            let config = (try? String(contentsOf: directory.appendingPathComponent("tokenizer_config.json"), encoding: .utf8)) ?? ""
+            isNLLB = FileManager.default.fileExists(atPath: directory.appendingPathComponent("sentencepiece.bpe.model").path)
+                || config.contains("NllbTokenizer")
+        } else {
+            isNLLB = try ModelKind.of(directory) == .m2m100
+        }
+        return isNLLB ? .nllb(try NllbTokenizer(folder: directory)) : .byteLevel(try ByteLevelBPETokenizer.load(directory: directory))
+    }
+
+    var tokenizer: Tokenizer {
+        switch self {
+        case .byteLevel(let t): return t
+        case .nllb(let t): return t
+        }
+    }
+
+    func token(forID id: Int) -> String {
+        switch self {
+        case .byteLevel(let t): return t.token(forID: id) ?? ""
+        case .nllb(let t): return t.token(forID: id) ?? ""
+        }
+    }
+}
+
 /// `octavo-infer tokenize`: text to ids with a model folder's tokenizer.
 enum TokenizeCommand: Command {
     static let name = "tokenize"
     static let summary = "Turn text into token ids with a model's tokenizer"
     static let help = """
-    Usage: octavo-infer tokenize --model DIR [--text TEXT | --file FILE | stdin] [--json]
+    Usage: octavo-infer tokenize --model DIR [--text TEXT | --file FILE | stdin] [--source CODE] [--json]
 
-    Prints the ids Hugging Face's tokenizer gives for the text (no special tokens added),
-    one line of space-separated ids; with --json, {"ids": [...], "tokens": [...]}.
+    Prints the ids Hugging Face's tokenizer gives for the text, one line of space-separated
+    ids; with --json, {"ids": [...], "tokens": [...]}. GPT-2 adds no special tokens. NLLB
+    gives what NllbTokenizer gives with src_lang set: [source language] pieces </s>
+    (--source, default eng_Latn).
 
     Example:
       octavo-infer tokenize --model models/gpt2 --text "Hello world" --json
+      octavo-infer tokenize --model models/nllb-600m --source fra_Latn --text "Bonjour" --json
     """
-    static let spec = CommandLineArguments.Spec(options: ["model", "text", "file"], flags: ["json"])
+    static let spec = CommandLineArguments.Spec(options: ["model", "text", "file", "source"], flags: ["json"])
 
     static func run(_ arguments: CommandLineArguments) throws {
         let directory = try modelDirectory(arguments)
         let text = try readInputText(arguments, textOption: "text", fileOption: "file")
-        let tokenizer = try ByteLevelBPETokenizer.load(directory: directory)
-        let ids = tokenizer.encode(text)
+        let folder = try FolderTokenizer.load(directory)
+        let ids: [Int]
+        switch folder {
+        case .byteLevel(let tokenizer):
+            guard arguments.string("source") == nil else { throw CLIError.usage("--source applies to NLLB tokenizers only") }
+            ids = tokenizer.encode(text)
+        case .nllb(let tokenizer):
+            do {
+                ids = try tokenizer.encodeSource(text, language: arguments.string("source") ?? "eng_Latn")
+            } catch let error as NllbTokenizerError {
+                throw CLIError.usage(error.description)
+            }
+        }
         if arguments.has("json") {
             struct Output: Encodable { let ids: [Int]; let tokens: [String] }
-            try printJSON(Output(ids: ids, tokens: ids.map { tokenizer.token(forID: $0) ?? "" }))
+            try printJSON(Output(ids: ids, tokens: ids.map { folder.token(forID: $0) }))
         } else {
             print(ids.map(String.init).joined(separator: " "))
         }
@@ -47,7 +94,7 @@ enum DetokenizeCommand: Command {
 
     static func run(_ arguments: CommandLineArguments) throws {
         let directory = try modelDirectory(arguments)
-        let tokenizer = try ByteLevelBPETokenizer.load(directory: directory)
+        let tokenizer = try FolderTokenizer.load(directory).tokenizer
         let ids = try parseIDs(arguments.positionals, vocabularySize: tokenizer.vocabularySize)
         let text = tokenizer.decode(ids, skipSpecialTokens: arguments.has("skip-special-tokens"))
         if arguments.has("json") {

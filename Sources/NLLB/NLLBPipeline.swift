@@ -1,0 +1,130 @@
+import Foundation
+import Generation
+import Tensor
+import Tokenizer
+
+/// An NLLB / M2M100 folder ready to translate text: the model, its tokenizer and
+/// the defaults of its generation_config.json. What the CLI and the server load.
+///
+/// Text is cut into sentences (punctuation kept, paragraphs remembered), every
+/// sentence of every text goes through the model as one batch, and the
+/// translations are put back in the original paragraph layout. A sentence longer
+/// than the model's positions is cut at its best boundary first, never truncated.
+public final class NLLBPipeline: @unchecked Sendable {
+    public let directory: URL
+    public let translator: M2M100Translator
+    public let tokenizer: NllbTokenizer
+    public let loadMilliseconds: Double
+    private let splitter = SentenceSplitter()
+
+    /// How to translate; nil fields take the folder's generation_config.json defaults.
+    public struct Options: Sendable {
+        public var source: String
+        public var target: String
+        public var beams: Int?
+        public var maxNewTokens: Int?
+        public var lengthPenalty: Float?
+        public var repetitionPenalty: Float?
+        public var noRepeatNgramSize: Int?
+
+        public init(source: String = "eng_Latn", target: String, beams: Int? = nil, maxNewTokens: Int? = nil) {
+            self.source = source
+            self.target = target
+            self.beams = beams
+            self.maxNewTokens = maxNewTokens
+        }
+    }
+
+    /// One sentence's translation.
+    public struct Sentence: Sendable {
+        public let source: String
+        public let text: String
+        /// What transformers' `generate()` returns for this sentence alone.
+        public let outputIDs: [Int]
+        public let finishReason: FinishReason
+    }
+
+    /// One text's translation.
+    public struct Translation: Sendable {
+        public let text: String
+        public let sentences: [Sentence]
+    }
+
+    /// Translations of a batch of texts, with the timings of the one model call.
+    public struct Result: Sendable {
+        public let translations: [Translation]
+        public let timings: Seq2SeqTimings
+        public let tokenizeMs: Double
+    }
+
+    /// Loads the model, the tokenizer (sentencepiece.bpe.model or tokenizer.json) and
+    /// generation_config.json of a Hugging Face NLLB folder.
+    public init(directory: URL, precision: WeightPrecision = .f32) throws {
+        let start = DispatchTime.now()
+        self.directory = directory
+        let model = try M2M100Model(directory: directory, precision: precision)
+        translator = M2M100Translator(model: model, generationConfig: try GenerationConfigFile.load(directory: directory))
+        tokenizer = try NllbTokenizer(folder: directory)
+        loadMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+    }
+
+    /// Tokens a source sentence may have: the model's positions less the language code and `</s>`.
+    public var maxSentenceTokens: Int { translator.model.maxSourcePositions - 2 }
+
+    /// Translates each text; all their sentences share one batch.
+    /// - Throws: `NLLBPipelineError` for empty text, the tokenizer's error (with
+    ///   suggestions) for an unknown language, generation errors for bad options.
+    public func translate(_ texts: [String], options: Options, shouldStop: (() -> Bool)? = nil) throws -> Result {
+        let targetID = try tokenizer.languageTokenID(options.target)
+        _ = try tokenizer.languageTokenID(options.source)
+        let tokenizeStart = DispatchTime.now()
+        let limit = maxSentenceTokens
+        let splits = try texts.map { text -> SplitText in
+            let split = splitter.split(text, limit: .tokens(limit, count: { [tokenizer] in tokenizer.encode($0).count }))
+            guard !split.sentences.isEmpty else { throw NLLBPipelineError.emptyText }
+            return split
+        }
+        var sources: [[Int]] = []
+        for split in splits {
+            for sentence in split.sentences {
+                sources.append(try tokenizer.encodeSource(String(sentence.text), language: options.source))
+            }
+        }
+        let tokenizeMs = Double(DispatchTime.now().uptimeNanoseconds - tokenizeStart.uptimeNanoseconds) / 1e6
+
+        var parameters = translator.defaultParameters(targetLanguageID: targetID)
+        if let beams = options.beams { parameters.numBeams = beams }
+        if let n = options.maxNewTokens {
+            parameters.generation.maxNewTokens = n
+            parameters.generation.maxLength = nil
+        }
+        if let x = options.lengthPenalty { parameters.lengthPenalty = x }
+        if let x = options.repetitionPenalty { parameters.generation.repetitionPenalty = x }
+        if let x = options.noRepeatNgramSize { parameters.generation.noRepeatNgramSize = x }
+        let result = try translator.translate(sources, targetLanguageID: targetID, parameters: parameters, shouldStop: shouldStop)
+
+        var next = 0
+        let translations = try splits.map { split -> Translation in
+            var sentences: [Sentence] = []
+            for sentence in split.sentences {
+                let output = result.translations[next]
+                next += 1
+                let text = tokenizer.decode(output.translationIDs, skipSpecialTokens: true)
+                sentences.append(Sentence(source: String(sentence.text), text: text, outputIDs: output.outputIDs, finishReason: output.finishReason))
+            }
+            return Translation(text: try split.reassemble(sentences.map(\.text)), sentences: sentences)
+        }
+        return Result(translations: translations, timings: result.timings, tokenizeMs: tokenizeMs)
+    }
+}
+
+/// Why a text could not be translated.
+public enum NLLBPipelineError: Error, CustomStringConvertible, Equatable {
+    case emptyText
+
+    public var description: String {
+        switch self {
+        case .emptyText: return "the text to translate is empty. Give some text."
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Generation
+import NLLB
+import Tensor
+import Tokenizer
+
+/// `octavo-infer translate`: text from one FLORES-200 language to another with an NLLB folder.
+enum TranslateCommand: Command {
+    static let name = "translate"
+    static let summary = "Translate text with an NLLB-200 / M2M100 model (202 FLORES-200 languages)"
+    static let help = """
+    Usage: octavo-infer translate --model DIR --source CODE --target CODE [--text TEXT | --file FILE | stdin] [options]
+
+    Cuts the text into sentences (punctuation kept), translates them all as one batch
+    and puts them back in the original paragraphs. Defaults come from the folder's
+    generation_config.json (NLLB-200: greedy, max_length 200). A sentence longer than
+    the model's positions is cut at its best boundary first, never truncated.
+    Language codes are FLORES-200's (eng_Latn, spa_Latn, fra_Latn...; see `languages`).
+
+    Options:
+      --model DIR             model folder (config.json, model.safetensors, sentencepiece.bpe.model or tokenizer.json)
+      --source CODE           language of the text (default eng_Latn)
+      --target CODE           language to translate into
+      --text TEXT             the text (or --file FILE, or standard input)
+      --beams N               beam search with N beams (default: generation_config.json's, else greedy)
+      --max-new-tokens N      tokens per sentence at most
+      --length-penalty X      beam search length penalty (default 1.0)
+      --repetition-penalty R  transformers' repetition penalty
+      --no-repeat-ngram-size N
+      --dtype f32|f16|int8    keep the matrices in this precision (default f32)
+      --threads N             compute threads (default: all cores)
+      --json                  one JSON object: text, output_ids, timings (and sentences when several)
+
+    Example:
+      octavo-infer translate --model models/nllb-600m --source eng_Latn --target spa_Latn --text "Once upon a time."
+    """
+    static let spec = CommandLineArguments.Spec(
+        options: ["model", "source", "target", "text", "file", "beams", "max-new-tokens", "length-penalty", "repetition-penalty",
+                  "no-repeat-ngram-size", "dtype", "threads"],
+        flags: ["json"])
+
+    struct Output: Encodable {
+        let text: String
+        let output_ids: OutputIDs
+        let sentences: [SentenceOutput]?
+        let timings: Timings
+
+        /// One sentence: exactly generate()'s ids. Several: one row per sentence, as generate() returns a batch.
+        enum OutputIDs: Encodable {
+            case single([Int])
+            case batch([[Int]])
+            func encode(to encoder: Encoder) throws {
+                var container = encoder.singleValueContainer()
+                switch self {
+                case .single(let ids): try container.encode(ids)
+                case .batch(let rows): try container.encode(rows)
+                }
+            }
+        }
+        struct SentenceOutput: Encodable { let source: String; let text: String; let output_ids: [Int] }
+        struct Timings: Encodable {
+            let load_ms: Double
+            let tokenize_ms: Double
+            let encode_ms: Double
+            let decode_ms: Double
+            let source_tokens: Int
+            let target_tokens: Int
+            let target_tokens_per_s: Double
+        }
+    }
+
+    static func run(_ arguments: CommandLineArguments) throws {
+        let directory = try modelDirectory(arguments)
+        let text = try readInputText(arguments, textOption: "text", fileOption: "file")
+        try GenerateCommand.applyThreads(arguments)
+        var options = NLLBPipeline.Options(source: arguments.string("source") ?? "eng_Latn", target: try arguments.required("target"))
+        options.beams = try arguments.int("beams")
+        options.maxNewTokens = try arguments.int("max-new-tokens")
+        options.lengthPenalty = try arguments.float("length-penalty")
+        options.repetitionPenalty = try arguments.float("repetition-penalty")
+        options.noRepeatNgramSize = try arguments.int("no-repeat-ngram-size")
+        if let beams = options.beams, beams < 1 { throw CLIError.usage("--beams must be at least 1") }
+        guard try ModelKind.of(directory) == .m2m100 else {
+            throw CLIError.runtime("\(directory.path) is not an NLLB / M2M100 folder (config.json model_type is not m2m_100); use `generate` for GPT-2.")
+        }
+        let pipeline = try NLLBPipeline(directory: directory, precision: try GenerateCommand.precisionOption(arguments))
+        let result: NLLBPipeline.Result
+        do {
+            result = try pipeline.translate([text], options: options)
+        } catch let error as NllbTokenizerError {
+            throw CLIError.usage(error.description)
+        } catch let error as GenerationError {
+            throw CLIError.usage(error.description)
+        }
+        let translation = result.translations[0]
+        guard arguments.has("json") else {
+            print(translation.text)
+            return
+        }
+        let t = result.timings
+        let seconds = (t.encodeMs + t.decodeMs) / 1000
+        let sentences = translation.sentences
+        try printJSON(Output(
+            text: translation.text,
+            output_ids: sentences.count == 1 ? .single(sentences[0].outputIDs) : .batch(sentences.map(\.outputIDs)),
+            sentences: sentences.count > 1 ? sentences.map { .init(source: $0.source, text: $0.text, output_ids: $0.outputIDs) } : nil,
+            timings: .init(load_ms: pipeline.loadMilliseconds, tokenize_ms: result.tokenizeMs, encode_ms: t.encodeMs, decode_ms: t.decodeMs,
+                           source_tokens: t.sourceTokens, target_tokens: t.targetTokens,
+                           target_tokens_per_s: seconds > 0 ? Double(t.targetTokens) / seconds : 0)))
+    }
+}
+
+/// `octavo-infer languages`: the FLORES-200 codes NLLB-200 translates between.
+enum LanguagesCommand: Command {
+    static let name = "languages"
+    static let summary = "List the FLORES-200 language codes with their names"
+    static let help = """
+    Usage: octavo-infer languages [--model DIR] [--json]
+
+    Lists the 202 FLORES-200 codes NLLB-200 knows, with their English names. With --model,
+    lists the codes of that folder's tokenizer, with their token ids.
+
+    Example:
+      octavo-infer languages --model models/nllb-600m --json
+    """
+    static let spec = CommandLineArguments.Spec(options: ["model"], flags: ["json"])
+
+    struct Entry: Encodable { let code: String; let name: String; let token_id: Int? }
+
+    static func run(_ arguments: CommandLineArguments) throws {
+        var entries = FloresLanguages.all.map { Entry(code: $0.code, name: $0.name, token_id: nil) }
+        if arguments.string("model") != nil {
+            let tokenizer = try NllbTokenizer(folder: try modelDirectory(arguments))
+            entries = try tokenizer.languageCodes.map {
+                Entry(code: $0, name: FloresLanguages.name(of: $0) ?? "", token_id: try tokenizer.languageTokenID($0))
+            }
+        }
+        if arguments.has("json") {
+            try printJSON(["languages": entries])
+        } else {
+            for entry in entries {
+                print(entry.code.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + entry.name + (entry.token_id.map { "  (\($0))" } ?? ""))
+            }
+        }
+    }
+}

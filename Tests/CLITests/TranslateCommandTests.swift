@@ -1,0 +1,99 @@
+import Foundation
+import XCTest
+
+/// `octavo-infer translate`, `languages` and NLLB `tokenize` end to end on the tiny NLLB
+/// folder, against transformers' text-in/text-out references.
+final class TranslateCommandTests: XCTestCase {
+    let tiny = CLI.fixtures.appendingPathComponent("NLLB/tiny").path
+
+    struct TextCase: Decodable {
+        let text: String
+        let source: String
+        let target: String
+        let num_beams: Int
+        let input_ids: [Int]
+        let output_ids: [Int]
+        let translation: String
+    }
+
+    func textCases() throws -> [TextCase] {
+        struct File: Decodable { let text_cases: [TextCase] }
+        return try JSONDecoder().decode(File.self, from: Data(contentsOf: CLI.fixtures.appendingPathComponent("NLLB/tiny.reference.json"))).text_cases
+    }
+
+    func testSentencesMatchTransformersGenerateAndDecode() throws {
+        for c in try textCases() {
+            let result = try CLI.run(["translate", "--model", tiny, "--source", c.source, "--target", c.target,
+                                      "--beams", "\(c.num_beams)", "--text", c.text, "--json"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let json = try result.json()
+            XCTAssertEqual(json["output_ids"] as? [Int], c.output_ids, "\(c.text) -> \(c.target) beams \(c.num_beams)")
+            XCTAssertEqual(json["text"] as? String, c.translation)
+            let timings = try XCTUnwrap(json["timings"] as? [String: Any])
+            for key in ["encode_ms", "decode_ms", "target_tokens", "target_tokens_per_s"] { XCTAssertNotNil(timings[key], key) }
+            XCTAssertEqual(timings["target_tokens"] as? Int, c.output_ids.count - 1)
+        }
+    }
+
+    func testSeveralSentencesBatchLikeOneAtATimeAndKeepParagraphs() throws {
+        let french = try textCases().filter { $0.target == "fra_Latn" }
+        let text = french[0].text + " " + french[1].text + "\n\n" + french[2].text
+        let json = try CLI.run(["translate", "--model", tiny, "--target", "fra_Latn", "--text", text, "--json"]).json()
+        let sentences = try XCTUnwrap(json["sentences"] as? [[String: Any]])
+        XCTAssertEqual(sentences.map { $0["source"] as? String }, french.map(\.text))
+        XCTAssertEqual(sentences.map { $0["output_ids"] as? [Int] }, french.map(\.output_ids))
+        XCTAssertEqual(json["output_ids"] as? [[Int]], french.map(\.output_ids))
+        XCTAssertEqual(json["text"] as? String, french[0].translation + " " + french[1].translation + "\n\n" + french[2].translation)
+    }
+
+    func testPlainOutputIsTheText() throws {
+        let c = try textCases()[0]
+        let result = try CLI.run(["translate", "--model", tiny, "--target", c.target, "--beams", "\(c.num_beams)"], stdin: c.text)
+        XCTAssertEqual(result.stdout, c.translation + "\n")
+    }
+
+    func testTokenizeGivesNllbTokenizerIds() throws {
+        for c in try textCases() {
+            let json = try CLI.run(["tokenize", "--model", tiny, "--source", c.source, "--text", c.text, "--json"]).json()
+            XCTAssertEqual(json["ids"] as? [Int], c.input_ids)
+        }
+        // The tokenizer-only folder (no config.json) is recognised as NLLB too.
+        let json = try CLI.run(["tokenize", "--model", CLI.fixtures.appendingPathComponent("nllb-tiny").path, "--text", "Hello!", "--json"]).json()
+        XCTAssertEqual((json["ids"] as? [Int])?.first, 1247)
+    }
+
+    func testLanguages() throws {
+        let all = try CLI.run(["languages", "--json"]).json()["languages"] as? [[String: Any]]
+        XCTAssertEqual(all?.count, 202)
+        XCTAssertEqual(all?.first(where: { $0["code"] as? String == "spa_Latn" })?["name"] as? String, "Spanish")
+        let fromModel = try CLI.run(["languages", "--model", tiny, "--json"]).json()["languages"] as? [[String: Any]]
+        XCTAssertEqual(fromModel?.first(where: { $0["code"] as? String == "eng_Latn" })?["token_id"] as? Int, 1247)
+    }
+
+    func testBadInputsHaveClearErrors() throws {
+        let unknown = try CLI.run(["translate", "--model", tiny, "--target", "english", "--text", "Hi."])
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertTrue(unknown.stderr.contains("eng_Latn"), unknown.stderr)
+        let unknownSource = try CLI.run(["translate", "--model", tiny, "--source", "xx_Latn", "--target", "fra_Latn", "--text", "Hi."])
+        XCTAssertEqual(unknownSource.status, 2)
+        XCTAssertEqual(try CLI.run(["translate", "--model", tiny, "--text", "Hi."]).status, 2, "--target is required")
+        let empty = try CLI.run(["translate", "--model", tiny, "--target", "fra_Latn", "--text", "  \n "])
+        XCTAssertNotEqual(empty.status, 0)
+        XCTAssertTrue(empty.stderr.contains("empty"), empty.stderr)
+        let gpt2 = try CLI.run(["translate", "--model", CLI.fixtures.appendingPathComponent("GPT2/tiny").path, "--target", "fra_Latn", "--text", "Hi."])
+        XCTAssertEqual(gpt2.status, 1)
+        XCTAssertTrue(gpt2.stderr.contains("m2m_100"), gpt2.stderr)
+    }
+
+    func testFolderWithoutTokenizer() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nllb-no-tokenizer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for name in ["config.json", "generation_config.json", "model.safetensors"] {
+            try FileManager.default.copyItem(at: URL(fileURLWithPath: tiny).appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        let result = try CLI.run(["translate", "--model", folder.path, "--target", "fra_Latn", "--text", "Hi."])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("sentencepiece.bpe.model") || result.stderr.contains("tokenizer"), result.stderr)
+    }
+}
