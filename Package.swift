@@ -45,7 +45,7 @@ let package = Package(
         // Depends on the crash helper and on `octavo-infer` so that `swift test` always builds
         // them next to the test bundle (crash-recovery tests run them as separate processes).
         .testTarget(name: "InferenceServerTests",
-                    dependencies: ["InferenceServer", "GPT2", "Generation", "Tokenizer", "jobstore-crash-helper", "octavo-infer"]),
+                    dependencies: ["InferenceServer", "GPT2", "NLLB", "Generation", "Tokenizer", "jobstore-crash-helper", "octavo-infer"]),
         .testTarget(name: "NLLBTests", dependencies: ["NLLB", "Generation", "Tensor", "Tokenizer"]),
     ],
     swiftLanguageModes: [.v5]

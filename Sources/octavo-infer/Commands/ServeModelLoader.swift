@@ -1,5 +1,7 @@
 import Foundation
 import InferenceServer
+import NLLB
+import Tensor
 
 /// Which kind of model a folder holds, and the translation backends this build can load.
 enum ServeModelLoader {
@@ -18,12 +20,15 @@ enum ServeModelLoader {
         return type
     }
 
-    /// The translation backend for a folder. NLLB-200 (`m2m_100`) plugs in here: build its
-    /// `TranslationBackend` from `directory` and return it.
-    static func translationBackend(modelType: String, directory: URL) throws -> TranslationBackend {
+    /// The translation backend for a folder (NLLB-200 / M2M100).
+    static func translationBackend(modelType: String, directory: URL, precision: WeightPrecision = .f32) throws -> TranslationBackend {
         switch modelType {
         case "m2m_100":
-            throw CLIError.runtime("\(directory.path): NLLB-200 (m2m_100) serving is not wired into this build yet.")
+            do {
+                return NLLBTranslationBackend(pipeline: try NLLBPipeline(directory: directory, precision: precision))
+            } catch {
+                throw CLIError.runtime("cannot load \(directory.path): \(error)")
+            }
         default:
             throw CLIError.runtime("\(directory.path): model_type '\(modelType)' is not supported (supported: gpt2, m2m_100).")
         }
