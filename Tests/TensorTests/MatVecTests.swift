@@ -61,26 +61,43 @@ final class MatVecTests: XCTestCase {
 
 /// int8 and f16 products against the same arithmetic done naively.
 final class QuantizedMatVecTests: XCTestCase {
+    /// The integer path is exact: any weights, any activations, any length (full chunks and tails).
     func testInt8ProductIsExactInIntegers() {
         var state: UInt64 = 3
-        func next() -> Int8 { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int8(truncatingIfNeeded: Int(state >> 33) % 255 - 127) }
-        for count in [0, 1, 31, 32, 33, 100, 768, 3072] {
-            let a = (0..<count).map { _ in next() }, b = (0..<count).map { _ in next() }
-            let expected = zip(a, b).reduce(Int32(0)) { $0 + Int32($1.0) * Int32($1.1) }
-            XCTAssertEqual(dotInt8(a, b, count: count), expected, "count \(count)")
+        func next() -> Float { state = state &* 6364136223846793005 &+ 1442695040888963407; return Float(Int(state >> 33) % 2001 - 1000) / 10 }
+        for inner in [1, 31, 32, 33, 64, 100, 768] {
+            let outFeatures = 9, rows = 5
+            let w = (0..<(inner * outFeatures)).map { _ in next() }, x = (0..<(rows * inner)).map { _ in next() }
+            let matrix = Int8Matrix(quantizing: w, inFeatures: inner, outFeatures: outFeatures, layout: .outputMajor)
+            var wide = [Int16](repeating: 0, count: rows * inner), scales = [Float](repeating: 0, count: rows)
+            quantizeActivations(x, rows: rows, count: inner, wide: &wide, scales: &scales)
+            var y = [Float](repeating: 0, count: rows * outFeatures)
+            matmulInt8(y: &y, yStride: outFeatures, xWide: wide, xScales: scales, activations: rows, weight: matrix, rowRange: 0..<outFeatures, accumulate: false)
+            for i in 0..<rows {
+                var q = [Int8](repeating: 0, count: inner), s: Float = 0
+                x.withUnsafeBufferPointer { quantizeRow($0.baseAddress! + i * inner, count: inner, into: &q, scale: &s) }
+                XCTAssertEqual(s, scales[i])
+                for r in 0..<outFeatures {
+                    let exact = (0..<inner).reduce(Int32(0)) { $0 + Int32(matrix.values[r * inner + $1]) * Int32(q[$1]) }
+                    XCTAssertEqual(y[i * outFeatures + r], Float(exact) * matrix.scales[r] * s, "inner \(inner) row \(i) output \(r)")
+                }
+            }
         }
     }
 
     func testInt8MatrixMatchesDequantizedProduct() {
-        let inFeatures = 70, outFeatures = 33, rows = 3
+        let inFeatures = 70, outFeatures = 33, rows = 6
         let w = (0..<(inFeatures * outFeatures)).map { Float(sin(Double($0) * 0.37)) }
         let x = (0..<(rows * inFeatures)).map { Float(cos(Double($0) * 0.11)) * 2 }
         for layout in [WeightLayout.inputMajor, .outputMajor] {
             let matrix = Int8Matrix(quantizing: w, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout)
             var xq = [Int8](repeating: 0, count: rows * inFeatures), xs = [Float](repeating: 0, count: rows)
             for i in 0..<rows { x.withUnsafeBufferPointer { quantizeRow($0.baseAddress! + i * inFeatures, count: inFeatures, into: &xq[i * inFeatures], scale: &xs[i]) } }
+            var wide = [Int16](repeating: 0, count: rows * inFeatures), wideScales = [Float](repeating: 0, count: rows)
+            quantizeActivations(x, rows: rows, count: inFeatures, wide: &wide, scales: &wideScales)
+            XCTAssertEqual(wideScales, xs)
             var y = [Float](repeating: 0, count: rows * outFeatures)
-            matmulInt8(y: &y, yStride: outFeatures, xq: xq, xScales: xs, activations: rows, weight: matrix, rowRange: 0..<outFeatures, accumulate: false)
+            matmulInt8(y: &y, yStride: outFeatures, xWide: wide, xScales: xs, activations: rows, weight: matrix, rowRange: 0..<outFeatures, accumulate: false)
             for i in 0..<rows {
                 for r in 0..<outFeatures {
                     var exact: Double = 0, dequantized: Double = 0

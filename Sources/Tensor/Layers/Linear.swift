@@ -73,12 +73,12 @@ public struct Linear: @unchecked Sendable {
             }
         case .int8(let matrix):
             let inner = inFeatures
-            withUnsafeTemporaryAllocation(of: Int8.self, capacity: max(1, rows * inner)) { quantized in
+            withUnsafeTemporaryAllocation(of: Int16.self, capacity: max(1, rows * inner)) { wide in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, rows)) { scales in
-                    let q = quantized.baseAddress!, s = scales.baseAddress!
-                    for i in 0..<rows { quantizeRow(input + i * inner, count: inner, into: q + i * inner, scale: s + i) }
+                    let w = wide.baseAddress!, s = scales.baseAddress!
+                    quantizeActivations(input, rows: rows, count: inner, wide: w, scales: s)
                     pool.parallelFor(outFeatures, granularity: 8, minimumPerThread: 256) { range in
-                        matmulInt8(y: out, yStride: outFeatures, xq: q, xScales: s, activations: rows, weight: matrix, rowRange: range, accumulate: accumulate)
+                        matmulInt8(y: out, yStride: outFeatures, xWide: w, xScales: s, activations: rows, weight: matrix, rowRange: range, accumulate: accumulate)
                     }
                 }
             }
