@@ -34,7 +34,7 @@ public func matmul(
                 matvecInputMajor(y: out, x: input, weight: weight, inner: inner, cols: cols, columns: columns, accumulate: accumulate)
             }
         case .outputMajor:
-            pool.parallelFor(cols, granularity: 2, minimumPerThread: minimumColumns) { range in
+            pool.parallelFor(cols, granularity: 8, minimumPerThread: minimumColumns) { range in
                 matvecOutputMajor(y: out, x: input, weight: weight, inner: inner, rows: range, accumulate: accumulate)
             }
         }

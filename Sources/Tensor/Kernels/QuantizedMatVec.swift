@@ -83,6 +83,13 @@ public func matmulInt8(
     }
 }
 
+/// Rounds to the nearest integer (ties to even) for |x| < 2^22, by adding 1.5·2^23 and
+/// reading the integer out of the mantissa: no call into the stdlib's generic conversions.
+@inline(__always)
+public func roundToInt32(_ x: Float) -> Int32 {
+    Int32(bitPattern: (x + 12_582_912).bitPattern) &- 0x4B40_0000
+}
+
 /// Quantizes `rows` activation rows (symmetric per row, like the weights) to Int16 lanes
 /// in the chunked even/odd layout `matmulInt8` reads.
 public func quantizeActivations(
@@ -97,7 +104,7 @@ public func quantizeActivations(
         scales[i] = s
         let inverse: Float = s > 0 ? 1 / s : 0
         let out = wide + i * count
-        @inline(__always) func q(_ k: Int) -> Int16 { Int16(Int32((row[k] * inverse).rounded(.toNearestOrEven))) }
+        @inline(__always) func q(_ k: Int) -> Int16 { Int16(truncatingIfNeeded: roundToInt32(row[k] * inverse)) }
         var chunk = 0
         while chunk < vectorEnd {
             for j in 0..<(int8ChunkSize / 2) {

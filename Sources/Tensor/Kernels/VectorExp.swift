@@ -9,8 +9,13 @@ public func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
     let maxInput = SIMD8<Float>(repeating: 88.72283)
     let minInput = SIMD8<Float>(repeating: -103.97208)
     var x = input.clamped(lowerBound: minInput, upperBound: maxInput)
-    // n = round(x / ln2)
-    let n = (x * 1.442695040888963).rounded(.toNearestOrEven)
+    // n = round(x / ln2) by the 1.5·2^23 trick: adding it rounds to an integer, and the
+    // integer sits in the low mantissa bits. (The stdlib's rounding and Float -> Int32
+    // lane conversions are generic calls the optimizer leaves out of line.)
+    let magic = SIMD8<Float>(repeating: 12582912)
+    let shifted = x * 1.442695040888963 + magic
+    let n = shifted - magic
+    let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     x = x - n * 0.693359375
     x = x - n * -2.12194440e-4
     var p = SIMD8<Float>(repeating: 1.9875691500e-4)
@@ -23,7 +28,6 @@ public func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
     let expR = p * xx + x + 1
     // 2^n through the exponent field; n in [-150, 128] after the clamp, split in two
     // factors so subnormal results and n = 128 stay representable.
-    let ni = SIMD8<Int32>(n)
     let half = ni &>> 1
     let scaleA = unsafeBitCast((half &+ 127) &<< 23, to: SIMD8<Float>.self)
     let scaleB = unsafeBitCast(((ni &- half) &+ 127) &<< 23, to: SIMD8<Float>.self)

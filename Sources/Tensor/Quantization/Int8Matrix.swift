@@ -61,6 +61,6 @@ public func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into q: UnsafeMut
     scale.pointee = s
     let inverse: Float = s > 0 ? 1 / s : 0
     for k in 0..<count {
-        q[k] = Int8((x[k] * inverse).rounded(.toNearestOrEven))
+        q[k] = Int8(truncatingIfNeeded: roundToInt32(x[k] * inverse))
     }
 }
