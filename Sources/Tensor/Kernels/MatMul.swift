@@ -8,12 +8,17 @@ public enum WeightLayout: Sendable {
     case outputMajor
 }
 
+/// Up to this many activation rows (batched decode, beams), products read the weights
+/// once with our kernels; above it (prefill, encoders) OpenBLAS's sgemm, which packs the
+/// weights first, is faster.
+public let fewRowsLimit = 8
+
 /// out[rows, cols] (=|+=) input[rows, inner] · W, W stored per `layout`, on the
 /// compute pool.
 ///
-/// One row (batch-1 decode) goes through the bandwidth-bound kernels of MatVec.swift;
-/// more rows through OpenBLAS's sgemm (single-threaded), one column block per pool
-/// thread. With `accumulate` the product is added to what `out` holds (residual
+/// One row (batch-1 decode) goes through the bandwidth-bound kernels of MatVec.swift,
+/// a few rows through their batched forms, more rows through OpenBLAS's sgemm
+/// (single-threaded), one column block per pool thread. With `accumulate` the product is added to what `out` holds (residual
 /// connections fold into the GEMM's beta = 1).
 public func matmul(
     out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -36,6 +41,21 @@ public func matmul(
         case .outputMajor:
             pool.parallelFor(cols, granularity: 8, minimumPerThread: minimumColumns) { range in
                 matvecOutputMajor(y: out, x: input, weight: weight, inner: inner, rows: range, accumulate: accumulate)
+            }
+        }
+        return
+    }
+    if rows <= fewRowsLimit {
+        switch layout {
+        case .inputMajor:
+            pool.parallelFor(cols, granularity: 8, minimumPerThread: minimumColumns) { columns in
+                matmulInputMajorFewRows(out: out, x: input, weight: weight, rows: rows, inner: inner, cols: cols,
+                                        columns: columns, accumulate: accumulate)
+            }
+        case .outputMajor:
+            pool.parallelFor(cols, granularity: 2, minimumPerThread: minimumColumns) { range in
+                matmulOutputMajorFewRows(out: out, outStride: cols, x: input, weight: weight, rows: rows, inner: inner,
+                                         rowRange: range, accumulate: accumulate)
             }
         }
         return

@@ -124,3 +124,102 @@ public func matvecOutputMajor(
         r += 1
     }
 }
+
+/// out[i, j] (=|+=) Σ_k x[i, k] · W[k, j] for a few activation rows (batched decode, beams),
+/// W stored [inner, cols] row-major, for the columns `columns`.
+///
+/// Each 8-column strip of W is loaded once per group of eight k and used for every
+/// activation row, so the weights are read once however many rows there are (a GEMM
+/// library would first pack W into a buffer: another full read and write of it).
+public func matmulInputMajorFewRows(
+    out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    rows: Int, inner: Int, cols: Int, columns: Range<Int>, accumulate: Bool
+) {
+    let vectorEnd = columns.lowerBound + (columns.count / 8) * 8
+    let outRaw = UnsafeMutableRawPointer(out)
+    if !accumulate {
+        for i in 0..<rows { (out + i * cols + columns.lowerBound).update(repeating: 0, count: columns.count) }
+    }
+    var k = 0
+    while k < inner {
+        let depth = min(4, inner - k)
+        let r0 = UnsafeRawPointer(weight + k * cols), stride = cols * 4
+        var j = columns.lowerBound
+        while j < vectorEnd {
+            let w0 = load8(r0, j)
+            let w1 = depth > 1 ? load8(r0 + stride, j) : SIMD8<Float>()
+            let w2 = depth > 2 ? load8(r0 + 2 * stride, j) : SIMD8<Float>()
+            let w3 = depth > 3 ? load8(r0 + 3 * stride, j) : SIMD8<Float>()
+            for i in 0..<rows {
+                let xi = x + i * inner + k
+                let offset = (i * cols + j) * 4
+                var acc = outRaw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                acc += SIMD8<Float>(repeating: xi[0]) * w0
+                if depth > 1 { acc += SIMD8<Float>(repeating: xi[1]) * w1 }
+                if depth > 2 { acc += SIMD8<Float>(repeating: xi[2]) * w2 }
+                if depth > 3 { acc += SIMD8<Float>(repeating: xi[3]) * w3 }
+                outRaw.storeBytes(of: acc, toByteOffset: offset, as: SIMD8<Float>.self)
+            }
+            j += 8
+        }
+        while j < columns.upperBound {
+            for i in 0..<rows {
+                var sum = out[i * cols + j]
+                for d in 0..<depth { sum += x[i * inner + k + d] * weight[(k + d) * cols + j] }
+                out[i * cols + j] = sum
+            }
+            j += 1
+        }
+        k += depth
+    }
+}
+
+/// out[i, r] (=|+=) W[r, :] · x[i, :] for a few activation rows, W stored [outFeatures, inner],
+/// for the weight rows `rowRange`: each weight row is read once (from memory) and reused
+/// from L1 for every activation row.
+public func matmulOutputMajorFewRows(
+    out: UnsafeMutablePointer<Float>, outStride: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    rows: Int, inner: Int, rowRange: Range<Int>, accumulate: Bool
+) {
+    let vectorEnd = (inner / 8) * 8
+    var r = rowRange.lowerBound
+    while r < rowRange.upperBound {
+        let pair = min(2, rowRange.upperBound - r)
+        let p0 = UnsafeRawPointer(weight + r * inner)
+        let p1 = pair > 1 ? p0 + inner * 4 : p0
+        var i = 0
+        while i < rows {
+            let group = min(4, rows - i)
+            let x0 = UnsafeRawPointer(x + i * inner)
+            let x1 = group > 1 ? x0 + inner * 4 : x0
+            let x2 = group > 2 ? x0 + inner * 8 : x0
+            let x3 = group > 3 ? x0 + inner * 12 : x0
+            var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
+            var a2 = SIMD8<Float>(), b2 = SIMD8<Float>(), a3 = SIMD8<Float>(), b3 = SIMD8<Float>()
+            var k = 0
+            while k < vectorEnd {
+                let w0 = load8(p0, k), w1 = load8(p1, k)
+                let v0 = load8(x0, k)
+                a0 += v0 * w0
+                b0 += v0 * w1
+                if group > 1 { let v = load8(x1, k); a1 += v * w0; b1 += v * w1 }
+                if group > 2 { let v = load8(x2, k); a2 += v * w0; b2 += v * w1 }
+                if group > 3 { let v = load8(x3, k); a3 += v * w0; b3 += v * w1 }
+                k += 8
+            }
+            @inline(__always) func finish(_ g: Int, _ q: Int, _ partial: Float) {
+                var s = partial
+                for t in vectorEnd..<inner { s += x[(i + g) * inner + t] * weight[(r + q) * inner + t] }
+                let target = out + (i + g) * outStride + r + q
+                target.pointee = accumulate ? target.pointee + s : s
+            }
+            finish(0, 0, a0.sum())
+            if pair > 1 { finish(0, 1, b0.sum()) }
+            if group > 1 { finish(1, 0, a1.sum()); if pair > 1 { finish(1, 1, b1.sum()) } }
+            if group > 2 { finish(2, 0, a2.sum()); if pair > 1 { finish(2, 1, b2.sum()) } }
+            if group > 3 { finish(3, 0, a3.sum()); if pair > 1 { finish(3, 1, b3.sum()) } }
+            i += group
+        }
+        r += pair
+    }
+}
