@@ -75,6 +75,39 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         decoderWorkspace = M2M100Workspace(dModel: config.dModel, ffnDim: config.decoderFFNDim, maxPositions: positionLimit)
     }
 
+    /// The matrices `octavo-infer quantize` converts: every attention projection and
+    /// feed-forward layer, and the output layer (written as an explicit `lm_head.weight`,
+    /// read from the shared embedding when tied).
+    public static func quantizableMatrices(config: M2M100Config, checkpoint: Checkpoint) -> [CheckpointQuantizer.Matrix] {
+        let prefix = checkpoint.info("model.encoder.layer_norm.weight") != nil ? "model." : ""
+        let d = config.dModel
+        var matrices: [CheckpointQuantizer.Matrix] = []
+        func attention(_ name: String) {
+            for projection in ["q_proj", "k_proj", "v_proj", "out_proj"] {
+                matrices.append(.init(name: "\(name).\(projection).weight", layout: .outputMajor, inFeatures: d, outFeatures: d))
+            }
+        }
+        for layer in 0..<config.encoderLayers {
+            let name = "\(prefix)encoder.layers.\(layer)"
+            attention(name + ".self_attn")
+            matrices.append(.init(name: name + ".fc1.weight", layout: .outputMajor, inFeatures: d, outFeatures: config.encoderFFNDim))
+            matrices.append(.init(name: name + ".fc2.weight", layout: .outputMajor, inFeatures: config.encoderFFNDim, outFeatures: d))
+        }
+        for layer in 0..<config.decoderLayers {
+            let name = "\(prefix)decoder.layers.\(layer)"
+            attention(name + ".self_attn")
+            attention(name + ".encoder_attn")
+            matrices.append(.init(name: name + ".fc1.weight", layout: .outputMajor, inFeatures: d, outFeatures: config.decoderFFNDim))
+            matrices.append(.init(name: name + ".fc2.weight", layout: .outputMajor, inFeatures: config.decoderFFNDim, outFeatures: d))
+        }
+        let shared = [prefix + "shared.weight", prefix + "encoder.embed_tokens.weight", prefix + "decoder.embed_tokens.weight"]
+            .first { checkpoint.info($0) != nil } ?? prefix + "shared.weight"
+        let tied = config.tieWordEmbeddings || checkpoint.info("lm_head.weight") == nil
+        matrices.append(.init(name: "lm_head.weight", layout: .outputMajor, inFeatures: d, outFeatures: config.vocabSize,
+                              source: tied ? shared : nil))
+        return matrices
+    }
+
     // MARK: - Seq2SeqModel
 
     public var vocabularySize: Int { config.vocabSize }

@@ -6,13 +6,21 @@ enum BenchCommand: Command {
     static let name = "bench"
     static let summary = "Measure load, prefill, time to first token, decode tokens/s and peak memory"
     static let help = """
-    Usage: octavo-infer bench --model DIR [--prompt-tokens 32] [--new-tokens 128] [--batch 1] [--threads T] [--runs 5] [--json]
+    Usage: octavo-infer bench --model DIR [--prompt-tokens 32] [--new-tokens 128] [--batch 1] [--beams 1]
+                              [--threads T] [--runs 5] [--dtype f32|f16|int8] [--json]
+           octavo-infer bench --model DIR --tokenizer [--file FILE]
 
-    Loads the model, runs one warm-up, then --runs measured runs of: a prompt of
+    GPT-2: loads the model, runs one warm-up, then --runs measured runs of: a prompt of
     --prompt-tokens tokens (prefill), then --new-tokens greedy tokens, one forward pass
     each, end-of-text ignored. With --batch B, B sequences decode together (one
-    forward pass for all of them per step; tokens/s is their sum). Reports min / median /
-    max over the runs; quote medians on a shared machine.
+    forward pass for all of them per step; tokens/s is their sum).
+    NLLB / M2M100: --batch source sentences of --prompt-tokens tokens (default 40) are
+    translated for exactly --new-tokens target tokens each (default 64), greedy or with
+    --beams; target tokens/s is target tokens over translation time (encoder and decoder,
+    tokenization excluded), as CTranslate2 counts it.
+    Reports min / median / max over the runs; quote medians on a shared machine.
+    With --tokenizer: the tokenizer's load time and encode/decode MB/s on --file (default:
+    this repository's hard tokenizer corpus repeated to 5 MB when run from a checkout).
 
     Options:
       --model DIR          model folder
@@ -28,13 +36,22 @@ enum BenchCommand: Command {
       octavo-infer bench --model models/gpt2 --prompt-tokens 32 --new-tokens 128 --runs 5
     """
     static let spec = CommandLineArguments.Spec(
-        options: ["model", "prompt-tokens", "new-tokens", "batch", "threads", "runs", "dtype"], flags: ["json"])
+        options: ["model", "prompt-tokens", "new-tokens", "batch", "beams", "threads", "runs", "dtype", "file"], flags: ["json", "tokenizer"])
 
     static func run(_ arguments: CommandLineArguments) throws {
         let directory = try modelDirectory(arguments)
+        if arguments.has("tokenizer") {
+            try runTokenizer(arguments, directory: directory)
+            return
+        }
         let threads = try arguments.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 && threads <= 256 else { throw CLIError.usage("--threads must be between 1 and 256") }
         ComputePool.configure(threads: threads)
+        if try ModelKind.of(directory) == .m2m100 {
+            try runTranslation(arguments, directory: directory, threads: threads)
+            return
+        }
+        guard arguments.string("beams") == nil else { throw CLIError.usage("--beams applies to translation models") }
         let benchmark = GPT2Benchmark(
             promptTokens: try arguments.int("prompt-tokens") ?? 32, newTokens: try arguments.int("new-tokens") ?? 128,
             batch: try arguments.int("batch") ?? 1, runs: try arguments.int("runs") ?? 5)
@@ -52,5 +69,52 @@ enum BenchCommand: Command {
         print("time to first token  \(report.time_to_first_token_ms.text) ms")
         print("decode               \(report.decode_tokens_per_s.text) tokens/s over \(report.new_tokens) tokens")
         print("peak RSS             \(String(format: "%.0f", report.peak_rss_mib)) MiB")
+    }
+
+    static func runTranslation(_ arguments: CommandLineArguments, directory: URL, threads: Int) throws {
+        let benchmark = NLLBBenchmark(
+            sourceTokens: try arguments.int("prompt-tokens") ?? 40, newTokens: try arguments.int("new-tokens") ?? 64,
+            batch: try arguments.int("batch") ?? 1, beams: try arguments.int("beams") ?? 1, runs: try arguments.int("runs") ?? 3)
+        guard (1...256).contains(benchmark.batch), (1...16).contains(benchmark.beams), (1...1000).contains(benchmark.runs) else {
+            throw CLIError.usage("--batch must be 1...256, --beams 1...16, --runs 1...1000")
+        }
+        let report = try benchmark.run(directory: directory, threads: threads, precision: try GenerateCommand.precisionOption(arguments))
+        if arguments.has("json") {
+            try printJSON(report)
+            return
+        }
+        print("model                \(report.model) (\(String(format: "%.0f", report.weights_mib)) MiB stored), \(report.dtype) matrices")
+        print("threads              \(report.threads)")
+        print("load                 \(String(format: "%.1f", report.load_ms)) ms")
+        print("batch x beams        \(report.batch) x \(report.beams), \(report.source_tokens) source tokens, \(report.new_tokens) target tokens each")
+        print("encode               \(report.encode_ms.text) ms")
+        print("translate            \(report.translate_ms.text) ms")
+        print("target tokens/s      \(report.target_tokens_per_s.text)")
+        print("peak RSS             \(String(format: "%.0f", report.peak_rss_mib)) MiB")
+    }
+
+    static func runTokenizer(_ arguments: CommandLineArguments, directory: URL) throws {
+        let text: String
+        if let path = arguments.string("file") {
+            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError.runtime("\(path): cannot read the file") }
+            text = String(decoding: data, as: UTF8.self)
+        } else {
+            let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("Tests/Fixtures/tokenizer-corpus/hard-corpus.txt")
+            guard let data = FileManager.default.contents(atPath: corpus.path) else {
+                throw CLIError.usage("give --file: the default corpus (\(corpus.path)) is only there in a checkout")
+            }
+            let piece = String(decoding: data, as: UTF8.self) + "\n"
+            text = String(repeating: piece, count: max(1, (5 << 20) / piece.utf8.count))
+        }
+        let report = try TokenizerBenchmark.run(directory: directory, text: text)
+        if arguments.has("json") {
+            try printJSON(report)
+            return
+        }
+        print("tokenizer            \(report.tokenizer), loaded in \(String(format: "%.0f", report.load_ms)) ms (CPU)")
+        print("text                 \(String(format: "%.2f", report.text_mb)) MB, \(report.ids) ids")
+        print("encode               \(String(format: "%.1f", report.encode_mb_per_s)) MB/s as one string, \(String(format: "%.1f", report.encode_lines_mb_per_s)) MB/s line by line")
+        print("decode               \(String(format: "%.1f", report.decode_mb_per_s)) MB/s")
     }
 }

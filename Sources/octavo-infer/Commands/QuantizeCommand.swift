@@ -1,5 +1,6 @@
 import Foundation
 import GPT2
+import NLLB
 import Tensor
 
 /// `octavo-infer quantize`: save a model folder with int8 or f16 matrices.
@@ -9,7 +10,7 @@ enum QuantizeCommand: Command {
     static let help = """
     Usage: octavo-infer quantize --model DIR --output DIR [--dtype int8|f16]
 
-    Converts every linear layer once (int8: symmetric per output row, CTranslate2's scheme;
+    Works on GPT-2 and NLLB / M2M100 folders. Converts every linear layer once (int8: symmetric per output row, CTranslate2's scheme;
     f16: IEEE half) and writes model.safetensors in the layout the loader reads directly,
     beside copies of the config, generation config and tokenizer files. The embedding
     tables stay fp32 (memory-mapped: only the rows used are read). Loading the result
@@ -30,9 +31,12 @@ enum QuantizeCommand: Command {
             throw CLIError.usage("--output must differ from --model")
         }
         let checkpoint = try Checkpoint(directory: directory)
-        let config = try GPT2Config.load(directory: directory)
-        let quantizer = CheckpointQuantizer(checkpoint: checkpoint, matrices: GPT2Model.quantizableMatrices(config: config, checkpoint: checkpoint),
-                                            precision: precision)
+        let matrices: [CheckpointQuantizer.Matrix]
+        switch try ModelKind.of(directory) {
+        case .gpt2: matrices = GPT2Model.quantizableMatrices(config: try GPT2Config.load(directory: directory), checkpoint: checkpoint)
+        case .m2m100: matrices = M2M100Model.quantizableMatrices(config: try M2M100Config.load(directory: directory), checkpoint: checkpoint)
+        }
+        let quantizer = CheckpointQuantizer(checkpoint: checkpoint, matrices: matrices, precision: precision)
         let start = DispatchTime.now()
         let entries = try quantizer.entries()
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)

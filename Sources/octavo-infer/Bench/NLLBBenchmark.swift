@@ -1,0 +1,69 @@
+import Foundation
+import Generation
+import NLLB
+import Tensor
+
+/// Translation timings of an NLLB / M2M100 folder, counted as CTranslate2 counts them:
+/// target tokens over translation time (encoder and decoder; tokenization excluded).
+/// Sources are random ids of a given length; every sentence is decoded for exactly
+/// `newTokens` target tokens (EOS ignored), greedy or with beams.
+struct NLLBBenchmark {
+    let sourceTokens: Int
+    let newTokens: Int
+    let batch: Int
+    let beams: Int
+    let runs: Int
+
+    struct Report: Encodable {
+        let model: String
+        let dtype: String
+        let load_ms: Double
+        let source_tokens: Int
+        let new_tokens: Int
+        let batch: Int
+        let beams: Int
+        let threads: Int
+        let runs: Int
+        let encode_ms: Summary
+        let translate_ms: Summary
+        let target_tokens_per_s: Summary
+        let peak_rss_mib: Double
+        let weights_mib: Double
+    }
+
+    func run(directory: URL, threads: Int, precision: WeightPrecision) throws -> Report {
+        let loadStart = DispatchTime.now()
+        let translator = try M2M100Translator(model: M2M100Model(directory: directory, precision: precision),
+                                              generationConfig: GenerationConfigFile.load(directory: directory))
+        let loadMs = elapsedMilliseconds(since: loadStart)
+        let model = translator.model
+        guard sourceTokens >= 3, sourceTokens <= model.maxSourcePositions, newTokens >= 2, newTokens + 1 <= model.maxTargetPositions else {
+            throw CLIError.usage("--prompt-tokens must be 3...\(model.maxSourcePositions) and --new-tokens 2...\(model.maxTargetPositions - 1)")
+        }
+        let eos = model.config.eosTokenID
+        // A language-code-like first id, plain pieces, </s>: the shape NllbTokenizer gives.
+        let language = max(4, model.vocabularySize - 200)
+        let sources = (0..<batch).map { i in
+            [language] + benchmarkPrompt(count: sourceTokens - 2, vocabularySize: min(model.vocabularySize - 210, 200_000), seed: UInt64(i + 1)).map { $0 + 4 } + [eos]
+        }
+        var parameters = translator.defaultParameters(targetLanguageID: language + 1)
+        parameters.numBeams = beams
+        parameters.generation.maxNewTokens = newTokens
+        parameters.generation.maxLength = nil
+        parameters.generation.eosTokenIDs = []
+        var encode: [Double] = [], total: [Double] = [], rate: [Double] = []
+        for run in 0...runs {
+            let start = DispatchTime.now()
+            let result = try translator.translate(sources, targetLanguageID: language + 1, parameters: parameters)
+            let ms = elapsedMilliseconds(since: start)
+            guard run > 0 else { continue }
+            encode.append(result.timings.encodeMs)
+            total.append(ms)
+            rate.append(Double(result.timings.targetTokens) / (ms / 1000))
+        }
+        return Report(
+            model: directory.lastPathComponent, dtype: precision.rawValue, load_ms: loadMs, source_tokens: sourceTokens, new_tokens: newTokens,
+            batch: batch, beams: beams, threads: threads, runs: runs, encode_ms: Summary(encode), translate_ms: Summary(total),
+            target_tokens_per_s: Summary(rate), peak_rss_mib: peakResidentMiB(), weights_mib: Double(model.checkpoint.storedBytes) / 1_048_576)
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import XCTest
+
+/// `bench` reports what it promises (values are not asserted: speed is measured, not tested),
+/// and `quantize` writes a folder that loads as it was quantized.
+final class BenchAndQuantizeCommandTests: XCTestCase {
+    let gpt2 = CLI.fixtures.appendingPathComponent("GPT2/tiny").path
+    let nllb = CLI.fixtures.appendingPathComponent("NLLB/tiny").path
+
+    func testGPT2BenchReportsEveryFigure() throws {
+        for dtype in ["f32", "int8"] {
+            let result = try CLI.run(["bench", "--model", gpt2, "--prompt-tokens", "8", "--new-tokens", "6", "--runs", "2", "--batch", "2", "--dtype", dtype, "--json"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let json = try result.json()
+            for key in ["load_ms", "prefill_ms", "time_to_first_token_ms", "decode_tokens_per_s", "peak_rss_mib"] { XCTAssertNotNil(json[key], key) }
+            XCTAssertEqual(json["dtype"] as? String, dtype)
+            XCTAssertEqual((json["decode_tokens_per_s"] as? [String: Double])?.keys.sorted(), ["max", "median", "min"])
+        }
+        XCTAssertEqual(try CLI.run(["bench", "--model", gpt2, "--prompt-tokens", "60", "--new-tokens", "10"]).status, 2, "past the 64 positions")
+    }
+
+    func testTranslationBench() throws {
+        let result = try CLI.run(["bench", "--model", nllb, "--prompt-tokens", "12", "--new-tokens", "5", "--batch", "2", "--beams", "2", "--runs", "1", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try result.json()
+        XCTAssertNotNil(json["target_tokens_per_s"])
+        XCTAssertEqual(json["beams"] as? Int, 2)
+    }
+
+    func testTokenizerBench() throws {
+        let result = try CLI.run(["bench", "--model", CLI.fixtures.appendingPathComponent("gpt2-tokenizer").path, "--tokenizer", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertGreaterThan(try result.json()["ids"] as? Int ?? 0, 100_000)
+    }
+
+    func testQuantizedFolderGeneratesLikeQuantizingAtLoad() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("quantized-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let quantize = try CLI.run(["quantize", "--model", gpt2, "--output", output.path, "--dtype", "int8"])
+        XCTAssertEqual(quantize.status, 0, quantize.stderr)
+        let args = ["--prompt", "The sea remembers", "--greedy", "--max-new-tokens", "20", "--json"]
+        let fromFile = try CLI.run(["generate", "--model", output.path] + args).json()
+        let atLoad = try CLI.run(["generate", "--model", gpt2, "--dtype", "int8"] + args).json()
+        XCTAssertEqual(fromFile["generated_ids"] as? [Int], atLoad["generated_ids"] as? [Int])
+        let inspect = try CLI.run(["inspect", "--model", output.path, "--json"]).json()
+        XCTAssertEqual((inspect["dtypes"] as? [String: Int])?["I8"], 9, "8 block matrices and the output layer")
+        XCTAssertEqual(try CLI.run(["quantize", "--model", gpt2, "--output", gpt2]).status, 2)
+    }
+}
+
+extension BenchAndQuantizeCommandTests {
+    func testQuantizedNLLBTranslatesLikeQuantizingAtLoad() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("quantized-nllb-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: output) }
+        for dtype in ["int8", "f16"] {
+            try? FileManager.default.removeItem(at: output)
+            XCTAssertEqual(try CLI.run(["quantize", "--model", nllb, "--output", output.path, "--dtype", dtype]).status, 0)
+            let args = ["--target", "fra_Latn", "--text", "Once upon a time, a girl named Mira lived by the sea.", "--json"]
+            let fromFile = try CLI.run(["translate", "--model", output.path] + args)
+            XCTAssertEqual(fromFile.status, 0, fromFile.stderr)
+            let atLoad = try CLI.run(["translate", "--model", nllb, "--dtype", dtype] + args).json()
+            XCTAssertEqual(try fromFile.json()["output_ids"] as? [Int], atLoad["output_ids"] as? [Int], dtype)
+        }
+    }
+}
