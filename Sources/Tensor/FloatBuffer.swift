@@ -1,6 +1,10 @@
 /// fp32 memory a model reads from: either borrowed from a file mapping (no copy)
 /// or owned (widened or converted at load, or a workspace).
 ///
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A class so that many layers can share one buffer and the owner (mapping or
 /// allocation) is released exactly once.
 public final class FloatBuffer: @unchecked Sendable {
@@ -40,6 +44,18 @@ public final class FloatBuffer: @unchecked Sendable {
     /// The floats as a pointer range. Valid only while this object is alive:
     /// hold the `FloatBuffer` (or use `toArray()`) for as long as the pointer is read.
     public var buffer: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
+
+    /// Lets the kernel drop the file pages behind a mapped buffer that has been converted
+    /// (to int8 or f16) and will not be read again, so they stop counting in the resident
+    /// set. Reading them later is still correct: the pages come back from the file.
+    public func releaseMappedPages() {
+        guard isMapped else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: pointer) + page - 1) / page * page
+        let end = (Int(bitPattern: pointer) + count * 4) / page * page
+        guard end > start, let address = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(address, end - start, MADV_DONTNEED)
+    }
 
     /// A copy of the floats.
     public func toArray() -> [Float] {

@@ -33,6 +33,9 @@ public struct Linear: @unchecked Sendable {
         case .f16: weights = .float16(HalfMatrix(converting: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout))
         case .int8: weights = .int8(Int8Matrix(quantizing: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout))
         }
+        // The floats were read once to convert them; a tied embedding that still looks
+        // rows up gets just those pages back from the file.
+        if precision != .f32 { weight.releaseMappedPages() }
         self.init(weights: weights, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures)
     }
 
