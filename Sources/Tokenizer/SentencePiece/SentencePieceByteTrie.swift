@@ -55,9 +55,11 @@ struct SentencePieceByteTrie: Sendable, Equatable {
         }
     }
 
-    /// Inserts `key`; an existing key keeps its first value.
-    mutating func insert(_ key: [UInt8], value: Int) {
-        guard !key.isEmpty else { return }
+    /// Inserts `key`; an existing key keeps its first value. Returns false when the key
+    /// was already there (how the model's duplicate pieces are found).
+    @discardableResult
+    mutating func insert(_ key: [UInt8], value: Int) -> Bool {
+        guard !key.isEmpty else { return true }
         var node: Int32 = 0
         for byte in key {
             let k = Self.edgeKey(node, byte)
@@ -87,8 +89,10 @@ struct SentencePieceByteTrie: Sendable, Equatable {
             edgeCount += 1
             node = created
         }
-        if values[Int(node)] < 0 { values[Int(node)] = Int32(value) }
         maxKeyLength = max(maxKeyLength, key.count)
+        guard values[Int(node)] < 0 else { return false }
+        values[Int(node)] = Int32(value)
+        return true
     }
 
     /// The child of `node` labelled `byte`, or -1.

@@ -245,21 +245,13 @@ public struct SentencePieceModel: Sendable, Equatable {
         case .word: throw SentencePieceError.unsupportedModelType("WORD")
         case .char: throw SentencePieceError.unsupportedModelType("CHAR")
         }
-        // Byte-wise, as the library: Swift String equality is canonical equivalence
-        // ("é" == "e\u{301}"), which would call two distinct pieces duplicates.
-        var normal = Set<[UInt8]>()
-        var reserved = Set<[UInt8]>()
+        // Duplicate pieces are found when the processor builds its byte tries (a set of
+        // 256k byte arrays here cost more than the rest of loading).
         var unkCount = 0
         var bytesFound = [Bool](repeating: false, count: 256)
         for (id, piece) in pieces.enumerated() {
             guard !piece.piece.isEmpty else {
                 throw SentencePieceError.invalidModel(reason: "piece \(id) is empty")
-            }
-            let isNormal = piece.type == .normal || piece.type == .userDefined || piece.type == .unused
-            let bytes = Array(piece.piece.utf8)
-            let inserted = isNormal ? normal.insert(bytes).inserted : reserved.insert(bytes).inserted
-            guard inserted else {
-                throw SentencePieceError.invalidModel(reason: "piece \(piece.piece.debugDescription) (id \(id)) is defined twice")
             }
             if piece.type == .unknown { unkCount += 1 }
             if piece.type == .byte {

@@ -62,11 +62,17 @@ public struct SentencePieceProcessor: Tokenizer {
         for (id, piece) in model.pieces.enumerated() {
             let bytes = Array(piece.piece.utf8)
             pieceBytes.append(bytes)
+            // Byte-wise, as the library: Swift String equality is canonical equivalence
+            // ("é" == "e\u{301}"), which would call two distinct pieces duplicates.
+            let isNew: Bool
             switch piece.type {
             case .normal, .userDefined, .unused:
-                pieceTrie.insert(bytes, value: id)
+                isNew = pieceTrie.insert(bytes, value: id)
             case .control, .unknown, .byte:
-                reservedTrie.insert(bytes, value: id)
+                isNew = reservedTrie.insert(bytes, value: id)
+            }
+            guard isNew else {
+                throw SentencePieceError.invalidModel(reason: "piece \(piece.piece.debugDescription) (id \(id)) is defined twice")
             }
             if piece.type == .userDefined { userDefined.insert(bytes, value: id) }
             if piece.type == .unknown { unknownID = id }
