@@ -68,7 +68,7 @@ extension SentencePieceProcessor {
             if !freeze { length = min(text.count - position, sentencePieceOneCharLength(text[position])) }
             let index = symbols.count
             let end = position + length
-            let id = mergeRanks == nil ? -1 : (pieceTrie.lookup(text, position..<end) ?? -1)
+            let id = mergeRanks == nil ? -1 : (pieceTable.lookup(text, position..<end) ?? -1)
             symbols.append(Symbol(start: position, end: end, prev: index - 1,
                                   next: end >= text.count ? -1 : index + 1, freeze: freeze, id: id))
             position = end
@@ -87,7 +87,7 @@ extension SentencePieceProcessor {
                                     size: range.count, mergedID: Int(rule.merged)))
                 return
             }
-            guard let id = pieceTrie.lookup(text, range) else { return }
+            guard let id = pieceTable.lookup(text, range) else { return }
             heap.push(Candidate(priority: Double(scores[id]), left: left, right: right, size: range.count, mergedID: id))
             if types[id] == .unused {
                 reverseMerge[Array(text[range])] = symbols[left].end - symbols[left].start

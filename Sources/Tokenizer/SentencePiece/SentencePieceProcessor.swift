@@ -22,6 +22,9 @@ public struct SentencePieceProcessor: Tokenizer {
     let normalizer: SentencePieceNormalizer
     let denormalizer: SentencePieceNormalizer?
     /// NORMAL, USER_DEFINED and UNUSED pieces (sentencepiece's `pieces_`).
+    /// Every normal, user-defined and unused piece, for the exact lookups of BPE and `pieceToID`.
+    let pieceTable: SentencePieceExactTable
+    /// The same pieces as a trie, for unigram's prefix walks (empty for BPE models).
     let pieceTrie: SentencePieceByteTrie
     /// CONTROL, UNKNOWN and BYTE pieces (sentencepiece's `reserved_id_map_`).
     let reservedTrie: SentencePieceByteTrie
@@ -50,7 +53,9 @@ public struct SentencePieceProcessor: Tokenizer {
         self.model = model
         self.mergeRanks = mergeRanks
         let totalBytes = model.pieces.reduce(0) { $0 + $1.piece.utf8.count }
-        var pieceTrie = SentencePieceByteTrie(reservingForKeyBytes: totalBytes)
+        let isUnigram = model.trainerSpec.modelType == .unigram
+        var pieceTable = SentencePieceExactTable(capacity: model.pieces.count, totalBytes: totalBytes)
+        var pieceTrie = isUnigram ? SentencePieceByteTrie(reservingForKeyBytes: totalBytes) : SentencePieceByteTrie()
         var reservedTrie = SentencePieceByteTrie()
         var userDefined = SentencePieceByteTrie()
         var unknownID = -1
@@ -67,7 +72,8 @@ public struct SentencePieceProcessor: Tokenizer {
             let isNew: Bool
             switch piece.type {
             case .normal, .userDefined, .unused:
-                isNew = pieceTrie.insert(bytes, value: id)
+                isNew = pieceTable.insert(bytes, value: id)
+                if isUnigram { pieceTrie.insert(bytes, value: id) }
             case .control, .unknown, .byte:
                 isNew = reservedTrie.insert(bytes, value: id)
             }
@@ -84,6 +90,7 @@ public struct SentencePieceProcessor: Tokenizer {
         }
         guard unknownID >= 0 else { throw SentencePieceError.invalidModel(reason: "no piece has type UNKNOWN") }
         self.unknownID = unknownID
+        self.pieceTable = pieceTable
         self.pieceTrie = pieceTrie
         self.reservedTrie = reservedTrie
         self.userDefinedMatcher = userDefined.isEmpty ? nil : userDefined
@@ -135,7 +142,7 @@ public struct SentencePieceProcessor: Tokenizer {
 
     /// sentencepiece `PieceToId`: reserved pieces first, then normal ones, else `<unk>`.
     func pieceID(_ bytes: [UInt8], _ range: Range<Int>) -> Int {
-        reservedTrie.lookup(bytes, range) ?? pieceTrie.lookup(bytes, range) ?? unknownID
+        reservedTrie.lookup(bytes, range) ?? pieceTable.lookup(bytes, range) ?? unknownID
     }
 
     // MARK: Encoding
