@@ -20,7 +20,9 @@ final class ServeProcess {
             let candidate = directory.appendingPathComponent("octavo-infer")
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         }
-        throw XCTSkip("octavo-infer is not built next to the tests (looked in \(directories.map(\.path)))")
+        // The test target depends on octavo-infer, so it is always built: not finding it is a failure.
+        XCTFail("octavo-infer is not built next to the tests (looked in \(directories.map(\.path)))")
+        throw CocoaError(.fileNoSuchFile)
     }
 
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
