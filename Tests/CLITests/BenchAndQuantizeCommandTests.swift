@@ -14,6 +14,9 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
             let json = try result.json()
             for key in ["load_ms", "prefill_ms", "time_to_first_token_ms", "decode_tokens_per_s", "peak_rss_mib"] { XCTAssertNotNil(json[key], key) }
             XCTAssertEqual(json["dtype"] as? String, dtype)
+            let quality = json["quality"] as? [String: Double]
+            XCTAssertEqual(quality == nil, dtype == "f32", "the quality cost is reported for quantized matrices only")
+            if let quality { XCTAssertGreaterThan(quality["top1_agreement"] ?? 0, 0.5) }
             XCTAssertEqual((json["decode_tokens_per_s"] as? [String: Double])?.keys.sorted(), ["max", "median", "min"])
         }
         XCTAssertEqual(try CLI.run(["bench", "--model", gpt2, "--prompt-tokens", "60", "--new-tokens", "10"]).status, 2, "past the 64 positions")

@@ -29,6 +29,8 @@ struct GPT2Benchmark {
         let peak_rss_mib: Double
         let weights_mib: Double
         let loaded_weights_mib: Double
+        /// Against the same folder at fp32 (absent for f32).
+        let quality: QuantizationQuality?
     }
 
     func run(directory: URL, threads: Int, precision: WeightPrecision) throws -> Report {
@@ -70,10 +72,17 @@ struct GPT2Benchmark {
             decode.append(Double((newTokens - 1) * batch) / (decodeMs / 1000))
         }
         let weightBytes = model.checkpoint.storedBytes
+        let peak = peakResidentMiB()  // before the fp32 copy the quality check loads
+        var quality: QuantizationQuality?
+        if precision != .f32 {
+            // The first sequence's prompt and what the quantized model generated after it.
+            let tokens = Array((prompts[0] + [nextTokens[0][0]]).prefix(min(64, model.maxPositions)))
+            quality = try QuantizationQuality.measure(GPT2Model(directory: directory), model, tokens: tokens)
+        }
         return Report(
             model: directory.lastPathComponent, dtype: precision.rawValue, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
             batch: batch, threads: threads, runs: runs, prefill_ms: Summary(prefill), time_to_first_token_ms: Summary(firstToken),
-            decode_tokens_per_s: Summary(decode), peak_rss_mib: peakResidentMiB(), weights_mib: Double(weightBytes) / 1_048_576,
-            loaded_weights_mib: Double(model.weightBytes) / 1_048_576)
+            decode_tokens_per_s: Summary(decode), peak_rss_mib: peak, weights_mib: Double(weightBytes) / 1_048_576,
+            loaded_weights_mib: Double(model.weightBytes) / 1_048_576, quality: quality)
     }
 }

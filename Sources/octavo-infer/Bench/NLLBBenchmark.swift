@@ -29,6 +29,8 @@ struct NLLBBenchmark {
         let target_tokens_per_s: Summary
         let peak_rss_mib: Double
         let weights_mib: Double
+        /// Against the same folder at fp32 (absent for f32): the first source, teacher-forced.
+        let quality: QuantizationQuality?
     }
 
     func run(directory: URL, threads: Int, precision: WeightPrecision) throws -> Report {
@@ -52,18 +54,27 @@ struct NLLBBenchmark {
         parameters.generation.maxLength = nil
         parameters.generation.eosTokenIDs = []
         var encode: [Double] = [], total: [Double] = [], rate: [Double] = []
+        var lastOutput: [Int] = []
         for run in 0...runs {
             let start = DispatchTime.now()
             let result = try translator.translate(sources, targetLanguageID: language + 1, parameters: parameters)
+            lastOutput = result.translations[0].outputIDs
             let ms = elapsedMilliseconds(since: start)
             guard run > 0 else { continue }
             encode.append(result.timings.encodeMs)
             total.append(ms)
             rate.append(Double(result.timings.targetTokens) / (ms / 1000))
         }
+        let peak = peakResidentMiB()
+        var quality: QuantizationQuality?
+        if precision != .f32 {
+            quality = try QuantizationQuality.measure(M2M100Model(directory: directory), model, source: sources[0],
+                                                      targets: Array(lastOutput.dropLast().prefix(model.maxTargetPositions)))
+        }
         return Report(
             model: directory.lastPathComponent, dtype: precision.rawValue, load_ms: loadMs, source_tokens: sourceTokens, new_tokens: newTokens,
             batch: batch, beams: beams, threads: threads, runs: runs, encode_ms: Summary(encode), translate_ms: Summary(total),
-            target_tokens_per_s: Summary(rate), peak_rss_mib: peakResidentMiB(), weights_mib: Double(model.checkpoint.storedBytes) / 1_048_576)
+            target_tokens_per_s: Summary(rate), peak_rss_mib: peak, weights_mib: Double(model.checkpoint.storedBytes) / 1_048_576,
+            quality: quality)
     }
 }

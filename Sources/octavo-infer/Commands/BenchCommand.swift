@@ -18,7 +18,9 @@ enum BenchCommand: Command {
     translated for exactly --new-tokens target tokens each (default 64), greedy or with
     --beams; target tokens/s is target tokens over translation time (encoder and decoder,
     tokenization excluded), as CTranslate2 counts it.
-    Reports min / median / max over the runs; quote medians on a shared machine.
+    Reports min / median / max over the runs; quote medians on a shared machine. With
+    --dtype f16 or int8 it also reports the quality cost: top-1 agreement and mean absolute
+    logit error against the same folder at fp32, teacher-forced over the benchmark's tokens.
     With --tokenizer: the tokenizer's load time and encode/decode MB/s on --file (default:
     this repository's hard tokenizer corpus repeated to 5 MB when run from a checkout).
 
@@ -69,6 +71,13 @@ enum BenchCommand: Command {
         print("time to first token  \(report.time_to_first_token_ms.text) ms")
         print("decode               \(report.decode_tokens_per_s.text) tokens/s over \(report.new_tokens) tokens")
         print("peak RSS             \(String(format: "%.0f", report.peak_rss_mib)) MiB")
+        printQuality(report.quality, precision: report.dtype)
+    }
+
+    static func printQuality(_ quality: QuantizationQuality?, precision: String) {
+        guard let quality else { return }
+        print(String(format: "quality vs f32       top-1 agreement %.1f%%, mean |logit error| %.4f over %d positions (%@)",
+                     quality.top1_agreement * 100, quality.mean_abs_logit_error, quality.positions, precision))
     }
 
     static func runTranslation(_ arguments: CommandLineArguments, directory: URL, threads: Int) throws {
@@ -91,6 +100,7 @@ enum BenchCommand: Command {
         print("translate            \(report.translate_ms.text) ms")
         print("target tokens/s      \(report.target_tokens_per_s.text)")
         print("peak RSS             \(String(format: "%.0f", report.peak_rss_mib)) MiB")
+        printQuality(report.quality, precision: report.dtype)
     }
 
     static func runTokenizer(_ arguments: CommandLineArguments, directory: URL) throws {
