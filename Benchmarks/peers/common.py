@@ -1,0 +1,37 @@
+"""What every peer script shares: the inputs, the clock, the report line."""
+
+import json
+import random
+import resource
+import statistics
+import sys
+import time
+
+
+def benchmark_ids(count, vocabulary_size, seed):
+    """Token ids for a prompt or source sentence: the same for every engine of one run."""
+    rng = random.Random(seed)
+    return [rng.randrange(3, vocabulary_size - 300) for _ in range(count)]
+
+
+def now():
+    return time.perf_counter()
+
+
+def summary(values):
+    """min / median / max, the form octavo-infer bench reports."""
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def report(**fields):
+    """One JSON line on stdout; Benchmarks/report.py reads them."""
+    fields["peak_rss_mib"] = round(peak_rss_mib(), 1)
+    print(json.dumps(fields), flush=True)
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""CTranslate2 on folders made by convert_ct2.py.
+
+    ct2_bench.py gpt2 CT2_DIR --compute-type float32|int8 --prompt-tokens 32 --new-tokens 128 --runs 5 --threads 2
+    ct2_bench.py nllb CT2_DIR --compute-type float32|int8 --source-tokens 40 --new-tokens 64 --batch 16 --beams 4
+
+GPT-2: generate_tokens() streams greedy steps; the first token's time is prefill (plus one
+step), decode tokens/s is the remaining tokens over their time. NLLB: translate_batch()
+with the target language as prefix, forced to exactly --new-tokens target tokens; target
+tokens/s is the target tokens CTranslate2 returns over the call's time.
+"""
+
+import argparse
+import json
+import os
+
+import ctranslate2
+
+from common import benchmark_ids, log, now, report, summary
+
+
+def gpt2(args):
+    start = now()
+    generator = ctranslate2.Generator(args.dir, device="cpu", compute_type=args.compute_type,
+                                      intra_threads=args.threads, inter_threads=1)
+    load_s = now() - start
+    with open(os.path.join(args.dir, "vocabulary.json")) as f:
+        vocabulary = json.load(f)
+    prompt = [vocabulary[i] for i in benchmark_ids(args.prompt_tokens, len(vocabulary), 1)]
+    first, decode = [], []
+    for run in range(args.runs + 1):
+        start = now()
+        times = []
+        for _ in generator.generate_tokens(prompt, max_length=args.new_tokens, min_length=args.new_tokens, sampling_topk=1):
+            times.append(now())
+        assert len(times) == args.new_tokens, len(times)
+        ttft_ms = (times[0] - start) * 1000
+        speed = (len(times) - 1) / (times[-1] - times[0])
+        if run > 0:
+            first.append(ttft_ms)
+            decode.append(speed)
+        log(f"ct2 {args.compute_type} gpt2 run {run}: first token {ttft_ms:.0f} ms, {speed:.1f} tok/s")
+    dtype = "f32" if args.compute_type == "float32" else args.compute_type
+    report(engine="ctranslate2", dtype=dtype, model=os.path.basename(args.dir.rstrip("/")), task="generate", batch=1,
+           load_ms=load_s * 1000, prefill_ms=summary(first), decode_tokens_per_s=summary(decode))
+
+
+def nllb(args):
+    start = now()
+    translator = ctranslate2.Translator(args.dir, device="cpu", compute_type=args.compute_type,
+                                        intra_threads=args.threads, inter_threads=1)
+    load_s = now() - start
+    with open(os.path.join(args.dir, "shared_vocabulary.json")) as f:
+        vocabulary = json.load(f)
+    sources = [["eng_Latn"] + [vocabulary[i] for i in benchmark_ids(args.source_tokens - 2, 256000, seed)] + ["</s>"]
+               for seed in range(1, args.batch + 1)]
+    speeds = []
+    for run in range(args.runs + 1):
+        start = now()
+        results = translator.translate_batch(sources, target_prefix=[["spa_Latn"]] * args.batch, beam_size=args.beams,
+                                             min_decoding_length=args.new_tokens, max_decoding_length=args.new_tokens,
+                                             max_batch_size=0, return_scores=False)
+        seconds = now() - start
+        tokens = sum(len(r.hypotheses[0]) for r in results)
+        if run > 0:
+            speeds.append(tokens / seconds)
+        log(f"ct2 {args.compute_type} nllb batch {args.batch} beams {args.beams} run {run}: {tokens} tokens, {tokens / seconds:.1f} tok/s")
+    dtype = "f32" if args.compute_type == "float32" else args.compute_type
+    report(engine="ctranslate2", dtype=dtype, model=os.path.basename(args.dir.rstrip("/")), task="translate",
+           batch=args.batch, beams=args.beams, load_ms=load_s * 1000, target_tokens_per_s=summary(speeds))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=["gpt2", "nllb"])
+    parser.add_argument("dir")
+    parser.add_argument("--compute-type", default="float32")
+    parser.add_argument("--prompt-tokens", type=int, default=32)
+    parser.add_argument("--source-tokens", type=int, default=40)
+    parser.add_argument("--new-tokens", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--beams", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    gpt2(args) if args.kind == "gpt2" else nllb(args)
+
+
+if __name__ == "__main__":
+    main()
