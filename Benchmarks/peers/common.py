@@ -35,3 +35,21 @@ def report(**fields):
 
 def log(message):
     print(message, file=sys.stderr, flush=True)
+
+
+def arguments(extra=()):
+    """The command line every peer script takes; `extra` adds (flag, kwargs) pairs."""
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=["gpt2", "nllb"])
+    parser.add_argument("dir")
+    for flag, options in extra:
+        parser.add_argument(flag, **options)
+    parser.add_argument("--prompt-tokens", type=int, default=32)
+    parser.add_argument("--source-tokens", type=int, default=40)
+    parser.add_argument("--new-tokens", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--beams", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    return parser.parse_args()

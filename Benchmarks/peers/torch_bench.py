@@ -10,12 +10,11 @@ NLLB: generate() forced to exactly --new-tokens target tokens; target tokens/s i
 batch x new tokens over the generate() time.
 """
 
-import argparse
 import os
 
 import torch
 
-from common import benchmark_ids, log, now, report, summary
+from common import arguments, benchmark_ids, log, now, report, summary
 
 
 def gpt2(args):
@@ -68,17 +67,7 @@ def nllb(args):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["gpt2", "nllb"])
-    parser.add_argument("dir")
-    parser.add_argument("--prompt-tokens", type=int, default=32)
-    parser.add_argument("--source-tokens", type=int, default=40)
-    parser.add_argument("--new-tokens", type=int, default=128)
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--beams", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
+    args = arguments()
     torch.set_num_threads(args.threads)
     gpt2(args) if args.kind == "gpt2" else nllb(args)
 
