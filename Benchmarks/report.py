@@ -20,7 +20,7 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         base = r["model"].split("-f32")[0].split("-int8")[0]
-        ours = octavo.get((base, r["dtype"])) or octavo.get((base, "int8" if r["dtype"] == "q8_0" else r["dtype"]))
+        ours = octavo.get((base, r["dtype"]))
         speed = median(r, "decode_tokens_per_s")
         ratio = f"{median(ours, 'decode_tokens_per_s') / speed:.2f}x" if ours and ours is not r else ""
         print(f"| {base} | {r['engine']} | {r['dtype']} | {speed:.1f} | {ratio} | {median(r, 'prefill_ms'):.0f} | "
