@@ -140,27 +140,21 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
         lmHead(out: logits, input: last, rows: steps.count)                                // [sequences, vocab]
     }
 
-    /// Causal attention of every row over its sequence's cache (positions 0...its own).
-    /// Rows are dealt to the compute threads round-robin: in a prompt, later rows attend
-    /// over more positions, and interleaving keeps the threads' shares even.
+    /// Causal attention of every row over its sequence's cache (positions 0...its own),
+    /// one (row, head) pair at a time over the compute threads.
     private func attendRows(_ steps: [SequenceStep], rows: Int, layer: Int, scale: Float) {
-        let ws = workspace, c = config.nEmbd, positions = config.nPositions
+        let ws = workspace, c = config.nEmbd, positions = config.nPositions, headDim = config.headDim
         let qkv = ws.qkv.mutablePointer, attended = ws.attended.mutablePointer, scores = ws.scores.mutablePointer
         let rowStep = ws.rowStep, rowPosition = ws.rowPosition
-        let threads = rows > 1 ? min(ws.scoreThreads, ComputePool.shared.threadCount, rows) : 1
-        func body(_ t: Int) {
-            guard t < threads else { return }
-            var r = t
-            while r < rows {
-                let cache = steps[rowStep[r]].cache
-                attention(out: attended + r * c, query: qkv + r * 3 * c,
-                          keys: cache.keys(layer: layer), values: cache.values(layer: layer),
-                          length: rowPosition[r] + 1, heads: config.nHead, headDim: config.headDim,
-                          headStride: cache.headStride, scale: scale, scores: scores + t * positions)
-                r += threads
-            }
+        var multiplyAdds = 0
+        for r in 0..<rows { multiplyAdds += 2 * (rowPosition[r] + 1) * c }
+        ComputePool.shared.forEachRowAndHead(rows: rows, heads: config.nHead, multiplyAdds: multiplyAdds) { r, h, t in
+            let cache = steps[rowStep[r]].cache
+            attention(out: attended + r * c, query: qkv + r * 3 * c,
+                      keys: cache.keys(layer: layer), values: cache.values(layer: layer),
+                      length: rowPosition[r] + 1, heads: h..<(h + 1), headDim: headDim,
+                      headStride: cache.headStride, scale: scale, scores: scores + t * positions)
         }
-        if threads == 1 { body(0) } else { ComputePool.shared.run { body($0) } }
     }
 
     /// The matrices `octavo-infer quantize` converts: every block's Conv1D weights and

@@ -19,8 +19,8 @@ final class GPT2Workspace {
     /// Final-normed last row of each sequence [sequences, n_embd].
     private(set) var lastRows = FloatBuffer(count: 0)
     /// Attention scores of one head over the cache, one [n_positions] row per compute thread.
-    let scores: FloatBuffer
-    let scoreThreads: Int
+    private(set) var scores = FloatBuffer(count: 0)
+    private var scoreThreads = 0
     /// Which step and position each row belongs to.
     var rowStep: [Int] = []
     var rowPosition: [Int] = []
@@ -29,8 +29,6 @@ final class GPT2Workspace {
 
     init(config: GPT2Config) {
         self.config = config
-        scoreThreads = ComputePool.shared.threadCount
-        scores = FloatBuffer(count: config.nPositions * scoreThreads)
     }
 
     func reserve(rows needed: Int, sequences neededSequences: Int) {
@@ -44,6 +42,11 @@ final class GPT2Workspace {
             rowStep = [Int](repeating: 0, count: needed)
             rowPosition = [Int](repeating: 0, count: needed)
             rows = needed
+        }
+        let threads = ComputePool.shared.threadCount
+        if threads > scoreThreads {
+            scores = FloatBuffer(count: config.nPositions * threads)
+            scoreThreads = threads
         }
         if neededSequences > sequences {
             lastRows = FloatBuffer(count: neededSequences * config.nEmbd)

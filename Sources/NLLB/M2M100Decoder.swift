@@ -27,7 +27,8 @@ struct M2M100Decoder {
         let rows = steps.count, c = embedding.dimension
         let x = ws.x.mutablePointer, normed = ws.normed.mutablePointer, hidden = ws.hidden.mutablePointer
         let q = ws.q.mutablePointer, k = ws.k.mutablePointer, v = ws.v.mutablePointer
-        let attended = ws.attended.mutablePointer, scores = ws.scores.mutablePointer
+        let attended = ws.attended.mutablePointer, scores = ws.scores.mutablePointer, scoresPerThread = ws.scoresPerThread
+        let pool = ComputePool.shared
 
         // Embeddings: x[r] = embed_tokens[token]·embed_scale + positions[id]        [rows, C]
         // One new token after `length` cached ones: its position id counts it after all of them.
@@ -43,12 +44,16 @@ struct M2M100Decoder {
             selfAttention.qProj(out: q, input: normed, rows: rows)                         // [rows, C]
             selfAttention.kProj(out: k, input: normed, rows: rows)
             selfAttention.vProj(out: v, input: normed, rows: rows)
+            var selfMultiplyAdds = 0
             for (r, step) in steps.enumerated() {
-                let cache = step.target
-                cache.store(layer: l, position: cache.length, key: k + r * c, value: v + r * c)
+                step.target.store(layer: l, position: step.target.length, key: k + r * c, value: v + r * c)
+                selfMultiplyAdds += 2 * (step.target.length + 1) * c
+            }
+            pool.forEachRowAndHead(rows: rows, heads: selfAttention.heads, multiplyAdds: selfMultiplyAdds) { r, h, t in
+                let cache = steps[r].target
                 attention(out: attended + r * c, query: q + r * c, keys: cache.keys(layer: l), values: cache.values(layer: l),
-                          length: cache.length + 1, heads: selfAttention.heads, headDim: selfAttention.headDim,
-                          headStride: cache.headStride, scale: selfAttention.scale, scores: scores)
+                          length: cache.length + 1, heads: h..<(h + 1), headDim: selfAttention.headDim,
+                          headStride: cache.headStride, scale: selfAttention.scale, scores: scores + t * scoresPerThread)
             }                                                                               // [rows, C]
             selfAttention.outProj(out: x, input: attended, rows: rows, accumulate: true)
 
@@ -56,11 +61,12 @@ struct M2M100Decoder {
             let crossAttention = layer.encoderAttn
             layer.encoderAttnLayerNorm(out: normed, input: x, rows: rows)
             crossAttention.qProj(out: q, input: normed, rows: rows)                        // [rows, C]
-            for (r, step) in steps.enumerated() {
-                let memory = step.source.crossAttention
+            let crossMultiplyAdds = steps.reduce(0) { $0 + 2 * $1.source.tokenCount * c }
+            pool.forEachRowAndHead(rows: rows, heads: crossAttention.heads, multiplyAdds: crossMultiplyAdds) { r, h, t in
+                let source = steps[r].source, memory = source.crossAttention
                 attention(out: attended + r * c, query: q + r * c, keys: memory.keys(layer: l), values: memory.values(layer: l),
-                          length: step.source.tokenCount, heads: crossAttention.heads, headDim: crossAttention.headDim,
-                          headStride: memory.headStride, scale: crossAttention.scale, scores: scores)
+                          length: source.tokenCount, heads: h..<(h + 1), headDim: crossAttention.headDim,
+                          headStride: memory.headStride, scale: crossAttention.scale, scores: scores + t * scoresPerThread)
             }                                                                               // [rows, C]
             crossAttention.outProj(out: x, input: attended, rows: rows, accumulate: true)
 

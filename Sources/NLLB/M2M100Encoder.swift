@@ -52,12 +52,14 @@ struct M2M100Encoder {
             attention.vProj(out: v, input: normed, rows: rows)
             var start = 0
             for source in sources {
-                for i in start..<(start + source.count) {
-                    attentionOverRows(out: attended + i * c, query: q + i * c, keys: k + start * c, values: v + start * c,
-                                      length: source.count, heads: attention.heads, headDim: attention.headDim,
-                                      rowStride: c, scale: attention.scale, scores: ws.scores.mutablePointer)
+                let length = source.count, keys = k + start * c, values = v + start * c, first = start
+                ComputePool.shared.forEachRowAndHead(rows: length, heads: attention.heads, multiplyAdds: 2 * length * length * c) { i, h, t in
+                    let row = first + i
+                    attentionOverRows(out: attended + row * c, query: q + row * c, keys: keys, values: values,
+                                      length: length, heads: h..<(h + 1), headDim: attention.headDim, rowStride: c,
+                                      scale: attention.scale, scores: ws.scores.mutablePointer + t * ws.scoresPerThread)
                 }
-                start += source.count
+                start += length
             }                                                                                // [rows, C]
             attention.outProj(out: x, input: attended, rows: rows, accumulate: true)
 

@@ -17,8 +17,11 @@ final class M2M100Workspace {
     private(set) var attended = FloatBuffer(count: 0)
     /// Feed-forward activations [rows, ffn_dim].
     private(set) var hidden = FloatBuffer(count: 0)
-    /// Attention scores of one head over at most every position [max_position_embeddings + 2].
-    let scores: FloatBuffer
+    /// Attention scores of one head over at most every position, one row of
+    /// `scoresPerThread` = max_position_embeddings + 2 floats per compute thread.
+    private(set) var scores = FloatBuffer(count: 0)
+    let scoresPerThread: Int
+    private var scoreThreads = 0
 
     private let dModel: Int
     private let ffnDim: Int
@@ -26,10 +29,15 @@ final class M2M100Workspace {
     init(dModel: Int, ffnDim: Int, maxPositions: Int) {
         self.dModel = dModel
         self.ffnDim = ffnDim
-        scores = FloatBuffer(count: maxPositions + 2)
+        scoresPerThread = maxPositions + 2
     }
 
     func reserve(rows needed: Int) {
+        let threads = ComputePool.shared.threadCount
+        if threads > scoreThreads {
+            scores = FloatBuffer(count: scoresPerThread * threads)
+            scoreThreads = threads
+        }
         guard needed > rows else { return }
         x = FloatBuffer(count: needed * dModel)
         normed = FloatBuffer(count: needed * dModel)

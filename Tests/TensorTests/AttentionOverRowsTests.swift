@@ -21,7 +21,7 @@ final class AttentionOverRowsTests: XCTestCase {
             var out = [Float](repeating: .nan, count: heads * headDim)
             var scores = [Float](repeating: 0, count: length)
             let scale: Float = 0.4
-            attentionOverRows(out: &out, query: q, keys: k, values: v, length: length, heads: heads, headDim: headDim,
+            attentionOverRows(out: &out, query: q, keys: k, values: v, length: length, heads: 0..<heads, headDim: headDim,
                               rowStride: rowStride, scale: scale, scores: &scores)
             for h in 0..<heads {
                 var weights = (0..<length).map { t -> Double in

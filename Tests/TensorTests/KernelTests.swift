@@ -94,7 +94,7 @@ final class KernelTests: XCTestCase {
         var out = [Float](repeating: 0, count: heads * headDim)
         var scores = [Float](repeating: 0, count: capacity)
         let scale: Float = 0.3
-        attention(out: &out, query: q, keys: k, values: v, length: length, heads: heads, headDim: headDim,
+        attention(out: &out, query: q, keys: k, values: v, length: length, heads: 0..<heads, headDim: headDim,
                   headStride: capacity * headDim, scale: scale, scores: &scores)
         for h in 0..<heads {
             var weights = (0..<length).map { t -> Double in

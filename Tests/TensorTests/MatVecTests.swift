@@ -25,7 +25,7 @@ final class MatVecTests: XCTestCase {
         let pools = [ComputePool(threads: 1), ComputePool(threads: 2), ComputePool(threads: 3)]
         defer { pools.forEach { $0.stop() } }
         for pool in pools {
-            for (rows, inner, cols) in [(1, 300, 257), (1, 33, 1000), (1, 7, 3), (1, 1024, 64), (3, 96, 129), (5, 64, 2304),
+            for (rows, inner, cols) in [(1, 300, 257), (1, 203, 301), (1, 33, 1000), (1, 7, 3), (1, 1024, 64), (3, 96, 129), (5, 64, 2304),
                                         (2, 13, 9), (7, 70, 31), (8, 96, 40), (9, 48, 33), (12, 40, 17)] {
                 let x = random(rows * inner), w = random(inner * cols)
                 for layout in [WeightLayout.inputMajor, .outputMajor] {
@@ -57,6 +57,31 @@ final class MatVecTests: XCTestCase {
             pool.parallelFor(1001, granularity: 8) { range in for i in range { base[i] += 1 } }
         }
         XCTAssertEqual(Set(covered), [1])
+    }
+
+    /// Every (row, head) pair runs once, each thread on its own scratch index, and a
+    /// job too small to share stays on the calling thread.
+    func testRowsAndHeadsCoverEveryPairOnce() {
+        let pool = ComputePool(threads: 2)
+        defer { pool.stop() }
+        for (rows, heads) in [(1, 12), (3, 5), (7, 1), (0, 4)] {
+            for multiplyAdds in [0, 1 << 20] {
+                var seen = [Int](repeating: 0, count: rows * heads)
+                var threadsUsed = Set<Int>()
+                let lock = NSLock()
+                seen.withUnsafeMutableBufferPointer { buffer in
+                    let base = buffer.baseAddress!
+                    pool.forEachRowAndHead(rows: rows, heads: heads, multiplyAdds: multiplyAdds) { r, h, t in
+                        base[r * heads + h] += 1
+                        lock.lock(); threadsUsed.insert(t); lock.unlock()
+                    }
+                }
+                XCTAssertEqual(seen, [Int](repeating: 1, count: rows * heads), "\(rows)x\(heads)")
+                XCTAssertTrue(threadsUsed.isSubset(of: [0, 1]))
+                if multiplyAdds == 0 { XCTAssertTrue(threadsUsed.isSubset(of: [0])) }
+                if multiplyAdds > 0 && rows * heads > 1 { XCTAssertEqual(threadsUsed, [0, 1]) }
+            }
+        }
     }
 }
 

@@ -3,8 +3,10 @@
 /// Cache layout per layer: [heads, capacity, headDim] row-major, so the keys of one
 /// head are contiguous and a decode step streams through them once.
 ///
-/// - out: [heads·headDim], the attention output for this position (heads concatenated).
+/// - out: [heads·headDim], the attention output for this position (heads concatenated);
+///   only the heads in `heads` are written.
 /// - query: [heads·headDim].
+/// - heads: the heads to compute (all of them, or one thread's share).
 /// - keys, values: the layer's cache; `headStride` = capacity·headDim.
 /// - length: positions attended (0..<length); causal masking is the caller
 ///   choosing `length` = position + 1.
@@ -13,10 +15,10 @@
 public func attention(
     out: UnsafeMutablePointer<Float>, query: UnsafePointer<Float>,
     keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-    length: Int, heads: Int, headDim: Int, headStride: Int, scale: Float,
+    length: Int, heads: Range<Int>, headDim: Int, headStride: Int, scale: Float,
     scores: UnsafeMutablePointer<Float>
 ) {
-    for h in 0..<heads {
+    for h in heads {
         let q = query + h * headDim
         let k = keys + h * headStride
         let v = values + h * headStride

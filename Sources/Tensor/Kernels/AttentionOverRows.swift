@@ -4,7 +4,8 @@
 /// (no cache to fill, no causal mask; padding is left out by passing only the
 /// sequence's own rows).
 ///
-/// - out: [heads·headDim], the attention output (heads concatenated).
+/// - out: [heads·headDim], the attention output (heads concatenated); only the heads in
+///   `heads` (all of them, or one thread's share) are written.
 /// - query: [heads·headDim].
 /// - keys, values: the first of `length` rows; row t of head h starts at
 ///   t·rowStride + h·headDim (rowStride = heads·headDim for a plain projection output).
@@ -13,10 +14,10 @@
 public func attentionOverRows(
     out: UnsafeMutablePointer<Float>, query: UnsafePointer<Float>,
     keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-    length: Int, heads: Int, headDim: Int, rowStride: Int, scale: Float,
+    length: Int, heads: Range<Int>, headDim: Int, rowStride: Int, scale: Float,
     scores: UnsafeMutablePointer<Float>
 ) {
-    for h in 0..<heads {
+    for h in heads {
         let q = query + h * headDim
         let k = keys + h * headDim
         let v = values + h * headDim
