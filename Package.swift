@@ -14,7 +14,16 @@ let kernelFlags: [SwiftSetting] = []
 // integer conversions (Int8 -> Int16 lanes) stay out-of-line calls and the int8 kernels
 // lose vpmovsxbw/vpmaddwd (measured: 4.3% of a decode in the conversion call alone).
 // Tensor validates its inputs with explicit checks and throws, never with traps.
-let tensorFlags: [SwiftSetting] = kernelFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+//
+// -force-vector-width=16: the int8 dot product (QuantizedMatVec.swift) is a plain loop that
+// LLVM vectorizes into vpmovsxbw + vpmaddwd at 16 lanes; its cost model picks 8 lanes, where
+// each vpmaddwd does half the work. Measured on GPT-2 int8 decode: see that file.
+#if arch(x86_64)
+let vectorWidthFlags: [SwiftSetting] = [.unsafeFlags(["-Xllvm", "-force-vector-width=16"])]
+#else
+let vectorWidthFlags: [SwiftSetting] = []
+#endif
+let tensorFlags: [SwiftSetting] = kernelFlags + vectorWidthFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "OctavoInfer",
