@@ -35,7 +35,8 @@ public func matmul(
     if rows == 1 {
         switch layout {
         case .inputMajor:
-            matvecInputMajorSplitByRows(y: out, x: input, weight: weight, inner: inner, cols: cols, accumulate: accumulate, pool: pool)
+            matmulInputMajorSplitByRows(out: out, x: input, weight: weight, rows: 1, inner: inner, cols: cols,
+                                        accumulate: accumulate, pool: pool)
         case .outputMajor:
             pool.parallelFor(cols, granularity: 8, minimumPerThread: minimumColumns) { range in
                 matvecOutputMajor(y: out, x: input, weight: weight, inner: inner, rows: range, accumulate: accumulate)
@@ -46,10 +47,8 @@ public func matmul(
     if rows <= fewRowsLimit {
         switch layout {
         case .inputMajor:
-            pool.parallelFor(cols, granularity: 8, minimumPerThread: minimumColumns) { columns in
-                matmulInputMajorFewRows(out: out, x: input, weight: weight, rows: rows, inner: inner, cols: cols,
-                                        columns: columns, accumulate: accumulate)
-            }
+            matmulInputMajorSplitByRows(out: out, x: input, weight: weight, rows: rows, inner: inner, cols: cols,
+                                        accumulate: accumulate, pool: pool)
         case .outputMajor:
             pool.parallelFor(cols, granularity: 2, minimumPerThread: minimumColumns) { range in
                 matmulOutputMajorFewRows(out: out, outStride: cols, x: input, weight: weight, rows: rows, inner: inner,
@@ -73,34 +72,44 @@ public func matmul(
     }
 }
 
-/// y (=|+=) x · W for W [inner, cols] (GPT-2's Conv1D), one block of W's rows per thread.
+/// out[rows, cols] (=|+=) x · W for W [inner, cols] (GPT-2's Conv1D) and one or a few
+/// activation rows, one block of W's rows per thread.
 ///
 /// Each thread reads one contiguous block of the matrix, which the prefetchers follow
 /// at full speed; splitting by columns instead gives every thread eight short strided
 /// streams per group of rows (measured on 12 GPT-2 layers, 2 threads: 11.1 GB/s by rows
 /// against 8.5 by columns, with a plain sequential read at 11.8). The price is one partial
-/// y per extra thread, on the caller's stack, added up at the end (cols floats each).
-func matvecInputMajorSplitByRows(
-    y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-    inner: Int, cols: Int, accumulate: Bool, pool: ComputePool
+/// product per extra thread, on the caller's stack, added up at the end (rows·cols floats each).
+func matmulInputMajorSplitByRows(
+    out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    rows: Int, inner: Int, cols: Int, accumulate: Bool, pool: ComputePool
 ) {
+    @inline(__always) func product(_ y: UnsafeMutablePointer<Float>, _ k: Range<Int>, _ accumulate: Bool) {
+        if rows == 1 {
+            matvecInputMajor(y: y, x: x + k.lowerBound, weight: weight + k.lowerBound * cols, inner: k.count, cols: cols,
+                             columns: 0..<cols, accumulate: accumulate)
+        } else {
+            matmulInputMajorFewRows(out: y, x: x + k.lowerBound, xStride: inner, weight: weight + k.lowerBound * cols,
+                                    rows: rows, inner: k.count, cols: cols, columns: 0..<cols, accumulate: accumulate)
+        }
+    }
     // Below this many weights per thread, waking the pool costs more than it saves.
     let threads = min(pool.threadCount, max(1, inner * cols / 16_384), max(1, inner / 8))
     if threads == 1 {
-        matvecInputMajor(y: y, x: x, weight: weight, inner: inner, cols: cols, columns: 0..<cols, accumulate: accumulate)
+        product(out, 0..<inner, accumulate)
         return
     }
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: (threads - 1) * cols) { partials in
+    let size = rows * cols
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: (threads - 1) * size) { partials in
         let partial = partials.baseAddress!
         pool.run { t in
             guard t < threads else { return }
-            // Blocks of whole groups of eight rows, the kernel's unit.
+            // Blocks of whole groups of eight rows, the kernels' unit.
             let first = (inner / 8) * t / threads * 8
             let end = t == threads - 1 ? inner : (inner / 8) * (t + 1) / threads * 8
-            matvecInputMajor(y: t == 0 ? y : partial + (t - 1) * cols, x: x + first, weight: weight + first * cols,
-                             inner: end - first, cols: cols, columns: 0..<cols, accumulate: t == 0 && accumulate)
+            product(t == 0 ? out : partial + (t - 1) * size, first..<end, t == 0 && accumulate)
         }
-        for t in 1..<threads { addInPlace(y, partial + (t - 1) * cols, count: cols) }
+        for t in 1..<threads { addInPlace(out, partial + (t - 1) * size, count: size) }
     }
 }
 

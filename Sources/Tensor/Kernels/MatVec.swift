@@ -126,13 +126,14 @@ public func matvecOutputMajor(
 }
 
 /// out[i, j] (=|+=) Σ_k x[i, k] · W[k, j] for a few activation rows (batched decode, beams),
-/// W stored [inner, cols] row-major, for the columns `columns`.
+/// W stored [inner, cols] row-major, for the columns `columns`; row i of x starts at
+/// x + i·xStride (xStride = inner, or more for a block of W's rows).
 ///
 /// Each 8-column strip of W is loaded once per group of eight k and used for every
 /// activation row, so the weights are read once however many rows there are (a GEMM
 /// library would first pack W into a buffer: another full read and write of it).
 public func matmulInputMajorFewRows(
-    out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, xStride: Int, weight: UnsafePointer<Float>,
     rows: Int, inner: Int, cols: Int, columns: Range<Int>, accumulate: Bool
 ) {
     let vectorEnd = columns.lowerBound + (columns.count / 8) * 8
@@ -151,7 +152,7 @@ public func matmulInputMajorFewRows(
             let w2 = depth > 2 ? load8(r0 + 2 * stride, j) : SIMD8<Float>()
             let w3 = depth > 3 ? load8(r0 + 3 * stride, j) : SIMD8<Float>()
             for i in 0..<rows {
-                let xi = x + i * inner + k
+                let xi = x + i * xStride + k
                 let offset = (i * cols + j) * 4
                 var acc = outRaw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
                 acc += SIMD8<Float>(repeating: xi[0]) * w0
@@ -165,7 +166,7 @@ public func matmulInputMajorFewRows(
         while j < columns.upperBound {
             for i in 0..<rows {
                 var sum = out[i * cols + j]
-                for d in 0..<depth { sum += x[i * inner + k + d] * weight[(k + d) * cols + j] }
+                for d in 0..<depth { sum += x[i * xStride + k + d] * weight[(k + d) * cols + j] }
                 out[i * cols + j] = sum
             }
             j += 1
