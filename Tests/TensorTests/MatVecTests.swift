@@ -25,7 +25,7 @@ final class MatVecTests: XCTestCase {
         let pools = [ComputePool(threads: 1), ComputePool(threads: 2), ComputePool(threads: 3)]
         defer { pools.forEach { $0.stop() } }
         for pool in pools {
-            for (rows, inner, cols) in [(1, 300, 257), (1, 203, 301), (1, 33, 1000), (1, 7, 3), (1, 1024, 64), (3, 96, 129), (5, 64, 2304), (4, 203, 300),
+            for (rows, inner, cols) in [(1, 300, 257), (1, 203, 301), (1, 33, 1000), (1, 7, 3), (1, 1024, 64), (3, 96, 129), (5, 64, 2304), (4, 203, 300), (8, 203, 300),
                                         (2, 13, 9), (7, 70, 31), (8, 96, 40), (9, 48, 33), (12, 40, 17)] {
                 let x = random(rows * inner), w = random(inner * cols)
                 for layout in [WeightLayout.inputMajor, .outputMajor] {
@@ -92,20 +92,22 @@ final class QuantizedMatVecTests: XCTestCase {
         var state: UInt64 = 3
         func next() -> Float { state = state &* 6364136223846793005 &+ 1442695040888963407; return Float(Int(state >> 33) % 2001 - 1000) / 10 }
         for inner in [1, 31, 32, 33, 64, 100, 768] {
-            let outFeatures = 9, rows = 5
-            let w = (0..<(inner * outFeatures)).map { _ in next() }, x = (0..<(rows * inner)).map { _ in next() }
-            let matrix = Int8Matrix(quantizing: w, inFeatures: inner, outFeatures: outFeatures, layout: .outputMajor)
-            var wide = [Int16](repeating: 0, count: rows * inner), scales = [Float](repeating: 0, count: rows)
-            quantizeActivations(x, rows: rows, count: inner, wide: &wide, scales: &scales)
-            var y = [Float](repeating: 0, count: rows * outFeatures)
-            matmulInt8(y: &y, yStride: outFeatures, xWide: wide, xScales: scales, activations: rows, weight: matrix, rowRange: 0..<outFeatures, accumulate: false)
-            for i in 0..<rows {
-                var q = [Int8](repeating: 0, count: inner), s: Float = 0
-                x.withUnsafeBufferPointer { quantizeRow($0.baseAddress! + i * inner, count: inner, into: &q, scale: &s) }
-                XCTAssertEqual(s, scales[i])
-                for r in 0..<outFeatures {
-                    let exact = (0..<inner).reduce(Int32(0)) { $0 + Int32(matrix.values[r * inner + $1]) * Int32(q[$1]) }
-                    XCTAssertEqual(y[i * outFeatures + r], Float(exact) * matrix.scales[r] * s, "inner \(inner) row \(i) output \(r)")
+            for rows in [1, 3, 4, 5, 9] {  // groups of four activation rows and the rest
+                let outFeatures = 9
+                let w = (0..<(inner * outFeatures)).map { _ in next() }, x = (0..<(rows * inner)).map { _ in next() }
+                let matrix = Int8Matrix(quantizing: w, inFeatures: inner, outFeatures: outFeatures, layout: .outputMajor)
+                var wide = [Int16](repeating: 0, count: rows * inner), scales = [Float](repeating: 0, count: rows)
+                quantizeActivations(x, rows: rows, count: inner, wide: &wide, scales: &scales)
+                var y = [Float](repeating: 0, count: rows * outFeatures)
+                matmulInt8(y: &y, yStride: outFeatures, xWide: wide, xScales: scales, activations: rows, weight: matrix, rowRange: 0..<outFeatures, accumulate: false)
+                for i in 0..<rows {
+                    var q = [Int8](repeating: 0, count: inner), s: Float = 0
+                    x.withUnsafeBufferPointer { quantizeRow($0.baseAddress! + i * inner, count: inner, into: &q, scale: &s) }
+                    XCTAssertEqual(s, scales[i])
+                    for r in 0..<outFeatures {
+                        let exact = (0..<inner).reduce(Int32(0)) { $0 + Int32(matrix.values[r * inner + $1]) * Int32(q[$1]) }
+                        XCTAssertEqual(y[i * outFeatures + r], Float(exact) * matrix.scales[r] * s, "inner \(inner) row \(i) of \(rows) output \(r)")
+                    }
                 }
             }
         }

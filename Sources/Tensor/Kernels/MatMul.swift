@@ -78,38 +78,54 @@ public func matmul(
 /// Each thread reads one contiguous block of the matrix, which the prefetchers follow
 /// at full speed; splitting by columns instead gives every thread eight short strided
 /// streams per group of rows (measured on 12 GPT-2 layers, 2 threads: 11.1 GB/s by rows
-/// against 8.5 by columns, with a plain sequential read at 11.8). The price is one partial
-/// product per extra thread, on the caller's stack, added up at the end (rows·cols floats each).
+/// against 8.5 by columns, with a plain sequential read at 11.8). The price is a partial
+/// product per thread, on the caller's stack, added up at the end: one vector for each
+/// thread but the first with one row; with several rows one for every thread, its rows
+/// padded off the 4 KiB pattern (see `matmulInputMajorFewRows`).
 func matmulInputMajorSplitByRows(
     out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     rows: Int, inner: Int, cols: Int, accumulate: Bool, pool: ComputePool
 ) {
-    @inline(__always) func product(_ y: UnsafeMutablePointer<Float>, _ k: Range<Int>, _ accumulate: Bool) {
+    @inline(__always) func product(_ y: UnsafeMutablePointer<Float>, _ yStride: Int, _ k: Range<Int>, _ accumulate: Bool) {
         if rows == 1 {
             matvecInputMajor(y: y, x: x + k.lowerBound, weight: weight + k.lowerBound * cols, inner: k.count, cols: cols,
                              columns: 0..<cols, accumulate: accumulate)
         } else {
-            matmulInputMajorFewRows(out: y, x: x + k.lowerBound, xStride: inner, weight: weight + k.lowerBound * cols,
-                                    rows: rows, inner: k.count, cols: cols, columns: 0..<cols, accumulate: accumulate)
+            matmulInputMajorFewRows(out: y, outStride: yStride, x: x + k.lowerBound, xStride: inner,
+                                    weight: weight + k.lowerBound * cols, rows: rows, inner: k.count, cols: cols,
+                                    columns: 0..<cols, accumulate: accumulate)
         }
     }
     // Below this many weights per thread, waking the pool costs more than it saves.
     let threads = min(pool.threadCount, max(1, inner * cols / 16_384), max(1, inner / 8))
-    if threads == 1 {
-        product(out, 0..<inner, accumulate)
+    if threads == 1 && rows == 1 {
+        product(out, cols, 0..<inner, accumulate)
         return
     }
-    let size = rows * cols
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: (threads - 1) * size) { partials in
-        let partial = partials.baseAddress!
+    // With one row the first thread writes straight into out; with several every thread
+    // writes a padded partial.
+    let direct = rows == 1
+    let stride = direct ? cols : cols + 16
+    let size = rows * stride
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: (direct ? threads - 1 : threads) * size) { partials in
+        let base = partials.baseAddress!
+        @inline(__always) func partial(_ t: Int) -> UnsafeMutablePointer<Float> { base + (direct ? t - 1 : t) * size }
         pool.run { t in
             guard t < threads else { return }
             // Blocks of whole groups of eight rows, the kernels' unit.
             let first = (inner / 8) * t / threads * 8
             let end = t == threads - 1 ? inner : (inner / 8) * (t + 1) / threads * 8
-            product(t == 0 ? out : partial + (t - 1) * size, first..<end, t == 0 && accumulate)
+            if direct && t == 0 {
+                product(out, cols, first..<end, accumulate)
+            } else {
+                product(partial(t), stride, first..<end, false)
+            }
         }
-        for t in 1..<threads { addInPlace(out, partial + (t - 1) * size, count: size) }
+        for i in 0..<rows {
+            let row = out + i * cols
+            if !direct && !accumulate { row.update(from: partial(0) + i * stride, count: cols) }
+            for t in (direct || !accumulate ? 1 : 0)..<threads { addInPlace(row, partial(t) + i * stride, count: cols) }
+        }
     }
 }
 
