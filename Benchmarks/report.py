@@ -1,30 +1,88 @@
 #!/usr/bin/env python3
-"""One table from the JSON lines of a run: medians, and each row's ratio to octavo-infer at the same dtype.
+"""Tables from the JSON lines of a run: medians, and each row's ratio octavo-infer / engine.
 
     python Benchmarks/report.py Benchmarks/work/results.jsonl
+
+A row is compared with octavo-infer's row of the same model, batch (and beams for NLLB)
+and dtype class: llama.cpp's q8_0 counts as int8, since both store 8-bit weights with a
+float scale (q8_0 per block of 32, octavo-infer and CTranslate2 per row). A field an
+engine does not report (llama.cpp's load time) shows as "–".
 """
 
 import json
+import re
 import sys
+
+DTYPE_CLASS = {"q8_0": "int8"}
 
 
 def median(row, key):
-    value = row.get(key)
+    value = (row or {}).get(key)
     return value["median"] if isinstance(value, dict) else value
+
+
+def cell(value, digits=0):
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def ratio(ours, row, key):
+    if ours is None or ours is row:
+        return ""
+    return f"{median(ours, key) / median(row, key):.2f}x"
+
+
+def model_name(row):
+    """Peer scripts name the model by their converted folder (gpt2-int8, nllb-600m-f32)."""
+    return re.sub(r"-(f32|f16|int8|q8_0)$", "", row["model"])
+
+
+def key(row, *fields):
+    return (model_name(row), DTYPE_CLASS.get(row["dtype"], row["dtype"])) + tuple(row.get(f, 1) for f in fields)
+
+
+def gpt2_table(rows):
+    octavo = {key(r, "batch"): r for r in rows if r["engine"] == "octavo-infer"}
+    print("| model | engine | dtype | batch | decode tok/s | octavo / engine | prefill ms | load ms | peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {model_name(r)} | {r['engine']} | {r['dtype']} | {r.get('batch', 1)} | "
+              f"{cell(median(r, 'decode_tokens_per_s'), 1)} | {ratio(octavo.get(key(r, 'batch')), r, 'decode_tokens_per_s')} | "
+              f"{cell(median(r, 'prefill_ms'))} | {cell(r.get('load_ms'))} | {cell(r.get('peak_rss_mib'))} |")
+
+
+def nllb_table(rows):
+    octavo = {key(r, "batch", "beams"): r for r in rows if r["engine"] == "octavo-infer"}
+    print("| engine | dtype | batch | beams | target tok/s | octavo / engine | load ms | peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['engine']} | {r['dtype']} | {r['batch']} | {r.get('beams', 1)} | "
+              f"{cell(median(r, 'target_tokens_per_s'), 1)} | "
+              f"{ratio(octavo.get(key(r, 'batch', 'beams')), r, 'target_tokens_per_s')} | "
+              f"{cell(r.get('load_ms'))} | {cell(r.get('peak_rss_mib'))} |")
+
+
+def quality(rows):
+    """octavo-infer's own measure of what int8 / f16 cost against f32."""
+    for r in rows:
+        q = r.get("quality")
+        if r["engine"] == "octavo-infer" and q:
+            print(f"- {model_name(r)} {r['dtype']} batch {r.get('batch', 1)}: top-1 agreement "
+                  f"{q['top1_agreement'] * 100:.1f}%, mean |logit error| {q['mean_abs_logit_error']:.4f}")
 
 
 def main():
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
-    octavo = {(r["model"], r["dtype"]): r for r in rows if r["engine"] == "octavo-infer"}
-    print("| model | engine | dtype | decode tok/s | octavo / engine | prefill ms | load ms | peak RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        base = r["model"].split("-f32")[0].split("-int8")[0]
-        ours = octavo.get((base, r["dtype"]))
-        speed = median(r, "decode_tokens_per_s")
-        ratio = f"{median(ours, 'decode_tokens_per_s') / speed:.2f}x" if ours and ours is not r else ""
-        print(f"| {base} | {r['engine']} | {r['dtype']} | {speed:.1f} | {ratio} | {median(r, 'prefill_ms'):.0f} | "
-              f"{r['load_ms']:.0f} | {r['peak_rss_mib']:.0f} |")
+    generate = [r for r in rows if "decode_tokens_per_s" in r]
+    translate = [r for r in rows if "target_tokens_per_s" in r]
+    if generate:
+        gpt2_table(generate)
+    for model in dict.fromkeys(model_name(r) for r in translate):
+        same = [r for r in translate if model_name(r) == model]
+        print(f"\n{model}: {same[0].get('source_tokens', '?')}-token sources, {same[0].get('new_tokens', '?')} target "
+              "tokens each, target tokens/s over the whole translation")
+        nllb_table(same)
+    print()
+    quality(rows)
 
 
 if __name__ == "__main__":

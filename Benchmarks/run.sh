@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Side by side, one run, same machine: octavo-infer against PyTorch + transformers and
-# CTranslate2 (fp32 and int8) on random-weight GPT-2 checkpoints at the real shapes.
-#   bash Benchmarks/run.sh            # gpt2; MODELS="gpt2 gpt2-medium" for more, RUNS=5, THREADS=2
-# Everything it downloads or makes stays in Benchmarks/work/ (ignored by git).
+# Side by side, one run, same machine: octavo-infer against PyTorch + transformers, CTranslate2
+# (fp32, int8) and llama.cpp (f32, q8_0) on random-weight checkpoints at the real shapes.
+#   bash Benchmarks/run.sh                  # gpt2
+#   MODELS="gpt2 gpt2-medium nllb-600m" RUNS=3 THREADS=2 bash Benchmarks/run.sh
+#   OCTAVO=/path/to/octavo-infer bash Benchmarks/run.sh    # use that binary, skip swift build
+# GPT-2 models: batch 1 (all engines) and batch 8 (octavo-infer, CTranslate2). nllb-600m:
+# octavo-infer, PyTorch and CTranslate2 at batch 1 and 16, greedy and beam 4, NLLB_TOKENS
+# target tokens per sentence (default 64).
+# Everything it downloads, builds or makes stays in Benchmarks/work/ (ignored by git).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/.."
@@ -10,35 +15,124 @@ work="$here/work"
 models="${MODELS:-gpt2}"
 runs="${RUNS:-5}"
 threads="${THREADS:-2}"
+nllb_tokens="${NLLB_TOKENS:-64}"
 mkdir -p "$work"
+phase() { echo "== $(date -u +%T) $*" >&2; }
 
 # Peers in a throwaway virtualenv, pinned to the versions ../shared/MEASURED.md used.
 if [ ! -x "$work/venv/bin/ct2-transformers-converter" ]; then
     python3 -m venv "$work/venv"
     "$work/venv/bin/pip" install --quiet --disable-pip-version-check \
-        torch==2.15.0 transformers==5.24.0 ctranslate2==4.8.5 safetensors numpy
+        torch==2.15.0 transformers==5.24.0 ctranslate2==4.8.5 safetensors numpy sentencepiece protobuf
 fi
 python="$work/venv/bin/python"
-swift build -c release --product octavo-infer
-octavo="$(swift build -c release --show-bin-path)/octavo-infer"
+
+if [ -n "${OCTAVO:-}" ]; then
+    octavo="$OCTAVO"
+else
+    swift build -c release --product octavo-infer
+    octavo="$(swift build -c release --show-bin-path)/octavo-infer"
+fi
+
+# llama.cpp: llama-bench and the GGUF converter from the tree vendored in llama-cpp-python's
+# source distribution, built once for this CPU (GGML_NATIVE) and kept in work/llama.cpp.
+llama_version=0.3.36
+llama_sdist_url=https://files.pythonhosted.org/packages/ec/e9/e7de2b0463ea3ffbf0ede6cb21b58c1258a8f6521aae45ca773a59fe7cf3/llama_cpp_python-0.3.36.tar.gz
+llama_sdist_sha256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
+llama_src="$work/src/llama_cpp_python-$llama_version/vendor/llama.cpp"
+llama_bench="$work/llama.cpp/build/bin/llama-bench"
+build_llama_cpp() {
+    [ -x "$llama_bench" ] && return
+    phase "building llama-bench (about 10 minutes on 2 cores)"
+    mkdir -p "$work/src" "$work/llama.cpp"
+    if [ ! -d "$llama_src" ]; then
+        # Straight from PyPI's file host: `pip download --no-binary` would first build the
+        # package's metadata, compiling cmake from source on the way.
+        local sdist="$work/src/llama_cpp_python-$llama_version.tar.gz"
+        [ -f "$sdist" ] || curl -sSfLo "$sdist" "$llama_sdist_url"
+        echo "$llama_sdist_sha256  $sdist" | sha256sum --check --quiet
+        tar -xzf "$sdist" -C "$work/src"
+    fi
+    cmake="$(command -v cmake || true)"
+    if [ -z "$cmake" ]; then
+        "$work/venv/bin/pip" install --quiet --disable-pip-version-check cmake==4.4.4
+        cmake="$work/venv/bin/cmake"
+    fi
+    "$cmake" -S "$llama_src" -B "$work/llama.cpp/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+        -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+        -DLLAMA_BUILD_SERVER=OFF > "$work/llama.cpp/build.log"
+    "$cmake" --build "$work/llama.cpp/build" --target llama-bench -j2 >> "$work/llama.cpp/build.log"
+}
 
 results="$work/results.jsonl"
 : > "$results"
+octavo_row() {  # octavo-infer bench ARGS..., one JSON line tagged with the engine
+    "$octavo" bench --runs "$runs" --threads "$threads" --json "$@" |
+        "$python" -c 'import json,sys; r=json.load(sys.stdin); r["engine"]="octavo-infer"; print(json.dumps(r))' >> "$results"
+}
+peer_row() {  # peers/SCRIPT ARGS..., run from peers/ so they find common.py
+    (cd "$here/peers" && "$python" "$@" --runs "$runs" --threads "$threads") >> "$results"
+}
+convert_ct2() {  # MODEL: CTranslate2 folders work/ct2/MODEL-f32 and -int8
+    for quantization in float32 int8; do
+        out="$work/ct2/$1-${quantization/float32/f32}"
+        [ -f "$out/model.bin" ] || "$python" "$here/peers/convert_ct2.py" --model "$work/models/$1" \
+            --output_dir "$out" --quantization "$quantization" --force > /dev/null
+    done
+}
+
+gpt2() {
+    local model="$1" dir="$work/models/$1" ct2="$work/ct2/$1"
+    build_llama_cpp
+    phase "$model: converting for CTranslate2 and llama.cpp"
+    convert_ct2 "$model"
+    mkdir -p "$work/gguf"
+    for outtype in f32 q8_0; do
+        out="$work/gguf/$model-$outtype.gguf"
+        [ -f "$out" ] || "$python" "$here/peers/convert_gguf.py" "$llama_src" "$dir" --outtype "$outtype" \
+            --outfile "$out" 2> "$work/gguf/$model-$outtype.log"
+    done
+    phase "$model: batch 1"
+    octavo_row --model "$dir" --dtype f32
+    octavo_row --model "$dir" --dtype int8
+    peer_row torch_bench.py gpt2 "$dir"
+    peer_row ct2_bench.py gpt2 "$ct2-f32" --compute-type float32
+    peer_row ct2_bench.py gpt2 "$ct2-int8" --compute-type int8
+    peer_row llama_bench.py gpt2 "$work/gguf/$model-f32.gguf" --llama-bench "$llama_bench" --dtype f32
+    peer_row llama_bench.py gpt2 "$work/gguf/$model-q8_0.gguf" --llama-bench "$llama_bench" --dtype q8_0
+    phase "$model: batch 8"
+    octavo_row --model "$dir" --dtype f32 --batch 8
+    octavo_row --model "$dir" --dtype int8 --batch 8
+    peer_row ct2_bench.py gpt2 "$ct2-f32" --compute-type float32 --batch 8
+    peer_row ct2_bench.py gpt2 "$ct2-int8" --compute-type int8 --batch 8
+}
+
+nllb() {
+    local model="$1" dir="$work/models/$1" ct2="$work/ct2/$1"
+    local tokens=(--source-tokens 40 --new-tokens "$nllb_tokens")
+    phase "$model: converting for CTranslate2"
+    convert_ct2 "$model"
+    for batch in 1 16; do
+        for beams in 1 4; do
+            phase "$model: batch $batch, beams $beams"
+            local shape=(--batch "$batch" --beams "$beams")
+            octavo_row --model "$dir" --dtype f32 --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
+            octavo_row --model "$dir" --dtype int8 --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
+            peer_row torch_bench.py nllb "$dir" "${tokens[@]}" "${shape[@]}"
+            peer_row ct2_bench.py nllb "$ct2-f32" --compute-type float32 "${tokens[@]}" "${shape[@]}"
+            peer_row ct2_bench.py nllb "$ct2-int8" --compute-type int8 "${tokens[@]}" "${shape[@]}"
+        done
+    done
+}
+
 for model in $models; do
     "$python" "$here/make_checkpoints.py" "$work/models" "$model"
-    for quantization in float32 int8; do
-        out="$work/ct2/$model-${quantization/float32/f32}"
-        [ -f "$out/model.bin" ] || "$work/venv/bin/ct2-transformers-converter" --model "$work/models/$model" \
-            --output_dir "$out" --quantization "$quantization" --force
-    done
-    for dtype in f32 int8; do
-        "$octavo" bench --model "$work/models/$model" --runs "$runs" --threads "$threads" --dtype "$dtype" --json |
-            "$python" -c 'import json,sys; r=json.load(sys.stdin); r["engine"]="octavo-infer"; print(json.dumps(r))' >> "$results"
-    done
-    (cd "$here/peers" && "$python" torch_bench.py gpt2 "$work/models/$model" --runs "$runs" --threads "$threads") >> "$results"
-    (cd "$here/peers" && "$python" ct2_bench.py gpt2 "$work/ct2/$model-f32" --compute-type float32 --runs "$runs" --threads "$threads") >> "$results"
-    (cd "$here/peers" && "$python" ct2_bench.py gpt2 "$work/ct2/$model-int8" --compute-type int8 --runs "$runs" --threads "$threads") >> "$results"
+    case "$model" in
+        nllb-*) nllb "$model" ;;
+        *) gpt2 "$model" ;;
+    esac
 done
+phase "done"
 echo
 echo "$(date -u +%F), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $threads threads, runs=$runs (medians)"
 "$python" "$here/report.py" "$results"

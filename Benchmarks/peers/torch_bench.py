@@ -55,15 +55,17 @@ def nllb(args):
     with torch.inference_mode():
         for run in range(args.runs + 1):
             start = now()
-            model.generate(input_ids, attention_mask=torch.ones_like(input_ids), num_beams=args.beams, do_sample=False,
-                           forced_bos_token_id=spa_latn, min_new_tokens=args.new_tokens, max_new_tokens=args.new_tokens,
-                           early_stopping=False, length_penalty=1.0)
+            out = model.generate(input_ids, attention_mask=torch.ones_like(input_ids), num_beams=args.beams,
+                                 do_sample=False, forced_bos_token_id=spa_latn, min_new_tokens=args.new_tokens,
+                                 max_new_tokens=args.new_tokens, early_stopping=False, length_penalty=1.0)
             seconds = now() - start
+            assert out.shape == (args.batch, 1 + args.new_tokens), out.shape  # decoder start + the target tokens
             if run > 0:
                 speeds.append(args.batch * args.new_tokens / seconds)
             log(f"pytorch nllb batch {args.batch} beams {args.beams} run {run}: {args.batch * args.new_tokens / seconds:.1f} tok/s")
     report(engine="pytorch", dtype="f32", model=os.path.basename(args.dir), task="translate", batch=args.batch,
-           beams=args.beams, load_ms=load_s * 1000, target_tokens_per_s=summary(speeds))
+           beams=args.beams, source_tokens=args.source_tokens, new_tokens=args.new_tokens, load_ms=load_s * 1000,
+           target_tokens_per_s=summary(speeds))
 
 
 def main():
