@@ -50,7 +50,7 @@ public func matmul(
             matmulInputMajorSplitByRows(out: out, x: input, weight: weight, rows: rows, inner: inner, cols: cols,
                                         accumulate: accumulate, pool: pool)
         case .outputMajor:
-            pool.parallelFor(cols, granularity: 2, minimumPerThread: minimumColumns) { range in
+            pool.parallelFor(cols, granularity: 4, minimumPerThread: minimumColumns) { range in
                 matmulOutputMajorFewRows(out: out, outStride: cols, x: input, weight: weight, rows: rows, inner: inner,
                                          rowRange: range, accumulate: accumulate)
             }
