@@ -6,7 +6,8 @@
 #   OCTAVO=/path/to/octavo-infer bash Benchmarks/run.sh    # use that binary, skip swift build
 # GPT-2 models: batch 1 (all engines) and batch 8 (octavo-infer, CTranslate2). nllb-600m:
 # octavo-infer, PyTorch and CTranslate2 at batch 1 and 16, greedy and beam 4, NLLB_TOKENS
-# target tokens per sentence (default 64).
+# target tokens per sentence (default 64). octavo-infer runs int8 both ways: quantizing the
+# f32 folder at load, and from the folder `octavo-infer quantize` saved (its load time and RSS).
 # Everything it downloads, builds or makes stays in Benchmarks/work/ (ignored by git).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -66,9 +67,15 @@ build_llama_cpp() {
 
 results="$work/results.jsonl"
 : > "$results"
-octavo_row() {  # octavo-infer bench ARGS..., one JSON line tagged with the engine
+octavo_row() {  # octavo-infer bench ARGS..., one JSON line tagged with the engine ($ENGINE)
     "$octavo" bench --runs "$runs" --threads "$threads" --json "$@" |
-        "$python" -c 'import json,sys; r=json.load(sys.stdin); r["engine"]="octavo-infer"; print(json.dumps(r))' >> "$results"
+        ENGINE="${ENGINE:-octavo-infer}" "$python" -c \
+            'import json,os,sys; r=json.load(sys.stdin); r["engine"]=os.environ["ENGINE"]; print(json.dumps(r))' >> "$results"
+}
+saved_int8() {  # MODEL: the folder `octavo-infer quantize` writes, named like the model for the report
+    local out="$work/saved-int8/$1"
+    [ -f "$out/model.safetensors" ] || "$octavo" quantize --model "$work/models/$1" --output "$out" --dtype int8 > /dev/null
+    echo "$out"
 }
 peer_row() {  # peers/SCRIPT ARGS..., run from peers/ so they find common.py
     (cd "$here/peers" && "$python" "$@" --runs "$runs" --threads "$threads") >> "$results"
@@ -95,6 +102,7 @@ gpt2() {
     phase "$model: batch 1"
     octavo_row --model "$dir" --dtype f32
     octavo_row --model "$dir" --dtype int8
+    ENGINE="octavo-infer (saved int8)" octavo_row --model "$(saved_int8 "$model")"
     peer_row torch_bench.py gpt2 "$dir"
     peer_row ct2_bench.py gpt2 "$ct2-f32" --compute-type float32
     peer_row ct2_bench.py gpt2 "$ct2-int8" --compute-type int8
@@ -118,6 +126,10 @@ nllb() {
             local shape=(--batch "$batch" --beams "$beams")
             octavo_row --model "$dir" --dtype f32 --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
             octavo_row --model "$dir" --dtype int8 --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
+            if [ "$batch$beams" = 11 ]; then
+                ENGINE="octavo-infer (saved int8)" octavo_row --model "$(saved_int8 "$model")" \
+                    --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
+            fi
             peer_row torch_bench.py nllb "$dir" "${tokens[@]}" "${shape[@]}"
             peer_row ct2_bench.py nllb "$ct2-f32" --compute-type float32 "${tokens[@]}" "${shape[@]}"
             peer_row ct2_bench.py nllb "$ct2-int8" --compute-type int8 "${tokens[@]}" "${shape[@]}"

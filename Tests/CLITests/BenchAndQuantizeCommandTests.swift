@@ -48,6 +48,16 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
         let inspect = try CLI.run(["inspect", "--model", output.path, "--json"]).json()
         XCTAssertEqual((inspect["dtypes"] as? [String: Int])?["I8"], 9, "8 block matrices and the output layer")
         XCTAssertEqual(try CLI.run(["quantize", "--model", gpt2, "--output", gpt2]).status, 2)
+
+        // bench names the precision the folder is stored in, and measures no quality cost
+        // against itself (the saved folder holds no fp32 copy).
+        for dtype in ["f32", "int8"] {
+            let bench = try CLI.run(["bench", "--model", output.path, "--prompt-tokens", "8", "--new-tokens", "4", "--runs", "1", "--dtype", dtype, "--json"])
+            XCTAssertEqual(bench.status, 0, bench.stderr)
+            let json = try bench.json()
+            XCTAssertEqual(json["dtype"] as? String, "int8", "--dtype \(dtype) on a saved int8 folder")
+            XCTAssertNil(json["quality"])
+        }
     }
 }
 

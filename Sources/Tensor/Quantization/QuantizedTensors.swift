@@ -8,6 +8,21 @@ public enum QuantizedTensors {
     public static let outputMajor = "output-major"
     public static let scaleSuffix = "_scale"
 
+    /// The precision a folder written by `octavo-infer quantize` stores its matrices in, or nil
+    /// for an ordinary float checkpoint. Such a folder is used as stored whatever `--dtype`
+    /// asks for, and holds no fp32 copy to compare it with.
+    public static func storedPrecision(of checkpoint: Checkpoint) -> WeightPrecision? {
+        var precision: WeightPrecision?
+        for name in checkpoint.tensorNames {
+            switch checkpoint.info(name)?.dtype {
+            case .i8: return .int8
+            case .f16 where checkpoint.metadata(of: name)[layoutKey] == outputMajor: precision = .f16
+            default: continue
+            }
+        }
+        return precision
+    }
+
     /// The stored quantized form of `view`, or nil when it is an ordinary float tensor.
     static func load(_ checkpoint: Checkpoint, view: TensorView, rows: Int, columns: Int) throws -> Linear.Weights? {
         switch view.dtype {

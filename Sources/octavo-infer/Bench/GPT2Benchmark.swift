@@ -29,7 +29,7 @@ struct GPT2Benchmark {
         let peak_rss_mib: Double
         let weights_mib: Double
         let loaded_weights_mib: Double
-        /// Against the same folder at fp32 (absent for f32).
+        /// Against the same folder at fp32 (absent for f32 and for folders saved quantized).
         let quality: QuantizationQuality?
     }
 
@@ -74,13 +74,15 @@ struct GPT2Benchmark {
         let weightBytes = model.checkpoint.storedBytes
         let peak = peakResidentMiB()  // before the fp32 copy the quality check loads
         var quality: QuantizationQuality?
-        if precision != .f32 {
+        // A folder saved by `quantize` is its own reference: no fp32 copy to measure against.
+        let stored = QuantizedTensors.storedPrecision(of: model.checkpoint)
+        if precision != .f32 && stored == nil {
             // The first sequence's prompt and what the quantized model generated after it.
             let tokens = Array((prompts[0] + [nextTokens[0][0]]).prefix(min(64, model.maxPositions)))
             quality = try QuantizationQuality.measure(GPT2Model(directory: directory), model, tokens: tokens)
         }
         return Report(
-            model: directory.lastPathComponent, dtype: precision.rawValue, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
+            model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
             batch: batch, threads: threads, runs: runs, prefill_ms: Summary(prefill), time_to_first_token_ms: Summary(firstToken),
             decode_tokens_per_s: Summary(decode), peak_rss_mib: peak, weights_mib: Double(weightBytes) / 1_048_576,
             loaded_weights_mib: Double(model.weightBytes) / 1_048_576, quality: quality)

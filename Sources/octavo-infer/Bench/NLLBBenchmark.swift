@@ -29,7 +29,7 @@ struct NLLBBenchmark {
         let target_tokens_per_s: Summary
         let peak_rss_mib: Double
         let weights_mib: Double
-        /// Against the same folder at fp32 (absent for f32): the first source, teacher-forced.
+        /// Against the same folder at fp32 (absent for f32 and for folders saved quantized): the first source, teacher-forced.
         let quality: QuantizationQuality?
     }
 
@@ -67,12 +67,14 @@ struct NLLBBenchmark {
         }
         let peak = peakResidentMiB()
         var quality: QuantizationQuality?
-        if precision != .f32 {
+        // A folder saved by `quantize` is its own reference: no fp32 copy to measure against.
+        let stored = QuantizedTensors.storedPrecision(of: model.checkpoint)
+        if precision != .f32 && stored == nil {
             quality = try QuantizationQuality.measure(M2M100Model(directory: directory), model, source: sources[0],
                                                       targets: Array(lastOutput.dropLast().prefix(model.maxTargetPositions)))
         }
         return Report(
-            model: directory.lastPathComponent, dtype: precision.rawValue, load_ms: loadMs, source_tokens: sourceTokens, new_tokens: newTokens,
+            model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue, load_ms: loadMs, source_tokens: sourceTokens, new_tokens: newTokens,
             batch: batch, beams: beams, threads: threads, runs: runs, encode_ms: Summary(encode), translate_ms: Summary(total),
             target_tokens_per_s: Summary(rate), peak_rss_mib: peak, weights_mib: Double(model.checkpoint.storedBytes) / 1_048_576,
             quality: quality)
