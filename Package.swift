@@ -25,6 +25,10 @@ let vectorWidthFlags: [SwiftSetting] = []
 #endif
 let tensorFlags: [SwiftSetting] = kernelFlags + vectorWidthFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
+// X86Intrinsics names vpmaddwd through the compiler's Builtin module, which only a module
+// compiled with -parse-stdlib can see (Sources/X86Intrinsics/PackedInt16.swift says why).
+let intrinsicsFlags: [SwiftSetting] = kernelFlags + [.unsafeFlags(["-parse-stdlib"])]
+
 let package = Package(
     name: "OctavoInfer",
     products: [
@@ -39,7 +43,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
-        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: tensorFlags),
+        .target(name: "X86Intrinsics", swiftSettings: intrinsicsFlags),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "X86Intrinsics"], swiftSettings: tensorFlags),
         .target(name: "Tokenizer"),
         .target(name: "Generation", dependencies: ["Tensor", "Tokenizer"]),
         .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags),

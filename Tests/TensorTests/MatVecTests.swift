@@ -92,7 +92,7 @@ final class QuantizedMatVecTests: XCTestCase {
         var state: UInt64 = 3
         func next() -> Float { state = state &* 6364136223846793005 &+ 1442695040888963407; return Float(Int(state >> 33) % 2001 - 1000) / 10 }
         for inner in [1, 31, 32, 33, 64, 100, 768] {
-            for rows in [1, 3, 4, 5, 9] {  // groups of four activation rows and the rest
+            for rows in [1, 3, 4, 9, int8TileMinimumRows, int8TileMinimumRows + 3] {  // row by row, and in tiles of two rows (and the rest)
                 let outFeatures = 9
                 let w = (0..<(inner * outFeatures)).map { _ in next() }, x = (0..<(rows * inner)).map { _ in next() }
                 let matrix = Int8Matrix(quantizing: w, inFeatures: inner, outFeatures: outFeatures, layout: .outputMajor)
@@ -109,6 +109,13 @@ final class QuantizedMatVecTests: XCTestCase {
                         XCTAssertEqual(y[i * outFeatures + r], Float(exact) * matrix.scales[r] * s, "inner \(inner) row \(i) of \(rows) output \(r)")
                     }
                 }
+                // Split over weight rows as the thread pool splits it (a tile of four, then
+                // the rest), adding into what the output holds.
+                var sum = [Float](repeating: 1, count: rows * outFeatures)
+                for range in [0..<1, 1..<6, 6..<outFeatures] {
+                    matmulInt8(y: &sum, yStride: outFeatures, xWide: wide, xScales: scales, activations: rows, weight: matrix, rowRange: range, accumulate: true)
+                }
+                XCTAssertEqual(sum, y.map { 1 + $0 }, "accumulated, inner \(inner), \(rows) rows")
             }
         }
     }
