@@ -61,8 +61,8 @@ build_llama_cpp() {
     fi
     "$cmake" -S "$llama_src" -B "$work/llama.cpp/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
         -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-        -DLLAMA_BUILD_SERVER=OFF > "$work/llama.cpp/build.log"
-    "$cmake" --build "$work/llama.cpp/build" --target llama-bench -j2 >> "$work/llama.cpp/build.log"
+        -DLLAMA_BUILD_SERVER=OFF > "$work/llama.cpp/build.log" 2>&1
+    "$cmake" --build "$work/llama.cpp/build" --target llama-bench -j2 >> "$work/llama.cpp/build.log" 2>&1
 }
 
 results="$work/results.jsonl"
