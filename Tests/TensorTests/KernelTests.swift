@@ -88,6 +88,24 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(log[1], Float(2 - Foundation.log(z)), accuracy: 1e-5)
     }
 
+    /// A vocabulary-sized row (vector body, scalar tail, masked entries), in place as beam
+    /// search calls it, against log-softmax in Double.
+    func testLogSoftmaxOfLongRowInPlace() {
+        let count = 50_257
+        var x = (0..<count).map { Float(sin(Double($0) * 0.013) * 12) }
+        x[17] = -.infinity
+        x[count - 2] = -.infinity
+        let maximum = x.map(Double.init).max()!
+        let logSum = maximum + Foundation.log(x.reduce(0.0) { $0 + exp(Double($1) - maximum) })
+        let expected = x.map { Double($0) - logSum }
+        x.withUnsafeMutableBufferPointer { logSoftmax(out: $0.baseAddress!, input: $0.baseAddress!, count: count) }
+        XCTAssertEqual(x[17], -.infinity)
+        XCTAssertEqual(x[count - 2], -.infinity)
+        for i in 0..<count where expected[i].isFinite {
+            XCTAssertEqual(Double(x[i]), expected[i], accuracy: 1e-4 * max(1, abs(expected[i])), "entry \(i)")
+        }
+    }
+
     func testAttentionAgainstNaive() {
         let heads = 3, headDim = 10, capacity = 16, length = 11
         let q = random(heads * headDim), k = random(heads * capacity * headDim), v = random(heads * capacity * headDim)
