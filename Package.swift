@@ -29,6 +29,17 @@ let tensorFlags: [SwiftSetting] = kernelFlags + vectorWidthFlags + [.unsafeFlags
 // compiled with -parse-stdlib can see (Sources/X86Intrinsics/PackedInt16.swift says why).
 let intrinsicsFlags: [SwiftSetting] = kernelFlags + [.unsafeFlags(["-parse-stdlib"])]
 
+// X86VNNI is the one target built for AVX-512 (VNNI's vpdpbusd on 256-bit registers). Tensor
+// calls into it only when the CPU has those instructions (Sources/Tensor/Kernels/Int8Kernel.swift),
+// so the rest of the binary still runs on any AVX2 machine.
+#if arch(x86_64)
+let vnniFlags: [SwiftSetting] = intrinsicsFlags + [.unsafeFlags([
+    "-Xcc", "-mavx512f", "-Xcc", "-mavx512bw", "-Xcc", "-mavx512vl", "-Xcc", "-mavx512vnni",
+])]
+#else
+let vnniFlags: [SwiftSetting] = intrinsicsFlags
+#endif
+
 let package = Package(
     name: "OctavoInfer",
     products: [
@@ -44,7 +55,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(name: "X86Intrinsics", swiftSettings: intrinsicsFlags),
-        .target(name: "Tensor", dependencies: ["COpenBLAS", "X86Intrinsics"], swiftSettings: tensorFlags),
+        .target(name: "X86VNNI", swiftSettings: vnniFlags),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "X86Intrinsics", "X86VNNI"], swiftSettings: tensorFlags),
         .target(name: "Tokenizer"),
         .target(name: "Generation", dependencies: ["Tensor", "Tokenizer"]),
         .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags),

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import Tensor
 
 /// The decode kernels and the pooled GEMM split against a naive product, over
@@ -87,37 +88,76 @@ final class MatVecTests: XCTestCase {
 
 /// int8 and f16 products against the same arithmetic done naively.
 final class QuantizedMatVecTests: XCTestCase {
-    /// The integer path is exact: any weights, any activations, any length (full chunks and tails).
+    /// The integer path is exact on every kernel this CPU runs: any weights, any activations,
+    /// any length (full vectors and tails), every tile shape, and the same floats from each.
     func testInt8ProductIsExactInIntegers() {
         var state: UInt64 = 3
         func next() -> Float { state = state &* 6364136223846793005 &+ 1442695040888963407; return Float(Int(state >> 33) % 2001 - 1000) / 10 }
         for inner in [1, 31, 32, 33, 64, 100, 768] {
-            for rows in [1, 3, 4, 9, int8TileMinimumRows, int8TileMinimumRows + 3] {  // row by row, and in tiles of two rows (and the rest)
+            // Row by row and AVX2 tiles of two (int8TileMinimumRows on); VNNI tiles of four and
+            // their remainders of three, two and one.
+            for rows in [1, 2, 3, 4, 5, 9, int8TileMinimumRows, int8TileMinimumRows + 3] {
                 let outFeatures = 9
                 let w = (0..<(inner * outFeatures)).map { _ in next() }, x = (0..<(rows * inner)).map { _ in next() }
                 let matrix = Int8Matrix(quantizing: w, inFeatures: inner, outFeatures: outFeatures, layout: .outputMajor)
-                var wide = [Int16](repeating: 0, count: rows * inner), scales = [Float](repeating: 0, count: rows)
-                quantizeActivations(x, rows: rows, count: inner, wide: &wide, scales: &scales)
-                var y = [Float](repeating: 0, count: rows * outFeatures)
-                matmulInt8(y: &y, yStride: outFeatures, xWide: wide, xScales: scales, activations: rows, weight: matrix, rowRange: 0..<outFeatures, accumulate: false)
-                for i in 0..<rows {
-                    var q = [Int8](repeating: 0, count: inner), s: Float = 0
-                    x.withUnsafeBufferPointer { quantizeRow($0.baseAddress! + i * inner, count: inner, into: &q, scale: &s) }
-                    XCTAssertEqual(s, scales[i])
-                    for r in 0..<outFeatures {
-                        let exact = (0..<inner).reduce(Int32(0)) { $0 + Int32(matrix.values[r * inner + $1]) * Int32(q[$1]) }
-                        XCTAssertEqual(y[i * outFeatures + r], Float(exact) * matrix.scales[r] * s, "inner \(inner) row \(i) of \(rows) output \(r)")
+                var first: [Float]?
+                for kernel in Int8Kernel.supported {
+                    let (y, quantized) = int8Product(x, rows: rows, matrix: matrix, kernel: kernel)
+                    for i in 0..<rows {
+                        var q = [Int8](repeating: 0, count: inner), s: Float = 0
+                        x.withUnsafeBufferPointer { quantizeRow($0.baseAddress! + i * inner, count: inner, into: &q, scale: &s) }
+                        XCTAssertEqual(s, quantized.scales[i])
+                        for k in 0..<inner { XCTAssertEqual(quantized.value(row: i, column: k), Int32(q[k])) }
+                        for r in 0..<outFeatures {
+                            let exact = (0..<inner).reduce(Int32(0)) { $0 + Int32(matrix.values[r * inner + $1]) * Int32(q[$1]) }
+                            XCTAssertEqual(y[i * outFeatures + r], Float(exact) * matrix.scales[r] * s, "\(kernel), inner \(inner) row \(i) of \(rows) output \(r)")
+                        }
                     }
+                    if let first { XCTAssertEqual(y, first, "\(kernel) against \(Int8Kernel.supported[0])") } else { first = y }
+                    // Split over weight rows as the thread pool splits it (a tile of four, then
+                    // the rest), adding into what the output holds.
+                    var sum = [Float](repeating: 1, count: rows * outFeatures)
+                    for range in [0..<1, 1..<6, 6..<outFeatures] {
+                        matmulInt8(y: &sum, yStride: outFeatures, x: quantized, weight: matrix, rowRange: range, accumulate: true)
+                    }
+                    XCTAssertEqual(sum, y.map { 1 + $0 }, "\(kernel), accumulated, inner \(inner), \(rows) rows")
+                    quantized.values.deallocate()
+                    quantized.scales.deallocate()
                 }
-                // Split over weight rows as the thread pool splits it (a tile of four, then
-                // the rest), adding into what the output holds.
-                var sum = [Float](repeating: 1, count: rows * outFeatures)
-                for range in [0..<1, 1..<6, 6..<outFeatures] {
-                    matmulInt8(y: &sum, yStride: outFeatures, xWide: wide, xScales: scales, activations: rows, weight: matrix, rowRange: range, accumulate: true)
-                }
-                XCTAssertEqual(sum, y.map { 1 + $0 }, "accumulated, inner \(inner), \(rows) rows")
             }
         }
+    }
+
+    /// On a machine without AVX-512 VNNI this says so, instead of passing with only AVX2 tested.
+    func testVNNIKernelIsTestedWhereTheCPUHasIt() throws {
+        try XCTSkipUnless(Int8Kernel.avx512VNNI.isSupported, "this CPU has no AVX-512 VNNI: only the AVX2 int8 kernel was tested")
+        XCTAssertEqual(Int8Kernel.supported, [.avx2, .avx512VNNI])
+        if ProcessInfo.processInfo.environment["OCTAVO_INT8_KERNEL"] == nil { XCTAssertEqual(Int8Kernel.selected, .avx512VNNI) }
+    }
+
+    /// The row sums VNNI needs are the same whether the matrix was quantized here or mapped
+    /// from a file `quantize` wrote.
+    func testInt8RowSumsOfWrappedMatrixMatchQuantized() {
+        let inFeatures = 37, outFeatures = 70
+        let w = (0..<(inFeatures * outFeatures)).map { Float(sin(Double($0) * 0.61)) }
+        let quantized = Int8Matrix(quantizing: w, inFeatures: inFeatures, outFeatures: outFeatures, layout: .inputMajor)
+        let wrapped = Int8Matrix(values: quantized.values, scales: quantized.scales, rows: outFeatures, columns: inFeatures, owner: quantized)
+        for r in 0..<outFeatures {
+            let sum = (0..<inFeatures).reduce(Int32(0)) { $0 + Int32(quantized.values[r * inFeatures + $1]) }
+            XCTAssertEqual(quantized.rowSums[r], sum)
+            XCTAssertEqual(wrapped.rowSums[r], sum)
+        }
+    }
+
+    /// x·Wᵀ through `matmulInt8` on `kernel`, and the quantized activations (the caller frees them).
+    private func int8Product(_ x: [Float], rows: Int, matrix: Int8Matrix, kernel: Int8Kernel) -> ([Float], QuantizedActivations) {
+        let bytes = QuantizedActivations.byteCount(rows: rows, columns: matrix.columns, kernel: kernel)
+        let quantized = QuantizedActivations(
+            quantizing: x, rows: rows, columns: matrix.columns, kernel: kernel,
+            values: .allocate(byteCount: max(1, bytes), alignment: 64), scales: .allocate(capacity: rows))
+        var y = [Float](repeating: 0, count: rows * matrix.rows)
+        matmulInt8(y: &y, yStride: matrix.rows, x: quantized, weight: matrix, rowRange: 0..<matrix.rows, accumulate: false)
+        return (y, quantized)
     }
 
     func testInt8MatrixMatchesDequantizedProduct() {
@@ -128,11 +168,9 @@ final class QuantizedMatVecTests: XCTestCase {
             let matrix = Int8Matrix(quantizing: w, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout)
             var xq = [Int8](repeating: 0, count: rows * inFeatures), xs = [Float](repeating: 0, count: rows)
             for i in 0..<rows { x.withUnsafeBufferPointer { quantizeRow($0.baseAddress! + i * inFeatures, count: inFeatures, into: &xq[i * inFeatures], scale: &xs[i]) } }
-            var wide = [Int16](repeating: 0, count: rows * inFeatures), wideScales = [Float](repeating: 0, count: rows)
-            quantizeActivations(x, rows: rows, count: inFeatures, wide: &wide, scales: &wideScales)
-            XCTAssertEqual(wideScales, xs)
-            var y = [Float](repeating: 0, count: rows * outFeatures)
-            matmulInt8(y: &y, yStride: outFeatures, xWide: wide, xScales: xs, activations: rows, weight: matrix, rowRange: 0..<outFeatures, accumulate: false)
+            let (y, quantized) = int8Product(x, rows: rows, matrix: matrix, kernel: .selected)
+            defer { quantized.values.deallocate(); quantized.scales.deallocate() }
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: quantized.scales, count: rows)), xs)
             for i in 0..<rows {
                 for r in 0..<outFeatures {
                     var exact: Double = 0, dequantized: Double = 0

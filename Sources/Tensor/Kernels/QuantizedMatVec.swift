@@ -1,5 +1,6 @@
 #if arch(x86_64)
 import X86Intrinsics
+import X86VNNI
 #endif
 
 /// Products with int8 and f16 weight rows, for one or a few rows of activations
@@ -22,18 +23,83 @@ func dotInt8(_ w: UnsafePointer<Int8>, _ x: UnsafePointer<Int16>, count: Int) ->
     return sum
 }
 
-/// y[i, r] (=|+=) scales[r] · xScale[i] · Σ_k W[r, k] · xq[i, k] for weight rows `rowRange`
-/// and activation rows i in 0..<activations (xq from `quantizeActivations`).
+/// Activation rows quantized to int8 (symmetric per row, like the weights: the largest
+/// magnitude maps to 127) in the form one `Int8Kernel` reads: Int16 lanes for AVX2, the
+/// value plus 128 in a byte for VNNI. The memory is the caller's.
+public struct QuantizedActivations {
+    public let kernel: Int8Kernel
+    public let rows: Int
+    public let columns: Int
+    /// rows × columns values, `kernel.bytesPerActivation` bytes each.
+    public let values: UnsafeMutableRawPointer
+    /// One scale per row.
+    public let scales: UnsafeMutablePointer<Float>
+
+    /// Bytes `values` needs.
+    public static func byteCount(rows: Int, columns: Int, kernel: Int8Kernel) -> Int {
+        rows * columns * kernel.bytesPerActivation
+    }
+
+    /// Quantizes `rows` rows of `columns` floats from `x` into `values` and `scales`.
+    public init(quantizing x: UnsafePointer<Float>, rows: Int, columns: Int, kernel: Int8Kernel,
+                values: UnsafeMutableRawPointer, scales: UnsafeMutablePointer<Float>) {
+        self.kernel = kernel
+        self.rows = rows
+        self.columns = columns
+        self.values = values
+        self.scales = scales
+        let wide = values.assumingMemoryBound(to: Int16.self), offset = values.assumingMemoryBound(to: UInt8.self)
+        for i in 0..<rows {
+            let row = x + i * columns
+            var maximum: Float = 0
+            for k in 0..<columns { maximum = max(maximum, abs(row[k])) }
+            let s = maximum / 127
+            scales[i] = s
+            let inverse: Float = s > 0 ? 1 / s : 0
+            switch kernel {
+            case .avx2:
+                let out = wide + i * columns
+                for k in 0..<columns { out[k] = Int16(truncatingIfNeeded: roundToInt32(row[k] * inverse)) }
+            case .avx512VNNI:
+                let out = offset + i * columns
+                for k in 0..<columns { out[k] = UInt8(truncatingIfNeeded: roundToInt32(row[k] * inverse) &+ 128) }
+            }
+        }
+    }
+
+    /// The int8 value of row i, column k (what every kernel multiplies by).
+    public func value(row i: Int, column k: Int) -> Int32 {
+        switch kernel {
+        case .avx2: return Int32(values.assumingMemoryBound(to: Int16.self)[i * columns + k])
+        case .avx512VNNI: return Int32(values.assumingMemoryBound(to: UInt8.self)[i * columns + k]) - 128
+        }
+    }
+}
+
+/// y[i, r] (=|+=) scales[r] · x.scales[i] · Σ_k W[r, k] · x[i, k] for weight rows `rowRange`
+/// and activation rows i in 0..<x.rows, on the kernel `x` was quantized for.
 ///
-/// Up to `int8TileMinimumRows - 1` activation rows (decode, batched decode, beams) take each
-/// weight row once from memory and reuse it from L1 for every activation row. More (a
-/// prompt, a batch of 16 sentences) go through tiles of four weight rows by two activation
-/// rows, where each weight vector is widened once for both rows instead of once per product.
-/// The integer sums are exact either way, so every path gives the same floats.
+/// The integer sums are exact on every path, so every kernel and tile shape gives the same
+/// floats. AVX2: up to `int8TileMinimumRows - 1` activation rows (decode, batched decode,
+/// beams) take each weight row once from memory and reuse it from L1 for every activation
+/// row; more (a prompt, a batch of 16 sentences) go through tiles of four weight rows by two
+/// activation rows, where each weight vector is widened once for both rows instead of once
+/// per product. VNNI: tiles of four by four at any row count (Sources/X86VNNI).
 public func matmulInt8(
-    y: UnsafeMutablePointer<Float>, yStride: Int, xWide: UnsafePointer<Int16>, xScales: UnsafePointer<Float>, activations: Int,
-    weight: Int8Matrix, rowRange: Range<Int>, accumulate: Bool
+    y: UnsafeMutablePointer<Float>, yStride: Int, x: QuantizedActivations, weight: Int8Matrix, rowRange: Range<Int>, accumulate: Bool
 ) {
+    precondition(x.columns == weight.columns)
+    let activations = x.rows, xScales = UnsafePointer(x.scales)
+    #if arch(x86_64)
+    if x.kernel == .avx512VNNI {
+        int8ProductVNNI(
+            y: y, yStride: yStride, x: x.values.assumingMemoryBound(to: UInt8.self), xScales: xScales, activations: activations,
+            weights: weight.values, weightScales: weight.scales, weightSums: weight.rowSums, columns: weight.columns,
+            rowRange: rowRange, accumulate: accumulate)
+        return
+    }
+    #endif
+    let xWide = UnsafePointer(x.values.assumingMemoryBound(to: Int16.self))
     #if arch(x86_64)
     if activations >= int8TileMinimumRows {
         var r = rowRange.lowerBound
@@ -60,7 +126,7 @@ public func matmulInt8(
     }
 }
 
-/// Where the tiles start to pay, measured on Zen 4 (2 threads, release): GPT-2 int8 prefill
+/// Where the AVX2 tiles start to pay, measured on Zen 4 (2 threads, release): GPT-2 int8 prefill
 /// of 32 tokens 45 -> 36 ms and NLLB-600M batch-16 greedy 119 -> 142 target tokens/s with
 /// tiles; at 4 rows they lost (GPT-2 batch-4 decode 369 -> 281 tokens/s, NLLB beam 4
 /// 27.6 -> 18.9), at 8 they were even.
@@ -150,23 +216,6 @@ private func int8Tile(
 @inline(__always)
 public func roundToInt32(_ x: Float) -> Int32 {
     Int32(bitPattern: (x + 12_582_912).bitPattern) &- 0x4B40_0000
-}
-
-/// Quantizes `rows` activation rows (symmetric per row, like the weights: the largest
-/// magnitude maps to 127) to int8 values held in Int16 lanes, the form `matmulInt8` reads.
-public func quantizeActivations(
-    _ x: UnsafePointer<Float>, rows: Int, count: Int, wide: UnsafeMutablePointer<Int16>, scales: UnsafeMutablePointer<Float>
-) {
-    for i in 0..<rows {
-        let row = x + i * count
-        var maximum: Float = 0
-        for k in 0..<count { maximum = max(maximum, abs(row[k])) }
-        let s = maximum / 127
-        scales[i] = s
-        let inverse: Float = s > 0 ? 1 / s : 0
-        let out = wide + i * count
-        for k in 0..<count { out[k] = Int16(truncatingIfNeeded: roundToInt32(row[k] * inverse)) }
-    }
 }
 
 /// Σ x[k]·W[k] with W in half precision, widened 8 at a time (vcvtph2ps with F16C).

@@ -75,13 +75,14 @@ public struct Linear: @unchecked Sendable {
                 matmulHalf(y: out, yStride: outFeatures, x: input, activations: rows, weight: matrix, rowRange: range, accumulate: accumulate)
             }
         case .int8(let matrix):
-            let inner = inFeatures
-            withUnsafeTemporaryAllocation(of: Int16.self, capacity: max(1, rows * inner)) { wide in
+            let kernel = Int8Kernel.selected
+            let bytes = QuantizedActivations.byteCount(rows: rows, columns: inFeatures, kernel: kernel)
+            withUnsafeTemporaryAllocation(byteCount: max(1, bytes), alignment: 64) { values in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, rows)) { scales in
-                    let w = wide.baseAddress!, s = scales.baseAddress!
-                    quantizeActivations(input, rows: rows, count: inner, wide: w, scales: s)
+                    let x = QuantizedActivations(quantizing: input, rows: rows, columns: inFeatures, kernel: kernel,
+                                                 values: values.baseAddress!, scales: scales.baseAddress!)
                     pool.parallelFor(outFeatures, granularity: 8, minimumPerThread: 256) { range in
-                        matmulInt8(y: out, yStride: outFeatures, xWide: w, xScales: s, activations: rows, weight: matrix, rowRange: range, accumulate: accumulate)
+                        matmulInt8(y: out, yStride: outFeatures, x: x, weight: matrix, rowRange: range, accumulate: accumulate)
                     }
                 }
             }

@@ -8,6 +8,9 @@ public final class Int8Matrix: @unchecked Sendable {
     public let columns: Int
     public let values: UnsafePointer<Int8>
     public let scales: UnsafePointer<Float>
+    /// Σ_k values[r, k] per row, for the VNNI kernel (which adds 128 to every activation and
+    /// takes 128·Σ back out). Always owned by this object.
+    public let rowSums: UnsafePointer<Int32>
     /// Keeps borrowed memory (a mapped file) alive; nil when this object owns its memory.
     private let owner: AnyObject?
 
@@ -17,6 +20,7 @@ public final class Int8Matrix: @unchecked Sendable {
         columns = inFeatures
         let q = UnsafeMutablePointer<Int8>.allocate(capacity: max(1, rows * columns))
         let s = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows))
+        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, rows))
         pool.parallelFor(outFeatures, minimumPerThread: 64) { range in
             let row = UnsafeMutablePointer<Float>.allocate(capacity: max(1, inFeatures))
             defer { row.deallocate() }
@@ -25,26 +29,42 @@ public final class Int8Matrix: @unchecked Sendable {
                     row[k] = layout == .outputMajor ? weight[r * inFeatures + k] : weight[k * outFeatures + r]
                 }
                 quantizeRow(row, count: inFeatures, into: q + r * inFeatures, scale: s + r)
+                sums[r] = Int8Matrix.sum(q + r * inFeatures, count: inFeatures)
             }
         }
         values = UnsafePointer(q)
         scales = UnsafePointer(s)
+        rowSums = UnsafePointer(sums)
         owner = nil
     }
 
     /// Wraps already-quantized data (e.g. read from a file written by `octavo-infer quantize`).
-    public init(values: UnsafePointer<Int8>, scales: UnsafePointer<Float>, rows: Int, columns: Int, owner: AnyObject) {
+    /// Reads every value once, for the row sums (the pages a first token would fault in anyway).
+    public init(values: UnsafePointer<Int8>, scales: UnsafePointer<Float>, rows: Int, columns: Int, owner: AnyObject,
+                pool: ComputePool = .shared) {
         self.values = values
         self.scales = scales
         self.rows = rows
         self.columns = columns
         self.owner = owner
+        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, rows))
+        pool.parallelFor(rows, minimumPerThread: 64) { range in
+            for r in range { sums[r] = Int8Matrix.sum(values + r * columns, count: columns) }
+        }
+        rowSums = UnsafePointer(sums)
     }
 
-    /// Bytes of weights and scales.
-    public var byteCount: Int { rows * columns + rows * 4 }
+    private static func sum(_ row: UnsafePointer<Int8>, count: Int) -> Int32 {
+        var sum: Int32 = 0
+        for k in 0..<count { sum &+= Int32(truncatingIfNeeded: row[k]) }
+        return sum
+    }
+
+    /// Bytes of weights, scales and row sums.
+    public var byteCount: Int { rows * columns + rows * 8 }
 
     deinit {
+        UnsafeMutablePointer(mutating: rowSums).deallocate()
         if owner == nil {
             UnsafeMutablePointer(mutating: values).deallocate()
             UnsafeMutablePointer(mutating: scales).deallocate()
