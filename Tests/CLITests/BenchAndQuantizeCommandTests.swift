@@ -14,12 +14,32 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
             let json = try result.json()
             for key in ["load_ms", "prefill_ms", "time_to_first_token_ms", "decode_tokens_per_s", "peak_rss_mib"] { XCTAssertNotNil(json[key], key) }
             XCTAssertEqual(json["dtype"] as? String, dtype)
+            XCTAssertEqual(json["int8_kernel"] == nil, dtype == "f32", "the int8 kernel is named for int8 only")
             let quality = json["quality"] as? [String: Double]
             XCTAssertEqual(quality == nil, dtype == "f32", "the quality cost is reported for quantized matrices only")
             if let quality { XCTAssertGreaterThan(quality["top1_agreement"] ?? 0, 0.5) }
             XCTAssertEqual((json["decode_tokens_per_s"] as? [String: Double])?.keys.sorted(), ["max", "median", "min"])
         }
         XCTAssertEqual(try CLI.run(["bench", "--model", gpt2, "--prompt-tokens", "60", "--new-tokens", "10"]).status, 2, "past the 64 positions")
+    }
+
+    /// Every int8 kernel computes the same integer sums, so forcing the AVX2 kernel (on a
+    /// VNNI machine: the other code path) changes no generated id; an unknown name falls
+    /// back to the fastest kernel with a warning.
+    func testInt8KernelChoiceChangesNoToken() throws {
+        let args = ["generate", "--model", gpt2, "--dtype", "int8", "--prompt", "The sea remembers", "--greedy", "--max-new-tokens", "20", "--json"]
+        let fastest = try CLI.run(args)
+        XCTAssertEqual(fastest.status, 0, fastest.stderr)
+        let avx2 = try CLI.run(args, environment: ["OCTAVO_INT8_KERNEL": "avx2"])
+        XCTAssertEqual(avx2.status, 0, avx2.stderr)
+        XCTAssertEqual(try avx2.json()["generated_ids"] as? [Int], try fastest.json()["generated_ids"] as? [Int])
+        let bench = try CLI.run(["bench", "--model", gpt2, "--prompt-tokens", "8", "--new-tokens", "4", "--runs", "1", "--dtype", "int8", "--json"],
+                                environment: ["OCTAVO_INT8_KERNEL": "avx2"])
+        XCTAssertEqual(try bench.json()["int8_kernel"] as? String, "avx2")
+        let unknown = try CLI.run(args, environment: ["OCTAVO_INT8_KERNEL": "sse9"])
+        XCTAssertEqual(unknown.status, 0, unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("OCTAVO_INT8_KERNEL=sse9"), unknown.stderr)
+        XCTAssertEqual(try unknown.json()["generated_ids"] as? [Int], try fastest.json()["generated_ids"] as? [Int])
     }
 
     func testTranslationBench() throws {

@@ -14,6 +14,8 @@ struct GPT2Benchmark {
     struct Report: Encodable {
         let model: String
         let dtype: String
+        /// The instructions int8 products ran on (`Int8Kernel`); absent unless dtype is int8.
+        let int8_kernel: String?
         let load_ms: Double
         let prompt_tokens: Int
         let new_tokens: Int
@@ -82,7 +84,8 @@ struct GPT2Benchmark {
             quality = try QuantizationQuality.measure(GPT2Model(directory: directory), model, tokens: tokens)
         }
         return Report(
-            model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
+            model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue,
+            int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
             batch: batch, threads: threads, runs: runs, prefill_ms: Summary(prefill), time_to_first_token_ms: Summary(firstToken),
             decode_tokens_per_s: Summary(decode), peak_rss_mib: peak, weights_mib: Double(weightBytes) / 1_048_576,
             loaded_weights_mib: Double(model.weightBytes) / 1_048_576, quality: quality)

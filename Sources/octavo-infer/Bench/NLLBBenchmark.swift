@@ -17,6 +17,8 @@ struct NLLBBenchmark {
     struct Report: Encodable {
         let model: String
         let dtype: String
+        /// The instructions int8 products ran on (`Int8Kernel`); absent unless dtype is int8.
+        let int8_kernel: String?
         let load_ms: Double
         let source_tokens: Int
         let new_tokens: Int
@@ -74,7 +76,8 @@ struct NLLBBenchmark {
                                                       targets: Array(lastOutput.dropLast().prefix(model.maxTargetPositions)))
         }
         return Report(
-            model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue, load_ms: loadMs, source_tokens: sourceTokens, new_tokens: newTokens,
+            model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue,
+            int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil, load_ms: loadMs, source_tokens: sourceTokens, new_tokens: newTokens,
             batch: batch, beams: beams, threads: threads, runs: runs, encode_ms: Summary(encode), translate_ms: Summary(total),
             target_tokens_per_s: Summary(rate), peak_rss_mib: peak, weights_mib: Double(model.checkpoint.storedBytes) / 1_048_576,
             quality: quality)

@@ -65,13 +65,18 @@ enum BenchCommand: Command {
             return
         }
         print("model                \(report.model) (\(String(format: "%.0f", report.weights_mib)) MiB stored)")
-        print("threads / batch      \(report.threads) / \(report.batch), \(report.dtype) matrices (\(String(format: "%.0f", report.loaded_weights_mib)) MiB loaded)")
+        print("threads / batch      \(report.threads) / \(report.batch), \(matrices(report.dtype, report.int8_kernel)) (\(String(format: "%.0f", report.loaded_weights_mib)) MiB loaded)")
         print("load                 \(String(format: "%.1f", report.load_ms)) ms")
         print("prefill \(report.prompt_tokens) tokens    \(report.prefill_ms.text) ms")
         print("time to first token  \(report.time_to_first_token_ms.text) ms")
         print("decode               \(report.decode_tokens_per_s.text) tokens/s over \(report.new_tokens) tokens")
         print("peak RSS             \(String(format: "%.0f", report.peak_rss_mib)) MiB")
         printQuality(report.quality, precision: report.dtype)
+    }
+
+    /// "f32 matrices", or "int8 matrices (avx512-vnni)".
+    static func matrices(_ dtype: String, _ int8Kernel: String?) -> String {
+        "\(dtype) matrices" + (int8Kernel.map { " (\($0))" } ?? "")
     }
 
     static func printQuality(_ quality: QuantizationQuality?, precision: String) {
@@ -92,7 +97,7 @@ enum BenchCommand: Command {
             try printJSON(report)
             return
         }
-        print("model                \(report.model) (\(String(format: "%.0f", report.weights_mib)) MiB stored), \(report.dtype) matrices")
+        print("model                \(report.model) (\(String(format: "%.0f", report.weights_mib)) MiB stored), \(matrices(report.dtype, report.int8_kernel))")
         print("threads              \(report.threads)")
         print("load                 \(String(format: "%.1f", report.load_ms)) ms")
         print("batch x beams        \(report.batch) x \(report.beams), \(report.source_tokens) source tokens, \(report.new_tokens) target tokens each")
