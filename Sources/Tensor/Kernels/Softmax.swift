@@ -67,14 +67,16 @@ public func logSoftmax(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Fl
     }
 }
 
-/// max of `count` > 0 floats, eight lanes at a time (NaNs are skipped).
+/// max of `count` > 0 floats, eight lanes at a time (NaNs are skipped). Compare-and-blend
+/// rather than the stdlib's `pointwiseMax`, which stays a generic out-of-line call.
 @inline(__always)
 func largestElement(_ x: UnsafePointer<Float>, count: Int) -> Float {
     let raw = UnsafeRawPointer(x)
     var lanes = SIMD8<Float>(repeating: -.infinity)
     var i = 0
     while i + 8 <= count {
-        lanes = pointwiseMax(lanes, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        lanes.replace(with: v, where: v .> lanes)
         i += 8
     }
     var maximum = lanes.max()

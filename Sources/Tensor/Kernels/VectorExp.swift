@@ -8,7 +8,10 @@
 public func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
     let maxInput = SIMD8<Float>(repeating: 88.72283)
     let minInput = SIMD8<Float>(repeating: -103.97208)
-    var x = input.clamped(lowerBound: minInput, upperBound: maxInput)
+    // Clamped by compare-and-blend: the stdlib's `clamped` goes through its generic
+    // pointwiseMin/Max, an out-of-line call per vector (4.5% of an NLLB beam search).
+    var x = input.replacing(with: maxInput, where: input .> maxInput)
+    x.replace(with: minInput, where: x .< minInput)
     // n = round(x / ln2) by the 1.5·2^23 trick: adding it rounds to an integer, and the
     // integer sits in the low mantissa bits. (The stdlib's rounding and Float -> Int32
     // lane conversions are generic calls the optimizer leaves out of line.)
