@@ -182,25 +182,47 @@ final class BeamSearchState {
 
     /// `_get_top_k_continuations`: the `candidateCount` best of running score +
     /// log-prob over every (beam, token), best first (ties: lower beam·vocab + token).
+    ///
+    /// Once the list is full, eight scores at a time are compared with the worst kept one
+    /// and only a group that beats it is looked at one by one: the bar rises within the
+    /// first few thousand tokens, so almost every group of a 256k vocabulary is one vector
+    /// compare (the scalar scan was 5.5% of an NLLB batch-16 beam-4 translation).
     private func selectTopCandidates(_ logits: UnsafeMutablePointer<Float>) {
         let v = vocabularySize, k = candidateCount
         var count = 0
-        for b in 0..<numBeams {
-            let row = logits + b * v
-            let base = runningScores[b]
-            for t in 0..<v {
-                let score = row[t] + base
-                // Scanning in index order, an equal score never displaces an earlier candidate.
-                if count == k && !(score > candidateScores[k - 1]) { continue }
-                var p = count == k ? k - 1 : count
-                while p > 0 && candidateScores[p - 1] < score {
-                    candidateScores[p] = candidateScores[p - 1]
-                    candidateIndices[p] = candidateIndices[p - 1]
-                    p -= 1
+        candidateScores.withUnsafeMutableBufferPointer { scoresBuffer in
+            candidateIndices.withUnsafeMutableBufferPointer { indicesBuffer in
+                let scores = scoresBuffer.baseAddress!, indices = indicesBuffer.baseAddress!
+                @inline(__always) func offer(_ score: Float, _ index: Int) {
+                    // Scanning in index order, an equal score never displaces an earlier candidate.
+                    if count == k && !(score > scores[k - 1]) { return }
+                    var p = count == k ? k - 1 : count
+                    while p > 0 && scores[p - 1] < score {
+                        scores[p] = scores[p - 1]
+                        indices[p] = indices[p - 1]
+                        p -= 1
+                    }
+                    scores[p] = score
+                    indices[p] = index
+                    if count < k { count += 1 }
                 }
-                candidateScores[p] = score
-                candidateIndices[p] = b * v + t
-                if count < k { count += 1 }
+                for b in 0..<numBeams {
+                    let row = logits + b * v
+                    let base = runningScores[b]
+                    let raw = UnsafeRawPointer(row), shift = SIMD8<Float>(repeating: base)
+                    var t = 0
+                    while t + 8 <= v {
+                        let group = raw.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self) + shift
+                        if count < k || any(group .> SIMD8<Float>(repeating: scores[k - 1])) {
+                            for lane in 0..<8 { offer(group[lane], b * v + t + lane) }
+                        }
+                        t += 8
+                    }
+                    while t < v {
+                        offer(row[t] + base, b * v + t)
+                        t += 1
+                    }
+                }
             }
         }
     }
