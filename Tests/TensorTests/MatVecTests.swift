@@ -26,7 +26,7 @@ final class MatVecTests: XCTestCase {
         let pools = [ComputePool(threads: 1), ComputePool(threads: 2), ComputePool(threads: 3)]
         defer { pools.forEach { $0.stop() } }
         for pool in pools {
-            for (rows, inner, cols) in [(1, 300, 257), (1, 203, 301), (1, 33, 1000), (1, 7, 3), (1, 1024, 64), (3, 96, 129), (5, 64, 2304), (4, 203, 300), (8, 203, 300),
+            for (rows, inner, cols) in [(1, 300, 257), (1, 203, 301), (1, 33, 1000), (1, 7, 3), (1, 1024, 64), (3, 96, 129), (5, 64, 2304), (4, 203, 300), (6, 203, 300), (8, 203, 300),
                                         (2, 13, 9), (7, 70, 31), (8, 96, 40), (9, 48, 33), (12, 40, 17)] {
                 let x = random(rows * inner), w = random(inner * cols)
                 for layout in [WeightLayout.inputMajor, .outputMajor] {
