@@ -106,25 +106,46 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The generic head (width 10) and the 64-wide kernel, over lengths that end on every
+    /// remainder of its four-key groups, from a cache and from projection rows.
     func testAttentionAgainstNaive() {
-        let heads = 3, headDim = 10, capacity = 16, length = 11
-        let q = random(heads * headDim), k = random(heads * capacity * headDim), v = random(heads * capacity * headDim)
-        var out = [Float](repeating: 0, count: heads * headDim)
-        var scores = [Float](repeating: 0, count: capacity)
-        let scale: Float = 0.3
-        attention(out: &out, query: q, keys: k, values: v, length: length, heads: 0..<heads, headDim: headDim,
-                  headStride: capacity * headDim, scale: scale, scores: &scores)
-        for h in 0..<heads {
-            var weights = (0..<length).map { t -> Double in
-                (0..<headDim).reduce(0.0) { $0 + Double(q[h * headDim + $1]) * Double(k[h * capacity * headDim + t * headDim + $1]) } * Double(scale)
+        for (headDim, length) in [(10, 11), (64, 1), (64, 3), (64, 4), (64, 6), (64, 37)] {
+            let heads = 3, capacity = 40
+            let q = random(heads * headDim), k = random(heads * capacity * headDim), v = random(heads * capacity * headDim)
+            let scale: Float = 0.3
+            var expected = [Float](repeating: 0, count: heads * headDim)
+            for h in 0..<heads {
+                var weights = (0..<length).map { t -> Double in
+                    (0..<headDim).reduce(0.0) { $0 + Double(q[h * headDim + $1]) * Double(k[h * capacity * headDim + t * headDim + $1]) } * Double(scale)
+                }
+                let m = weights.max()!
+                weights = weights.map { exp($0 - m) }
+                let total = weights.reduce(0, +)
+                for d in 0..<headDim {
+                    expected[h * headDim + d] = Float((0..<length).reduce(0.0) { $0 + weights[$1] / total * Double(v[h * capacity * headDim + $1 * headDim + d]) })
+                }
             }
-            let m = weights.max()!
-            weights = weights.map { exp($0 - m) }
-            let total = weights.reduce(0, +)
-            for d in 0..<headDim {
-                let expected = (0..<length).reduce(0.0) { $0 + weights[$1] / total * Double(v[h * capacity * headDim + $1 * headDim + d]) }
-                XCTAssertEqual(out[h * headDim + d], Float(expected), accuracy: 1e-5)
+            var out = [Float](repeating: .nan, count: heads * headDim)
+            var scores = [Float](repeating: 0, count: capacity)
+            attention(out: &out, query: q, keys: k, values: v, length: length, heads: 0..<heads, headDim: headDim,
+                      headStride: capacity * headDim, scale: scale, scores: &scores)
+            for i in 0..<(heads * headDim) { XCTAssertEqual(out[i], expected[i], accuracy: 1e-5, "head width \(headDim), length \(length), element \(i)") }
+
+            // The same keys and values as rows of a projection: row t holds every head's position t.
+            let rowStride = heads * headDim
+            var keyRows = [Float](repeating: 0, count: length * rowStride), valueRows = keyRows
+            for h in 0..<heads {
+                for t in 0..<length {
+                    for d in 0..<headDim {
+                        keyRows[t * rowStride + h * headDim + d] = k[h * capacity * headDim + t * headDim + d]
+                        valueRows[t * rowStride + h * headDim + d] = v[h * capacity * headDim + t * headDim + d]
+                    }
+                }
             }
+            var rowsOut = [Float](repeating: .nan, count: heads * headDim)
+            attentionOverRows(out: &rowsOut, query: q, keys: keyRows, values: valueRows, length: length, heads: 0..<heads,
+                              headDim: headDim, rowStride: rowStride, scale: scale, scores: &scores)
+            for i in 0..<(heads * headDim) { XCTAssertEqual(rowsOut[i], expected[i], accuracy: 1e-5, "over rows, head width \(headDim), length \(length)") }
         }
     }
 
