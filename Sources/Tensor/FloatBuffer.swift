@@ -49,10 +49,18 @@ public final class FloatBuffer: @unchecked Sendable {
     /// (to int8 or f16) and will not be read again, so they stop counting in the resident
     /// set. Reading them later is still correct: the pages come back from the file.
     public func releaseMappedPages() {
-        guard isMapped else { return }
+        releaseMappedPages(elements: 0..<count)
+    }
+
+    /// `releaseMappedPages()` for the pages that lie wholly inside `elements`: a matrix
+    /// converted a block of rows at a time gives each block's pages back as it goes, so the
+    /// resident set never holds more than one block of the floats.
+    public func releaseMappedPages(elements: Range<Int>) {
+        guard isMapped, !elements.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (Int(bitPattern: pointer) + page - 1) / page * page
-        let end = (Int(bitPattern: pointer) + count * 4) / page * page
+        let first = Int(bitPattern: pointer) + elements.lowerBound * 4, last = Int(bitPattern: pointer) + elements.upperBound * 4
+        let start = (first + page - 1) / page * page
+        let end = last / page * page
         guard end > start, let address = UnsafeMutableRawPointer(bitPattern: start) else { return }
         _ = madvise(address, end - start, MADV_DONTNEED)
     }

@@ -27,15 +27,22 @@ public struct Linear: @unchecked Sendable {
     public init(weight: FloatBuffer, bias: FloatBuffer?, inFeatures: Int, outFeatures: Int, layout: WeightLayout,
                 precision: WeightPrecision = .f32) {
         precondition(weight.count == inFeatures * outFeatures)
+        // The floats are read once to convert them; their file pages are given back block by
+        // block as the conversion goes (a tied embedding that still looks rows up gets just
+        // those pages back from the file).
+        let rowsDone: ((Range<Int>) -> Void)? = weight.isMapped
+            ? { rows in weight.releaseMappedPages(elements: (rows.lowerBound * inFeatures)..<(rows.upperBound * inFeatures)) }
+            : nil
         let weights: Weights
         switch precision {
         case .f32: weights = .float32(weight, layout)
-        case .f16: weights = .float16(HalfMatrix(converting: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout))
-        case .int8: weights = .int8(Int8Matrix(quantizing: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout))
+        case .f16:
+            weights = .float16(HalfMatrix(converting: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout,
+                                          rowsDone: rowsDone))
+        case .int8:
+            weights = .int8(Int8Matrix(quantizing: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout,
+                                       rowsDone: rowsDone))
         }
-        // The floats were read once to convert them; a tied embedding that still looks
-        // rows up gets just those pages back from the file.
-        if precision != .f32 { weight.releaseMappedPages() }
         self.init(weights: weights, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures)
     }
 

@@ -6,15 +6,19 @@ public final class HalfMatrix: @unchecked Sendable {
     private let owner: AnyObject?
 
     /// Rounds a float matrix to half precision (round to nearest even), transposing a Conv1D.
-    public init(converting weight: UnsafePointer<Float>, inFeatures: Int, outFeatures: Int, layout: WeightLayout, pool: ComputePool = .shared) {
+    /// `rowsDone` hears of each block of rows once it is converted (see `forEachConversionBlock`).
+    public init(converting weight: UnsafePointer<Float>, inFeatures: Int, outFeatures: Int, layout: WeightLayout,
+                pool: ComputePool = .shared, rowsDone: ((Range<Int>) -> Void)? = nil) {
         rows = outFeatures
         columns = inFeatures
         let h = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * columns))
-        pool.parallelFor(outFeatures, minimumPerThread: 64) { range in
-            for r in range {
-                for k in 0..<inFeatures {
-                    let v = layout == .outputMajor ? weight[r * inFeatures + k] : weight[k * outFeatures + r]
-                    h[r * inFeatures + k] = Float16(v).bitPattern
+        forEachConversionBlock(rows: outFeatures, columns: inFeatures, layout: layout, rowsDone: rowsDone) { block in
+            pool.parallelFor(block.count, minimumPerThread: 64) { share in
+                for r in (block.lowerBound + share.lowerBound)..<(block.lowerBound + share.upperBound) {
+                    for k in 0..<inFeatures {
+                        let v = layout == .outputMajor ? weight[r * inFeatures + k] : weight[k * outFeatures + r]
+                        h[r * inFeatures + k] = Float16(v).bitPattern
+                    }
                 }
             }
         }

@@ -15,21 +15,25 @@ public final class Int8Matrix: @unchecked Sendable {
     private let owner: AnyObject?
 
     /// Quantizes a float matrix: each output row scaled so its largest magnitude maps to 127.
-    public init(quantizing weight: UnsafePointer<Float>, inFeatures: Int, outFeatures: Int, layout: WeightLayout, pool: ComputePool = .shared) {
+    /// `rowsDone` hears of each block of rows once it is quantized (see `forEachConversionBlock`).
+    public init(quantizing weight: UnsafePointer<Float>, inFeatures: Int, outFeatures: Int, layout: WeightLayout,
+                pool: ComputePool = .shared, rowsDone: ((Range<Int>) -> Void)? = nil) {
         rows = outFeatures
         columns = inFeatures
         let q = UnsafeMutablePointer<Int8>.allocate(capacity: max(1, rows * columns))
         let s = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows))
         let sums = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, rows))
-        pool.parallelFor(outFeatures, minimumPerThread: 64) { range in
-            let row = UnsafeMutablePointer<Float>.allocate(capacity: max(1, inFeatures))
-            defer { row.deallocate() }
-            for r in range {
-                for k in 0..<inFeatures {
-                    row[k] = layout == .outputMajor ? weight[r * inFeatures + k] : weight[k * outFeatures + r]
+        forEachConversionBlock(rows: outFeatures, columns: inFeatures, layout: layout, rowsDone: rowsDone) { block in
+            pool.parallelFor(block.count, minimumPerThread: 64) { share in
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: max(1, inFeatures))
+                defer { row.deallocate() }
+                for r in (block.lowerBound + share.lowerBound)..<(block.lowerBound + share.upperBound) {
+                    for k in 0..<inFeatures {
+                        row[k] = layout == .outputMajor ? weight[r * inFeatures + k] : weight[k * outFeatures + r]
+                    }
+                    quantizeRow(row, count: inFeatures, into: q + r * inFeatures, scale: s + r)
+                    sums[r] = Int8Matrix.sum(q + r * inFeatures, count: inFeatures)
                 }
-                quantizeRow(row, count: inFeatures, into: q + r * inFeatures, scale: s + r)
-                sums[r] = Int8Matrix.sum(q + r * inFeatures, count: inFeatures)
             }
         }
         values = UnsafePointer(q)
