@@ -147,7 +147,7 @@ func rowTile(_ G: Int, _ o: Operands, r: Int, i: Int) {
 private func blockTiles(_ P: Int, _ o: Operands, r: Int, activations: Int) {
     var i = 0
     while i + 4 <= activations {
-        blockTile(P, 4, o, r: r, i: i)
+        if P == 4 { blockTile4x4(o, r: r, i: i) } else { blockTile(P, 4, o, r: r, i: i) }
         i += 4
     }
     switch activations - i {
@@ -156,6 +156,69 @@ private func blockTiles(_ P: Int, _ o: Operands, r: Int, activations: Int) {
     case 1: blockTile(P, 1, o, r: r, i: i)
     default: break
     }
+}
+
+/// acc + Σ_{j<4} a[4l+j]·b[4l+j] per Int32 lane l over 512 bits (vpdpbusd on zmm).
+@inline(__always)
+private func dotBytes(_ acc: SIMD16<Int32>, _ unsignedBytes: SIMD16<Int32>, _ signedBytes: SIMD16<Int32>) -> SIMD16<Int32> {
+    var sums = SIMD16<Int32>()
+    sums._storage._value = Builtin.int_x86_avx512_vpdpbusd_512(
+        acc._storage._value, unsignedBytes._storage._value, signedBytes._storage._value)
+    return sums
+}
+
+/// The full tile, four weight rows by four activation rows, 64 columns per step on 512-bit
+/// registers (Zen 4 runs each as two 256-bit halves: the same products per cycle as the
+/// 256-bit loop, from half the instructions), then one 256-bit step and the scalar tail.
+///
+/// A function of its own, never inlined: inlined next to the remainder tiles, the compiler
+/// merged their loops into one with a branch per row count in every iteration and its
+/// pointers reloaded from the stack. Measured: NLLB-600M int8 batch 16 236 -> 260 target
+/// tokens/s, batch 16 × beam 4 85 -> 91.
+@inline(never)
+private func blockTile4x4(_ o: Operands, r: Int, i: Int) {
+    let columns = o.columns
+    let wideEnd = (columns / 64) * 64, vectorEnd = (columns / 32) * 32
+    let w0 = UnsafeRawPointer(o.weights + r * columns), w1 = w0 + columns, w2 = w0 + 2 * columns, w3 = w0 + 3 * columns
+    let x0 = UnsafeRawPointer(o.x + i * columns), x1 = x0 + columns, x2 = x0 + 2 * columns, x3 = x0 + 3 * columns
+    var a00 = SIMD16<Int32>(), a01 = SIMD16<Int32>(), a02 = SIMD16<Int32>(), a03 = SIMD16<Int32>()
+    var a10 = SIMD16<Int32>(), a11 = SIMD16<Int32>(), a12 = SIMD16<Int32>(), a13 = SIMD16<Int32>()
+    var a20 = SIMD16<Int32>(), a21 = SIMD16<Int32>(), a22 = SIMD16<Int32>(), a23 = SIMD16<Int32>()
+    var a30 = SIMD16<Int32>(), a31 = SIMD16<Int32>(), a32 = SIMD16<Int32>(), a33 = SIMD16<Int32>()
+    @inline(__always) func bytes(_ p: UnsafeRawPointer, _ k: Int) -> SIMD16<Int32> {
+        p.loadUnaligned(fromByteOffset: k, as: SIMD16<Int32>.self)
+    }
+    var k = 0
+    while k < wideEnd {
+        let v0 = bytes(w0, k), v1 = bytes(w1, k), v2 = bytes(w2, k), v3 = bytes(w3, k)
+        let u0 = bytes(x0, k)
+        a00 = dotBytes(a00, u0, v0); a01 = dotBytes(a01, u0, v1); a02 = dotBytes(a02, u0, v2); a03 = dotBytes(a03, u0, v3)
+        let u1 = bytes(x1, k)
+        a10 = dotBytes(a10, u1, v0); a11 = dotBytes(a11, u1, v1); a12 = dotBytes(a12, u1, v2); a13 = dotBytes(a13, u1, v3)
+        let u2 = bytes(x2, k)
+        a20 = dotBytes(a20, u2, v0); a21 = dotBytes(a21, u2, v1); a22 = dotBytes(a22, u2, v2); a23 = dotBytes(a23, u2, v3)
+        let u3 = bytes(x3, k)
+        a30 = dotBytes(a30, u3, v0); a31 = dotBytes(a31, u3, v1); a32 = dotBytes(a32, u3, v2); a33 = dotBytes(a33, u3, v3)
+        k += 64
+    }
+    @inline(__always) func half(_ a: SIMD16<Int32>) -> SIMD8<Int32> { a.lowHalf &+ a.highHalf }
+    var b00 = half(a00), b01 = half(a01), b02 = half(a02), b03 = half(a03)
+    var b10 = half(a10), b11 = half(a11), b12 = half(a12), b13 = half(a13)
+    var b20 = half(a20), b21 = half(a21), b22 = half(a22), b23 = half(a23)
+    var b30 = half(a30), b31 = half(a31), b32 = half(a32), b33 = half(a33)
+    if k < vectorEnd {
+        @inline(__always) func narrow(_ p: UnsafeRawPointer) -> SIMD8<Int32> { p.loadUnaligned(fromByteOffset: k, as: SIMD8<Int32>.self) }
+        let v0 = narrow(w0), v1 = narrow(w1), v2 = narrow(w2), v3 = narrow(w3)
+        let u0 = narrow(x0), u1 = narrow(x1), u2 = narrow(x2), u3 = narrow(x3)
+        b00 = dotBytes(b00, u0, v0); b01 = dotBytes(b01, u0, v1); b02 = dotBytes(b02, u0, v2); b03 = dotBytes(b03, u0, v3)
+        b10 = dotBytes(b10, u1, v0); b11 = dotBytes(b11, u1, v1); b12 = dotBytes(b12, u1, v2); b13 = dotBytes(b13, u1, v3)
+        b20 = dotBytes(b20, u2, v0); b21 = dotBytes(b21, u2, v1); b22 = dotBytes(b22, u2, v2); b23 = dotBytes(b23, u2, v3)
+        b30 = dotBytes(b30, u3, v0); b31 = dotBytes(b31, u3, v1); b32 = dotBytes(b32, u3, v2); b33 = dotBytes(b33, u3, v3)
+    }
+    finishBlockRow(4, o, r: r, i: i, 0, b00, b01, b02, b03)
+    finishBlockRow(4, o, r: r, i: i, 1, b10, b11, b12, b13)
+    finishBlockRow(4, o, r: r, i: i, 2, b20, b21, b22, b23)
+    finishBlockRow(4, o, r: r, i: i, 3, b30, b31, b32, b33)
 }
 
 /// y[i..<i+G, r..<r+P] for P ≤ 4 weight rows and G ≤ 4 activation rows, 32 columns per
