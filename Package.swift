@@ -29,15 +29,16 @@ let tensorFlags: [SwiftSetting] = kernelFlags + vectorWidthFlags + [.unsafeFlags
 // compiled with -parse-stdlib can see (Sources/X86Intrinsics/PackedInt16.swift says why).
 let intrinsicsFlags: [SwiftSetting] = kernelFlags + [.unsafeFlags(["-parse-stdlib"])]
 
-// X86VNNI is the one target built for AVX-512 (VNNI's vpdpbusd on 256-bit registers). Tensor
-// calls into it only when the CPU has those instructions (Sources/Tensor/Kernels/Int8Kernel.swift),
-// so the rest of the binary still runs on any AVX2 machine.
+// X86AVX512 is the one target built for AVX-512 (VNNI's vpdpbusd for int8, 512-bit FMA tiles
+// for f32). Tensor calls into it only when the CPU has those instructions
+// (Sources/Tensor/Kernels/CPUFeatures.swift), so the rest of the binary still runs on any AVX2
+// machine.
 #if arch(x86_64)
-let vnniFlags: [SwiftSetting] = intrinsicsFlags + [.unsafeFlags([
+let avx512Flags: [SwiftSetting] = intrinsicsFlags + [.unsafeFlags([
     "-Xcc", "-mavx512f", "-Xcc", "-mavx512bw", "-Xcc", "-mavx512vl", "-Xcc", "-mavx512vnni",
 ])]
 #else
-let vnniFlags: [SwiftSetting] = intrinsicsFlags
+let avx512Flags: [SwiftSetting] = intrinsicsFlags
 #endif
 
 let package = Package(
@@ -55,8 +56,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(name: "X86Intrinsics", swiftSettings: intrinsicsFlags),
-        .target(name: "X86VNNI", swiftSettings: vnniFlags),
-        .target(name: "Tensor", dependencies: ["COpenBLAS", "X86Intrinsics", "X86VNNI"], swiftSettings: tensorFlags),
+        .target(name: "X86AVX512", dependencies: ["X86Intrinsics"], swiftSettings: avx512Flags),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "X86Intrinsics", "X86AVX512"], swiftSettings: tensorFlags),
         .target(name: "Tokenizer"),
         .target(name: "Generation", dependencies: ["Tensor", "Tokenizer"]),
         .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags),

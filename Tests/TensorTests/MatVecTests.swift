@@ -42,6 +42,32 @@ final class MatVecTests: XCTestCase {
         }
     }
 
+    /// Prompts over [in, out] matrices (the unpacked AVX-512 kernel where the CPU has it):
+    /// every remainder of its six-row tiles, a W taller than one pass over a strip (800 rows
+    /// against 768), 64-column strips with a last strip through sgemm, adding into `out`.
+    func testPromptProductOverInputMajorWeights() throws {
+        let pool = ComputePool(threads: 2)
+        defer { pool.stop() }
+        let inner = 800, cols = 199
+        let w = random(inner * cols)
+        for rows in 32...37 {
+            let x = random(rows * inner)
+            let expected = naive(x, w, rows: rows, inner: inner, cols: cols, layout: .inputMajor)
+            var out = [Float](repeating: .nan, count: rows * cols)
+            matmul(out: &out, input: x, weight: w, rows: rows, inner: inner, cols: cols, layout: .inputMajor, pool: pool)
+            XCTAssertLessThan(zip(out, expected).map { abs($0 - $1) }.max()!, 1e-3, "\(rows) rows")
+            var accumulated = [Float](repeating: 2, count: rows * cols)
+            matmul(out: &accumulated, input: x, weight: w, rows: rows, inner: inner, cols: cols, layout: .inputMajor, accumulate: true, pool: pool)
+            XCTAssertLessThan(zip(accumulated, expected).map { abs($0 - $1 - 2) }.max()!, 1e-3, "\(rows) rows, accumulated")
+        }
+    }
+
+    /// On a machine without AVX-512 this says so, instead of passing with only sgemm tested.
+    func testUnpackedKernelIsTestedWhereTheCPUHasIt() throws {
+        try XCTSkipUnless(CPUFeatures.hasAVX512, "this CPU has no AVX-512: prompts were tested through sgemm only")
+        if ProcessInfo.processInfo.environment["OCTAVO_F32_GEMM"] == nil { XCTAssertTrue(CPUFeatures.useUnpackedProduct) }
+    }
+
     func testPoolRunsEveryIndexOnceAndSerializesCallers() {
         let pool = ComputePool(threads: 3)
         defer { pool.stop() }

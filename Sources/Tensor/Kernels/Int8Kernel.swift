@@ -21,7 +21,7 @@ public enum Int8Kernel: String, Sendable, CaseIterable, CustomStringConvertible 
     public var isSupported: Bool {
         switch self {
         case .avx2: return true
-        case .avx512VNNI: return Int8Kernel.cpuFlags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512_vnni"])
+        case .avx512VNNI: return CPUFeatures.hasAVX512 && CPUFeatures.has(["avx512_vnni"])
         }
     }
 
@@ -41,16 +41,4 @@ public enum Int8Kernel: String, Sendable, CaseIterable, CustomStringConvertible 
 
     /// Bytes each quantized activation takes in the form the kernel reads.
     public var bytesPerActivation: Int { self == .avx2 ? 2 : 1 }
-
-    /// The `flags` line of /proc/cpuinfo: Linux lists there only what the kernel enabled.
-    private static let cpuFlags: Set<Substring> = {
-        #if arch(x86_64) && os(Linux)
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-              let colon = line.firstIndex(of: ":") else { return [] }
-        return Set(line[line.index(after: colon)...].split(separator: " "))
-        #else
-        return []
-        #endif
-    }()
 }

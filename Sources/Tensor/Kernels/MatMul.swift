@@ -1,4 +1,7 @@
 import COpenBLAS
+#if arch(x86_64)
+import X86AVX512
+#endif
 
 /// How a weight matrix of a linear map x·W is stored.
 public enum WeightLayout: Sendable {
@@ -12,6 +15,10 @@ public enum WeightLayout: Sendable {
 /// once with our kernels; above it (prefill, encoders) OpenBLAS's sgemm, which packs the
 /// weights first, is faster.
 public let fewRowsLimit = 8
+
+/// Row counts (prompts) for which [in, out] products skip sgemm for the unpacked AVX-512
+/// kernel (Sources/X86AVX512/FloatProductAVX512.swift): the range where it measured faster.
+let unpackedProductRows = 32...256
 
 /// out[rows, cols] (=|+=) input[rows, inner] · W, W stored per `layout`, on the
 /// compute pool.
@@ -58,6 +65,23 @@ public func matmul(
         return
     }
     let beta: Float = accumulate ? 1 : 0
+    #if arch(x86_64)
+    if layout == .inputMajor && unpackedProductRows.contains(rows) && CPUFeatures.useUnpackedProduct {
+        // 64-column strips on our AVX-512 kernel; a last strip narrower than 64 through sgemm.
+        pool.parallelFor(cols, granularity: 64, minimumPerThread: max(64, minimumColumns / rows)) { columns in
+            let wide = columns.lowerBound..<(columns.lowerBound + columns.count / 64 * 64)
+            if !wide.isEmpty {
+                inputMajorProductAVX512(c: out, ldc: cols, a: input, lda: inner, w: weight, ldw: cols,
+                                        rows: rows, inner: inner, columns: wide, accumulate: accumulate)
+            }
+            if wide.upperBound < columns.upperBound {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns.upperBound - wide.upperBound), Int32(inner),
+                            1, input, Int32(inner), weight + wide.upperBound, Int32(cols), beta, out + wide.upperBound, Int32(cols))
+            }
+        }
+        return
+    }
+    #endif
     pool.parallelFor(cols, granularity: 16, minimumPerThread: max(16, minimumColumns / rows)) { columns in
         let n = Int32(columns.count)
         let c = out + columns.lowerBound

@@ -1,6 +1,6 @@
 #if arch(x86_64)
 import X86Intrinsics
-import X86VNNI
+import X86AVX512
 #endif
 
 /// Products with int8 and f16 weight rows, for one or a few rows of activations
@@ -84,7 +84,7 @@ public struct QuantizedActivations {
 /// beams) take each weight row once from memory and reuse it from L1 for every activation
 /// row; more (a prompt, a batch of 16 sentences) go through tiles of four weight rows by two
 /// activation rows, where each weight vector is widened once for both rows instead of once
-/// per product. VNNI: tiles of four by four at any row count (Sources/X86VNNI).
+/// per product. VNNI: tiles of four by four at any row count (Sources/X86AVX512).
 public func matmulInt8(
     y: UnsafeMutablePointer<Float>, yStride: Int, x: QuantizedActivations, weight: Int8Matrix, rowRange: Range<Int>, accumulate: Bool
 ) {
