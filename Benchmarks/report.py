@@ -7,6 +7,11 @@ A row is compared with octavo-infer's row of the same model, batch (and beams fo
 and dtype class: llama.cpp's q8_0 counts as int8, since both store 8-bit weights with a
 float scale (q8_0 per block of 32, octavo-infer and CTranslate2 per row). A field an
 engine does not report (llama.cpp's load time) shows as "–".
+
+With ROUNDS > 1 (run.sh repeats every shape's engines back to back that many times), the
+rows of one engine and shape are merged: each figure is the median over the rounds, and the
+ratio is the median of the per-round ratios, so that a swing of the machine's memory
+bandwidth between rounds (±20% here) moves both sides of a ratio together.
 """
 
 import json
@@ -28,7 +33,36 @@ def cell(value, digits=0):
 def ratio(ours, row, key):
     if ours is None or row["engine"].startswith("octavo-infer"):
         return ""
-    return f"{median(ours, key) / median(row, key):.2f}x"
+    pairs = list(zip(ours["rounds"], row["rounds"]))
+    return f"{middle([median(a, key) / median(b, key) for a, b in pairs]):.2f}x"
+
+
+def middle(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
+
+def merge_rounds(rows):
+    """One row per engine and shape, in first-seen order; its figures the medians over the
+    rounds, its per-round rows kept under "rounds"."""
+    merged = {}
+    for r in rows:
+        identity = (r["engine"], r["model"], r["dtype"], r.get("batch", 1), r.get("beams", 1), r.get("task"))
+        merged.setdefault(identity, []).append(r)
+    out = []
+    for group in merged.values():
+        row = dict(group[0])
+        for field, value in group[0].items():
+            if isinstance(value, dict) and "median" in value:
+                row[field] = {"median": middle([median(g, field) for g in group])}
+            elif isinstance(value, (int, float)) and not isinstance(value, bool) and field not in ("batch", "beams"):
+                row[field] = middle([g.get(field) for g in group])
+        row["rounds"] = group
+        out.append(row)
+    return out
 
 
 def model_name(row):
@@ -71,7 +105,7 @@ def quality(rows):
 
 
 def main():
-    rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
+    rows = merge_rounds([json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")])
     generate = [r for r in rows if "decode_tokens_per_s" in r]
     translate = [r for r in rows if "target_tokens_per_s" in r]
     if generate:

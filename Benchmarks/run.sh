@@ -4,6 +4,8 @@
 #   bash Benchmarks/run.sh                  # gpt2
 #   MODELS="gpt2 gpt2-medium nllb-600m" RUNS=3 THREADS=2 bash Benchmarks/run.sh
 #   OCTAVO=/path/to/octavo-infer bash Benchmarks/run.sh    # use that binary, skip swift build
+#   ROUNDS=3 ...   every shape's engines run back to back that many times; report.py takes the
+#                  median over rounds and of the per-round ratios (the machine's bandwidth drifts)
 # GPT-2 models: batch 1 (all engines) and batch 8 (octavo-infer, CTranslate2). nllb-600m:
 # octavo-infer, PyTorch and CTranslate2 at batch 1 and 16, greedy and beam 4, NLLB_TOKENS
 # target tokens per sentence (default 64). octavo-infer runs int8 both ways: quantizing the
@@ -15,6 +17,7 @@ cd "$here/.."
 work="$here/work"
 models="${MODELS:-gpt2}"
 runs="${RUNS:-5}"
+rounds="${ROUNDS:-1}"
 threads="${THREADS:-2}"
 nllb_tokens="${NLLB_TOKENS:-64}"
 mkdir -p "$work"
@@ -99,20 +102,24 @@ gpt2() {
         [ -f "$out" ] || "$python" "$here/peers/convert_gguf.py" "$llama_src" "$dir" --outtype "$outtype" \
             --outfile "$out" 2> "$work/gguf/$model-$outtype.log"
     done
-    phase "$model: batch 1"
-    octavo_row --model "$dir" --dtype f32
-    octavo_row --model "$dir" --dtype int8
-    ENGINE="octavo-infer (saved int8)" octavo_row --model "$(saved_int8 "$model")"
-    peer_row torch_bench.py gpt2 "$dir"
-    peer_row ct2_bench.py gpt2 "$ct2-f32" --compute-type float32
-    peer_row ct2_bench.py gpt2 "$ct2-int8" --compute-type int8
-    peer_row llama_bench.py gpt2 "$work/gguf/$model-f32.gguf" --llama-bench "$llama_bench" --dtype f32
-    peer_row llama_bench.py gpt2 "$work/gguf/$model-q8_0.gguf" --llama-bench "$llama_bench" --dtype q8_0
-    phase "$model: batch 8"
-    octavo_row --model "$dir" --dtype f32 --batch 8
-    octavo_row --model "$dir" --dtype int8 --batch 8
-    peer_row ct2_bench.py gpt2 "$ct2-f32" --compute-type float32 --batch 8
-    peer_row ct2_bench.py gpt2 "$ct2-int8" --compute-type int8 --batch 8
+    for round in $(seq "$rounds"); do
+        phase "$model: batch 1, round $round of $rounds"
+        octavo_row --model "$dir" --dtype f32
+        octavo_row --model "$dir" --dtype int8
+        ENGINE="octavo-infer (saved int8)" octavo_row --model "$(saved_int8 "$model")"
+        peer_row torch_bench.py gpt2 "$dir"
+        peer_row ct2_bench.py gpt2 "$ct2-f32" --compute-type float32
+        peer_row ct2_bench.py gpt2 "$ct2-int8" --compute-type int8
+        peer_row llama_bench.py gpt2 "$work/gguf/$model-f32.gguf" --llama-bench "$llama_bench" --dtype f32
+        peer_row llama_bench.py gpt2 "$work/gguf/$model-q8_0.gguf" --llama-bench "$llama_bench" --dtype q8_0
+    done
+    for round in $(seq "$rounds"); do
+        phase "$model: batch 8, round $round of $rounds"
+        octavo_row --model "$dir" --dtype f32 --batch 8
+        octavo_row --model "$dir" --dtype int8 --batch 8
+        peer_row ct2_bench.py gpt2 "$ct2-f32" --compute-type float32 --batch 8
+        peer_row ct2_bench.py gpt2 "$ct2-int8" --compute-type int8 --batch 8
+    done
 }
 
 nllb() {
@@ -122,17 +129,19 @@ nllb() {
     convert_ct2 "$model"
     for batch in 1 16; do
         for beams in 1 4; do
-            phase "$model: batch $batch, beams $beams"
             local shape=(--batch "$batch" --beams "$beams")
-            octavo_row --model "$dir" --dtype f32 --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
-            octavo_row --model "$dir" --dtype int8 --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
-            if [ "$batch$beams" = 11 ]; then
-                ENGINE="octavo-infer (saved int8)" octavo_row --model "$(saved_int8 "$model")" \
-                    --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
-            fi
-            peer_row torch_bench.py nllb "$dir" "${tokens[@]}" "${shape[@]}"
-            peer_row ct2_bench.py nllb "$ct2-f32" --compute-type float32 "${tokens[@]}" "${shape[@]}"
-            peer_row ct2_bench.py nllb "$ct2-int8" --compute-type int8 "${tokens[@]}" "${shape[@]}"
+            for round in $(seq "$rounds"); do
+                phase "$model: batch $batch, beams $beams, round $round of $rounds"
+                octavo_row --model "$dir" --dtype f32 --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
+                octavo_row --model "$dir" --dtype int8 --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
+                if [ "$batch$beams" = 11 ]; then
+                    ENGINE="octavo-infer (saved int8)" octavo_row --model "$(saved_int8 "$model")" \
+                        --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
+                fi
+                peer_row torch_bench.py nllb "$dir" "${tokens[@]}" "${shape[@]}"
+                peer_row ct2_bench.py nllb "$ct2-f32" --compute-type float32 "${tokens[@]}" "${shape[@]}"
+                peer_row ct2_bench.py nllb "$ct2-int8" --compute-type int8 "${tokens[@]}" "${shape[@]}"
+            done
         done
     done
 }
@@ -146,5 +155,5 @@ for model in $models; do
 done
 phase "done"
 echo
-echo "$(date -u +%F), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $threads threads, runs=$runs (medians)"
+echo "$(date -u +%F), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $threads threads, runs=$runs, rounds=$rounds (medians)"
 "$python" "$here/report.py" "$results"
