@@ -10,8 +10,9 @@ public enum Int8Kernel: String, Sendable, CaseIterable, CustomStringConvertible 
     /// int8 widened to int16 and multiply-added in pairs (AVX2's vpmovsxbw + vpmaddwd; plain
     /// loops the compiler vectorizes on other CPUs). Runs everywhere.
     case avx2
-    /// vpdpbusd on 256-bit registers (AVX-512 VNNI + VL): 32 products per instruction,
-    /// activations stored as unsigned bytes. Zen 4, Ice Lake, Sapphire Rapids and later.
+    /// vpdpbusd (AVX-512 VNNI): 32 products per instruction on 256-bit registers, 64 on the
+    /// 512-bit ones the prompt tiles use; activations stored as unsigned bytes. Zen 4, Ice
+    /// Lake, Sapphire Rapids and later.
     case avx512VNNI = "avx512-vnni"
 
     public var description: String { rawValue }

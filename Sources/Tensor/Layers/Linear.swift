@@ -43,6 +43,9 @@ public struct Linear: @unchecked Sendable {
             weights = .int8(Int8Matrix(quantizing: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout,
                                        rowsDone: rowsDone))
         }
+        // Blocks give back only the pages wholly inside them; this takes the few pages that
+        // straddle two blocks.
+        if precision != .f32 { weight.releaseMappedPages() }
         self.init(weights: weights, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures)
     }
 
