@@ -154,6 +154,40 @@ final class QuantizedMatVecTests: XCTestCase {
         }
     }
 
+    /// Matrices too large for one weight panel of the block kernel (about 128 KB of int8 rows:
+    /// 275 KB here, so two full panels and one of 18 rows), with each thread's range starting
+    /// mid-panel and off a multiple of four, and activation groups of four and a remainder of
+    /// three: every output is still the exact integer product.
+    func testInt8ProductAcrossWeightPanels() {
+        var state: UInt64 = 11
+        func next() -> Float { state = state &* 6364136223846793005 &+ 1442695040888963407; return Float(Int(state >> 33) % 2001 - 1000) / 10 }
+        let inner = 1100, outFeatures = 250
+        let w = (0..<(inner * outFeatures)).map { _ in next() }
+        let matrix = Int8Matrix(quantizing: w, inFeatures: inner, outFeatures: outFeatures, layout: .outputMajor)
+        for rows in [int8TileMinimumRows, int8TileMinimumRows + 3] {
+            let x = (0..<(rows * inner)).map { _ in next() }
+            for kernel in Int8Kernel.supported {
+                let (y, quantized) = int8Product(x, rows: rows, matrix: matrix, kernel: kernel)
+                defer { quantized.values.deallocate(); quantized.scales.deallocate() }
+                var exact = [Float](repeating: 0, count: rows * outFeatures)
+                for i in 0..<rows {
+                    let q = (0..<inner).map { quantized.value(row: i, column: $0) }
+                    for r in 0..<outFeatures {
+                        var sum: Int32 = 0
+                        for k in 0..<inner { sum &+= Int32(matrix.values[r * inner + k]) &* q[k] }
+                        exact[i * outFeatures + r] = Float(sum) * matrix.scales[r] * quantized.scales[i]
+                    }
+                }
+                XCTAssertEqual(y, exact, "\(kernel), \(rows) activation rows")
+                var split = [Float](repeating: 0, count: rows * outFeatures)
+                for range in [0..<117, 117..<outFeatures] {
+                    matmulInt8(y: &split, yStride: outFeatures, x: quantized, weight: matrix, rowRange: range, accumulate: false)
+                }
+                XCTAssertEqual(split, exact, "\(kernel), split at row 117, \(rows) activation rows")
+            }
+        }
+    }
+
     /// On a machine without AVX-512 VNNI this says so, instead of passing with only AVX2 tested.
     func testVNNIKernelIsTestedWhereTheCPUHasIt() throws {
         try XCTSkipUnless(Int8Kernel.avx512VNNI.isSupported, "this CPU has no AVX-512 VNNI: only the AVX2 int8 kernel was tested")
