@@ -122,9 +122,27 @@ final class BeamSearchState {
     /// beams in order; they are overwritten with the processed log-probabilities.
     /// On a forced step their content is ignored.
     func advance(logits: UnsafeMutablePointer<Float>) {
+        for b in 0..<numBeams { processRow(logits + b * vocabularySize, beam: b) }
+        choose(processedLogits: logits)
+    }
+
+    /// Whether `processRow` may run for different beams of this input at the same time:
+    /// the repetition penalty shares one scratch between beams.
+    var rowsProcessIndependently: Bool { repetitionPenalty == 1 }
+
+    /// The first half of `advance`: log-softmax and the logits processors over beam `beam`'s
+    /// row of logits, in place. Touches nothing of the state but, with a repetition penalty,
+    /// its scratch (`rowsProcessIndependently`).
+    func processRow(_ row: UnsafeMutablePointer<Float>, beam: Int) {
+        precondition(!isDone && length < maxLength, "advance() after the search finished")
+        process(row, beam: beam)
+    }
+
+    /// The second half of `advance`, once every beam's row is processed: the candidates and
+    /// the next running and finished beams.
+    func choose(processedLogits logits: UnsafeMutablePointer<Float>) {
         precondition(!isDone && length < maxLength, "advance() after the search finished")
         let v = vocabularySize
-        for b in 0..<numBeams { process(logits + b * v, beam: b) }
         selectTopCandidates(logits)
         for k in 0..<candidateCount {
             let token = candidateIndices[k] % v
