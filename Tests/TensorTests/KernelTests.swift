@@ -149,6 +149,44 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The attention kernel schedules its work differently from a `dot` per key and an `axpy`
+    /// per value row (four keys at once, the output in registers), but adds the same numbers
+    /// in the same order: bit for bit the same result, on widths with every kind of tail.
+    func testAttentionIsBitForBitTheDotAndAxpyLoop() {
+        for headDim in [10, 64, 72, 100, 130] {
+            for length in [1, 2, 3, 4, 5, 8, 9, 37] {
+                let heads = 2, capacity = 40
+                let q = random(heads * headDim), k = random(heads * capacity * headDim), v = random(heads * capacity * headDim)
+                let scale: Float = 0.37
+                var expected = [Float](repeating: 0, count: heads * headDim)
+                q.withUnsafeBufferPointer { q in
+                    k.withUnsafeBufferPointer { k in
+                        v.withUnsafeBufferPointer { v in
+                            expected.withUnsafeMutableBufferPointer { o in
+                                for h in 0..<heads {
+                                    var scores = [Float](repeating: 0, count: length)
+                                    for t in 0..<length {
+                                        let key = k.baseAddress! + (h * capacity + t) * headDim
+                                        scores[t] = dot(q.baseAddress! + h * headDim, key, count: headDim) * scale
+                                    }
+                                    softmax(&scores, count: length)
+                                    for t in 0..<length {
+                                        axpy(o.baseAddress! + h * headDim, scores[t], v.baseAddress! + (h * capacity + t) * headDim, count: headDim)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                var out = [Float](repeating: .nan, count: heads * headDim)
+                var scratch = [Float](repeating: 0, count: capacity)
+                attention(out: &out, query: q, keys: k, values: v, length: length, heads: 0..<heads, headDim: headDim,
+                          headStride: capacity * headDim, scale: scale, scores: &scratch)
+                XCTAssertEqual(out, expected, "head width \(headDim), length \(length)")
+            }
+        }
+    }
+
     func testDotAndAxpyAllTailLengths() {
         for n in 0..<40 {
             let a = random(n), b = random(n)

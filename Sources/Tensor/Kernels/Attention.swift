@@ -19,17 +19,8 @@ public func attention(
     scores: UnsafeMutablePointer<Float>
 ) {
     for h in heads {
-        let q = query + h * headDim
-        let k = keys + h * headStride
-        let v = values + h * headStride
-        for t in 0..<length {
-            scores[t] = dot(q, k + t * headDim, count: headDim) * scale
-        }
-        softmax(scores, count: length)
-        let o = out + h * headDim
-        o.update(repeating: 0, count: headDim)
-        for t in 0..<length {
-            axpy(o, scores[t], v + t * headDim, count: headDim)
-        }
+        attendHead(out: out + h * headDim, query: query + h * headDim,
+                   keys: keys + h * headStride, values: values + h * headStride, stride: headDim,
+                   length: length, headDim: headDim, scale: scale, scores: scores)
     }
 }

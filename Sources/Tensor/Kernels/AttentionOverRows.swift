@@ -18,17 +18,8 @@ public func attentionOverRows(
     scores: UnsafeMutablePointer<Float>
 ) {
     for h in heads {
-        let q = query + h * headDim
-        let k = keys + h * headDim
-        let v = values + h * headDim
-        for t in 0..<length {
-            scores[t] = dot(q, k + t * rowStride, count: headDim) * scale
-        }
-        softmax(scores, count: length)
-        let o = out + h * headDim
-        o.update(repeating: 0, count: headDim)
-        for t in 0..<length {
-            axpy(o, scores[t], v + t * rowStride, count: headDim)
-        }
+        attendHead(out: out + h * headDim, query: query + h * headDim,
+                   keys: keys + h * headDim, values: values + h * headDim, stride: rowStride,
+                   length: length, headDim: headDim, scale: scale, scores: scores)
     }
 }
