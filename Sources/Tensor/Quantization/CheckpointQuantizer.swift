@@ -71,6 +71,8 @@ public struct CheckpointQuantizer {
                                             data: Data(bytes: q.values, count: q.rows * q.columns)),
                     SafeTensorsWriter.Entry(name: matrix.name + QuantizedTensors.scaleSuffix, dtype: .f32, shape: [matrix.outFeatures],
                                             data: Data(bytes: q.scales, count: q.rows * 4)),
+                    SafeTensorsWriter.Entry(name: matrix.name + QuantizedTensors.rowSumSuffix, dtype: .i32, shape: [matrix.outFeatures],
+                                            data: Data(bytes: q.rowSums, count: q.rows * 4)),
                 ]
             case .f16:
                 let h = HalfMatrix(converting: floats.pointer, inFeatures: matrix.inFeatures, outFeatures: matrix.outFeatures, layout: matrix.layout)

@@ -37,7 +37,7 @@ public struct TensorView: @unchecked Sendable {
             let buffer = FloatBuffer(count: elementCount)
             widenBFloat16(out: buffer.mutablePointer, input: bytes, count: elementCount)
             return buffer
-        case .i8:
+        case .i8, .i32:
             throw TensorError.unexpectedDType(tensor: name, expected: "F32, F16 or BF16", got: dtype.rawValue)
         }
     }

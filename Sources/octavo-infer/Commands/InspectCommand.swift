@@ -59,7 +59,10 @@ enum InspectCommand: Command {
             guard let info = checkpoint.info(name) else { continue }
             if name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") { continue }  // mask buffers, not weights
             dtypes[info.dtype.rawValue, default: 0] += 1
-            let isScale = name.hasSuffix(QuantizedTensors.scaleSuffix) && checkpoint.info(String(name.dropLast(QuantizedTensors.scaleSuffix.count)))?.dtype == .i8
+            // Per-row scales and sums of an int8 matrix: stored alongside it, not parameters.
+            let isScale = [QuantizedTensors.scaleSuffix, QuantizedTensors.rowSumSuffix].contains { suffix in
+                name.hasSuffix(suffix) && checkpoint.info(String(name.dropLast(suffix.count)))?.dtype == .i8
+            }
             // A quantized file stores the tied output layer explicitly: not more parameters.
             let isTiedCopy = name == "lm_head.weight" && config.tieWordEmbeddings
             if !isScale && !isTiedCopy { parameters += info.elementCount }
