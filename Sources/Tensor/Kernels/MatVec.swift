@@ -216,7 +216,11 @@ public func matmulInputMajorFewRows(
 /// there are three or more activation rows of arithmetic per weight. Measured on the
 /// 256206 x 1024 NLLB output layer, 2 threads, medians of 25 interleaved calls: 4 rows
 /// 23.6 -> 30.5 GB/s, 8 rows 16.1 -> 18.2 GB/s against the four-by-three tiles without
-/// prefetch; 1 and 2 rows unchanged (they do not prefetch).
+/// prefetch; 1 and 2 rows unchanged (they do not prefetch). Re-measured on 2026-12-06, same
+/// layer, medians of 9 calls: 1 row 29.3 GB/s, 4 rows 17.8 (NLLB f32 beam 4 at batch 1 runs at
+/// that speed). The four-by-four tile spills accumulators to the stack on AVX2's 16 registers,
+/// and two weight rows at a time (no spills) measured slower, 15.2: a 512-bit tile with 32
+/// registers is the next thing to try.
 public func matmulOutputMajorFewRows(
     out: UnsafeMutablePointer<Float>, outStride: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     rows: Int, inner: Int, rowRange: Range<Int>, accumulate: Bool
