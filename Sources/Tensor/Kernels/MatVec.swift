@@ -216,11 +216,10 @@ public func matmulInputMajorFewRows(
 /// there are three or more activation rows of arithmetic per weight. Measured on the
 /// 256206 x 1024 NLLB output layer, 2 threads, medians of 25 interleaved calls: 4 rows
 /// 23.6 -> 30.5 GB/s, 8 rows 16.1 -> 18.2 GB/s against the four-by-three tiles without
-/// prefetch; 1 and 2 rows unchanged (they do not prefetch). Re-measured on 2026-12-06, same
-/// layer, medians of 9 calls: 1 row 29.3 GB/s, 4 rows 17.8 (NLLB f32 beam 4 at batch 1 runs at
-/// that speed). The four-by-four tile spills accumulators to the stack on AVX2's 16 registers,
-/// and two weight rows at a time (no spills) measured slower, 15.2: a 512-bit tile with 32
-/// registers is the next thing to try.
+/// prefetch; 1 and 2 rows unchanged (they do not prefetch). The next tile goes to L2, not L1:
+/// fetched into L1 it pushed out the activation rows every tile reuses (four rows of 1024
+/// floats are 16 KB, half of L1). Same layer, medians of 9 calls, 4 rows: 17.8 -> 30.5 GB/s
+/// (1 row: 29.3); NLLB-600M f32 beam 4 at batch 1 12.9 -> 15.0 target tokens/s.
 public func matmulOutputMajorFewRows(
     out: UnsafeMutablePointer<Float>, outStride: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     rows: Int, inner: Int, rowRange: Range<Int>, accumulate: Bool
@@ -286,10 +285,10 @@ private func outputMajorTile(_ P: Int, _ G: Int, _ o: OutputMajorOperands, r: In
     while k < vectorEnd {
         #if arch(x86_64)
         if prefetch && k & 15 == 0 {
-            prefetchForReading(w0 + ahead + k * 4)
-            if P > 1 { prefetchForReading(w1 + ahead + k * 4) }
-            if P > 2 { prefetchForReading(w2 + ahead + k * 4) }
-            if P > 3 { prefetchForReading(w3 + ahead + k * 4) }
+            prefetchIntoL2(w0 + ahead + k * 4)
+            if P > 1 { prefetchIntoL2(w1 + ahead + k * 4) }
+            if P > 2 { prefetchIntoL2(w2 + ahead + k * 4) }
+            if P > 3 { prefetchIntoL2(w3 + ahead + k * 4) }
         }
         #endif
         let v0 = load8(w0, k)
