@@ -53,8 +53,9 @@ public struct Linear: @unchecked Sendable {
     ///
     /// `layout` is how the architecture stores the matrix in a Hugging Face checkpoint
     /// (GPT-2's Conv1D [in, out] is `.inputMajor`, torch.nn.Linear [out, in] `.outputMajor`).
-    /// A file written by `octavo-infer quantize` holds [out, in] matrices (int8 with a
-    /// `<prefix>.weight_scale` row, or f16) and is used as stored.
+    /// A file written by `octavo-infer quantize` holds [out, in] matrices (int8 with
+    /// `<prefix>.weight_scale` and `<prefix>.weight_row_sum` rows, or f16) and is used as
+    /// stored (see `QuantizedTensors`).
     public init(
         _ checkpoint: Checkpoint, _ prefix: String, inFeatures: Int, outFeatures: Int,
         layout: WeightLayout, hasBias: Bool = true, precision: WeightPrecision = .f32
