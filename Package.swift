@@ -72,7 +72,7 @@ let package = Package(
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation"]),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Tensor"]),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Tokenizer", "Generation"]),
         // Runs the built `octavo-infer` binary end to end (the dependency makes `swift test` build it).
         .testTarget(name: "CLITests", dependencies: ["octavo-infer", "InferenceServer"]),

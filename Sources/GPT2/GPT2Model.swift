@@ -28,12 +28,15 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
 
     /// The precision the matrices were loaded at.
     public let precision: WeightPrecision
+    /// What the caches `makeCache` hands out keep keys and values as.
+    public let cachePrecision: KVCachePrecision
 
     /// Loads config.json and the weights of a Hugging Face GPT-2 folder, keeping the
-    /// matrices at `precision` (f32: as stored, memory-mapped when F32).
-    public convenience init(directory: URL, precision: WeightPrecision = .f32) throws {
+    /// matrices at `precision` (f32: as stored, memory-mapped when F32) and the KV caches
+    /// at `cachePrecision`.
+    public convenience init(directory: URL, precision: WeightPrecision = .f32, cachePrecision: KVCachePrecision = .f32) throws {
         let config = try GPT2Config.load(directory: directory)
-        try self.init(config: config, checkpoint: Checkpoint(directory: directory), precision: precision)
+        try self.init(config: config, checkpoint: Checkpoint(directory: directory), precision: precision, cachePrecision: cachePrecision)
     }
 
     /// Builds the model from a config and weights stored under either naming:
@@ -42,11 +45,13 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     ///
     /// A file written by `octavo-infer quantize` carries its quantized matrices
     /// (including an explicit quantized `lm_head.weight`) and is used as stored.
-    public init(config: GPT2Config, checkpoint: Checkpoint, precision: WeightPrecision = .f32) throws {
+    public init(config: GPT2Config, checkpoint: Checkpoint, precision: WeightPrecision = .f32,
+                cachePrecision: KVCachePrecision = .f32) throws {
         try config.validate()
         self.config = config
         self.checkpoint = checkpoint
         self.precision = precision
+        self.cachePrecision = cachePrecision
         let prefix = checkpoint.info("transformer.wte.weight") != nil ? "transformer." : ""
         wte = try Embedding(checkpoint, names: [prefix + "wte.weight"], count: config.vocabSize, dimension: config.nEmbd)
         wpe = try Embedding(checkpoint, names: [prefix + "wpe.weight"], count: config.nPositions, dimension: config.nEmbd)
@@ -69,7 +74,8 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     public var maxPositions: Int { config.nPositions }
 
     public func makeCache(capacity: Int) -> KVCache {
-        KVCache(layers: config.nLayer, heads: config.nHead, headDim: config.headDim, capacity: max(1, min(capacity, config.nPositions)))
+        KVCache(layers: config.nLayer, heads: config.nHead, headDim: config.headDim, capacity: max(1, min(capacity, config.nPositions)),
+                precision: cachePrecision)
     }
 
     public func forward(_ steps: [SequenceStep], logits: UnsafeMutablePointer<Float>) throws {
@@ -143,17 +149,15 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     /// Causal attention of every row over its sequence's cache (positions 0...its own),
     /// one (row, head) pair at a time over the compute threads.
     private func attendRows(_ steps: [SequenceStep], rows: Int, layer: Int, scale: Float) {
-        let ws = workspace, c = config.nEmbd, positions = config.nPositions, headDim = config.headDim
+        let ws = workspace, c = config.nEmbd, positions = config.nPositions
         let qkv = ws.qkv.mutablePointer, attended = ws.attended.mutablePointer, scores = ws.scores.mutablePointer
         let rowStep = ws.rowStep, rowPosition = ws.rowPosition
         var multiplyAdds = 0
         for r in 0..<rows { multiplyAdds += 2 * (rowPosition[r] + 1) * c }
         ComputePool.shared.forEachRowAndHead(rows: rows, heads: config.nHead, multiplyAdds: multiplyAdds) { r, h, t in
             let cache = steps[rowStep[r]].cache
-            attention(out: attended + r * c, query: qkv + r * 3 * c,
-                      keys: cache.keys(layer: layer), values: cache.values(layer: layer),
-                      length: rowPosition[r] + 1, heads: h..<(h + 1), headDim: headDim,
-                      headStride: cache.headStride, scale: scale, scores: scores + t * positions)
+            cache.attend(layer: layer, out: attended + r * c, query: qkv + r * 3 * c, length: rowPosition[r] + 1,
+                         heads: h..<(h + 1), scale: scale, scores: scores + t * positions)
         }
     }
 

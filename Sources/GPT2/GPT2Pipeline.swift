@@ -15,14 +15,14 @@ public final class GPT2Pipeline: @unchecked Sendable {
 
     /// Loads config.json, the weights, the tokenizer (tokenizer.json or vocab.json + merges.txt)
     /// and generation_config.json; unrelated files (optimizer.pt, trainer_state.json...) are ignored.
-    public init(directory: URL, precision: WeightPrecision = .f32) throws {
+    public init(directory: URL, precision: WeightPrecision = .f32, cachePrecision: KVCachePrecision = .f32) throws {
         let start = DispatchTime.now()
         self.directory = directory
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw GPT2Error.configNotFound(path: directory.path)
         }
-        model = try GPT2Model(directory: directory, precision: precision)
+        model = try GPT2Model(directory: directory, precision: precision, cachePrecision: cachePrecision)
         tokenizer = try ByteLevelBPETokenizer.load(directory: directory)
         generationConfig = try GenerationConfigFile.load(directory: directory)
         loadMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6

@@ -51,9 +51,8 @@ struct M2M100Decoder {
             }
             pool.forEachRowAndHead(rows: rows, heads: selfAttention.heads, multiplyAdds: selfMultiplyAdds) { r, h, t in
                 let cache = steps[r].target
-                attention(out: attended + r * c, query: q + r * c, keys: cache.keys(layer: l), values: cache.values(layer: l),
-                          length: cache.length + 1, heads: h..<(h + 1), headDim: selfAttention.headDim,
-                          headStride: cache.headStride, scale: selfAttention.scale, scores: scores + t * scoresPerThread)
+                cache.attend(layer: l, out: attended + r * c, query: q + r * c, length: cache.length + 1,
+                             heads: h..<(h + 1), scale: selfAttention.scale, scores: scores + t * scoresPerThread)
             }                                                                               // [rows, C]
             selfAttention.outProj(out: x, input: attended, rows: rows, accumulate: true)
 
@@ -64,9 +63,8 @@ struct M2M100Decoder {
             let crossMultiplyAdds = steps.reduce(0) { $0 + 2 * $1.source.tokenCount * c }
             pool.forEachRowAndHead(rows: rows, heads: crossAttention.heads, multiplyAdds: crossMultiplyAdds) { r, h, t in
                 let source = steps[r].source, memory = source.crossAttention
-                attention(out: attended + r * c, query: q + r * c, keys: memory.keys(layer: l), values: memory.values(layer: l),
-                          length: source.tokenCount, heads: h..<(h + 1), headDim: crossAttention.headDim,
-                          headStride: memory.headStride, scale: crossAttention.scale, scores: scores + t * scoresPerThread)
+                memory.attend(layer: l, out: attended + r * c, query: q + r * c, length: source.tokenCount,
+                              heads: h..<(h + 1), scale: crossAttention.scale, scores: scores + t * scoresPerThread)
             }                                                                               // [rows, C]
             crossAttention.outProj(out: x, input: attended, rows: rows, accumulate: true)
 

@@ -29,10 +29,14 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     private let decoderWorkspace: M2M100Workspace
     private let lock = NSLock()
 
+    /// What the decoder's caches (its own keys and values, and the encoder output's for
+    /// cross-attention) keep keys and values as.
+    public let cachePrecision: KVCachePrecision
+
     /// Loads config.json and the weights of a Hugging Face M2M100 / NLLB folder.
-    public convenience init(directory: URL, precision: WeightPrecision = .f32) throws {
+    public convenience init(directory: URL, precision: WeightPrecision = .f32, cachePrecision: KVCachePrecision = .f32) throws {
         let config = try M2M100Config.load(directory: directory)
-        try self.init(config: config, checkpoint: Checkpoint(directory: directory), precision: precision)
+        try self.init(config: config, checkpoint: Checkpoint(directory: directory), precision: precision, cachePrecision: cachePrecision)
     }
 
     /// Builds the model from a config and weights named as transformers names them
@@ -42,10 +46,12 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     /// `model.shared.weight`; older files also (or only) have the encoder's and
     /// decoder's `embed_tokens` and `lm_head`.
     /// Matrices are kept at `precision`; a file written by `octavo-infer quantize` is used as stored.
-    public init(config: M2M100Config, checkpoint: Checkpoint, precision: WeightPrecision = .f32) throws {
+    public init(config: M2M100Config, checkpoint: Checkpoint, precision: WeightPrecision = .f32,
+                cachePrecision: KVCachePrecision = .f32) throws {
         try config.validate()
         self.config = config
         self.checkpoint = checkpoint
+        self.cachePrecision = cachePrecision
         let prefix = checkpoint.info("model.encoder.layer_norm.weight") != nil ? "model." : ""
         var names = [prefix + "shared.weight", prefix + "encoder.embed_tokens.weight", prefix + "decoder.embed_tokens.weight"]
         if config.tieWordEmbeddings { names.append("lm_head.weight") }
@@ -127,7 +133,8 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         // per source (transformers computes them at the first decoder step and caches them).
         let c = config.dModel
         let memories = sources.map {
-            KVCache(layers: config.decoderLayers, heads: config.decoderAttentionHeads, headDim: config.decoderHeadDim, capacity: $0.count)
+            KVCache(layers: config.decoderLayers, heads: config.decoderAttentionHeads, headDim: config.decoderHeadDim, capacity: $0.count,
+                    precision: cachePrecision)
         }
         let hidden = ws.x.pointer, k = ws.k.mutablePointer, v = ws.v.mutablePointer
         for (l, layer) in decoder.layers.enumerated() {
@@ -149,7 +156,7 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
 
     public func makeTargetCache(capacity: Int) -> KVCache {
         KVCache(layers: config.decoderLayers, heads: config.decoderAttentionHeads, headDim: config.decoderHeadDim,
-                capacity: max(1, min(capacity, positionLimit)))
+                capacity: max(1, min(capacity, positionLimit)), precision: cachePrecision)
     }
 
     public func decode(_ steps: [Seq2SeqStep], logits: UnsafeMutablePointer<Float>?) throws {

@@ -59,10 +59,10 @@ public final class NLLBPipeline: @unchecked Sendable {
 
     /// Loads the model, the tokenizer (sentencepiece.bpe.model or tokenizer.json) and
     /// generation_config.json of a Hugging Face NLLB folder.
-    public init(directory: URL, precision: WeightPrecision = .f32) throws {
+    public init(directory: URL, precision: WeightPrecision = .f32, cachePrecision: KVCachePrecision = .f32) throws {
         let start = DispatchTime.now()
         self.directory = directory
-        let model = try M2M100Model(directory: directory, precision: precision)
+        let model = try M2M100Model(directory: directory, precision: precision, cachePrecision: cachePrecision)
         translator = M2M100Translator(model: model, generationConfig: try GenerationConfigFile.load(directory: directory))
         tokenizer = try NllbTokenizer(folder: directory)
         loadMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6

@@ -23,6 +23,31 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["bench", "--model", gpt2, "--prompt-tokens", "60", "--new-tokens", "10"]).status, 2, "past the 64 positions")
     }
 
+    /// `--kv-cache f16` reaches the model (the bench names it and measures its cost against
+    /// fp32), generate and translate accept it, and anything else is a usage error.
+    func testHalfKVCacheOption() throws {
+        let bench = try CLI.run(["bench", "--model", gpt2, "--prompt-tokens", "8", "--new-tokens", "6", "--runs", "1", "--kv-cache", "f16", "--json"])
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        let json = try bench.json()
+        XCTAssertEqual(json["kv_cache"] as? String, "f16")
+        XCTAssertEqual(json["dtype"] as? String, "f32")
+        let quality = try XCTUnwrap(json["quality"] as? [String: Double], "an f16 cache reports its cost against fp32")
+        XCTAssertGreaterThan(quality["mean_abs_logit_error"] ?? 0, 0)
+        let nllbBench = try CLI.run(["bench", "--model", nllb, "--prompt-tokens", "6", "--new-tokens", "4", "--runs", "1", "--kv-cache", "f16", "--json"])
+        XCTAssertEqual(nllbBench.status, 0, nllbBench.stderr)
+        XCTAssertEqual(try nllbBench.json()["kv_cache"] as? String, "f16")
+
+        let generate = try CLI.run(["generate", "--model", gpt2, "--kv-cache", "f16", "--prompt", "The sea remembers", "--greedy", "--max-new-tokens", "5", "--json"])
+        XCTAssertEqual(generate.status, 0, generate.stderr)
+        XCTAssertEqual((try generate.json()["generated_ids"] as? [Int])?.count, 5)
+        let translate = try CLI.run(["translate", "--model", nllb, "--kv-cache", "f16", "--target", "fra_Latn", "--text", "Hello there"])
+        XCTAssertEqual(translate.status, 0, translate.stderr)
+
+        let wrong = try CLI.run(["generate", "--model", gpt2, "--kv-cache", "q4", "--prompt", "x"])
+        XCTAssertEqual(wrong.status, 2)
+        XCTAssertTrue(wrong.stderr.contains("--kv-cache expects f32 or f16"), wrong.stderr)
+    }
+
     /// Every int8 kernel computes the same integer sums, so forcing the AVX2 kernel (on a
     /// VNNI machine: the other code path) changes no generated id; an unknown name falls
     /// back to the fastest kernel with a warning.

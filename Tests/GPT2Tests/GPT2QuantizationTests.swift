@@ -21,10 +21,10 @@ final class GPT2QuantizationTests: XCTestCase {
         return rows
     }
 
-    func quality(_ precision: WeightPrecision) throws -> (agreement: Double, meanAbsoluteError: Double) {
+    func quality(_ precision: WeightPrecision, cache: KVCachePrecision = .f32) throws -> (agreement: Double, meanAbsoluteError: Double) {
         let prompts = try Fixtures.reference("tiny").prompts.map(\.ids)
         let reference = try logits(GPT2Model(directory: Fixtures.model("tiny")), prompts)
-        let quantized = try logits(GPT2Model(directory: Fixtures.model("tiny"), precision: precision), prompts)
+        let quantized = try logits(GPT2Model(directory: Fixtures.model("tiny"), precision: precision, cachePrecision: cache), prompts)
         var agree = 0, error = 0.0, count = 0
         for (a, b) in zip(reference, quantized) {
             if LogitsProcessors.argmax(a, count: a.count) == LogitsProcessors.argmax(b, count: b.count) { agree += 1 }
@@ -46,6 +46,17 @@ final class GPT2QuantizationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(q.agreement, 0.9)
         XCTAssertLessThan(q.meanAbsoluteError, 0.15)
         XCTAssertGreaterThan(q.meanAbsoluteError, 0, "int8 cannot be exactly fp32: the path was not taken")
+    }
+
+    /// Keys and values rounded to half floats move the logits by about the rounding, no more.
+    func testHalfKVCacheStaysCloseToFloat() throws {
+        let q = try quality(.f32, cache: .f16)
+        print("f16 KV cache vs f32 on the tiny fixture: top-1 agreement \(q.agreement), mean |logit error| \(q.meanAbsoluteError)")
+        XCTAssertEqual(q.agreement, 1.0)
+        XCTAssertLessThan(q.meanAbsoluteError, 3e-3)
+        XCTAssertGreaterThan(q.meanAbsoluteError, 0, "an f16 cache cannot be exactly fp32: the path was not taken")
+        let model = try GPT2Model(directory: Fixtures.model("tiny"), cachePrecision: .f16)
+        XCTAssertEqual(model.makeCache(capacity: 8).precision, .f16)
     }
 
     func testQuantizedFileEqualsQuantizingAtLoad() throws {

@@ -18,6 +18,29 @@ public func attention(
     length: Int, heads: Range<Int>, headDim: Int, headStride: Int, scale: Float,
     scores: UnsafeMutablePointer<Float>
 ) {
+    attendHeads(out: out, query: query, keys: keys, values: values, length: length, heads: heads, headDim: headDim,
+                headStride: headStride, scale: scale, scores: scores)
+}
+
+/// The same over a cache kept in half floats: each key and value is widened to fp32 as it is
+/// read, and the rest is the fp32 arithmetic above, bit for bit.
+public func attention(
+    out: UnsafeMutablePointer<Float>, query: UnsafePointer<Float>,
+    keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
+    length: Int, heads: Range<Int>, headDim: Int, headStride: Int, scale: Float,
+    scores: UnsafeMutablePointer<Float>
+) {
+    attendHeads(out: out, query: query, keys: keys, values: values, length: length, heads: heads, headDim: headDim,
+                headStride: headStride, scale: scale, scores: scores)
+}
+
+@inline(__always)
+private func attendHeads<Element: CachedElement>(
+    out: UnsafeMutablePointer<Float>, query: UnsafePointer<Float>,
+    keys: UnsafePointer<Element>, values: UnsafePointer<Element>,
+    length: Int, heads: Range<Int>, headDim: Int, headStride: Int, scale: Float,
+    scores: UnsafeMutablePointer<Float>
+) {
     for h in heads {
         attendHead(out: out + h * headDim, query: query + h * headDim,
                    keys: keys + h * headStride, values: values + h * headStride, stride: headDim,

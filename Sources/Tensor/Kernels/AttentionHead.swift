@@ -7,10 +7,14 @@
 /// held in registers, 64 floats at a time, across every value row, where `axpy` loaded and
 /// stored it for each row (every step then waited on the store before). Measured: attention
 /// was 12.8% of an NLLB int8 batch-16 beam-4 translation; see the commit for after.
+///
+/// Keys and values may be kept as fp32 or as half floats (`CachedElement`): half ones are
+/// widened as they are loaded (exactly), so the result is bit for bit this kernel's over the
+/// widened fp32 rows.
 @inline(__always)
-func attendHead(
+func attendHead<Element: CachedElement>(
     out: UnsafeMutablePointer<Float>, query: UnsafePointer<Float>,
-    keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int,
+    keys: UnsafePointer<Element>, values: UnsafePointer<Element>, stride: Int,
     length: Int, headDim: Int, scale: Float, scores: UnsafeMutablePointer<Float>
 ) {
     var t = 0
@@ -34,17 +38,16 @@ func attendHead(
 /// as `dot` sums it: two accumulators over alternate groups of eight, then the lanes, then
 /// the scalar tail.
 @inline(__always)
-func dot4(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, stride: Int, count: Int) -> SIMD4<Float> {
+func dot4<Element: CachedElement>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Element>, stride: Int, count: Int) -> SIMD4<Float> {
     let rawA = UnsafeRawPointer(a)
-    let b0 = UnsafeRawPointer(b), b1 = b0 + 4 * stride, b2 = b0 + 8 * stride, b3 = b0 + 12 * stride
+    let b0 = b, b1 = b + stride, b2 = b + 2 * stride, b3 = b + 3 * stride
     var e0 = SIMD8<Float>(), e1 = SIMD8<Float>(), e2 = SIMD8<Float>(), e3 = SIMD8<Float>()
     var o0 = SIMD8<Float>(), o1 = SIMD8<Float>(), o2 = SIMD8<Float>(), o3 = SIMD8<Float>()
-    @inline(__always) func load(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
-        p.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-    }
+    @inline(__always) func query(_ i: Int) -> SIMD8<Float> { rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) }
+    @inline(__always) func load(_ p: UnsafePointer<Element>, _ i: Int) -> SIMD8<Float> { Element.widen8(p + i) }
     var i = 0
     while i + 16 <= count {
-        let even = load(rawA, i), odd = load(rawA, i + 8)
+        let even = query(i), odd = query(i + 8)
         e0 += even * load(b0, i); o0 += odd * load(b0, i + 8)
         e1 += even * load(b1, i); o1 += odd * load(b1, i + 8)
         e2 += even * load(b2, i); o2 += odd * load(b2, i + 8)
@@ -52,31 +55,56 @@ func dot4(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, stride: Int, cou
         i += 16
     }
     if i + 8 <= count {
-        let even = load(rawA, i)
+        let even = query(i)
         e0 += even * load(b0, i); e1 += even * load(b1, i); e2 += even * load(b2, i); e3 += even * load(b3, i)
         i += 8
     }
     var sums = SIMD4((e0 + o0).sum(), (e1 + o1).sum(), (e2 + o2).sum(), (e3 + o3).sum())
     while i < count {
         let x = a[i]
-        sums[0] += x * b[i]
-        sums[1] += x * b[stride + i]
-        sums[2] += x * b[2 * stride + i]
-        sums[3] += x * b[3 * stride + i]
+        sums[0] += x * b0[i].widened
+        sums[1] += x * b1[i].widened
+        sums[2] += x * b2[i].widened
+        sums[3] += x * b3[i].widened
         i += 1
     }
     return sums
+}
+
+/// `dot` of fp32 `a` with one cached row, summed exactly as `dot` sums: two accumulators
+/// over alternate groups of eight, then the lanes, then the scalar tail.
+@inline(__always)
+func dot<Element: CachedElement>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Element>, count: Int) -> Float {
+    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+    let rawA = UnsafeRawPointer(a)
+    @inline(__always) func load(_ i: Int) -> SIMD8<Float> { rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) }
+    var i = 0
+    while i + 16 <= count {
+        acc0 += load(i) * Element.widen8(b + i)
+        acc1 += load(i + 8) * Element.widen8(b + i + 8)
+        i += 16
+    }
+    if i + 8 <= count {
+        acc0 += load(i) * Element.widen8(b + i)
+        i += 8
+    }
+    var sum = (acc0 + acc1).sum()
+    while i < count {
+        sum += a[i] * b[i].widened
+        i += 1
+    }
+    return sum
 }
 
 /// out = Σ_t weights[t] · rows[t] over `count` rows of `width` floats, `stride` apart, summed
 /// in t order from zero exactly as `axpy` row after row would, with 64 columns of the sum
 /// kept in registers over all the rows.
 @inline(__always)
-func weightedSumOfRows(out: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, rows: UnsafePointer<Float>, stride: Int, count: Int, width: Int) {
-    let raw = UnsafeRawPointer(rows), rawOut = UnsafeMutableRawPointer(out)
-    @inline(__always) func load(_ t: Int, _ c: Int) -> SIMD8<Float> {
-        raw.loadUnaligned(fromByteOffset: (t * stride + c) * 4, as: SIMD8<Float>.self)
-    }
+func weightedSumOfRows<Element: CachedElement>(
+    out: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, rows: UnsafePointer<Element>, stride: Int, count: Int, width: Int
+) {
+    let rawOut = UnsafeMutableRawPointer(out)
+    @inline(__always) func load(_ t: Int, _ c: Int) -> SIMD8<Float> { Element.widen8(rows + t * stride + c) }
     var c = 0
     while c + 64 <= width {
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
@@ -102,8 +130,31 @@ func weightedSumOfRows(out: UnsafeMutablePointer<Float>, weights: UnsafePointer<
     }
     while c < width {
         var a: Float = 0
-        for t in 0..<count { a += weights[t] * rows[t * stride + c] }
+        for t in 0..<count { a += weights[t] * rows[t * stride + c].widened }
         out[c] = a
         c += 1
     }
+}
+
+/// What keys and values may be kept as: fp32, or half floats (half the bytes for attention to
+/// read; a KV cache's opt-in).
+public protocol CachedElement {
+    /// Eight consecutive elements from `p` (any alignment), as fp32.
+    static func widen8(_ p: UnsafePointer<Self>) -> SIMD8<Float>
+    var widened: Float { get }
+}
+
+extension Float: CachedElement {
+    @inline(__always) public static func widen8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    @inline(__always) public var widened: Float { self }
+}
+
+extension Float16: CachedElement {
+    /// F16C's vcvtph2ps: exact.
+    @inline(__always) public static func widen8(_ p: UnsafePointer<Float16>) -> SIMD8<Float> {
+        SIMD8<Float>(UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float16>.self))
+    }
+    @inline(__always) public var widened: Float { Float(self) }
 }

@@ -1,4 +1,5 @@
-/// Widening of stored half-precision weights to fp32. Both conversions are exact.
+/// Conversions between fp32 and the half-precision formats: widening (of stored weights; exact)
+/// and narrowing to IEEE half (of cached keys and values; rounded).
 
 /// IEEE binary16 to fp32 (F16C's vcvtph2ps when compiled with -mf16c).
 public func widenFloat16(out: UnsafeMutablePointer<Float>, input: UnsafeRawBufferPointer, count: Int) {
@@ -18,5 +19,21 @@ public func widenBFloat16(out: UnsafeMutablePointer<Float>, input: UnsafeRawBuff
     for i in 0..<count {
         let bits = base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
         out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: bits)) << 16)
+    }
+}
+
+/// fp32 to IEEE binary16, rounded to nearest even as torch's `.half()` rounds (F16C's
+/// vcvtps2ph with -mf16c); beyond the half range, ±infinity.
+@inline(__always)
+public func narrowToFloat16(out: UnsafeMutablePointer<Float16>, input: UnsafePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        let wide = UnsafeRawPointer(input + i).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + i).storeBytes(of: SIMD8<Float16>(wide), as: SIMD8<Float16>.self)
+        i += 8
+    }
+    while i < count {
+        out[i] = Float16(input[i])
+        i += 1
     }
 }

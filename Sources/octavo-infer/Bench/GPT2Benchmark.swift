@@ -16,6 +16,8 @@ struct GPT2Benchmark {
         let dtype: String
         /// The instructions int8 products ran on (`Int8Kernel`); absent unless dtype is int8.
         let int8_kernel: String?
+        /// What the attention caches keep keys and values as (f32 or f16).
+        let kv_cache: String
         let load_ms: Double
         let prompt_tokens: Int
         let new_tokens: Int
@@ -31,13 +33,13 @@ struct GPT2Benchmark {
         let peak_rss_mib: Double
         let weights_mib: Double
         let loaded_weights_mib: Double
-        /// Against the same folder at fp32 (absent for f32 and for folders saved quantized).
+        /// Against the same folder at fp32 with an fp32 cache (absent for f32 with an f32 cache, and for folders saved quantized).
         let quality: QuantizationQuality?
     }
 
-    func run(directory: URL, threads: Int, precision: WeightPrecision) throws -> Report {
+    func run(directory: URL, threads: Int, precision: WeightPrecision, cachePrecision: KVCachePrecision) throws -> Report {
         let loadStart = DispatchTime.now()
-        let model = try GPT2Model(directory: directory, precision: precision)
+        let model = try GPT2Model(directory: directory, precision: precision, cachePrecision: cachePrecision)
         let loadMs = elapsedMilliseconds(since: loadStart)
         let vocabulary = model.vocabularySize
         guard promptTokens >= 1, newTokens >= 1, promptTokens + newTokens <= model.maxPositions else {
@@ -78,14 +80,14 @@ struct GPT2Benchmark {
         var quality: QuantizationQuality?
         // A folder saved by `quantize` is its own reference: no fp32 copy to measure against.
         let stored = QuantizedTensors.storedPrecision(of: model.checkpoint)
-        if precision != .f32 && stored == nil {
+        if (precision != .f32 || cachePrecision != .f32) && stored == nil {
             // The first sequence's prompt and what the quantized model generated after it.
             let tokens = Array((prompts[0] + [nextTokens[0][0]]).prefix(min(64, model.maxPositions)))
             quality = try QuantizationQuality.measure(GPT2Model(directory: directory), model, tokens: tokens)
         }
         return Report(
             model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue,
-            int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
+            int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil, kv_cache: cachePrecision.rawValue, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
             batch: batch, threads: threads, runs: runs, prefill_ms: Summary(prefill), time_to_first_token_ms: Summary(firstToken),
             decode_tokens_per_s: Summary(decode), peak_rss_mib: peak, weights_mib: Double(weightBytes) / 1_048_576,
             loaded_weights_mib: Double(model.weightBytes) / 1_048_576, quality: quality)

@@ -19,6 +19,8 @@ struct NLLBBenchmark {
         let dtype: String
         /// The instructions int8 products ran on (`Int8Kernel`); absent unless dtype is int8.
         let int8_kernel: String?
+        /// What the attention caches keep keys and values as (f32 or f16).
+        let kv_cache: String
         let load_ms: Double
         let source_tokens: Int
         let new_tokens: Int
@@ -31,13 +33,13 @@ struct NLLBBenchmark {
         let target_tokens_per_s: Summary
         let peak_rss_mib: Double
         let weights_mib: Double
-        /// Against the same folder at fp32 (absent for f32 and for folders saved quantized): the first source, teacher-forced.
+        /// Against the same folder at fp32 with an fp32 cache (absent for f32 with an f32 cache, and for folders saved quantized): the first source, teacher-forced.
         let quality: QuantizationQuality?
     }
 
-    func run(directory: URL, threads: Int, precision: WeightPrecision) throws -> Report {
+    func run(directory: URL, threads: Int, precision: WeightPrecision, cachePrecision: KVCachePrecision) throws -> Report {
         let loadStart = DispatchTime.now()
-        let translator = try M2M100Translator(model: M2M100Model(directory: directory, precision: precision),
+        let translator = try M2M100Translator(model: M2M100Model(directory: directory, precision: precision, cachePrecision: cachePrecision),
                                               generationConfig: GenerationConfigFile.load(directory: directory))
         let loadMs = elapsedMilliseconds(since: loadStart)
         let model = translator.model
@@ -71,13 +73,13 @@ struct NLLBBenchmark {
         var quality: QuantizationQuality?
         // A folder saved by `quantize` is its own reference: no fp32 copy to measure against.
         let stored = QuantizedTensors.storedPrecision(of: model.checkpoint)
-        if precision != .f32 && stored == nil {
+        if (precision != .f32 || cachePrecision != .f32) && stored == nil {
             quality = try QuantizationQuality.measure(M2M100Model(directory: directory), model, source: sources[0],
                                                       targets: Array(lastOutput.dropLast().prefix(model.maxTargetPositions)))
         }
         return Report(
             model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue,
-            int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil, load_ms: loadMs, source_tokens: sourceTokens, new_tokens: newTokens,
+            int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil, kv_cache: cachePrecision.rawValue, load_ms: loadMs, source_tokens: sourceTokens, new_tokens: newTokens,
             batch: batch, beams: beams, threads: threads, runs: runs, encode_ms: Summary(encode), translate_ms: Summary(total),
             target_tokens_per_s: Summary(rate), peak_rss_mib: peak, weights_mib: Double(model.checkpoint.storedBytes) / 1_048_576,
             quality: quality)

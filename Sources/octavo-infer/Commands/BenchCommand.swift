@@ -7,7 +7,8 @@ enum BenchCommand: Command {
     static let summary = "Measure load, prefill, time to first token, decode tokens/s and peak memory"
     static let help = """
     Usage: octavo-infer bench --model DIR [--prompt-tokens 32] [--new-tokens 128] [--batch 1] [--beams 1]
-                              [--threads T] [--runs 5] [--dtype f32|f16|int8] [--json]
+                              [--threads T] [--runs 5] [--dtype f32|f16|int8] [--kv-cache f32|f16]
+                              [--json]
            octavo-infer bench --model DIR --tokenizer [--file FILE]
 
     GPT-2: loads the model, runs one warm-up, then --runs measured runs of: a prompt of
@@ -19,8 +20,9 @@ enum BenchCommand: Command {
     --beams; target tokens/s is target tokens over translation time (encoder and decoder,
     tokenization excluded), as CTranslate2 counts it.
     Reports min / median / max over the runs; quote medians on a shared machine. With
-    --dtype f16 or int8 it also reports the quality cost: top-1 agreement and mean absolute
-    logit error against the same folder at fp32, teacher-forced over the benchmark's tokens.
+    --dtype f16 or int8, or --kv-cache f16, it also reports the quality cost: top-1 agreement
+    and mean absolute logit error against the same folder at fp32 with an fp32 cache,
+    teacher-forced over the benchmark's tokens.
     With --tokenizer: the tokenizer's load time and encode/decode MB/s on --file (default:
     this repository's hard tokenizer corpus repeated to 5 MB when run from a checkout).
 
@@ -31,6 +33,7 @@ enum BenchCommand: Command {
       --batch B            sequences decoded together (default 1)
       --threads T          compute threads (default: all cores)
       --dtype D            f32 (default), f16 or int8 matrices
+      --kv-cache P         f32 (default) or f16 attention caches
       --runs N             measured runs after the warm-up (default 5)
       --json               one JSON object instead of a table
 
@@ -38,7 +41,7 @@ enum BenchCommand: Command {
       octavo-infer bench --model models/gpt2 --prompt-tokens 32 --new-tokens 128 --runs 5
     """
     static let spec = CommandLineArguments.Spec(
-        options: ["model", "prompt-tokens", "new-tokens", "batch", "beams", "threads", "runs", "dtype", "file"], flags: ["json", "tokenizer"])
+        options: ["model", "prompt-tokens", "new-tokens", "batch", "beams", "threads", "runs", "dtype", "kv-cache", "file"], flags: ["json", "tokenizer"])
 
     static func run(_ arguments: CommandLineArguments) throws {
         let directory = try modelDirectory(arguments)
@@ -59,19 +62,20 @@ enum BenchCommand: Command {
             batch: try arguments.int("batch") ?? 1, runs: try arguments.int("runs") ?? 5)
         guard benchmark.batch >= 1 && benchmark.batch <= 256 else { throw CLIError.usage("--batch must be between 1 and 256") }
         guard benchmark.runs >= 1 && benchmark.runs <= 1000 else { throw CLIError.usage("--runs must be between 1 and 1000") }
-        let report = try benchmark.run(directory: directory, threads: threads, precision: try GenerateCommand.precisionOption(arguments))
+        let report = try benchmark.run(directory: directory, threads: threads, precision: try GenerateCommand.precisionOption(arguments),
+                                       cachePrecision: try GenerateCommand.cachePrecisionOption(arguments))
         if arguments.has("json") {
             try printJSON(report)
             return
         }
         print("model                \(report.model) (\(String(format: "%.0f", report.weights_mib)) MiB stored)")
-        print("threads / batch      \(report.threads) / \(report.batch), \(matrices(report.dtype, report.int8_kernel)) (\(String(format: "%.0f", report.loaded_weights_mib)) MiB loaded)")
+        print("threads / batch      \(report.threads) / \(report.batch), \(matrices(report.dtype, report.int8_kernel)) (\(String(format: "%.0f", report.loaded_weights_mib)) MiB loaded), \(report.kv_cache) KV cache")
         print("load                 \(String(format: "%.1f", report.load_ms)) ms")
         print("prefill \(report.prompt_tokens) tokens    \(report.prefill_ms.text) ms")
         print("time to first token  \(report.time_to_first_token_ms.text) ms")
         print("decode               \(report.decode_tokens_per_s.text) tokens/s over \(report.new_tokens) tokens")
         print("peak RSS             \(String(format: "%.0f", report.peak_rss_mib)) MiB")
-        printQuality(report.quality, precision: report.dtype)
+        printQuality(report.quality, precision: report.dtype, cache: report.kv_cache)
     }
 
     /// "f32 matrices", or "int8 matrices (avx512-vnni)".
@@ -79,10 +83,10 @@ enum BenchCommand: Command {
         "\(dtype) matrices" + (int8Kernel.map { " (\($0))" } ?? "")
     }
 
-    static func printQuality(_ quality: QuantizationQuality?, precision: String) {
+    static func printQuality(_ quality: QuantizationQuality?, precision: String, cache: String) {
         guard let quality else { return }
-        print(String(format: "quality vs f32       top-1 agreement %.1f%%, mean |logit error| %.4f over %d positions (%@)",
-                     quality.top1_agreement * 100, quality.mean_abs_logit_error, quality.positions, precision))
+        print(String(format: "quality vs f32       top-1 agreement %.1f%%, mean |logit error| %.4f over %d positions (%@ matrices, %@ KV cache)",
+                     quality.top1_agreement * 100, quality.mean_abs_logit_error, quality.positions, precision, cache))
     }
 
     static func runTranslation(_ arguments: CommandLineArguments, directory: URL, threads: Int) throws {
@@ -92,12 +96,13 @@ enum BenchCommand: Command {
         guard (1...256).contains(benchmark.batch), (1...16).contains(benchmark.beams), (1...1000).contains(benchmark.runs) else {
             throw CLIError.usage("--batch must be 1...256, --beams 1...16, --runs 1...1000")
         }
-        let report = try benchmark.run(directory: directory, threads: threads, precision: try GenerateCommand.precisionOption(arguments))
+        let report = try benchmark.run(directory: directory, threads: threads, precision: try GenerateCommand.precisionOption(arguments),
+                                       cachePrecision: try GenerateCommand.cachePrecisionOption(arguments))
         if arguments.has("json") {
             try printJSON(report)
             return
         }
-        print("model                \(report.model) (\(String(format: "%.0f", report.weights_mib)) MiB stored), \(matrices(report.dtype, report.int8_kernel))")
+        print("model                \(report.model) (\(String(format: "%.0f", report.weights_mib)) MiB stored), \(matrices(report.dtype, report.int8_kernel)), \(report.kv_cache) KV cache")
         print("threads              \(report.threads)")
         print("load                 \(String(format: "%.1f", report.load_ms)) ms")
         print("batch x beams        \(report.batch) x \(report.beams), \(report.source_tokens) source tokens, \(report.new_tokens) target tokens each")
@@ -105,7 +110,7 @@ enum BenchCommand: Command {
         print("translate            \(report.translate_ms.text) ms")
         print("target tokens/s      \(report.target_tokens_per_s.text)")
         print("peak RSS             \(String(format: "%.0f", report.peak_rss_mib)) MiB")
-        printQuality(report.quality, precision: report.dtype)
+        printQuality(report.quality, precision: report.dtype, cache: report.kv_cache)
     }
 
     static func runTokenizer(_ arguments: CommandLineArguments, directory: URL) throws {

@@ -36,6 +36,8 @@ enum GenerateCommand: Command {
       --context-overflow MODE      error (default) or keep-recent: keep only the most recent tokens
       --threads N                  compute threads (default: all cores)
       --dtype f32|f16|int8         keep the matrices in this precision (default f32: as stored)
+      --kv-cache f32|f16           keep the attention cache in this precision (default f32;
+                                   f16 halves its memory and what batched decode reads)
       --json                       print one JSON object: text, prompt_ids, generated_ids,
                                    finish_reason, stop, seed, timings
 
@@ -45,7 +47,7 @@ enum GenerateCommand: Command {
     static let spec = CommandLineArguments.Spec(
         options: ["model", "prompt", "prompt-file", "max-new-tokens", "max-length", "temperature", "top-k", "top-p", "min-p",
                   "repetition-penalty", "presence-penalty", "frequency-penalty", "no-repeat-ngram-size", "seed",
-                  "context-overflow", "threads", "dtype"],
+                  "context-overflow", "threads", "dtype", "kv-cache"],
         repeatable: ["stop"],
         flags: ["greedy", "sample", "json", "ignore-eos"])
 
@@ -72,7 +74,8 @@ enum GenerateCommand: Command {
         let directory = try modelDirectory(arguments)
         let prompt = try readInputText(arguments, textOption: "prompt", fileOption: "prompt-file")
         try applyThreads(arguments)
-        let pipeline = try GPT2Pipeline(directory: directory, precision: try precisionOption(arguments))
+        let pipeline = try GPT2Pipeline(directory: directory, precision: try precisionOption(arguments),
+                                        cachePrecision: try cachePrecisionOption(arguments))
         let parameters = try samplingParameters(arguments, defaults: pipeline.defaultParameters())
         let json = arguments.has("json")
 
@@ -138,6 +141,14 @@ enum GenerateCommand: Command {
         guard let text = arguments.string("dtype") else { return .f32 }
         guard let precision = WeightPrecision(rawValue: text) else {
             throw CLIError.usage("--dtype expects f32, f16 or int8, got '\(text)'")
+        }
+        return precision
+    }
+
+    static func cachePrecisionOption(_ arguments: CommandLineArguments) throws -> KVCachePrecision {
+        guard let text = arguments.string("kv-cache") else { return .f32 }
+        guard let precision = KVCachePrecision(rawValue: text) else {
+            throw CLIError.usage("--kv-cache expects f32 or f16, got '\(text)'")
         }
         return precision
     }

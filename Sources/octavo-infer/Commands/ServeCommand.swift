@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import GPT2
 import InferenceServer
 import Tensor
@@ -35,6 +36,8 @@ enum ServeCommand: Command {
       --max-body-bytes N           largest request body (default 1048576)
       --threads N                  compute threads (default: all cores)
       --dtype f32|f16|int8         keep every model's matrices in this precision (default f32)
+      --kv-cache f32|f16           keep every model's attention caches in this precision (default
+                                   f32; f16 halves their memory and what batched decode reads)
 
     Example (the three old services on their old ports, plus the API on 8080):
       octavo-infer serve --model story-small=models/story-small --model story-medium=models/story-medium \\
@@ -43,7 +46,7 @@ enum ServeCommand: Command {
     """
     static let spec = CommandLineArguments.Spec(
         options: ["host", "port", "api-key", "max-batch", "max-queue", "request-timeout", "jobs-db", "job-ttl",
-                  "grace-period", "max-body-bytes", "threads", "dtype"],
+                  "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache"],
         repeatable: ["model", "listen", "story-variant"])
 
     static func run(_ arguments: CommandLineArguments) throws {
@@ -52,6 +55,7 @@ enum ServeCommand: Command {
         var configuration = try serverConfiguration(arguments, modelNames: models.map(\.name))
         try GenerateCommand.applyThreads(arguments)
         let precision = try GenerateCommand.precisionOption(arguments)
+        let cachePrecision = try GenerateCommand.cachePrecisionOption(arguments)
         configuration.log = { line in FileHandle.standardError.write(Data("octavo-infer serve: \(line)\n".utf8)) }
 
         let app = ServerApp(configuration: configuration)
@@ -78,7 +82,7 @@ enum ServeCommand: Command {
         let loading = Thread {
             do {
                 for model in models {
-                    try load(model, variant: variants[model.name], precision: precision, into: app)
+                    try load(model, variant: variants[model.name], precision: precision, cachePrecision: cachePrecision, into: app)
                 }
                 try app.markReady()
                 say("ready")
@@ -189,14 +193,15 @@ enum ServeCommand: Command {
     }
 
     /// Loads one folder by its config.json model_type and adds it to the app.
-    static func load(_ spec: ModelSpec, variant: LegacyStoryVariant?, precision: WeightPrecision, into app: ServerApp) throws {
+    static func load(_ spec: ModelSpec, variant: LegacyStoryVariant?, precision: WeightPrecision, cachePrecision: KVCachePrecision,
+                     into app: ServerApp) throws {
         let start = Date()
         let modelType = try ServeModelLoader.modelType(of: spec.directory)
         switch modelType {
         case "gpt2":
             let pipeline: GPT2Pipeline
             do {
-                pipeline = try GPT2Pipeline(directory: spec.directory, precision: precision)
+                pipeline = try GPT2Pipeline(directory: spec.directory, precision: precision, cachePrecision: cachePrecision)
             } catch {
                 throw CLIError.runtime("cannot load model '\(spec.name)' from \(spec.directory.path): \(error)")
             }
@@ -204,7 +209,8 @@ enum ServeCommand: Command {
             let millions = Double(pipeline.model.parameterCount) / 1e6
             say("loaded \(spec.name): gpt2, \(String(format: "%.1f", millions))M parameters, \(pipeline.model.config.nPositions) positions, in \(Int(Date().timeIntervalSince(start) * 1000)) ms, from \(spec.directory.path)")
         default:
-            let backend = try ServeModelLoader.translationBackend(modelType: modelType, directory: spec.directory, precision: precision)
+            let backend = try ServeModelLoader.translationBackend(modelType: modelType, directory: spec.directory, precision: precision,
+                                                                  cachePrecision: cachePrecision)
             try app.addTranslationModel(name: spec.name, backend: backend)
             say("loaded \(spec.name): \(modelType) translation, \(backend.languages.count) languages, in \(Int(Date().timeIntervalSince(start) * 1000)) ms, from \(spec.directory.path)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import InferenceServer
 import NLLB
 import Tensor
@@ -21,11 +22,12 @@ enum ServeModelLoader {
     }
 
     /// The translation backend for a folder (NLLB-200 / M2M100).
-    static func translationBackend(modelType: String, directory: URL, precision: WeightPrecision = .f32) throws -> TranslationBackend {
+    static func translationBackend(modelType: String, directory: URL, precision: WeightPrecision = .f32,
+                                   cachePrecision: KVCachePrecision = .f32) throws -> TranslationBackend {
         switch modelType {
         case "m2m_100":
             do {
-                return NLLBTranslationBackend(pipeline: try NLLBPipeline(directory: directory, precision: precision))
+                return NLLBTranslationBackend(pipeline: try NLLBPipeline(directory: directory, precision: precision, cachePrecision: cachePrecision))
             } catch {
                 throw CLIError.runtime("cannot load \(directory.path): \(error)")
             }

@@ -28,6 +28,7 @@ enum TranslateCommand: Command {
       --repetition-penalty R  transformers' repetition penalty
       --no-repeat-ngram-size N
       --dtype f32|f16|int8    keep the matrices in this precision (default f32)
+      --kv-cache f32|f16      keep the attention caches in this precision (default f32)
       --threads N             compute threads (default: all cores)
       --json                  one JSON object: text, output_ids, timings (and sentences when several)
 
@@ -36,7 +37,7 @@ enum TranslateCommand: Command {
     """
     static let spec = CommandLineArguments.Spec(
         options: ["model", "source", "target", "text", "file", "beams", "max-new-tokens", "length-penalty", "repetition-penalty",
-                  "no-repeat-ngram-size", "dtype", "threads"],
+                  "no-repeat-ngram-size", "dtype", "kv-cache", "threads"],
         flags: ["json"])
 
     struct Output: Encodable {
@@ -83,7 +84,8 @@ enum TranslateCommand: Command {
         guard try ModelKind.of(directory) == .m2m100 else {
             throw CLIError.runtime("\(directory.path) is not an NLLB / M2M100 folder (config.json model_type is not m2m_100); use `generate` for GPT-2.")
         }
-        let pipeline = try NLLBPipeline(directory: directory, precision: try GenerateCommand.precisionOption(arguments))
+        let pipeline = try NLLBPipeline(directory: directory, precision: try GenerateCommand.precisionOption(arguments),
+                                        cachePrecision: try GenerateCommand.cachePrecisionOption(arguments))
         let result: NLLBPipeline.Result
         do {
             result = try pipeline.translate([text], options: options)
