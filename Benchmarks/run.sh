@@ -9,7 +9,8 @@
 # GPT-2 models: batch 1 (all engines) and batch 8 (octavo-infer, CTranslate2). nllb-600m:
 # octavo-infer, PyTorch and CTranslate2 at batch 1 and 16, greedy and beam 4, NLLB_TOKENS
 # target tokens per sentence (default 64). octavo-infer runs int8 both ways: quantizing the
-# f32 folder at load, and from the folder `octavo-infer quantize` saved (its load time and RSS).
+# f32 folder at load, and from the folder `octavo-infer quantize` saved (its load time and RSS);
+# GPT-2 int8 also with the opt-in f16 KV cache (`--kv-cache f16`), at batch 1 and 8.
 # Everything it downloads, builds or makes stays in Benchmarks/work/ (ignored by git).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -114,6 +115,7 @@ gpt2() {
         octavo_row --model "$dir" --dtype f32
         octavo_row --model "$dir" --dtype int8
         ENGINE="octavo-infer (saved int8)" octavo_row --model "$(saved_int8 "$model")"
+        ENGINE="octavo-infer (f16 KV cache)" octavo_row --model "$dir" --dtype int8 --kv-cache f16
         peer_row torch_bench.py gpt2 "$dir"
         peer_row ct2_bench.py gpt2 "$ct2-f32" --compute-type float32
         peer_row ct2_bench.py gpt2 "$ct2-int8" --compute-type int8
@@ -124,6 +126,7 @@ gpt2() {
         phase "$model: batch 8, round $round of $rounds"
         octavo_row --model "$dir" --dtype f32 --batch 8
         octavo_row --model "$dir" --dtype int8 --batch 8
+        ENGINE="octavo-infer (f16 KV cache)" octavo_row --model "$dir" --dtype int8 --batch 8 --kv-cache f16
         peer_row ct2_bench.py gpt2 "$ct2-f32" --compute-type float32 --batch 8
         peer_row ct2_bench.py gpt2 "$ct2-int8" --compute-type int8 --batch 8
     done
