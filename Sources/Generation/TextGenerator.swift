@@ -61,6 +61,9 @@ public final class TextGenerator {
                 cache.reset()
                 steps[0].tokens = recent
             } else {
+                // The step lets go of its slice first: writing the buffer while the slice
+                // shares it would copy it, one allocation per token.
+                steps[0].tokens = []
                 lastTokenBuffer[0] = step.token
                 steps[0].tokens = lastTokenBuffer[...]
             }

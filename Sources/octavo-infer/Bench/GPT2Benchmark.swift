@@ -61,13 +61,19 @@ struct GPT2Benchmark {
             let start = DispatchTime.now()
             try model.forward(steps, logits: logits)
             let prefillMs = elapsedMilliseconds(since: start)
-            for i in 0..<batch { nextTokens[i][0] = LogitsProcessors.argmax(logits + i * vocabulary, count: vocabulary) }
+            for i in 0..<batch {
+                steps[i].tokens = []  // so that writing nextTokens[i] does not copy it (see TextGenerator)
+                nextTokens[i][0] = LogitsProcessors.argmax(logits + i * vocabulary, count: vocabulary)
+            }
             let firstMs = elapsedMilliseconds(since: start)
             let decodeStart = DispatchTime.now()
             for _ in 1..<newTokens {
                 for i in 0..<batch { steps[i].tokens = nextTokens[i][...] }
                 try model.forward(steps, logits: logits)
-                for i in 0..<batch { nextTokens[i][0] = LogitsProcessors.argmax(logits + i * vocabulary, count: vocabulary) }
+                for i in 0..<batch {
+                    steps[i].tokens = []
+                    nextTokens[i][0] = LogitsProcessors.argmax(logits + i * vocabulary, count: vocabulary)
+                }
             }
             let decodeMs = elapsedMilliseconds(since: decodeStart)
             guard run > 0 else { continue }
