@@ -103,7 +103,7 @@ public func matmul(
 /// at full speed; splitting by columns instead gives every thread eight short strided
 /// streams per group of rows (measured on 12 GPT-2 layers, 2 threads: 11.1 GB/s by rows
 /// against 8.5 by columns, with a plain sequential read at 11.8). The price is a partial
-/// product per thread, on the caller's stack, added up at the end: one vector for each
+/// product per thread, in the caller's `ThreadScratch`, added up at the end: one vector for each
 /// thread but the first with one row; with several rows one for every thread, its rows
 /// padded off the 4 KiB pattern (see `matmulInputMajorFewRows`).
 func matmulInputMajorSplitByRows(
@@ -131,8 +131,7 @@ func matmulInputMajorSplitByRows(
     let direct = rows == 1
     let stride = direct ? cols : cols + 16
     let size = rows * stride
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: (direct ? threads - 1 : threads) * size) { partials in
-        let base = partials.baseAddress!
+    ThreadScratch.withFloats(.partialProducts, count: (direct ? threads - 1 : threads) * size) { base in
         @inline(__always) func partial(_ t: Int) -> UnsafeMutablePointer<Float> { base + (direct ? t - 1 : t) * size }
         pool.run { t in
             guard t < threads else { return }

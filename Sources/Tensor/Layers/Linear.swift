@@ -88,10 +88,10 @@ public struct Linear: @unchecked Sendable {
         case .int8(let matrix):
             let kernel = Int8Kernel.selected
             let bytes = QuantizedActivations.byteCount(rows: rows, columns: inFeatures, kernel: kernel)
-            withUnsafeTemporaryAllocation(byteCount: max(1, bytes), alignment: 64) { values in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, rows)) { scales in
+            ThreadScratch.withBytes(.quantizedActivations, byteCount: bytes) { values in
+                ThreadScratch.withFloats(.activationScales, count: rows) { scales in
                     let x = QuantizedActivations(quantizing: input, rows: rows, columns: inFeatures, kernel: kernel,
-                                                 values: values.baseAddress!, scales: scales.baseAddress!)
+                                                 values: values, scales: scales)
                     pool.parallelFor(outFeatures, granularity: 8, minimumPerThread: 256) { range in
                         matmulInt8(y: out, yStride: outFeatures, x: x, weight: matrix, rowRange: range, accumulate: accumulate)
                     }
