@@ -27,7 +27,7 @@ func attendHead<Element: CachedElement>(
         t += 4
     }
     while t < length {
-        scores[t] = dot(query, keys + t * stride, count: headDim) * scale
+        scores[t] = dotRow(query, keys + t * stride, count: headDim) * scale
         t += 1
     }
     softmax(scores, count: length)
@@ -69,31 +69,6 @@ func dot4<Element: CachedElement>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<
         i += 1
     }
     return sums
-}
-
-/// `dot` of fp32 `a` with one cached row, summed exactly as `dot` sums: two accumulators
-/// over alternate groups of eight, then the lanes, then the scalar tail.
-@inline(__always)
-func dot<Element: CachedElement>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Element>, count: Int) -> Float {
-    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-    let rawA = UnsafeRawPointer(a)
-    @inline(__always) func load(_ i: Int) -> SIMD8<Float> { rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) }
-    var i = 0
-    while i + 16 <= count {
-        acc0 += load(i) * Element.widen8(b + i)
-        acc1 += load(i + 8) * Element.widen8(b + i + 8)
-        i += 16
-    }
-    if i + 8 <= count {
-        acc0 += load(i) * Element.widen8(b + i)
-        i += 8
-    }
-    var sum = (acc0 + acc1).sum()
-    while i < count {
-        sum += a[i] * b[i].widened
-        i += 1
-    }
-    return sum
 }
 
 /// out = Σ_t weights[t] · rows[t] over `count` rows of `width` floats, `stride` apart, summed

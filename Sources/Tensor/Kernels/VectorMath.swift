@@ -6,21 +6,30 @@
 /// Σ a[i]·b[i] over `count` elements.
 @inline(__always)
 public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    dotRow(a, b, count: count)
+}
+
+/// Σ a[i]·b[i] with `b` kept as fp32 or as half floats (widened as it is read): two
+/// accumulators over alternate groups of eight, then the lanes, then the scalar tail. The
+/// attention kernel's four-key `dot4` sums in this same order.
+@inline(__always)
+func dotRow<Element: CachedElement>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Element>, count: Int) -> Float {
     var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+    let rawA = UnsafeRawPointer(a)
+    @inline(__always) func load(_ i: Int) -> SIMD8<Float> { rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) }
     var i = 0
-    let rawA = UnsafeRawPointer(a), rawB = UnsafeRawPointer(b)
     while i + 16 <= count {
-        acc0 += rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        acc1 += rawA.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self) * rawB.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
+        acc0 += load(i) * Element.widen8(b + i)
+        acc1 += load(i + 8) * Element.widen8(b + i + 8)
         i += 16
     }
     if i + 8 <= count {
-        acc0 += rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        acc0 += load(i) * Element.widen8(b + i)
         i += 8
     }
     var sum = (acc0 + acc1).sum()
     while i < count {
-        sum += a[i] * b[i]
+        sum += a[i] * b[i].widened
         i += 1
     }
     return sum
