@@ -5,11 +5,11 @@ import X86Intrinsics
 #endif
 
 /// The threads the kernels run on: the caller is worker 0, plus `threadCount - 1`
-/// dedicated threads that spin briefly between jobs and then sleep.
+/// dedicated threads that spin for up to a millisecond between jobs and then sleep.
 ///
-/// A decode step calls ~50 kernels a few microseconds apart; waking threads
-/// through Dispatch for each costs more than the work on small models, so the
-/// workers spin for a short while after each job (llama.cpp does the same).
+/// A decode step calls ~60 kernels, microseconds to a few hundred microseconds apart;
+/// waking threads for each costs more than the work on small models, so the workers
+/// spin after each job (llama.cpp does the same), yielding the core now and then.
 /// OpenBLAS is kept single-threaded and its calls are split across this pool
 /// too, so the two never fight over the cores.
 public final class ComputePool: @unchecked Sendable {
