@@ -121,8 +121,9 @@ final class QuantizedMatVecTests: XCTestCase {
         func next() -> Float { state = state &* 6364136223846793005 &+ 1442695040888963407; return Float(Int(state >> 33) % 2001 - 1000) / 10 }
         for inner in [1, 31, 32, 33, 64, 100, 768] {
             // Row by row and AVX2 tiles of two (int8TileMinimumRows on); VNNI tiles of four and
-            // their remainders of three, two and one.
-            for rows in [1, 2, 3, 4, 5, 9, int8TileMinimumRows, int8TileMinimumRows + 3] {
+            // their remainders of three, two and one, over one weight row at a time (below 8
+            // rows), two (8 to 15: 8, 9, 11) or panels of four (16 on).
+            for rows in [1, 2, 3, 4, 5, 8, 9, 11, int8TileMinimumRows, int8TileMinimumRows + 3] {
                 let outFeatures = 9
                 let w = (0..<(inner * outFeatures)).map { _ in next() }, x = (0..<(rows * inner)).map { _ in next() }
                 let matrix = Int8Matrix(quantizing: w, inFeatures: inner, outFeatures: outFeatures, layout: .outputMajor)
