@@ -50,66 +50,54 @@ public func int8ProductVNNI(
         return
     }
     let end = UnsafeRawPointer(weights + rowRange.upperBound * columns)  // never past this thread's share
-    if activations >= pairTileMinimumRows {
-        var r = rowRange.lowerBound
-        while r + 2 <= rowRange.upperBound {
-            // Two rows' worth of lines, `rowPrefetchDistance` bytes ahead of this pair.
-            var line = UnsafeRawPointer(weights + r * columns) + rowPrefetchDistance
-            let stop = min(line + 2 * columns, end)
-            while line < stop {
-                prefetchIntoL2(line)
-                line += 64
-            }
-            var i = 0
-            while i + 4 <= activations {
-                pairTile(4, o, r: r, i: i)
-                i += 4
-            }
-            switch activations - i {
-            case 3: pairTile(3, o, r: r, i: i)
-            case 2: pairTile(2, o, r: r, i: i)
-            case 1: pairTile(1, o, r: r, i: i)
-            default: break
-            }
-            r += 2
-        }
-        if r < rowRange.upperBound {
-            var i = 0
-            while i + 4 <= activations {
-                rowTile(4, o, r: r, i: i)
-                i += 4
-            }
-            switch activations - i {
-            case 3: rowTile(3, o, r: r, i: i)
-            case 2: rowTile(2, o, r: r, i: i)
-            case 1: rowTile(1, o, r: r, i: i)
-            default: break
-            }
-        }
-        return
-    }
     let distance = activations > 1 ? rowPrefetchDistance : 0
-    for r in rowRange {
+    let rowsPerStep = activations >= pairTileMinimumRows ? 2 : 1
+    var r = rowRange.lowerBound
+    while r < rowRange.upperBound {
+        let rows = min(rowsPerStep, rowRange.upperBound - r)
         if distance > 0 {
-            // One row's worth of lines, `distance` bytes ahead of this row.
+            // These rows' worth of lines, `distance` bytes ahead of them.
             var line = UnsafeRawPointer(weights + r * columns) + distance
-            let stop = min(line + columns, end)
+            let stop = min(line + rows * columns, end)
             while line < stop {
                 prefetchIntoL2(line)
                 line += 64
             }
         }
-        var i = 0
-        while i + 4 <= activations {
-            rowTile(4, o, r: r, i: i)
-            i += 4
-        }
-        switch activations - i {
-        case 3: rowTile(3, o, r: r, i: i)
-        case 2: rowTile(2, o, r: r, i: i)
-        case 1: rowTile(1, o, r: r, i: i)
-        default: break
-        }
+        if rows == 2 { pairTiles(o, r: r, activations: activations) } else { rowTiles(o, r: r, activations: activations) }
+        r += rows
+    }
+}
+
+/// Weight row r against every activation row, four at a time.
+@inline(__always)
+private func rowTiles(_ o: Operands, r: Int, activations: Int) {
+    var i = 0
+    while i + 4 <= activations {
+        rowTile(4, o, r: r, i: i)
+        i += 4
+    }
+    switch activations - i {
+    case 3: rowTile(3, o, r: r, i: i)
+    case 2: rowTile(2, o, r: r, i: i)
+    case 1: rowTile(1, o, r: r, i: i)
+    default: break
+    }
+}
+
+/// Weight rows r and r + 1 against every activation row, four at a time.
+@inline(__always)
+private func pairTiles(_ o: Operands, r: Int, activations: Int) {
+    var i = 0
+    while i + 4 <= activations {
+        pairTile(4, o, r: r, i: i)
+        i += 4
+    }
+    switch activations - i {
+    case 3: pairTile(3, o, r: r, i: i)
+    case 2: pairTile(2, o, r: r, i: i)
+    case 1: pairTile(1, o, r: r, i: i)
+    default: break
     }
 }
 
