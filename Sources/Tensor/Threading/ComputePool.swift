@@ -53,9 +53,10 @@ public final class ComputePool: @unchecked Sendable {
     /// picking tokens: up to a few hundred microseconds at batch 8), because a sleeping worker
     /// costs a futex wake and tens of microseconds of wake-up on the next kernel, while the
     /// caller runs its share and waits. With 20 µs (the limit before), a GPT-2 int8 decode
-    /// step at batch 8 put the worker to sleep 13 to 45 times out of 61 kernels; with 1 ms, not
-    /// once in ten steps. Measured, 8 alternating pairs: GPT-2 int8 batch 8 +7.5% tokens/s
-    /// (median of the ratios), batch 1 +5%.
+    /// step at batch 8 put the worker to sleep 13 to 45 times out of 61 kernels; with 1 ms,
+    /// about once in 60 steps (counted). Measured against the 20 µs spin, 8 alternating pairs
+    /// each (medians of the ratios, before the yields in `SpinWait` were added): GPT-2 int8
+    /// batch 8 +9.6% tokens/s, batch 1 +7%.
     private static let spinNanoseconds: UInt64 = 1_000_000
 
     public init(threads: Int) {
