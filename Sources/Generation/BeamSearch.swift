@@ -45,7 +45,7 @@ struct BeamSearch {
                     steps.append(Seq2SeqStep(target: caches[i][b], source: sources[i], token: states[i].lastToken(beam: b)))
                 }
             }
-            try model.decode(steps, logits: forced ? nil : logits)
+            try model.decode(steps, logits: forced ? nil : logits, vocabulary: parameters.outputVocabulary)
             timings.decoderSteps += 1
             timings.decodedRows += steps.count
             advance(states, live: live, logits: logits, caches: &caches, reorders: &reorders)

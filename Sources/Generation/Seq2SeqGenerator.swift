@@ -83,7 +83,7 @@ public final class Seq2SeqGenerator {
                 TargetCacheGrowth.growIfFull(&caches[i], model: model, maxLength: maxLength)
                 steps.append(Seq2SeqStep(target: caches[i][0], source: sources[i], token: histories[i].tokens.last!))
             }
-            try model.decode(steps, logits: forced == nil ? logits : nil)
+            try model.decode(steps, logits: forced == nil ? logits : nil, vocabulary: parameters.outputVocabulary)
             timings.decoderSteps += 1
             timings.decodedRows += steps.count
             for (row, i) in live.enumerated() {

@@ -56,6 +56,14 @@ public protocol Seq2SeqModel: AnyObject {
     func makeTargetCache(capacity: Int) -> KVCache
     /// Appends each step's token to its target cache and, when `logits` is given,
     /// writes the next-token logits of step i to `logits[i·vocabularySize ..< (i+1)·vocabularySize]`.
-    /// `nil` skips the output layer (the step's choice is forced).
-    func decode(_ steps: [Seq2SeqStep], logits: UnsafeMutablePointer<Float>?) throws
+    /// `nil` skips the output layer (the step's choice is forced). With `vocabulary`, only
+    /// its tokens are scored and every other logit is -infinity.
+    func decode(_ steps: [Seq2SeqStep], logits: UnsafeMutablePointer<Float>?, vocabulary: OutputVocabulary?) throws
+}
+
+extension Seq2SeqModel {
+    /// A step scoring the whole vocabulary.
+    public func decode(_ steps: [Seq2SeqStep], logits: UnsafeMutablePointer<Float>?) throws {
+        try decode(steps, logits: logits, vocabulary: nil)
+    }
 }

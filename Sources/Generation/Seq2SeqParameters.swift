@@ -31,6 +31,10 @@ public struct Seq2SeqParameters: Sendable, Equatable {
     public var decoderStartTokenID: Int
     /// Forced as the first generated token (NLLB: the target language code).
     public var forcedBOSTokenID: Int?
+    /// When set, the output layer scores only these tokens and no other can be generated
+    /// (CTranslate2's vocabulary restriction; `VocabularyMap` makes one from the sources).
+    /// It must hold every EOS id, and at least two tokens per beam.
+    public var outputVocabulary: OutputVocabulary?
 
     public init(decoderStartTokenID: Int, eosTokenIDs: [Int], forcedBOSTokenID: Int? = nil) {
         generation = GenerationParameters()
@@ -73,6 +77,18 @@ public struct Seq2SeqParameters: Sendable, Equatable {
         if let forcedBOSTokenID { ids.append(("forced_bos_token_id", forcedBOSTokenID)) }
         for (name, id) in ids where id < 0 || id >= vocabularySize {
             throw fail(name, id, "outside the model's vocabulary (0..<\(vocabularySize))")
+        }
+        if let vocabulary = outputVocabulary {
+            let description = "\(vocabulary.count) tokens"
+            if let outside = [vocabulary.tokens.first, vocabulary.tokens.last].compactMap({ $0 }).first(where: { $0 < 0 || $0 >= vocabularySize }) {
+                throw fail("output vocabulary", description, "holds token \(outside), outside the model's vocabulary (0..<\(vocabularySize))")
+            }
+            if let eos = generation.eosTokenIDs.first(where: { !vocabulary.contains($0) }) {
+                throw fail("output vocabulary", description, "lacks the EOS token \(eos), so no translation could end")
+            }
+            if vocabulary.count < 2 * numBeams {
+                throw fail("output vocabulary", description, "beam search over \(numBeams) beams needs at least \(2 * numBeams) candidate tokens")
+            }
         }
     }
 

@@ -28,6 +28,8 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     private let encoderWorkspace: M2M100Workspace
     private let decoderWorkspace: M2M100Workspace
     private let lock = NSLock()
+    /// See `restrictedHead(for:)`.
+    private var lastRestrictedHead: RestrictedOutputLayer?
 
     /// What the decoder's caches (its own keys and values, and the encoder output's for
     /// cross-attention) keep keys and values as.
@@ -159,17 +161,32 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
                 capacity: max(1, min(capacity, positionLimit)), precision: cachePrecision)
     }
 
-    public func decode(_ steps: [Seq2SeqStep], logits: UnsafeMutablePointer<Float>?) throws {
+    public func decode(_ steps: [Seq2SeqStep], logits: UnsafeMutablePointer<Float>?, vocabulary: OutputVocabulary?) throws {
         lock.lock()
         defer { lock.unlock() }
         guard !steps.isEmpty else { return }
         try validate(steps)
+        if let outside = [vocabulary?.tokens.first, vocabulary?.tokens.last].compactMap({ $0 }).first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+            throw M2M100Error.tokenOutOfRange(id: outside, vocabularySize: config.vocabSize)
+        }
         let ws = decoderWorkspace
         ws.reserve(rows: steps.count)
         decoder.step(steps, workspace: ws)
-        if let logits {
+        guard let logits else { return }
+        if let vocabulary {
+            restrictedHead(for: vocabulary)(out: logits, input: ws.normed.pointer, rows: steps.count)
+        } else {
             lmHead(out: logits, input: ws.normed.pointer, rows: steps.count)              // [steps, vocab]
         }
+    }
+
+    /// The output layer's rows for `vocabulary`, copied at its first step and kept while the
+    /// steps ask for the same tokens (every step of one translation does).
+    private func restrictedHead(for vocabulary: OutputVocabulary) -> RestrictedOutputLayer {
+        if let head = lastRestrictedHead, head.outputs == vocabulary.tokens { return head }
+        let head = RestrictedOutputLayer(lmHead, outputs: vocabulary.tokens)
+        lastRestrictedHead = head
+        return head
     }
 
     // MARK: - Beyond generation

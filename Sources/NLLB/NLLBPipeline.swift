@@ -15,6 +15,9 @@ public final class NLLBPipeline: @unchecked Sendable {
     public let translator: M2M100Translator
     public let tokenizer: NllbTokenizer
     public let loadMilliseconds: Double
+    /// When given, translations may use only the tokens this map allows for their sources
+    /// (CTranslate2's vocabulary restriction), and the output layer scores only those.
+    public let vocabularyMap: VocabularyMap?
     private let splitter = SentenceSplitter()
 
     /// How to translate; nil fields take the folder's generation_config.json defaults.
@@ -55,16 +58,21 @@ public final class NLLBPipeline: @unchecked Sendable {
         public let translations: [Translation]
         public let timings: Seq2SeqTimings
         public let tokenizeMs: Double
+        /// The tokens the output layer scored, when a vocabulary map restricted them.
+        public let outputVocabularySize: Int?
     }
 
     /// Loads the model, the tokenizer (sentencepiece.bpe.model or tokenizer.json) and
-    /// generation_config.json of a Hugging Face NLLB folder.
-    public init(directory: URL, precision: WeightPrecision = .f32, cachePrecision: KVCachePrecision = .f32) throws {
+    /// generation_config.json of a Hugging Face NLLB folder, and the CTranslate2 vocabulary
+    /// map at `vocabularyMap` when given.
+    public init(directory: URL, precision: WeightPrecision = .f32, cachePrecision: KVCachePrecision = .f32,
+                vocabularyMap: URL? = nil) throws {
         let start = DispatchTime.now()
         self.directory = directory
         let model = try M2M100Model(directory: directory, precision: precision, cachePrecision: cachePrecision)
         translator = M2M100Translator(model: model, generationConfig: try GenerationConfigFile.load(directory: directory))
         tokenizer = try NllbTokenizer(folder: directory)
+        self.vocabularyMap = try vocabularyMap.map { [tokenizer] in try VocabularyMap(contentsOf: $0, tokenizer: tokenizer) }
         loadMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
     }
 
@@ -101,6 +109,7 @@ public final class NLLBPipeline: @unchecked Sendable {
         if let x = options.lengthPenalty { parameters.lengthPenalty = x }
         if let x = options.repetitionPenalty { parameters.generation.repetitionPenalty = x }
         if let x = options.noRepeatNgramSize { parameters.generation.noRepeatNgramSize = x }
+        if let vocabularyMap { parameters.outputVocabulary = vocabularyMap.vocabulary(sources: sources, targetPrefix: [targetID]) }
         let result = try translator.translate(sources, targetLanguageID: targetID, parameters: parameters, shouldStop: shouldStop)
 
         var next = 0
@@ -114,7 +123,8 @@ public final class NLLBPipeline: @unchecked Sendable {
             }
             return Translation(text: try split.reassemble(sentences.map(\.text)), sentences: sentences)
         }
-        return Result(translations: translations, timings: result.timings, tokenizeMs: tokenizeMs)
+        return Result(translations: translations, timings: result.timings, tokenizeMs: tokenizeMs,
+                      outputVocabularySize: parameters.outputVocabulary?.count)
     }
 }
 

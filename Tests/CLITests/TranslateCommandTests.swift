@@ -85,6 +85,38 @@ final class TranslateCommandTests: XCTestCase {
         XCTAssertTrue(gpt2.stderr.contains("m2m_100"), gpt2.stderr)
     }
 
+    /// --vocabulary-map on translate, bench and serve: a CTranslate2 vmap.txt restricts the output.
+    func testVocabularyMapRestrictsTheOutputEverywhereItIsTaken() throws {
+        let map = FileManager.default.temporaryDirectory.appendingPathComponent("vmap-\(UUID().uuidString).txt")
+        // Always-candidates only: the pieces of "old tree" besides the specials.
+        let tokenized = try CLI.run(["tokenize", "--model", tiny, "--text", "old tree", "--json"]).json()
+        let pieces = try XCTUnwrap(tokenized["tokens"] as? [String]).dropFirst().dropLast()  // no language code, no </s>
+        let pieceIDs = try XCTUnwrap(tokenized["ids"] as? [Int]).dropFirst().dropLast()
+        XCTAssertGreaterThan(pieces.count, 1)
+        try ("\t" + pieces.joined(separator: " ") + "\n").write(to: map, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: map) }
+
+        let json = try CLI.run(["translate", "--model", tiny, "--target", "fra_Latn", "--text", "The dragon slept.", "--vocabulary-map", map.path, "--json"]).json()
+        let french = try XCTUnwrap(json["output_ids"] as? [Int])[1]
+        let candidates = Set([0, 1, 2, 3, french] + pieceIDs)
+        XCTAssertEqual((json["timings"] as? [String: Any])?["output_vocabulary"] as? Int, candidates.count)
+        for token in try XCTUnwrap(json["output_ids"] as? [Int]) { XCTAssertTrue(candidates.contains(token), "\(token)") }
+
+        let bench = try CLI.run(["bench", "--model", tiny, "--prompt-tokens", "6", "--new-tokens", "4", "--runs", "1", "--vocabulary-map", map.path, "--json"])
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        XCTAssertEqual(try bench.json()["vocabulary_map"] as? String, map.lastPathComponent)
+        XCTAssertEqual(try bench.json()["output_vocabulary"] as? Int, candidates.count, "the specials, the pieces, the target language")
+
+        let missing = try CLI.run(["translate", "--model", tiny, "--target", "fra_Latn", "--text", "Hi.", "--vocabulary-map", map.path + ".missing"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains(map.path + ".missing"), missing.stderr)
+        let gpt2 = CLI.fixtures.appendingPathComponent("GPT2/tiny").path
+        XCTAssertEqual(try CLI.run(["bench", "--model", gpt2, "--vocabulary-map", map.path]).status, 2)
+        let serve = try CLI.run(["serve", "--model", "nllb=\(tiny)", "--vocabulary-map", "other=\(map.path)", "--port", "0"])
+        XCTAssertEqual(serve.status, 2)
+        XCTAssertTrue(serve.stderr.contains("no --model is named 'other'"), serve.stderr)
+    }
+
     func testFolderWithoutTokenizer() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nllb-no-tokenizer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

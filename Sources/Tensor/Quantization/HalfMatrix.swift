@@ -34,6 +34,19 @@ public final class HalfMatrix: @unchecked Sendable {
         self.owner = owner
     }
 
+    /// A copy of the rows `selected` of `source`, in that order.
+    public init(selectingRows selected: [Int], of source: HalfMatrix) {
+        rows = selected.count
+        columns = source.columns
+        let h = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * columns))
+        for (j, r) in selected.enumerated() {
+            precondition(r >= 0 && r < source.rows, "row \(r) of a \(source.rows)-row matrix")
+            (h + j * columns).update(from: source.values + r * columns, count: columns)
+        }
+        values = UnsafePointer(h)
+        owner = nil
+    }
+
     public var byteCount: Int { rows * columns * 2 }
 
     deinit {

@@ -69,6 +69,26 @@ public final class Int8Matrix: @unchecked Sendable {
         rowSums = UnsafePointer(sums)
     }
 
+    /// A copy of the rows `selected` of `source`, in that order, with their scales and sums.
+    public init(selectingRows selected: [Int], of source: Int8Matrix) {
+        rows = selected.count
+        columns = source.columns
+        let q = UnsafeMutablePointer<Int8>.allocate(capacity: max(1, rows * columns))
+        let s = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows))
+        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, rows))
+        for (j, r) in selected.enumerated() {
+            precondition(r >= 0 && r < source.rows, "row \(r) of a \(source.rows)-row matrix")
+            (q + j * columns).update(from: source.values + r * columns, count: columns)
+            s[j] = source.scales[r]
+            sums[j] = source.rowSums[r]
+        }
+        values = UnsafePointer(q)
+        scales = UnsafePointer(s)
+        rowSums = UnsafePointer(sums)
+        ownsRowSums = true
+        owner = nil
+    }
+
     private static func sum(_ row: UnsafePointer<Int8>, count: Int) -> Int32 {
         var sum: Int32 = 0
         for k in 0..<count { sum &+= Int32(truncatingIfNeeded: row[k]) }

@@ -2,6 +2,7 @@ import Foundation
 import Generation
 import NLLB
 import Tensor
+import Tokenizer
 
 /// Translation timings of an NLLB / M2M100 folder, counted as CTranslate2 counts them:
 /// target tokens over translation time (encoder and decoder; tokenization excluded).
@@ -13,6 +14,8 @@ struct NLLBBenchmark {
     let batch: Int
     let beams: Int
     let runs: Int
+    /// A CTranslate2 vocabulary map restricting the output layer, read with the folder's tokenizer.
+    var vocabularyMap: URL?
 
     struct Report: Encodable {
         let model: String
@@ -35,6 +38,11 @@ struct NLLBBenchmark {
         let weights_mib: Double
         /// Against the same folder at fp32 with an fp32 cache (absent for f32 with an f32 cache, and for folders saved quantized): the first source, teacher-forced.
         let quality: QuantizationQuality?
+        /// The vocabulary map's file name, with --vocabulary-map.
+        let vocabulary_map: String?
+        /// Tokens the output layer scored for the batch, with --vocabulary-map.
+        let output_vocabulary: Int?
+        let vocabulary_size: Int
     }
 
     func run(directory: URL, threads: Int, precision: WeightPrecision, cachePrecision: KVCachePrecision) throws -> Report {
@@ -57,6 +65,10 @@ struct NLLBBenchmark {
         parameters.generation.maxNewTokens = newTokens
         parameters.generation.maxLength = nil
         parameters.generation.eosTokenIDs = []
+        if let url = vocabularyMap {
+            let map = try VocabularyMap(contentsOf: url, tokenizer: NllbTokenizer(folder: directory))
+            parameters.outputVocabulary = map.vocabulary(sources: sources, targetPrefix: [language + 1])
+        }
         var encode: [Double] = [], total: [Double] = [], rate: [Double] = []
         var lastOutput: [Int] = []
         for run in 0...runs {
@@ -82,6 +94,7 @@ struct NLLBBenchmark {
             int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil, kv_cache: cachePrecision.rawValue, load_ms: loadMs, source_tokens: sourceTokens, new_tokens: newTokens,
             batch: batch, beams: beams, threads: threads, runs: runs, encode_ms: Summary(encode), translate_ms: Summary(total),
             target_tokens_per_s: Summary(rate), peak_rss_mib: peak, weights_mib: Double(model.checkpoint.storedBytes) / 1_048_576,
-            quality: quality)
+            quality: quality, vocabulary_map: vocabularyMap?.lastPathComponent, output_vocabulary: parameters.outputVocabulary?.count,
+            vocabulary_size: model.vocabularySize)
     }
 }

@@ -8,7 +8,7 @@ enum BenchCommand: Command {
     static let help = """
     Usage: octavo-infer bench --model DIR [--prompt-tokens 32] [--new-tokens 128] [--batch 1] [--beams 1]
                               [--threads T] [--runs 5] [--dtype f32|f16|int8] [--kv-cache f32|f16]
-                              [--json]
+                              [--vocabulary-map FILE] [--json]
            octavo-infer bench --model DIR --tokenizer [--file FILE]
 
     GPT-2: loads the model, runs one warm-up, then --runs measured runs of: a prompt of
@@ -18,7 +18,9 @@ enum BenchCommand: Command {
     NLLB / M2M100: --batch source sentences of --prompt-tokens tokens (default 40) are
     translated for exactly --new-tokens target tokens each (default 64), greedy or with
     --beams; target tokens/s is target tokens over translation time (encoder and decoder,
-    tokenization excluded), as CTranslate2 counts it.
+    tokenization excluded), as CTranslate2 counts it. With --vocabulary-map (a CTranslate2
+    vmap.txt, resolved through the folder's tokenizer), the output layer scores only the
+    candidates the map gives for the batch's sources, as translate_batch(use_vmap=True) does.
     Reports min / median / max over the runs; quote medians on a shared machine. With
     --dtype f16 or int8, or --kv-cache f16, it also reports the quality cost: top-1 agreement
     and mean absolute logit error against the same folder at fp32 with an fp32 cache,
@@ -34,6 +36,7 @@ enum BenchCommand: Command {
       --threads T          compute threads (default: all cores)
       --dtype D            f32 (default), f16 or int8 matrices
       --kv-cache P         f32 (default) or f16 attention caches
+      --vocabulary-map F   NLLB: restrict the output layer with this CTranslate2 vocabulary map
       --runs N             measured runs after the warm-up (default 5)
       --json               one JSON object instead of a table
 
@@ -41,7 +44,8 @@ enum BenchCommand: Command {
       octavo-infer bench --model models/gpt2 --prompt-tokens 32 --new-tokens 128 --runs 5
     """
     static let spec = CommandLineArguments.Spec(
-        options: ["model", "prompt-tokens", "new-tokens", "batch", "beams", "threads", "runs", "dtype", "kv-cache", "file"], flags: ["json", "tokenizer"])
+        options: ["model", "prompt-tokens", "new-tokens", "batch", "beams", "threads", "runs", "dtype", "kv-cache", "file", "vocabulary-map"],
+        flags: ["json", "tokenizer"])
 
     static func run(_ arguments: CommandLineArguments) throws {
         let directory = try modelDirectory(arguments)
@@ -57,6 +61,7 @@ enum BenchCommand: Command {
             return
         }
         guard arguments.string("beams") == nil else { throw CLIError.usage("--beams applies to translation models") }
+        guard arguments.string("vocabulary-map") == nil else { throw CLIError.usage("--vocabulary-map applies to translation models") }
         let benchmark = GPT2Benchmark(
             promptTokens: try arguments.int("prompt-tokens") ?? 32, newTokens: try arguments.int("new-tokens") ?? 128,
             batch: try arguments.int("batch") ?? 1, runs: try arguments.int("runs") ?? 5)
@@ -92,7 +97,8 @@ enum BenchCommand: Command {
     static func runTranslation(_ arguments: CommandLineArguments, directory: URL, threads: Int) throws {
         let benchmark = NLLBBenchmark(
             sourceTokens: try arguments.int("prompt-tokens") ?? 40, newTokens: try arguments.int("new-tokens") ?? 64,
-            batch: try arguments.int("batch") ?? 1, beams: try arguments.int("beams") ?? 1, runs: try arguments.int("runs") ?? 3)
+            batch: try arguments.int("batch") ?? 1, beams: try arguments.int("beams") ?? 1, runs: try arguments.int("runs") ?? 3,
+            vocabularyMap: arguments.string("vocabulary-map").map { URL(fileURLWithPath: $0) })
         guard (1...256).contains(benchmark.batch), (1...16).contains(benchmark.beams), (1...1000).contains(benchmark.runs) else {
             throw CLIError.usage("--batch must be 1...256, --beams 1...16, --runs 1...1000")
         }
@@ -109,6 +115,9 @@ enum BenchCommand: Command {
         print("encode               \(report.encode_ms.text) ms")
         print("translate            \(report.translate_ms.text) ms")
         print("target tokens/s      \(report.target_tokens_per_s.text)")
+        if let map = report.vocabulary_map, let candidates = report.output_vocabulary {
+            print("output vocabulary    \(candidates) tokens of \(report.vocabulary_size), from \(map)")
+        }
         print("peak RSS             \(String(format: "%.0f", report.peak_rss_mib)) MiB")
         printQuality(report.quality, precision: report.dtype, cache: report.kv_cache)
     }

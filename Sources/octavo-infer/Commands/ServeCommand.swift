@@ -38,6 +38,9 @@ enum ServeCommand: Command {
       --dtype f32|f16|int8         keep every model's matrices in this precision (default f32)
       --kv-cache f32|f16           keep every model's attention caches in this precision (default
                                    f32; f16 halves their memory and what batched decode reads)
+      --vocabulary-map NAME=FILE   restrict translation model NAME's output to the tokens this
+                                   CTranslate2 vocabulary map (vmap.txt) allows for each batch's
+                                   sources (repeatable; faster, and may change translations)
 
     Example (the three old services on their old ports, plus the API on 8080):
       octavo-infer serve --model story-small=models/story-small --model story-medium=models/story-medium \\
@@ -47,11 +50,12 @@ enum ServeCommand: Command {
     static let spec = CommandLineArguments.Spec(
         options: ["host", "port", "api-key", "max-batch", "max-queue", "request-timeout", "jobs-db", "job-ttl",
                   "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache"],
-        repeatable: ["model", "listen", "story-variant"])
+        repeatable: ["model", "listen", "story-variant", "vocabulary-map"])
 
     static func run(_ arguments: CommandLineArguments) throws {
         let models = try modelSpecs(arguments)
         let variants = try storyVariants(arguments, models: models)
+        let vocabularyMaps = try vocabularyMaps(arguments, models: models)
         var configuration = try serverConfiguration(arguments, modelNames: models.map(\.name))
         try GenerateCommand.applyThreads(arguments)
         let precision = try GenerateCommand.precisionOption(arguments)
@@ -82,7 +86,8 @@ enum ServeCommand: Command {
         let loading = Thread {
             do {
                 for model in models {
-                    try load(model, variant: variants[model.name], precision: precision, cachePrecision: cachePrecision, into: app)
+                    try load(model, variant: variants[model.name], vocabularyMap: vocabularyMaps[model.name], precision: precision,
+                             cachePrecision: cachePrecision, into: app)
                 }
                 try app.markReady()
                 say("ready")
@@ -142,6 +147,18 @@ enum ServeCommand: Command {
         return variants
     }
 
+    /// --vocabulary-map NAME=FILE, checked against the models (the files are read at load).
+    static func vocabularyMaps(_ arguments: CommandLineArguments, models: [ModelSpec]) throws -> [String: URL] {
+        var maps: [String: URL] = [:]
+        for value in arguments.strings("vocabulary-map") {
+            guard let (name, path) = splitPair(value), !path.isEmpty else { throw CLIError.usage("--vocabulary-map expects NAME=FILE, got '\(value)'") }
+            guard models.contains(where: { $0.name == name }) else { throw CLIError.usage("--vocabulary-map \(value): no --model is named '\(name)'") }
+            guard maps[name] == nil else { throw CLIError.usage("two --vocabulary-map options name '\(name)'") }
+            maps[name] = URL(fileURLWithPath: path)
+        }
+        return maps
+    }
+
     static func serverConfiguration(_ arguments: CommandLineArguments, modelNames: [String]) throws -> ServerConfiguration {
         var c = ServerConfiguration()
         if let host = arguments.string("host") { c.host = host }
@@ -193,12 +210,15 @@ enum ServeCommand: Command {
     }
 
     /// Loads one folder by its config.json model_type and adds it to the app.
-    static func load(_ spec: ModelSpec, variant: LegacyStoryVariant?, precision: WeightPrecision, cachePrecision: KVCachePrecision,
-                     into app: ServerApp) throws {
+    static func load(_ spec: ModelSpec, variant: LegacyStoryVariant?, vocabularyMap: URL?, precision: WeightPrecision,
+                     cachePrecision: KVCachePrecision, into app: ServerApp) throws {
         let start = Date()
         let modelType = try ServeModelLoader.modelType(of: spec.directory)
         switch modelType {
         case "gpt2":
+            if vocabularyMap != nil {
+                throw CLIError.usage("--vocabulary-map \(spec.name)=...: '\(spec.name)' is a GPT-2 model; vocabulary maps restrict translation models")
+            }
             let pipeline: GPT2Pipeline
             do {
                 pipeline = try GPT2Pipeline(directory: spec.directory, precision: precision, cachePrecision: cachePrecision)
@@ -210,7 +230,7 @@ enum ServeCommand: Command {
             say("loaded \(spec.name): gpt2, \(String(format: "%.1f", millions))M parameters, \(pipeline.model.config.nPositions) positions, in \(Int(Date().timeIntervalSince(start) * 1000)) ms, from \(spec.directory.path)")
         default:
             let backend = try ServeModelLoader.translationBackend(modelType: modelType, directory: spec.directory, precision: precision,
-                                                                  cachePrecision: cachePrecision)
+                                                                  cachePrecision: cachePrecision, vocabularyMap: vocabularyMap)
             try app.addTranslationModel(name: spec.name, backend: backend)
             say("loaded \(spec.name): \(modelType) translation, \(backend.languages.count) languages, in \(Int(Date().timeIntervalSince(start) * 1000)) ms, from \(spec.directory.path)")
         }

@@ -23,11 +23,12 @@ enum ServeModelLoader {
 
     /// The translation backend for a folder (NLLB-200 / M2M100).
     static func translationBackend(modelType: String, directory: URL, precision: WeightPrecision = .f32,
-                                   cachePrecision: KVCachePrecision = .f32) throws -> TranslationBackend {
+                                   cachePrecision: KVCachePrecision = .f32, vocabularyMap: URL? = nil) throws -> TranslationBackend {
         switch modelType {
         case "m2m_100":
             do {
-                return NLLBTranslationBackend(pipeline: try NLLBPipeline(directory: directory, precision: precision, cachePrecision: cachePrecision))
+                return NLLBTranslationBackend(pipeline: try NLLBPipeline(directory: directory, precision: precision, cachePrecision: cachePrecision,
+                                                                                vocabularyMap: vocabularyMap))
             } catch {
                 throw CLIError.runtime("cannot load \(directory.path): \(error)")
             }

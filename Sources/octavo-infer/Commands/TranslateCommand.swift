@@ -29,6 +29,8 @@ enum TranslateCommand: Command {
       --no-repeat-ngram-size N
       --dtype f32|f16|int8    keep the matrices in this precision (default f32)
       --kv-cache f32|f16      keep the attention caches in this precision (default f32)
+      --vocabulary-map FILE   CTranslate2 vocabulary map (vmap.txt): only the target tokens it allows
+                              for the source sentences can appear, and only they are scored (faster)
       --threads N             compute threads (default: all cores)
       --json                  one JSON object: text, output_ids, timings (and sentences when several)
 
@@ -37,7 +39,7 @@ enum TranslateCommand: Command {
     """
     static let spec = CommandLineArguments.Spec(
         options: ["model", "source", "target", "text", "file", "beams", "max-new-tokens", "length-penalty", "repetition-penalty",
-                  "no-repeat-ngram-size", "dtype", "kv-cache", "threads"],
+                  "no-repeat-ngram-size", "dtype", "kv-cache", "threads", "vocabulary-map"],
         flags: ["json"])
 
     struct Output: Encodable {
@@ -67,6 +69,8 @@ enum TranslateCommand: Command {
             let source_tokens: Int
             let target_tokens: Int
             let target_tokens_per_s: Double
+            /// Tokens the output layer scored, with --vocabulary-map.
+            let output_vocabulary: Int?
         }
     }
 
@@ -85,7 +89,8 @@ enum TranslateCommand: Command {
             throw CLIError.runtime("\(directory.path) is not an NLLB / M2M100 folder (config.json model_type is not m2m_100); use `generate` for GPT-2.")
         }
         let pipeline = try NLLBPipeline(directory: directory, precision: try GenerateCommand.precisionOption(arguments),
-                                        cachePrecision: try GenerateCommand.cachePrecisionOption(arguments))
+                                        cachePrecision: try GenerateCommand.cachePrecisionOption(arguments),
+                                        vocabularyMap: arguments.string("vocabulary-map").map { URL(fileURLWithPath: $0) })
         let result: NLLBPipeline.Result
         do {
             result = try pipeline.translate([text], options: options)
@@ -108,7 +113,8 @@ enum TranslateCommand: Command {
             sentences: sentences.count > 1 ? sentences.map { .init(source: $0.source, text: $0.text, output_ids: $0.outputIDs) } : nil,
             timings: .init(load_ms: pipeline.loadMilliseconds, tokenize_ms: result.tokenizeMs, encode_ms: t.encodeMs, decode_ms: t.decodeMs,
                            source_tokens: t.sourceTokens, target_tokens: t.targetTokens,
-                           target_tokens_per_s: seconds > 0 ? Double(t.targetTokens) / seconds : 0)))
+                           target_tokens_per_s: seconds > 0 ? Double(t.targetTokens) / seconds : 0,
+                           output_vocabulary: result.outputVocabularySize)))
     }
 }
 

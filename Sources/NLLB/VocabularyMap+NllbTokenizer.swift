@@ -1,0 +1,18 @@
+import Foundation
+import Generation
+import Tokenizer
+
+extension VocabularyMap {
+    /// Reads a CTranslate2 vocabulary map whose token strings are `tokenizer`'s pieces and
+    /// codes (as `ct2-transformers-converter --vocab_mapping` takes it for an NLLB folder).
+    public init(contentsOf url: URL, tokenizer: NllbTokenizer) throws {
+        try self.init(
+            contentsOf: url,
+            tokenID: { token in
+                let id = tokenizer.id(forToken: token)
+                return id == tokenizer.unkID && token != tokenizer.token(forID: tokenizer.unkID) ? nil : id
+            },
+            unknownTokenID: tokenizer.unkID,
+            specialTokenIDs: [tokenizer.unkID, tokenizer.bosID, tokenizer.eosID, tokenizer.padID])
+    }
+}
