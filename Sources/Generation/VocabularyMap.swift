@@ -6,15 +6,18 @@ import Foundation
 ///     <source n-gram, tokens separated by spaces>\t<target tokens separated by spaces>
 ///
 /// A line with an empty source side lists tokens that are always candidates. The candidates of
-/// a batch are, as CTranslate2's `VocabularyMap::get_candidates` makes them: the unknown,
-/// begin, end and padding tokens, the always-candidates, the target prefix (the language
-/// code), and the targets of every n-gram of every source that the map has a line for. A
-/// target token the vocabulary lacks counts as the unknown token; a later line for the same
-/// n-gram replaces the earlier one.
+/// a batch are, as CTranslate2's `VocabularyMap::get_candidates` makes them: the special
+/// tokens given at load (CTranslate2: unknown, begin, end), the always-candidates, the target
+/// prefix (the language code), and the targets of every n-gram of every source (its language
+/// code and `</s>` included) that the map has a line for. A target token the vocabulary lacks
+/// counts as the unknown token; a later line for the same n-gram replaces the earlier one.
+/// Checked against CTranslate2 4.8.5 by the tiny NLLB fixture (`tiny.vmap-reference.json`).
 ///
-/// Sources are token ids here, not strings: an n-gram whose tokens are not all in the
-/// vocabulary can never match, where CTranslate2 could match it against an out-of-vocabulary
-/// source string.
+/// Two differences, both on input CTranslate2 reads oddly: a blank line is skipped (CTranslate2
+/// reads it as an empty always-candidate list that replaces the real one) and a non-blank
+/// line without a tab is an error (CTranslate2 makes the whole line one always-candidate).
+/// And sources are token ids here, not strings, so an n-gram whose tokens are not all in the
+/// vocabulary can never match.
 public struct VocabularyMap: Sendable {
     /// rules[n - 1]: the target tokens of each source n-gram.
     let rules: [[[Int]: [Int]]]

@@ -98,7 +98,7 @@ final class TranslateCommandTests: XCTestCase {
 
         let json = try CLI.run(["translate", "--model", tiny, "--target", "fra_Latn", "--text", "The dragon slept.", "--vocabulary-map", map.path, "--json"]).json()
         let french = try XCTUnwrap(json["output_ids"] as? [Int])[1]
-        let candidates = Set([0, 1, 2, 3, french] + pieceIDs)
+        let candidates = Set([0, 2, 3, french] + pieceIDs)  // <s>, </s>, <unk> as CTranslate2 4.8 has them
         XCTAssertEqual((json["timings"] as? [String: Any])?["output_vocabulary"] as? Int, candidates.count)
         for token in try XCTUnwrap(json["output_ids"] as? [Int]) { XCTAssertTrue(candidates.contains(token), "\(token)") }
 

@@ -99,7 +99,7 @@ final class VocabularyRestrictionTests: XCTestCase {
         let pipeline = try NLLBPipeline(directory: Self.folder, vocabularyMap: file)
         let result = try pipeline.translate([text], options: .init(target: "fra_Latn"))
         let french = try tokenizer.languageTokenID("fra_Latn")
-        let expected = Set(sourceIDs + [firstWord, 10, french, tokenizer.unkID, tokenizer.bosID, tokenizer.eosID, tokenizer.padID])
+        let expected = Set(sourceIDs + [firstWord, 10, french, tokenizer.unkID, tokenizer.bosID, tokenizer.eosID])
         XCTAssertEqual(result.outputVocabularySize, expected.count)
         let output = result.translations[0].sentences[0].outputIDs
         for token in output { XCTAssertTrue(expected.contains(token), "\(token) is not a candidate") }
@@ -107,6 +107,75 @@ final class VocabularyRestrictionTests: XCTestCase {
 
         XCTAssertThrowsError(try NLLBPipeline(directory: Self.folder, vocabularyMap: file.appendingPathExtension("missing"))) { error in
             XCTAssertTrue(error is VocabularyMapError, "\(error)")
+        }
+    }
+
+    // MARK: - Against CTranslate2 (scripts/fixtures/make_nllb_vmap_fixture.py)
+
+    struct CTranslate2Reference: Decodable {
+        struct Outputs: Decodable { let vmap: [Int]; let no_vmap: [Int] }
+        struct Source: Decodable {
+            let reference_index: Int
+            let source_ids: [Int]
+            let target_language: Int
+            let candidates: [Int]
+            let outputs: [String: Outputs]
+        }
+        struct Batch: Decodable { let candidates: [Int]; let outputs: [String: [[Int]]] }
+        let fixed_candidates: [Int]
+        let sources: [Source]
+        let batch: Batch
+    }
+
+    /// CTranslate2's decoding settings of the fixture: 24 tokens after the decoder start, and
+    /// beam search stopping once 4 hypotheses have finished (its patience 1 is transformers'
+    /// early_stopping=True).
+    func ctranslate2Parameters(_ mode: String, translator: M2M100Translator, target: Int) -> Seq2SeqParameters {
+        var parameters = translator.defaultParameters(targetLanguageID: target)
+        parameters.generation.maxNewTokens = 24
+        parameters.generation.maxLength = nil
+        if mode == "beam4" {
+            parameters.numBeams = 4
+            parameters.lengthPenalty = 1
+            parameters.earlyStopping = .whenBeamsFull
+        }
+        return parameters
+    }
+
+    func testCandidatesAndTranslationsMatchCTranslate2() throws {
+        let reference = try JSONDecoder().decode(
+            CTranslate2Reference.self, from: Data(contentsOf: NLLBFixtures.root.appendingPathComponent("tiny.vmap-reference.json")))
+        let tokenizer = try NllbTokenizer(folder: Self.folder)
+        let map = try VocabularyMap(contentsOf: NLLBFixtures.root.appendingPathComponent("tiny.vmap.txt"), tokenizer: tokenizer)
+        let translator = try M2M100Translator(directory: Self.folder)
+        XCTAssertEqual(map.vocabulary(sources: [], targetPrefix: []).tokens, reference.fixed_candidates)
+
+        var restrictedDiffers = 0
+        for source in reference.sources {
+            let vocabulary = map.vocabulary(sources: [source.source_ids], targetPrefix: [source.target_language])
+            XCTAssertEqual(vocabulary.tokens, source.candidates, "source \(source.reference_index)")
+            for (mode, outputs) in source.outputs {
+                var parameters = ctranslate2Parameters(mode, translator: translator, target: source.target_language)
+                let full = try translator.translate([source.source_ids], targetLanguageID: source.target_language, parameters: parameters)
+                XCTAssertEqual(full.translations[0].outputIDs, outputs.no_vmap, "source \(source.reference_index) \(mode), whole vocabulary")
+                parameters.outputVocabulary = vocabulary
+                let restricted = try translator.translate([source.source_ids], targetLanguageID: source.target_language, parameters: parameters)
+                XCTAssertEqual(restricted.translations[0].outputIDs, outputs.vmap, "source \(source.reference_index) \(mode), with the map")
+                if outputs.vmap != outputs.no_vmap { restrictedDiffers += 1 }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(restrictedDiffers, 4, "the fixture must show the map changing translations")
+
+        // Translated together, the sources share one candidate set: the union over the batch.
+        let union = map.vocabulary(sources: reference.sources.map(\.source_ids), targetPrefix: reference.sources.map(\.target_language))
+        XCTAssertEqual(union.tokens, reference.batch.candidates)
+        for (mode, outputs) in reference.batch.outputs {
+            for (source, expected) in zip(reference.sources, outputs) {
+                var parameters = ctranslate2Parameters(mode, translator: translator, target: source.target_language)
+                parameters.outputVocabulary = union
+                let output = try translator.translate([source.source_ids], targetLanguageID: source.target_language, parameters: parameters)
+                XCTAssertEqual(output.translations[0].outputIDs, expected, "source \(source.reference_index) \(mode), in the batch")
+            }
         }
     }
 }
