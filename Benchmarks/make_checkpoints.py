@@ -9,8 +9,11 @@ through its GGUF converter. Decode speed depends on shapes, not on weight values
 
 The GPT-2 folders get a synthetic byte-level BPE tokenizer with GPT-2's 50257-entry
 vocabulary size (256 byte symbols, 50000 merges of byte pairs, <|endoftext|>), because the
-converters want a tokenizer and the real one cannot be downloaded. The NLLB folder has no
-tokenizer: the CTranslate2 conversion in peers/convert_ct2.py supplies its vocabulary.
+converters want a tokenizer and the real one cannot be downloaded. The NLLB folder gets a
+synthetic sentencepiece.bpe.model with the token strings peers/convert_ct2.py gives CTranslate2
+("piece4".."piece256000" at NLLB ids 4..256000), so that octavo-infer resolves the tokens of a
+vocabulary map (make_vocabulary_map.py) to the same ids CTranslate2 does. It has no
+tokenizer_config.json: with one, convert_ct2.py would switch to transformers' tokenizer.
 """
 
 import json
@@ -84,6 +87,31 @@ def make_nllb(out):
     model.save_pretrained(out, safe_serialization=True)
 
 
+def write_nllb_tokenizer(out):
+    """NLLB's SentencePiece layout: ids 0 <unk>, 1 <s>, 2 </s>, then the pieces; NLLB id =
+    SentencePiece id + 1 (fairseq's offset), so "piece{i}" is SentencePiece id i - 1. No
+    tokenizer_config.json: octavo-infer then places the 202 FLORES-200 codes and <mask> at
+    256001.. as the published checkpoints do (eng_Latn 256047, spa_Latn 256161), like
+    convert_ct2.py. The pieces spell no text; they only name ids."""
+    from sentencepiece import sentencepiece_model_pb2 as spm
+
+    model = spm.ModelProto()
+    Piece = spm.ModelProto.SentencePiece
+    for piece, kind in [("<unk>", Piece.UNKNOWN), ("<s>", Piece.CONTROL), ("</s>", Piece.CONTROL)]:
+        model.pieces.add(piece=piece, score=0, type=kind)
+    for i in range(4, 256001):
+        model.pieces.add(piece=f"piece{i}", score=-i, type=Piece.NORMAL)
+    model.trainer_spec.model_type = spm.TrainerSpec.BPE
+    model.trainer_spec.vocab_size = len(model.pieces)
+    model.trainer_spec.unk_id, model.trainer_spec.bos_id, model.trainer_spec.eos_id, model.trainer_spec.pad_id = 0, 1, 2, -1
+    model.normalizer_spec.name = "identity"
+    path = os.path.join(out, "sentencepiece.bpe.model")
+    # Written whole or not at all: main() writes it only while the file is missing.
+    with open(path + ".tmp", "wb") as f:
+        f.write(model.SerializeToString())
+    os.replace(path + ".tmp", path)
+
+
 def main():
     root = sys.argv[1]
     names = sys.argv[2:] or ["gpt2", "gpt2-medium", "nllb-600m"]
@@ -91,13 +119,17 @@ def main():
         out = os.path.join(root, name)
         if os.path.exists(os.path.join(out, "config.json")):
             print(f"{out}: exists, kept")
-            continue
-        os.makedirs(out, exist_ok=True)
-        if name == "nllb-600m":
-            make_nllb(out)
         else:
-            make_gpt2(name, out)
-        print(f"{out}: written")
+            os.makedirs(out, exist_ok=True)
+            if name == "nllb-600m":
+                make_nllb(out)
+            else:
+                make_gpt2(name, out)
+            print(f"{out}: written")
+        # Added after the weights existed: a folder made before gets it without being rebuilt.
+        if name == "nllb-600m" and not os.path.exists(os.path.join(out, "sentencepiece.bpe.model")):
+            write_nllb_tokenizer(out)
+            print(f"{out}: sentencepiece.bpe.model written")
 
 
 if __name__ == "__main__":

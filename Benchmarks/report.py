@@ -8,6 +8,11 @@ and dtype class: llama.cpp's q8_0 counts as int8, since both store 8-bit weights
 float scale (q8_0 per block of 32, octavo-infer and CTranslate2 per row). A field an
 engine does not report (llama.cpp's load time) shows as "–".
 
+NLLB rows run with a vocabulary map (engines named "... (vocabulary map)": only the map's
+candidates are scored at the output layer) get their own table, with the candidate count of
+the batch (output_vocabulary), and their ratios divide octavo-infer's vocabulary-map row by
+CTranslate2's (use_vmap), never by a full-vocabulary row.
+
 With ROUNDS > 1 (run.sh repeats every shape's engines back to back that many times), the
 rows of one engine and shape are merged: each figure is the median over the rounds, and the
 ratio is the median of the per-round ratios, so that a swing of the machine's memory
@@ -19,6 +24,7 @@ import re
 import sys
 
 DTYPE_CLASS = {"q8_0": "int8"}
+VOCABULARY_MAP = " (vocabulary map)"
 
 
 def median(row, key):
@@ -84,15 +90,22 @@ def gpt2_table(rows):
               f"{cell(median(r, 'prefill_ms'))} | {cell(r.get('load_ms'))} | {cell(r.get('peak_rss_mib'))} |")
 
 
-def nllb_table(rows):
-    octavo = {key(r, "batch", "beams"): r for r in rows if r["engine"] == "octavo-infer"}
-    print("| engine | dtype | batch | beams | target tok/s | octavo / engine | load ms | peak RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|")
+def nllb_table(rows, reference):
+    """reference: the octavo-infer engine the ratios are taken against."""
+    octavo = {key(r, "batch", "beams"): r for r in rows if r["engine"] == reference}
+    restricted = reference.endswith(VOCABULARY_MAP)
+    columns = ["engine", "dtype", "batch", "beams", "target tok/s", "octavo / engine", "load ms", "peak RSS MiB"]
+    if restricted:
+        columns.insert(6, "output vocabulary")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
     for r in rows:
-        print(f"| {r['engine']} | {r['dtype']} | {r['batch']} | {r.get('beams', 1)} | "
-              f"{cell(median(r, 'target_tokens_per_s'), 1)} | "
-              f"{ratio(octavo.get(key(r, 'batch', 'beams')), r, 'target_tokens_per_s')} | "
-              f"{cell(r.get('load_ms'))} | {cell(r.get('peak_rss_mib'))} |")
+        cells = [r["engine"], r["dtype"], r["batch"], r.get("beams", 1), cell(median(r, "target_tokens_per_s"), 1),
+                 ratio(octavo.get(key(r, "batch", "beams")), r, "target_tokens_per_s"),
+                 cell(r.get("load_ms")), cell(r.get("peak_rss_mib"))]
+        if restricted:
+            cells.insert(6, cell(r.get("output_vocabulary")))
+        print("| " + " | ".join(map(str, cells)) + " |")
 
 
 def quality(rows):
@@ -112,9 +125,17 @@ def main():
         gpt2_table(generate)
     for model in dict.fromkeys(model_name(r) for r in translate):
         same = [r for r in translate if model_name(r) == model]
-        print(f"\n{model}: {same[0].get('source_tokens', '?')}-token sources, {same[0].get('new_tokens', '?')} target "
-              "tokens each, target tokens/s over the whole translation")
-        nllb_table(same)
+        full = [r for r in same if not r["engine"].endswith(VOCABULARY_MAP)]
+        restricted = [r for r in same if r["engine"].endswith(VOCABULARY_MAP)]
+        shape = (f"{same[0].get('source_tokens', '?')}-token sources, {same[0].get('new_tokens', '?')} target tokens "
+                 "each, target tokens/s over the whole translation")
+        if full:
+            print(f"\n{model}: {shape}")
+            nllb_table(full, "octavo-infer")
+        if restricted:
+            maps = ", ".join(sorted({str(r.get("vocabulary_map")) for r in restricted}))
+            print(f"\n{model} with the vocabulary map {maps} (only its candidates scored; CTranslate2: use_vmap): {shape}")
+            nllb_table(restricted, "octavo-infer" + VOCABULARY_MAP)
     print()
     quality(rows)
 

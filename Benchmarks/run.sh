@@ -6,11 +6,14 @@
 #   OCTAVO=/path/to/octavo-infer bash Benchmarks/run.sh    # use that binary, skip swift build
 #   ROUNDS=3 ...   every shape's engines run back to back that many times; report.py takes the
 #                  median over rounds and of the per-round ratios (the machine's bandwidth drifts)
+#   MODELS=nllb-600m NLLB_VMAP_ONLY=1 bash Benchmarks/run.sh   # only NLLB's vocabulary-map rows
 # GPT-2 models: batch 1 (all engines) and batch 8 (octavo-infer, CTranslate2). nllb-600m:
 # octavo-infer, PyTorch and CTranslate2 at batch 1 and 16, greedy and beam 4, NLLB_TOKENS
 # target tokens per sentence (default 64). octavo-infer runs int8 both ways: quantizing the
 # f32 folder at load, and from the folder `octavo-infer quantize` saved (its load time and RSS);
-# GPT-2 int8 also with the opt-in f16 KV cache (`--kv-cache f16`), at batch 1 and 8.
+# GPT-2 int8 also with the opt-in f16 KV cache (`--kv-cache f16`), at batch 1 and 8. NLLB also
+# with a vocabulary map (make_vocabulary_map.py; only its candidates are scored at the output
+# layer): octavo-infer --vocabulary-map against CTranslate2's use_vmap, f32 and int8, same shapes.
 # Everything it downloads, builds or makes stays in Benchmarks/work/ (ignored by git).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -135,22 +138,41 @@ gpt2() {
 nllb() {
     local model="$1" dir="$work/models/$1" ct2="$work/ct2/$1"
     local tokens=(--source-tokens 40 --new-tokens "$nllb_tokens")
+    local vmap="$work/vmap/$1.txt" ct2_vmap="$work/ct2-vmap/$1"
     phase "$model: converting for CTranslate2"
     convert_ct2 "$model"
+    [ -f "$vmap" ] || "$python" "$here/make_vocabulary_map.py" "$vmap"
+    # CTranslate2 loads a folder's vmap.txt with the model whenever it is there, so the map
+    # gets folders of its own (links to the converted files): the full-vocabulary rows load none.
+    for dtype in f32 int8; do
+        mkdir -p "$ct2_vmap-$dtype"
+        for file in model.bin config.json shared_vocabulary.json; do
+            ln -sfn "$ct2-$dtype/$file" "$ct2_vmap-$dtype/$file"
+        done
+        ln -sfn "$vmap" "$ct2_vmap-$dtype/vmap.txt"
+    done
     for batch in 1 16; do
         for beams in 1 4; do
             local shape=(--batch "$batch" --beams "$beams")
             for round in $(seq "$rounds"); do
                 phase "$model: batch $batch, beams $beams, round $round of $rounds"
-                octavo_row --model "$dir" --dtype f32 --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
-                octavo_row --model "$dir" --dtype int8 --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
-                if [ "$batch$beams" = 11 ]; then
-                    ENGINE="octavo-infer (saved int8)" octavo_row --model "$(saved_int8 "$model")" \
-                        --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
+                if [ "${NLLB_VMAP_ONLY:-0}" != 1 ]; then
+                    octavo_row --model "$dir" --dtype f32 --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
+                    octavo_row --model "$dir" --dtype int8 --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
+                    if [ "$batch$beams" = 11 ]; then
+                        ENGINE="octavo-infer (saved int8)" octavo_row --model "$(saved_int8 "$model")" \
+                            --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
+                    fi
+                    peer_row torch_bench.py nllb "$dir" "${tokens[@]}" "${shape[@]}"
+                    peer_row ct2_bench.py nllb "$ct2-f32" --compute-type float32 "${tokens[@]}" "${shape[@]}"
+                    peer_row ct2_bench.py nllb "$ct2-int8" --compute-type int8 "${tokens[@]}" "${shape[@]}"
                 fi
-                peer_row torch_bench.py nllb "$dir" "${tokens[@]}" "${shape[@]}"
-                peer_row ct2_bench.py nllb "$ct2-f32" --compute-type float32 "${tokens[@]}" "${shape[@]}"
-                peer_row ct2_bench.py nllb "$ct2-int8" --compute-type int8 "${tokens[@]}" "${shape[@]}"
+                for dtype in f32 int8; do
+                    ENGINE="octavo-infer (vocabulary map)" octavo_row --model "$dir" --dtype "$dtype" --prompt-tokens 40 \
+                        --new-tokens "$nllb_tokens" "${shape[@]}" --vocabulary-map "$vmap"
+                done
+                peer_row ct2_bench.py nllb "$ct2_vmap-f32" --compute-type float32 "${tokens[@]}" "${shape[@]}" --use-vmap
+                peer_row ct2_bench.py nllb "$ct2_vmap-int8" --compute-type int8 "${tokens[@]}" "${shape[@]}" --use-vmap
             done
         done
     done
