@@ -17,7 +17,7 @@ struct BeamSearch {
                 decoderStartTokenID: parameters.decoderStartTokenID, lengthPenalty: parameters.lengthPenalty,
                 earlyStopping: parameters.earlyStopping, eosTokenIDs: parameters.generation.eosTokenIDs,
                 forcedBOSTokenID: parameters.forcedBOSTokenID, repetitionPenalty: parameters.generation.repetitionPenalty,
-                noRepeatNgramSize: parameters.generation.noRepeatNgramSize)
+                noRepeatNgramSize: parameters.generation.noRepeatNgramSize, outputTokens: parameters.outputVocabulary?.tokens)
         }
         var caches = sources.map { source in
             (0..<beams).map { _ in model.makeTargetCache(capacity: TargetCacheGrowth.initialCapacity(source: source, maxLength: maxLength)) }

@@ -28,6 +28,9 @@ final class BeamSearchState {
     let forcedBOSTokenID: Int?
     let repetitionPenalty: Float
     let noRepeatNgramSize: Int
+    /// The only tokens the model scores (a restricted output vocabulary), ascending; every other
+    /// entry of a row of logits is -inf and stays so, so only these are normalized and searched.
+    let outputTokens: [Int]?
 
     /// Tokens in each running sequence (transformers' `cur_len`).
     private(set) var length = 1
@@ -67,7 +70,7 @@ final class BeamSearchState {
     init(
         numBeams: Int, vocabularySize: Int, maxLength: Int, decoderStartTokenID: Int,
         lengthPenalty: Float, earlyStopping: BeamEarlyStopping, eosTokenIDs: [Int],
-        forcedBOSTokenID: Int?, repetitionPenalty: Float, noRepeatNgramSize: Int
+        forcedBOSTokenID: Int?, repetitionPenalty: Float, noRepeatNgramSize: Int, outputTokens: [Int]? = nil
     ) {
         precondition(numBeams >= 1 && maxLength >= 2 && vocabularySize >= 1)
         self.numBeams = numBeams
@@ -80,6 +83,7 @@ final class BeamSearchState {
         self.forcedBOSTokenID = forcedBOSTokenID
         self.repetitionPenalty = repetitionPenalty
         self.noRepeatNgramSize = noRepeatNgramSize
+        self.outputTokens = outputTokens
         // transformers fills unused positions with pad; they are never read here.
         running = [Int](repeating: 0, count: numBeams * maxLength)
         for b in 0..<numBeams { running[b * maxLength] = decoderStartTokenID }
@@ -180,7 +184,11 @@ final class BeamSearchState {
             row[forced] = 0
             return
         }
-        logSoftmax(out: row, input: row, count: v)
+        if let outputTokens {
+            outputTokens.withUnsafeBufferPointer { logSoftmax(row, at: $0) }
+        } else {
+            logSoftmax(out: row, input: row, count: v)
+        }
         let tokens = runningTokens(beam: beam)
         if repetitionPenalty != 1 {
             stamp &+= 1
@@ -227,6 +235,11 @@ final class BeamSearchState {
                 for b in 0..<numBeams {
                     let row = logits + b * v
                     let base = runningScores[b]
+                    // A forced step's one live entry (the target language) may lie outside them.
+                    if let outputTokens, !isForcedStep {
+                        for t in outputTokens { offer(row[t] + base, b * v + t) }
+                        continue
+                    }
                     let raw = UnsafeRawPointer(row), shift = SIMD8<Float>(repeating: base)
                     var t = 0
                     while t + 8 <= v {

@@ -86,3 +86,29 @@ func largestElement(_ x: UnsafePointer<Float>, count: Int) -> Float {
     }
     return maximum
 }
+
+/// log-softmax over the entries `indices` of `row`, in place, when every other entry is -inf
+/// (a restricted output layer's row): those stay -inf, which is their log-softmax, and are
+/// never read. Beam search over NLLB with a vocabulary map then normalizes a few thousand
+/// entries per row instead of 256k.
+public func logSoftmax(_ row: UnsafeMutablePointer<Float>, at indices: UnsafeBufferPointer<Int>) {
+    guard !indices.isEmpty else { return }
+    var maximum = -Float.infinity
+    for i in indices where row[i] > maximum { maximum = row[i] }
+    let shift = SIMD8<Float>(repeating: maximum)
+    var partial = SIMD8<Float>()
+    var j = 0
+    while j + 8 <= indices.count {
+        let group = SIMD8<Float>(row[indices[j]], row[indices[j + 1]], row[indices[j + 2]], row[indices[j + 3]],
+                                 row[indices[j + 4]], row[indices[j + 5]], row[indices[j + 6]], row[indices[j + 7]])
+        partial += exp8(group - shift)
+        j += 8
+    }
+    var sum = partial.sum()
+    while j < indices.count {
+        sum += expf(row[indices[j]] - maximum)
+        j += 1
+    }
+    let logSum = maximum + logf(sum)
+    for i in indices { row[i] -= logSum }
+}
