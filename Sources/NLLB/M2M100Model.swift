@@ -166,8 +166,8 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         defer { lock.unlock() }
         guard !steps.isEmpty else { return }
         try validate(steps)
-        if let outside = [vocabulary?.tokens.first, vocabulary?.tokens.last].compactMap({ $0 }).first(where: { $0 < 0 || $0 >= config.vocabSize }) {
-            throw M2M100Error.tokenOutOfRange(id: outside, vocabularySize: config.vocabSize)
+        if let tokens = vocabulary?.tokens, let first = tokens.first, let last = tokens.last, first < 0 || last >= config.vocabSize {
+            throw M2M100Error.tokenOutOfRange(id: first < 0 ? first : last, vocabularySize: config.vocabSize)
         }
         let ws = decoderWorkspace
         ws.reserve(rows: steps.count)

@@ -40,6 +40,16 @@ final class VocabularyRestrictionTests: XCTestCase {
         }
     }
 
+    func testATokenOutsideTheModelIsAnErrorNotACrash() throws {
+        let model = try M2M100Model(directory: Self.folder)
+        let source = try NLLBFixtures.reference("tiny").sources[0]
+        for outside in [-1, model.vocabularySize] {
+            XCTAssertThrowsError(try firstStepLogits(model, source: source, vocabulary: OutputVocabulary([2, outside]))) { error in
+                XCTAssertEqual(error as? M2M100Error, .tokenOutOfRange(id: outside, vocabularySize: model.vocabularySize))
+            }
+        }
+    }
+
     func testAVocabularyHoldingTheGreedyOutputChangesNothingAndOneWithoutItChangesTheOutput() throws {
         let translator = try M2M100Translator(directory: Self.folder)
         let reference = try NLLBFixtures.reference("tiny")
