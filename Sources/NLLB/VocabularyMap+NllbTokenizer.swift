@@ -14,6 +14,7 @@ extension VocabularyMap {
                 let id = tokenizer.id(forToken: token)
                 return id == tokenizer.unkID && token != tokenizer.token(forID: tokenizer.unkID) ? nil : id
             },
+            tokenString: { tokenizer.token(forID: $0) },
             unknownTokenID: tokenizer.unkID,
             specialTokenIDs: [tokenizer.unkID, tokenizer.bosID, tokenizer.eosID])
     }

@@ -11,8 +11,9 @@ final class VocabularyMapTests: XCTestCase {
     func id(_ word: String) -> Int { ids[word]! }
 
     func map(_ text: String) throws -> VocabularyMap {
-        let ids = self.ids
-        return try VocabularyMap(data: Data(text.utf8), name: "test map", tokenID: { ids[$0] }, unknownTokenID: 0, specialTokenIDs: [0, 1, 2, 3])
+        let ids = self.ids, words = self.words
+        return try VocabularyMap(data: Data(text.utf8), name: "test map", tokenID: { ids[$0] }, tokenString: { words[$0] },
+                                 unknownTokenID: 0, specialTokenIDs: [0, 1, 2, 3])
     }
 
     func candidates(_ map: VocabularyMap, _ sources: [[String]], prefix: [String] = []) -> [String] {
@@ -34,8 +35,10 @@ final class VocabularyMapTests: XCTestCase {
     }
 
     func testUnknownTargetsAreTheUnknownTokenAndUnknownSourcesNeverMatch() throws {
-        let map = try map("a\tnot-a-word x\nnot-a-word\ty\na not-a-word\tz\n")
-        XCTAssertEqual(map.ruleCount, 1, "rules whose source n-gram is not in the vocabulary can never match a source")
+        let map = try map("a\tnot-a-word x\nnot-a-word\ty\na not-a-word\tz\na  b\tw\n")
+        XCTAssertEqual(map.ruleCount, 4)
+        // Keys are compared as CTranslate2 compares them, as strings joined by one space: a
+        // word outside the vocabulary is in no source, and a key with two spaces matches nothing.
         XCTAssertEqual(candidates(map, [["a", "b"]]), ["<unk>", "<s>", "</s>", "<pad>", "x"])
     }
 
@@ -53,7 +56,7 @@ final class VocabularyMapTests: XCTestCase {
 
     func testAMissingFileSaysWhich() {
         let url = URL(fileURLWithPath: "/nonexistent/vmap.txt")
-        XCTAssertThrowsError(try VocabularyMap(contentsOf: url, tokenID: { _ in 0 }, unknownTokenID: 0, specialTokenIDs: [])) { error in
+        XCTAssertThrowsError(try VocabularyMap(contentsOf: url, tokenID: { _ in 0 }, tokenString: { _ in "" }, unknownTokenID: 0, specialTokenIDs: [])) { error in
             guard case .unreadable(let path, _)? = error as? VocabularyMapError else { return XCTFail("\(error)") }
             XCTAssertEqual(path, url.path)
         }
