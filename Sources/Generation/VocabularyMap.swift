@@ -48,7 +48,7 @@ public struct VocabularyMap: Sendable {
     /// Reads a map held in memory; `name` is what errors call it.
     ///
     /// Only the source n-grams are indexed here; a line's target tokens are looked up when a
-    /// batch's source has its n-gram. A 256k-line map with 2.3M target tokens took 1.4 s to
+    /// batch's source has its n-gram. A 256k-line map with 2.3M target tokens took 1.3 s to
     /// load with every target resolved up front (one random access into the tokenizer's table
     /// each), most of a `translate` call.
     public init(data: Data, name: String = "vocabulary map", tokenID: @escaping @Sendable (String) -> Int?,
