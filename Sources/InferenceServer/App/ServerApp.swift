@@ -135,12 +135,14 @@ public final class ServerApp: @unchecked Sendable {
 
     /// Stops accepting, lets HTTP requests and running jobs finish for up to `gracePeriod`
     /// (default: the configuration's), cancels what is left (unfinished jobs go back to the
-    /// queue for the next start), stops the executors and closes the job store. Idempotent.
-    public func shutdown(gracePeriod: TimeInterval? = nil) {
+    /// queue for the next start), stops the executors and closes the job store. Idempotent: a
+    /// second call reports nothing.
+    @discardableResult
+    public func shutdown(gracePeriod: TimeInterval? = nil) -> ShutdownReport {
         lock.lock()
         guard !stopped else {
             lock.unlock()
-            return
+            return ShutdownReport()
         }
         stopped = true
         let server = self.server, runner = self.runner, store = self.store
@@ -150,7 +152,12 @@ public final class ServerApp: @unchecked Sendable {
         environment.markStopping()
         // HTTP requests and jobs drain in parallel: both need the executors, still running.
         let group = DispatchGroup()
-        for stop in [{ server?.shutdown(gracePeriod: grace) }, { _ = runner?.stop(gracePeriod: grace) }] {
+        let report = ShutdownReport.Box()
+        let stops: [@Sendable () -> Void] = [
+            { report.set(http: server?.shutdown(gracePeriod: grace)) },
+            { report.set(jobs: runner?.stop(gracePeriod: grace)) },
+        ]
+        for stop in stops {
             group.enter()
             Thread {
                 stop()
@@ -165,5 +172,6 @@ public final class ServerApp: @unchecked Sendable {
             }
         }
         if runner == nil { store?.close() }
+        return report.value
     }
 }

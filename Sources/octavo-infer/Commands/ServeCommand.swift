@@ -32,7 +32,8 @@ enum ServeCommand: Command {
       --request-timeout SECONDS    per-request limit, queue time included (default 600)
       --jobs-db PATH               SQLite file for durable jobs (/v1/jobs); off without it
       --job-ttl SECONDS            delete finished jobs this long after they end (default 86400)
-      --grace-period SECONDS       on SIGINT/SIGTERM, time for in-flight work (default 10)
+      --grace-period SECONDS       on SIGINT/SIGTERM, time for in-flight work (default 10); a
+                                   second signal stops at once; SIGHUP is ignored
       --max-body-bytes N           largest request body (default 1048576)
       --threads N                  compute threads (default: all cores)
       --dtype f32|f16|int8         keep every model's matrices in this precision (default f32)
@@ -70,13 +71,8 @@ enum ServeCommand: Command {
             throw CLIError.runtime("cannot start: \(error)")
         }
         // Signals are handled from the start, so an interrupted load still closes the job store.
-        let stopRequested = DispatchSemaphore(value: 0)
-        let signalSources = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { stopRequested.signal() }
-            source.resume()
-            return source
+        let signals = StopSignals { number in
+            say("second \(number == SIGINT ? "SIGINT" : "SIGTERM"): stopping now; running jobs go back to the queue on the next start")
         }
         for (index, listener) in listeners.enumerated() {
             let scope = index == 0 ? "all models" : (listener.name ?? "")
@@ -100,11 +96,12 @@ enum ServeCommand: Command {
         loading.stackSize = 8 << 20
         loading.start()
 
-        stopRequested.wait()
-        say("shutting down (grace period \(Int(configuration.shutdownGracePeriod)) s)")
-        app.shutdown()
-        _ = signalSources
-        say("stopped")
+        withExtendedLifetime(signals) {
+            let name = signals.waitForStop()
+            say("\(name): shutting down (grace period \(Int(configuration.shutdownGracePeriod)) s; a second signal stops at once)")
+            let report = app.shutdown()
+            say("stopped: \(report.summary)")
+        }
     }
 
     struct ModelSpec {
