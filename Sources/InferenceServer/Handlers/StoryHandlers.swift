@@ -23,13 +23,13 @@ struct StoryHandlers {
                     events.send(data: APIJSON.encodeString(StoryParagraphJSON(paragraph)), event: "paragraph")
                 }
                 switch result {
-                case .success(let reply): events.send(data: APIJSON.encodeString(reply), event: "done")
+                case .success(let outcome): events.send(data: APIJSON.encodeString(StoryResponse(outcome, plan: plan)), event: "done")
                 case .failure(let error): events.send(data: OpenAIHandlers.errorJSON(APIErrors.httpError(for: error)), event: "error")
                 }
             }
         }
-        let reply = try run.run(started: started) { _ in true }.mapError { APIErrors.httpError(for: $0) }.get()
-        return .json(bytes: try APIJSON.encode(reply))
+        let outcome = try run.run(started: started) { _ in true }.mapError { APIErrors.httpError(for: $0) }.get()
+        return .json(bytes: try APIJSON.encode(StoryResponse(outcome, plan: plan)))
     }
 }
 
@@ -47,7 +47,20 @@ struct StoryPlan {
     static func make(_ body: StoryRequestBody, environment: ServingEnvironment, listener: String?,
                      checkReady: Bool = true) throws -> StoryPlan {
         let service = try environment.generationService(named: body.model, listener: listener, checkReady: checkReady)
-        let prompt = try self.prompt(body)
+        let language = body.language ?? sourceLanguage
+        var translator: TranslationService?
+        if language != sourceLanguage || body.translator != nil {
+            if body.translator == nil && environment.registry.translationServices.isEmpty {
+                throw noTranslator(language)
+            }
+            translator = try environment.translationService(named: body.translator, listener: nil, checkReady: checkReady)
+        }
+        return try StoryPlan(body, service: service, translator: translator, timeout: environment.configuration.requestTimeout)
+    }
+
+    /// Checks `body` against the story model and the translator (when one is needed).
+    init(_ body: StoryRequestBody, service: GenerationService, translator: TranslationService?, timeout: TimeInterval) throws {
+        let prompt = try Self.prompt(body)
         let presets = service.storyPresets
         let audience = body.audience ?? presets.fallback
         guard let preset = presets.preset(named: audience) else {
@@ -61,22 +74,21 @@ struct StoryPlan {
         let maxLength = try SamplingValidation.integer(body.maxLength, "max_length", in: 1...Int(Int32.max))
         var budget = preset
         if let maxLength { budget.maxLength = maxLength }
-        let generation = try StoryGeneration.request(prompt: prompt, preset: budget, seed: body.seed, maxNewTokens: maxNew,
-                                                     service: service, timeout: environment.configuration.requestTimeout)
-
-        let language = body.language ?? sourceLanguage
-        var translator: TranslationService?
-        if language != sourceLanguage || body.translator != nil {
-            if body.translator == nil && environment.registry.translationServices.isEmpty {
-                throw APIErrors.invalid("language", "'\(language)' needs a translation model and none is loaded: start serve "
-                    + "with --model NAME=NLLB_FOLDER, or leave language at \(sourceLanguage).")
-            }
-            let service = try environment.translationService(named: body.translator, listener: nil, checkReady: checkReady)
-            do { try service.backend.validateLanguage(language, field: "language") } catch { throw APIErrors.httpError(for: error) }
-            translator = language == sourceLanguage ? nil : service
+        generation = try StoryGeneration.request(prompt: prompt, preset: budget, seed: body.seed, maxNewTokens: maxNew,
+                                                 service: service, timeout: timeout)
+        language = body.language ?? Self.sourceLanguage
+        if language != Self.sourceLanguage {
+            guard let translator else { throw Self.noTranslator(language) }
+            do { try translator.backend.validateLanguage(language, field: "language") } catch { throw APIErrors.httpError(for: error) }
         }
-        return StoryPlan(service: service, generation: generation, audience: audience.lowercased(), language: language,
-                         translator: translator)
+        self.service = service
+        self.audience = audience.lowercased()
+        self.translator = language == Self.sourceLanguage ? nil : translator
+    }
+
+    static func noTranslator(_ language: String) -> HTTPError {
+        APIErrors.invalid("language", "'\(language)' needs a translation model and none is loaded: start serve with "
+            + "--model NAME=NLLB_FOLDER (or give the story command --translator), or leave language at \(sourceLanguage).")
     }
 
     /// `prompt`, or the platform's medium-model prompt built from the structured fields. It ends
@@ -134,7 +146,7 @@ final class StoryRun: @unchecked Sendable {
     /// Runs the story to its end. `onParagraph` returning false (client gone) cancels it.
     /// `isCancelled` is polled between tokens (job cancellation).
     func run(started: UInt64, isCancelled: (() -> Bool)? = nil,
-             onParagraph: (StoryParagraph) -> Bool) -> Result<StoryResponse, Error> {
+             onParagraph: (StoryParagraph) -> Bool) -> Result<StoryOutcome, Error> {
         let service = plan.service
         var text = service.tokenizer.decode(plan.generation.promptIDs, skipSpecialTokens: true)
         var paragraphs: [StoryParagraph] = []
@@ -165,22 +177,24 @@ final class StoryRun: @unchecked Sendable {
         } catch {
             return .failure(error)
         }
-        return .success(response(outcome, paragraphs: paragraphs, started: started))
+        return .success(StoryOutcome(
+            paragraphs: paragraphs, finishReason: outcome.finishReason.rawValue, seed: outcome.seed,
+            promptTokens: outcome.promptIDs.count, generatedTokens: outcome.generatedIDs.count,
+            generationMilliseconds: outcome.timings.totalMs,
+            totalMilliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6))
     }
+}
 
-    private func response(_ outcome: GenerationOutcome, paragraphs: [StoryParagraph], started: UInt64) -> StoryResponse {
-        let original = StoryFormatter.contentPrefix + paragraphs.map(\.text).joined(separator: StoryFormatter.paragraphSeparator)
-        let translated = StoryFormatter.contentPrefix
-            + paragraphs.map { $0.translation ?? $0.text }.joined(separator: StoryFormatter.paragraphSeparator)
-        let prompt = outcome.promptIDs.count, generated = outcome.generatedIDs.count
-        return StoryResponse(
+extension StoryResponse {
+    init(_ outcome: StoryOutcome, plan: StoryPlan) {
+        let prompt = outcome.promptTokens, generated = outcome.generatedTokens
+        self.init(
             model: plan.service.name, translator: plan.translator?.name, language: plan.language, audience: plan.audience,
-            paragraphs: paragraphs.map(StoryParagraphJSON.init), content: translated, original_content: original,
-            finish_reason: outcome.finishReason.rawValue, seed: outcome.seed,
+            paragraphs: outcome.paragraphs.map(StoryParagraphJSON.init), content: outcome.content,
+            original_content: outcome.originalContent, finish_reason: outcome.finishReason, seed: outcome.seed,
             usage: CompletionUsage(prompt_tokens: prompt, completion_tokens: generated, total_tokens: prompt + generated),
-            timings: StoryTimings(generation_ms: outcome.timings.totalMs,
-                                  translation_ms: paragraphs.reduce(0) { $0 + $1.translationMilliseconds },
-                                  total_ms: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6))
+            timings: StoryTimings(generation_ms: outcome.generationMilliseconds, translation_ms: outcome.translationMilliseconds,
+                                  total_ms: outcome.totalMilliseconds))
     }
 }
 
