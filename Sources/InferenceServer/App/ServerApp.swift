@@ -45,6 +45,7 @@ public final class ServerApp: @unchecked Sendable {
         LegacyHandlers(environment: environment).register(on: router)
         JobHandlers(environment: environment).register(on: router)
         StoryHandlers(environment: environment).register(on: router)
+        PlaygroundHandlers().register(on: router)
     }
 
     /// Opens the job store (when configured) and binds the main port and every extra

@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 import Generation
 import Tensor
 @testable import InferenceServer
@@ -61,5 +62,44 @@ enum StoryScript {
             (0..<wordsEach).map { word in word == wordsEach - 1 ? "end\(paragraph)." : "w\(word % 7)" }
                 .joined(separator: " ")
         }.joined(separator: " ")
+    }
+}
+
+/// An app with the tiny GPT-2 ("tiny"), a scripted story model ("scripted") and the fake
+/// translator, for the story route and the playground.
+class StoryAppTestCase: AppTestCase {
+    var scripted: ScriptedModel!
+    /// The paragraphs the scripted model writes after a prompt ending in "Story:".
+    var expectedParagraphs: [String] = []
+
+    /// The standard presets with room for the whole script.
+    static let longPresets = StoryPresets(presets: StoryPresets.standard.presets.mapValues { preset in
+        var long = preset
+        long.maxLength = 2000
+        return long
+    }, fallback: "adult")
+
+    /// The tiny GPT-2 ("tiny"), a scripted story model ("scripted": three 100-word paragraphs and
+    /// a short tail) and, unless `translation` is false, the fake translator ("fake-nllb").
+    func startStoryApp(translation: Bool = true, delay: TimeInterval = 0) throws {
+        try startApp(translation: translation, ready: false)
+        let pipeline = try AppFixtures.freshPipeline()
+        let story = StoryScript.text(paragraphs: 3, wordsEach: 100) + " and a tail"
+        scripted = ScriptedModel(script: pipeline.tokenizer.encode(" " + story), eos: 512,
+                                 vocabularySize: pipeline.model.vocabularySize, delay: delay)
+        let model = scripted!
+        try app.addGenerationModel { configuration, metrics in
+            GenerationService(name: "scripted", model: model, tokenizer: pipeline.tokenizer, defaults: pipeline.defaultParameters(),
+                              bosTokenID: 512, storyPresets: Self.longPresets, configuration: configuration, metrics: metrics)
+        }
+        try app.markReady()
+        expectedParagraphs = StoryFormatter.paragraphs(of: Substring(story))
+        XCTAssertEqual(expectedParagraphs.count, 4)
+    }
+
+    /// What the fake translator makes of one paragraph, through the same sentence plan.
+    func fakeTranslation(_ paragraph: String, to target: String) throws -> String {
+        let plan = LegacyText.planTranslation(paragraph)
+        return try plan.render(translations: plan.sourceSentences.map { FakeTranslationBackend.translate($0, to: target) })
     }
 }

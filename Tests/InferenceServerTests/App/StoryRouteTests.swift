@@ -4,42 +4,7 @@ import XCTest
 
 /// `POST /v1/stories`: paragraphs as the old services cut them, translated on the translation
 /// model while the story model writes, streamed in order.
-final class StoryRouteTests: AppTestCase {
-    var scripted: ScriptedModel!
-    /// The paragraphs the scripted model writes after a prompt ending in "Story:".
-    var expectedParagraphs: [String] = []
-
-    /// The standard presets with room for the whole script.
-    static let longPresets = StoryPresets(presets: StoryPresets.standard.presets.mapValues { preset in
-        var long = preset
-        long.maxLength = 2000
-        return long
-    }, fallback: "adult")
-
-    /// The tiny GPT-2 ("tiny"), a scripted story model ("scripted": three 100-word paragraphs and
-    /// a short tail) and, unless `translation` is false, the fake translator ("fake-nllb").
-    func startStoryApp(translation: Bool = true, delay: TimeInterval = 0) throws {
-        try startApp(translation: translation, ready: false)
-        let pipeline = try AppFixtures.freshPipeline()
-        let story = StoryScript.text(paragraphs: 3, wordsEach: 100) + " and a tail"
-        scripted = ScriptedModel(script: pipeline.tokenizer.encode(" " + story), eos: 512,
-                                 vocabularySize: pipeline.model.vocabularySize, delay: delay)
-        let model = scripted!
-        try app.addGenerationModel { configuration, metrics in
-            GenerationService(name: "scripted", model: model, tokenizer: pipeline.tokenizer, defaults: pipeline.defaultParameters(),
-                              bosTokenID: 512, storyPresets: Self.longPresets, configuration: configuration, metrics: metrics)
-        }
-        try app.markReady()
-        expectedParagraphs = StoryFormatter.paragraphs(of: Substring(story))
-        XCTAssertEqual(expectedParagraphs.count, 4)
-    }
-
-    /// What the fake translator makes of one paragraph, through the same sentence plan.
-    func fakeTranslation(_ paragraph: String, to target: String) throws -> String {
-        let plan = LegacyText.planTranslation(paragraph)
-        return try plan.render(translations: plan.sourceSentences.map { FakeTranslationBackend.translate($0, to: target) })
-    }
-
+final class StoryRouteTests: StoryAppTestCase {
     func testEnglishStoryHasTheOldServicesParagraphsAndNoTranslation() throws {
         try startStoryApp()
         let reply = try json(post("/v1/stories", #"{"model":"scripted","prompt":"Write. Story:","audience":"children","seed":3}"#))
