@@ -26,10 +26,13 @@ public final class GenerationService: @unchecked Sendable {
     public let storyVariant: LegacyStoryVariant?
     /// Shown by `GET /v1/models` and `/health`.
     public let architecture: String
+    /// How `/v1/chat/completions` turns messages into a prompt.
+    public let chatTemplate: ChatTemplate
     public let executor: GenerationExecutor
 
     public init(name: String, model: CausalLanguageModel, tokenizer: Tokenizer, defaults: GenerationParameters,
                 bosTokenID: Int?, storyVariant: LegacyStoryVariant? = nil, architecture: String = "gpt2",
+                chatTemplate: ChatTemplate = .plain,
                 configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?) {
         self.name = name
         self.tokenizer = tokenizer
@@ -39,18 +42,20 @@ public final class GenerationService: @unchecked Sendable {
         self.bosTokenID = bosTokenID
         self.storyVariant = storyVariant
         self.architecture = architecture
+        self.chatTemplate = chatTemplate
         executor = GenerationExecutor(name: name, model: model, tokenizer: tokenizer,
                                       configuration: configuration, metrics: metrics)
     }
 
     /// A GPT-2 folder loaded with `GPT2Pipeline`.
     public convenience init(name: String, pipeline: GPT2Pipeline, storyVariant: LegacyStoryVariant? = nil,
+                            chatTemplate: ChatTemplate = .plain,
                             configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?) {
         self.init(name: name, model: pipeline.model, tokenizer: pipeline.tokenizer,
                   defaults: pipeline.defaultParameters(),
                   bosTokenID: pipeline.generationConfig.bosTokenID ?? pipeline.model.config.bosTokenID,
                   storyVariant: storyVariant, architecture: pipeline.model.config.modelType,
-                  configuration: configuration, metrics: metrics)
+                  chatTemplate: chatTemplate, configuration: configuration, metrics: metrics)
     }
 
     /// The prompt's ids; an empty prompt starts from BOS (transformers' behaviour).
