@@ -33,6 +33,8 @@ struct NativeTranslation {
             return .eventStream { events in
                 switch ticket.wait(timeout: timeout) {
                 case .success(let result)?:
+                    RequestLogRecord.current?.model = service.name
+                    RequestLogRecord.current?.tokens(prompt: result.promptTokens, generated: result.generatedTokens)
                     for (index, text) in result.texts.enumerated() {
                         guard events.send(data: APIJSON.encodeString(TranslationEvent(index: index, text: text)), event: "translation") else { return }
                     }

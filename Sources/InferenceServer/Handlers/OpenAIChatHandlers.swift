@@ -25,8 +25,6 @@ struct OpenAIChatHandlers {
         }
         let id = "chatcmpl-" + RandomID.make(length: 24)
         let created = Int(Date().timeIntervalSince1970)
-        let log = RequestLogRecord.current
-        log?.model = service.name
         if body.stream == true {
             return stream(call, plan: plan, id: id, created: created, includeUsage: body.streamOptions?.includeUsage == true)
         }
@@ -42,7 +40,6 @@ struct OpenAIChatHandlers {
                        finish_reason: OpenAIHandlers.finishReason(outcome.finishReason))
         }
         let usage = OpenAIHandlers.usage(plan, outcomes.map(\.generatedIDs.count))
-        log?.tokens(prompt: usage.prompt_tokens, generated: usage.completion_tokens)
         let response = ChatCompletionResponse(id: id, object: "chat.completion", created: created, model: service.name,
                                               choices: choices, usage: usage)
         return .json(bytes: try APIJSON.encode(response))
@@ -171,7 +168,6 @@ struct OpenAIChatHandlers {
             }
             let generated = results.map { (try? $0.get())?.generatedIDs.count ?? 0 }
             let usage = OpenAIHandlers.usage(plan, generated)
-            RequestLogRecord.current?.tokens(prompt: usage.prompt_tokens, generated: usage.completion_tokens)
             if includeUsage {
                 let chunk = ChatCompletionResponse(id: id, object: "chat.completion.chunk", created: created,
                                                    model: service.name, choices: [], usage: usage)

@@ -76,7 +76,6 @@ struct OpenAIHandlers {
         }
         let id = "cmpl-" + RandomID.make(length: 24)
         let created = Int(Date().timeIntervalSince1970)
-        RequestLogRecord.current?.model = service.name
         if body.stream == true {
             return stream(call, plan: plan, id: id, created: created, includeUsage: body.streamOptions?.includeUsage == true)
         }
@@ -93,7 +92,6 @@ struct OpenAIHandlers {
                                     finish_reason: Self.finishReason(outcome.finishReason))
         }
         let usage = Self.usage(plan, outcomes.map(\.generatedIDs.count))
-        RequestLogRecord.current?.tokens(prompt: usage.prompt_tokens, generated: usage.completion_tokens)
         let response = CompletionResponse(id: id, created: created, model: service.name, choices: choices, usage: usage)
         return .json(bytes: try APIJSON.encode(response))
     }
@@ -194,7 +192,6 @@ struct OpenAIHandlers {
             }
             let generated = results.map { (try? $0.get())?.generatedIDs.count ?? 0 }
             let usage = Self.usage(plan, generated)
-            RequestLogRecord.current?.tokens(prompt: usage.prompt_tokens, generated: usage.completion_tokens)
             if includeUsage {
                 let chunk = CompletionResponse(id: id, created: created, model: service.name, choices: [], usage: usage)
                 events.send(data: APIJSON.encodeString(chunk))
