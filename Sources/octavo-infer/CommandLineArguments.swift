@@ -24,7 +24,7 @@ struct CommandLineArguments {
             var argument = arguments[index]
             index += 1
             // Short forms of the most used options, where the command has them.
-            if !onlyPositionals, let long = Self.shortForms[argument], spec.options.contains(long) {
+            if !onlyPositionals, let long = Self.shortForms[argument], spec.options.contains(long) || spec.repeatable.contains(long) {
                 argument = "--" + long
             }
             if onlyPositionals || !argument.hasPrefix("--") || argument == "-" {
