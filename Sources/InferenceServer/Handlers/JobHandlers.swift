@@ -56,6 +56,7 @@ struct JobHandlers {
         // Validate now, exactly as the worker will, so a bad job is a 400 instead of a failed job.
         let plan = try JobPlan.make(kind, body: request.body, environment: environment, listener: context.listenerName)
         let params = try Self.params(request.body, model: plan.modelName)
+        RequestLogRecord.current?.model = plan.modelName
         let submission = try mapStoreErrors {
             try store.submit(type: kind.rawValue, params: params, idempotencyKey: headerKey ?? header.idempotencyKey)
         }

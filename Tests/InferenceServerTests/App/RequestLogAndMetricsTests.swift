@@ -61,6 +61,18 @@ final class RequestLogAndMetricsTests: AppTestCase {
         XCTAssertTrue(try XCTUnwrap(lines.waitFor(1).first).contains("model=fake-nllb status=200"), lines.all.description)
     }
 
+    func testJobSubmissionsNameTheirModel() throws {
+        let path = NSTemporaryDirectory() + "octavo-log-jobs-\(UUID().uuidString).sqlite"
+        defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let lines = self.lines
+        try startApp {
+            $0.jobsDatabasePath = path
+            $0.requestLog = { lines.append($0) }
+        }
+        XCTAssertEqual(try post("/v1/jobs", #"{"type":"translate","texts":["a"],"target":"spa_Latn"}"#).status, 202)
+        XCTAssertTrue(try XCTUnwrap(lines.waitFor(1).first).contains(" POST /v1/jobs model=fake-nllb status=202 "), lines.all.description)
+    }
+
     func testEveryLoadedModelHasItsSeriesFromTheStartAndActiveReturnsToZero() throws {
         try startApp()
         let before = try get("/metrics").text
