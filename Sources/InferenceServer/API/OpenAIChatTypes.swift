@@ -108,7 +108,11 @@ struct ChatChoice: Encodable {
         try c.encodeIfPresent(message, forKey: .message)
         try c.encodeIfPresent(delta, forKey: .delta)
         if let logprobs { try c.encode(logprobs, forKey: .logprobs) } else { try c.encodeNil(forKey: .logprobs) }
-        if let finish_reason { try c.encode(finish_reason, forKey: .finish_reason) } else { try c.encodeNil(forKey: .finish_reason) }
+        if let finish_reason {
+            try c.encode(finish_reason, forKey: .finish_reason)
+        } else {
+            try c.encodeNil(forKey: .finish_reason)
+        }
     }
 }
 

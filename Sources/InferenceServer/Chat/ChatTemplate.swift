@@ -41,7 +41,8 @@ public struct ChatTemplate: Sendable {
     public static let plain = ChatTemplate(source: "plain", nodes: nil, stopStrings: ["\nUser:", "\nSystem:"],
                                            bosToken: "", eosToken: "")
 
-    private init(source: String, nodes: [ChatTemplateNode]?, stopStrings: [String], bosToken: String, eosToken: String) {
+    private init(source: String, nodes: [ChatTemplateNode]?, stopStrings: [String], bosToken: String,
+                 eosToken: String) {
         self.source = source
         self.nodes = nodes
         self.stopStrings = stopStrings
@@ -111,7 +112,9 @@ public struct ChatTemplate: Sendable {
             if addGenerationPrompt { out += "Assistant:" }
             return out
         }
-        let list = ChatTemplateValue.list(messages.map { .dictionary(["role": .string($0.role), "content": .string($0.content)]) })
+        let list = ChatTemplateValue.list(messages.map {
+            .dictionary(["role": .string($0.role), "content": .string($0.content)])
+        })
         var scope: [String: ChatTemplateValue] = [
             "messages": list, "bos_token": .string(bosToken), "eos_token": .string(eosToken),
             "add_generation_prompt": .bool(addGenerationPrompt),
@@ -137,10 +140,11 @@ public enum ChatTemplateError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .unsupported(construct, source):
-            return "Chat template \(source) uses \(construct), which Octavo does not support (supported: for loops over "
-                + "messages, if/elif/else, ==, !=, and, or, not, +, ~, string literals, message.role/content, loop.first/"
-                + "last/index/index0, bos_token, eos_token, add_generation_prompt, the trim filter). Give a simpler "
-                + "template with --chat-template NAME=FILE."
+            return "Chat template \(source) uses \(construct), which Octavo does not support (supported: "
+                + "for loops over messages, if/elif/else, ==, !=, and, or, not, +, ~, string and integer literals, "
+                + "message.role/content, messages[0], messages[-1], loop.first/last/index/index0/length, bos_token, "
+                + "eos_token, add_generation_prompt, the trim filter). Give a simpler template with "
+                + "--chat-template NAME=FILE."
         case let .syntax(message, source):
             return "Chat template \(source) is not valid: \(message)."
         case .unreadable(let path):

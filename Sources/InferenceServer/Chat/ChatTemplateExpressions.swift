@@ -29,8 +29,10 @@ struct ExpressionParser {
 
     static func isIdentifier(_ text: String) -> Bool {
         guard let first = text.first, first.isLetter || first == "_" else { return false }
-        return text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
+        return text.allSatisfy(isWordCharacter)
     }
+
+    private static func isWordCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" }
 
     mutating func parseAll() throws -> ChatTemplateExpression {
         guard !tokens.isEmpty else { throw ChatTemplateError.syntax("an empty expression", source: source) }
@@ -51,14 +53,15 @@ struct ExpressionParser {
                 i += 1
             } else if c.isLetter || c == "_" {
                 var j = i
-                while j < characters.count, characters[j].isLetter || characters[j].isNumber || characters[j] == "_" { j += 1 }
+                while j < characters.count, isWordCharacter(characters[j]) { j += 1 }
                 tokens.append(.identifier(String(characters[i..<j])))
                 i = j
             } else if c.isASCII, c.isNumber {
                 var j = i
                 while j < characters.count, characters[j].isASCII, characters[j].isNumber { j += 1 }
                 guard let value = Int(String(characters[i..<j])) else {
-                    throw ChatTemplateError.syntax("the number \(String(characters[i..<j])) is too large", source: source)
+                    throw ChatTemplateError.syntax("the number \(String(characters[i..<j])) is too large",
+                                                   source: source)
                 }
                 tokens.append(.integer(value))
                 i = j
@@ -79,7 +82,9 @@ struct ExpressionParser {
                     }
                     j += 1
                 }
-                guard j < characters.count else { throw ChatTemplateError.syntax("a string is never closed", source: source) }
+                guard j < characters.count else {
+                    throw ChatTemplateError.syntax("a string is never closed", source: source)
+                }
                 tokens.append(.string(value))
                 i = j + 1
             } else {
@@ -109,6 +114,9 @@ struct ExpressionParser {
         case .integer(let i): return .unsupported(construct: "the number \(i) here", source: source)
         }
     }
+
+    private func syntax(_ message: String) -> ChatTemplateError { .syntax(message, source: source) }
+    private func refused(_ construct: String) -> ChatTemplateError { .unsupported(construct: construct, source: source) }
 
     private var peek: Token? { position < tokens.count ? tokens[position] : nil }
 
@@ -158,8 +166,8 @@ struct ExpressionParser {
     private mutating func parseFiltered() throws -> ChatTemplateExpression {
         var value = try parsePostfix()
         while take(.symbol("|")) {
-            guard case .identifier(let name)? = peek else { throw ChatTemplateError.syntax("'|' without a filter name", source: source) }
-            guard name == "trim" else { throw ChatTemplateError.unsupported(construct: "the filter '\(name)'", source: source) }
+            guard case .identifier(let name)? = peek else { throw syntax("'|' without a filter name") }
+            guard name == "trim" else { throw refused("the filter '\(name)'") }
             position += 1
             value = .trim(value)
         }
@@ -170,7 +178,7 @@ struct ExpressionParser {
         var value = try parsePrimary()
         while true {
             if take(.symbol(".")) {
-                guard case .identifier(let name)? = peek else { throw ChatTemplateError.syntax("'.' without a name", source: source) }
+                guard case .identifier(let name)? = peek else { throw syntax("'.' without a name") }
                 position += 1
                 value = .member(value, .literal(.string(name)))
             } else if take(.symbol("[")) {
@@ -193,7 +201,7 @@ struct ExpressionParser {
         case .integer(let i): return .literal(.int(i))
         case .symbol("-"):
             // Only a negative integer (`messages[-1]`): there is no arithmetic.
-            guard case .integer(let i)? = peek else { throw ChatTemplateError.unsupported(construct: "the operator '-'", source: source) }
+            guard case .integer(let i)? = peek else { throw refused("the operator '-'") }
             position += 1
             return .literal(.int(-i))
         case .symbol("("):
@@ -221,7 +229,9 @@ struct ExpressionParser {
 
 /// Renders parsed nodes; pure string building, nothing from the template is executed.
 enum ChatTemplateRenderer {
-    static func render(_ nodes: [ChatTemplateNode], scope: inout [String: ChatTemplateValue], into out: inout String) throws {
+    typealias Scope = [String: ChatTemplateValue]
+
+    static func render(_ nodes: [ChatTemplateNode], scope: inout Scope, into out: inout String) throws {
         for node in nodes {
             switch node {
             case .text(let text):
@@ -255,7 +265,7 @@ enum ChatTemplateRenderer {
         }
     }
 
-    static func evaluate(_ expression: ChatTemplateExpression, _ scope: [String: ChatTemplateValue]) throws -> ChatTemplateValue {
+    static func evaluate(_ expression: ChatTemplateExpression, _ scope: Scope) throws -> ChatTemplateValue {
         switch expression {
         case .literal(let value): return value
         case .variable(let name): return scope[name] ?? .undefined
@@ -274,7 +284,8 @@ enum ChatTemplateRenderer {
         case let .or(a, b): return .bool(try evaluate(a, scope).isTrue || evaluate(b, scope).isTrue)
         case let .equal(a, b, negated): return .bool((try evaluate(a, scope) == evaluate(b, scope)) != negated)
         case let .concat(a, b): return .string(try evaluate(a, scope).text + evaluate(b, scope).text)
-        case .trim(let inner): return .string(try evaluate(inner, scope).text.trimmingCharacters(in: .whitespacesAndNewlines))
+        case .trim(let inner):
+            return .string(try evaluate(inner, scope).text.trimmingCharacters(in: .whitespacesAndNewlines))
         }
     }
 }

@@ -94,7 +94,8 @@ enum ChatTemplateParser {
                 pieces.append(.text(adjust(String(rest), trimLeading: trimNextLeading, dropNewline: dropNextNewline)))
                 break
             }
-            var before = adjust(String(rest[..<open.lowerBound]), trimLeading: trimNextLeading, dropNewline: dropNextNewline)
+            var before = adjust(String(rest[..<open.lowerBound]), trimLeading: trimNextLeading,
+                                dropNewline: dropNextNewline)
             let kind = rest[open]
             let closer = kind == "{{" ? "}}" : kind == "{%" ? "%}" : "#}"
             var inner = rest[open.upperBound...]
@@ -169,7 +170,8 @@ enum ChatTemplateParser {
                                  source: String) throws -> ChatTemplateNode {
         let words = tag.split(separator: " ", omittingEmptySubsequences: true)
         guard words.count >= 4, words[2] == "in", ExpressionParser.isIdentifier(String(words[1])) else {
-            throw ChatTemplateError.unsupported(construct: "'{% \(tag) %}' (only 'for NAME in EXPRESSION')", source: source)
+            throw ChatTemplateError.unsupported(construct: "'{% \(tag) %}' (only 'for NAME in EXPRESSION')",
+                                                source: source)
         }
         let variable = String(words[1])
         let iterable = try ExpressionParser.parse(words[3...].joined(separator: " "), bound: bound, source: source)
@@ -178,8 +180,8 @@ enum ChatTemplateParser {
         let (body, end) = try parseBlock(pieces, &index, bound: &bound, source: source)
         bound = saved
         guard end == "endfor" else {
-            throw ChatTemplateError.syntax("'{% for %}' ended by \(end.map { "'{% \($0) %}'" } ?? "the end of the template")",
-                                           source: source)
+            let ending = end.map { "'{% \($0) %}'" } ?? "the end of the template"
+            throw ChatTemplateError.syntax("'{% for %}' ended by \(ending)", source: source)
         }
         return .loop(variable: variable, over: iterable, body: body)
     }
@@ -191,11 +193,15 @@ enum ChatTemplateParser {
         while true {
             let (body, end) = try parseBlock(pieces, &index, bound: &bound, source: source)
             branches.append((current, body))
-            guard let end else { throw ChatTemplateError.syntax("'{% if %}' is never closed with '{% endif %}'", source: source) }
+            guard let end else {
+                throw ChatTemplateError.syntax("'{% if %}' is never closed with '{% endif %}'", source: source)
+            }
             if end == "endif" { return .branches(branches, otherwise: []) }
             if end == "else" {
                 let (otherwise, last) = try parseBlock(pieces, &index, bound: &bound, source: source)
-                guard last == "endif" else { throw ChatTemplateError.syntax("'{% else %}' not followed by '{% endif %}'", source: source) }
+                guard last == "endif" else {
+                    throw ChatTemplateError.syntax("'{% else %}' not followed by '{% endif %}'", source: source)
+                }
                 return .branches(branches, otherwise: otherwise)
             }
             guard end.hasPrefix("elif ") else {

@@ -26,11 +26,14 @@ struct OpenAIChatHandlers {
         let id = "chatcmpl-" + RandomID.make(length: 24)
         let created = Int(Date().timeIntervalSince1970)
         if body.stream == true {
-            return stream(call, plan: plan, id: id, created: created, includeUsage: body.streamOptions?.includeUsage == true)
+            let includeUsage = body.streamOptions?.includeUsage == true
+            return stream(call, plan: plan, id: id, created: created, includeUsage: includeUsage)
         }
         var logprobs = [ChatLogprobs](repeating: ChatLogprobs(), count: plan.requests.count)
         let results = call.run(onEvent: { event in
-            if case .token(let choice, let step) = event, plan.logprobs != nil { logprobs[choice].content.append(entry(step, service)) }
+            if case .token(let choice, let step) = event, plan.logprobs != nil {
+                logprobs[choice].content.append(entry(step, service))
+            }
             return true
         })
         let outcomes = try GenerationCall.outcomes(results)
@@ -93,7 +96,9 @@ struct OpenAIChatHandlers {
 
     private static func maxTokens(_ body: ChatCompletionRequest) throws -> Int {
         let limit = 0...Int(Int32.max)
-        if let value = try SamplingValidation.integer(body.maxCompletionTokens, "max_completion_tokens", in: limit) { return value }
+        if let value = try SamplingValidation.integer(body.maxCompletionTokens, "max_completion_tokens", in: limit) {
+            return value
+        }
         return try SamplingValidation.integer(body.maxTokens, "max_tokens", in: limit) ?? Int(Int32.max)
     }
 
@@ -143,8 +148,11 @@ struct OpenAIChatHandlers {
             }
             // OpenAI's first chunk of each choice carries the role and empty content.
             for index in 0..<plan.requests.count {
-                guard send(ChatChoice(index: index, delta: ChatMessageBody(role: "assistant", content: "", isDelta: true)))
-                else { call.cancel(); break }
+                let first = ChatMessageBody(role: "assistant", content: "", isDelta: true)
+                guard send(ChatChoice(index: index, delta: first)) else {
+                    call.cancel()
+                    break
+                }
             }
             var failure: Error?
             let results = call.run(onEvent: { event in

@@ -110,7 +110,8 @@ struct RequestLogMiddleware: HTTPMiddleware {
                 "status": status, "prompt_tokens": promptTokens, "generated_tokens": generatedTokens,
                 "duration_ms": milliseconds,
             ]
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            let options: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes]
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: options)) ?? Data()
             return String(decoding: data, as: UTF8.self)
         case .text, .off:
             // The path is quoted only when it holds spaces, so every line splits on spaces.
