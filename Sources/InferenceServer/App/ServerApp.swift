@@ -32,7 +32,7 @@ public final class ServerApp: @unchecked Sendable {
     public init(configuration: ServerConfiguration) {
         self.configuration = configuration
         environment = ServingEnvironment(registry: registry, metrics: metrics, configuration: configuration)
-        router = Router(errorRenderer: APIErrorRenderer.render)
+        router = Router(errorRenderer: { RequestLogMiddleware.withRequestID(APIErrorRenderer.render($0)) })
         let requestLog = configuration.requestLog ?? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         router.use(RequestLogMiddleware(format: configuration.requestLogFormat, write: requestLog))
         router.use(CORSMiddleware())

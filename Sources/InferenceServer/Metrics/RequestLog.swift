@@ -81,6 +81,16 @@ struct RequestLogMiddleware: HTTPMiddleware {
         return response
     }
 
+    /// `response` with a new `X-Request-Id` unless it has one: replies to requests that never
+    /// reached the router (malformed, too large, timed out) get an id too. Routed replies get
+    /// theirs, the client's when it sent one, from `respond`.
+    static func withRequestID(_ response: HTTPResponse) -> HTTPResponse {
+        guard response.headers["X-Request-Id"] == nil else { return response }
+        var response = response
+        response.headers.set("X-Request-Id", RandomID.make(length: 20))
+        return response
+    }
+
     /// The client's id when it is short printable ASCII (it is echoed into headers and logs),
     /// else a new random one.
     static func requestID(_ sent: String?) -> String {

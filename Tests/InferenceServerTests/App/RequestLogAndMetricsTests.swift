@@ -53,6 +53,18 @@ final class RequestLogAndMetricsTests: AppTestCase {
         XCTAssertTrue(line.hasPrefix(#"{"duration_ms":"#), "keys are sorted: \(line)")
     }
 
+    func testRepliesToMalformedRequestsCarryARequestIDToo() throws {
+        try startLogged()
+        let client = try TestClient(port: port)
+        XCTAssertTrue(client.send("GET /v1/models HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"))
+        let response = try client.readResponse()
+        XCTAssertEqual(response.status, 400)
+        XCTAssertEqual(response.headers["X-Request-Id"]?.count, 20, response.text)
+        // An error inside the router keeps the client's id (the middleware sets it after rendering).
+        let routed = try get("/v1/nothing", headers: ["X-Request-Id": "mine"])
+        XCTAssertEqual(routed.headers["X-Request-Id"], "mine")
+    }
+
     func testTranslationsAreLoggedAndCounted() throws {
         try startLogged()
         let response = try post("/v1/translate", #"{"texts":["Hello","World"],"source":"eng_Latn","target":"spa_Latn"}"#)
