@@ -125,6 +125,18 @@ final class ChatCompletionsRouteTests: AppTestCase {
                               status: 400, code: "context_length_exceeded")
     }
 
+    func testHostileConversationsAreRefusedCleanly() throws {
+        let many = "[" + Array(repeating: #"{"role":"user","content":"x"}"#, count: 5000).joined(separator: ",") + "]"
+        try assertOpenAIError(try post("/v1/chat/completions", #"{"messages":\#(many)}"#), status: 400,
+                              code: "context_length_exceeded")
+        for content in [#"[[["deep"]]]"#, #"{"type":"text"}"#, #"[{"text":"no type"}]"#, "null", "true"] {
+            let response = try post("/v1/chat/completions", #"{"messages":[{"role":"user","content":\#(content)}]}"#)
+            try assertOpenAIError(response, status: 400)
+        }
+        try assertOpenAIError(try post("/v1/chat/completions", #"{"messages":[{"content":"x"}]}"#), status: 400,
+                              mentions: "role")
+    }
+
     private func jsonString(_ text: String) -> String {
         String(decoding: try! JSONSerialization.data(withJSONObject: [text]), as: UTF8.self).dropFirst().dropLast().description
     }
