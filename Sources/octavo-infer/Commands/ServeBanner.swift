@@ -30,7 +30,7 @@ extension ServeCommand {
 
     /// What is running and where, once every model is loaded:
     ///
-    ///     octavo-infer 0.1.0 ready
+    ///     octavo-infer 0.1.0, serving:
     ///       model story: generation (gpt2), int8, 124.4M parameters, ~ 163 MiB of weights, chat template plain
     ///       model nllb: translation (m2m_100), int8, 615.1M parameters, ~ 600 MiB of weights
     ///       process memory 801 MiB resident; 8 compute threads
@@ -41,7 +41,7 @@ extension ServeCommand {
     /// embeddings and norms in f32, so it is an estimate, marked `~`).
     static func banner(version: String, app: ServerApp, models: [ModelSpec], precision: WeightPrecision,
                        listeners: [Listener], configuration: ServerConfiguration) -> [String] {
-        var lines = ["octavo-infer \(version) ready"]
+        var lines = ["octavo-infer \(version), serving:"]
         for spec in models {
             let kind: String
             var template = ""

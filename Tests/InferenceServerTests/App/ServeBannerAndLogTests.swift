@@ -13,7 +13,7 @@ final class ServeBannerAndLogTests: XCTestCase {
         let server = try ServeProcess(["-m", "tiny=" + AppFixtures.tinyGPT2.path, "--port", "0", "--log-format", "json",
                                        "--chat-template", "tiny=" + template, "--api-key", "k"])
         let port = try XCTUnwrap(server.mainPort(), server.stderr)
-        XCTAssertTrue(server.waitFor("ready"), server.stdout + server.stderr)
+        XCTAssertTrue(server.waitFor("serve: ready\n"), server.stdout + server.stderr)
         let banner = server.stdout
         for expected in ["octavo-infer 0.", "model tiny: generation (gpt2), f32, 84.3K parameters",
                          "chat template \(template)", "compute threads", "jobs: off", "API key required",
