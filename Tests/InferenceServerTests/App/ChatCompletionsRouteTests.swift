@@ -1,4 +1,5 @@
 import Foundation
+import GPT2
 import XCTest
 @testable import InferenceServer
 
@@ -123,6 +124,26 @@ final class ChatCompletionsRouteTests: AppTestCase {
         let long = String(repeating: "word ", count: 200)
         try assertOpenAIError(try post("/v1/chat/completions", #"{"messages":[{"role":"user","content":"\#(long)"}]}"#),
                               status: 400, code: "context_length_exceeded")
+    }
+
+    func testAFoldersOwnTemplateIsUsedWithItsSpecialTokens() throws {
+        app.shutdown(gracePeriod: 0)
+        try startApp(translation: false, ready: false)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("templated-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: AppFixtures.tinyGPT2, to: folder)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configURL = folder.appendingPathComponent("tokenizer_config.json")
+        var config = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        config["chat_template"] = "{% for m in messages %}{{ m.content + eos_token }}{% endfor %}"
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+        try app.addGenerationModel(name: "templated", pipeline: try GPT2Pipeline(directory: folder))
+        try app.markReady()
+
+        let body = try json(try post("/v1/chat/completions",
+            #"{"model":"templated","messages":[{"role":"user","content":"Hello"}],"max_tokens":1,"temperature":0}"#))
+        let expected = tinyService.tokenizer.encode("Hello") + [512]  // <|endoftext|> is one special token
+        XCTAssertEqual(tinyService.tokenizer.encode("Hello<|endoftext|>"), expected)
+        XCTAssertEqual((body["usage"] as? [String: Int])?["prompt_tokens"], expected.count, "\(body)")
     }
 
     func testHostileConversationsAreRefusedCleanly() throws {
