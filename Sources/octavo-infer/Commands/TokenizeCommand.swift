@@ -53,7 +53,7 @@ enum TokenizeCommand: Command {
     static let spec = CommandLineArguments.Spec(options: ["model", "text", "file", "source"], flags: ["json"])
 
     static func run(_ arguments: CommandLineArguments) throws {
-        let directory = try modelDirectory(arguments)
+        let directory = try modelDirectory(arguments, loadsWeights: false)
         let text = try readInputText(arguments, textOption: "text", fileOption: "file")
         let folder = try FolderTokenizer.load(directory)
         let ids: [Int]
@@ -93,7 +93,7 @@ enum DetokenizeCommand: Command {
     static let spec = CommandLineArguments.Spec(options: ["model"], flags: ["skip-special-tokens", "json"], allowsPositionals: true)
 
     static func run(_ arguments: CommandLineArguments) throws {
-        let directory = try modelDirectory(arguments)
+        let directory = try modelDirectory(arguments, loadsWeights: false)
         let tokenizer = try FolderTokenizer.load(directory).tokenizer
         let ids = try parseIDs(arguments.positionals, vocabularySize: tokenizer.vocabularySize)
         let text = tokenizer.decode(ids, skipSpecialTokens: arguments.has("skip-special-tokens"))
