@@ -105,7 +105,9 @@ public struct PickleMachine {
             try pushTuple(try popToMark(position))
         case .tuple1, .tuple2, .tuple3:
             let count = Int(opcode.rawValue - PickleOpcode.tuple1.rawValue) + 1
-            guard stack.count - (marks.last ?? 0) >= count else { throw malformed("TUPLE\(count) with too few items", position) }
+            guard stack.count - (marks.last ?? 0) >= count else {
+                throw malformed("TUPLE\(count) with too few items", position)
+            }
             let items = Array(stack.suffix(count))
             stack.removeLast(count)
             try pushTuple(items)
@@ -138,7 +140,9 @@ public struct PickleMachine {
             guard let slot = memo[Int(raw)] else { throw malformed("memo entry \(raw) was never stored", position) }
             try push(slot)
         case .global:
-            guard let module = reader.line(maxLength: 256), let name = reader.line(maxLength: 256) else { throw cut(position) }
+            guard let module = reader.line(maxLength: 256), let name = reader.line(maxLength: 256) else {
+                throw cut(position)
+            }
             try pushGlobal(String(decoding: module, as: UTF8.self), String(decoding: name, as: UTF8.self))
         case .stackGlobal:
             let name = try pop(position), module = try pop(position)
@@ -234,7 +238,9 @@ public struct PickleMachine {
 
     private mutating func append(_ items: [Slot], at position: Int) throws {
         let target = try peek(position)
-        guard case .list(let list) = target.value else { throw malformed("APPEND to something that is not a list", position) }
+        guard case .list(let list) = target.value else {
+            throw malformed("APPEND to something that is not a list", position)
+        }
         let depth = max(list.depth, 1 + (items.map(\.depth).max() ?? 0))
         try checkNesting(depth)
         list.depth = depth
@@ -245,7 +251,9 @@ public struct PickleMachine {
     private mutating func setItems(_ items: [Slot], at position: Int) throws {
         guard items.count % 2 == 0 else { throw malformed("SETITEMS with an odd number of items", position) }
         let target = try peek(position)
-        guard case .dict(let dict) = target.value else { throw malformed("SETITEM on something that is not a dict", position) }
+        guard case .dict(let dict) = target.value else {
+            throw malformed("SETITEM on something that is not a dict", position)
+        }
         let depth = max(dict.depth, 1 + (items.map(\.depth).max() ?? 0))
         try checkNesting(depth)
         dict.depth = depth
@@ -261,7 +269,8 @@ public struct PickleMachine {
         try push(.global(qualified))
     }
 
-    private mutating func pushCall(_ callable: Slot, _ arguments: [PickleValue], argumentsDepth: Int, at position: Int) throws {
+    private mutating func pushCall(_ callable: Slot, _ arguments: [PickleValue], argumentsDepth: Int,
+                                   at position: Int) throws {
         guard case .global(let name) = callable.value else {
             throw malformed("REDUCE or NEWOBJ of something that is not an allowed global", position)
         }
@@ -269,7 +278,8 @@ public struct PickleMachine {
             guard arguments.isEmpty else { throw malformed("OrderedDict built from arguments", position) }
             try push(.dict(PickleDict()), depth: 1)
         } else {
-            try push(.object(PickleObject(callable: name, arguments: arguments, depth: argumentsDepth + 1)), depth: argumentsDepth + 1)
+            let object = PickleObject(callable: name, arguments: arguments, depth: argumentsDepth + 1)
+            try push(.object(object), depth: object.depth)
         }
     }
 

@@ -18,7 +18,9 @@ struct TensorLayout {
         }
         var layouts: [TensorLayout] = []
         for (key, value) in zip(dict.keys, dict.values) {
-            guard let name = key.string, let layout = try TensorLayout(value, name: name, storages: &storages, path: path) else { continue }
+            guard let name = key.string,
+                  let layout = try TensorLayout(value, name: name, storages: &storages, path: path)
+            else { continue }
             layouts.append(layout)
         }
         if layouts.isEmpty {
@@ -38,7 +40,10 @@ struct TensorLayout {
         case PickleGlobals.rebuildParameter, PickleGlobals.rebuildParameterWithState:
             guard let tensor = object.arguments.first, case .object(let inner) = tensor,
                   inner.callable == PickleGlobals.rebuildTensor
-            else { throw CheckpointFormatError.malformedTensor(path: path, tensor: name, reason: "a parameter without a tensor") }
+            else {
+                throw CheckpointFormatError.malformedTensor(
+                    path: path, tensor: name, reason: "a parameter without a tensor")
+            }
             try self.init(rebuild: inner, name: name, storages: &storages, path: path)
         case PickleGlobals.rebuildTensor:
             try self.init(rebuild: object, name: name, storages: &storages, path: path)
@@ -51,7 +56,9 @@ struct TensorLayout {
         let arguments = rebuild.arguments
         func bad(_ reason: String) -> CheckpointFormatError { .malformedTensor(path: path, tensor: name, reason: reason) }
         guard arguments.count >= 4, case .persistent(let id) = arguments[0] else { throw bad("no storage reference") }
-        guard let offset = arguments[1].int, offset >= 0 else { throw bad("its storage offset is not a non-negative integer") }
+        guard let offset = arguments[1].int, offset >= 0 else {
+            throw bad("its storage offset is not a non-negative integer")
+        }
         guard let sizes = arguments[2].tuple, let strides = arguments[3].tuple, sizes.count == strides.count,
               sizes.count <= Self.maxDimensions
         else { throw bad("its sizes and strides do not match") }
@@ -91,8 +98,10 @@ struct TensorLayout {
         if count > 0, last >= storage.elementCount {
             throw bad("it reaches element \(last) of a \(storage.elementCount)-element storage '\(storageKey)'")
         }
-        guard count.multipliedReportingOverflow(by: storage.dtype.size).overflow == false else { throw bad("its byte size overflows") }
-        return TorchTensorRecord(name: name, dtype: storage.dtype, shape: shape, strides: strides, storageOffset: storageOffset,
-                                 storageKey: storageKey, storageRange: range)
+        guard !count.multipliedReportingOverflow(by: storage.dtype.size).overflow else {
+            throw bad("its byte size overflows")
+        }
+        return TorchTensorRecord(name: name, dtype: storage.dtype, shape: shape, strides: strides,
+                                 storageOffset: storageOffset, storageKey: storageKey, storageRange: range)
     }
 }

@@ -41,7 +41,8 @@ public struct ZipArchive: Sendable {
         }
         // Two entries sharing bytes means a size or offset lies.
         let ordered = entries.sorted { $0.dataRange.lowerBound < $1.dataRange.lowerBound }
-        for (previous, next) in zip(ordered, ordered.dropFirst()) where next.dataRange.lowerBound < previous.dataRange.upperBound {
+        for (previous, next) in zip(ordered, ordered.dropFirst())
+        where next.dataRange.lowerBound < previous.dataRange.upperBound {
             throw CheckpointFormatError.entryOutOfBounds(
                 path: path, entry: previous.name, reason: "overlaps entry '\(next.name)' (its size or offset is wrong)")
         }
@@ -80,7 +81,8 @@ public struct ZipArchive: Sendable {
             (count, size, offset) = try readZip64End(bytes, endRecord: end, path: path)
         }
         guard count <= UInt64(maxEntries) else {
-            throw CheckpointFormatError.notAZip(path: path, reason: "\(count) entries is more than the \(maxEntries) accepted")
+            throw CheckpointFormatError.notAZip(
+                path: path, reason: "\(count) entries is more than the \(maxEntries) accepted")
         }
         guard offset <= UInt64(bytes.count), size <= UInt64(bytes.count) - offset else {
             throw CheckpointFormatError.truncated(
@@ -143,11 +145,13 @@ public struct ZipArchive: Sendable {
                 if id == 0x0001 { zip64 = ByteReader(body); break }
             }
             guard var values = zip64 else {
-                throw CheckpointFormatError.entryOutOfBounds(path: path, entry: name, reason: "has zip64 sizes but no zip64 field")
+                throw CheckpointFormatError.entryOutOfBounds(
+                    path: path, entry: name, reason: "has zip64 sizes but no zip64 field")
             }
             func next() throws -> UInt64 {
                 guard let value = values.unsigned(8) else {
-                    throw CheckpointFormatError.entryOutOfBounds(path: path, entry: name, reason: "has a short zip64 field")
+                    throw CheckpointFormatError.entryOutOfBounds(
+                        path: path, entry: name, reason: "has a short zip64 field")
                 }
                 return value
             }
@@ -160,21 +164,25 @@ public struct ZipArchive: Sendable {
         }
         guard compressed == size else {
             throw CheckpointFormatError.entryOutOfBounds(
-                path: path, entry: name, reason: "is stored but its compressed size \(compressed) differs from its size \(size)")
+                path: path, entry: name,
+                reason: "is stored but its compressed size \(compressed) differs from its size \(size)")
         }
         guard local < UInt64(directoryStart) else {
-            throw CheckpointFormatError.entryOutOfBounds(path: path, entry: name, reason: "has its header at \(local), past the directory")
+            throw CheckpointFormatError.entryOutOfBounds(
+                path: path, entry: name, reason: "has its header at \(local), past the directory")
         }
         var header = ByteReader(bytes, offset: Int(local))
         guard header.unsigned(4) == UInt64(localHeaderSignature) else {
-            throw CheckpointFormatError.entryOutOfBounds(path: path, entry: name, reason: "has no local header at byte \(local)")
+            throw CheckpointFormatError.entryOutOfBounds(
+                path: path, entry: name, reason: "has no local header at byte \(local)")
         }
         header.offset += 22
         guard let localName = header.unsigned(2), let localExtra = header.unsigned(2) else { throw cut(path) }
         guard localName == nameLength, let localNameBytes = header.take(Int(localName)),
               localNameBytes.elementsEqual(nameBytes)
         else {
-            throw CheckpointFormatError.entryOutOfBounds(path: path, entry: name, reason: "has a local header naming another file")
+            throw CheckpointFormatError.entryOutOfBounds(
+                path: path, entry: name, reason: "has a local header naming another file")
         }
         let dataStart = header.offset + Int(localExtra)
         guard dataStart <= directoryStart, size <= UInt64(directoryStart - dataStart) else {

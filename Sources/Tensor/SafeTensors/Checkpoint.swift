@@ -9,11 +9,14 @@ public protocol CheckpointFile: AnyObject, Sendable {
     var metadata: [String: String] { get }
     /// Tensors present in the file in a dtype the engine does not read (name -> dtype).
     var unsupportedTensors: [String: String] { get }
+    /// Bytes of tensor data in the file (storage shared by several tensors counted once).
+    var storedBytes: Int { get }
     func view(_ name: String) -> TensorView?
 }
 
 extension CheckpointFile {
     public var unsupportedTensors: [String: String] { [:] }
+    public var storedBytes: Int { tensors.values.reduce(0) { $0 + $1.dataOffsets.count } }
 }
 
 extension SafeTensorsFile: CheckpointFile {}
@@ -39,18 +42,20 @@ public final class Checkpoint: @unchecked Sendable {
         ("pytorch_model.bin.index.json", .pytorch, true), ("pytorch_model.bin", .pytorch, false),
     ]
 
-    /// The format `init(directory:)` will read in `directory`, or nil when it has no weights.
-    public static func format(of directory: URL) -> Format? {
-        candidates.first { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0.name).path) }?.format
+    /// The weights file `init(directory:)` opens in `directory`, or nil when it has none.
+    static func weightsFile(in directory: URL) -> (name: String, format: Format, isIndex: Bool)? {
+        candidates.first { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0.name).path) }
     }
+
+    /// The format `init(directory:)` will read in `directory`, or nil when it has no weights.
+    public static func format(of directory: URL) -> Format? { weightsFile(in: directory)?.format }
 
     /// Opens the weights of a Hugging Face model folder.
     public convenience init(directory: URL) throws {
-        guard let found = Self.candidates.first(where: {
-            FileManager.default.fileExists(atPath: directory.appendingPathComponent($0.name).path)
-        }) else {
+        guard let found = Self.weightsFile(in: directory) else {
             let single = directory.appendingPathComponent("model.safetensors")
-            throw TensorError.fileNotFound(path: single.path + " (Expected model.safetensors, model.safetensors.index.json, "
+            throw TensorError.fileNotFound(
+                path: single.path + " (Expected model.safetensors, model.safetensors.index.json, "
                 + "pytorch_model.bin or pytorch_model.bin.index.json.)")
         }
         let url = directory.appendingPathComponent(found.name)
@@ -98,10 +103,12 @@ public final class Checkpoint: @unchecked Sendable {
         var location: [String: any CheckpointFile] = [:]
         for (tensor, value) in weightMap {
             guard let shardName = value as? String, let file = shards[shardName] else {
-                throw TensorError.malformedIndex(path: index.path, reason: "weight_map['\(tensor)'] is not a shard file name")
+                throw TensorError.malformedIndex(
+                    path: index.path, reason: "weight_map['\(tensor)'] is not a shard file name")
             }
             guard file.tensors[tensor] != nil || file.unsupportedTensors[tensor] != nil else {
-                throw TensorError.malformedIndex(path: index.path, reason: "'\(tensor)' is mapped to \(shardName), which does not contain it")
+                throw TensorError.malformedIndex(
+                    path: index.path, reason: "'\(tensor)' is mapped to \(shardName), which does not contain it")
             }
             location[tensor] = file
         }
@@ -141,14 +148,16 @@ public final class Checkpoint: @unchecked Sendable {
         for name in names {
             for file in files {
                 if let dtype = file.unsupportedTensors[name] {
+                    let fileName = URL(fileURLWithPath: file.path).lastPathComponent
                     throw TensorError.unexpectedDType(tensor: name, expected: "F32, F16, BF16, F64, I8 or I32",
-                                                      got: "\(dtype) in \(URL(fileURLWithPath: file.path).lastPathComponent)")
+                                                      got: "\(dtype) in \(fileName)")
                 }
             }
         }
-        throw TensorError.missingTensor(name: names[0], searched: files.map { URL(fileURLWithPath: $0.path).lastPathComponent })
+        throw TensorError.missingTensor(
+            name: names[0], searched: files.map { URL(fileURLWithPath: $0.path).lastPathComponent })
     }
 
     /// Total bytes of stored tensor data.
-    public var storedBytes: Int { files.reduce(0) { $0 + $1.tensors.values.reduce(0) { $0 + $1.dataOffsets.count } } }
+    public var storedBytes: Int { files.reduce(0) { $0 + $1.storedBytes } }
 }

@@ -15,6 +15,7 @@ public final class TorchCheckpointFile: CheckpointFile, @unchecked Sendable {
     public let tensors: [String: TensorInfo]
     public let metadata: [String: String]
     public let unsupportedTensors: [String: String]
+    public let storedBytes: Int
     /// Which of the two torch.save formats the file is in.
     public let format: TorchCheckpoint.Format
     let file: MappedFile
@@ -58,6 +59,8 @@ public final class TorchCheckpointFile: CheckpointFile, @unchecked Sendable {
         self.tensors = tensors
         self.records = records
         self.unsupportedTensors = unsupported
+        storedBytes = Dictionary(checkpoint.tensors.map { ($0.storageKey, $0.storageRange.count) }, uniquingKeysWith: max)
+            .values.reduce(0, +)
         self.metadata = ["format": "pt", "torch_format": checkpoint.format.rawValue]
     }
 
@@ -85,7 +88,8 @@ public final class TorchCheckpointFile: CheckpointFile, @unchecked Sendable {
     }
 
     private func contiguousCopy(of record: TorchTensorRecord) -> CopiedBytes {
-        let key = CopyKey(storage: record.storageKey, offset: record.storageOffset, shape: record.shape, strides: record.strides)
+        let key = CopyKey(storage: record.storageKey, offset: record.storageOffset, shape: record.shape,
+                          strides: record.strides)
         lock.lock()
         defer { lock.unlock() }
         if let copy = copies[key] { return copy }

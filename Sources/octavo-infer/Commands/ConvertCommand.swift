@@ -76,14 +76,14 @@ enum ConvertCommand: Command {
             throw CLIError.runtime("\(output.path): wrote \(written.tensorNames.count) tensors, expected \(plan.count)")
         }
         let skipped = checkpoint.tensorNames.count - plan.count
-        FileHandle.standardError.write(Data(String(
-            format: "wrote %d tensors (%@) in %d file(s) to %@ in %.1f s%@\n", plan.count, formatBytes(totalBytes), shards.count,
-            output.path, elapsedMilliseconds(since: start) / 1000,
-            skipped > 0 ? " (\(skipped) tied duplicates written once)" : "").utf8))
+        var summary = String(format: "wrote %d tensors (%@) in %d file(s) to %@ in %.1f s", plan.count,
+                             formatBytes(totalBytes), shards.count, output.path, elapsedMilliseconds(since: start) / 1000)
+        if skipped > 0 { summary += " (\(skipped) tied duplicates written once)" }
         let unsupported = checkpoint.files.flatMap { $0.unsupportedTensors.map { "\($0.key) (\($0.value))" } }.sorted()
         if !unsupported.isEmpty {
-            FileHandle.standardError.write(Data("not written, in dtypes the engine does not read: \(unsupported.joined(separator: ", "))\n".utf8))
+            summary += "\nnot written, in dtypes the engine does not read: " + unsupported.joined(separator: ", ")
         }
+        FileHandle.standardError.write(Data((summary + "\n").utf8))
     }
 
     /// One tensor to write: its name, output dtype, shape and size in bytes.
@@ -104,7 +104,8 @@ enum ConvertCommand: Command {
         for name in checkpoint.tensorNames {
             guard let view = checkpoint.view(name) else { continue }
             guard let base = view.bytes.baseAddress, view.bytes.count > 0 else { empty.append(name); continue }
-            let identity = Identity(address: Int(bitPattern: base), count: view.bytes.count, dtype: view.dtype.rawValue, shape: view.shape)
+            let identity = Identity(address: Int(bitPattern: base), count: view.bytes.count, dtype: view.dtype.rawValue,
+                                    shape: view.shape)
             if let other = kept[identity], (rank(other), other) <= (rank(name), name) { continue }
             kept[identity] = name
         }
@@ -134,7 +135,8 @@ enum ConvertCommand: Command {
     static func entry(for tensor: Planned, checkpoint: Checkpoint) throws -> SafeTensorsWriter.Entry {
         let view = try checkpoint.require(tensor.name)
         if view.dtype == tensor.dtype {
-            return SafeTensorsWriter.Entry(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, data: Data(view.bytes))
+            return SafeTensorsWriter.Entry(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape,
+                                           data: Data(view.bytes))
         }
         let floats = try view.floats()
         var data = Data(count: tensor.bytes)
@@ -142,9 +144,13 @@ enum ConvertCommand: Command {
             let input = UnsafeBufferPointer(start: floats.pointer, count: view.elementCount)
             switch tensor.dtype {
             case .f16:
-                for (index, value) in input.enumerated() { out.storeBytes(of: Float16(value), toByteOffset: index * 2, as: Float16.self) }
+                for (index, value) in input.enumerated() {
+                    out.storeBytes(of: Float16(value), toByteOffset: index * 2, as: Float16.self)
+                }
             case .bf16:
-                for (index, value) in input.enumerated() { out.storeBytes(of: bfloat16Bits(value), toByteOffset: index * 2, as: UInt16.self) }
+                for (index, value) in input.enumerated() {
+                    out.storeBytes(of: bfloat16Bits(value), toByteOffset: index * 2, as: UInt16.self)
+                }
             default:
                 out.copyMemory(from: UnsafeRawBufferPointer(input))
             }
@@ -165,7 +171,8 @@ enum ConvertCommand: Command {
                                       ("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1000), ("B", 1)]
         let upper = text.uppercased().trimmingCharacters(in: .whitespaces)
         for (suffix, scale) in units where upper.hasSuffix(suffix) {
-            if let number = Double(upper.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), number > 0, number * Double(scale) < 1e15 {
+            let digits = upper.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
+            if let number = Double(digits), number > 0, number * Double(scale) < 1e15 {
                 return Int(number * Double(scale))
             }
         }
@@ -176,7 +183,8 @@ enum ConvertCommand: Command {
     /// A previous conversion's weights would be read instead of (or mixed with) the new ones.
     static func removeStaleWeights(in output: URL) throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: output.path)) ?? []
-        for name in names where name == "model.safetensors.index.json" || (name.hasPrefix("model") && name.hasSuffix(".safetensors")) {
+        for name in names
+        where name == "model.safetensors.index.json" || (name.hasPrefix("model") && name.hasSuffix(".safetensors")) {
             try FileManager.default.removeItem(at: output.appendingPathComponent(name))
         }
     }
@@ -187,8 +195,9 @@ enum ConvertCommand: Command {
 func notePyTorchWeights(in directory: URL) {
     guard !PyTorchNotice.shown.contains(directory.path), Checkpoint.format(of: directory) == .pytorch else { return }
     PyTorchNotice.shown.insert(directory.path)
-    FileHandle.standardError.write(Data(("octavo-infer: \(directory.path) has PyTorch weights (pytorch_model.bin), read natively; "
-        + "`octavo-infer convert --model \(directory.path) --output DIR` writes safetensors, which load faster.\n").utf8))
+    let note = "octavo-infer: \(directory.path) has PyTorch weights (pytorch_model.bin), read natively; "
+        + "`octavo-infer convert --model \(directory.path) --output DIR` writes safetensors, which load faster.\n"
+    FileHandle.standardError.write(Data(note.utf8))
 }
 
 private enum PyTorchNotice {
