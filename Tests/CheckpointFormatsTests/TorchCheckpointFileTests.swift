@@ -28,6 +28,15 @@ final class TorchCheckpointFileTests: XCTestCase {
             // The row at storage offset 4 is borrowed 16 bytes into the matrix's storage.
             let matrix = try checkpoint.require("matrix"), row = try checkpoint.require("row")
             XCTAssertEqual(row.bytes.baseAddress, matrix.bytes.baseAddress.map { $0 + 16 }, name)
+            // F32 views are always aligned for the kernels: the legacy format stores some F32
+            // storages at unaligned offsets (checked below), which are copied.
+            for tensor in checkpoint.tensorNames where checkpoint.info(tensor)?.dtype == .f32 {
+                XCTAssertEqual(Int(bitPattern: try checkpoint.require(tensor).bytes.baseAddress) % 4, 0, "\(name) \(tensor)")
+            }
+            if name == "features-legacy.bin" {
+                let records = try TorchFixtures.read(name).tensors
+                XCTAssertTrue(records.contains { $0.dtype == .f32 && $0.storageRange.lowerBound % 4 != 0 })
+            }
             // A strided tensor is copied once and the copy reused.
             XCTAssertEqual(try checkpoint.require("matrix_t").bytes.baseAddress, try checkpoint.require("matrix_t").bytes.baseAddress)
         }

@@ -1,13 +1,17 @@
 import CheckpointFormats
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A PyTorch checkpoint (`pytorch_model.bin`, zip or legacy format) as a checkpoint file:
 /// memory-mapped, its pickle read by `CheckpointFormats.TorchCheckpoint` (restricted, nothing
 /// executed), its tensors handed out as `TensorView`s like a safetensors file's.
 ///
 /// A contiguous tensor is borrowed from the mapping in place (tensors sharing one storage,
-/// like tied embeddings, borrow the same bytes). A strided one (a transposed matrix) is copied
-/// into row-major order once, on first use; an F64 tensor is narrowed to F32 once, as
+/// like tied embeddings, borrow the same bytes). A strided one (a transposed matrix), or one
+/// stored at an offset its dtype cannot be read from (the legacy format packs storages with
+/// no alignment), is copied into row-major order once, on first use; an F64 tensor is narrowed to F32 once, as
 /// transformers does when it loads one into a float32 model. Other dtypes (I64, I16, U8, BOOL:
 /// buffers such as `position_ids`) are listed in `unsupportedTensors`.
 public final class TorchCheckpointFile: CheckpointFile, @unchecked Sendable {
@@ -78,7 +82,7 @@ public final class TorchCheckpointFile: CheckpointFile, @unchecked Sendable {
 
     public func view(_ name: String) -> TensorView? {
         guard let info = tensors[name], let record = records[name] else { return nil }
-        if record.dtype != .f64, let range = record.contiguousRange {
+        if record.dtype != .f64, let range = record.contiguousRange, isAligned(range, record.dtype) {
             let slice = UnsafeRawBufferPointer(rebasing: file.bytes[range])
             return TensorView(info: info, bytes: slice, owner: file, source: path)
         }
@@ -94,10 +98,31 @@ public final class TorchCheckpointFile: CheckpointFile, @unchecked Sendable {
         defer { lock.unlock() }
         if let copy = copies[key] { return copy }
         let copy = CopiedBytes(count: record.elementCount * record.dtype.size)
-        record.copyContiguous(from: file.bytes, into: copy.bytes)
+        if let range = record.contiguousRange, let base = file.bytes.baseAddress, let target = copy.bytes.baseAddress {
+            target.copyMemory(from: base + range.lowerBound, byteCount: range.count)
+            releasePages(range)
+        } else {
+            record.copyContiguous(from: file.bytes, into: copy.bytes)
+        }
         if record.dtype == .f64 { copy.narrowDoublesToFloats(count: record.elementCount) }
         copies[key] = copy
         return copy
+    }
+
+    private func isAligned(_ range: Range<Int>, _ dtype: TorchDType) -> Bool {
+        (Int(bitPattern: file.bytes.baseAddress) + range.lowerBound) % dtype.size == 0
+    }
+
+    /// Drops the mapping's pages wholly inside `range` once they have been copied, so a legacy
+    /// checkpoint does not hold its weights twice. The mapping is private and never written, so
+    /// a later read of those pages (another view of the storage) reads the file again.
+    private func releasePages(_ range: Range<Int>) {
+        guard let base = file.bytes.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: base) + range.lowerBound + page - 1) / page * page
+        let end = (Int(bitPattern: base) + range.upperBound) / page * page
+        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(pointer, end - start, MADV_DONTNEED)
     }
 }
 
