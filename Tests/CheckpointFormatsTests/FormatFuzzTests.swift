@@ -44,7 +44,12 @@ final class FormatFuzzTests: XCTestCase {
             let bytes = Self.mutate(original, &random)
             do {
                 let checkpoint = try TorchFixtures.read(bytes)
-                for record in checkpoint.tensors { _ = TorchFixtures.values(of: record, in: bytes) }
+                for record in checkpoint.tensors {
+                    _ = TorchFixtures.values(of: record, in: bytes)
+                    if let range = record.contiguousRange {
+                        XCTAssertTrue(range.lowerBound >= 0 && range.upperBound <= bytes.count, "\(fixture) iteration \(iteration)")
+                    }
+                }
                 read += 1
             } catch is CheckpointFormatError {
                 refused += 1

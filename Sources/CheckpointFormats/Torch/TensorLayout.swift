@@ -95,6 +95,10 @@ struct TensorLayout {
             guard !reach.overflow, !sum.overflow else { throw bad("its strides overflow") }
             last = sum.partialValue
         }
+        // Even an empty tensor's offset must lie in its storage: its byte range is still computed.
+        guard storageOffset <= storage.elementCount else {
+            throw bad("its offset \(storageOffset) is past the end of its \(storage.elementCount)-element storage")
+        }
         if count > 0, last >= storage.elementCount {
             throw bad("it reaches element \(last) of a \(storage.elementCount)-element storage '\(storageKey)'")
         }
