@@ -42,6 +42,14 @@ final class PickleMachineTests: XCTestCase {
         }
     }
 
+    func testStorageOfAnUnreadDTypeIsUnsupportedNotHostile() {
+        let bytes: [UInt8] = [0x80, 2, 0x63] + Array("torch\nFloat8_e4m3fnStorage\n".utf8) + [0x2E]
+        assertFormatError(try load(bytes)) {
+            if case .unsupportedLayout(_, let reason) = $0 { return reason.contains("torch.Float8_e4m3fnStorage") }
+            return false
+        }
+    }
+
     func testStackDepthLimit() {
         var limits = PickleLimits()
         limits.maxStackDepth = 100

@@ -264,6 +264,12 @@ public struct PickleMachine {
     private mutating func pushGlobal(_ module: String, _ name: String) throws {
         let qualified = module + "." + name
         guard PickleGlobals.isAllowed(qualified) else {
+            // A storage class of another dtype (float8, complex) is not hostile, just not read here.
+            if module == "torch", name.hasSuffix("Storage") {
+                throw CheckpointFormatError.unsupportedLayout(
+                    path: path, reason: "it stores tensors as \(qualified), a dtype this engine does not read "
+                        + "(F32, F16, BF16, F64 and integer storages are)")
+            }
             throw CheckpointFormatError.forbiddenGlobal(path: path, global: qualified)
         }
         try push(.global(qualified))
