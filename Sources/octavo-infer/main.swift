@@ -13,6 +13,7 @@ let commands: [CommandEntry] = [
     CommandEntry(DownloadCommand.self),
     CommandEntry(BenchCommand.self),
     CommandEntry(QuantizeCommand.self),
+    CommandEntry(ConvertCommand.self),
 ]
 
 let version = "0.1.0"

@@ -217,6 +217,7 @@ enum ServeCommand: Command {
     static func load(_ spec: ModelSpec, variant: LegacyStoryVariant?, vocabularyMap: URL?, precision: WeightPrecision,
                      cachePrecision: KVCachePrecision, into app: ServerApp) throws {
         let start = Date()
+        notePyTorchWeights(in: spec.directory)
         let modelType = try ServeModelLoader.modelType(of: spec.directory)
         switch modelType {
         case "gpt2":

@@ -53,7 +53,7 @@ enum TokenizeCommand: Command {
     static let spec = CommandLineArguments.Spec(options: ["model", "text", "file", "source"], flags: ["json"])
 
     static func run(_ arguments: CommandLineArguments) throws {
-        let directory = try modelDirectory(arguments)
+        let directory = try modelDirectory(arguments, loadsWeights: false)
         let text = try readInputText(arguments, textOption: "text", fileOption: "file")
         let folder = try FolderTokenizer.load(directory)
         let ids: [Int]
@@ -94,7 +94,7 @@ enum DetokenizeCommand: Command {
     static let spec = CommandLineArguments.Spec(options: ["model"], flags: ["skip-special-tokens", "json"], allowsPositionals: true)
 
     static func run(_ arguments: CommandLineArguments) throws {
-        let directory = try modelDirectory(arguments)
+        let directory = try modelDirectory(arguments, loadsWeights: false)
         let tokenizer = try FolderTokenizer.load(directory).tokenizer
         // No ids as arguments: read them from a pipe, as tokenize and generate read text.
         let words = arguments.positionals.isEmpty && isatty(STDIN_FILENO) == 0 ? [try readStandardInput()] : arguments.positionals
