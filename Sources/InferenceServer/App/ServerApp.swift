@@ -19,6 +19,8 @@ public final class ServerApp: @unchecked Sendable {
     public let configuration: ServerConfiguration
     public let metrics = ServerMetrics()
     public let registry = ModelRegistry()
+    /// The accepted API keys, starting with the configuration's; `replace(with:)` swaps them live.
+    public let apiKeys: APIKeyRing
     let environment: ServingEnvironment
     let router: Router
 
@@ -33,10 +35,16 @@ public final class ServerApp: @unchecked Sendable {
         self.configuration = configuration
         environment = ServingEnvironment(registry: registry, metrics: metrics, configuration: configuration)
         router = Router(errorRenderer: APIErrorRenderer.render)
-        router.use(CORSMiddleware())
+        let keys = APIKeyRing(configuration.apiKeys)
+        apiKeys = keys
+        router.use(CORSMiddleware(allowedOrigins: configuration.corsOrigins, allowHeaders: Self.corsAllowHeaders,
+                                  exposeHeaders: ["Location", "Idempotent-Replayed", "Retry-After"]))
         router.use(MetricsMiddleware(metrics: metrics))
-        router.use(APIKeyMiddleware(apiKeys: configuration.apiKeys,
-                                    legacyOpenOnLoopback: configuration.legacyRoutesOpenOnLoopback))
+        // DNS rebinding protection only matters when keys guard the server; /health stays open to probes.
+        router.use(HostAllowlistMiddleware(allowedHosts: configuration.allowedHosts + [configuration.host],
+                                           exemptRoutes: ["GET /health"], isActive: { !keys.isEmpty }))
+        router.use(APIKeyMiddleware(keys: keys, legacyOpenOnLoopback: configuration.legacyRoutesOpenOnLoopback,
+                                    allowedOrigins: AllowedOrigins(configuration.corsOrigins)))
         OperationalHandlers(environment: environment).register(on: router)
         OpenAIHandlers(environment: environment).register(on: router)
         NativeGeneration(environment: environment).register(on: router)
@@ -45,6 +53,9 @@ public final class ServerApp: @unchecked Sendable {
         LegacyHandlers(environment: environment).register(on: router)
         JobHandlers(environment: environment).register(on: router)
     }
+
+    /// The request headers the API reads, announced to CORS preflights.
+    static let corsAllowHeaders = ["Authorization", "Content-Type", "Idempotency-Key"]
 
     /// Opens the job store (when configured) and binds the main port and every extra
     /// listener. Requests are answered at once; model routes say 503 until `markReady()`.
