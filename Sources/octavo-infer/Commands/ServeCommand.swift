@@ -82,6 +82,7 @@ enum ServeCommand: Command {
         let precision = try GenerateCommand.precisionOption(arguments)
         let cachePrecision = try GenerateCommand.cachePrecisionOption(arguments)
         configuration.log = { line in FileHandle.standardError.write(Data("octavo-infer serve: \(line)\n".utf8)) }
+        MappedFileFault.install()
 
         let app = ServerApp(configuration: configuration)
         let listeners: [Listener]
