@@ -65,7 +65,9 @@ public final class ServerApp: @unchecked Sendable {
         defer { lock.unlock() }
         guard server == nil else { throw ServerAppError.alreadyStarted }
         if let path = configuration.jobsDatabasePath {
-            let store = try JobStore(path: path)
+            var storeConfiguration = JobStore.Configuration()
+            storeConfiguration.log = configuration.log ?? { FileHandle.standardError.write(Data("[jobs] \($0)\n".utf8)) }
+            let store = try JobStore(path: path, configuration: storeConfiguration)
             self.store = store
             environment.jobStore = store
         }
