@@ -19,6 +19,8 @@ public final class ServerApp: @unchecked Sendable {
     public let configuration: ServerConfiguration
     public let metrics = ServerMetrics()
     public let registry = ModelRegistry()
+    /// The accepted API keys, starting with the configuration's; `replace(with:)` swaps them live.
+    public let apiKeys: APIKeyRing
     let environment: ServingEnvironment
     let router: Router
 
@@ -35,10 +37,16 @@ public final class ServerApp: @unchecked Sendable {
         router = Router(errorRenderer: { RequestLogMiddleware.withRequestID(APIErrorRenderer.render($0)) })
         let requestLog = configuration.requestLog ?? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         router.use(RequestLogMiddleware(format: configuration.requestLogFormat, write: requestLog))
-        router.use(CORSMiddleware())
+        let keys = APIKeyRing(configuration.apiKeys)
+        apiKeys = keys
+        router.use(CORSMiddleware(allowedOrigins: configuration.corsOrigins, allowHeaders: Self.corsAllowHeaders,
+                                  exposeHeaders: ["Location", "Idempotent-Replayed", "Retry-After"]))
         router.use(MetricsMiddleware(metrics: metrics))
-        router.use(APIKeyMiddleware(apiKeys: configuration.apiKeys,
-                                    legacyOpenOnLoopback: configuration.legacyRoutesOpenOnLoopback))
+        // DNS rebinding protection only matters when keys guard the server; /health stays open to probes.
+        router.use(HostAllowlistMiddleware(allowedHosts: configuration.allowedHosts + [configuration.host],
+                                           exemptRoutes: ["GET /health"], isActive: { !keys.isEmpty }))
+        router.use(APIKeyMiddleware(keys: keys, legacyOpenOnLoopback: configuration.legacyRoutesOpenOnLoopback,
+                                    allowedOrigins: AllowedOrigins(configuration.corsOrigins)))
         OperationalHandlers(environment: environment).register(on: router)
         OpenAIHandlers(environment: environment).register(on: router)
         OpenAIChatHandlers(environment: environment).register(on: router)
@@ -51,6 +59,9 @@ public final class ServerApp: @unchecked Sendable {
         PlaygroundHandlers().register(on: router)
     }
 
+    /// The request headers the API reads, announced to CORS preflights.
+    static let corsAllowHeaders = ["Authorization", "Content-Type", "Idempotency-Key"]
+
     /// Opens the job store (when configured) and binds the main port and every extra
     /// listener. Requests are answered at once; model routes say 503 until `markReady()`.
     @discardableResult
@@ -59,7 +70,9 @@ public final class ServerApp: @unchecked Sendable {
         defer { lock.unlock() }
         guard server == nil else { throw ServerAppError.alreadyStarted }
         if let path = configuration.jobsDatabasePath {
-            let store = try JobStore(path: path)
+            var storeConfiguration = JobStore.Configuration()
+            storeConfiguration.log = configuration.log ?? { FileHandle.standardError.write(Data("[jobs] \($0)\n".utf8)) }
+            let store = try JobStore(path: path, configuration: storeConfiguration)
             self.store = store
             environment.jobStore = store
         }

@@ -9,7 +9,14 @@ public struct ServerConfiguration: Sendable {
     /// Extra ports whose default model (legacy routes, requests without `model`) is the named one.
     public var extraListeners: [(port: Int, model: String)] = []
     /// Accepted `Authorization: Bearer` keys; empty disables authentication.
+    /// `ServerApp.apiKeys` replaces them while serving.
     public var apiKeys: [String] = []
+    /// Browser origins (`https://app.example.com`, or `*`) that get CORS headers and may use the
+    /// loopback exemption of the compatibility routes. Empty: CORS is off, preflights are refused.
+    public var corsOrigins: [String] = []
+    /// Names besides localhost, this machine's name, the bound host and IP literals under which
+    /// clients reach the server (behind a proxy). With API keys set, any other `Host` is refused.
+    public var allowedHosts: [String] = []
     /// Leave `/generate_story` and `/translate` open without a key to loopback clients
     /// (the old frontend never sent one).
     public var legacyRoutesOpenOnLoopback = true

@@ -127,6 +127,9 @@ struct JobHandlers {
             case .idempotencyConflict: throw HTTPError(.conflict, error.description, code: "idempotency_conflict")
             case .invalidArgument: throw HTTPError(.badRequest, error.description, code: "invalid_value")
             case .closed: throw HTTPError.retryLater(.serviceUnavailable, error.description, afterSeconds: 5, code: "shutting_down")
+            case .diskFull: throw HTTPError.retryLater(.serviceUnavailable, error.description, afterSeconds: 30, code: "job_store_full")
+            case .busy: throw HTTPError.retryLater(.serviceUnavailable, error.description, afterSeconds: 5, code: "job_store_busy")
+            case .fileReplaced: throw HTTPError(.serviceUnavailable, error.description, type: "server_error", code: "job_store_replaced")
             default: throw HTTPError(.internalServerError, error.description, type: "server_error", code: "job_store_error")
             }
         }

@@ -8,6 +8,15 @@ struct OperationalHandlers {
         /// loading, ok or stopping.
         let status: String
         let models: [Model]
+        /// The job store (with --jobs-db): "ok" or "failing" with the error and what to do.
+        let jobs: Jobs?
+
+        struct Jobs: Encodable {
+            let status: String
+            let error: String?
+            /// What the store repaired on its own while serving (a deleted file restored).
+            let repairs: [String]?
+        }
 
         struct Model: Encodable {
             let name: String
@@ -35,7 +44,13 @@ struct OperationalHandlers {
             }
         }
         let status = environment.isStopping ? "stopping" : (environment.registry.isReady ? "ok" : "loading")
-        var response = HTTPResponse.json(bytes: try APIJSON.encode(Health(status: status, models: models)),
+        // A failing job store leaves the synchronous routes working: reported, still 200.
+        let jobs = environment.jobStore.map { store -> Health.Jobs in
+            let health = store.health()
+            return Health.Jobs(status: health.failure == nil ? "ok" : "failing", error: health.failure.map { "\($0)" },
+                               repairs: health.repairs.isEmpty ? nil : health.repairs)
+        }
+        var response = HTTPResponse.json(bytes: try APIJSON.encode(Health(status: status, models: models, jobs: jobs)),
                                          status: status == "ok" ? .ok : .serviceUnavailable)
         if status != "ok" { response.headers.set("Retry-After", "2") }
         return response

@@ -153,6 +153,7 @@ public final class JobRunner: @unchecked Sendable {
     }
 
     private func workerLoop(type: String) {
+        var lastClaimError: String?
         while true {
             // Read the signal's generation before looking: a submission after this point wakes us.
             let seen = store.queueSignal.current
@@ -186,10 +187,14 @@ public final class JobRunner: @unchecked Sendable {
             if stop { return }
             if let claimError {
                 if case JobStoreError.closed? = claimError as? JobStoreError { return }
-                configuration.log("worker for '\(type)' cannot claim jobs: \(claimError)")
+                // Once per distinct failure, not once per poll.
+                let message = "\(claimError)"
+                if message != lastClaimError { configuration.log("worker for '\(type)' cannot claim jobs: \(message)") }
+                lastClaimError = message
                 store.queueSignal.wait(after: store.queueSignal.current, timeout: configuration.idlePollInterval)
                 continue
             }
+            lastClaimError = nil
             guard let lease else {
                 store.queueSignal.wait(after: seen, timeout: configuration.idlePollInterval)
                 continue
@@ -204,20 +209,34 @@ public final class JobRunner: @unchecked Sendable {
         }
     }
 
+    /// Runs one job and records its outcome. When the store cannot take the outcome (disk full,
+    /// database locked), the outcome is kept and recording retried every `idlePollInterval`:
+    /// giving the job back would need a write too, and running it again would waste the work.
+    /// If the runner stops first, `stop` re-queues the job (or the next start recovers it).
     private func run(_ lease: JobLease) {
         let outcome = Result { try handler(lease.job, lease.progress, lease.cancellation) }
-        do {
-            switch outcome {
-            case .success(let result): try store.complete(lease, result: result)
-            case .failure(let error): try store.fail(lease, message: String(describing: error))
+        var failedBefore = false
+        while true {
+            do {
+                switch outcome {
+                case .success(let result): try store.complete(lease, result: result)
+                case .failure(let error): try store.fail(lease, message: String(describing: error))
+                }
+                if failedBefore { configuration.log("recorded the outcome of job \(lease.jobID) now that the job store takes writes again") }
+                return
+            } catch JobStoreError.leaseLost, JobStoreError.closed {
+                return  // Re-queued by stop() or the store closed: this outcome no longer counts.
+            } catch {
+                if !failedBefore {
+                    configuration.log("could not record the outcome of job \(lease.jobID), keeping it and retrying: \(error)")
+                    failedBefore = true
+                }
+                condition.lock()
+                if !stopping { condition.wait(until: Date(timeIntervalSinceNow: configuration.idlePollInterval)) }
+                let stop = stopping
+                condition.unlock()
+                if stop { return }
             }
-        } catch JobStoreError.leaseLost, JobStoreError.closed {
-            // Re-queued by stop() or the store closed: this outcome no longer counts.
-        } catch {
-            // Could not record the outcome (e.g. disk full). Give the job back so it is not stuck
-            // as running until the next restart; if even that fails, recovery will.
-            configuration.log("could not record the outcome of job \(lease.jobID): \(error)")
-            _ = try? store.requeue(lease)
         }
     }
 }

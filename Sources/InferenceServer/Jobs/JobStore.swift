@@ -43,6 +43,8 @@ public final class JobStore: @unchecked Sendable {
         public var checkIntegrityOnOpen: Bool
         /// The clock for timestamps and expiry (tests inject a fake one).
         public var clock: @Sendable () -> Date
+        /// Where the store reports what it repaired on its own (a deleted file restored).
+        public var log: (@Sendable (String) -> Void)?
 
         public init(durability: Durability = .processCrash, busyTimeout: TimeInterval = 5, maxAttempts: Int = 3,
                     checkIntegrityOnOpen: Bool = true, clock: @escaping @Sendable () -> Date = { Date() }) {
@@ -67,12 +69,26 @@ public final class JobStore: @unchecked Sendable {
     public let path: String
     public let configuration: Configuration
 
+    /// What `health()` reports.
+    public struct JobStoreHealth {
+        /// The current failure, or nil when the store works.
+        public let failure: JobStoreError?
+        /// Repairs made while serving.
+        public let repairs: [String]
+    }
+
     let events = JobEventHub()
     let queueSignal = QueueSignal()
 
     private let lock = NSLock()
     private var database: SQLiteDatabase?
     private var fileLock: DatabaseFileLock?
+    /// The file the connection writes; compared with what `path` names before each operation.
+    private var openedFile: DatabaseFileIdentity?
+    /// The last failure of the disk or the file (full, locked, replaced...), until a write succeeds.
+    private var failure: JobStoreError?
+    /// What the store repaired on its own (a deleted file restored), for `/health` and the log.
+    private var repairs: [String] = []
     /// Jobs running under a lease issued by this store instance: crash recovery must not touch
     /// them, and `cancel` sets their flags.
     private var activeLeases: [JobID: JobLease] = [:]
@@ -115,6 +131,7 @@ public final class JobStore: @unchecked Sendable {
         }
         self.database = database
         self.fileLock = fileLock
+        openedFile = DatabaseFileIdentity(path: path)
     }
 
     deinit { close() }
@@ -190,16 +207,103 @@ public final class JobStore: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` with the connection under the store lock, translating SQLite errors.
+    /// Runs `body` with the connection under the store lock, translating SQLite errors and
+    /// remembering failures of the disk or the file for `health()`.
     private func withDatabase<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
+        try guardFileLocked()
         guard let database else { throw JobStoreError.closed }
+        let changesBefore = database.totalChanges
         do {
-            return try body(database)
+            let result = try body(database)
+            if database.totalChanges != changesBefore { failure = nil }
+            return result
         } catch {
-            throw Self.translate(error, path: path)
+            let translated = Self.translate(error, path: path)
+            if Self.isEnvironmental(translated) { failure = translated }
+            throw translated
         }
+    }
+
+    /// Failures that come from the disk or the file, not from the caller or the job.
+    private static func isEnvironmental(_ error: JobStoreError) -> Bool {
+        switch error {
+        case .diskFull, .busy, .readOnly, .corrupt, .cannotOpen, .notADatabase, .sqlite, .fileReplaced: return true
+        default: return false
+        }
+    }
+
+    /// Checks that `path` still names the open file. Deleted: writes a copy of the live database
+    /// there (`VACUUM INTO`, which reads through the connection, WAL included) and reopens on it,
+    /// so accepted jobs survive the process. Replaced by another file: saves the live database
+    /// beside it once and refuses every operation (`fileReplaced`). Called with `lock` held.
+    private func guardFileLocked() throws {
+        guard let database, let opened = openedFile else { return }
+        if case .fileReplaced? = failure { throw failure! }
+        let current = DatabaseFileIdentity(path: path)
+        if current == opened { return }
+        let stamp = Int(configuration.clock().timeIntervalSince1970)
+        if current != nil {
+            let saved = path + ".saved-\(stamp)"
+            let error = JobStoreError.fileReplaced(path: path, savedTo: (try? Self.copy(database, to: saved)) != nil ? saved : nil)
+            failure = error
+            throw error
+        }
+        let restoring = path + ".restoring-\(stamp)"
+        do {
+            let count = try database.scalar("SELECT count(*) FROM jobs")
+            try Self.copy(database, to: restoring)
+            // Closed before the copy takes the name: closing deletes `<path>-wal` by name.
+            database.close()
+            self.database = nil
+            guard rename(restoring, path) == 0 else {
+                throw JobStoreError.cannotOpen(path: path, reason: "cannot rename \(restoring): \(String(cString: strerror(errno)))")
+            }
+            let reopened = try SQLiteDatabase(path: path)
+            try Self.configure(reopened, configuration: configuration)
+            self.database = reopened
+            openedFile = DatabaseFileIdentity(path: path)
+            if !FileManager.default.fileExists(atPath: path + ".lock") {
+                fileLock?.release()
+                fileLock = try? DatabaseFileLock(databasePath: path)
+            }
+            let jobs = { if case .integer(let n) = count { return String(n) } else { return "all" } }()
+            repairs.append("the job database file was deleted while serving; restored at \(path) with its \(jobs) jobs")
+            configuration.log?("job database \(path) was deleted while open: restored it from the open connection (\(jobs) jobs)")
+        } catch {
+            try? FileManager.default.removeItem(atPath: restoring)
+            let translated = Self.translate(error, path: path)
+            failure = translated
+            throw translated
+        }
+    }
+
+    private static func copy(_ database: SQLiteDatabase, to target: String) throws {
+        try database.execute("VACUUM INTO '\(target.replacingOccurrences(of: "'", with: "''"))'")
+    }
+
+    /// The store's state for `/health`: a failure of the disk or the file that no write has
+    /// cleared since (retried with a one-page write, so freed space shows at once), and repairs.
+    public func health() -> JobStoreHealth {
+        lock.lock()
+        defer { lock.unlock() }
+        guard database != nil else { return JobStoreHealth(failure: .closed, repairs: repairs) }
+        do {
+            try guardFileLocked()
+            if failure != nil, let current = self.database {
+                // Rewrites page 1 (user_version unchanged): succeeds only if the file takes writes.
+                if case .integer(let version) = try current.scalar("PRAGMA user_version") {
+                    try current.execute("PRAGMA user_version = \(version)")
+                    try current.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    failure = nil
+                }
+            }
+        } catch {
+            let translated = Self.translate(error, path: path)
+            if Self.isEnvironmental(translated) { failure = translated }
+        }
+        return JobStoreHealth(failure: failure, repairs: repairs)
     }
 
     // MARK: - Submitting and reading

@@ -26,6 +26,9 @@ public enum JobStoreError: Error, CustomStringConvertible, Equatable {
     case diskFull(path: String)
     /// Any other SQLite failure, with SQLite's message and the SQL it was running.
     case sqlite(code: Int32, message: String, sql: String?)
+    /// Another file was put at the database's path while the server had it open. The store
+    /// refuses to go on (jobs written to the old, unreachable file would be lost at restart).
+    case fileReplaced(path: String, savedTo: String?)
     /// The store was closed (server shutting down).
     case closed
 
@@ -65,6 +68,9 @@ public enum JobStoreError: Error, CustomStringConvertible, Equatable {
             return "The disk holding the job database at \(path) is full. Free space (or shorten the result TTL so old results are swept) and retry."
         case let .sqlite(code, message, sql):
             return "Job database error (SQLite code \(code)): \(message)" + (sql.map { " — while running: \($0)" } ?? "")
+        case let .fileReplaced(path, savedTo):
+            let saved = savedTo.map { "Its jobs up to now were saved to \($0). " } ?? ""
+            return "The job database at \(path) was replaced by another file while the server had it open. \(saved)The server refuses job operations rather than write to a file nobody will find: stop it, put the right database at \(path), and start it again."
         case .closed:
             return "The job store is closed (the server is shutting down); retry against the restarted server."
         case let .jobNotFound(id):

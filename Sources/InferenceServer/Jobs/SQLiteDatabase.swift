@@ -68,6 +68,12 @@ final class SQLiteDatabase {
 
     deinit { close() }
 
+    /// Rows changed by every statement since the connection opened (tells a write from a read).
+    var totalChanges: Int64 {
+        guard let handle else { return 0 }
+        return sqlite3_total_changes64(handle)
+    }
+
     /// True when SQLite fell back to a read-only connection (the file is write-protected).
     var isReadOnly: Bool {
         guard let handle else { return true }

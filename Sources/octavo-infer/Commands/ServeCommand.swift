@@ -26,14 +26,25 @@ enum ServeCommand: Command {
       --listen PORT=NAME           an extra port whose default model is NAME (repeatable)
       --api-key KEY                require 'Authorization: Bearer KEY' (also OCTAVO_API_KEY);
                                    /health stays open, and so do /generate_story and /translate
-                                   for clients on 127.0.0.1 (the old frontend sends no key)
+                                   for programs on 127.0.0.1 (the old frontend sends no key), but
+                                   not for web pages of other origins or requests through a proxy
+      --api-key-file FILE          accepted keys, one per line (# comments); reloaded on SIGHUP
+                                   (systemctl reload); with --api-key, both are accepted
+      --allowed-host NAME          a name clients use to reach the server (behind a proxy or load
+                                   balancer; repeatable). With keys set, requests whose Host is not
+                                   localhost, an IP address, this machine's name, --host or an
+                                   --allowed-host are refused with 421 (DNS rebinding)
+      --cors-origin ORIGIN         let web pages from ORIGIN (https://app.example.com) call the
+                                   server (repeatable; * for any). Off by default: no CORS headers,
+                                   preflights refused with 403
       --max-batch N                sequences per forward pass (default 8)
       --max-queue N                requests waiting per model before 429 (default 64)
       --request-timeout SECONDS    per-request limit, queue time included (default 600)
       --jobs-db PATH               SQLite file for durable jobs (/v1/jobs); off without it
       --job-ttl SECONDS            delete finished jobs this long after they end (default 86400)
       --grace-period SECONDS       on SIGINT/SIGTERM, time for in-flight work (default 10); a
-                                   second signal stops at once; SIGHUP is ignored
+                                   second signal stops at once; SIGHUP reloads --api-key-file (or
+                                   is ignored without one)
       --max-body-bytes N           largest request body (default 1048576)
       --threads N                  compute threads (default: all cores)
       --dtype f32|f16|int8         keep every model's matrices in this precision (default f32)
@@ -46,6 +57,11 @@ enum ServeCommand: Command {
                                    default: the folder's tokenizer_config.json chat_template, else
                                    plain "Role: content" lines; README: chat templates)
       --log-format text|json|off   one line per request on standard error (default text)
+      --config FILE                read options from a JSON file, keys named like the options
+                                   ({"model": {"NAME": "DIR"}, "port": 8080, "listen": {"4019":
+                                   "NAME"}, "cors-origin": [...]}); options given here override it
+      --check-config               check the options and --config file (model folders, key file)
+                                   without serving: prints every problem and exits 2, or exits 0
 
     Example (the three old services on their old ports, plus the API on 8080):
       octavo-infer serve --model story-small=models/story-small --model story-medium=models/story-medium \\
@@ -53,11 +69,15 @@ enum ServeCommand: Command {
           --listen 4019=story-small --listen 4021=story-medium --listen 4020=nllb
     """
     static let spec = CommandLineArguments.Spec(
-        options: ["host", "port", "api-key", "max-batch", "max-queue", "request-timeout", "jobs-db", "job-ttl",
-                  "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache", "log-format"],
-        repeatable: ["model", "listen", "story-variant", "vocabulary-map", "chat-template"])
+        options: ["host", "port", "api-key", "api-key-file", "max-batch", "max-queue", "request-timeout", "jobs-db",
+                  "job-ttl", "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache", "config", "log-format"],
+        repeatable: ["model", "listen", "story-variant", "vocabulary-map", "cors-origin", "allowed-host", "chat-template"],
+        flags: ["check-config"])
 
-    static func run(_ arguments: CommandLineArguments) throws {
+    static func run(_ commandLine: CommandLineArguments) throws {
+        let (arguments, fileProblems) = try ServeConfigFile.merged(commandLine, spec: spec)
+        if arguments.has("check-config") { return try ServeConfigCheck.run(arguments, fileProblems: fileProblems) }
+        if !fileProblems.isEmpty { throw CLIError.usage(ServeConfigFile.Problems(lines: fileProblems).list) }
         let models = try modelSpecs(arguments)
         let variants = try storyVariants(arguments, models: models)
         let vocabularyMaps = try vocabularyMaps(arguments, models: models)
@@ -67,6 +87,7 @@ enum ServeCommand: Command {
         let cachePrecision = try GenerateCommand.cachePrecisionOption(arguments)
         try applyLogAndChatOptions(arguments, models: models, to: &configuration)
         configuration.log = { line in FileHandle.standardError.write(Data("octavo-infer serve: \(line)\n".utf8)) }
+        MappedFileFault.install()
 
         let app = ServerApp(configuration: configuration)
         let listeners: [Listener]
@@ -76,9 +97,9 @@ enum ServeCommand: Command {
             throw CLIError.runtime("cannot start: \(error)")
         }
         // Signals are handled from the start, so an interrupted load still closes the job store.
-        let signals = StopSignals { number in
+        let signals = StopSignals(onSecondSignal: { number in
             say("second \(number == SIGINT ? "SIGINT" : "SIGTERM"): stopping now; running jobs go back to the queue on the next start")
-        }
+        }, onHangUp: apiKeyReloader(arguments, keys: app.apiKeys))
         for (index, listener) in listeners.enumerated() {
             let scope = index == 0 ? "all models" : (listener.name ?? "")
             say("listening on http://\(listener.host):\(listener.port) (\(scope))")
@@ -163,54 +184,85 @@ enum ServeCommand: Command {
         return maps
     }
 
+    /// The server's configuration from the options; a usage error lists every bad option.
     static func serverConfiguration(_ arguments: CommandLineArguments, modelNames: [String]) throws -> ServerConfiguration {
+        let (configuration, problems) = checkedServerConfiguration(arguments, modelNames: modelNames)
+        guard problems.count <= 1 else {
+            throw CLIError.usage("\(problems.count) problems:\n" + problems.map { "  - \($0)" }.joined(separator: "\n"))
+        }
+        if let problem = problems.first { throw problem }
+        return configuration
+    }
+
+    /// The configuration, and every option that could not be used (those keep their defaults).
+    static func checkedServerConfiguration(_ arguments: CommandLineArguments, modelNames: [String]) -> (ServerConfiguration, [Error]) {
         var c = ServerConfiguration()
+        var problems: [Error] = []
+        func check(_ step: () throws -> Void) {
+            do { try step() } catch { problems.append(error) }
+        }
         if let host = arguments.string("host") { c.host = host }
-        if let port = try arguments.int("port") {
-            guard (0...65535).contains(port) else { throw CLIError.usage("--port must be between 0 and 65535") }
-            c.port = port
+        check {
+            if let port = try arguments.int("port") {
+                guard (0...65535).contains(port) else { throw CLIError.usage("--port must be between 0 and 65535") }
+                c.port = port
+            }
         }
         for value in arguments.strings("listen") {
-            guard let (portText, model) = splitPair(value), let port = Int(portText), (1...65535).contains(port) else {
-                throw CLIError.usage("--listen expects PORT=NAME with a port between 1 and 65535, got '\(value)'")
+            check {
+                guard let (portText, model) = splitPair(value), let port = Int(portText), (1...65535).contains(port) else {
+                    throw CLIError.usage("--listen expects PORT=NAME with a port between 1 and 65535, got '\(value)'")
+                }
+                guard modelNames.contains(model) else { throw CLIError.usage("--listen \(value): no --model is named '\(model)'") }
+                guard port != c.port, !c.extraListeners.contains(where: { $0.port == port }) else {
+                    throw CLIError.usage("--listen \(value): port \(port) is used twice")
+                }
+                c.extraListeners.append((port: port, model: model))
             }
-            guard modelNames.contains(model) else { throw CLIError.usage("--listen \(value): no --model is named '\(model)'") }
-            guard port != c.port, !c.extraListeners.contains(where: { $0.port == port }) else {
-                throw CLIError.usage("--listen \(value): port \(port) is used twice")
+        }
+        check { c.apiKeys = try apiKeys(arguments) }
+        check { c.corsOrigins = try corsOrigins(arguments) }
+        check { c.allowedHosts = try allowedHosts(arguments) }
+        check {
+            if let n = try arguments.int("max-batch") {
+                guard (1...256).contains(n) else { throw CLIError.usage("--max-batch must be between 1 and 256") }
+                c.maxBatch = n
+                c.translationMaxBatch = n
             }
-            c.extraListeners.append((port: port, model: model))
         }
-        if let key = arguments.string("api-key") ?? ProcessInfo.processInfo.environment["OCTAVO_API_KEY"], !key.isEmpty {
-            c.apiKeys = [key]
+        check {
+            if let n = try arguments.int("max-queue") {
+                guard (0...100_000).contains(n) else { throw CLIError.usage("--max-queue must be between 0 and 100000") }
+                c.maxQueue = n
+            }
         }
-        if let n = try arguments.int("max-batch") {
-            guard (1...256).contains(n) else { throw CLIError.usage("--max-batch must be between 1 and 256") }
-            c.maxBatch = n
-            c.translationMaxBatch = n
-        }
-        if let n = try arguments.int("max-queue") {
-            guard (0...100_000).contains(n) else { throw CLIError.usage("--max-queue must be between 0 and 100000") }
-            c.maxQueue = n
-        }
-        if let seconds = try arguments.float("request-timeout") {
-            guard seconds > 0 else { throw CLIError.usage("--request-timeout must be positive") }
-            c.requestTimeout = TimeInterval(seconds)
+        check {
+            if let seconds = try arguments.float("request-timeout") {
+                guard seconds > 0 else { throw CLIError.usage("--request-timeout must be positive") }
+                c.requestTimeout = TimeInterval(seconds)
+            }
         }
         c.jobsDatabasePath = arguments.string("jobs-db")
-        if let seconds = try arguments.float("job-ttl") {
-            guard seconds > 0 else { throw CLIError.usage("--job-ttl must be positive") }
-            c.jobResultTTL = TimeInterval(seconds)
+        check {
+            if let seconds = try arguments.float("job-ttl") {
+                guard seconds > 0 else { throw CLIError.usage("--job-ttl must be positive") }
+                c.jobResultTTL = TimeInterval(seconds)
+            }
         }
-        if let seconds = try arguments.float("grace-period") {
-            guard seconds >= 0 else { throw CLIError.usage("--grace-period must be >= 0") }
-            c.shutdownGracePeriod = TimeInterval(seconds)
-            c.http.shutdownGracePeriod = TimeInterval(seconds)
+        check {
+            if let seconds = try arguments.float("grace-period") {
+                guard seconds >= 0 else { throw CLIError.usage("--grace-period must be >= 0") }
+                c.shutdownGracePeriod = TimeInterval(seconds)
+                c.http.shutdownGracePeriod = TimeInterval(seconds)
+            }
         }
-        if let bytes = try arguments.int("max-body-bytes") {
-            guard (1024...(1 << 30)).contains(bytes) else { throw CLIError.usage("--max-body-bytes must be between 1024 and 1073741824") }
-            c.http.maxBodyBytes = bytes
+        check {
+            if let bytes = try arguments.int("max-body-bytes") {
+                guard (1024...(1 << 30)).contains(bytes) else { throw CLIError.usage("--max-body-bytes must be between 1024 and 1073741824") }
+                c.http.maxBodyBytes = bytes
+            }
         }
-        return c
+        return (c, problems)
     }
 
     /// Loads one folder by its config.json model_type and adds it to the app.

@@ -2,21 +2,32 @@ import Dispatch
 import Foundation
 
 /// SIGINT and SIGTERM for a long-running command: the first asks for a graceful stop, a second
-/// one ends the process at once (exit 128 + the signal, as a shell reports it). SIGHUP is ignored
-/// so that closing the terminal that started `serve` does not kill it.
+/// one ends the process at once (exit 128 + the signal, as a shell reports it). SIGHUP never stops
+/// the process (closing the terminal that started `serve` must not kill it): it calls `onHangUp`
+/// when one is given (`serve` reloads its API key file, as `systemctl reload` asks), else it is
+/// ignored.
 ///
 /// The dispatch sources live as long as this object; keep it alive with `withExtendedLifetime`
 /// for as long as signals should be handled (an optimized build releases an unused local early).
 final class StopSignals: @unchecked Sendable {
     private let sources: [DispatchSourceSignal]
+    private let hangUp: DispatchSourceSignal?
     private let stopRequested = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var received: [Int32] = []
 
     /// Installs the handlers; `onSecondSignal` runs (on a dispatch queue) just before a second
-    /// signal exits the process.
-    init(onSecondSignal: @escaping @Sendable (Int32) -> Void = { _ in }) {
+    /// signal exits the process; `onHangUp` runs (on a serial queue, one call at a time) on each SIGHUP.
+    init(onSecondSignal: @escaping @Sendable (Int32) -> Void = { _ in }, onHangUp: (@Sendable () -> Void)? = nil) {
         signal(SIGHUP, SIG_IGN)
+        if let onHangUp {
+            let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "octavo.sighup"))
+            source.setEventHandler(handler: onHangUp)
+            source.resume()
+            hangUp = source
+        } else {
+            hangUp = nil
+        }
         var sources: [DispatchSourceSignal] = []
         let semaphore = stopRequested
         for number in [SIGINT, SIGTERM] {
@@ -56,5 +67,6 @@ final class StopSignals: @unchecked Sendable {
 
     deinit {
         for source in sources { source.cancel() }
+        hangUp?.cancel()
     }
 }

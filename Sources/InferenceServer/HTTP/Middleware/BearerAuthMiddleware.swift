@@ -5,7 +5,8 @@
 ///
 /// - Keys are compared in constant time, against every key, so response timing
 ///   tells nothing about how much of a key was right or which key matched.
-/// - An empty key list disables the check (a local install without keys).
+/// - An empty key list disables the check (a local install without keys). Give an
+///   `APIKeyRing` to change the keys while serving.
 /// - `OPTIONS` is never checked: CORS preflights carry no credentials.
 /// - Exemptions are per route: a route pattern as registered (`/v1/jobs/{id}`,
 ///   any method) or `METHOD pattern` (`GET /v1/models`), matched against the
@@ -17,13 +18,17 @@
 /// Failures throw a 401 `HTTPError` with `WWW-Authenticate: Bearer`, codes
 /// `missing_api_key` or `invalid_api_key`, rendered in the router's error shape.
 public struct BearerAuthMiddleware: HTTPMiddleware {
-    private let keys: [[UInt8]]
+    public let keys: APIKeyRing
     public let exemptRoutes: Set<String>
     private let isExempt: (@Sendable (HTTPRequest) -> Bool)?
 
     public init(apiKeys: [String], exemptRoutes: Set<String> = [],
                 isExempt: (@Sendable (HTTPRequest) -> Bool)? = nil) {
-        self.keys = apiKeys.filter { !$0.isEmpty }.map { Array($0.utf8) }
+        self.init(keys: APIKeyRing(apiKeys), exemptRoutes: exemptRoutes, isExempt: isExempt)
+    }
+
+    public init(keys: APIKeyRing, exemptRoutes: Set<String> = [], isExempt: (@Sendable (HTTPRequest) -> Bool)? = nil) {
+        self.keys = keys
         self.exemptRoutes = Set(exemptRoutes.map(BearerAuthMiddleware.normalize))
         self.isExempt = isExempt
     }
@@ -36,7 +41,7 @@ public struct BearerAuthMiddleware: HTTPMiddleware {
             throw HTTPError(.unauthorized, "Missing API key: send 'Authorization: Bearer <key>'.",
                             code: "missing_api_key", headers: ["WWW-Authenticate": "Bearer"])
         }
-        guard ConstantTime.matchesAny(Array(token.utf8), keys) else {
+        guard keys.matches(token) else {
             throw HTTPError(.unauthorized, "Incorrect API key provided.", code: "invalid_api_key",
                             headers: ["WWW-Authenticate": #"Bearer error="invalid_token""#])
         }

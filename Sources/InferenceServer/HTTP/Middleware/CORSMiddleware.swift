@@ -1,15 +1,19 @@
-/// Cross-origin resource sharing, as the old Flask services did it
-/// (`Access-Control-Allow-Origin: *` and answered preflights).
+/// Cross-origin resource sharing for an explicit list of browser origins.
 ///
-/// - A preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`)
-///   on a path some route matches is answered `204` here, before auth (browsers
-///   send preflights without credentials).
-/// - Every other response, errors included, gets `Access-Control-Allow-Origin`.
+///     router.use(CORSMiddleware(allowedOrigins: ["https://app.example.com"]))
+///
+/// - A request whose `Origin` is allowed gets `Access-Control-Allow-Origin` (that origin,
+///   with `Vary: Origin`; or `*` when every origin is allowed), on errors too.
+/// - A preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) on a path some
+///   route matches is answered here, before auth (browsers send preflights without
+///   credentials): `204` with the allowed methods and headers for an allowed origin, `403`
+///   for any other, so the browser never sends the real request.
+/// - Other origins get no CORS header at all: the browser will not let their page read the
+///   response. An empty list turns CORS off entirely.
 ///
 /// Add it first (outermost) so it also decorates errors thrown by inner middleware.
 public struct CORSMiddleware: HTTPMiddleware {
-    /// `Access-Control-Allow-Origin` value.
-    public var allowOrigin: String
+    public let allowedOrigins: AllowedOrigins
     /// Methods announced to preflights.
     public var allowMethods: [HTTPMethod]
     /// Headers announced to preflights; nil echoes the preflight's
@@ -20,10 +24,10 @@ public struct CORSMiddleware: HTTPMiddleware {
     /// `Access-Control-Max-Age` for preflights, in seconds.
     public var maxAge: Int?
 
-    public init(allowOrigin: String = "*",
+    public init(allowedOrigins: [String] = ["*"],
                 allowMethods: [HTTPMethod] = [.GET, .HEAD, .POST, .PUT, .PATCH, .DELETE, .OPTIONS],
                 allowHeaders: [String]? = nil, exposeHeaders: [String] = [], maxAge: Int? = 86400) {
-        self.allowOrigin = allowOrigin
+        self.allowedOrigins = AllowedOrigins(allowedOrigins)
         self.allowMethods = allowMethods
         self.allowHeaders = allowHeaders
         self.exposeHeaders = exposeHeaders
@@ -31,26 +35,47 @@ public struct CORSMiddleware: HTTPMiddleware {
     }
 
     public func respond(to request: HTTPRequest, context: RequestContext, next: HTTPNext) throws -> HTTPResponse {
-        if request.method == .OPTIONS, request.route != nil, request.headers.contains("Origin"),
+        let origin = request.headers["Origin"]
+        if request.method == .OPTIONS, request.route != nil, let origin,
            request.headers.contains("Access-Control-Request-Method") {
-            var headers: HTTPHeaders = [
-                "Access-Control-Allow-Origin": allowOrigin,
-                "Access-Control-Allow-Methods": allowMethods.map(\.rawValue).joined(separator: ", "),
-            ]
-            if let allowHeaders {
-                headers.add("Access-Control-Allow-Headers", allowHeaders.joined(separator: ", "))
-            } else if let requested = request.headers["Access-Control-Request-Headers"] {
-                headers.add("Access-Control-Allow-Headers", requested)
-            }
-            if let maxAge { headers.add("Access-Control-Max-Age", String(maxAge)) }
-            if allowOrigin != "*" { headers.add("Vary", "Origin") }
-            return .empty(status: .noContent, headers: headers)
+            return try preflight(request, origin: origin)
         }
         var response = try next(request, context)
-        response.headers.set("Access-Control-Allow-Origin", allowOrigin)
-        if !exposeHeaders.isEmpty {
-            response.headers.set("Access-Control-Expose-Headers", exposeHeaders.joined(separator: ", "))
+        if let allowOrigin = allowOriginValue(for: origin) {
+            response.headers.set("Access-Control-Allow-Origin", allowOrigin)
+            if allowOrigin != "*" { response.headers.add("Vary", "Origin") }
+            if !exposeHeaders.isEmpty {
+                response.headers.set("Access-Control-Expose-Headers", exposeHeaders.joined(separator: ", "))
+            }
         }
         return response
+    }
+
+    private func preflight(_ request: HTTPRequest, origin: String) throws -> HTTPResponse {
+        guard let allowOrigin = allowOriginValue(for: origin) else {
+            throw HTTPError(.forbidden, "Origin '\(origin)' may not call this server from a browser: start the server "
+                            + "with --cors-origin \(origin) to allow it.", code: "origin_not_allowed")
+        }
+        var headers: HTTPHeaders = [
+            "Access-Control-Allow-Origin": allowOrigin,
+            "Access-Control-Allow-Methods": allowMethods.map(\.rawValue).joined(separator: ", "),
+        ]
+        if let allowHeaders {
+            headers.add("Access-Control-Allow-Headers", allowHeaders.joined(separator: ", "))
+        } else if let requested = request.headers["Access-Control-Request-Headers"] {
+            headers.add("Access-Control-Allow-Headers", requested)
+        }
+        if let maxAge { headers.add("Access-Control-Max-Age", String(maxAge)) }
+        if allowOrigin != "*" { headers.add("Vary", "Origin") }
+        return .empty(status: .noContent, headers: headers)
+    }
+
+    /// `*` when any origin is allowed, the request's origin when it is listed, else nil.
+    /// A request without `Origin` gets `*` only when every origin is allowed (it is no browser's
+    /// cross-origin request, and `*` keeps caches correct).
+    private func allowOriginValue(for origin: String?) -> String? {
+        if allowedOrigins.allowsAny { return "*" }
+        guard let origin, allowedOrigins.allows(origin) else { return nil }
+        return origin
     }
 }

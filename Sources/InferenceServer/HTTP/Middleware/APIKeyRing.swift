@@ -1,0 +1,43 @@
+import Foundation
+
+/// The accepted API keys, replaceable while the server runs (a key file reloaded on SIGHUP).
+/// Lookups compare in constant time against every key; the keys themselves are never exposed,
+/// so nothing can log them by accident.
+public final class APIKeyRing: @unchecked Sendable {
+    private let lock = NSLock()
+    private var keys: [[UInt8]]
+
+    public init(_ keys: [String] = []) {
+        self.keys = Self.bytes(keys)
+    }
+
+    /// Replaces every key at once; requests in flight finish with the set they were checked against.
+    public func replace(with keys: [String]) {
+        let bytes = Self.bytes(keys)
+        lock.lock()
+        self.keys = bytes
+        lock.unlock()
+    }
+
+    /// How many keys are accepted (0: authentication is off).
+    public var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return keys.count
+    }
+
+    public var isEmpty: Bool { count == 0 }
+
+    /// True when `token` is one of the keys; the time does not tell which one, or how much matched.
+    public func matches(_ token: String) -> Bool {
+        lock.lock()
+        let keys = self.keys
+        lock.unlock()
+        return ConstantTime.matchesAny(Array(token.utf8), keys)
+    }
+
+    private static func bytes(_ keys: [String]) -> [[UInt8]] {
+        var seen = Set<String>()
+        return keys.filter { !$0.isEmpty && seen.insert($0).inserted }.map { Array($0.utf8) }
+    }
+}
