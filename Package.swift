@@ -10,10 +10,10 @@ let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfm
 let kernelFlags: [SwiftSetting] = []
 #endif
 
-// The Tensor target is built -Ounchecked in release: with -O the stdlib's generic SIMD
+// The Kernels target is built -Ounchecked in release: with -O the stdlib's generic SIMD
 // integer conversions (Int8 -> Int16 lanes) stay out-of-line calls and the int8 kernels
-// lose vpmovsxbw/vpmaddwd (measured: 4.3% of a decode in the conversion call alone).
-// Tensor validates its inputs with explicit checks and throws, never with traps.
+// lose vpmovsxbw/vpmaddwd. Only the hot loops live there; Tensor, which reads checkpoints,
+// keeps its checks (-O).
 //
 // -force-vector-width=16: the int8 dot product (QuantizedMatVec.swift) is a plain loop that
 // LLVM vectorizes into vpmovsxbw + vpmaddwd at 16 lanes; its cost model picks 8 lanes, where
@@ -23,7 +23,7 @@ let vectorWidthFlags: [SwiftSetting] = [.unsafeFlags(["-Xllvm", "-force-vector-w
 #else
 let vectorWidthFlags: [SwiftSetting] = []
 #endif
-let tensorFlags: [SwiftSetting] = kernelFlags + vectorWidthFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+let kernelTargetFlags: [SwiftSetting] = kernelFlags + vectorWidthFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 // X86Intrinsics names vpmaddwd through the compiler's Builtin module, which only a module
 // compiled with -parse-stdlib can see (Sources/X86Intrinsics/PackedInt16.swift says why).
@@ -31,7 +31,7 @@ let intrinsicsFlags: [SwiftSetting] = kernelFlags + [.unsafeFlags(["-parse-stdli
 
 // X86AVX512 is the one target built for AVX-512 (VNNI's vpdpbusd for int8, 512-bit FMA tiles
 // for f32). Tensor calls into it only when the CPU has those instructions
-// (Sources/Tensor/Kernels/CPUFeatures.swift), so the rest of the binary still runs on any AVX2
+// (Sources/Kernels/Kernels/CPUFeatures.swift), so the rest of the binary still runs on any AVX2
 // machine.
 #if arch(x86_64)
 let avx512Flags: [SwiftSetting] = intrinsicsFlags + [.unsafeFlags([
@@ -52,6 +52,7 @@ let package = Package(
     name: "OctavoInfer",
     products: [
         .executable(name: "octavo-infer", targets: ["octavo-infer"]),
+        .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "CheckpointFormats", targets: ["CheckpointFormats"]),
         .library(name: "Tokenizer", targets: ["Tokenizer"]),
@@ -68,13 +69,16 @@ let package = Package(
         // Readers of untrusted PyTorch checkpoints: plain -O (never -Ounchecked), so every bounds
         // and overflow check stays on.
         .target(name: "CheckpointFormats", swiftSettings: optimizedInDebug),
-        .target(name: "Tensor", dependencies: ["COpenBLAS", "X86Intrinsics", "X86AVX512", "CheckpointFormats"],
-                swiftSettings: tensorFlags + optimizedInDebug),
+        // The hot loops: -Ounchecked and the vector flags. Everything that reads outside data
+        // (checkpoints, configs) lives above it, in targets built with their checks on.
+        .target(name: "Kernels", dependencies: ["COpenBLAS", "X86Intrinsics", "X86AVX512"],
+                swiftSettings: kernelTargetFlags + optimizedInDebug),
+        .target(name: "Tensor", dependencies: ["Kernels", "CheckpointFormats"], swiftSettings: kernelFlags + optimizedInDebug),
         .target(name: "Tokenizer"),
-        .target(name: "Generation", dependencies: ["Tensor", "Tokenizer"], swiftSettings: optimizedInDebug),
-        .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags + optimizedInDebug),
-        .target(name: "NLLB", dependencies: ["Tensor", "Generation", "Tokenizer"], swiftSettings: kernelFlags + optimizedInDebug),
-        .executableTarget(name: "octavo-infer", dependencies: ["Tensor", "Tokenizer", "Generation", "GPT2", "NLLB", "InferenceServer"]),
+        .target(name: "Generation", dependencies: ["Kernels", "Tensor", "Tokenizer"], swiftSettings: optimizedInDebug),
+        .target(name: "GPT2", dependencies: ["Kernels", "Tensor", "Generation"], swiftSettings: kernelFlags + optimizedInDebug),
+        .target(name: "NLLB", dependencies: ["Kernels", "Tensor", "Generation", "Tokenizer"], swiftSettings: kernelFlags + optimizedInDebug),
+        .executableTarget(name: "octavo-infer", dependencies: ["Kernels", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB", "InferenceServer"]),
         // Only Sources/InferenceServer/Jobs/ may import CSQLite.
         .target(name: "InferenceServer", dependencies: ["CSQLite", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB"],
                 exclude: ["HTTP/README.md", "Jobs/README.md"]),
@@ -82,20 +86,20 @@ let package = Package(
         // SIGKILL in the middle of running jobs. Not shipped, not a product.
         .executableTarget(name: "jobstore-crash-helper", dependencies: ["InferenceServer"]),
 
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "TensorTests", dependencies: ["Kernels", "Tensor"]),
         .testTarget(name: "CheckpointFormatsTests", dependencies: ["CheckpointFormats", "Tensor"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Tensor"]),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Kernels", "Tensor"]),
         // Test-only: stands in for malloc to count allocations (a decode step must make none).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
-        .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Tokenizer", "Generation", "AllocationCounter"]),
+        .testTarget(name: "GPT2Tests", dependencies: ["Kernels", "GPT2", "Tokenizer", "Generation", "AllocationCounter"]),
         // Runs the built `octavo-infer` binary end to end (the dependency makes `swift test` build it).
         .testTarget(name: "CLITests", dependencies: ["octavo-infer", "InferenceServer"]),
         // Depends on the crash helper and on `octavo-infer` so that `swift test` always builds
         // them next to the test bundle (crash-recovery tests run them as separate processes).
         .testTarget(name: "InferenceServerTests",
                     dependencies: ["InferenceServer", "GPT2", "NLLB", "Generation", "Tokenizer", "jobstore-crash-helper", "octavo-infer"]),
-        .testTarget(name: "NLLBTests", dependencies: ["NLLB", "Generation", "Tensor", "Tokenizer", "AllocationCounter"]),
+        .testTarget(name: "NLLBTests", dependencies: ["Kernels", "NLLB", "Generation", "Tensor", "Tokenizer", "AllocationCounter"]),
     ],
     swiftLanguageModes: [.v5]
 )

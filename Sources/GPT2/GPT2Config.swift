@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Tensor
 
 /// A GPT-2 `config.json`, with transformers' `GPT2Config` defaults for absent keys.

@@ -1,5 +1,6 @@
 import Foundation
 import Generation
+import Kernels
 import Tensor
 
 /// GPT-2 (Radford et al. 2019) as `GPT2LMHeadModel` computes it, over weights

@@ -1,3 +1,4 @@
+import Kernels
 import Tensor
 
 /// Activation memory for a forward pass of up to `rows` tokens across up to

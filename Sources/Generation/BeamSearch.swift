@@ -1,3 +1,4 @@
+import Kernels
 import Tensor
 
 /// Beam search over several sources at once, with transformers 4.57.1's semantics

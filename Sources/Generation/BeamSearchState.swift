@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Tensor
 
 /// The beam search of one input, exactly as transformers 4.57.1 `_beam_search`

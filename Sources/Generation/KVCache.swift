@@ -1,3 +1,4 @@
+import Kernels
 import Tensor
 
 /// What a KV cache keeps its keys and values as.

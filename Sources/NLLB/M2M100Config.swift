@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Tensor
 
 /// An M2M100 `config.json` (NLLB-200 checkpoints use this architecture).

@@ -1,4 +1,5 @@
 import Generation
+import Kernels
 import Tensor
 
 /// `model.decoder`, one token per target sequence per step: embeddings, pre-norm

@@ -1,3 +1,4 @@
+import Kernels
 import Tensor
 
 /// `model.encoder`: embeddings, pre-norm self-attention layers, a final layer norm.

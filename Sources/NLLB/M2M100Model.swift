@@ -1,5 +1,6 @@
 import Foundation
 import Generation
+import Kernels
 import Tensor
 
 /// M2M100 (NLLB-200's architecture) as transformers' `M2M100ForConditionalGeneration`

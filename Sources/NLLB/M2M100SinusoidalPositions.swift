@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Tensor
 
 /// `M2M100SinusoidalPositionalEmbedding`: a fixed table, computed at load exactly

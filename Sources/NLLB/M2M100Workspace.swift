@@ -1,3 +1,4 @@
+import Kernels
 import Tensor
 
 /// Activation memory for an encoder pass or a decoder step of up to `rows` rows

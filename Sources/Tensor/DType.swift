@@ -1,3 +1,4 @@
+import Kernels
 /// Element types of stored tensors.
 ///
 /// Compute is always fp32; the half-precision types are widened (exactly) when

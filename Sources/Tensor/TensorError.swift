@@ -1,3 +1,4 @@
+import Kernels
 /// Everything that can go wrong reading weights or running a kernel.
 ///
 /// Every case names the file (and tensor) involved, so a message like

@@ -1,6 +1,7 @@
 import AllocationCounter
 import Foundation
 import Generation
+import Kernels
 import Tensor
 import XCTest
 @testable import GPT2

@@ -1,3 +1,4 @@
+import Kernels
 import Tensor
 import XCTest
 @testable import Generation

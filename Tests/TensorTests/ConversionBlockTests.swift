@@ -1,3 +1,4 @@
+@testable import Kernels
 import XCTest
 import Foundation
 @testable import Tensor

@@ -1,3 +1,4 @@
+import Kernels
 import XCTest
 import Foundation
 @testable import Tensor

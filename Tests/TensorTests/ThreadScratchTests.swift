@@ -1,3 +1,4 @@
+import Kernels
 import Foundation
 import XCTest
 @testable import Tensor

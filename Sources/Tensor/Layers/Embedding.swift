@@ -1,3 +1,4 @@
+import Kernels
 /// A lookup table [count, dimension]: row i is the vector of id i.
 public struct Embedding: @unchecked Sendable {
     public let table: FloatBuffer

@@ -1,3 +1,4 @@
+import Kernels
 /// `torch.nn.LayerNorm` over the last dimension, with its weight and bias.
 public struct LayerNormLayer: @unchecked Sendable {
     public let weight: FloatBuffer

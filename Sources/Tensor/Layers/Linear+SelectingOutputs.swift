@@ -1,3 +1,4 @@
+import Kernels
 extension Linear {
     /// This layer computing only the output features `outputs`, in that order: output j of the
     /// result is output `outputs[j]` of this layer, computed from a copy of just those weight

@@ -1,3 +1,4 @@
+import Kernels
 /// A linear map y = x·W + b, with W kept in the precision the model was loaded at.
 public struct Linear: @unchecked Sendable {
     /// The weight matrix in one of the stored forms.

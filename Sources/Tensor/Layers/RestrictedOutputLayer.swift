@@ -1,3 +1,4 @@
+import Kernels
 /// An output layer that scores only some of its outputs, as CTranslate2's vocabulary
 /// restriction does: the selected weight rows are copied once, each call computes just those,
 /// and every other output gets -infinity, so whatever picks tokens from the row (argmax,

@@ -1,3 +1,4 @@
+import Kernels
 import Foundation
 
 /// Rewrites a checkpoint with its linear layers stored quantized, in the layout

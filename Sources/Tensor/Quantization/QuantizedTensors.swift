@@ -1,3 +1,4 @@
+import Kernels
 /// How quantized matrices are stored in a safetensors file written by `octavo-infer quantize`:
 ///
 /// - `<name>.weight`: I8 [out, in], with `<name>.weight_scale`: F32 [out] (per-row scales) and

@@ -1,3 +1,4 @@
+import Kernels
 import Foundation
 
 /// One file of a checkpoint: a safetensors file or a PyTorch `.bin`, whose tensors are

@@ -1,3 +1,4 @@
+import Kernels
 import Foundation
 
 /// Where one tensor lives inside a safetensors file.

@@ -1,3 +1,4 @@
+import Kernels
 import Foundation
 
 /// Writes a safetensors file: the header JSON (keys sorted, padded with spaces

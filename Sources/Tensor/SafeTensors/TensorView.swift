@@ -1,3 +1,4 @@
+import Kernels
 /// A stored tensor's bytes, still in the file's mapping, with its dtype and shape.
 public struct TensorView: @unchecked Sendable {
     public let info: TensorInfo

@@ -1,3 +1,4 @@
+import Kernels
 import CheckpointFormats
 import Foundation
 #if canImport(Glibc)

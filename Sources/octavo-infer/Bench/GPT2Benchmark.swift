@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import GPT2
+import Kernels
 import Tensor
 
 /// Prefill and decode timings of a GPT-2 folder, measured the way the peers are:

@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import NLLB
+import Kernels
 import Tensor
 import Tokenizer
 

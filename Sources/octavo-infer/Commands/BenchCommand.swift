@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Tensor
 
 /// `octavo-infer bench`: load time, prefill, time to first token, decode speed and peak memory.

@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import GPT2
+import Kernels
 import Tensor
 
 /// `octavo-infer generate`: text from a GPT-2 folder, streamed or as one JSON object.

@@ -1,5 +1,6 @@
 import Foundation
 import InferenceServer
+import Kernels
 import Tensor
 
 /// `serve`'s request-log and chat-template options, and the banner it prints once ready.
