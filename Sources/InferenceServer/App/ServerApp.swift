@@ -26,7 +26,7 @@ public final class ServerApp: @unchecked Sendable {
     private var server: HTTPServer?
     private var openedListeners: [Listener] = []
     private var runner: JobRunner?
-    private var store: JobStore?
+    private var store: (any JobStorage)?
     private var stopped = false
 
     public init(configuration: ServerConfiguration) {
@@ -53,8 +53,7 @@ public final class ServerApp: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard server == nil else { throw ServerAppError.alreadyStarted }
-        if let path = configuration.jobsDatabasePath {
-            let store = try JobStore(path: path)
+        if let store = try Self.openJobStore(configuration) {
             self.store = store
             environment.jobStore = store
         }
@@ -72,6 +71,21 @@ public final class ServerApp: @unchecked Sendable {
         }
         self.server = server
         return openedListeners
+    }
+
+    /// SQLite (`--jobs-db`) or Redis (`--jobs-redis`), or nil when jobs are off.
+    private static func openJobStore(_ configuration: ServerConfiguration) throws -> (any JobStorage)? {
+        if let path = configuration.jobsDatabasePath { return try JobStore(path: path) }
+        guard let url = configuration.jobsRedisURL else { return nil }
+        let store = try RedisJobStore(url: RedisURL(parsing: url),
+                                      configuration: .init(lease: configuration.jobLease, resultTTL: configuration.jobResultTTL))
+        // Not fatal: the server starts degraded and uses Redis once it is back.
+        let health = store.health()
+        if !health.isOK {
+            let log = configuration.log ?? { FileHandle.standardError.write(Data("[jobs] \($0)\n".utf8)) }
+            log("the job store is unavailable (/health says degraded until it is back): \(health.error ?? health.state)")
+        }
+        return store
     }
 
     /// The listeners, main port first.
@@ -121,6 +135,12 @@ public final class ServerApp: @unchecked Sendable {
                 concurrency: [JobKind.generate.rawValue: generationWorkers, JobKind.story.rawValue: generationWorkers,
                               JobKind.translate.rawValue: max(1, configuration.translationMaxBatch)],
                 resultTTL: configuration.jobResultTTL, log: log)
+            (store as? RedisJobStore)?.setServedModels(registry.all.map { entry in
+                switch entry {
+                case .generation(let service): return service.name
+                case .translation(let service): return service.name
+                }
+            })
             let worker = JobWorker(environment: environment)
             let runner = JobRunner(store: store, configuration: runnerConfiguration) { job, progress, cancellation in
                 try worker.run(job, progress: progress, cancellation: cancellation)

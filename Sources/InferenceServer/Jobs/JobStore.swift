@@ -14,7 +14,7 @@ import Foundation
 /// connection per thread would add SQLITE_BUSY retries and stale-read questions for no
 /// throughput. It also makes read-then-write sequences (idempotency check, claim, cancel)
 /// atomic without relying on SQLite locking alone.
-public final class JobStore: @unchecked Sendable {
+public final class JobStore: JobStorage, @unchecked Sendable {
     /// How hard commits try to reach the disk.
     public enum Durability: Sendable {
         /// `synchronous=NORMAL` (the default): each commit is written into the WAL file before it
@@ -527,6 +527,18 @@ public final class JobStore: @unchecked Sendable {
             events.closeAll()
             queueSignal.notify()
         }
+    }
+
+    public var workGeneration: UInt64 { queueSignal.current }
+
+    public func waitForWork(after generation: UInt64, timeout: TimeInterval) {
+        queueSignal.wait(after: generation, timeout: timeout)
+    }
+
+    public func wakeWorkers() { queueSignal.notify() }
+
+    public func health() -> JobStorageHealth {
+        JobStorageHealth(backend: "sqlite", location: path, state: isClosed ? "closed" : "ok", error: nil)
     }
 
     /// Reads a pragma on the store's own connection (tests check the durability settings).

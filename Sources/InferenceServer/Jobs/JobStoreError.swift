@@ -28,6 +28,9 @@ public enum JobStoreError: Error, CustomStringConvertible, Equatable {
     case sqlite(code: Int32, message: String, sql: String?)
     /// The store was closed (server shutting down).
     case closed
+    /// The shared store (Redis) cannot be reached or did not answer: nothing was stored. Retry
+    /// once it is back.
+    case unavailable(backend: String, reason: String)
 
     // MARK: Using the store
 
@@ -65,6 +68,8 @@ public enum JobStoreError: Error, CustomStringConvertible, Equatable {
             return "The disk holding the job database at \(path) is full. Free space (or shorten the result TTL so old results are swept) and retry."
         case let .sqlite(code, message, sql):
             return "Job database error (SQLite code \(code)): \(message)" + (sql.map { " — while running: \($0)" } ?? "")
+        case let .unavailable(backend, reason):
+            return "The job store (\(backend)) is unavailable: \(reason) The request may not have been stored: retry shortly, with the same Idempotency-Key."
         case .closed:
             return "The job store is closed (the server is shutting down); retry against the restarted server."
         case let .jobNotFound(id):

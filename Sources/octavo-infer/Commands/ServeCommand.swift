@@ -31,6 +31,10 @@ enum ServeCommand: Command {
       --max-queue N                requests waiting per model before 429 (default 64)
       --request-timeout SECONDS    per-request limit, queue time included (default 600)
       --jobs-db PATH               SQLite file for durable jobs (/v1/jobs); off without it
+      --jobs-redis URL             keep durable jobs in Redis (redis://[:PASSWORD@]HOST:PORT/DB)
+                                   instead, shared by every server pointed at it
+      --job-lease SECONDS          with --jobs-redis: a job whose server stops renewing it this
+                                   long is run again by another server (default 30)
       --job-ttl SECONDS            delete finished jobs this long after they end (default 86400)
       --grace-period SECONDS       on SIGINT/SIGTERM, time for in-flight work (default 10); a
                                    second signal stops at once; SIGHUP is ignored
@@ -49,7 +53,7 @@ enum ServeCommand: Command {
           --listen 4019=story-small --listen 4021=story-medium --listen 4020=nllb
     """
     static let spec = CommandLineArguments.Spec(
-        options: ["host", "port", "api-key", "max-batch", "max-queue", "request-timeout", "jobs-db", "job-ttl",
+        options: ["host", "port", "api-key", "max-batch", "max-queue", "request-timeout", "jobs-db", "jobs-redis", "job-lease", "job-ttl",
                   "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache"],
         repeatable: ["model", "listen", "story-variant", "vocabulary-map"])
 
@@ -190,6 +194,18 @@ enum ServeCommand: Command {
             c.requestTimeout = TimeInterval(seconds)
         }
         c.jobsDatabasePath = arguments.string("jobs-db")
+        c.jobsRedisURL = arguments.string("jobs-redis")
+        if c.jobsDatabasePath != nil && c.jobsRedisURL != nil {
+            throw CLIError.usage("--jobs-db and --jobs-redis both name a job store: give one")
+        }
+        if let url = c.jobsRedisURL {
+            do { _ = try RedisURL(parsing: url) } catch { throw CLIError.usage(String(describing: error)) }
+        }
+        if let seconds = try arguments.float("job-lease") {
+            guard c.jobsRedisURL != nil else { throw CLIError.usage("--job-lease needs --jobs-redis") }
+            guard seconds >= 1 else { throw CLIError.usage("--job-lease must be at least 1 second") }
+            c.jobLease = TimeInterval(seconds)
+        }
         if let seconds = try arguments.float("job-ttl") {
             guard seconds > 0 else { throw CLIError.usage("--job-ttl must be positive") }
             c.jobResultTTL = TimeInterval(seconds)
