@@ -26,11 +26,12 @@ public enum RedisValue: Equatable, Sendable {
         }
     }
 
-    /// The bytes of a bulk or simple string, else nil.
+    /// The bytes of a bulk or simple string (or an integer's digits), else nil.
     public var data: Data? {
         switch self {
         case .bulk(let data): return data
         case .simple(let text): return Data(text.utf8)
+        case .integer(let value): return Data(String(value).utf8)
         default: return nil
         }
     }

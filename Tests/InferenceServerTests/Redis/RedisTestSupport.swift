@@ -45,9 +45,9 @@ final class RedisServerProcess {
     private var process: Process?
     private let binary: String
 
-    init(appendOnly: Bool = true, extraArguments: [String] = []) throws {
+    init(appendOnly: Bool = true, extraArguments: [String] = [], port: Int? = nil) throws {
         binary = try findSystemBinary("redis-server", package: "redis-server")
-        port = try freeLoopbackPort()
+        self.port = try port ?? freeLoopbackPort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("octavo-redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.appendOnly = appendOnly
