@@ -75,6 +75,8 @@ final class NginxProcess {
         throw CocoaError(.executableLoad)
     }
 
+    var pid: Int32 { process.processIdentifier }
+
     var errorLog: String {
         (try? String(contentsOf: prefix.appendingPathComponent("error.log"), encoding: .utf8)) ?? ""
     }

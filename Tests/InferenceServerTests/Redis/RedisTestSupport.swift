@@ -42,15 +42,18 @@ final class RedisServerProcess {
     let directory: URL
     let appendOnly: Bool
     let extraArguments: [String]
+    /// `always` (every write on disk before Redis answers) or Redis's default `everysec`.
+    let appendFsync: String
     private var process: Process?
     private let binary: String
 
-    init(appendOnly: Bool = true, extraArguments: [String] = [], port: Int? = nil) throws {
+    init(appendOnly: Bool = true, appendFsync: String = "everysec", extraArguments: [String] = [], port: Int? = nil) throws {
         binary = try findSystemBinary("redis-server", package: "redis-server")
         self.port = try port ?? freeLoopbackPort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("octavo-redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.appendOnly = appendOnly
+        self.appendFsync = appendFsync
         self.extraArguments = extraArguments
         try start()
     }
@@ -67,7 +70,7 @@ final class RedisServerProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path, "--save", "",
-                             "--appendonly", appendOnly ? "yes" : "no", "--appendfsync", "always",
+                             "--appendonly", appendOnly ? "yes" : "no", "--appendfsync", appendFsync,
                              "--daemonize", "no", "--logfile", directory.appendingPathComponent("redis.log").path]
             + extraArguments
         process.standardOutput = FileHandle.nullDevice
@@ -93,6 +96,8 @@ final class RedisServerProcess {
         throw CocoaError(.executableLoad)
     }
 
+    var pid: Int32? { process?.processIdentifier }
+
     func stop(signal: Int32 = SIGTERM) {
         guard let process, process.isRunning else { return }
         kill(process.processIdentifier, signal)
@@ -115,4 +120,14 @@ func pollUntil(_ timeout: TimeInterval, _ what: String, file: StaticString = #fi
         Thread.sleep(forTimeInterval: 0.02)
     }
     XCTFail("timed out waiting for \(what)", file: file, line: line)
+}
+
+/// CPU seconds (user + system) a process has used so far, from /proc.
+func cpuSeconds(ofProcess pid: Int32) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return 0 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    // After the command name: state is field 3, utime 14 and stime 15 (1-based, whole line).
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
