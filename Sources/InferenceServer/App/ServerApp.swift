@@ -135,12 +135,11 @@ public final class ServerApp: @unchecked Sendable {
                 concurrency: [JobKind.generate.rawValue: generationWorkers, JobKind.story.rawValue: generationWorkers,
                               JobKind.translate.rawValue: max(1, configuration.translationMaxBatch)],
                 resultTTL: configuration.jobResultTTL, log: log)
-            (store as? RedisJobStore)?.setServedModels(registry.all.map { entry in
-                switch entry {
-                case .generation(let service): return service.name
-                case .translation(let service): return service.name
-                }
-            })
+            let generationModels = registry.generationServices.map(\.name)
+            (store as? RedisJobStore)?.setServedModels(byType: [
+                JobKind.generate.rawValue: generationModels, JobKind.story.rawValue: generationModels,
+                JobKind.translate.rawValue: registry.translationServices.map(\.name),
+            ])
             let worker = JobWorker(environment: environment)
             let runner = JobRunner(store: store, configuration: runnerConfiguration) { job, progress, cancellation in
                 try worker.run(job, progress: progress, cancellation: cancellation)

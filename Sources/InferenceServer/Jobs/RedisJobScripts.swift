@@ -141,4 +141,18 @@ enum RedisJobScripts {
         end
         return {'ok', redis.call('HGETALL', KEYS[1])}
         """
+
+    /// Gives back a fresh entry this consumer read but will not run: acknowledged and added again
+    /// at the end of its queue. KEYS: job, queue. ARGV: entry, group, job id.
+    static let release = """
+        local s = redis.call('HMGET', KEYS[1], 'status', 'entry')
+        if s[1] == 'running' or s[2] ~= ARGV[1] then return 0 end
+        redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])
+        redis.call('XDEL', KEYS[2], ARGV[1])
+        if s[1] == 'queued' then
+          local entry = redis.call('XADD', KEYS[2], '*', 'id', ARGV[3])
+          redis.call('HSET', KEYS[1], 'entry', entry)
+        end
+        return 1
+        """
 }

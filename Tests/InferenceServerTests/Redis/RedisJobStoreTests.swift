@@ -168,6 +168,31 @@ final class RedisJobStoreTests: XCTestCase {
         XCTAssertEqual(try claim(other).jobID, job.id)
     }
 
+    func testAWorkerWaitingOnSeveralQueuesTakesOneJobAndGivesTheOthersBack() throws {
+        let submitter = try makeStore()
+        let worker = try makeStore(claimBlock: 2, models: ["m", "other"])
+        XCTAssertNil(try worker.claimNext(type: "t"))  // creates the groups
+        let waiting = LockedBox<(JobLease?, TimeInterval)?>(nil)
+        let thread = Thread {
+            let start = Date()
+            let lease = try? worker.claimNext(type: "t")
+            waiting.set((lease, Date().timeIntervalSince(start)))
+        }
+        thread.start()
+        Thread.sleep(forTimeInterval: 0.3)
+        let first = try submitter.submit(type: "t", params: params(1, model: "other"), idempotencyKey: nil).job
+        pollUntil(5, "the waiting claim to return") { waiting.value != nil }
+        XCTAssertEqual(waiting.value?.0?.jobID, first.id, "a job submitted on another server wakes a blocked worker")
+        XCTAssertLessThan(waiting.value?.1 ?? 9, 1.9)
+
+        let second = try submitter.submit(type: "t", params: params(2, model: "m"), idempotencyKey: nil).job
+        let third = try submitter.submit(type: "t", params: params(3, model: "other"), idempotencyKey: nil).job
+        let a = try claim(worker), b = try claim(worker)
+        XCTAssertEqual(Set([a.jobID, b.jobID]), [second.id, third.id], "the job given back is claimed next")
+        XCTAssertEqual(a.attempt, 1)
+        XCTAssertEqual(b.attempt, 1)
+    }
+
     func testRedisDownMeansUnavailableNeverAccepted() throws {
         let a = try makeStore()
         redis.stop()
