@@ -4,6 +4,7 @@ import Foundation
 let commands: [CommandEntry] = [
     CommandEntry(GenerateCommand.self),
     CommandEntry(TranslateCommand.self),
+    CommandEntry(StoryCommand.self),
     CommandEntry(LanguagesCommand.self),
     CommandEntry(TokenizeCommand.self),
     CommandEntry(DetokenizeCommand.self),

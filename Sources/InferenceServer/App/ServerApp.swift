@@ -44,6 +44,8 @@ public final class ServerApp: @unchecked Sendable {
         TokenizeHandlers(environment: environment).register(on: router)
         LegacyHandlers(environment: environment).register(on: router)
         JobHandlers(environment: environment).register(on: router)
+        StoryHandlers(environment: environment).register(on: router)
+        PlaygroundHandlers().register(on: router)
     }
 
     /// Opens the job store (when configured) and binds the main port and every extra
@@ -96,8 +98,10 @@ public final class ServerApp: @unchecked Sendable {
     }
 
     /// Serves a GPT-2 folder under `name`.
-    public func addGenerationModel(name: String, pipeline: GPT2Pipeline, storyVariant: LegacyStoryVariant? = nil) throws {
+    public func addGenerationModel(name: String, pipeline: GPT2Pipeline, storyVariant: LegacyStoryVariant? = nil,
+                                   storyPresets: StoryPresets = .standard) throws {
         try registry.add(.generation(GenerationService(name: name, pipeline: pipeline, storyVariant: storyVariant,
+                                                       storyPresets: storyPresets,
                                                        configuration: generationConfiguration, metrics: metrics)))
     }
 

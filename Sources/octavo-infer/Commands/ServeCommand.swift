@@ -238,7 +238,8 @@ enum ServeCommand: Command {
             } catch {
                 throw CLIError.runtime("cannot load model '\(spec.name)' from \(spec.directory.path): \(error)")
             }
-            try app.addGenerationModel(name: spec.name, pipeline: pipeline, storyVariant: variant)
+            try app.addGenerationModel(name: spec.name, pipeline: pipeline, storyVariant: variant,
+                                       storyPresets: StoryPresets.forModelFolder(spec.directory))
             let millions = Double(pipeline.model.parameterCount) / 1e6
             say("loaded \(spec.name): gpt2, \(String(format: "%.1f", millions))M parameters, \(pipeline.model.config.nPositions) positions, in \(Int(Date().timeIntervalSince(start) * 1000)) ms, from \(spec.directory.path)")
         default:
