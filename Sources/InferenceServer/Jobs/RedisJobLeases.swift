@@ -166,7 +166,7 @@ extension RedisJobStore {
     // MARK: - Keeper
 
     /// Every `flushInterval`: writes pending text; every half second checks for cancels and lost
-    /// leases; every third of the lease renews each running job's queue entry.
+    /// leases; every third of the lease renews each running job's queue entry (`XCLAIM ... JUSTID`).
     func keeperLoop() {
         var lastCheck: UInt64 = 0
         var lastRenewal = SocketIO.now()
@@ -195,8 +195,9 @@ extension RedisJobStore {
                     actions.append((lease, .checkCancel))
                 }
                 if renew {
-                    commands.append(["XCLAIM", lease.queue, Self.group, configuration.consumerName, "0", lease.entry, "JUSTID"]
-                        .map { Data($0.utf8) })
+                    commands.append(evalCommand(RedisJobScripts.renew, keys: [jobKey(lease.jobID), lease.queue],
+                                                arguments: [lease.name, Self.group, configuration.consumerName, lease.entry]
+                                                    .map { Data($0.utf8) }))
                     actions.append((lease, .renew))
                 }
             }
@@ -204,13 +205,12 @@ extension RedisJobStore {
                 let replies = try client.pipeline(commands)
                 for ((lease, action), reply) in zip(actions, replies) {
                     switch action {
-                    case .writeText: if reply.integer == 0 { lease.cancellation.cancel() }  // lease gone
+                    case .writeText, .renew: if reply.integer == 0 { lease.cancellation.cancel() }  // lease gone
                     case .checkCancel:
                         let values = reply.array ?? []
                         if values.first?.string == "1" { lease.cancellation.cancel() }
                         // Taken over by another server (this one was presumed dead): stop; its outcome would be refused.
                         if values.count == 2, values[1].string != lease.name { lease.cancellation.cancel() }
-                    case .renew: break
                     }
                 }
                 if check { lastCheck = current }

@@ -155,4 +155,13 @@ enum RedisJobScripts {
         end
         return 1
         """
+
+    /// Resets the idle time of a running job's queue entry, only while `lease` still owns the job
+    /// (renewing an entry another server took over would take it back from under it).
+    /// KEYS: job, queue. ARGV: lease, group, consumer, entry. Returns 1, or 0 when the lease is gone.
+    static let renew = """
+        if redis.call('HGET', KEYS[1], 'lease') ~= ARGV[1] then return 0 end
+        redis.call('XCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[4], 'JUSTID')
+        return 1
+        """
 }

@@ -141,6 +141,21 @@ final class RedisJobStoreTests: XCTestCase {
         XCTAssertEqual(try doneEvents(job.id), 1)
     }
 
+    func testAServerWhoseJobWasTakenOverStopsRunningIt() throws {
+        let a = try makeStore(lease: 1)
+        let job = try a.submit(type: "t", params: params(1), idempotencyKey: nil).job
+        let lease = try claim(a)
+        // Another server took the job over (as after a stall longer than the lease).
+        let client = RedisClient(url: redis.url)
+        defer { client.close() }
+        try client.send("HSET", "octavo:job:\(job.id)", "lease", "elsewhere:1")
+        pollUntil(3, "the executor to be told to stop") { lease.cancellation.isCancelled }
+        XCTAssertThrowsError(try a.complete(lease, result: Data("1".utf8))) { error in
+            guard case JobStoreError.leaseLost = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try a.get(job.id)?.status, .running, "the other server's run decides the outcome")
+    }
+
     func testARunningJobIsRenewedAndNotTakenOver() throws {
         let a = try makeStore(lease: 1), b = try makeStore(lease: 1)
         _ = try a.submit(type: "t", params: params(1), idempotencyKey: nil)
