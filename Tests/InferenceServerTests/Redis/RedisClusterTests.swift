@@ -135,6 +135,12 @@ final class RedisClusterTests: XCTestCase {
                 XCTAssertTrue(events.text.contains("event: done") && events.text.contains(#""finish_reason""#), events.text)
             }
         }
+        // And through nginx, which streams them unbuffered.
+        if let id = ids[total - 1] {
+            let events = try TestClient.request(port: nginx.port, "/v1/jobs/\(id)/events")
+            XCTAssertEqual(events.headers["Content-Type"]?.hasPrefix("text/event-stream"), true, events.text)
+            XCTAssertTrue(events.text.contains("event: done"), events.text)
+        }
         XCTAssertEqual(try client.send("XPENDING", queue, RedisJobStore.group).array?.first, .integer(0), "every entry acknowledged")
         print("redis cluster: \(ids.count) jobs through nginx in \(String(format: "%.1f", elapsed)) s; server 0 killed holding \(orphans.count) claimed jobs; \(reruns) jobs ran twice; \(retries.value) submit retries (502/503) across the kill and the Redis restart")
         for (process, _) in servers.dropFirst() {
