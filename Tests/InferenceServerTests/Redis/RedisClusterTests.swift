@@ -12,11 +12,12 @@ final class RedisClusterTests: XCTestCase {
     private var tinyModel: String { "tiny=" + AppFixtures.tinyGPT2.path }
     private let queue = "octavo:queue:generate:tiny"
 
-    private func startServers(_ count: Int, redis: RedisServerProcess, lease: Int) throws -> [(process: ServeProcess, port: Int)] {
+    private func startServers(_ count: Int, redis: RedisServerProcess, lease: Int,
+                              executable: URL? = nil) throws -> [(process: ServeProcess, port: Int)] {
         // Started together: loading is the slow part on a loaded machine.
         let processes = try (0..<count).map { _ in
             try ServeProcess(["--model", tinyModel, "--port", "0", "--jobs-redis", redis.urlString, "--job-lease", String(lease),
-                              "--max-batch", "4", "--threads", "1"])
+                              "--max-batch", "4", "--threads", "1"], executable: executable)
         }
         return try processes.map { process in
             let port = try XCTUnwrap(process.mainPort(), process.stderr)
@@ -151,16 +152,19 @@ final class RedisClusterTests: XCTestCase {
     }
 
     /// jobs/s through nginx with 1, 2 and 3 servers on the tiny model. A measurement, not a
-    /// check: it runs only with OCTAVO_REDIS_BENCH=1 (quiet cores make it meaningful).
+    /// check: it runs only with OCTAVO_REDIS_BENCH=1 (quiet cores make it meaningful), on the
+    /// release binary with OCTAVO_REDIS_BENCH_RELEASE=1.
     func testJobsPerSecondWithOneTwoAndThreeServers() throws {
         guard ProcessInfo.processInfo.environment["OCTAVO_REDIS_BENCH"] == "1" else {
             throw XCTSkip("a benchmark: run with OCTAVO_REDIS_BENCH=1")
         }
         let jobs = Int(ProcessInfo.processInfo.environment["OCTAVO_REDIS_BENCH_JOBS"] ?? "") ?? 200
         let fsync = ProcessInfo.processInfo.environment["OCTAVO_REDIS_BENCH_FSYNC"] ?? "everysec"
+        let release = ProcessInfo.processInfo.environment["OCTAVO_REDIS_BENCH_RELEASE"] == "1"
+        let executable = release ? try ServeProcess.releaseExecutable() : nil
         for count in 1...3 {
             let redis = try RedisServerProcess(appendOnly: true, appendFsync: fsync)
-            let servers = try startServers(count, redis: redis, lease: 30)
+            let servers = try startServers(count, redis: redis, lease: 30, executable: executable)
             let nginx = try NginxProcess(upstreams: servers.map(\.port))
             let client = RedisClient(url: redis.url)
             defer { client.close() }
@@ -184,13 +188,21 @@ final class RedisClusterTests: XCTestCase {
                 return replies.count == jobs && replies.allSatisfy { $0.string == "succeeded" }
             }
             let elapsed = Date().timeIntervalSince(start)
+            // How long a worker held each job (claim to stored outcome), from the job records.
+            let times = try client.pipeline(ids.value.map { ["HMGET", "octavo:job:\($0)", "started", "finished"] })
+            let held = times.compactMap { reply -> Double? in
+                guard let values = reply.array, values.count == 2, let started = values[0].integer,
+                      let finished = values[1].integer else { return nil }
+                return Double(finished - started)
+            }.sorted()
+            let medianHeld = held.isEmpty ? 0 : held[held.count / 2]
             let serverCPU = zip(servers, cpuAtStart).map { cpuSeconds(ofProcess: $0.0.process.process.processIdentifier) - $0.1 }
             let redisCPU = redis.pid.map(cpuSeconds(ofProcess:)) ?? 0
             let nginxCPU = cpuSeconds(ofProcess: nginx.pid)
             let testCPU = cpuSeconds(ofProcess: getpid()) - testCPUAtStart
-            print(String(format: "redis jobs bench (appendfsync \(fsync)): %d server(s): %d jobs in %.2f s = %.1f jobs/s (all submitted after %.2f s); "
-                         + "CPU s: servers %@, redis %.2f, nginx %.2f, test client %.2f",
-                         count, jobs, elapsed, Double(jobs) / elapsed, submitted,
+            print(String(format: "redis jobs bench (\(release ? "release" : "debug") build, appendfsync \(fsync)): %d server(s): %d jobs in %.2f s = %.1f jobs/s (all submitted after %.2f s); "
+                         + "median job held by its worker %.1f ms; CPU s: servers %@, redis %.2f, nginx %.2f, test client %.2f",
+                         count, jobs, elapsed, Double(jobs) / elapsed, submitted, medianHeld,
                          serverCPU.map { String(format: "%.2f", $0) }.joined(separator: "+"), redisCPU, nginxCPU, testCPU))
             for (process, _) in servers { process.signal(SIGKILL) }
             _ = nginx
