@@ -34,11 +34,15 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
         public var flushInterval: TimeInterval
         /// This process's consumer name in the groups; unique per process.
         public var consumerName: String
+        /// Consumers (earlier server processes) idle this long with nothing pending are removed
+        /// from the groups when a server starts; live servers touch theirs every `claimBlock`.
+        public var forgetConsumersIdleFor: TimeInterval
         public var clock: @Sendable () -> Date
 
         public init(keyPrefix: String = "octavo", lease: TimeInterval = 30, resultTTL: TimeInterval? = 24 * 3600,
                     maxAttempts: Int = 3, claimBlock: TimeInterval = 1, flushInterval: TimeInterval = 0.1,
-                    consumerName: String? = nil, clock: @escaping @Sendable () -> Date = { Date() }) {
+                    consumerName: String? = nil, forgetConsumersIdleFor: TimeInterval = 3600,
+                    clock: @escaping @Sendable () -> Date = { Date() }) {
             self.keyPrefix = keyPrefix
             self.lease = lease
             self.resultTTL = resultTTL
@@ -46,6 +50,7 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
             self.claimBlock = claimBlock
             self.flushInterval = flushInterval
             self.consumerName = consumerName ?? Self.defaultConsumerName()
+            self.forgetConsumersIdleFor = forgetConsumersIdleFor
             self.clock = clock
         }
 
@@ -301,9 +306,23 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
         do {
             try client.send("XGROUP", "CREATE", queue, Self.group, "0", "MKSTREAM")
         } catch let error as RedisError where error.serverErrorCode == "BUSYGROUP" {}
+        try forgetIdleConsumers(queue)
         lock.lock()
         knownGroups.insert(queue)
         lock.unlock()
+    }
+
+    /// Every server start adds a consumer (its name has the pid): remove those of long-gone
+    /// processes. Only consumers with nothing pending: a pending entry is a job to take over.
+    private func forgetIdleConsumers(_ queue: String) throws {
+        let limit = Int64(configuration.forgetConsumersIdleFor * 1000)
+        for consumer in try client.send("XINFO", "CONSUMERS", queue, Self.group).array ?? [] {
+            guard let fields = consumer.fieldMap, let name = fields["name"].map({ String(decoding: $0, as: UTF8.self) }),
+                  let pending = fields["pending"].flatMap({ Int64(String(decoding: $0, as: UTF8.self)) }),
+                  let idle = fields["idle"].flatMap({ Int64(String(decoding: $0, as: UTF8.self)) }),
+                  pending == 0, idle >= limit, name != configuration.consumerName else { continue }
+            try client.send("XGROUP", "DELCONSUMER", queue, Self.group, name)
+        }
     }
 
     func forgetGroup(_ queue: String) {

@@ -208,6 +208,25 @@ final class RedisJobStoreTests: XCTestCase {
         XCTAssertEqual(b.attempt, 1)
     }
 
+    func testConsumersOfGoneProcessesAreForgottenUnlessTheyHoldJobs() throws {
+        let client = RedisClient(url: redis.url)
+        defer { client.close() }
+        let queue = "octavo:queue:t:m"
+        try client.send("XGROUP", "CREATE", queue, RedisJobStore.group, "0", "MKSTREAM")
+        try client.send("XGROUP", "CREATECONSUMER", queue, RedisJobStore.group, "gone-idle")
+        try client.send("XADD", queue, "*", "id", JobID.random().rawValue)
+        try client.send("XREADGROUP", "GROUP", RedisJobStore.group, "gone-holding", "COUNT", "1", "STREAMS", queue, ">")
+        Thread.sleep(forTimeInterval: 0.3)
+        let store = try RedisJobStore(url: redis.url, configuration: .init(claimBlock: 0.1, forgetConsumersIdleFor: 0.2))
+        stores.append(store)
+        store.setServedModels(["m"])
+        _ = try store.claimNext(type: "t")
+        let names = (try client.send("XINFO", "CONSUMERS", queue, RedisJobStore.group).array ?? [])
+            .compactMap { $0.fieldMap?["name"].map { String(decoding: $0, as: UTF8.self) } }
+        XCTAssertFalse(names.contains("gone-idle"), "\(names)")
+        XCTAssertTrue(names.contains("gone-holding"), "a consumer with a pending entry stays: \(names)")
+    }
+
     func testRedisDownMeansUnavailableNeverAccepted() throws {
         let a = try makeStore()
         redis.stop()
