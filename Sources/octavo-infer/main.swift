@@ -13,6 +13,7 @@ let commands: [CommandEntry] = [
     CommandEntry(DownloadCommand.self),
     CommandEntry(BenchCommand.self),
     CommandEntry(QuantizeCommand.self),
+    CommandEntry(ConvertCommand.self),
 ]
 
 let version = "0.1.0"
@@ -28,7 +29,8 @@ func topLevelHelp() -> String {
     Commands:
     \(list.joined(separator: "\n"))
 
-    Run 'octavo-infer <command> --help' for a command's options.
+    Run 'octavo-infer <command> --help' for a command's options; 'octavo-infer -V' (--version)
+    prints the version.
     """
 }
 
@@ -41,7 +43,7 @@ func runCommandLine(_ argv: [String]) -> Int32 {
         print(topLevelHelp())
         return 0
     }
-    if first == "--version" {
+    if first == "--version" || first == "-V" {
         print("octavo-infer \(version)")
         return 0
     }

@@ -28,11 +28,14 @@ public final class GenerationService: @unchecked Sendable {
     public let storyPresets: StoryPresets
     /// Shown by `GET /v1/models` and `/health`.
     public let architecture: String
+    /// How `/v1/chat/completions` turns messages into a prompt.
+    public let chatTemplate: ChatTemplate
     public let executor: GenerationExecutor
 
     public init(name: String, model: CausalLanguageModel, tokenizer: Tokenizer, defaults: GenerationParameters,
-                bosTokenID: Int?, storyVariant: LegacyStoryVariant? = nil, storyPresets: StoryPresets = .standard,
-                architecture: String = "gpt2", configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?) {
+                bosTokenID: Int?, storyVariant: LegacyStoryVariant? = nil, chatTemplate: ChatTemplate = .plain,
+                storyPresets: StoryPresets = .standard, architecture: String = "gpt2",
+                configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?) {
         self.name = name
         self.tokenizer = tokenizer
         vocabularySize = model.vocabularySize
@@ -42,19 +45,20 @@ public final class GenerationService: @unchecked Sendable {
         self.storyVariant = storyVariant
         self.storyPresets = storyPresets
         self.architecture = architecture
+        self.chatTemplate = chatTemplate
         executor = GenerationExecutor(name: name, model: model, tokenizer: tokenizer,
                                       configuration: configuration, metrics: metrics)
     }
 
     /// A GPT-2 folder loaded with `GPT2Pipeline`.
     public convenience init(name: String, pipeline: GPT2Pipeline, storyVariant: LegacyStoryVariant? = nil,
-                            storyPresets: StoryPresets = .standard, configuration: GenerationExecutor.Configuration,
-                            metrics: ServerMetrics?) {
+                            chatTemplate: ChatTemplate = .plain, storyPresets: StoryPresets = .standard,
+                            configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?) {
         self.init(name: name, model: pipeline.model, tokenizer: pipeline.tokenizer,
                   defaults: pipeline.defaultParameters(),
                   bosTokenID: pipeline.generationConfig.bosTokenID ?? pipeline.model.config.bosTokenID,
-                  storyVariant: storyVariant, storyPresets: storyPresets, architecture: pipeline.model.config.modelType,
-                  configuration: configuration, metrics: metrics)
+                  storyVariant: storyVariant, chatTemplate: chatTemplate, storyPresets: storyPresets,
+                  architecture: pipeline.model.config.modelType, configuration: configuration, metrics: metrics)
     }
 
     /// The prompt's ids; an empty prompt starts from BOS (transformers' behaviour).

@@ -32,13 +32,16 @@ public final class ServerApp: @unchecked Sendable {
     public init(configuration: ServerConfiguration) {
         self.configuration = configuration
         environment = ServingEnvironment(registry: registry, metrics: metrics, configuration: configuration)
-        router = Router(errorRenderer: APIErrorRenderer.render)
+        router = Router(errorRenderer: { RequestLogMiddleware.withRequestID(APIErrorRenderer.render($0)) })
+        let requestLog = configuration.requestLog ?? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        router.use(RequestLogMiddleware(format: configuration.requestLogFormat, write: requestLog))
         router.use(CORSMiddleware())
         router.use(MetricsMiddleware(metrics: metrics))
         router.use(APIKeyMiddleware(apiKeys: configuration.apiKeys,
                                     legacyOpenOnLoopback: configuration.legacyRoutesOpenOnLoopback))
         OperationalHandlers(environment: environment).register(on: router)
         OpenAIHandlers(environment: environment).register(on: router)
+        OpenAIChatHandlers(environment: environment).register(on: router)
         NativeGeneration(environment: environment).register(on: router)
         NativeTranslation(environment: environment).register(on: router)
         TokenizeHandlers(environment: environment).register(on: router)
@@ -98,10 +101,16 @@ public final class ServerApp: @unchecked Sendable {
     }
 
     /// Serves a GPT-2 folder under `name`.
+    /// Its chat template is `configuration.chatTemplateFiles[name]`, else the folder's own, else `.plain`;
+    /// its story presets are `storyPresets`, else the folder's `story_presets.json`, else the standard ones.
     public func addGenerationModel(name: String, pipeline: GPT2Pipeline, storyVariant: LegacyStoryVariant? = nil,
-                                   storyPresets: StoryPresets = .standard) throws {
+                                   storyPresets: StoryPresets? = nil) throws {
+        let template = try configuration.chatTemplateFiles[name].map {
+            try ChatTemplate.load(file: URL(fileURLWithPath: $0), directory: pipeline.directory)
+        } ?? ChatTemplate.load(directory: pipeline.directory)
+        let presets = try storyPresets ?? StoryPresets.forModelFolder(pipeline.directory)
         try registry.add(.generation(GenerationService(name: name, pipeline: pipeline, storyVariant: storyVariant,
-                                                       storyPresets: storyPresets,
+                                                       chatTemplate: template, storyPresets: presets,
                                                        configuration: generationConfiguration, metrics: metrics)))
     }
 

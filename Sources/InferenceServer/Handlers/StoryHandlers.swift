@@ -43,6 +43,9 @@ struct StoryPlan {
     let audience: String
     let language: String
     let translator: TranslationService?
+    /// New tokens at most per translated sentence: the old translator's max_length=1000 (the
+    /// backend caps it to its context).
+    var translationMaxNewTokens = 1000
 
     static func make(_ body: StoryRequestBody, environment: ServingEnvironment, listener: String?,
                      checkReady: Bool = true) throws -> StoryPlan {
@@ -127,15 +130,10 @@ final class StoryRun: @unchecked Sendable {
         }
         var translate: StoryWriter.Translate?
         if let translator = plan.translator {
-            let target = plan.language
+            let target = plan.language, budget = plan.translationMaxNewTokens
             translate = { text in
-                let sentences = LegacyText.planTranslation(text)
-                guard !sentences.sourceSentences.isEmpty else { return try sentences.render(translations: []) }
-                // max_length=1000 as the old translator asked; the backend caps it to its context.
-                let request = TranslationRequest(texts: sentences.sourceSentences, source: StoryPlan.sourceLanguage,
-                                                 target: target, beams: nil, maxNewTokens: 1000)
-                let result = try TranslationCall.run(request, on: translator, timeout: timeout, cancelOn: disconnect)
-                return try sentences.render(translations: result.texts)
+                try StoryTeller.translate(paragraph: text, to: target, on: translator, maxNewTokens: budget, timeout: timeout,
+                                          cancelOn: disconnect)
             }
         }
         writer = StoryWriter(translate: translate)

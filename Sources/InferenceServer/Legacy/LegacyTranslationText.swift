@@ -17,7 +17,7 @@
 /// - periods and paragraph breaks inside a tag's text survive;
 /// - the output no longer starts with `\n\n` when the text opens with
 ///   `[Content]`, and `[Title]` gets a blank line before it like every tag
-///   (the old regexes skipped it), per the contract in SEED-API.md.
+///   (the old regexes skipped it), per the contract in docs/old-services-api.md.
 ///
 /// `LegacyTranslationPlan` builds on this to send sentences to the model and
 /// rebuild the translated story.

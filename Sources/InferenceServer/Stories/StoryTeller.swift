@@ -38,6 +38,8 @@ public enum StoryTeller {
         public var language: String?
         public var seed: UInt64?
         public var maxNewTokens: Int?
+        /// New tokens at most per translated sentence (default 1000, the old translator's max_length).
+        public var translationMaxNewTokens = 1000
 
         public init(prompt: String, audience: String? = nil, language: String? = nil, seed: UInt64? = nil,
                     maxNewTokens: Int? = nil) {
@@ -61,7 +63,22 @@ public enum StoryTeller {
         body.language = options.language
         body.seed = options.seed
         body.maxNewTokens = options.maxNewTokens
-        let plan = try StoryPlan(body, service: service, translator: translator, timeout: timeout)
+        var plan = try StoryPlan(body, service: service, translator: translator, timeout: timeout)
+        plan.translationMaxNewTokens = options.translationMaxNewTokens
         return try StoryRun(plan: plan, timeout: timeout, cancelOn: nil).run(started: started, onParagraph: onParagraph).get()
+    }
+
+    /// One paragraph in `language`, as the story paths translate it: cut into sentences as the old
+    /// translator did (tags kept aside), the sentences translated from English as one batch, and
+    /// put back together.
+    public static func translate(paragraph: String, to language: String, on translator: TranslationService,
+                                 maxNewTokens: Int = 1000, timeout: TimeInterval = 3600,
+                                 cancelOn disconnect: DisconnectSignal? = nil) throws -> String {
+        let sentences = LegacyText.planTranslation(paragraph)
+        guard !sentences.sourceSentences.isEmpty else { return try sentences.render(translations: []) }
+        let request = TranslationRequest(texts: sentences.sourceSentences, source: StoryPlan.sourceLanguage, target: language,
+                                         beams: nil, maxNewTokens: maxNewTokens)
+        let result = try TranslationCall.run(request, on: translator, timeout: timeout, cancelOn: disconnect)
+        return try sentences.render(translations: result.texts)
     }
 }

@@ -46,6 +46,10 @@ enum ServeCommand: Command {
       --vocabulary-map NAME=FILE   restrict translation model NAME's output to the tokens this
                                    CTranslate2 vocabulary map (vmap.txt) allows for each batch's
                                    sources (repeatable; faster, and may change translations)
+      --chat-template NAME=FILE    the Jinja chat template for generation model NAME (repeatable;
+                                   default: the folder's tokenizer_config.json chat_template, else
+                                   plain "Role: content" lines; README: chat templates)
+      --log-format text|json|off   one line per request on standard error (default text)
 
     Example (the three old services on their old ports, plus the API on 8080):
       octavo-infer serve --model story-small=models/story-small --model story-medium=models/story-medium \\
@@ -53,9 +57,9 @@ enum ServeCommand: Command {
           --listen 4019=story-small --listen 4021=story-medium --listen 4020=nllb
     """
     static let spec = CommandLineArguments.Spec(
-        options: ["host", "port", "api-key", "max-batch", "max-queue", "request-timeout", "jobs-db", "jobs-redis", "job-lease", "job-ttl",
-                  "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache"],
-        repeatable: ["model", "listen", "story-variant", "vocabulary-map"])
+        options: ["host", "port", "api-key", "max-batch", "max-queue", "request-timeout", "jobs-db", "jobs-redis", "job-lease",
+                  "job-ttl", "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache", "log-format"],
+        repeatable: ["model", "listen", "story-variant", "vocabulary-map", "chat-template"])
 
     static func run(_ arguments: CommandLineArguments) throws {
         let models = try modelSpecs(arguments)
@@ -65,6 +69,7 @@ enum ServeCommand: Command {
         try GenerateCommand.applyThreads(arguments)
         let precision = try GenerateCommand.precisionOption(arguments)
         let cachePrecision = try GenerateCommand.cachePrecisionOption(arguments)
+        try applyLogAndChatOptions(arguments, models: models, to: &configuration)
         configuration.log = { line in FileHandle.standardError.write(Data("octavo-infer serve: \(line)\n".utf8)) }
 
         let app = ServerApp(configuration: configuration)
@@ -90,6 +95,8 @@ enum ServeCommand: Command {
                              cachePrecision: cachePrecision, into: app)
                 }
                 try app.markReady()
+                for line in banner(version: version, app: app, models: models, precision: precision,
+                                   listeners: listeners, configuration: app.configuration) { say(line) }
                 say("ready")
             } catch {
                 FileHandle.standardError.write(Data("octavo-infer serve: \(error)\n".utf8))
@@ -226,6 +233,7 @@ enum ServeCommand: Command {
     static func load(_ spec: ModelSpec, variant: LegacyStoryVariant?, vocabularyMap: URL?, precision: WeightPrecision,
                      cachePrecision: KVCachePrecision, into app: ServerApp) throws {
         let start = Date()
+        notePyTorchWeights(in: spec.directory)
         let modelType = try ServeModelLoader.modelType(of: spec.directory)
         switch modelType {
         case "gpt2":
@@ -238,8 +246,7 @@ enum ServeCommand: Command {
             } catch {
                 throw CLIError.runtime("cannot load model '\(spec.name)' from \(spec.directory.path): \(error)")
             }
-            try app.addGenerationModel(name: spec.name, pipeline: pipeline, storyVariant: variant,
-                                       storyPresets: StoryPresets.forModelFolder(spec.directory))
+            try app.addGenerationModel(name: spec.name, pipeline: pipeline, storyVariant: variant)
             let millions = Double(pipeline.model.parameterCount) / 1e6
             say("loaded \(spec.name): gpt2, \(String(format: "%.1f", millions))M parameters, \(pipeline.model.config.nPositions) positions, in \(Int(Date().timeIntervalSince(start) * 1000)) ms, from \(spec.directory.path)")
         default:
