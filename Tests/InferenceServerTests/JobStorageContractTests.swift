@@ -3,7 +3,7 @@ import XCTest
 @testable import InferenceServer
 
 /// What the handlers and `JobRunner` rely on, run against both stores through `JobStorage`
-/// only: idempotency, cancel, a runner working the queue, events, graceful stop, close.
+/// only: idempotency, cancel, a runner working the queue, events, listing, graceful stop, close.
 final class JobStorageContractTests: JobStoreTestCase {
     func testSQLiteStoreKeepsTheContract() throws {
         try exercise(openStore())
@@ -60,6 +60,9 @@ final class JobStorageContractTests: JobStoreTestCase {
         }
         XCTAssertEqual(try store.get(ids[3])?.result, Data(#"{"echo":{"n":103}}"#.utf8))
         XCTAssertEqual(try store.get(cancelled.id)?.status, .cancelled, "a cancelled job never runs")
+        XCTAssertEqual(try store.list(status: .succeeded, limit: 3, newestFirst: true).map(\.id), [ids[9], ids[8], ids[7]])
+        XCTAssertEqual(try store.list(status: nil, limit: 2, newestFirst: false).map(\.id), [keyed.job.id, cancelled.id])
+        XCTAssertEqual(try store.list(status: .cancelled, limit: 100, newestFirst: true).map(\.id), [cancelled.id])
 
         let held = try store.submit(type: "echo", params: params(99), idempotencyKey: nil).job
         try waitUntil(timeout: 10, "the held job to start") { try store.get(held.id)?.status == .running }

@@ -15,6 +15,8 @@ public protocol JobStorage: AnyObject, Sendable {
     func submit(type: String, params: Data, idempotencyKey: String?) throws -> Submission
     /// The job, or nil when unknown or expired.
     func get(_ id: JobID) throws -> Job?
+    /// Jobs in submission order (oldest first unless `newestFirst`), optionally of one status.
+    func list(status: JobStatus?, limit: Int, newestFirst: Bool) throws -> [Job]
     /// Cancels a queued job now, or asks a running one to stop; returns the job afterwards.
     @discardableResult
     func cancel(_ id: JobID) throws -> Job

@@ -3,7 +3,8 @@
 ///
 /// Keys (prefix `P`): `P:job:ID` (hash: type, params, key, status, attempts, cancel, lease,
 /// result, error, created, started, finished, queue, entry), `P:events:ID` (stream of `e`/`d`
-/// pairs), `P:queue:TYPE:MODEL` (stream of job ids, one consumer group), `P:idem:KEY` (job id).
+/// pairs), `P:queue:TYPE:MODEL` (stream of job ids, one consumer group), `P:idem:KEY` (job id),
+/// `P:recent` (sorted set of the latest job ids by submission, for listing), `P:sequence`.
 enum RedisJobScripts {
     /// Helpers shared by the scripts.
     private static let preamble = """
@@ -32,8 +33,8 @@ enum RedisJobScripts {
 
         """
 
-    /// KEYS: idem (or the job key when there is none), job, queue, events.
-    /// ARGV: id, type, params, idempotency key or '', now, prefix.
+    /// KEYS: idem (or the job key when there is none), job, queue, events, recent.
+    /// ARGV: id, type, params, idempotency key or '', now, prefix, how many recent jobs to index.
     /// Returns {1, id} for a new job, {0, existing id} when the key is taken.
     static let submit = preamble + """
         if ARGV[4] ~= '' then
@@ -41,6 +42,9 @@ enum RedisJobScripts {
           if existing and redis.call('EXISTS', ARGV[6] .. 'job:' .. existing) == 1 then return {0, existing} end
           redis.call('SET', KEYS[1], ARGV[1])
         end
+        -- Submission order for listing: a counter, not the clock (ties, servers' clocks).
+        redis.call('ZADD', KEYS[5], redis.call('INCR', ARGV[6] .. 'sequence'), ARGV[1])
+        redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -1 - tonumber(ARGV[7]))
         local entry = redis.call('XADD', KEYS[3], '*', 'id', ARGV[1])
         redis.call('HSET', KEYS[2], 'type', ARGV[2], 'params', ARGV[3], 'key', ARGV[4], 'status', 'queued',
                    'attempts', '0', 'cancel', '0', 'created', ARGV[5], 'queue', KEYS[3], 'entry', entry)

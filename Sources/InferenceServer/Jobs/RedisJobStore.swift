@@ -126,6 +126,9 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
     func eventsKey(_ id: JobID) -> String { prefix + "events:" + id.rawValue }
     func queueKey(type: String, model: String) -> String { prefix + "queue:" + type + ":" + model }
     private func idempotencyKey(_ key: String) -> String { prefix + "idem:" + key }
+    var recentKey: String { prefix + "recent" }
+    /// How many of the latest jobs `list` can see (expired ones drop out as they are met).
+    static let maxRecentJobs = 10_000
     var ttlMilliseconds: String { String(Int64((configuration.resultTTL ?? 0) * 1000)) }
     var now: String { String(JobStore.milliseconds(configuration.clock())) }
 
@@ -148,9 +151,9 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
         let queue = queueKey(type: type, model: Self.model(ofParams: params))
         let reply = try redis {
             try eval(RedisJobScripts.submit,
-                     keys: [key.map(idempotencyKey) ?? jobKey(id), jobKey(id), queue, eventsKey(id)],
+                     keys: [key.map(idempotencyKey) ?? jobKey(id), jobKey(id), queue, eventsKey(id), recentKey],
                      arguments: [Data(id.rawValue.utf8), Data(type.utf8), params, Data((key ?? "").utf8),
-                                 Data(now.utf8), Data(prefix.utf8)])
+                                 Data(now.utf8), Data(prefix.utf8), Data(String(Self.maxRecentJobs).utf8)])
         }
         guard let values = reply.array, values.count == 2, let created = values[0].integer,
               let existing = values[1].string.flatMap(JobID.init(rawValue:)) else {
@@ -177,6 +180,37 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
         guard let fields, !fields.isEmpty, var job = Self.decodeJob(id, fields) else { return nil }
         if job.status == .running { job.partialText = try runningText(of: id) }
         return job
+    }
+
+    /// Among the latest `maxRecentJobs` submissions; the text of running jobs only for those this
+    /// server runs (`get` reads it from the events for any job).
+    public func list(status: JobStatus? = nil, limit: Int = 100, newestFirst: Bool = false) throws -> [Job] {
+        guard limit >= 0 else { throw JobStoreError.invalidArgument("limit must not be negative") }
+        return try redis {
+            var jobs: [Job] = []
+            var expired: [JobID] = []
+            let page = 200
+            var offset = 0
+            while jobs.count < limit, offset < Self.maxRecentJobs {
+                let range = [recentKey, String(offset), String(offset + page - 1)]
+                let ids = (try client.send((newestFirst ? ["ZREVRANGE"] : ["ZRANGE"]) + range).array ?? [])
+                    .compactMap { $0.string.flatMap(JobID.init(rawValue:)) }
+                if ids.isEmpty { break }
+                let records = try client.pipeline(ids.map { ["HGETALL", jobKey($0)] })
+                for (id, record) in zip(ids, records) where jobs.count < limit {
+                    guard let fields = record.fieldMap, !fields.isEmpty, var job = Self.decodeJob(id, fields) else {
+                        expired.append(id)
+                        continue
+                    }
+                    if let status, job.status != status { continue }
+                    if job.status == .running { job.partialText = activeLease(id)?.text }
+                    jobs.append(job)
+                }
+                offset += page
+            }
+            if !expired.isEmpty { try client.send([Data("ZREM".utf8), Data(recentKey.utf8)] + expired.map { Data($0.rawValue.utf8) }) }
+            return jobs
+        }
     }
 
     @discardableResult

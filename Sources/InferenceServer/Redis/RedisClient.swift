@@ -40,6 +40,11 @@ public final class RedisClient: @unchecked Sendable {
     }
 
     @discardableResult
+    public func send(_ arguments: [String], extraTimeout: TimeInterval = 0) throws -> RedisValue {
+        try send(arguments.map { Data($0.utf8) }, extraTimeout: extraTimeout)
+    }
+
+    @discardableResult
     public func send(_ arguments: [Data], extraTimeout: TimeInterval = 0) throws -> RedisValue {
         try pipeline([arguments], extraTimeout: extraTimeout)[0].throwingError()
     }

@@ -136,6 +136,12 @@ final class RedisClusterTests: XCTestCase {
                 XCTAssertTrue(events.text.contains("event: done") && events.text.contains(#""finish_reason""#), events.text)
             }
         }
+        // The list of recent jobs is the cluster's, on every server.
+        for port in survivors {
+            let list = try TestClient.request(port: port, "/v1/jobs?status=succeeded&limit=100")
+            let data = ((try? JSONSerialization.jsonObject(with: Data(list.body))) as? [String: Any])?["data"] as? [[String: Any]]
+            XCTAssertEqual(Set((data ?? []).compactMap { $0["id"] as? String }), Set(ids.values), list.text.prefix(300).description)
+        }
         // And through nginx, which streams them unbuffered.
         if let id = ids[total - 1] {
             let events = try TestClient.request(port: nginx.port, "/v1/jobs/\(id)/events")
