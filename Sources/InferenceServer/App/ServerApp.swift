@@ -28,7 +28,7 @@ public final class ServerApp: @unchecked Sendable {
     private var server: HTTPServer?
     private var openedListeners: [Listener] = []
     private var runner: JobRunner?
-    private var store: JobStore?
+    private var store: (any JobStorage)?
     private var stopped = false
 
     public init(configuration: ServerConfiguration) {
@@ -69,10 +69,7 @@ public final class ServerApp: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard server == nil else { throw ServerAppError.alreadyStarted }
-        if let path = configuration.jobsDatabasePath {
-            var storeConfiguration = JobStore.Configuration()
-            storeConfiguration.log = configuration.log ?? { FileHandle.standardError.write(Data("[jobs] \($0)\n".utf8)) }
-            let store = try JobStore(path: path, configuration: storeConfiguration)
+        if let store = try Self.openJobStore(configuration) {
             self.store = store
             environment.jobStore = store
         }
@@ -90,6 +87,25 @@ public final class ServerApp: @unchecked Sendable {
         }
         self.server = server
         return openedListeners
+    }
+
+    /// SQLite (`--jobs-db`) or Redis (`--jobs-redis`), or nil when jobs are off.
+    private static func openJobStore(_ configuration: ServerConfiguration) throws -> (any JobStorage)? {
+        let log = configuration.log ?? { FileHandle.standardError.write(Data("[jobs] \($0)\n".utf8)) }
+        if let path = configuration.jobsDatabasePath {
+            var storeConfiguration = JobStore.Configuration()
+            storeConfiguration.log = log
+            return try JobStore(path: path, configuration: storeConfiguration)
+        }
+        guard let url = configuration.jobsRedisURL else { return nil }
+        let store = try RedisJobStore(url: RedisURL(parsing: url),
+                                      configuration: .init(lease: configuration.jobLease, resultTTL: configuration.jobResultTTL))
+        // Not fatal: the server starts degraded and uses Redis once it is back.
+        let health = store.health()
+        if !health.isOK {
+            log("the job store is unavailable (/health says degraded until it is back): \(health.error ?? health.state)")
+        }
+        return store
     }
 
     /// The listeners, main port first.
@@ -147,6 +163,11 @@ public final class ServerApp: @unchecked Sendable {
                 concurrency: [JobKind.generate.rawValue: generationWorkers, JobKind.story.rawValue: generationWorkers,
                               JobKind.translate.rawValue: max(1, configuration.translationMaxBatch)],
                 resultTTL: configuration.jobResultTTL, log: log)
+            let generationModels = registry.generationServices.map(\.name)
+            (store as? RedisJobStore)?.setServedModels(byType: [
+                JobKind.generate.rawValue: generationModels, JobKind.story.rawValue: generationModels,
+                JobKind.translate.rawValue: registry.translationServices.map(\.name),
+            ])
             let worker = JobWorker(environment: environment)
             let runner = JobRunner(store: store, configuration: runnerConfiguration) { job, progress, cancellation in
                 try worker.run(job, progress: progress, cancellation: cancellation)

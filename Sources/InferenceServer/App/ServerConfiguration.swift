@@ -27,6 +27,11 @@ public struct ServerConfiguration: Sendable {
     public var requestTimeout: TimeInterval = 600
     /// Durable jobs' SQLite file; nil turns `/v1/jobs` off.
     public var jobsDatabasePath: String?
+    /// Durable jobs in Redis (`redis://HOST:PORT/DB`), shared with other servers; instead of
+    /// `jobsDatabasePath`.
+    public var jobsRedisURL: String?
+    /// With Redis: seconds without renewal after which another server takes a running job over.
+    public var jobLease: TimeInterval = 30
     /// Finished jobs are deleted this long after finishing; nil keeps them.
     public var jobResultTTL: TimeInterval? = 24 * 3600
     /// Seconds between keep-alive comments on a silent job event stream.

@@ -7,7 +7,7 @@ final class ServingEnvironment: @unchecked Sendable {
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
     private let lock = NSLock()
-    private var store: JobStore?
+    private var store: (any JobStorage)?
     private var stopping = false
 
     init(registry: ModelRegistry, metrics: ServerMetrics, configuration: ServerConfiguration) {
@@ -16,7 +16,7 @@ final class ServingEnvironment: @unchecked Sendable {
         self.configuration = configuration
     }
 
-    var jobStore: JobStore? {
+    var jobStore: (any JobStorage)? {
         get { lock.lock(); defer { lock.unlock() }; return store }
         set { lock.lock(); store = newValue; lock.unlock() }
     }

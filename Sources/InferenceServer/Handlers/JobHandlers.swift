@@ -100,14 +100,14 @@ struct JobHandlers {
         return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     }
 
-    private func requireStore() throws -> JobStore {
+    private func requireStore() throws -> any JobStorage {
         guard let store = environment.jobStore else {
-            throw HTTPError(.notFound, "Durable jobs are off: start the server with --jobs-db PATH.", code: "jobs_disabled")
+            throw HTTPError(.notFound, "Durable jobs are off: start the server with --jobs-db PATH or --jobs-redis URL.", code: "jobs_disabled")
         }
         return store
     }
 
-    private func lookup(_ request: HTTPRequest) throws -> (JobStore, JobID) {
+    private func lookup(_ request: HTTPRequest) throws -> (any JobStorage, JobID) {
         let store = try requireStore()
         let raw = request.parameter("id") ?? ""
         guard let id = JobID(rawValue: raw) else { throw Self.notFound(raw) }
@@ -130,6 +130,8 @@ struct JobHandlers {
             case .diskFull: throw HTTPError.retryLater(.serviceUnavailable, error.description, afterSeconds: 30, code: "job_store_full")
             case .busy: throw HTTPError.retryLater(.serviceUnavailable, error.description, afterSeconds: 5, code: "job_store_busy")
             case .fileReplaced: throw HTTPError(.serviceUnavailable, error.description, type: "server_error", code: "job_store_replaced")
+            case .unavailable:
+                throw HTTPError.retryLater(.serviceUnavailable, error.description, afterSeconds: 2, code: "job_store_unavailable")
             default: throw HTTPError(.internalServerError, error.description, type: "server_error", code: "job_store_error")
             }
         }

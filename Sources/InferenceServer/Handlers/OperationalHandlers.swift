@@ -5,18 +5,12 @@ struct OperationalHandlers {
     let environment: ServingEnvironment
 
     struct Health: Encodable {
-        /// loading, ok or stopping.
+        /// loading, ok, degraded (the job store is unreachable: synchronous routes work, jobs
+        /// cannot be submitted) or stopping.
         let status: String
         let models: [Model]
-        /// The job store (with --jobs-db): "ok" or "failing" with the error and what to do.
-        let jobs: Jobs?
-
-        struct Jobs: Encodable {
-            let status: String
-            let error: String?
-            /// What the store repaired on its own while serving (a deleted file restored).
-            let repairs: [String]?
-        }
+        /// The durable job store, when jobs are on.
+        let jobs: JobStorageHealth?
 
         struct Model: Encodable {
             let name: String
@@ -43,16 +37,14 @@ struct OperationalHandlers {
                 return Health.Model(name: service.name, kind: "translation", queue_depth: service.executor.queueDepth)
             }
         }
-        let status = environment.isStopping ? "stopping" : (environment.registry.isReady ? "ok" : "loading")
-        // A failing job store leaves the synchronous routes working: reported, still 200.
-        let jobs = environment.jobStore.map { store -> Health.Jobs in
-            let health = store.health()
-            return Health.Jobs(status: health.failure == nil ? "ok" : "failing", error: health.failure.map { "\($0)" },
-                               repairs: health.repairs.isEmpty ? nil : health.repairs)
-        }
+        let jobs = environment.jobStore?.health()
+        var status = environment.isStopping ? "stopping" : (environment.registry.isReady ? "ok" : "loading")
+        if status == "ok", let jobs, !jobs.isOK { status = "degraded" }
+        // Degraded stays 200: the synchronous routes still work, so a load balancer keeps the server.
+        let healthy = status == "ok" || status == "degraded"
         var response = HTTPResponse.json(bytes: try APIJSON.encode(Health(status: status, models: models, jobs: jobs)),
-                                         status: status == "ok" ? .ok : .serviceUnavailable)
-        if status != "ok" { response.headers.set("Retry-After", "2") }
+                                         status: healthy ? .ok : .serviceUnavailable)
+        if !healthy { response.headers.set("Retry-After", "2") }
         return response
     }
 }

@@ -61,14 +61,17 @@ public final class JobSubscription: AsyncSequence, @unchecked Sendable {
 
     public let jobID: JobID
     let buffer: EventBuffer
-    private weak var hub: JobEventHub?
-    private let token: UInt64
+    private let onCancel: (@Sendable () -> Void)?
 
-    init(jobID: JobID, buffer: EventBuffer, hub: JobEventHub?, token: UInt64) {
+    convenience init(jobID: JobID, buffer: EventBuffer, hub: JobEventHub?, token: UInt64) {
+        self.init(jobID: jobID, buffer: buffer, onCancel: hub.map { hub in { [weak hub] in hub?.unsubscribe(jobID, token: token) } })
+    }
+
+    /// `onCancel` releases whatever feeds `buffer` (a hub registration, a follower thread).
+    init(jobID: JobID, buffer: EventBuffer, onCancel: (@Sendable () -> Void)?) {
         self.jobID = jobID
         self.buffer = buffer
-        self.hub = hub
-        self.token = token
+        self.onCancel = onCancel
     }
 
     deinit { cancel() }
@@ -86,7 +89,7 @@ public final class JobSubscription: AsyncSequence, @unchecked Sendable {
     /// Stops delivery, drops undelivered events and releases the subscription. Safe to call
     /// more than once.
     public func cancel() {
-        hub?.unsubscribe(jobID, token: token)
+        onCancel?()
         buffer.end(discardingPending: true)
     }
 
@@ -124,6 +127,13 @@ final class EventBuffer: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         waiter?.continuation.resume(returning: waiter?.event)
+    }
+
+    /// True once the final event was pushed or the stream was ended (cancelled, store closed).
+    var isEnded: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return ended
     }
 
     /// Ends the stream, after what is already pending unless `discardingPending`.

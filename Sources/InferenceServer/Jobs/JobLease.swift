@@ -29,23 +29,28 @@ public final class CancellationFlag: @unchecked Sendable {
 /// Where an executor reports the text it generates. Cheap to call for every token: the text is
 /// kept in memory (for `GET` while running) and pushed to SSE subscribers, never written to disk.
 public final class ProgressReporter: @unchecked Sendable {
-    private let hub: JobEventHub
     public let jobID: JobID
-    private let leaseToken: UInt64
+    private let append: @Sendable (String) -> Void
+    private let currentText: @Sendable () -> String
 
-    init(hub: JobEventHub, jobID: JobID, leaseToken: UInt64) {
-        self.hub = hub
+    /// Reports into the in-process event hub (the SQLite store).
+    convenience init(hub: JobEventHub, jobID: JobID, leaseToken: UInt64) {
+        self.init(jobID: jobID, append: { hub.appendText(jobID, lease: leaseToken, $0) },
+                  text: { hub.text(of: jobID, lease: leaseToken) ?? "" })
+    }
+
+    /// Reports wherever the store keeps progress (`append` must drop text once the lease is gone).
+    init(jobID: JobID, append: @escaping @Sendable (String) -> Void, text: @escaping @Sendable () -> String) {
         self.jobID = jobID
-        self.leaseToken = leaseToken
+        self.append = append
+        self.currentText = text
     }
 
     /// Appends newly generated text. Ignored once this lease no longer owns the job.
-    public func token(_ delta: String) {
-        hub.appendText(jobID, lease: leaseToken, delta)
-    }
+    public func token(_ delta: String) { append(delta) }
 
     /// The text reported so far under this lease.
-    public var text: String { hub.text(of: jobID, lease: leaseToken) ?? "" }
+    public var text: String { currentText() }
 }
 
 /// A worker's claim on one running job, from `JobStore.claimNext` or `markRunning` until it

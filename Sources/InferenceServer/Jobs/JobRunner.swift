@@ -49,7 +49,7 @@ public final class JobRunner: @unchecked Sendable {
         public var requeued: [JobID] = []
     }
 
-    public let store: JobStore
+    public let store: any JobStorage
     public let configuration: Configuration
     private let handler: Handler
 
@@ -61,13 +61,13 @@ public final class JobRunner: @unchecked Sendable {
     private var claiming = 0
     private var sweepTimer: DispatchSourceTimer?
 
-    public init(store: JobStore, configuration: Configuration, handler: @escaping Handler) {
+    public init(store: any JobStorage, configuration: Configuration, handler: @escaping Handler) {
         self.store = store
         self.configuration = configuration
         self.handler = handler
     }
 
-    public convenience init(store: JobStore, concurrency: [String: Int], handler: @escaping Handler) {
+    public convenience init(store: any JobStorage, concurrency: [String: Int], handler: @escaping Handler) {
         self.init(store: store, configuration: Configuration(concurrency: concurrency), handler: handler)
     }
 
@@ -122,7 +122,7 @@ public final class JobRunner: @unchecked Sendable {
         sweepTimer?.cancel()
         sweepTimer = nil
         condition.unlock()
-        store.queueSignal.notify()  // idle workers exit
+        store.wakeWorkers()  // idle workers exit
 
         let deadline = Date(timeIntervalSinceNow: gracePeriod)
         condition.lock()
@@ -153,10 +153,10 @@ public final class JobRunner: @unchecked Sendable {
     }
 
     private func workerLoop(type: String) {
-        var lastClaimError: String?
+        var claimFailing = false
         while true {
             // Read the signal's generation before looking: a submission after this point wakes us.
-            let seen = store.queueSignal.current
+            let seen = store.workGeneration
             condition.lock()
             if stopping {
                 condition.unlock()
@@ -187,16 +187,18 @@ public final class JobRunner: @unchecked Sendable {
             if stop { return }
             if let claimError {
                 if case JobStoreError.closed? = claimError as? JobStoreError { return }
-                // Once per distinct failure, not once per poll.
-                let message = "\(claimError)"
-                if message != lastClaimError { configuration.log("worker for '\(type)' cannot claim jobs: \(message)") }
-                lastClaimError = message
-                store.queueSignal.wait(after: store.queueSignal.current, timeout: configuration.idlePollInterval)
+                // Once per outage, not once per poll: a store that is down stays down for a while.
+                if !claimFailing { configuration.log("worker for '\(type)' cannot claim jobs: \(claimError)") }
+                claimFailing = true
+                store.waitForWork(after: store.workGeneration, timeout: configuration.idlePollInterval)
                 continue
             }
-            lastClaimError = nil
+            if claimFailing {
+                configuration.log("worker for '\(type)' claims jobs again")
+                claimFailing = false
+            }
             guard let lease else {
-                store.queueSignal.wait(after: seen, timeout: configuration.idlePollInterval)
+                store.waitForWork(after: seen, timeout: configuration.idlePollInterval)
                 continue
             }
 

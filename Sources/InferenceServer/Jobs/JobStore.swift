@@ -14,7 +14,7 @@ import Foundation
 /// connection per thread would add SQLITE_BUSY retries and stale-read questions for no
 /// throughput. It also makes read-then-write sequences (idempotency check, claim, cancel)
 /// atomic without relying on SQLite locking alone.
-public final class JobStore: @unchecked Sendable {
+public final class JobStore: JobStorage, @unchecked Sendable {
     /// How hard commits try to reach the disk.
     public enum Durability: Sendable {
         /// `synchronous=NORMAL` (the default): each commit is written into the WAL file before it
@@ -68,14 +68,6 @@ public final class JobStore: @unchecked Sendable {
 
     public let path: String
     public let configuration: Configuration
-
-    /// What `health()` reports.
-    public struct JobStoreHealth {
-        /// The current failure, or nil when the store works.
-        public let failure: JobStoreError?
-        /// Repairs made while serving.
-        public let repairs: [String]
-    }
 
     let events = JobEventHub()
     let queueSignal = QueueSignal()
@@ -285,10 +277,12 @@ public final class JobStore: @unchecked Sendable {
 
     /// The store's state for `/health`: a failure of the disk or the file that no write has
     /// cleared since (retried with a one-page write, so freed space shows at once), and repairs.
-    public func health() -> JobStoreHealth {
+    public func health() -> JobStorageHealth {
         lock.lock()
         defer { lock.unlock() }
-        guard database != nil else { return JobStoreHealth(failure: .closed, repairs: repairs) }
+        guard database != nil else {
+            return JobStorageHealth(backend: "sqlite", location: path, state: "closed", repairs: repairs.isEmpty ? nil : repairs)
+        }
         do {
             try guardFileLocked()
             if failure != nil, let current = self.database {
@@ -303,7 +297,8 @@ public final class JobStore: @unchecked Sendable {
             let translated = Self.translate(error, path: path)
             if Self.isEnvironmental(translated) { failure = translated }
         }
-        return JobStoreHealth(failure: failure, repairs: repairs)
+        return JobStorageHealth(backend: "sqlite", location: path, state: failure == nil ? "ok" : "unavailable",
+                                error: failure.map { "\($0)" }, repairs: repairs.isEmpty ? nil : repairs)
     }
 
     // MARK: - Submitting and reading
@@ -632,6 +627,14 @@ public final class JobStore: @unchecked Sendable {
             queueSignal.notify()
         }
     }
+
+    public var workGeneration: UInt64 { queueSignal.current }
+
+    public func waitForWork(after generation: UInt64, timeout: TimeInterval) {
+        queueSignal.wait(after: generation, timeout: timeout)
+    }
+
+    public func wakeWorkers() { queueSignal.notify() }
 
     /// Reads a pragma on the store's own connection (tests check the durability settings).
     func pragma(_ name: String) throws -> SQLiteValue {

@@ -31,6 +31,9 @@ public enum JobStoreError: Error, CustomStringConvertible, Equatable {
     case fileReplaced(path: String, savedTo: String?)
     /// The store was closed (server shutting down).
     case closed
+    /// The shared store (Redis) cannot be reached or did not answer: nothing was stored. Retry
+    /// once it is back.
+    case unavailable(backend: String, reason: String)
 
     // MARK: Using the store
 
@@ -71,6 +74,8 @@ public enum JobStoreError: Error, CustomStringConvertible, Equatable {
         case let .fileReplaced(path, savedTo):
             let saved = savedTo.map { "Its jobs up to now were saved to \($0). " } ?? ""
             return "The job database at \(path) was replaced by another file while the server had it open. \(saved)The server refuses job operations rather than write to a file nobody will find: stop it, put the right database at \(path), and start it again."
+        case let .unavailable(backend, reason):
+            return "The job store (\(backend)) is unavailable: \(reason) The request may not have been stored: retry shortly, with the same Idempotency-Key."
         case .closed:
             return "The job store is closed (the server is shutting down); retry against the restarted server."
         case let .jobNotFound(id):

@@ -41,6 +41,10 @@ enum ServeCommand: Command {
       --max-queue N                requests waiting per model before 429 (default 64)
       --request-timeout SECONDS    per-request limit, queue time included (default 600)
       --jobs-db PATH               SQLite file for durable jobs (/v1/jobs); off without it
+      --jobs-redis URL             keep durable jobs in Redis (redis://[:PASSWORD@]HOST:PORT/DB)
+                                   instead, shared by every server pointed at it
+      --job-lease SECONDS          with --jobs-redis: a job whose server stops renewing it this
+                                   long is run again by another server (default 30)
       --job-ttl SECONDS            delete finished jobs this long after they end (default 86400)
       --grace-period SECONDS       on SIGINT/SIGTERM, time for in-flight work (default 10); a
                                    second signal stops at once; SIGHUP reloads --api-key-file (or
@@ -70,7 +74,8 @@ enum ServeCommand: Command {
     """
     static let spec = CommandLineArguments.Spec(
         options: ["host", "port", "api-key", "api-key-file", "max-batch", "max-queue", "request-timeout", "jobs-db",
-                  "job-ttl", "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache", "config", "log-format"],
+                  "jobs-redis", "job-lease", "job-ttl", "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache",
+                  "config", "log-format"],
         repeatable: ["model", "listen", "story-variant", "vocabulary-map", "cors-origin", "allowed-host", "chat-template"],
         flags: ["check-config"])
 
@@ -98,7 +103,7 @@ enum ServeCommand: Command {
         }
         // Signals are handled from the start, so an interrupted load still closes the job store.
         let signals = StopSignals(onSecondSignal: { number in
-            say("second \(number == SIGINT ? "SIGINT" : "SIGTERM"): stopping now; running jobs go back to the queue on the next start")
+            say("second \(number == SIGINT ? "SIGINT" : "SIGTERM"): stopping now; running jobs run again (next start, or another server after the lease)")
         }, onHangUp: apiKeyReloader(arguments, keys: app.apiKeys))
         for (index, listener) in listeners.enumerated() {
             let scope = index == 0 ? "all models" : (listener.name ?? "")
@@ -243,6 +248,22 @@ enum ServeCommand: Command {
             }
         }
         c.jobsDatabasePath = arguments.string("jobs-db")
+        c.jobsRedisURL = arguments.string("jobs-redis")
+        check {
+            if c.jobsDatabasePath != nil && c.jobsRedisURL != nil {
+                throw CLIError.usage("--jobs-db and --jobs-redis both name a job store: give one")
+            }
+            if let url = c.jobsRedisURL {
+                do { _ = try RedisURL(parsing: url) } catch { throw CLIError.usage(String(describing: error)) }
+            }
+        }
+        check {
+            if let seconds = try arguments.float("job-lease") {
+                guard c.jobsRedisURL != nil else { throw CLIError.usage("--job-lease needs --jobs-redis") }
+                guard seconds >= 1 else { throw CLIError.usage("--job-lease must be at least 1 second") }
+                c.jobLease = TimeInterval(seconds)
+            }
+        }
         check {
             if let seconds = try arguments.float("job-ttl") {
                 guard seconds > 0 else { throw CLIError.usage("--job-ttl must be positive") }

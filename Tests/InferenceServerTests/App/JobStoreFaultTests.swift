@@ -44,14 +44,14 @@ final class JobStoreFaultTests: XCTestCase {
         XCTAssertTrue(refused.text.contains("job_store_full") && refused.text.contains("is full"), refused.text)
         XCTAssertEqual(refused.headers["Retry-After"], "30")
         let jobs = try health(port)["jobs"] as? [String: Any]
-        XCTAssertEqual(jobs?["status"] as? String, "failing")
+        XCTAssertEqual(jobs?["state"] as? String, "unavailable")
         XCTAssertTrue((jobs?["error"] as? String)?.contains("is full") == true, "\(String(describing: jobs))")
         Thread.sleep(forTimeInterval: 1)
         let whileFull = try statuses(port: port, ids)
         XCTAssertEqual(whileFull.count, 10, "a job was lost while the disk was full")
 
         try FileManager.default.removeItem(atPath: filler)
-        XCTAssertEqual((try health(port)["jobs"] as? [String: Any])?["status"] as? String, "ok")
+        XCTAssertEqual((try health(port)["jobs"] as? [String: Any])?["state"] as? String, "ok")
         XCTAssertTrue(try waitUntil { try self.statuses(port: port, ids).values.allSatisfy { $0 == "succeeded" } },
                       "\((try? statuses(port: port, ids)) ?? [:])\n\(server.stderr)")
         XCTAssertTrue(server.stderr.contains("recorded the outcome of job"), server.stderr)
@@ -70,7 +70,7 @@ final class JobStoreFaultTests: XCTestCase {
         ids += try (3..<5).map { try submit(port: port, seed: $0, tokens: 3) }
         XCTAssertTrue(FileManager.default.fileExists(atPath: database), "the database was not restored")
         let jobs = try XCTUnwrap(try health(port)["jobs"] as? [String: Any])
-        XCTAssertEqual(jobs["status"] as? String, "ok")
+        XCTAssertEqual(jobs["state"] as? String, "ok")
         XCTAssertTrue((jobs["repairs"] as? [String])?.first?.contains("deleted while serving; restored") == true, "\(jobs)")
         XCTAssertTrue(try waitUntil { try self.statuses(port: port, ids).values.allSatisfy { $0 == "succeeded" } })
         server.signal(SIGTERM)
@@ -97,7 +97,7 @@ final class JobStoreFaultTests: XCTestCase {
         XCTAssertEqual(refused.status, 503, refused.text)
         XCTAssertTrue(refused.text.contains("job_store_replaced"), refused.text)
         let jobs = try XCTUnwrap(try health(port)["jobs"] as? [String: Any])
-        XCTAssertEqual(jobs["status"] as? String, "failing")
+        XCTAssertEqual(jobs["state"] as? String, "unavailable")
         let message = try XCTUnwrap(jobs["error"] as? String)
         let saved = try XCTUnwrap(message.range(of: "saved to ").map { String(message[$0.upperBound...].prefix { $0 != " " }) }
                                     .map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }, message)
