@@ -34,13 +34,7 @@ func readInputText(_ arguments: CommandLineArguments, textOption: String, fileOp
     return text
 }
 
-/// `--model DIR` as a folder URL that exists.
+/// The folder `--model` names: a folder, a hub id or a catalog name (see ModelResolver).
 func modelDirectory(_ arguments: CommandLineArguments) throws -> URL {
-    let path = try arguments.required("model")
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw CLIError.runtime("\(path): no such folder. Point --model at a Hugging Face model folder (see README: getting a model).")
-    }
-    guard isDirectory.boolValue else { throw CLIError.runtime("\(path): not a folder. --model takes the model's folder, not a file in it.") }
-    return URL(fileURLWithPath: path, isDirectory: true)
+    try ModelResolver(arguments).resolve(try arguments.required("model"))
 }

@@ -10,6 +10,9 @@ let commands: [CommandEntry] = [
     CommandEntry(InspectCommand.self),
     CommandEntry(ServeCommand.self),
     CommandEntry(DownloadCommand.self),
+    CommandEntry(ListCommand.self),
+    CommandEntry(RemoveCommand.self),
+    CommandEntry(ModelsCommand.self),
     CommandEntry(BenchCommand.self),
     CommandEntry(QuantizeCommand.self),
 ]
