@@ -30,6 +30,10 @@ func topLevelHelp() -> String {
     Commands:
     \(list.joined(separator: "\n"))
 
+    --model takes a model folder, a hub id (owner/name[@revision]) or a catalog name
+    ('octavo-infer models'); hub models come from the Hugging Face cache, downloaded on first
+    use unless --offline or HF_HUB_OFFLINE=1 (--quiet hides the progress).
+
     Run 'octavo-infer <command> --help' for a command's options.
     """
 }

@@ -27,6 +27,8 @@ final class FakeHub: @unchecked Sendable {
     var wrongDigests = false
     /// Serves LFS files with one byte changed (and the right digest).
     var corruptBodies = false
+    /// Answers every CDN request with the whole file (200), as a server that ignores Range does.
+    var ignoresRanges = false
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
     /// Method and path of every request, in order.
@@ -100,7 +102,7 @@ final class FakeHub: @unchecked Sendable {
             lock.lock()
             let cut = _truncate.removeValue(forKey: file)
             lock.unlock()
-            if let range = request.headers["Range"], range.hasPrefix("bytes="), range.hasSuffix("-"),
+            if !ignoresRanges, let range = request.headers["Range"], range.hasPrefix("bytes="), range.hasSuffix("-"),
                let start = Int(range.dropFirst(6).dropLast()), start < bytes.count {
                 lock.lock(); _ranges.append(range); lock.unlock()
                 return HTTPResponse(status: HTTPStatus(code: 206), headers: ["Content-Range": "bytes \(start)-\(bytes.count - 1)/\(bytes.count)"],

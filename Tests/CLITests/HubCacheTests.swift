@@ -127,6 +127,9 @@ final class HubCacheTests: XCTestCase {
         XCTAssertEqual(tokens.stdout, direct.stdout)
         let inspect = try run(["inspect", "--model", "octavo/tiny", "--offline", "--json"])
         XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        let download = try run(["download", "octavo/tiny", "--offline"])
+        XCTAssertEqual(download.status, 0, download.stderr)
+        XCTAssertEqual(download.stdout, cache.path + "/models--octavo--tiny/snapshots/\(FakeHub.commit(of: "octavo/tiny"))\n")
     }
 
     func testOfflineSaysWhichCommandWouldFetchTheModel() throws {
@@ -143,6 +146,9 @@ final class HubCacheTests: XCTestCase {
         let served = try run(["serve", "--model", "story=octavo/tiny", "--offline", "--listen", "127.0.0.1:0"])
         XCTAssertEqual(served.status, 1)
         XCTAssertTrue(served.stderr.contains("would fetch it"), served.stderr)
+        let download = try run(["download", "octavo/tiny"], ["HF_HUB_OFFLINE": "1"])
+        XCTAssertEqual(download.status, 1)
+        XCTAssertTrue(download.stderr.contains("would fetch it"), download.stderr)
         XCTAssertEqual(hub.requests, [], "offline means no request at all")
     }
 
@@ -228,6 +234,27 @@ final class HubCacheTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: partial.path))
         let snapshot = URL(fileURLWithPath: second.stdout.trimmingCharacters(in: .newlines))
         XCTAssertEqual(contents(snapshot.appendingPathComponent("model.safetensors")), weights)
+    }
+
+    func testAPartialFileIsRestartedWhenTheRangeIsIgnoredAndKeptWhenWhole() throws {
+        let weights = try XCTUnwrap(contents(tiny.appendingPathComponent("model.safetensors")))
+        let blobs = cache.appendingPathComponent("models--octavo--tiny/blobs")
+        let partial = blobs.appendingPathComponent("\(FakeHub.sha256Hex(weights)).incomplete")
+        try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
+        // Garbage that a resume would keep: the whole file comes back instead, and checks out.
+        try Data(repeating: 0xee, count: 50_000).write(to: partial)
+        hub.ignoresRanges = true
+        let restarted = try run(["download", "octavo/tiny"])
+        XCTAssertEqual(restarted.status, 0, restarted.stderr)
+        XCTAssertEqual(contents(blobs.appendingPathComponent(FakeHub.sha256Hex(weights))), weights)
+        // A partial file that is already whole is checked and moved into place with no transfer.
+        try FileManager.default.removeItem(at: cache)
+        try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
+        try Data(weights).write(to: partial)
+        let before = hub.requests.filter { $0.contains("/cdn/") }.count
+        XCTAssertEqual(try run(["download", "octavo/tiny"]).status, 0)
+        XCTAssertEqual(hub.requests.filter { $0.contains("/cdn/") }.count, before, "no CDN request for a whole partial file")
+        XCTAssertEqual(contents(blobs.appendingPathComponent(FakeHub.sha256Hex(weights))), weights)
     }
 
     // MARK: - list, rm, models

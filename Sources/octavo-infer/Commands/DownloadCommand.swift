@@ -31,6 +31,7 @@ enum DownloadCommand: Command {
       --include NAME     also fetch this file (repeatable; * and ? wildcards)
       --timeout SECONDS  network timeout per request (default: 60)
       --quiet            no progress output
+      --offline          no network (as HF_HUB_OFFLINE=1): print the cached snapshot, or fail
 
     Example:
       octavo-infer download gpt2
@@ -38,7 +39,7 @@ enum DownloadCommand: Command {
       octavo-infer download openai-community/gpt2-medium --dir models/gpt2-medium
     """
     static let spec = CommandLineArguments.Spec(
-        options: ["dir", "revision", "endpoint", "token", "timeout"], repeatable: ["include"], flags: ["quiet"],
+        options: ["dir", "revision", "endpoint", "token", "timeout"], repeatable: ["include"], flags: ["quiet", "offline"],
         allowsPositionals: true)
 
     static func run(_ arguments: CommandLineArguments) throws {
@@ -54,6 +55,18 @@ enum DownloadCommand: Command {
         let configuration = try HubConfiguration(arguments)
         let destination: SnapshotDownloader.Destination = arguments.string("dir")
             .map { .folder(URL(fileURLWithPath: $0, isDirectory: true)) } ?? .cache(configuration.cache)
+        if configuration.offline {
+            // As huggingface-cli does offline: the cached snapshot if it is complete, else an error.
+            guard case .cache(let cache) = destination else {
+                throw CLIError.runtime("downloads are off (HF_HUB_OFFLINE=1 or --offline); nothing can be fetched into --dir")
+            }
+            guard let snapshot = cache.snapshot(repo, revision: revision), ModelResolver.isComplete(snapshot) else {
+                throw CLIError.runtime(HubError.offline(reference: name, cache: cache.root.path, reason: "not complete",
+                                                        fetchCommand: "octavo-infer download \(name)").description)
+            }
+            print(snapshot.path)
+            return
+        }
         let downloader = configuration.downloader()
         do {
             let folder = try downloader.fetch(repo: repo, revision: revision, include: arguments.strings("include"), into: destination)

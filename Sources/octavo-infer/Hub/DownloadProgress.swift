@@ -17,7 +17,8 @@ final class DownloadProgress: @unchecked Sendable {
     private let lock = NSLock()
     private var file = ""
     private var startOffset: Int64 = 0
-    private var startTime = 0.0
+    /// The first bytes' arrival: the rate is measured from here, leaving out the connection's latency.
+    private var baseline: (time: Double, done: Int64)?
     private var lastLine = -Double.infinity
     private var lastWidth = 0
     private var drawn = false
@@ -45,8 +46,8 @@ final class DownloadProgress: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         self.file = file
         startOffset = offset
-        startTime = now()
-        lastLine = startTime
+        baseline = nil
+        lastLine = now()
         drawn = false
         lastWidth = 0
         if offset > 0 && style != .quiet {
@@ -58,6 +59,7 @@ final class DownloadProgress: @unchecked Sendable {
     func update(done: Int64, total: Int64?) {
         lock.lock(); defer { lock.unlock() }
         let time = now()
+        if baseline == nil && done > startOffset { baseline = (time, done) }
         switch style {
         case .quiet:
             return
@@ -82,10 +84,10 @@ final class DownloadProgress: @unchecked Sendable {
 
     /// `model.safetensors  120.5 MB / 548.1 MB  42.0 MB/s  10 s left`
     func status(done: Int64, total: Int64?, time: Double) -> String {
-        let elapsed = max(time - startTime, 1e-3)
-        let rate = Double(done - startOffset) / elapsed
         var parts = [file, decimalBytes(done) + (total.map { " / " + decimalBytes($0) } ?? "")]
-        if done > startOffset { parts.append(decimalBytes(Int64(rate)) + "/s") }
+        guard let baseline, time > baseline.time else { return parts.joined(separator: "  ") }
+        let rate = Double(done - baseline.done) / (time - baseline.time)
+        parts.append(decimalBytes(Int64(rate)) + "/s")
         if let total, rate > 0, done < total { parts.append(duration(Double(total - done) / rate) + " left") }
         return parts.joined(separator: "  ")
     }

@@ -99,13 +99,23 @@ struct HubClient {
         if let size = expected.size, existing > size { existing = 0 }
         var request = request(url, method: "GET")
         if existing > 0 { request.setValue("bytes=\(existing)-", forHTTPHeaderField: "Range") }
-        progress.begin(file: file, resumingAt: existing, total: expected.size)
-        let result = try HTTPTransfer.download(request, to: partial, resumingAt: existing, timeout: timeout) { done, total in
-            progress.update(done: done, total: total ?? expected.size)
-        }
-        progress.finish()
-        guard result.status == 200 || result.status == 206 else {
-            throw error(status: result.status, url: url, repo: repo, revision: revision, file: file, code: nil)
+        // The digest is computed as the bytes arrive (after the part already on disk), so a
+        // large file is not read a second time to check it.
+        var hasher = SHA256()
+        if expected.sha256 != nil && existing > 0 { try hashPrefix(of: partial, count: existing, into: &hasher) }
+        // A partial file that is already whole (cut off just before the rename) needs no request:
+        // asking for the bytes after its end would be a 416.
+        if existing == 0 || existing != expected.size {
+            progress.begin(file: file, resumingAt: existing, total: expected.size)
+            let result = try HTTPTransfer.download(request, to: partial, resumingAt: existing, timeout: timeout,
+                                                   received: { if expected.sha256 != nil { hasher.update($0) } },
+                                                   restarted: { hasher = SHA256() }) { done, total in
+                progress.update(done: done, total: total ?? expected.size)
+            }
+            progress.finish()
+            guard result.status == 200 || result.status == 206 else {
+                throw error(status: result.status, url: url, repo: repo, revision: revision, file: file, code: nil)
+            }
         }
         let attributes = try FileManager.default.attributesOfItem(atPath: partial.path)
         let size = (attributes[.size] as? Int64) ?? 0
@@ -113,7 +123,7 @@ struct HubClient {
             throw HubError.incomplete(file: file, received: size, expected: expectedSize)
         }
         if let digest = expected.sha256 {
-            let actual = try sha256(of: partial)
+            let actual = hasher.finalizeHex()
             guard actual == digest else {
                 try? FileManager.default.removeItem(at: partial)
                 throw HubError.checksumMismatch(file: file, expected: digest, actual: actual)
@@ -147,11 +157,18 @@ struct HubClient {
 
 /// SHA-256 of a file, read in 4 MiB pieces.
 func sha256(of url: URL) throws -> String {
+    var hasher = SHA256()
+    try hashPrefix(of: url, count: .max, into: &hasher)
+    return hasher.finalizeHex()
+}
+
+/// Feeds the first `count` bytes of a file (all of it, if shorter) to `hasher`.
+func hashPrefix(of url: URL, count: Int64, into hasher: inout SHA256) throws {
     let handle = try FileHandle(forReadingFrom: url)
     defer { try? handle.close() }
-    var hasher = SHA256()
-    while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty {
-        hasher.update([UInt8](chunk))
+    var remaining = count
+    while remaining > 0, let chunk = try handle.read(upToCount: Int(min(remaining, 4 << 20))), !chunk.isEmpty {
+        hasher.update(chunk)
+        remaining -= Int64(chunk.count)
     }
-    return hasher.finalizeHex()
 }
