@@ -47,7 +47,7 @@ enum DownloadCommand: Command {
             throw CLIError.usage("give exactly one repository, e.g. openai-community/gpt2, or a catalog name, e.g. gpt2")
         }
         let reference = ModelReference.parse(name, catalog: { try? ModelCatalog.bundled() })
-        guard case let (repo, defaultRevision)? = reference.repository ?? (isRepositoryID(name) ? (name, "main") : nil) else {
+        guard case let (repo, defaultRevision)? = reference.repository ?? (ModelReference.isRepositoryID(name) ? (name, "main") : nil) else {
             throw CLIError.usage(HubError.invalidRepository(name).description)
         }
         let revision = arguments.string("revision") ?? defaultRevision
@@ -74,15 +74,6 @@ enum DownloadCommand: Command {
             print(folder.path)
         } catch let error as HubError {
             throw CLIError.runtime(error.description)
-        }
-    }
-
-    /// OWNER/NAME (or a legacy NAME) with no path tricks.
-    static func isRepositoryID(_ text: String) -> Bool {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count) else { return false }
-        return parts.allSatisfy { part in
-            !part.isEmpty && part != "." && part != ".." && part.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
         }
     }
 }

@@ -15,6 +15,10 @@ enum ListCommand: Command {
 
     Options:
       --json   one JSON object: {"cache": PATH, "models": [...]}
+
+    Example:
+      octavo-infer list
+      HF_HUB_CACHE=/data/hf octavo-infer list --json
     """
     static let spec = CommandLineArguments.Spec(flags: ["json"])
 

@@ -14,6 +14,10 @@ enum ModelsCommand: Command {
 
     Options:
       --json   one JSON object: {"models": [{..., "cached": true|false}]}
+
+    Example:
+      octavo-infer models
+      octavo-infer generate --model distilgpt2 --prompt "Once upon a time"
     """
     static let spec = CommandLineArguments.Spec(flags: ["json"])
 

@@ -11,6 +11,10 @@ enum RemoveCommand: Command {
     (owner/name), a catalog name (gpt2), or a repository's own name (nllb-200-distilled-600M)
     when only one cached repository has it; an ambiguous name deletes nothing and lists the
     candidates. Nothing is asked: 'octavo-infer list' shows what is there first.
+
+    Example:
+      octavo-infer rm gpt2-medium
+      octavo-infer rm facebook/nllb-200-distilled-600M
     """
     static let spec = CommandLineArguments.Spec(allowsPositionals: true)
 

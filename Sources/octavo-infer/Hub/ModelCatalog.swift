@@ -54,7 +54,7 @@ struct ModelCatalog {
                 guard entry.name + ".json" == name else {
                     throw CLIError.runtime("\(url.path): \"name\" is '\(entry.name)'; it must match the file name")
                 }
-                guard DownloadCommand.isRepositoryID(entry.repository) else {
+                guard ModelReference.isRepositoryID(entry.repository) else {
                     throw CLIError.runtime("\(url.path): \"repository\" '\(entry.repository)' is not OWNER/NAME")
                 }
                 entries.append(entry)

@@ -21,8 +21,17 @@ enum ModelReference: Equatable {
             guard let revision, isRevision(revision) else { return .folder(text) }
         }
         if let entry = catalog()?.entry(named: base) { return .catalog(entry, revision: revision ?? entry.revision) }
-        if base.contains("/") && DownloadCommand.isRepositoryID(base) { return .hub(repo: base, revision: revision ?? "main") }
+        if base.contains("/") && isRepositoryID(base) { return .hub(repo: base, revision: revision ?? "main") }
         return .folder(text)
+    }
+
+    /// OWNER/NAME (or a legacy NAME) with no path tricks.
+    static func isRepositoryID(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count) else { return false }
+        return parts.allSatisfy { part in
+            !part.isEmpty && part != "." && part != ".." && part.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
+        }
     }
 
     /// A branch, tag or commit; no empty parts, no `..`, nothing absolute.
