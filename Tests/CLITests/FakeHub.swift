@@ -29,6 +29,8 @@ final class FakeHub: @unchecked Sendable {
     var corruptBodies = false
     /// Answers every CDN request with the whole file (200), as a server that ignores Range does.
     var ignoresRanges = false
+    /// Leaves "sha" out of the API's answer, so clients must take the commit from X-Repo-Commit.
+    var omitsAPICommit = false
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
     /// Method and path of every request, in order.
@@ -36,7 +38,12 @@ final class FakeHub: @unchecked Sendable {
     /// Range headers the CDN honoured.
     var ranges: [String] { lock.lock(); defer { lock.unlock() }; return _ranges }
 
+    private var _renamed: [String: String] = [:]
+
     func add(_ repo: String, folder: URL) { lock.lock(); _repositories[repo] = folder; lock.unlock() }
+
+    /// `old` was renamed to `new`: its URLs answer 307 with a relative Location, as the hub does.
+    func rename(_ old: String, to new: String) { lock.lock(); _renamed[old] = new; lock.unlock() }
 
     /// The next CDN answer for `file` sends only its first `bytes` bytes, as a cut connection would.
     func truncateNext(_ file: String, at bytes: Int) { lock.lock(); _truncate[file] = bytes; lock.unlock() }
@@ -62,17 +69,19 @@ final class FakeHub: @unchecked Sendable {
         router.get("/api/models/{owner}/{name}/revision/{revision}") { [self] request, _ in
             try record(request)
             let repo = "\(request.parameter("owner")!)/\(request.parameter("name")!)"
+            if let new = renamed(repo) { return moved(request.path.replacingOccurrences(of: "/\(repo)/", with: "/\(new)/")) }
             guard let folder = folder(repo) else { return notFound("RepoNotFound") }
             guard knows(repo, revision: request.parameter("revision")!) else { return notFound("RevisionNotFound") }
             let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
             struct Sibling: Encodable { let rfilename: String }
-            struct Info: Encodable { let id: String; let sha: String; let siblings: [Sibling] }
-            return try .json(Info(id: repo, sha: Self.commit(of: repo), siblings: names.map(Sibling.init)))
+            struct Info: Encodable { let id: String; let sha: String?; let siblings: [Sibling] }
+            return try .json(Info(id: repo, sha: omitsAPICommit ? nil : Self.commit(of: repo), siblings: names.map(Sibling.init)))
         }
         router.get("/{owner}/{name}/resolve/{revision}/{file}") { [self] request, _ in
             try record(request)
             let repo = "\(request.parameter("owner")!)/\(request.parameter("name")!)"
             let file = request.parameter("file")!
+            if let new = renamed(repo) { return moved(request.path.replacingOccurrences(of: "/\(repo)/", with: "/\(new)/")) }
             guard let folder = folder(repo) else { return notFound("RepoNotFound") }
             guard knows(repo, revision: request.parameter("revision")!) else { return notFound("RevisionNotFound") }
             guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(file).path) else {
@@ -114,6 +123,10 @@ final class FakeHub: @unchecked Sendable {
     }
 
     func stop() { server.shutdown(gracePeriod: 1) }
+
+    private func renamed(_ repo: String) -> String? { lock.lock(); defer { lock.unlock() }; return _renamed[repo] }
+
+    private func moved(_ path: String) -> HTTPResponse { HTTPResponse(status: HTTPStatus(code: 307), headers: ["Location": path]) }
 
     private func folder(_ repo: String) -> URL? { lock.lock(); defer { lock.unlock() }; return _repositories[repo] }
 

@@ -113,6 +113,32 @@ final class HubCacheTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("revision v9 was not found"), missing.stderr)
     }
 
+    func testTheCommitComesFromXRepoCommitWhenTheAPINamesNone() throws {
+        hub.omitsAPICommit = true
+        let result = try run(["download", "octavo/tiny"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let commit = FakeHub.commit(of: "octavo/tiny")
+        XCTAssertEqual(result.stdout, cache.path + "/models--octavo--tiny/snapshots/\(commit)\n")
+        XCTAssertEqual(contents(cache.appendingPathComponent("models--octavo--tiny/refs/main")), Array(commit.utf8))
+    }
+
+    func testARenamedRepositoryIsFollowedThroughItsRelativeRedirect() throws {
+        hub.rename("octavo/old-name", to: "octavo/tiny")
+        let result = try run(["download", "octavo/old-name"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let snapshot = cache.appendingPathComponent("models--octavo--old-name/snapshots/\(FakeHub.commit(of: "octavo/tiny"))")
+        XCTAssertEqual(result.stdout, snapshot.path + "\n")
+        XCTAssertEqual(contents(snapshot.appendingPathComponent("model.safetensors")), contents(tiny.appendingPathComponent("model.safetensors")))
+        XCTAssertTrue(hub.requests.contains { $0.hasPrefix("HEAD /octavo/old-name/resolve/") }, "\(hub.requests)")
+    }
+
+    func testAMissingTwoPartFolderIsReportedAsBoth() throws {
+        let result = try run(["generate", "--model", "models/gpt2", "--prompt", "x"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("repository models/gpt2 at revision main was not found"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("There is no folder named models/gpt2 here either."), result.stderr)
+    }
+
     // MARK: - Offline
 
     func testCachedModelRunsOfflineWithTheHubGone() throws {

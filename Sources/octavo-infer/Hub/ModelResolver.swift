@@ -24,10 +24,12 @@ struct ModelResolver {
         let cache = configuration.cache
         if let snapshot = cache.snapshot(repo, revision: revision), Self.isComplete(snapshot) { return snapshot }
         let fetch = "octavo-infer download \(value)"
+        // `models/gpt2` may be a folder the user meant, not a repository.
+        let folderHint = reference == .hub(repo: repo, revision: revision) ? " (There is no folder named \(value) here either.)" : ""
         if configuration.offline {
             let present = cache.snapshot(repo, revision: revision) != nil
             throw CLIError.runtime(HubError.offline(reference: describe(reference), cache: cache.root.path,
-                                                    reason: present ? "incomplete" : "not", fetchCommand: fetch).description)
+                                                    reason: present ? "incomplete" : "not", fetchCommand: fetch).description + folderHint)
         }
         do {
             let progress = DownloadProgress.forStandardError(quiet: configuration.quiet)
@@ -35,7 +37,6 @@ struct ModelResolver {
             return try SnapshotDownloader(client: configuration.client, progress: progress)
                 .fetch(repo: repo, revision: revision, into: .cache(cache))
         } catch let error as HubError {
-            let folderHint = reference == .hub(repo: repo, revision: revision) ? " (and there is no folder named \(value) here)" : ""
             throw CLIError.runtime(error.description + folderHint)
         }
     }
