@@ -47,7 +47,9 @@ enum DownloadCommand: Command {
             throw CLIError.usage("give exactly one repository, e.g. openai-community/gpt2, or a catalog name, e.g. gpt2")
         }
         let reference = ModelReference.parse(name, catalog: { try? ModelCatalog.bundled() })
-        guard case let (repo, defaultRevision)? = reference.repository ?? (ModelReference.isRepositoryID(name) ? (name, "main") : nil) else {
+        // download always names a repository, even where a folder has the same name.
+        let named = reference.repository ?? (ModelReference.isRepositoryID(name) ? (name, "main") : nil)
+        guard let (repo, defaultRevision) = named else {
             throw CLIError.usage(HubError.invalidRepository(name).description)
         }
         let revision = arguments.string("revision") ?? defaultRevision

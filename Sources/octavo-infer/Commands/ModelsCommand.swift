@@ -38,17 +38,19 @@ enum ModelsCommand: Command {
         let catalog = try ModelCatalog.bundled()
         let cache = try HubConfiguration(arguments).cache
         let rows = catalog.entries.map { entry in
-            Row(entry: entry, cached: cache.snapshot(entry.repository, revision: entry.revision).map(ModelResolver.isComplete) ?? false)
+            let snapshot = cache.snapshot(entry.repository, revision: entry.revision)
+            return Row(entry: entry, cached: snapshot.map(ModelResolver.isComplete) ?? false)
         }
         if arguments.has("json") {
             struct Output: Encodable { let models: [Row] }
             try printJSON(Output(models: rows))
             return
         }
-        print(table(header: ["", "NAME", "ROLE", "PARAMS", "DOWNLOAD", "WEIGHTS", "LICENSE", "DTYPE", "REPOSITORY"], rows: rows.map { row in
+        let header = ["", "NAME", "ROLE", "PARAMS", "DOWNLOAD", "WEIGHTS", "LICENSE", "DTYPE", "REPOSITORY"]
+        print(table(header: header, rows: rows.map { row in
             let entry = row.entry
-            return [row.cached ? "*" : " ", entry.name, entry.role, formatCount(entry.parameters), "~" + decimalBytes(entry.downloadBytes),
-                    entry.weights, entry.license, entry.recommendedDtype, entry.repository]
+            return [row.cached ? "*" : " ", entry.name, entry.role, formatCount(entry.parameters),
+                    "~" + decimalBytes(entry.downloadBytes), entry.weights, entry.license, entry.recommendedDtype, entry.repository]
         }))
         print("* in the cache (\(cache.root.path)). Use a name as --model, or 'octavo-infer download NAME' to fetch it now.")
     }

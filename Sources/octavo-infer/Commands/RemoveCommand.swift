@@ -24,7 +24,9 @@ enum RemoveCommand: Command {
         }
         let cache = try HubConfiguration(arguments).cache
         let repo = try match(name, in: cache.repositories(), catalog: try? ModelCatalog.bundled(), cache: cache)
-        let bytes = cache.snapshots(repo).reduce(Int64(0)) { $0 + CachedModel.size(of: cache.snapshotFolder(repo, commit: $1.commit)) }
+        let bytes = cache.snapshots(repo).reduce(Int64(0)) { total, snapshot in
+            total + CachedModel.size(of: cache.snapshotFolder(repo, commit: snapshot.commit))
+        }
         do { try cache.remove(repo) } catch {
             throw CLIError.runtime("\(cache.repositoryFolder(repo).path): cannot delete (\(error.localizedDescription))")
         }

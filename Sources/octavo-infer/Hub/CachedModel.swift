@@ -31,8 +31,8 @@ struct CachedModel: Encodable {
     static func scan(_ cache: HubCache, catalog: ModelCatalog?) -> [CachedModel] {
         cache.repositories().flatMap { repo in
             cache.snapshots(repo).map { snapshot in
-                describe(cache.snapshotFolder(repo, commit: snapshot.commit), repo: repo, commit: snapshot.commit, refs: snapshot.refs,
-                         catalogName: catalog?.entries(forRepository: repo).first?.name)
+                describe(cache.snapshotFolder(repo, commit: snapshot.commit), repo: repo, commit: snapshot.commit,
+                         refs: snapshot.refs, catalogName: catalog?.entries(forRepository: repo).first?.name)
             }
         }
     }

@@ -13,7 +13,9 @@ struct HubCache {
     /// `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else
     /// `~/.cache/huggingface/hub`, as huggingface_hub decides.
     static func location(environment: [String: String]) -> URL {
-        if let cache = nonEmpty(environment["HF_HUB_CACHE"]) { return URL(fileURLWithPath: expandingTilde(cache), isDirectory: true) }
+        if let cache = nonEmpty(environment["HF_HUB_CACHE"]) {
+            return URL(fileURLWithPath: expandingTilde(cache), isDirectory: true)
+        }
         return huggingFaceHome(environment: environment).appendingPathComponent("hub", isDirectory: true)
     }
 

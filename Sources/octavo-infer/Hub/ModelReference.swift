@@ -36,7 +36,8 @@ enum ModelReference: Equatable {
 
     /// A branch, tag or commit; no empty parts, no `..`, nothing absolute.
     static func isRevision(_ text: String) -> Bool {
-        !text.isEmpty && !text.hasPrefix("/") && !text.split(separator: "/", omittingEmptySubsequences: false).contains { $0.isEmpty || $0 == ".." || $0 == "." }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        return !text.isEmpty && !parts.contains { $0.isEmpty || $0 == ".." || $0 == "." }
             && text.allSatisfy { $0.isLetter || $0.isNumber || "-_./".contains($0) }
     }
 

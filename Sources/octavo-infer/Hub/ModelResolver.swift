@@ -25,11 +25,13 @@ struct ModelResolver {
         if let snapshot = cache.snapshot(repo, revision: revision), Self.isComplete(snapshot) { return snapshot }
         let fetch = "octavo-infer download \(value)"
         // `models/gpt2` may be a folder the user meant, not a repository.
-        let folderHint = reference == .hub(repo: repo, revision: revision) ? " (There is no folder named \(value) here either.)" : ""
+        let folderHint = reference == .hub(repo: repo, revision: revision)
+            ? " (There is no folder named \(value) here either.)" : ""
         if configuration.offline {
             let present = cache.snapshot(repo, revision: revision) != nil
-            throw CLIError.runtime(HubError.offline(reference: describe(reference), cache: cache.root.path,
-                                                    reason: present ? "incomplete" : "not", fetchCommand: fetch).description + folderHint)
+            let error = HubError.offline(reference: describe(reference), cache: cache.root.path,
+                                         reason: present ? "incomplete" : "not", fetchCommand: fetch)
+            throw CLIError.runtime(error.description + folderHint)
         }
         do {
             let progress = DownloadProgress.forStandardError(quiet: configuration.quiet)
