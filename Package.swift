@@ -53,6 +53,7 @@ let package = Package(
     products: [
         .executable(name: "octavo-infer", targets: ["octavo-infer"]),
         .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "CheckpointFormats", targets: ["CheckpointFormats"]),
         .library(name: "Tokenizer", targets: ["Tokenizer"]),
         .library(name: "Generation", targets: ["Generation"]),
         .library(name: "GPT2", targets: ["GPT2"]),
@@ -64,7 +65,11 @@ let package = Package(
 
         .target(name: "X86Intrinsics", swiftSettings: intrinsicsFlags + optimizedInDebug),
         .target(name: "X86AVX512", dependencies: ["X86Intrinsics"], swiftSettings: avx512Flags + optimizedInDebug),
-        .target(name: "Tensor", dependencies: ["COpenBLAS", "X86Intrinsics", "X86AVX512"], swiftSettings: tensorFlags + optimizedInDebug),
+        // Readers of untrusted PyTorch checkpoints: plain -O (never -Ounchecked), so every bounds
+        // and overflow check stays on.
+        .target(name: "CheckpointFormats", swiftSettings: optimizedInDebug),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "X86Intrinsics", "X86AVX512", "CheckpointFormats"],
+                swiftSettings: tensorFlags + optimizedInDebug),
         .target(name: "Tokenizer"),
         .target(name: "Generation", dependencies: ["Tensor", "Tokenizer"], swiftSettings: optimizedInDebug),
         .target(name: "GPT2", dependencies: ["Tensor", "Generation"], swiftSettings: kernelFlags + optimizedInDebug),
@@ -80,6 +85,7 @@ let package = Package(
         .executableTarget(name: "jobstore-crash-helper", dependencies: ["InferenceServer"]),
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "CheckpointFormatsTests", dependencies: ["CheckpointFormats", "Tensor"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Tensor"]),
         // Test-only: stands in for malloc to count allocations (a decode step must make none).

@@ -10,6 +10,9 @@ struct CommandLineArguments {
         var allowsPositionals = false
     }
 
+    /// `-m` is `--model`, `-p` is `--prompt`.
+    static let shortForms = ["-m": "model", "-p": "prompt"]
+
     private(set) var values: [String: [String]] = [:]
     private(set) var flags: Set<String> = []
     private(set) var positionals: [String] = []
@@ -21,8 +24,12 @@ struct CommandLineArguments {
         var index = 0
         var onlyPositionals = false
         while index < arguments.count {
-            let argument = arguments[index]
+            var argument = arguments[index]
             index += 1
+            // Short forms of the most used options, where the command has them.
+            if !onlyPositionals, let long = Self.shortForms[argument], spec.options.contains(long) || spec.repeatable.contains(long) {
+                argument = "--" + long
+            }
             if onlyPositionals || !argument.hasPrefix("--") || argument == "-" {
                 // A lone "-5" is a value (a negative id), not an option.
                 guard spec.allowsPositionals else { throw CLIError.usage("unexpected argument '\(argument)'") }

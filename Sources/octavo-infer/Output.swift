@@ -16,6 +16,8 @@ func writeStdout(_ text: String) {
 }
 
 /// Text from `--<textOption>`, `--<fileOption>`, or standard input when neither is given.
+/// Standard input loses one final newline, as `$(...)` in a shell does: `echo hi | generate`
+/// prompts with "hi", not "hi\n".
 func readInputText(_ arguments: CommandLineArguments, textOption: String, fileOption: String) throws -> String {
     if let text = arguments.string(textOption) {
         guard arguments.string(fileOption) == nil else { throw CLIError.usage("give --\(textOption) or --\(fileOption), not both") }
@@ -29,12 +31,40 @@ func readInputText(_ arguments: CommandLineArguments, textOption: String, fileOp
     if isatty(STDIN_FILENO) != 0 {
         throw CLIError.usage("no input: give --\(textOption), --\(fileOption), or pipe text on standard input")
     }
+    return try readStandardInput()
+}
+
+/// All of standard input as UTF-8, without its final newline (`\n` or `\r\n`).
+func readStandardInput() throws -> String {
     let data = FileHandle.standardInput.readDataToEndOfFile()
-    guard let text = String(data: data, encoding: .utf8) else { throw CLIError.runtime("standard input is not valid UTF-8 text") }
+    guard var text = String(data: data, encoding: .utf8) else { throw CLIError.runtime("standard input is not valid UTF-8 text") }
+    if text.hasSuffix("\n") { text.removeLast() }  // "\r\n" is one Character: both go
     return text
 }
 
-/// The folder `--model` names: a folder, a hub id or a catalog name (see ModelResolver).
-func modelDirectory(_ arguments: CommandLineArguments) throws -> URL {
-    try ModelResolver(arguments).resolve(try arguments.required("model"))
+/// `\n`, `\t`, `\r` and `\\` in a command-line value become the characters they name, so
+/// `--stop "\n\n"` stops at a blank line; any other backslash is kept as it is.
+func unescapeCommandLineText(_ text: String) -> String {
+    var out = ""
+    var characters = text.makeIterator()
+    while let c = characters.next() {
+        guard c == "\\" else { out.append(c); continue }
+        switch characters.next() {
+        case "n"?: out.append("\n")
+        case "t"?: out.append("\t")
+        case "r"?: out.append("\r")
+        case "\\"?: out.append("\\")
+        case let other?: out.append("\\"); out.append(other)
+        case nil: out.append("\\")
+        }
+    }
+    return out
+}
+
+/// The folder `--model` names: a folder, a hub id or a catalog name (see ModelResolver),
+/// noting on stderr when its weights are `.bin` files.
+func modelDirectory(_ arguments: CommandLineArguments, loadsWeights: Bool = true) throws -> URL {
+    let directory = try ModelResolver(arguments).resolve(try arguments.required("model"))
+    if loadsWeights { notePyTorchWeights(in: directory) }
+    return directory
 }

@@ -4,6 +4,7 @@ import Foundation
 let commands: [CommandEntry] = [
     CommandEntry(GenerateCommand.self),
     CommandEntry(TranslateCommand.self),
+    CommandEntry(StoryCommand.self),
     CommandEntry(LanguagesCommand.self),
     CommandEntry(TokenizeCommand.self),
     CommandEntry(DetokenizeCommand.self),
@@ -15,6 +16,7 @@ let commands: [CommandEntry] = [
     CommandEntry(ModelsCommand.self),
     CommandEntry(BenchCommand.self),
     CommandEntry(QuantizeCommand.self),
+    CommandEntry(ConvertCommand.self),
 ]
 
 let version = "0.1.0"
@@ -34,7 +36,8 @@ func topLevelHelp() -> String {
     ('octavo-infer models'); hub models come from the Hugging Face cache, downloaded on first
     use unless --offline or HF_HUB_OFFLINE=1 (--quiet hides the progress).
 
-    Run 'octavo-infer <command> --help' for a command's options.
+    Run 'octavo-infer <command> --help' for a command's options; 'octavo-infer -V' (--version)
+    prints the version.
     """
 }
 
@@ -47,7 +50,7 @@ func runCommandLine(_ argv: [String]) -> Int32 {
         print(topLevelHelp())
         return 0
     }
-    if first == "--version" {
+    if first == "--version" || first == "-V" {
         print("octavo-infer \(version)")
         return 0
     }

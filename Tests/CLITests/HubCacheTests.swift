@@ -196,6 +196,51 @@ final class HubCacheTests: XCTestCase {
         XCTAssertEqual(contents(snapshot.appendingPathComponent("pytorch_model.bin")), weights)
     }
 
+    /// A repository of `base`'s config and tokenizer with the `.bin` weights of Tests/Fixtures/Torch/`weights`.
+    /// `tokenizerFrom` adds the tokenizer files of another fixture folder.
+    func makeTorchRepository(base: String, weights: String, tokenizerFrom: String? = nil) throws -> URL {
+        let folder = scratch.appendingPathComponent("repos/\(weights)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let baseURL = CLI.fixtures.appendingPathComponent(base)
+        for name in try FileManager.default.contentsOfDirectory(atPath: baseURL.path) where !name.hasSuffix(".safetensors") {
+            try FileManager.default.copyItem(at: baseURL.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        if let tokenizerFrom { try copyTokenizer(from: tokenizerFrom, to: folder) }
+        let source = CLI.fixtures.appendingPathComponent("Torch/\(weights)")
+        for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
+            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        return folder
+    }
+
+    func copyTokenizer(from fixture: String, to folder: URL) throws {
+        for name in ["sentencepiece.bpe.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"] {
+            try FileManager.default.copyItem(at: CLI.fixtures.appendingPathComponent("\(fixture)/\(name)"), to: folder.appendingPathComponent(name))
+        }
+    }
+
+    /// What the hub gives for a PyTorch-only repository runs, with the ids of the same weights in safetensors.
+    func testPyTorchCheckpointsFromTheHubRunLikeTheirSafetensors() throws {
+        hub.add("octavo/gpt2-bin", folder: try makeTorchRepository(base: "GPT2/tiny-f16", weights: "gpt2-f16-zip"))
+        hub.add("octavo/nllb-bin", folder: try makeTorchRepository(base: "NLLB/tiny-f16-untied", weights: "nllb-f16-sharded",
+                                                                   tokenizerFrom: "NLLB/tiny"))
+        XCTAssertEqual(try generateIDs("octavo/gpt2-bin"), try generateIDs(CLI.fixtures.appendingPathComponent("GPT2/tiny-f16").path))
+        func translate(_ model: String) throws -> [Int]? {
+            let result = try run(["translate", "--model", model, "--source", "eng_Latn", "--target", "fra_Latn", "--text", "Hello world",
+                                  "--json"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return try result.json()["output_ids"] as? [Int]
+        }
+        let reference = scratch.appendingPathComponent("nllb-safetensors")
+        try FileManager.default.copyItem(at: CLI.fixtures.appendingPathComponent("NLLB/tiny-f16-untied"), to: reference)
+        try copyTokenizer(from: "NLLB/tiny", to: reference)
+        let expected = try translate(reference.path)
+        XCTAssertNotNil(expected)
+        XCTAssertEqual(try translate("octavo/nllb-bin"), expected)
+        let listed = try XCTUnwrap(try run(["list", "--json"]).json()["models"] as? [[String: Any]])
+        XCTAssertEqual(listed.compactMap { $0["weights"] as? String }, ["bin", "bin"])
+    }
+
     func testShardedPyTorchRepositoryGetsTheIndexAndEveryShard() throws {
         let index = #"{"metadata": {"total_size": 8}, "weight_map": {"a": "pytorch_model-00001-of-00002.bin", "b": "pytorch_model-00002-of-00002.bin"}}"#
         hub.add("octavo/bin-sharded", folder: try makeRepository("bin-sharded", files: [

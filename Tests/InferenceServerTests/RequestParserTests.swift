@@ -122,9 +122,11 @@ final class RequestParserTests: XCTestCase {
         XCTAssertEqual(request.version, .http1_1)
     }
 
-    func testLeadingEmptyLinesAreIgnored() throws {
-        let request = try XCTUnwrap(request("\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n"))
-        XCTAssertEqual(request.path, "/a")
+    /// h11 refuses an empty line where a request line belongs (RFC 9112 §2.2 only says SHOULD skip).
+    func testEmptyLineBeforeRequestIsRefused() {
+        assertFails("\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n", with: .invalidRequestLine, status: 400)
+        let pipelined = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+        XCTAssertEqual(Self.outcomes(pipelined).last, .failure(.invalidRequestLine))
     }
 
     func testPipelinedRequestsComeOutInOrder() {
@@ -145,7 +147,7 @@ final class RequestParserTests: XCTestCase {
 
     func testChunkedBodyWithExtensionsAndTrailers() throws {
         let text = "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-            + "5;name=value\r\nhello\r\n1 ; ext\r\n \r\nA\r\n0123456789\r\n0\r\nX-Checksum: abc\r\n\r\n"
+            + "5;name=value\r\nhello\r\n1;ext \u{1}\t\r\n \r\nA \r\n0123456789\r\n0\r\nX-Checksum: abc\r\n\r\n"
         let request = try XCTUnwrap(request(text))
         XCTAssertEqual(request.bodyText, "hello 0123456789")
     }
@@ -263,22 +265,28 @@ final class RequestParserTests: XCTestCase {
         assertFails(head + "Content-Length: abc\r\n\r\n", with: .invalidContentLength, status: 400)
         assertFails(head + "Content-Length: +5\r\n\r\n", with: .invalidContentLength, status: 400)
         assertFails(head + "Content-Length: 1 2\r\n\r\n", with: .invalidContentLength, status: 400)
-        assertFails(head + "Content-Length: 5, 5\r\n\r\n", with: .invalidContentLength, status: 400)
+        assertFails(head + "Content-Length: 5, 5\r\n\r\n", with: .duplicateContentLength, status: 400)
+        assertFails(head + "Content-Length: 5, 6\r\n\r\n", with: .conflictingContentLength, status: 400)
+        assertFails(head + "Content-Length: 5,\r\n\r\n", with: .conflictingContentLength, status: 400)
         assertFails(head + "Content-Length:\r\n\r\n", with: .invalidContentLength, status: 400)
         assertFails(head + "Content-Length: 0x10\r\n\r\n", with: .invalidContentLength, status: 400)
         assertFails(head + "Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc", with: .duplicateContentLength, status: 400)
         assertFails(head + "Content-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", with: .conflictingContentLength, status: 400)
         assertFails(head + "Content-Length: 99999999999999999999\r\n\r\n", with: .bodyTooLarge, status: 413)
         assertFails(head + "Content-Length: 9223372036854775807\r\n\r\n", with: .bodyTooLarge, status: 413)
-        assertFails(head + "Content-Length: \(String(repeating: "9", count: 5000))\r\n\r\n", with: .bodyTooLarge, status: 413)
+        assertFails(head + "Content-Length: \(String(repeating: "9", count: 5000))\r\n\r\n", with: .invalidContentLength,
+                    status: 400)
         assertFails(head + "Content-Length: 1048577\r\n\r\n", with: .bodyTooLarge, status: 413)
         assertFails("POST / HTTP/1.1\r\nHost: x\r\n\r\n", with: .lengthRequired, status: 411)
         assertFails("PUT / HTTP/1.0\r\n\r\n", with: .lengthRequired, status: 411)
     }
 
+    /// Up to 20 digits, leading zeros included, as h11 allows.
     func testLeadingZerosDoNotOverflow() throws {
-        let request = try XCTUnwrap(request("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \(String(repeating: "0", count: 40))2\r\n\r\nhi"))
+        let request = try XCTUnwrap(request("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \(String(repeating: "0", count: 19))2\r\n\r\nhi"))
         XCTAssertEqual(request.bodyText, "hi")
+        assertFails("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \(String(repeating: "0", count: 20))2\r\n\r\nhi",
+                    with: .invalidContentLength, status: 400)
     }
 
     func testTransferEncodingErrors() {
@@ -287,6 +295,7 @@ final class RequestParserTests: XCTestCase {
         assertFails(head + "Transfer-Encoding: gzip, chunked\r\n\r\n", with: .unsupportedTransferEncoding, status: 501)
         assertFails(head + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", with: .unsupportedTransferEncoding, status: 501)
         assertFails(head + "Transfer-Encoding: chunked, gzip\r\n\r\n", with: .invalidTransferEncoding, status: 400)
+        assertFails(head + "Transfer-Encoding: chunked,\r\n\r\n", with: .unsupportedTransferEncoding, status: 501)
         assertFails(head + "Transfer-Encoding: identity\r\n\r\n", with: .invalidTransferEncoding, status: 400)
         assertFails(head + "Transfer-Encoding:\r\n\r\n", with: .invalidTransferEncoding, status: 400)
         assertFails("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", with: .invalidTransferEncoding, status: 400)
@@ -299,11 +308,15 @@ final class RequestParserTests: XCTestCase {
         assertFails(head + "-1\r\n", with: .invalidChunkedEncoding, status: 400)
         assertFails(head + "3\r\nabcX\r\n", with: .invalidChunkedEncoding, status: 400)
         assertFails(head + "3 x\r\nabc\r\n", with: .invalidChunkedEncoding, status: 400)
-        assertFails(head + "3;\u{1}\r\nabc\r\n", with: .invalidChunkedEncoding, status: 400)
+        assertFails(head + "3;a\rb\r\nabc\r\n", with: .invalidChunkedEncoding, status: 400)
+        assertFails(head + "3 ;a\r\nabc\r\n", with: .invalidChunkedEncoding, status: 400)
+        assertFails(head + "000000000000000000003\r\nabc\r\n", with: .invalidChunkedEncoding, status: 400)
         assertFails(head + "1;" + String(repeating: "e", count: 2000) + "\r\n", with: .invalidChunkedEncoding, status: 400)
-        assertFails(head + "FFFFFFFFFFFFFFFFFFFFFFFF\r\n", with: .bodyTooLarge, status: 413)
+        assertFails(head + "FFFFFFFFFFFFFFFFFFFF\r\n", with: .bodyTooLarge, status: 413)
         assertFails(head + "100001\r\n", with: .bodyTooLarge, status: 413)
         assertFails(head + "0\r\nBad Trailer\r\n\r\n", with: .invalidHeaderName, status: 400)
+        assertFails(head + "0\r\ncontent-length: 3\r\n\r\n", with: .framingFieldInTrailers, status: 400)
+        assertFails(head + "0\r\nTransfer-Encoding: chunked\r\n\r\n", with: .framingFieldInTrailers, status: 400)
         // Many small chunks add up past the limit.
         let limits = RequestParser.Limits(maxBodyBytes: 10)
         assertFails(head + "6\r\nabcdef\r\n6\r\nabcdef\r\n0\r\n\r\n", with: .bodyTooLarge, status: 413, limits: limits)
@@ -351,7 +364,8 @@ final class RequestParserTests: XCTestCase {
             .invalidTarget, .invalidVersion, .unsupportedVersion, .invalidLineTerminator, .invalidHeaderName,
             .invalidHeaderValue, .obsoleteLineFolding, .missingHost, .duplicateHost, .invalidContentLength,
             .duplicateContentLength, .conflictingContentLength, .contentLengthWithTransferEncoding,
-            .invalidTransferEncoding, .unsupportedTransferEncoding, .invalidChunkedEncoding, .lengthRequired,
+            .invalidTransferEncoding, .unsupportedTransferEncoding, .invalidChunkedEncoding, .framingFieldInTrailers,
+            .lengthRequired,
             .bodyTooLarge, .unsupportedExpectation, .truncatedRequest,
         ]
         XCTAssertEqual(Set(all.map(\.code)).count, all.count)

@@ -53,7 +53,60 @@ def main() -> None:
     )
     assert sorted(c.index for c in many.choices) == [0, 1, 2, 3]
 
+    # Chat: a conversation, greedy, with logprobs.
+    messages = [
+        {"role": "system", "content": "You tell short stories."},
+        {"role": "user", "content": [{"type": "text", "text": "Once upon a time"}]},
+    ]
+    chat = client.chat.completions.create(
+        model=model, messages=messages, max_completion_tokens=5, temperature=0, logprobs=True, top_logprobs=2
+    )
+    assert chat.object == "chat.completion", chat.object
+    message = chat.choices[0].message
+    assert message.role == "assistant" and isinstance(message.content, str), message
+    assert chat.choices[0].finish_reason in ("length", "stop"), chat.choices[0].finish_reason
+    assert 0 < chat.usage.completion_tokens <= 5 and chat.usage.prompt_tokens > 0, chat.usage
+    assert len(chat.choices[0].logprobs.content) == chat.usage.completion_tokens
+    assert all(len(entry.top_logprobs) <= 2 for entry in chat.choices[0].logprobs.content)
+
+    # Chat streamed: role first, the same text, finish_reason last, then usage with no choices.
+    stream = client.chat.completions.create(
+        model=model, messages=messages, max_completion_tokens=5, temperature=0, stream=True,
+        stream_options={"include_usage": True},
+    )
+    pieces, roles, finish, usage = [], [], None, None
+    for chunk in stream:
+        assert chunk.object == "chat.completion.chunk", chunk.object
+        if chunk.usage is not None:
+            assert chunk.choices == [], chunk
+            usage = chunk.usage
+        for c in chunk.choices:
+            assert finish is None, "a chunk after finish_reason"
+            if c.delta.role:
+                roles.append(c.delta.role)
+            pieces.append(c.delta.content or "")
+            finish = c.finish_reason
+    assert roles == ["assistant"], roles
+    assert "".join(pieces) == message.content, (pieces, message.content)
+    assert finish == chat.choices[0].finish_reason, finish
+    assert usage is not None and usage.total_tokens == chat.usage.total_tokens, usage
+
+    # Chat with n, a seed and stop: one choice per index, reproducible.
+    def sampled():
+        reply = client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "Tell me about the sea"}], n=3, max_tokens=4,
+            seed=3, stop=["\n\n"], presence_penalty=0.5, frequency_penalty=0.5, top_p=0.9,
+        )
+        assert sorted(c.index for c in reply.choices) == [0, 1, 2]
+        return [c.message.content for c in reply.choices]
+    assert sampled() == sampled()
+
     # Errors come back as the client's typed exceptions.
+    try:
+        client.chat.completions.create(model=model, messages=[{"role": "tool", "content": "x", "tool_call_id": "1"}])
+        raise AssertionError("tool message accepted")
+    except openai.BadRequestError as error:
+        assert "role" in str(error), str(error)
     try:
         client.completions.create(model="no-such-model", prompt="x")
         raise AssertionError("unknown model accepted")

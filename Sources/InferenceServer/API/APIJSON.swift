@@ -10,10 +10,11 @@ enum APIJSON {
     }
 
     /// Response types spell their keys as on the wire: a key strategy would also rewrite
-    /// dictionary keys (token strings in `top_logprobs`).
+    /// dictionary keys (token strings in `top_logprobs`). Keys are sorted, so a reply is
+    /// byte-for-byte the same every time (the old services' replies were sorted too).
     static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 

@@ -23,6 +23,16 @@ struct JobAccepted: Encodable {
 /// job's stored JSON, embedded as is.
 enum JobView {
     static func json(_ job: Job) throws -> [UInt8] {
+        Array(try JSONSerialization.data(withJSONObject: object(job), options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+
+    /// `GET /v1/jobs`: `{"object": "list", "data": [job, ...]}`, newest first.
+    static func listJSON(_ jobs: [Job]) throws -> [UInt8] {
+        let list: [String: Any] = ["object": "list", "data": jobs.map(object)]
+        return Array(try JSONSerialization.data(withJSONObject: list, options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+
+    static func object(_ job: Job) -> [String: Any] {
         var object: [String: Any] = [
             "id": job.id.rawValue,
             "type": job.type,
@@ -39,7 +49,7 @@ enum JobView {
             object["result"] = value
         }
         if let partial = job.partialText { object["partial_text"] = partial }
-        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+        return object
     }
 
     /// The SSE `data:` of a job event.

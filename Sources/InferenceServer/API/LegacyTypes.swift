@@ -1,31 +1,5 @@
 import Foundation
 
-/// The old services' audiences and their sampling presets.
-enum LegacyAudience: String {
-    case children, young, adult
-
-    /// Lower-cased; anything else means adult, as before.
-    init(value: String?) {
-        self = value.flatMap { LegacyAudience(rawValue: $0.lowercased()) } ?? .adult
-    }
-
-    var topP: Float {
-        switch self {
-        case .children: return 0.9
-        case .young: return 0.7
-        case .adult: return 0.5
-        }
-    }
-
-    var temperature: Float {
-        switch self {
-        case .children: return 1.0
-        case .young: return 0.7
-        case .adult: return 0.3
-        }
-    }
-}
-
 /// `POST /generate_story` body: `{"Prompt": string, "Audience": string?}`.
 ///
 /// Keys are case-sensitive, as Flask's `request.json` dict was (`"prompt"` is not
@@ -34,7 +8,8 @@ enum LegacyAudience: String {
 /// application/json). Everything the old service crashed on is a 400 here.
 struct LegacyStoryRequest {
     let prompt: String
-    let audience: LegacyAudience
+    /// As sent; the model's presets decide (lower-cased; anything else means their fallback).
+    let audience: String?
     /// An optional model name (an extension; jobs use it).
     let model: String?
 
@@ -54,7 +29,7 @@ struct LegacyStoryRequest {
             }
             audience = string
         }
-        return LegacyStoryRequest(prompt: text, audience: LegacyAudience(value: audience), model: try LegacyJSON.optionalString(object, "model"))
+        return LegacyStoryRequest(prompt: text, audience: audience, model: try LegacyJSON.optionalString(object, "model"))
     }
 }
 

@@ -88,7 +88,10 @@ struct TranslationEvent: Encodable {
 
 struct LanguagesResponse: Encodable {
     let model: String
+    /// FLORES-200 codes, in the model's order.
     let languages: [String]
+    /// English name of each code (`eng_Latn`: English); codes FLORES-200 does not name are left out.
+    let names: [String: String]
 }
 
 struct TokenizeRequestBody: Decodable {

@@ -99,4 +99,6 @@ struct ModelCard: Encodable {
     let object = "model"
     let created: Int
     let owned_by = "octavo-infer"
+    /// generation or translation (an extension: OpenAI's cards have no kind).
+    let kind: String
 }

@@ -1,4 +1,4 @@
-/// `Authorization: Bearer KEY` on every route but `/health` — and, for loopback clients
+/// `Authorization: Bearer KEY` on every route but `/health` and the playground page `/` — and, for loopback clients
 /// only, the two compatibility routes (`/generate_story`, `/translate`), because the old
 /// frontend calls them without a key from the same machine. A compatibility route
 /// reached from another address needs the key like everything else.
@@ -7,7 +7,7 @@ struct APIKeyMiddleware: HTTPMiddleware {
     private let legacyOpenOnLoopback: Bool
 
     init(apiKeys: [String], legacyOpenOnLoopback: Bool) {
-        bearer = BearerAuthMiddleware(apiKeys: apiKeys, exemptRoutes: ["GET /health"])
+        bearer = BearerAuthMiddleware(apiKeys: apiKeys, exemptRoutes: ["GET /health", "GET /"])
         self.legacyOpenOnLoopback = legacyOpenOnLoopback
     }
 

@@ -24,12 +24,17 @@ public final class GenerationService: @unchecked Sendable {
     public let bosTokenID: Int?
     /// Forced post-processing for `/generate_story`; nil detects it from the text.
     public let storyVariant: LegacyStoryVariant?
+    /// Audiences and their sampling for stories (the folder's `story_presets.json`, else the standard table).
+    public let storyPresets: StoryPresets
     /// Shown by `GET /v1/models` and `/health`.
     public let architecture: String
+    /// How `/v1/chat/completions` turns messages into a prompt.
+    public let chatTemplate: ChatTemplate
     public let executor: GenerationExecutor
 
     public init(name: String, model: CausalLanguageModel, tokenizer: Tokenizer, defaults: GenerationParameters,
-                bosTokenID: Int?, storyVariant: LegacyStoryVariant? = nil, architecture: String = "gpt2",
+                bosTokenID: Int?, storyVariant: LegacyStoryVariant? = nil, chatTemplate: ChatTemplate = .plain,
+                storyPresets: StoryPresets = .standard, architecture: String = "gpt2",
                 configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?) {
         self.name = name
         self.tokenizer = tokenizer
@@ -38,19 +43,22 @@ public final class GenerationService: @unchecked Sendable {
         self.defaults = defaults
         self.bosTokenID = bosTokenID
         self.storyVariant = storyVariant
+        self.storyPresets = storyPresets
         self.architecture = architecture
+        self.chatTemplate = chatTemplate
         executor = GenerationExecutor(name: name, model: model, tokenizer: tokenizer,
                                       configuration: configuration, metrics: metrics)
     }
 
     /// A GPT-2 folder loaded with `GPT2Pipeline`.
     public convenience init(name: String, pipeline: GPT2Pipeline, storyVariant: LegacyStoryVariant? = nil,
+                            chatTemplate: ChatTemplate = .plain, storyPresets: StoryPresets = .standard,
                             configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?) {
         self.init(name: name, model: pipeline.model, tokenizer: pipeline.tokenizer,
                   defaults: pipeline.defaultParameters(),
                   bosTokenID: pipeline.generationConfig.bosTokenID ?? pipeline.model.config.bosTokenID,
-                  storyVariant: storyVariant, architecture: pipeline.model.config.modelType,
-                  configuration: configuration, metrics: metrics)
+                  storyVariant: storyVariant, chatTemplate: chatTemplate, storyPresets: storyPresets,
+                  architecture: pipeline.model.config.modelType, configuration: configuration, metrics: metrics)
     }
 
     /// The prompt's ids; an empty prompt starts from BOS (transformers' behaviour).

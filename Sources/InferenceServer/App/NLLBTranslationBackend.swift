@@ -42,6 +42,11 @@ public final class NLLBTranslationBackend: TranslationBackend, @unchecked Sendab
             let output = try pipeline.translate(members.map { batch[$0.request].texts[$0.text] }, options: options)
             for (member, translation) in zip(members, output.translations) {
                 results[member.request].texts[member.text] = translation.text
+                for sentence in translation.sentences {
+                    // The encoder reads the sentence plus its language code and </s>.
+                    results[member.request].promptTokens += pipeline.tokenizer.encode(sentence.source).count + 2
+                    results[member.request].generatedTokens += sentence.outputIDs.count
+                }
             }
         }
         return results

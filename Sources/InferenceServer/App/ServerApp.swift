@@ -32,18 +32,23 @@ public final class ServerApp: @unchecked Sendable {
     public init(configuration: ServerConfiguration) {
         self.configuration = configuration
         environment = ServingEnvironment(registry: registry, metrics: metrics, configuration: configuration)
-        router = Router(errorRenderer: APIErrorRenderer.render)
+        router = Router(errorRenderer: { RequestLogMiddleware.withRequestID(APIErrorRenderer.render($0)) })
+        let requestLog = configuration.requestLog ?? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        router.use(RequestLogMiddleware(format: configuration.requestLogFormat, write: requestLog))
         router.use(CORSMiddleware())
         router.use(MetricsMiddleware(metrics: metrics))
         router.use(APIKeyMiddleware(apiKeys: configuration.apiKeys,
                                     legacyOpenOnLoopback: configuration.legacyRoutesOpenOnLoopback))
         OperationalHandlers(environment: environment).register(on: router)
         OpenAIHandlers(environment: environment).register(on: router)
+        OpenAIChatHandlers(environment: environment).register(on: router)
         NativeGeneration(environment: environment).register(on: router)
         NativeTranslation(environment: environment).register(on: router)
         TokenizeHandlers(environment: environment).register(on: router)
         LegacyHandlers(environment: environment).register(on: router)
         JobHandlers(environment: environment).register(on: router)
+        StoryHandlers(environment: environment).register(on: router)
+        PlaygroundHandlers().register(on: router)
     }
 
     /// Opens the job store (when configured) and binds the main port and every extra
@@ -82,8 +87,16 @@ public final class ServerApp: @unchecked Sendable {
     }
 
     /// Serves a GPT-2 folder under `name`.
-    public func addGenerationModel(name: String, pipeline: GPT2Pipeline, storyVariant: LegacyStoryVariant? = nil) throws {
+    /// Its chat template is `configuration.chatTemplateFiles[name]`, else the folder's own, else `.plain`;
+    /// its story presets are `storyPresets`, else the folder's `story_presets.json`, else the standard ones.
+    public func addGenerationModel(name: String, pipeline: GPT2Pipeline, storyVariant: LegacyStoryVariant? = nil,
+                                   storyPresets: StoryPresets? = nil) throws {
+        let template = try configuration.chatTemplateFiles[name].map {
+            try ChatTemplate.load(file: URL(fileURLWithPath: $0), directory: pipeline.directory)
+        } ?? ChatTemplate.load(directory: pipeline.directory)
+        let presets = try storyPresets ?? StoryPresets.forModelFolder(pipeline.directory)
         try registry.add(.generation(GenerationService(name: name, pipeline: pipeline, storyVariant: storyVariant,
+                                                       chatTemplate: template, storyPresets: presets,
                                                        configuration: generationConfiguration, metrics: metrics)))
     }
 
@@ -135,12 +148,14 @@ public final class ServerApp: @unchecked Sendable {
 
     /// Stops accepting, lets HTTP requests and running jobs finish for up to `gracePeriod`
     /// (default: the configuration's), cancels what is left (unfinished jobs go back to the
-    /// queue for the next start), stops the executors and closes the job store. Idempotent.
-    public func shutdown(gracePeriod: TimeInterval? = nil) {
+    /// queue for the next start), stops the executors and closes the job store. Idempotent: a
+    /// second call reports nothing.
+    @discardableResult
+    public func shutdown(gracePeriod: TimeInterval? = nil) -> ShutdownReport {
         lock.lock()
         guard !stopped else {
             lock.unlock()
-            return
+            return ShutdownReport()
         }
         stopped = true
         let server = self.server, runner = self.runner, store = self.store
@@ -150,7 +165,12 @@ public final class ServerApp: @unchecked Sendable {
         environment.markStopping()
         // HTTP requests and jobs drain in parallel: both need the executors, still running.
         let group = DispatchGroup()
-        for stop in [{ server?.shutdown(gracePeriod: grace) }, { _ = runner?.stop(gracePeriod: grace) }] {
+        let report = ShutdownReport.Box()
+        let stops: [@Sendable () -> Void] = [
+            { report.set(http: server?.shutdown(gracePeriod: grace)) },
+            { report.set(jobs: runner?.stop(gracePeriod: grace)) },
+        ]
+        for stop in stops {
             group.enter()
             Thread {
                 stop()
@@ -165,5 +185,6 @@ public final class ServerApp: @unchecked Sendable {
             }
         }
         if runner == nil { store?.close() }
+        return report.value
     }
 }

@@ -33,8 +33,14 @@ public struct ServerConfiguration: Sendable {
     public var maxChoicesPerRequest = 16
     /// Most texts per `/v1/translate` request.
     public var maxTranslationTexts = 64
+    /// Chat template files by model name (`serve --chat-template NAME=FILE`).
+    public var chatTemplateFiles: [String: String] = [:]
     /// HTTP limits and timeouts.
     public var http = HTTPServerConfiguration()
+    /// One line per answered request (`serve --log-format`), written to `requestLog`
+    /// (nil: standard error).
+    public var requestLogFormat = RequestLogFormat.text
+    public var requestLog: (@Sendable (String) -> Void)?
     /// Where the app reports events (startup problems, job runner messages). Nil: standard error.
     public var log: (@Sendable (String) -> Void)?
 

@@ -33,11 +33,10 @@ final class ServingEnvironment: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// 503 with Retry-After while the models load or the server stops.
+    /// 503 with Retry-After while the models load. While the server stops, requests that reach a
+    /// handler are still served: they arrived before the listeners closed (in flight), and the
+    /// executors run until the drain ends; `/health` already says "stopping".
     func requireReady() throws {
-        if isStopping {
-            throw HTTPError.retryLater(.serviceUnavailable, "The server is shutting down.", afterSeconds: 5, code: "shutting_down")
-        }
         guard registry.isReady else {
             throw HTTPError.retryLater(.serviceUnavailable, "The models are still loading; retry shortly.", afterSeconds: 2,
                                        code: "model_loading")

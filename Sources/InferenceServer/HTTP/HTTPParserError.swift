@@ -9,7 +9,7 @@ public enum HTTPParserError: Error, Equatable, Sendable, CustomStringConvertible
     case headerSectionTooLarge
     /// More header fields than `maxHeaderCount` (431).
     case tooManyHeaders
-    /// Not `method SP target SP version` (400).
+    /// Not `method SP target SP version`, or an empty line where a request line belongs (400).
     case invalidRequestLine
     /// The method is not a token (400).
     case invalidMethod
@@ -25,7 +25,8 @@ public enum HTTPParserError: Error, Equatable, Sendable, CustomStringConvertible
     case invalidLineTerminator
     /// A field name that is not a token, or whitespace before the colon (400).
     case invalidHeaderName
-    /// A field value with CR, LF, NUL or another control character (400).
+    /// A field value with CR, LF, NUL or another control character (400). h11
+    /// accepts most control characters; we refuse them all, as RFC 9110 §5.5 allows.
     case invalidHeaderValue
     /// A field line starting with whitespace (obsolete line folding, 400).
     case obsoleteLineFolding
@@ -35,9 +36,9 @@ public enum HTTPParserError: Error, Equatable, Sendable, CustomStringConvertible
     case duplicateHost
     /// `Content-Length` that is not a plain decimal number (400).
     case invalidContentLength
-    /// Several `Content-Length` fields with the same value (400).
+    /// Several `Content-Length` fields, or a list, with the same value (400; h11 merges them).
     case duplicateContentLength
-    /// Several `Content-Length` fields with different values (400).
+    /// Several `Content-Length` fields, or a list, with different values (400).
     case conflictingContentLength
     /// Both `Content-Length` and `Transfer-Encoding` (400, a smuggling vector).
     case contentLengthWithTransferEncoding
@@ -47,6 +48,8 @@ public enum HTTPParserError: Error, Equatable, Sendable, CustomStringConvertible
     case unsupportedTransferEncoding
     /// Malformed chunk size line or missing CRLF after chunk data (400).
     case invalidChunkedEncoding
+    /// `Content-Length` or `Transfer-Encoding` in a chunked trailer section (400).
+    case framingFieldInTrailers
     /// POST/PUT/PATCH without `Content-Length` or `Transfer-Encoding` (411).
     case lengthRequired
     /// The body is larger than `maxBodyBytes` (413); also for a `Content-Length`
@@ -70,7 +73,7 @@ public enum HTTPParserError: Error, Equatable, Sendable, CustomStringConvertible
              .invalidHeaderName, .invalidHeaderValue, .obsoleteLineFolding, .missingHost, .duplicateHost,
              .invalidContentLength, .duplicateContentLength, .conflictingContentLength,
              .contentLengthWithTransferEncoding, .invalidTransferEncoding, .invalidChunkedEncoding,
-             .truncatedRequest:
+             .framingFieldInTrailers, .truncatedRequest:
             return .badRequest
         }
     }
@@ -99,6 +102,7 @@ public enum HTTPParserError: Error, Equatable, Sendable, CustomStringConvertible
         case .invalidTransferEncoding: return "invalid_transfer_encoding"
         case .unsupportedTransferEncoding: return "unsupported_transfer_encoding"
         case .invalidChunkedEncoding: return "invalid_chunked_encoding"
+        case .framingFieldInTrailers: return "framing_field_in_trailers"
         case .lengthRequired: return "length_required"
         case .bodyTooLarge: return "body_too_large"
         case .unsupportedExpectation: return "unsupported_expectation"
@@ -111,24 +115,35 @@ public enum HTTPParserError: Error, Equatable, Sendable, CustomStringConvertible
         case .requestLineTooLong: return "The request line is too long."
         case .headerSectionTooLarge: return "The request header section is too large."
         case .tooManyHeaders: return "The request has too many header fields."
-        case .invalidRequestLine: return "The request line is malformed."
+        case .invalidRequestLine:
+            return "The request line is malformed: expected 'METHOD target HTTP/1.1', with no empty line before it."
         case .invalidMethod: return "The request method is not a valid token."
-        case .invalidTarget: return "The request target is invalid."
+        case .invalidTarget:
+            return "The request target is not served here: send a path (/path?query), an http(s) URL, or * with "
+                + "OPTIONS, with valid percent-escapes and no fragment."
         case .invalidVersion: return "The HTTP version is malformed."
         case .unsupportedVersion: return "Only HTTP/1.0 and HTTP/1.1 are supported."
-        case .invalidLineTerminator: return "Lines must end with CRLF."
+        case .invalidLineTerminator: return "Lines must end with CRLF; a bare LF is refused here."
         case .invalidHeaderName: return "A header field name is invalid."
-        case .invalidHeaderValue: return "A header field value contains a forbidden character."
-        case .obsoleteLineFolding: return "Obsolete header line folding is not accepted."
-        case .missingHost: return "HTTP/1.1 requests must have a Host header."
+        case .invalidHeaderValue:
+            return "A header field value contains a control character; this server refuses them (RFC 9110 §5.5)."
+        case .obsoleteLineFolding: return "Obsolete header line folding is refused here; send each field on one line."
+        case .missingHost: return "HTTP/1.1 requests (and later 1.x, answered as 1.1) must have a Host header."
         case .duplicateHost: return "The request has more than one Host header."
         case .invalidContentLength: return "Content-Length must be a non-negative decimal number."
-        case .duplicateContentLength: return "The request has more than one Content-Length header."
+        case .duplicateContentLength:
+            return "The request repeats Content-Length (as fields or a list); this server accepts exactly one value."
         case .conflictingContentLength: return "The request has conflicting Content-Length headers."
-        case .contentLengthWithTransferEncoding: return "Content-Length and Transfer-Encoding must not both be sent."
-        case .invalidTransferEncoding: return "The Transfer-Encoding is invalid for this request."
+        case .contentLengthWithTransferEncoding:
+            return "Content-Length and Transfer-Encoding must not both be sent; this server refuses the pair."
+        case .invalidTransferEncoding:
+            return "The Transfer-Encoding is invalid: it must be 'chunked', and is refused in HTTP/1.0 requests."
         case .unsupportedTransferEncoding: return "Only the chunked transfer coding is supported."
-        case .invalidChunkedEncoding: return "The chunked request body is malformed."
+        case .invalidChunkedEncoding:
+            return "The chunked request body is malformed: a chunk size is 1-20 hex digits, its extensions hold "
+                + "no CR, and each chunk ends with CRLF."
+        case .framingFieldInTrailers:
+            return "Content-Length and Transfer-Encoding are not accepted in chunked trailers."
         case .lengthRequired: return "This request needs a Content-Length header."
         case .bodyTooLarge: return "The request body is too large."
         case .unsupportedExpectation: return "Only 'Expect: 100-continue' is supported."

@@ -84,16 +84,18 @@ public final class HTTPServer: @unchecked Sendable {
     /// `Connection: close`), then forces the rest shut and fires their
     /// `DisconnectSignal`s so producers stop. Returns when every connection is
     /// closed, or — if a handler ignores its signal and keeps blocking — two
-    /// seconds after the forced close. Idempotent.
-    public func shutdown(gracePeriod: TimeInterval? = nil) {
+    /// seconds after the forced close. Idempotent: a second call reports nothing.
+    @discardableResult
+    public func shutdown(gracePeriod: TimeInterval? = nil) -> DrainReport {
         state.lock()
         guard !shutDown else {
             state.unlock()
-            return
+            return DrainReport()
         }
         shutDown = true
         draining = true
         let listeners = listenerList
+        var report = DrainReport(openConnections: connections.count)
         state.unlock()
 
         for listener in listeners { listener.close() }
@@ -108,6 +110,7 @@ public final class HTTPServer: @unchecked Sendable {
             let remaining = Array(connections.values)
             state.unlock()
             configuration.log?("shutdown: forcing \(remaining.count) connection(s) closed after the grace period")
+            report.forcedClosed = remaining.count
             for handle in remaining { handle.forceShut() }
             _ = waitForConnections(until: Date(timeIntervalSinceNow: 2))
         }
@@ -122,6 +125,15 @@ public final class HTTPServer: @unchecked Sendable {
             // A handler is still blocked: its thread may still touch these, so they stay open.
             configuration.log?("shutdown: a handler did not return; leaving its thread behind")
         }
+        return report
+    }
+
+    /// What `shutdown` found and did.
+    public struct DrainReport: Sendable, Equatable {
+        /// Connections open when shutdown began (busy or kept alive).
+        public var openConnections = 0
+        /// Connections still busy after the grace period, closed by force.
+        public var forcedClosed = 0
     }
 
     private func waitForConnections(until deadline: Date) -> Bool {

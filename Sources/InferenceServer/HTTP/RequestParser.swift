@@ -18,11 +18,15 @@
 /// byte at a time costs O(n), not O(n²)). Feeding the same bytes in one piece or
 /// in any split gives the same sequence of results, which the fuzz tests check.
 ///
-/// Strictness, by design (an internet-facing parser should not guess):
-/// CRLF line endings only; no obs-fold; no whitespace before a header colon;
-/// exactly one `Host` in HTTP/1.1; at most one `Content-Length`; no
-/// `Content-Length` together with `Transfer-Encoding`; `chunked` is the only
-/// transfer coding accepted (with bounded chunk-size lines and trailers).
+/// It accepts what h11 (a strict Python parser) accepts, which the differential
+/// tests check on a committed corpus, except where a request-smuggling risk or a
+/// feature we do not serve makes it refuse more, each with its own error:
+/// CRLF line endings only; no obs-fold; exactly one `Content-Length` (no repeats,
+/// no lists); no `Content-Length` together with `Transfer-Encoding`, nor
+/// `Transfer-Encoding` in HTTP/1.0; no control characters in field values; no
+/// framing fields in trailers. Like h11 it refuses whitespace before a header
+/// colon, an empty line before a request line, a missing or repeated `Host`, and
+/// any transfer coding but a single `chunked`.
 public struct RequestParser {
     /// Size limits; `HTTPServerConfiguration.parserLimits` builds these from the server's configuration.
     public struct Limits: Sendable {
@@ -161,7 +165,6 @@ public struct RequestParser {
         while true {
             switch state {
             case .requestLine:
-                skipEmptyLinesBeforeRequest()
                 guard let line = try nextLine(limit: limits.maxRequestLineBytes, tooLong: .requestLineTooLong,
                                               rejects: RequestParser.isForbiddenInRequestLine,
                                               rejected: .invalidRequestLine)
@@ -221,20 +224,19 @@ public struct RequestParser {
                 else { return nil }
                 if line.isEmpty { return completeRequest() }
                 guard count < limits.maxHeaderCount else { throw .tooManyHeaders }
-                _ = try RequestParser.parseFieldLine(line)  // validated, then dropped: no handler needs trailers
+                // Validated, then dropped: no handler needs trailers. Framing fields there
+                // would only confuse a hop that merges trailers into the header section.
+                let field = try RequestParser.parseFieldLine(line)
+                if asciiCaseInsensitiveEquals(field.name, "Content-Length")
+                    || asciiCaseInsensitiveEquals(field.name, "Transfer-Encoding") {
+                    throw .framingFieldInTrailers
+                }
                 state = .trailers(count: count + 1, bytes: bytes + line.count + 2)
             }
         }
     }
 
     // MARK: Lines
-
-    /// RFC 9112 §2.2: a server SHOULD ignore at least one empty line before a request line.
-    private mutating func skipEmptyLinesBeforeRequest() {
-        while buffer.count - readIndex >= 2, buffer[readIndex] == ASCII.cr, buffer[readIndex + 1] == ASCII.lf {
-            consume(2)
-        }
-    }
 
     /// The next CRLF-terminated line without its CRLF, or nil when it has not fully arrived.
     ///
@@ -285,6 +287,8 @@ public struct RequestParser {
         (byte < 0x20 && byte != ASCII.cr) || byte >= 0x7F
     }
 
+    /// `method SP target SP version`, single spaces. An empty line is refused too, as h11
+    /// does (RFC 9112 §2.2 only says a server SHOULD skip one).
     private mutating func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPParserError) {
         let parts = line.split(separator: ASCII.space, maxSplits: 3, omittingEmptySubsequences: false)
         guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty }) else { throw .invalidRequestLine }
@@ -342,13 +346,19 @@ public struct RequestParser {
         if headers.contains("Transfer-Encoding") {
             if !contentLengths.isEmpty { throw .contentLengthWithTransferEncoding }
             if !version.isAtLeastHTTP11 { throw .invalidTransferEncoding }
-            let codings = headers.tokens(for: "Transfer-Encoding")
-            guard codings.last == "chunked" else { throw .invalidTransferEncoding }
-            guard codings.count == 1 else { throw .unsupportedTransferEncoding }
+            let values = headers.values(for: "Transfer-Encoding")
+            if values.count != 1 || values[0].lowercased() != "chunked" {
+                // Exactly one field saying `chunked`, as h11 requires: `chunked,` or a repeated field is refused.
+                let codings = headers.tokens(for: "Transfer-Encoding")
+                throw codings.last == "chunked" ? .unsupportedTransferEncoding : .invalidTransferEncoding
+            }
             framing = (true, 0)
         } else if !contentLengths.isEmpty {
-            if contentLengths.count > 1 {
-                throw Set(contentLengths).count == 1 ? .duplicateContentLength : .conflictingContentLength
+            // Repeats, as fields or as a list (`5, 5`), are refused even when they agree.
+            let elements = contentLengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+                .map { $0.trimmingHTTPWhitespace() }
+            if elements.count > 1 {
+                throw Set(elements).count == 1 ? .duplicateContentLength : .conflictingContentLength
             }
             let length = try RequestParser.parseContentLength(contentLengths[0])
             guard length <= limits.maxBodyBytes else { throw .bodyTooLarge }
@@ -374,27 +384,28 @@ public struct RequestParser {
         return nil
     }
 
-    /// 1*DIGIT only: no sign, no spaces inside, no list. A number too large for
-    /// any limit is `.bodyTooLarge`, computed without ever overflowing.
+    /// 1 to 20 DIGITs (h11's bound, leading zeros included): no sign, no spaces inside,
+    /// no list. A number too large for any limit is `.bodyTooLarge`, computed without
+    /// ever overflowing.
     static func parseContentLength(_ value: String) throws(HTTPParserError) -> Int {
         let digits = Array(value.utf8)
-        guard !digits.isEmpty, digits.allSatisfy(ASCII.isDigit) else { throw .invalidContentLength }
+        guard (1...20).contains(digits.count), digits.allSatisfy(ASCII.isDigit) else { throw .invalidContentLength }
         let significant = digits.drop { $0 == ASCII.zero }
         guard significant.count <= 18 else { throw .bodyTooLarge }
         return significant.reduce(0) { $0 * 10 + Int($1 - ASCII.zero) }
     }
 
-    /// `1*HEXDIG [BWS] [; extensions]`; extensions are ignored but must be free of control characters.
+    /// h11's chunk-size line: 1 to 20 HEXDIGs, then either `;` and extensions (ignored,
+    /// any bytes but a bare CR, which a hop ending lines at CR would frame differently)
+    /// or only spaces and tabs. No whitespace before the `;`.
     private func parseChunkSize(_ line: ArraySlice<UInt8>) throws(HTTPParserError) -> Int {
         let digits = line.prefix { hexValue($0) != nil }
-        guard !digits.isEmpty else { throw .invalidChunkedEncoding }
-        var rest = line[digits.endIndex...]
-        while let byte = rest.first, byte == ASCII.space || byte == ASCII.tab { rest.removeFirst() }
-        if let byte = rest.first {
-            guard byte == UInt8(ascii: ";") else { throw .invalidChunkedEncoding }
-            for byte in rest where (byte < 0x20 && byte != ASCII.tab) || byte == 0x7F {
-                throw .invalidChunkedEncoding
-            }
+        guard (1...20).contains(digits.count) else { throw .invalidChunkedEncoding }
+        let rest = line[digits.endIndex...]
+        if rest.first == UInt8(ascii: ";") {
+            guard !rest.contains(ASCII.cr) else { throw .invalidChunkedEncoding }
+        } else {
+            guard rest.allSatisfy({ $0 == ASCII.space || $0 == ASCII.tab }) else { throw .invalidChunkedEncoding }
         }
         let significant = digits.drop { $0 == ASCII.zero }
         guard significant.count <= 15 else { throw .bodyTooLarge }

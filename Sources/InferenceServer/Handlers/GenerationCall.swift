@@ -58,7 +58,24 @@ final class GenerationCall: @unchecked Sendable {
             }
             remaining -= 1
         }
-        return results.map { $0 ?? .failure(ExecutorError.shuttingDown(model: service.name)) }
+        let final = results.map { $0 ?? .failure(ExecutorError.shuttingDown(model: service.name)) }
+        noteInRequestLog(final)
+        return final
+    }
+
+    /// The model and tokens on the request's log line. A prompt shared by consecutive
+    /// choices (`n`) counts once, as in OpenAI's usage.
+    private func noteInRequestLog(_ results: [Result<GenerationOutcome, Error>]) {
+        guard let record = RequestLogRecord.current else { return }
+        record.model = service.name
+        var prompt = 0, generated = 0
+        var previous: [Int]?
+        for case .success(let outcome) in results {
+            if outcome.promptIDs != previous { prompt += outcome.promptIDs.count }
+            previous = outcome.promptIDs
+            generated += outcome.generatedIDs.count
+        }
+        record.tokens(prompt: prompt, generated: generated)
     }
 
     /// The outcomes, or the first failure as an HTTP error.
@@ -87,8 +104,11 @@ enum TranslationCall {
             ticket.cancel()
             throw APIErrors.httpError(for: ExecutorError.timedOut(seconds: timeout))
         }
+        RequestLogRecord.current?.model = service.name
         switch outcome {
-        case .success(let result): return result
+        case .success(let result):
+            RequestLogRecord.current?.tokens(prompt: result.promptTokens, generated: result.generatedTokens)
+            return result
         case .failure(let error): throw APIErrors.httpError(for: error)
         }
     }

@@ -1,11 +1,12 @@
 import Foundation
 
-/// `POST /v1/jobs`, `GET /v1/jobs/{id}`, `GET /v1/jobs/{id}/events`, `DELETE /v1/jobs/{id}`.
+/// `POST /v1/jobs`, `GET /v1/jobs` (recent jobs), `GET /v1/jobs/{id}`, `GET /v1/jobs/{id}/events`, `DELETE /v1/jobs/{id}`.
 struct JobHandlers {
     let environment: ServingEnvironment
 
     func register(on router: Router) {
         router.post("/v1/jobs") { request, context in try postJob(request, context) }
+        router.get("/v1/jobs") { request, _ in try listJobs(request) }
         router.get("/v1/jobs/{id}") { request, _ in
             let (store, id) = try lookup(request)
             guard let job = try mapStoreErrors({ try store.get(id) }) else { throw Self.notFound(id.rawValue) }
@@ -17,6 +18,28 @@ struct JobHandlers {
             return .json(bytes: try JobView.json(job))
         }
         router.get("/v1/jobs/{id}/events") { request, context in try getJobEvents(request, context) }
+    }
+
+    /// The most recent jobs, newest first: `?status=queued|running|succeeded|failed|cancelled`,
+    /// `?limit=N` (1 to 100, default 20).
+    func listJobs(_ request: HTTPRequest) throws -> HTTPResponse {
+        let store = try requireStore()
+        var status: JobStatus?
+        if let text = request.queryValue("status") {
+            guard let parsed = JobStatus(rawValue: text) else {
+                throw APIErrors.invalid("status", "must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            status = parsed
+        }
+        var limit = 20
+        if let text = request.queryValue("limit") {
+            guard let value = Int(text), (1...100).contains(value) else {
+                throw APIErrors.invalid("limit", "must be an integer from 1 to 100, got '\(text)'.")
+            }
+            limit = value
+        }
+        let jobs = try mapStoreErrors { try store.list(status: status, limit: limit, newestFirst: true) }
+        return .json(bytes: try JobView.listJSON(jobs))
     }
 
     func postJob(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
@@ -33,6 +56,7 @@ struct JobHandlers {
         // Validate now, exactly as the worker will, so a bad job is a 400 instead of a failed job.
         let plan = try JobPlan.make(kind, body: request.body, environment: environment, listener: context.listenerName)
         let params = try Self.params(request.body, model: plan.modelName)
+        RequestLogRecord.current?.model = plan.modelName
         let submission = try mapStoreErrors {
             try store.submit(type: kind.rawValue, params: params, idempotencyKey: headerKey ?? header.idempotencyKey)
         }

@@ -51,23 +51,30 @@ struct LegacyHandlers {
     }
 }
 
-/// The old story services' generation settings and post-processing (the route and the
-/// `story` job type share it).
+/// The old story services' generation settings and post-processing (the route, `/v1/stories`
+/// and the `story` job type share it).
 enum StoryGeneration {
-    /// max_length as the old services set it: prompt included.
-    static let maxLength = 500
-    static let repetitionPenalty: Float = 1.2
-
+    /// `/generate_story`'s request: the audience's preset, anything unknown meaning the fallback.
     static func request(for story: LegacyStoryRequest, service: GenerationService, timeout: TimeInterval) throws -> GenerationRequest {
-        let promptIDs = service.encode(story.prompt)
-        var p = service.defaults  // transformers' defaults + generation_config (top_k 50 unless it says otherwise)
+        let presets = service.storyPresets
+        let preset = story.audience.flatMap(presets.preset(named:)) ?? presets.preset(named: presets.fallback)!
+        return try request(prompt: story.prompt, preset: preset, seed: nil, maxNewTokens: nil, service: service, timeout: timeout)
+    }
+
+    /// Sampling on with the preset's top_p, temperature and repetition penalty over the model's
+    /// defaults (transformers' top_k 50 unless generation_config.json says otherwise); the
+    /// budget is the preset's max_length counting the prompt unless `maxNewTokens` is given.
+    static func request(prompt: String, preset: StoryPreset, seed: UInt64?, maxNewTokens: Int?, service: GenerationService,
+                        timeout: TimeInterval) throws -> GenerationRequest {
+        let promptIDs = service.encode(prompt)
+        var p = service.defaults
         p.doSample = true
-        p.topP = story.audience.topP
-        p.temperature = story.audience.temperature
-        p.repetitionPenalty = repetitionPenalty
-        p.seed = nil
+        p.topP = preset.topP
+        p.temperature = preset.temperature
+        p.repetitionPenalty = preset.repetitionPenalty
+        p.seed = seed
         p.stopStrings = []
-        try service.capBudget(&p, promptCount: promptIDs.count, requested: max(0, maxLength - promptIDs.count))
+        try service.capBudget(&p, promptCount: promptIDs.count, requested: maxNewTokens ?? max(0, preset.maxLength - promptIDs.count))
         do { try p.validate() } catch { throw APIErrors.httpError(for: error) }
         return GenerationRequest(promptIDs: promptIDs, parameters: p, timeout: timeout)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizer
 
 /// `POST /v1/translate` (also the `translate` job type) and `GET /v1/languages`.
 ///
@@ -14,7 +15,10 @@ struct NativeTranslation {
 
     func getLanguages(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         let service = try environment.translationService(named: request.queryValue("model"), listener: context.listenerName)
-        return .json(bytes: try APIJSON.encode(LanguagesResponse(model: service.name, languages: service.backend.languages)))
+        let codes = service.backend.languages
+        let names = Dictionary(codes.compactMap { code in FloresLanguages.name(of: code).map { (code, $0) } },
+                               uniquingKeysWith: { first, _ in first })
+        return .json(bytes: try APIJSON.encode(LanguagesResponse(model: service.name, languages: codes, names: names)))
     }
 
     func postTranslate(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
@@ -29,6 +33,8 @@ struct NativeTranslation {
             return .eventStream { events in
                 switch ticket.wait(timeout: timeout) {
                 case .success(let result)?:
+                    RequestLogRecord.current?.model = service.name
+                    RequestLogRecord.current?.tokens(prompt: result.promptTokens, generated: result.generatedTokens)
                     for (index, text) in result.texts.enumerated() {
                         guard events.send(data: APIJSON.encodeString(TranslationEvent(index: index, text: text)), event: "translation") else { return }
                     }

@@ -1,7 +1,8 @@
 import Foundation
 import Generation
 
-/// The OpenAI-compatible routes: `POST /v1/completions`, `GET /v1/models`, `GET /v1/models/{id}`.
+/// The OpenAI-compatible routes: `POST /v1/completions`, `GET /v1/models`, `GET /v1/models/{id}`
+/// (`POST /v1/chat/completions` is `OpenAIChatHandlers`).
 ///
 /// Sampling follows OpenAI's semantics, not the model folder's generation_config.json:
 /// temperature 1 and top_p 1 unless given (temperature 0 is greedy), no top-k unless the
@@ -12,25 +13,43 @@ struct OpenAIHandlers {
 
     func register(on router: Router) {
         router.post("/v1/completions") { request, context in try postCompletions(request, context) }
-        router.get("/v1/models") { _, _ in try getModels() }
+        router.get("/v1/models") { request, _ in try getModels(all: request.queryValue("all") == "true") }
         router.get("/v1/models/{model...}") { request, _ in try getModel(request.parameter("model") ?? "") }
     }
 
     // MARK: GET /v1/models
 
-    func getModels() throws -> HTTPResponse {
+    /// The models a completions or chat client can use (text generation); with
+    /// `?all=true`, every model. Each card says its `kind`: generation or translation.
+    func getModels(all: Bool) throws -> HTTPResponse {
         try environment.requireReady()
-        let created = Int(ServerClock.startedAt.timeIntervalSince1970)
-        let cards = environment.registry.all.map { ModelCard(id: $0.name, created: created) }
-        return .json(bytes: try APIJSON.encode(ModelList(data: cards)))
+        let entries = environment.registry.all.filter { all || Self.kind($0) == "generation" }
+        return .json(bytes: try APIJSON.encode(ModelList(data: entries.map(card))))
     }
 
+    /// A generation model's card; a translation model is 404 here (no OpenAI client can use
+    /// it), with a pointer to the native routes.
     func getModel(_ name: String) throws -> HTTPResponse {
         try environment.requireReady()
-        guard environment.registry.entry(named: name) != nil else {
-            throw APIErrors.modelNotFound(name, available: environment.registry.all.map(\.name))
+        guard let entry = environment.registry.entry(named: name) else {
+            throw APIErrors.modelNotFound(name, available: environment.registry.generationServices.map(\.name))
         }
-        return .json(bytes: try APIJSON.encode(ModelCard(id: name, created: Int(ServerClock.startedAt.timeIntervalSince1970))))
+        guard Self.kind(entry) == "generation" else {
+            throw HTTPError(.notFound, "'\(name)' is a translation model: it is listed by GET /v1/models?all=true and "
+                            + "served by POST /v1/translate, not by the OpenAI routes.", code: "model_not_found")
+        }
+        return .json(bytes: try APIJSON.encode(card(entry)))
+    }
+
+    private func card(_ entry: ModelRegistry.Entry) -> ModelCard {
+        ModelCard(id: entry.name, created: Int(ServerClock.startedAt.timeIntervalSince1970), kind: Self.kind(entry))
+    }
+
+    static func kind(_ entry: ModelRegistry.Entry) -> String {
+        switch entry {
+        case .generation: return "generation"
+        case .translation: return "translation"
+        }
     }
 
     // MARK: POST /v1/completions
@@ -38,7 +57,7 @@ struct OpenAIHandlers {
     struct Plan {
         let service: GenerationService
         /// Prompt-major: prompt p's choice k is request p·n + k.
-        let requests: [GenerationRequest]
+        var requests: [GenerationRequest]
         let promptTexts: [String]
         let n: Int
         let echo: Bool
@@ -72,8 +91,8 @@ struct OpenAIHandlers {
                                     logprobs: plan.logprobs == nil ? nil : accumulators[index].logprobs,
                                     finish_reason: Self.finishReason(outcome.finishReason))
         }
-        let response = CompletionResponse(id: id, created: created, model: service.name, choices: choices,
-                                          usage: usage(plan, outcomes.map(\.generatedIDs.count)))
+        let usage = Self.usage(plan, outcomes.map(\.generatedIDs.count))
+        let response = CompletionResponse(id: id, created: created, model: service.name, choices: choices, usage: usage)
         return .json(bytes: try APIJSON.encode(response))
     }
 
@@ -171,17 +190,17 @@ struct OpenAIHandlers {
                 events.send(data: Self.errorJSON(APIErrors.httpError(for: failure)))
                 return
             }
+            let generated = results.map { (try? $0.get())?.generatedIDs.count ?? 0 }
+            let usage = Self.usage(plan, generated)
             if includeUsage {
-                let generated = results.map { (try? $0.get())?.generatedIDs.count ?? 0 }
-                let chunk = CompletionResponse(id: id, created: created, model: service.name, choices: [],
-                                               usage: usage(plan, generated))
+                let chunk = CompletionResponse(id: id, created: created, model: service.name, choices: [], usage: usage)
                 events.send(data: APIJSON.encodeString(chunk))
             }
             events.send(data: "[DONE]")
         }
     }
 
-    private func usage(_ plan: Plan, _ generated: [Int]) -> CompletionUsage {
+    static func usage(_ plan: Plan, _ generated: [Int]) -> CompletionUsage {
         // Each prompt counts once, whatever n is (OpenAI's accounting).
         let prompt = stride(from: 0, to: plan.requests.count, by: plan.n).map { plan.requests[$0].promptIDs.count }.reduce(0, +)
         let completion = generated.reduce(0, +)

@@ -69,6 +69,20 @@ public final class ServerMetrics: @unchecked Sendable {
         }
     }
 
+    /// A translation request answered: its tokens (prompt = source tokens read) and one completion.
+    public func recordTranslation(model: String, promptTokens: Int, generatedTokens: Int) {
+        updateModel(model) {
+            $0.promptTokens += UInt64(max(0, promptTokens))
+            $0.generatedTokens += UInt64(max(0, generatedTokens))
+            $0.completed += 1
+        }
+    }
+
+    /// Creates `model`'s series at zero, so a loaded model shows up before its first request.
+    public func register(model: String) {
+        updateModel(model) { _ in }
+    }
+
     public func recordTimeout(model: String) {
         updateModel(model) { $0.timedOut += 1 }
     }
@@ -92,6 +106,9 @@ public final class ServerMetrics: @unchecked Sendable {
 
     public func cancelledCount(model: String) -> UInt64 { read { $0.models[model]?.cancelled ?? 0 } }
     public func generatedTokenCount(model: String) -> UInt64 { read { $0.models[model]?.generatedTokens ?? 0 } }
+    public func promptTokenCount(model: String) -> UInt64 { read { $0.models[model]?.promptTokens ?? 0 } }
+    public func completedCount(model: String) -> UInt64 { read { $0.models[model]?.completed ?? 0 } }
+    public func activeSequences(model: String) -> Int? { read { $0.models[model]?.activeSequences } }
 
     /// The Prometheus text exposition (content type `text/plain; version=0.0.4`).
     public func prometheusText() -> String {

@@ -64,6 +64,7 @@ public final class GenerationExecutor: @unchecked Sendable {
         self.tokenizer = tokenizer
         self.configuration = configuration
         self.metrics = metrics
+        metrics?.register(model: name)  // every loaded model has its series from the start
         let thread = Thread { [self] in
             run()
             exited.signal()
@@ -178,6 +179,7 @@ public final class GenerationExecutor: @unchecked Sendable {
                 let failure = ExecutorError.modelFailure(model: name, reason: String(describing: error))
                 for slot in active { fail(slot.pending, failure) }
                 active.removeAll(keepingCapacity: true)
+                recordQueue(active: 0)
                 continue
             }
             // Drop the steps' references to the token buffers before writing them again.
@@ -197,6 +199,8 @@ public final class GenerationExecutor: @unchecked Sendable {
                 finish(slot, at: stepTime)
                 return true
             }
+            // Before waiting for work again: an idle executor reports 0 active sequences.
+            recordQueue(active: active.count)
         }
     }
 

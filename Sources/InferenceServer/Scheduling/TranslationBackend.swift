@@ -27,9 +27,15 @@ public struct TranslationRequest: Sendable, Equatable {
 /// The translations of one `TranslationRequest`, one per input text, in order.
 public struct TranslationResult: Sendable, Equatable {
     public var texts: [String]
+    /// Source tokens the encoder read and tokens the decoder wrote, for `/metrics` and the
+    /// request log; a backend that cannot count leaves them 0.
+    public var promptTokens: Int
+    public var generatedTokens: Int
 
-    public init(texts: [String]) {
+    public init(texts: [String], promptTokens: Int = 0, generatedTokens: Int = 0) {
         self.texts = texts
+        self.promptTokens = promptTokens
+        self.generatedTokens = generatedTokens
     }
 }
 

@@ -79,6 +79,7 @@ public final class TranslationExecutor: @unchecked Sendable {
         self.backend = backend
         self.configuration = configuration
         self.metrics = metrics
+        metrics?.register(model: name)  // every loaded model has its series from the start
         let thread = Thread { [self] in
             run()
             exited.signal()
@@ -164,6 +165,8 @@ public final class TranslationExecutor: @unchecked Sendable {
                             model: name, reason: "expected \(batch.count) results with one text per input, got \(translations.count) results")))
                         continue
                     }
+                    metrics?.recordTranslation(model: name, promptTokens: translations[index].promptTokens,
+                                               generatedTokens: translations[index].generatedTokens)
                     pending.ticket.complete(.success(translations[index]))
                 }
             case .failure(let error):

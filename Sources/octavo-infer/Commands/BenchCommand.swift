@@ -10,6 +10,8 @@ enum BenchCommand: Command {
                               [--threads T] [--runs 5] [--dtype f32|f16|int8] [--kv-cache f32|f16]
                               [--vocabulary-map FILE] [--json]
            octavo-infer bench --model DIR --tokenizer [--file FILE]
+           octavo-infer bench --model GPT2_DIR --story FILE --translator NLLB_DIR [--language spa_Latn]
+                              [--translation-tokens 48] [--runs 3]
 
     GPT-2: loads the model, runs one warm-up, then --runs measured runs of: a prompt of
     --prompt-tokens tokens (prefill), then --new-tokens greedy tokens, one forward pass
@@ -28,6 +30,11 @@ enum BenchCommand: Command {
     With --tokenizer: the tokenizer's load time and encode/decode MB/s on --file (default:
     this repository's hard tokenizer corpus repeated to 5 MB when run from a checkout).
 
+    With --story: time to the first translated paragraph and to the whole story, translated while
+    it is written (as POST /v1/stories does) against written then translated. The story model
+    is made to write FILE's English text (each token still a full forward pass: random weights
+    write no paragraphs); each sentence is translated for --translation-tokens target tokens.
+
     Options:
       --model DIR          model folder
       --prompt-tokens N    prompt length (default 32)
@@ -44,7 +51,8 @@ enum BenchCommand: Command {
       octavo-infer bench --model models/gpt2 --prompt-tokens 32 --new-tokens 128 --runs 5
     """
     static let spec = CommandLineArguments.Spec(
-        options: ["model", "prompt-tokens", "new-tokens", "batch", "beams", "threads", "runs", "dtype", "kv-cache", "file", "vocabulary-map"],
+        options: ["model", "prompt-tokens", "new-tokens", "batch", "beams", "threads", "runs", "dtype", "kv-cache", "file", "vocabulary-map",
+                  "story", "translator", "language", "translation-tokens"],
         flags: ["json", "tokenizer"])
 
     static func run(_ arguments: CommandLineArguments) throws {
@@ -56,6 +64,10 @@ enum BenchCommand: Command {
         let threads = try arguments.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 && threads <= 256 else { throw CLIError.usage("--threads must be between 1 and 256") }
         ComputePool.configure(threads: threads)
+        if let story = arguments.string("story") {
+            try runStoryOverlap(arguments, directory: directory, storyFile: story, threads: threads)
+            return
+        }
         if try ModelKind.of(directory) == .m2m100 {
             try runTranslation(arguments, directory: directory, threads: threads)
             return
@@ -120,6 +132,28 @@ enum BenchCommand: Command {
         }
         print("peak RSS             \(String(format: "%.0f", report.peak_rss_mib)) MiB")
         printQuality(report.quality, precision: report.dtype, cache: report.kv_cache)
+    }
+
+    static func runStoryOverlap(_ arguments: CommandLineArguments, directory: URL, storyFile: String, threads: Int) throws {
+        guard let data = FileManager.default.contents(atPath: storyFile) else { throw CLIError.runtime("\(storyFile): cannot read the file") }
+        let translator = URL(fileURLWithPath: try arguments.required("translator"), isDirectory: true)
+        let benchmark = StoryOverlapBenchmark(
+            storyText: String(decoding: data, as: UTF8.self), language: arguments.string("language") ?? "spa_Latn",
+            translationTokens: try arguments.int("translation-tokens") ?? 48, runs: try arguments.int("runs") ?? 3)
+        guard (1...1000).contains(benchmark.runs), (1...1000).contains(benchmark.translationTokens) else {
+            throw CLIError.usage("--runs and --translation-tokens must be between 1 and 1000")
+        }
+        let report = try benchmark.run(model: directory, translator: translator, threads: threads)
+        if arguments.has("json") {
+            try printJSON(report)
+            return
+        }
+        print("story                \(report.model), \(report.story_tokens) tokens in \(report.paragraphs) paragraphs, \(report.threads) threads")
+        print("translator           \(report.translator), \(report.translation_tokens_per_sentence) target tokens per sentence")
+        print("overlapped           first paragraph \(report.overlapped.first_paragraph_ms.text) ms, total \(report.overlapped.total_ms.text) ms")
+        print("generate, translate  first paragraph \(report.sequential.first_paragraph_ms.text) ms, total \(report.sequential.total_ms.text) ms")
+        print(String(format: "speedup              first paragraph %.2fx, total %.2fx (medians of per-run ratios)",
+                     report.first_paragraph_speedup, report.total_speedup))
     }
 
     static func runTokenizer(_ arguments: CommandLineArguments, directory: URL) throws {

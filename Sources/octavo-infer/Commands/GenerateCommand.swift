@@ -8,16 +8,17 @@ enum GenerateCommand: Command {
     static let name = "generate"
     static let summary = "Continue a prompt with a GPT-2 model (streams text, or --json)"
     static let help = """
-    Usage: octavo-infer generate --model DIR [--prompt TEXT | --prompt-file FILE | stdin] [options]
+    Usage: octavo-infer generate -m DIR [-p TEXT | --prompt-file FILE | stdin] [options]
 
     Continues the prompt with a Hugging Face GPT-2 folder (gpt2, gpt2-medium, distilgpt2,
     gpt2-large/xl or a fine-tune). Defaults come from the folder's generation_config.json,
     then transformers' defaults. Giving any sampling option turns sampling on unless --greedy.
 
     Options:
-      --model DIR                  model folder (config.json, model.safetensors, tokenizer files)
-      --prompt TEXT                the prompt
-      --prompt-file FILE           read the prompt from a file (standard input if neither is given)
+      -m, --model DIR              model folder (config.json, model.safetensors, tokenizer files)
+      -p, --prompt TEXT            the prompt
+      --prompt-file FILE           read the prompt from a file (standard input if neither is given;
+                                   standard input loses its final newline)
       --max-new-tokens N           new tokens at most
       --max-length N               prompt plus new tokens at most (transformers' max_length)
       --greedy                     always take the most likely token
@@ -31,7 +32,8 @@ enum GenerateCommand: Command {
       --frequency-penalty P        OpenAI's penalty per earlier occurrence
       --no-repeat-ngram-size N     never repeat an N-gram
       --seed S                     same seed, same output
-      --stop TEXT                  stop when the text contains TEXT (repeatable); TEXT is not printed
+      --stop TEXT                  stop when the text contains TEXT (repeatable); TEXT is not printed;
+                                   \\n, \\t, \\r and \\\\ stand for newline, tab, return, backslash
       --ignore-eos                 keep going past the end-of-text token
       --context-overflow MODE      error (default) or keep-recent: keep only the most recent tokens
       --threads N                  compute threads (default: all cores)
@@ -125,7 +127,7 @@ enum GenerateCommand: Command {
             guard let seed = UInt64(text) else { throw CLIError.usage("--seed expects a non-negative integer, got '\(text)'") }
             p.seed = seed
         }
-        p.stopStrings = arguments.strings("stop")
+        p.stopStrings = arguments.strings("stop").map(unescapeCommandLineText)
         if arguments.has("ignore-eos") { p.eosTokenIDs = [] }
         if let mode = arguments.string("context-overflow") {
             guard let policy = ContextOverflowPolicy(rawValue: mode) else {

@@ -1,5 +1,6 @@
 import Foundation
 import GPT2
+import NLLB
 import Tensor
 
 /// `octavo-infer inspect`: what a model folder holds and what it will cost to run.
@@ -9,8 +10,8 @@ enum InspectCommand: Command {
     static let help = """
     Usage: octavo-infer inspect --model DIR [--json]
 
-    Reads config.json and the safetensors headers (no weights are loaded) and prints
-    the architecture, the parameter count, the stored dtypes, and the memory the model
+    Reads config.json and the safetensors headers (no weights are loaded) of a GPT-2 or
+    NLLB (M2M100) folder and prints the architecture, the parameter count, the stored dtypes, and the memory the model
     takes: weights in fp32 (F16/BF16 are widened at load, F32 is memory-mapped) and the
     KV cache per sequence at full context.
 
@@ -52,7 +53,7 @@ enum InspectCommand: Command {
 
     static func inspect(_ directory: URL) throws -> Report {
         let checkpoint = try Checkpoint(directory: directory)
-        let config = try GPT2Config.load(directory: directory)
+        let architecture = try Architecture(directory)
         var dtypes: [String: Int] = [:]
         var parameters = 0, fp32Bytes = 0, mapped = 0
         for name in checkpoint.tensorNames {
@@ -63,25 +64,70 @@ enum InspectCommand: Command {
             let isScale = [QuantizedTensors.scaleSuffix, QuantizedTensors.rowSumSuffix].contains { suffix in
                 name.hasSuffix(suffix) && checkpoint.info(String(name.dropLast(suffix.count)))?.dtype == .i8
             }
-            // A quantized file stores the tied output layer explicitly: not more parameters.
-            let isTiedCopy = name == "lm_head.weight" && config.tieWordEmbeddings
+            let isTiedCopy = architecture.isTiedCopy(name, in: checkpoint)
             if !isScale && !isTiedCopy { parameters += info.elementCount }
             let keptAsStored = info.dtype == .i8 || isScale || checkpoint.metadata(of: name)[QuantizedTensors.layoutKey] != nil && info.dtype == .f16
             fp32Bytes += keptAsStored ? info.dataOffsets.count : info.elementCount * 4
             if info.dtype == .f32 || keptAsStored { mapped += info.dataOffsets.count }
         }
-        let kvBytes = 2 * config.nLayer * config.nPositions * config.nEmbd * 4
-        let fields: [String: String] = [
-            "n_layer": "\(config.nLayer)", "n_head": "\(config.nHead)", "n_embd": "\(config.nEmbd)",
-            "n_positions": "\(config.nPositions)", "vocab_size": "\(config.vocabSize)", "n_inner": "\(config.innerDim)",
-            "activation_function": config.activationFunction, "layer_norm_epsilon": "\(config.layerNormEpsilon)",
-            "tie_word_embeddings": "\(config.tieWordEmbeddings)",
-        ]
         return Report(
-            model_type: config.modelType, config: fields, parameters: parameters, tensors: checkpoint.tensorNames.count,
-            dtypes: dtypes, files: checkpoint.files.map { URL(fileURLWithPath: $0.path).lastPathComponent },
+            model_type: architecture.modelType, config: architecture.fields, parameters: parameters,
+            tensors: checkpoint.tensorNames.count, dtypes: dtypes,
+            files: checkpoint.files.map { URL(fileURLWithPath: $0.path).lastPathComponent },
             stored_bytes: checkpoint.storedBytes, weights_fp32_bytes: fp32Bytes, mapped_bytes: mapped,
-            kv_cache_bytes_per_sequence: kvBytes, context_length: config.nPositions)
+            kv_cache_bytes_per_sequence: architecture.kvCacheBytes, context_length: architecture.contextLength)
+    }
+
+    /// What inspect needs from each architecture's config.json.
+    struct Architecture {
+        let modelType: String
+        let fields: [String: String]
+        /// f32 attention caches of one sequence at full context (NLLB: self and cross attention).
+        let kvCacheBytes: Int
+        let contextLength: Int
+        private let tiedNames: Set<String>
+
+        init(_ directory: URL) throws {
+            switch try ModelKind.of(directory) {
+            case .gpt2:
+                let config = try GPT2Config.load(directory: directory)
+                modelType = config.modelType
+                fields = [
+                    "n_layer": "\(config.nLayer)", "n_head": "\(config.nHead)", "n_embd": "\(config.nEmbd)",
+                    "n_positions": "\(config.nPositions)", "vocab_size": "\(config.vocabSize)", "n_inner": "\(config.innerDim)",
+                    "activation_function": config.activationFunction, "layer_norm_epsilon": "\(config.layerNormEpsilon)",
+                    "tie_word_embeddings": "\(config.tieWordEmbeddings)",
+                ]
+                kvCacheBytes = 2 * config.nLayer * config.nPositions * config.nEmbd * 4
+                contextLength = config.nPositions
+                // A quantized file stores the tied output layer explicitly: not more parameters.
+                tiedNames = config.tieWordEmbeddings ? ["lm_head.weight"] : []
+            case .m2m100:
+                let config = try M2M100Config.load(directory: directory)
+                modelType = config.modelType
+                fields = [
+                    "encoder_layers": "\(config.encoderLayers)", "decoder_layers": "\(config.decoderLayers)",
+                    "d_model": "\(config.dModel)", "encoder_attention_heads": "\(config.encoderAttentionHeads)",
+                    "decoder_attention_heads": "\(config.decoderAttentionHeads)", "encoder_ffn_dim": "\(config.encoderFFNDim)",
+                    "decoder_ffn_dim": "\(config.decoderFFNDim)", "max_position_embeddings": "\(config.maxPositionEmbeddings)",
+                    "vocab_size": "\(config.vocabSize)", "activation_function": config.activationFunction,
+                    "scale_embedding": "\(config.scaleEmbedding)", "tie_word_embeddings": "\(config.tieWordEmbeddings)",
+                ]
+                kvCacheBytes = 4 * config.decoderLayers * config.maxPositionEmbeddings * config.dModel * 4
+                contextLength = config.maxPositionEmbeddings
+                // One shared embedding, often stored under several names.
+                tiedNames = Set(["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"])
+                    .union(config.tieWordEmbeddings ? ["lm_head.weight"] : [])
+            }
+        }
+
+        func isTiedCopy(_ name: String, in checkpoint: Checkpoint) -> Bool {
+            guard tiedNames.contains(name) else { return false }
+            // Counted once: under model.shared.weight when stored, else under the first copy.
+            if modelType == "gpt2" { return true }
+            if checkpoint.info("model.shared.weight") != nil { return true }
+            return name != tiedNames.sorted().first { checkpoint.info($0) != nil }
+        }
     }
 }
 

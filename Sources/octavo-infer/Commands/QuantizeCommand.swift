@@ -40,8 +40,7 @@ enum QuantizeCommand: Command {
         let start = DispatchTime.now()
         let entries = try quantizer.entries()
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        for name in ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                     "added_tokens.json", "vocab.json", "merges.txt", "sentencepiece.bpe.model"] {
+        for name in ConvertCommand.companionFiles {
             let source = directory.appendingPathComponent(name), target = output.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: source.path) else { continue }
             try? FileManager.default.removeItem(at: target)

@@ -32,7 +32,8 @@ enum ServeCommand: Command {
       --request-timeout SECONDS    per-request limit, queue time included (default 600)
       --jobs-db PATH               SQLite file for durable jobs (/v1/jobs); off without it
       --job-ttl SECONDS            delete finished jobs this long after they end (default 86400)
-      --grace-period SECONDS       on SIGINT/SIGTERM, time for in-flight work (default 10)
+      --grace-period SECONDS       on SIGINT/SIGTERM, time for in-flight work (default 10); a
+                                   second signal stops at once; SIGHUP is ignored
       --max-body-bytes N           largest request body (default 1048576)
       --threads N                  compute threads (default: all cores)
       --dtype f32|f16|int8         keep every model's matrices in this precision (default f32)
@@ -41,6 +42,10 @@ enum ServeCommand: Command {
       --vocabulary-map NAME=FILE   restrict translation model NAME's output to the tokens this
                                    CTranslate2 vocabulary map (vmap.txt) allows for each batch's
                                    sources (repeatable; faster, and may change translations)
+      --chat-template NAME=FILE    the Jinja chat template for generation model NAME (repeatable;
+                                   default: the folder's tokenizer_config.json chat_template, else
+                                   plain "Role: content" lines; README: chat templates)
+      --log-format text|json|off   one line per request on standard error (default text)
 
     Example (the three old services on their old ports, plus the API on 8080):
       octavo-infer serve --model story-small=models/story-small --model story-medium=models/story-medium \\
@@ -49,8 +54,8 @@ enum ServeCommand: Command {
     """
     static let spec = CommandLineArguments.Spec(
         options: ["host", "port", "api-key", "max-batch", "max-queue", "request-timeout", "jobs-db", "job-ttl",
-                  "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache"],
-        repeatable: ["model", "listen", "story-variant", "vocabulary-map"])
+                  "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache", "log-format"],
+        repeatable: ["model", "listen", "story-variant", "vocabulary-map", "chat-template"])
 
     static func run(_ arguments: CommandLineArguments) throws {
         let models = try modelSpecs(arguments)
@@ -60,6 +65,7 @@ enum ServeCommand: Command {
         try GenerateCommand.applyThreads(arguments)
         let precision = try GenerateCommand.precisionOption(arguments)
         let cachePrecision = try GenerateCommand.cachePrecisionOption(arguments)
+        try applyLogAndChatOptions(arguments, models: models, to: &configuration)
         configuration.log = { line in FileHandle.standardError.write(Data("octavo-infer serve: \(line)\n".utf8)) }
 
         let app = ServerApp(configuration: configuration)
@@ -70,13 +76,8 @@ enum ServeCommand: Command {
             throw CLIError.runtime("cannot start: \(error)")
         }
         // Signals are handled from the start, so an interrupted load still closes the job store.
-        let stopRequested = DispatchSemaphore(value: 0)
-        let signalSources = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { stopRequested.signal() }
-            source.resume()
-            return source
+        let signals = StopSignals { number in
+            say("second \(number == SIGINT ? "SIGINT" : "SIGTERM"): stopping now; running jobs go back to the queue on the next start")
         }
         for (index, listener) in listeners.enumerated() {
             let scope = index == 0 ? "all models" : (listener.name ?? "")
@@ -90,6 +91,8 @@ enum ServeCommand: Command {
                              cachePrecision: cachePrecision, into: app)
                 }
                 try app.markReady()
+                for line in banner(version: version, app: app, models: models, precision: precision,
+                                   listeners: listeners, configuration: app.configuration) { say(line) }
                 say("ready")
             } catch {
                 FileHandle.standardError.write(Data("octavo-infer serve: \(error)\n".utf8))
@@ -100,11 +103,12 @@ enum ServeCommand: Command {
         loading.stackSize = 8 << 20
         loading.start()
 
-        stopRequested.wait()
-        say("shutting down (grace period \(Int(configuration.shutdownGracePeriod)) s)")
-        app.shutdown()
-        _ = signalSources
-        say("stopped")
+        withExtendedLifetime(signals) {
+            let name = signals.waitForStop()
+            say("\(name): shutting down (grace period \(Int(configuration.shutdownGracePeriod)) s; a second signal stops at once)")
+            let report = app.shutdown()
+            say("stopped: \(report.summary)")
+        }
     }
 
     struct ModelSpec {
@@ -209,6 +213,7 @@ enum ServeCommand: Command {
     static func load(_ spec: ModelSpec, variant: LegacyStoryVariant?, vocabularyMap: URL?, precision: WeightPrecision,
                      cachePrecision: KVCachePrecision, into app: ServerApp) throws {
         let start = Date()
+        notePyTorchWeights(in: spec.directory)
         let modelType = try ServeModelLoader.modelType(of: spec.directory)
         switch modelType {
         case "gpt2":

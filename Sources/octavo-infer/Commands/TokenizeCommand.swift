@@ -53,7 +53,7 @@ enum TokenizeCommand: Command {
     static let spec = CommandLineArguments.Spec(options: ["model", "text", "file", "source"], flags: ["json"])
 
     static func run(_ arguments: CommandLineArguments) throws {
-        let directory = try modelDirectory(arguments)
+        let directory = try modelDirectory(arguments, loadsWeights: false)
         let text = try readInputText(arguments, textOption: "text", fileOption: "file")
         let folder = try FolderTokenizer.load(directory)
         let ids: [Int]
@@ -82,10 +82,11 @@ enum DetokenizeCommand: Command {
     static let name = "detokenize"
     static let summary = "Turn token ids back into text"
     static let help = """
-    Usage: octavo-infer detokenize --model DIR [--skip-special-tokens] [--json] ID...
+    Usage: octavo-infer detokenize --model DIR [--skip-special-tokens] [--json] [ID... | stdin]
 
     Prints the text the ids stand for (the exact inverse of tokenize). Ids may also be
-    given as one argument separated by spaces or commas.
+    given as one argument separated by spaces or commas, or on standard input
+    (`tokenize ... | detokenize ...`).
 
     Example:
       octavo-infer detokenize --model models/gpt2 15496 995
@@ -93,9 +94,11 @@ enum DetokenizeCommand: Command {
     static let spec = CommandLineArguments.Spec(options: ["model"], flags: ["skip-special-tokens", "json"], allowsPositionals: true)
 
     static func run(_ arguments: CommandLineArguments) throws {
-        let directory = try modelDirectory(arguments)
+        let directory = try modelDirectory(arguments, loadsWeights: false)
         let tokenizer = try FolderTokenizer.load(directory).tokenizer
-        let ids = try parseIDs(arguments.positionals, vocabularySize: tokenizer.vocabularySize)
+        // No ids as arguments: read them from a pipe, as tokenize and generate read text.
+        let words = arguments.positionals.isEmpty && isatty(STDIN_FILENO) == 0 ? [try readStandardInput()] : arguments.positionals
+        let ids = try parseIDs(words, vocabularySize: tokenizer.vocabularySize)
         let text = tokenizer.decode(ids, skipSpecialTokens: arguments.has("skip-special-tokens"))
         if arguments.has("json") {
             struct Output: Encodable { let text: String }
@@ -106,7 +109,7 @@ enum DetokenizeCommand: Command {
     }
 
     static func parseIDs(_ words: [String], vocabularySize: Int) throws -> [Int] {
-        let pieces = words.flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\n" }) }
+        let pieces = words.flatMap { $0.split(whereSeparator: { " ,\n\t\r".contains($0) }) }
         guard !pieces.isEmpty else { throw CLIError.usage("give the ids to decode") }
         return try pieces.map { piece in
             guard let id = Int(piece) else { throw CLIError.usage("'\(piece)' is not a token id") }

@@ -96,9 +96,14 @@ final class CompletionsRouteTests: AppTestCase {
     func testModelsListAndLookup() throws {
         let body = try json(try get("/v1/models"))
         XCTAssertEqual(body["object"] as? String, "list")
-        XCTAssertEqual((body["data"] as? [[String: Any]])?.map { $0["id"] as? String }, ["tiny", "fake-nllb"])
+        // Only what a completions or chat client can use; ?all=true lists every model with its kind.
+        XCTAssertEqual((body["data"] as? [[String: Any]])?.map { $0["id"] as? String }, ["tiny"])
+        let all = try json(try get("/v1/models?all=true"))
+        XCTAssertEqual((all["data"] as? [[String: Any]])?.map { "\($0["id"] ?? ""):\($0["kind"] ?? "")" },
+                       ["tiny:generation", "fake-nllb:translation"])
         XCTAssertEqual(try json(try get("/v1/models/tiny"))["id"] as? String, "tiny")
         try assertOpenAIError(try get("/v1/models/nope"), status: 404, code: "model_not_found")
+        try assertOpenAIError(try get("/v1/models/fake-nllb"), status: 404, mentions: "/v1/translate")
     }
 
     func testUnknownModelIs404() throws {

@@ -57,6 +57,24 @@ final class JobRouteTests: AppTestCase {
         XCTAssertEqual((translated["result"] as? [String: Any])?["translations"] as? [String], ["<spa_Latn> b a"])
     }
 
+    func testListingRecentJobsNewestFirstFilteredByStatus() throws {
+        try start()
+        let first = try submit(#"{"type":"generate","prompt":"Once upon a time","max_new_tokens":2}"#)
+        let second = try submit(#"{"type":"translate","texts":["a b"],"target":"spa_Latn"}"#)
+        _ = try waitForFinish(first)
+        _ = try waitForFinish(second)
+        let all = try json(try get("/v1/jobs"))
+        XCTAssertEqual(all["object"] as? String, "list")
+        let data = try XCTUnwrap(all["data"] as? [[String: Any]])
+        XCTAssertEqual(data.map { $0["id"] as? String }, [second, first])
+        XCTAssertEqual(data.map { $0["status"] as? String }, ["succeeded", "succeeded"])
+        XCTAssertEqual((try json(try get("/v1/jobs?limit=1"))["data"] as? [Any])?.count, 1)
+        XCTAssertEqual((try json(try get("/v1/jobs?status=queued"))["data"] as? [Any])?.count, 0)
+        XCTAssertEqual((try json(try get("/v1/jobs?status=succeeded"))["data"] as? [Any])?.count, 2)
+        try assertOpenAIError(try get("/v1/jobs?status=done"), status: 400, mentions: "'status'")
+        try assertOpenAIError(try get("/v1/jobs?limit=0"), status: 400, mentions: "'limit'")
+    }
+
     func testEventsStreamQueuedStartedTokensAndDone() throws {
         try start()
         let id = try submit(#"{"type":"generate","prompt":"Once upon a time","max_new_tokens":5,"greedy":true}"#)

@@ -34,14 +34,13 @@ final class LegacyRouteTests: AppTestCase {
         XCTAssertEqual(request.parameters.eosTokenIDs, [512])
         // max_length 500 counting the prompt, capped by the tiny model's 64 positions.
         XCTAssertEqual(request.parameters.maxNewTokens, 64 - request.promptIDs.count)
-        for (value, audience) in [("children", LegacyAudience.children), ("adult", .adult), ("teen", .adult), (nil, .adult)] {
+        for (value, topP) in [("children", Float(0.9)), ("adult", 0.5), ("teen", 0.5), (nil, 0.5)] {
             let body = value.map { #"{"Prompt":"x","Audience":"\#($0)"}"# } ?? #"{"Prompt":"x"}"#
-            XCTAssertEqual(try LegacyStoryRequest.parse(Array(body.utf8)).audience, audience)
+            let request = try StoryGeneration.request(for: LegacyStoryRequest.parse(Array(body.utf8)), service: pipeline, timeout: 1)
+            XCTAssertEqual(request.parameters.topP, topP, value ?? "no audience")
         }
-        XCTAssertEqual(LegacyAudience.adult.topP, 0.5)
-        XCTAssertEqual(LegacyAudience.adult.temperature, 0.3)
-        XCTAssertEqual(LegacyAudience.children.topP, 0.9)
-        XCTAssertEqual(LegacyAudience.children.temperature, 1.0)
+        XCTAssertEqual(StoryPresets.standard.preset(named: "adult")?.temperature, 0.3)
+        XCTAssertEqual(StoryPresets.standard.preset(named: "children")?.temperature, 1.0)
     }
 
     func testMissingOrEmptyPromptIsTheOldError() throws {

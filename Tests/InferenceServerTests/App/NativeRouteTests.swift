@@ -99,6 +99,8 @@ final class NativeRouteTests: AppTestCase {
         let body = try json(try get("/v1/languages"))
         XCTAssertEqual(body["model"] as? String, "fake-nllb")
         XCTAssertEqual(body["languages"] as? [String], ["eng_Latn", "spa_Latn", "fra_Latn", "deu_Latn"])
+        XCTAssertEqual(body["names"] as? [String: String],
+                       ["eng_Latn": "English", "spa_Latn": "Spanish", "fra_Latn": "French", "deu_Latn": "German"])
         try assertOpenAIError(try get("/v1/languages?model=nope"), status: 404)
     }
 

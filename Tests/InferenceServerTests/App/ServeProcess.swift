@@ -25,8 +25,25 @@ final class ServeProcess {
         throw CocoaError(.fileNoSuchFile)
     }
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        process.executableURL = try Self.executable()
+    /// The optimized binary users run, built by `swift build -c release --product octavo-infer`
+    /// (the README's test command does that before `swift test`; `OCTAVO_RELEASE_BINARY` overrides
+    /// the path). Missing is a failure, not a skip: signal handling has broken in release only.
+    static func releaseExecutable() throws -> URL {
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let path = ProcessInfo.processInfo.environment["OCTAVO_RELEASE_BINARY"]
+            ?? packageRoot.appendingPathComponent(".build/release/octavo-infer").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            XCTFail("no release binary at \(path): run 'swift build -c release --product octavo-infer' before 'swift test'")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        return URL(fileURLWithPath: path)
+    }
+
+    /// Starts `octavo-infer serve` with `arguments`: the debug binary built next to the tests, or
+    /// `executable` (the release binary) when given.
+    init(_ arguments: [String], environment: [String: String] = [:], executable: URL? = nil) throws {
+        process.executableURL = try executable ?? Self.executable()
         process.arguments = ["serve"] + arguments
         var env = ProcessInfo.processInfo.environment
         env["OPENBLAS_NUM_THREADS"] = "1"

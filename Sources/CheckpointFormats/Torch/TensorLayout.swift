@@ -1,0 +1,111 @@
+/// A tensor as `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)` describes
+/// it, before its storage has been located in the file.
+struct TensorLayout {
+    let name: String
+    let storageKey: String
+    let storageOffset: Int
+    let shape: [Int]
+    let strides: [Int]
+
+    static let maxDimensions = 16
+
+    /// The tensors of a state dict: the root dict's tensor values, or those of a nested
+    /// `state_dict` / `model` dict when the root holds none (a training checkpoint). Other
+    /// values (step counters, `_metadata`) are skipped.
+    static func collect(_ root: PickleValue, storages: inout StorageTable, path: String) throws -> [TensorLayout] {
+        guard case .dict(let dict) = root else {
+            throw CheckpointFormatError.unsupportedLayout(path: path, reason: "the checkpoint is not a dict of tensors")
+        }
+        var layouts: [TensorLayout] = []
+        for (key, value) in zip(dict.keys, dict.values) {
+            guard let name = key.string,
+                  let layout = try TensorLayout(value, name: name, storages: &storages, path: path)
+            else { continue }
+            layouts.append(layout)
+        }
+        if layouts.isEmpty {
+            for nested in ["state_dict", "model", "module"] {
+                if let inner = dict.value(forKey: nested), case .dict = inner {
+                    return try collect(inner, storages: &storages, path: path)
+                }
+            }
+        }
+        return layouts
+    }
+
+    /// The layout of `value` when it is a rebuilt tensor or parameter, else nil.
+    init?(_ value: PickleValue, name: String, storages: inout StorageTable, path: String) throws {
+        guard case .object(let object) = value else { return nil }
+        switch object.callable {
+        case PickleGlobals.rebuildParameter, PickleGlobals.rebuildParameterWithState:
+            guard let tensor = object.arguments.first, case .object(let inner) = tensor,
+                  inner.callable == PickleGlobals.rebuildTensor
+            else {
+                throw CheckpointFormatError.malformedTensor(
+                    path: path, tensor: name, reason: "a parameter without a tensor")
+            }
+            try self.init(rebuild: inner, name: name, storages: &storages, path: path)
+        case PickleGlobals.rebuildTensor:
+            try self.init(rebuild: object, name: name, storages: &storages, path: path)
+        default:
+            return nil
+        }
+    }
+
+    private init(rebuild: PickleObject, name: String, storages: inout StorageTable, path: String) throws {
+        let arguments = rebuild.arguments
+        func bad(_ reason: String) -> CheckpointFormatError { .malformedTensor(path: path, tensor: name, reason: reason) }
+        guard arguments.count >= 4, case .persistent(let id) = arguments[0] else { throw bad("no storage reference") }
+        guard let offset = arguments[1].int, offset >= 0 else {
+            throw bad("its storage offset is not a non-negative integer")
+        }
+        guard let sizes = arguments[2].tuple, let strides = arguments[3].tuple, sizes.count == strides.count,
+              sizes.count <= Self.maxDimensions
+        else { throw bad("its sizes and strides do not match") }
+        var shape: [Int] = [], steps: [Int] = []
+        for (size, stride) in zip(sizes, strides) {
+            guard let size = size.int, size >= 0, let stride = stride.int, stride >= 0 else {
+                throw bad("sizes and strides must be non-negative integers")
+            }
+            shape.append(size)
+            steps.append(stride)
+        }
+        self.name = name
+        self.storageKey = try storages.register(id, tensor: name)
+        self.storageOffset = offset
+        self.shape = shape
+        self.strides = steps
+    }
+
+    /// The checked record: every element the shape and strides reach lies inside the storage.
+    func record(storages: StorageTable, ranges: [String: Range<Int>], path: String) throws -> TorchTensorRecord {
+        func bad(_ reason: String) -> CheckpointFormatError { .malformedTensor(path: path, tensor: name, reason: reason) }
+        guard let storage = storages.byKey[storageKey], let range = ranges[storageKey] else {
+            throw CheckpointFormatError.missingEntry(path: path, entry: "data/" + storageKey)
+        }
+        var count = 1
+        var last = storageOffset
+        for (size, stride) in zip(shape, strides) {
+            let product = count.multipliedReportingOverflow(by: size)
+            guard !product.overflow else { throw bad("its element count overflows") }
+            count = product.partialValue
+            guard size > 0 else { continue }
+            let reach = (size - 1).multipliedReportingOverflow(by: stride)
+            let sum = last.addingReportingOverflow(reach.partialValue)
+            guard !reach.overflow, !sum.overflow else { throw bad("its strides overflow") }
+            last = sum.partialValue
+        }
+        // Even an empty tensor's offset must lie in its storage: its byte range is still computed.
+        guard storageOffset <= storage.elementCount else {
+            throw bad("its offset \(storageOffset) is past the end of its \(storage.elementCount)-element storage")
+        }
+        if count > 0, last >= storage.elementCount {
+            throw bad("it reaches element \(last) of a \(storage.elementCount)-element storage '\(storageKey)'")
+        }
+        guard !count.multipliedReportingOverflow(by: storage.dtype.size).overflow else {
+            throw bad("its byte size overflows")
+        }
+        return TorchTensorRecord(name: name, dtype: storage.dtype, shape: shape, strides: strides,
+                                 storageOffset: storageOffset, storageKey: storageKey, storageRange: range)
+    }
+}

@@ -1,0 +1,60 @@
+import Dispatch
+import Foundation
+
+/// SIGINT and SIGTERM for a long-running command: the first asks for a graceful stop, a second
+/// one ends the process at once (exit 128 + the signal, as a shell reports it). SIGHUP is ignored
+/// so that closing the terminal that started `serve` does not kill it.
+///
+/// The dispatch sources live as long as this object; keep it alive with `withExtendedLifetime`
+/// for as long as signals should be handled (an optimized build releases an unused local early).
+final class StopSignals: @unchecked Sendable {
+    private let sources: [DispatchSourceSignal]
+    private let stopRequested = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var received: [Int32] = []
+
+    /// Installs the handlers; `onSecondSignal` runs (on a dispatch queue) just before a second
+    /// signal exits the process.
+    init(onSecondSignal: @escaping @Sendable (Int32) -> Void = { _ in }) {
+        signal(SIGHUP, SIG_IGN)
+        var sources: [DispatchSourceSignal] = []
+        let semaphore = stopRequested
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            sources.append(source)
+        }
+        self.sources = sources
+        for (source, number) in zip(sources, [SIGINT, SIGTERM]) {
+            source.setEventHandler { [unowned self] in
+                let count = self.record(number)
+                if count == 1 {
+                    semaphore.signal()
+                } else {
+                    onSecondSignal(number)
+                    exit(128 + number)
+                }
+            }
+            source.resume()
+        }
+    }
+
+    private func record(_ number: Int32) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        received.append(number)
+        return received.count
+    }
+
+    /// Blocks until the first SIGINT or SIGTERM and returns its name.
+    func waitForStop() -> String {
+        stopRequested.wait()
+        lock.lock()
+        defer { lock.unlock() }
+        return received.first == SIGINT ? "SIGINT" : "SIGTERM"
+    }
+
+    deinit {
+        for source in sources { source.cancel() }
+    }
+}
