@@ -39,6 +39,7 @@ struct ModelResolver {
             return try SnapshotDownloader(client: configuration.client, progress: progress)
                 .fetch(repo: repo, revision: revision, into: .cache(cache))
         } catch let error as HubError {
+            guard case .repositoryNotFound = error else { throw CLIError.runtime(error.description) }
             throw CLIError.runtime(error.description + folderHint)
         }
     }
