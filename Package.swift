@@ -78,7 +78,10 @@ let package = Package(
         .target(name: "Generation", dependencies: ["Kernels", "Tensor", "Tokenizer"], swiftSettings: optimizedInDebug),
         .target(name: "GPT2", dependencies: ["Kernels", "Tensor", "Generation"], swiftSettings: kernelFlags + optimizedInDebug),
         .target(name: "NLLB", dependencies: ["Kernels", "Tensor", "Generation", "Tokenizer"], swiftSettings: kernelFlags + optimizedInDebug),
-        .executableTarget(name: "octavo-infer", dependencies: ["Kernels", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB", "InferenceServer"]),
+        // Models/ (the model catalog, one JSON file per model) ships as a resource beside the binary.
+        .executableTarget(name: "octavo-infer",
+                          dependencies: ["Kernels", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB", "InferenceServer"],
+                          resources: [.copy("../../Models")]),
         // Only Sources/InferenceServer/Jobs/ may import CSQLite.
         .target(name: "InferenceServer", dependencies: ["CSQLite", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB"],
                 exclude: ["HTTP/README.md", "Jobs/README.md"]),

@@ -18,6 +18,9 @@ struct CommandLineArguments {
     private(set) var positionals: [String] = []
 
     init(_ arguments: [String], spec: Spec) throws {
+        var spec = spec
+        // A command that takes --model resolves it through the hub cache, whose flags it then takes too.
+        if spec.options.contains("model") || spec.repeatable.contains("model") { spec.flags.formUnion(HubConfiguration.modelFlags) }
         var index = 0
         var onlyPositionals = false
         while index < arguments.count {

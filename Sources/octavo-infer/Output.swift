@@ -61,15 +61,10 @@ func unescapeCommandLineText(_ text: String) -> String {
     return out
 }
 
-/// `--model DIR` as a folder URL that exists (noting on stderr when its weights are `.bin` files).
+/// The folder `--model` names: a folder, a hub id or a catalog name (see ModelResolver),
+/// noting on stderr when its weights are `.bin` files.
 func modelDirectory(_ arguments: CommandLineArguments, loadsWeights: Bool = true) throws -> URL {
-    let path = try arguments.required("model")
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw CLIError.runtime("\(path): no such folder. Point --model at a Hugging Face model folder (see README: getting a model).")
-    }
-    guard isDirectory.boolValue else { throw CLIError.runtime("\(path): not a folder. --model takes the model's folder, not a file in it.") }
-    let directory = URL(fileURLWithPath: path, isDirectory: true)
+    let directory = try ModelResolver(arguments).resolve(try arguments.required("model"))
     if loadsWeights { notePyTorchWeights(in: directory) }
     return directory
 }

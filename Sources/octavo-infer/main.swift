@@ -11,6 +11,9 @@ let commands: [CommandEntry] = [
     CommandEntry(InspectCommand.self),
     CommandEntry(ServeCommand.self),
     CommandEntry(DownloadCommand.self),
+    CommandEntry(ListCommand.self),
+    CommandEntry(RemoveCommand.self),
+    CommandEntry(ModelsCommand.self),
     CommandEntry(BenchCommand.self),
     CommandEntry(QuantizeCommand.self),
     CommandEntry(ConvertCommand.self),
@@ -28,6 +31,10 @@ func topLevelHelp() -> String {
 
     Commands:
     \(list.joined(separator: "\n"))
+
+    --model takes a model folder, a hub id (owner/name[@revision]) or a catalog name
+    ('octavo-infer models'); hub models come from the Hugging Face cache, downloaded on first
+    use unless --offline or HF_HUB_OFFLINE=1 (--quiet hides the progress).
 
     Run 'octavo-infer <command> --help' for a command's options; 'octavo-infer -V' (--version)
     prints the version.

@@ -2,87 +2,24 @@ import Foundation
 import InferenceServer
 import XCTest
 
-/// `octavo-infer download` against a local server that speaks the hub's HTTP API,
-/// serving the fixture folders: LFS-style redirects with published digests, Range
-/// resumes, auth, and the failures a user can meet.
+/// `octavo-infer download --dir` against a local server that speaks the hub's HTTP API
+/// (FakeHub), serving the fixture folders: LFS-style redirects with published digests,
+/// Range resumes, auth, and the failures a user can meet. HubCacheTests covers the cache.
 final class DownloadCommandTests: XCTestCase {
-    /// A fake hub: repositories are fixture folders; `.safetensors` files behave like
-    /// LFS files (a redirect carrying X-Linked-Etag / X-Linked-Size to a "CDN" route).
-    final class FakeHub: @unchecked Sendable {
-        let server = HTTPServer()
-        var port = 0
-        var repositories: [String: URL] = [:]
-        var requiredToken: String?
-        var wrongDigests = false
-        private let lock = NSLock()
-        private var rangeHeaders: [String] = []
-
-        var ranges: [String] { lock.lock(); defer { lock.unlock() }; return rangeHeaders }
-
-        func start() throws {
-            let router = Router()
-            router.get("/api/models/{owner}/{name}/revision/{revision}") { [self] request, _ in
-                try authorize(request)
-                guard let folder = repositories["\(request.parameter("owner")!)/\(request.parameter("name")!)"] else {
-                    return .text("not found", status: .notFound)
-                }
-                let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
-                return try .json(["siblings": names.map { ["rfilename": $0] }])
-            }
-            router.get("/{owner}/{name}/resolve/{revision}/{file}") { [self] request, _ in
-                try authorize(request)
-                let repo = "\(request.parameter("owner")!)/\(request.parameter("name")!)"
-                let file = request.parameter("file")!
-                guard let folder = repositories[repo], let data = FileManager.default.contents(atPath: folder.appendingPathComponent(file).path) else {
-                    return .text("not found", status: .notFound)
-                }
-                if file.hasSuffix(".safetensors") {
-                    var hasher = SHA256Reference()
-                    hasher.update(Array(data))
-                    let digest = wrongDigests ? String(repeating: "0", count: 64) : hasher.hex()
-                    return HTTPResponse(status: HTTPStatus(code: 302), headers: [
-                        "Location": "http://127.0.0.1:\(port)/cdn/\(repo)/\(file)",
-                        "X-Linked-Etag": "\"\(digest)\"", "X-Linked-Size": "\(data.count)",
-                    ])
-                }
-                return HTTPResponse(status: .ok, headers: ["Content-Type": "application/octet-stream"], body: .bytes(Array(data)))
-            }
-            router.get("/cdn/{owner}/{name}/{file}") { [self] request, _ in
-                let repo = "\(request.parameter("owner")!)/\(request.parameter("name")!)"
-                guard let folder = repositories[repo], let data = FileManager.default.contents(atPath: folder.appendingPathComponent(request.parameter("file")!).path) else {
-                    return .text("not found", status: .notFound)
-                }
-                if let range = request.headers["Range"], range.hasPrefix("bytes="), range.hasSuffix("-"),
-                   let start = Int(range.dropFirst(6).dropLast()), start < data.count {
-                    lock.lock(); rangeHeaders.append(range); lock.unlock()
-                    return HTTPResponse(status: HTTPStatus(code: 206), headers: ["Content-Range": "bytes \(start)-\(data.count - 1)/\(data.count)"],
-                                        body: .bytes(Array(data[start...])))
-                }
-                return HTTPResponse(status: .ok, body: .bytes(Array(data)))
-            }
-            port = try server.listen(port: 0, responder: router).port
-        }
-
-        func authorize(_ request: HTTPRequest) throws {
-            guard let requiredToken else { return }
-            if request.headers["Authorization"] != "Bearer \(requiredToken)" { throw HTTPError(.unauthorized, "token required") }
-        }
-    }
-
     var hub: FakeHub!
     var destination: URL!
 
     override func setUpWithError() throws {
         hub = FakeHub()
-        hub.repositories["octavo/tiny"] = CLI.fixtures.appendingPathComponent("GPT2/tiny")
-        hub.repositories["octavo/sharded"] = CLI.fixtures.appendingPathComponent("GPT2/variant")
-        hub.repositories["octavo/tokenizer-only"] = CLI.fixtures.appendingPathComponent("gpt2-tokenizer")
+        hub.add("octavo/tiny", folder: CLI.fixtures.appendingPathComponent("GPT2/tiny"))
+        hub.add("octavo/sharded", folder: CLI.fixtures.appendingPathComponent("GPT2/variant"))
+        hub.add("octavo/tokenizer-only", folder: CLI.fixtures.appendingPathComponent("gpt2-tokenizer"))
         try hub.start()
         destination = FileManager.default.temporaryDirectory.appendingPathComponent("download-\(UUID().uuidString)")
     }
 
     override func tearDownWithError() throws {
-        hub.server.shutdown(gracePeriod: 1)
+        hub.stop()
         try? FileManager.default.removeItem(at: destination)
     }
 

@@ -154,11 +154,7 @@ enum ServeCommand: Command {
                 throw CLIError.usage("--model name '\(name)' may only use letters, digits and - _ . : /")
             }
             guard !specs.contains(where: { $0.name == name }) else { throw CLIError.usage("two --model options are named '\(name)'") }
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw CLIError.runtime("\(path): no such model folder (--model \(name)=\(path))")
-            }
-            specs.append(ModelSpec(name: name, directory: URL(fileURLWithPath: path, isDirectory: true)))
+            specs.append(ModelSpec(name: name, directory: try ModelResolver(arguments).resolve(path)))
         }
         return specs
     }

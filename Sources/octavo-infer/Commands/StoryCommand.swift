@@ -70,7 +70,7 @@ enum StoryCommand: Command {
                                       configuration: .init(maxBatch: 1), metrics: nil)
         var translator: TranslationService?
         if let path = arguments.string("translator") {
-            let folder = URL(fileURLWithPath: path, isDirectory: true)
+            let folder = try ModelResolver(arguments).resolve(path)
             let backend = try ServeModelLoader.translationBackend(modelType: try ServeModelLoader.modelType(of: folder),
                                                                   directory: folder)
             translator = TranslationService(name: folder.lastPathComponent, backend: backend, configuration: .init(), metrics: nil)

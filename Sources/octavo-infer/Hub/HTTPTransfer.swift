@@ -22,15 +22,17 @@ enum HTTPTransfer {
     }
 
     /// Streams the body to `file`: appended when the server honours the Range (206),
-    /// rewritten from the start when it sends the whole file (200).
+    /// rewritten from the start when it sends the whole file (200, after `restarted`).
+    /// `received` sees every chunk written, in order.
     static func download(_ request: URLRequest, to file: URL, resumingAt offset: Int64, timeout: TimeInterval,
+                         received: @escaping (Data) -> Void = { _ in }, restarted: @escaping () -> Void = {},
                          progress: @escaping (Int64, Int64?) -> Void) throws -> (status: Int, bytes: Int64) {
         if !FileManager.default.fileExists(atPath: file.path) {
             _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         }
         let handle = try FileHandle(forWritingTo: file)
         defer { try? handle.close() }
-        let delegate = FileDelegate(handle: handle, offset: offset, progress: progress)
+        let delegate = FileDelegate(handle: handle, offset: offset, received: received, restarted: restarted, progress: progress)
         let session = URLSession(configuration: configuration(timeout), delegate: delegate, delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
         session.dataTask(with: request).resume()
@@ -82,6 +84,8 @@ private final class MemoryDelegate: NSObject, URLSessionDataDelegate, @unchecked
 private final class FileDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     let handle: FileHandle
     let offset: Int64
+    let received: (Data) -> Void
+    let restarted: () -> Void
     let progress: (Int64, Int64?) -> Void
     let done = DispatchSemaphore(value: 0)
     var status = 0
@@ -90,9 +94,12 @@ private final class FileDelegate: NSObject, URLSessionDataDelegate, @unchecked S
     var error: Error?
     private var lastReport = DispatchTime.now()
 
-    init(handle: FileHandle, offset: Int64, progress: @escaping (Int64, Int64?) -> Void) {
+    init(handle: FileHandle, offset: Int64, received: @escaping (Data) -> Void, restarted: @escaping () -> Void,
+         progress: @escaping (Int64, Int64?) -> Void) {
         self.handle = handle
         self.offset = offset
+        self.received = received
+        self.restarted = restarted
         self.progress = progress
     }
 
@@ -110,6 +117,7 @@ private final class FileDelegate: NSObject, URLSessionDataDelegate, @unchecked S
             case 200:
                 // The server ignored the Range: start over.
                 try handle.truncate(atOffset: 0)
+                restarted()
                 total = length
             default:
                 completionHandler(.cancel)
@@ -127,6 +135,7 @@ private final class FileDelegate: NSObject, URLSessionDataDelegate, @unchecked S
         do {
             try handle.write(contentsOf: data)
             written += Int64(data.count)
+            received(data)
         } catch {
             self.error = error
             dataTask.cancel()

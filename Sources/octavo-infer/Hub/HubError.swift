@@ -1,15 +1,19 @@
-/// Why a download failed, with what to do about it.
+/// Why a download or a cache lookup failed, with what to do about it.
 enum HubError: Error, CustomStringConvertible {
     case invalidRepository(String)
     case repositoryNotFound(repo: String, revision: String)
     case unauthorized(repo: String)
     case fileNotFound(repo: String, file: String)
-    case noSafetensors(repo: String)
+    case noWeights(repo: String)
+    case noCommit(repo: String, revision: String)
     case httpStatus(url: String, status: Int)
     case network(url: String, reason: String)
     case malformedResponse(url: String, reason: String)
     case incomplete(file: String, received: Int64, expected: Int64)
     case checksumMismatch(file: String, expected: String, actual: String)
+    /// The model is not in the cache and downloading is turned off.
+    case offline(reference: String, cache: String, reason: String, fetchCommand: String)
+    case cache(path: String, reason: String)
 
     var description: String {
         switch self {
@@ -21,8 +25,11 @@ enum HubError: Error, CustomStringConvertible {
             return "access to \(repo) was refused; give a token with access (--token or HF_TOKEN)."
         case .fileNotFound(let repo, let file):
             return "\(repo) has no file \(file)."
-        case .noSafetensors(let repo):
-            return "\(repo) has no safetensors weights (model.safetensors or an index); octavo-infer reads only safetensors. Convert with transformers: model.save_pretrained(dir, safe_serialization=True)."
+        case .noWeights(let repo):
+            return "\(repo) has neither safetensors (model.safetensors or an index) nor PyTorch weights "
+                + "(pytorch_model.bin or an index); it is not a model octavo-infer can load."
+        case .noCommit(let repo, let revision):
+            return "the hub named no commit for \(repo) at \(revision) (no \"sha\", no X-Repo-Commit); is the endpoint a Hugging Face hub?"
         case .httpStatus(let url, let status):
             return "\(url) answered HTTP \(status)."
         case .network(let url, let reason):
@@ -33,6 +40,11 @@ enum HubError: Error, CustomStringConvertible {
             return "\(file): received \(received) of \(expected) bytes; rerun the command to resume."
         case .checksumMismatch(let file, let expected, let actual):
             return "\(file): SHA-256 \(actual) does not match the published \(expected); the partial file was removed, rerun to download it again."
+        case .offline(let reference, let cache, let reason, let fetchCommand):
+            return "\(reference) is \(reason) in the Hugging Face cache (\(cache)) and downloads are off "
+                + "(HF_HUB_OFFLINE=1 or --offline); '\(fetchCommand)' would fetch it (run it online)."
+        case .cache(let path, let reason):
+            return "\(path): \(reason)"
         }
     }
 }

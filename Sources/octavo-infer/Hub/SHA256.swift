@@ -1,3 +1,5 @@
+import Foundation
+
 /// SHA-256 (FIPS 180-4), incremental. Downloads are checked against the digest the
 /// hub publishes for large files; no crypto library is available without packages.
 struct SHA256 {
@@ -24,27 +26,33 @@ struct SHA256 {
         update(Array(bytes))
     }
 
-    /// Hashes whole 64-byte blocks straight from the input; only a tail is buffered.
     mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { input in
-            var offset = 0
-            length &+= UInt64(input.count)
-            if !buffer.isEmpty {
-                let take = min(64 - buffer.count, input.count)
-                buffer.append(contentsOf: input[0..<take])
-                offset = take
-                if buffer.count == 64 {
-                    let block = buffer  // a copy: compress() mutates self
-                    block.withUnsafeBufferPointer { compress($0.baseAddress!) }
-                    buffer.removeAll(keepingCapacity: true)
-                }
+        bytes.withUnsafeBufferPointer { update($0) }
+    }
+
+    mutating func update(_ data: Data) {
+        data.withUnsafeBytes { update($0.bindMemory(to: UInt8.self)) }
+    }
+
+    /// Hashes whole 64-byte blocks straight from the input; only a tail is buffered.
+    mutating func update(_ input: UnsafeBufferPointer<UInt8>) {
+        guard let base = input.baseAddress else { return }
+        var offset = 0
+        length &+= UInt64(input.count)
+        if !buffer.isEmpty {
+            let take = min(64 - buffer.count, input.count)
+            buffer.append(contentsOf: input[0..<take])
+            offset = take
+            if buffer.count == 64 {
+                let block = buffer  // a copy: compress() mutates self
+                block.withUnsafeBufferPointer { compress($0.baseAddress!, blocks: 1) }
+                buffer.removeAll(keepingCapacity: true)
             }
-            while offset + 64 <= input.count {
-                compress(input.baseAddress! + offset)
-                offset += 64
-            }
-            if offset < input.count { buffer.append(contentsOf: input[offset...]) }
         }
+        let blocks = (input.count - offset) / 64
+        if blocks > 0 { compress(base + offset, blocks: blocks) }
+        offset += 64 * blocks
+        if offset < input.count { buffer.append(contentsOf: input[offset...]) }
     }
 
     /// The digest as lowercase hex.
@@ -63,34 +71,42 @@ struct SHA256 {
         }.joined()
     }
 
-    private mutating func compress(_ block: UnsafePointer<UInt8>) {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            compress(block, schedule: w)
+    /// `blocks` consecutive 64-byte blocks, with the state in locals and raw pointers and
+    /// masking shifts (`&>>`) keeping the loop free of bounds, overshift and copy-on-write checks
+    /// (release build: 113 -> 340 MiB/s).
+    private mutating func compress(_ input: UnsafePointer<UInt8>, blocks: Int) {
+        var h0 = state[0], h1 = state[1], h2 = state[2], h3 = state[3], h4 = state[4], h5 = state[5], h6 = state[6], h7 = state[7]
+        Self.k.withUnsafeBufferPointer { constants in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { schedule in
+                let k = constants.baseAddress!, w = schedule.baseAddress!
+                for n in 0..<blocks {
+                    let block = input + 64 * n
+                    for i in 0..<16 {
+                        w[i] = UInt32(block[4 * i]) &<< 24 | UInt32(block[4 * i + 1]) &<< 16
+                            | UInt32(block[4 * i + 2]) &<< 8 | UInt32(block[4 * i + 3])
+                    }
+                    for i in 16..<64 {
+                        let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] &>> 3)
+                        let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] &>> 10)
+                        w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+                    }
+                    var a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7
+                    for i in 0..<64 {
+                        let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+                        let choice = (e & f) ^ (~e & g)
+                        let t1 = h &+ s1 &+ choice &+ k[i] &+ w[i]
+                        let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+                        let majority = (a & b) ^ (a & c) ^ (b & c)
+                        let t2 = s0 &+ majority
+                        h = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
+                    }
+                    h0 &+= a; h1 &+= b; h2 &+= c; h3 &+= d; h4 &+= e; h5 &+= f; h6 &+= g; h7 &+= h
+                }
+            }
         }
+        state = [h0, h1, h2, h3, h4, h5, h6, h7]
     }
 
-    private mutating func compress(_ block: UnsafePointer<UInt8>, schedule w: UnsafeMutableBufferPointer<UInt32>) {
-        for i in 0..<16 {
-            w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8 | UInt32(block[4 * i + 3])
-        }
-        for i in 16..<64 {
-            let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-            let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-        }
-        var a = state[0], b = state[1], c = state[2], d = state[3], e = state[4], f = state[5], g = state[6], h = state[7]
-        for i in 0..<64 {
-            let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-            let choice = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ choice &+ Self.k[i] &+ w[i]
-            let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-            let majority = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ majority
-            h = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
-        }
-        state[0] &+= a; state[1] &+= b; state[2] &+= c; state[3] &+= d
-        state[4] &+= e; state[5] &+= f; state[6] &+= g; state[7] &+= h
-    }
-
-    @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 }
+
+@inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x &>> n) | (x &<< (32 &- n)) }
