@@ -16,7 +16,51 @@ final class JobStorageContractTests: JobStoreTestCase {
         try exercise(store)
     }
 
+    func testSQLiteStoreReplaysAndStreamsParagraphs() throws {
+        try exerciseParagraphs(openStore())
+    }
+
+    func testRedisStoreReplaysAndStreamsParagraphs() throws {
+        let redis = try RedisServerProcess(appendOnly: false)
+        let store = try RedisJobStore(url: redis.url, configuration: .init(claimBlock: 0.2))
+        defer { store.close() }
+        try exerciseParagraphs(store)
+    }
+
     private func params(_ n: Int) -> Data { Data(#"{"n":\#(n)}"#.utf8) }
+
+    /// A story job's paragraphs: a subscriber from the start and one that joins after two of
+    /// them each see every paragraph exactly once, in order, then the result.
+    private func exerciseParagraphs(_ store: any JobStorage) throws {
+        let secondWritten = DispatchSemaphore(value: 0), lateSubscribed = DispatchSemaphore(value: 0)
+        let paragraphs = (0..<3).map { Data(#"{"index":\#($0),"text":"p\#($0)","translation":null}"#.utf8) }
+        let runner = JobRunner(store: store, configuration: .init(concurrency: ["story": 1], log: { _ in })) { _, progress, _ in
+            progress.paragraph(paragraphs[0])
+            progress.paragraph(paragraphs[1])
+            Thread.sleep(forTimeInterval: 0.3)  // written to the store (Redis flushes every 100 ms)
+            secondWritten.signal()
+            _ = lateSubscribed.wait(timeout: .now() + 10)
+            progress.paragraph(paragraphs[2])
+            return Data(#"{"done":true}"#.utf8)
+        }
+        let job = try store.submit(type: "story", params: Data("{}".utf8), idempotencyKey: nil).job
+        let early = try store.subscribe(job.id)
+        try runner.start()
+        defer { _ = runner.stop(gracePeriod: 1) }
+        XCTAssertEqual(secondWritten.wait(timeout: .now() + 10), .success)
+        let late = try store.subscribe(job.id)
+        lateSubscribed.signal()
+        for (name, subscription) in [("early", early), ("late", late)] {
+            var seen: [JobEvent] = []
+            while case .event(let event) = subscription.next(timeout: 10) {
+                seen.append(event)
+                if event.isFinal { break }
+            }
+            let shown = seen.compactMap { event -> Data? in if case .paragraph(let json) = event { return json } else { return nil } }
+            XCTAssertEqual(shown, paragraphs, "\(name): \(seen)")
+            XCTAssertEqual(seen.last, .done(result: Data(#"{"done":true}"#.utf8)), name)
+        }
+    }
 
     private func exercise(_ store: any JobStorage) throws {
         XCTAssertTrue(store.health().isOK)

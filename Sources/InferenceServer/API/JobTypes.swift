@@ -58,6 +58,7 @@ enum JobView {
         case .queued: return #"{"status":"queued"}"#
         case .started(let attempt): return #"{"status":"running","attempt":\#(attempt)}"#
         case .token(let text): return #"{"text":\#(JSONText.quoted(text))}"#
+        case .paragraph(let json): return String(decoding: json, as: UTF8.self)
         case .done(let result):
             let embedded = (try? JSONSerialization.jsonObject(with: result, options: [.fragmentsAllowed])) != nil
                 ? String(decoding: result, as: UTF8.self) : "null"

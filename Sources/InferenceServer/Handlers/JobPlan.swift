@@ -5,7 +5,10 @@ import Foundation
 /// when a worker runs it.
 enum JobPlan {
     case generate(GenerationService, GenerationRequest)
+    /// `/generate_story`'s body (`Prompt`, `Audience`): the old services' reply.
     case story(GenerationService, GenerationRequest)
+    /// `/v1/stories`' body (`prompt` or the structured fields, `language`...): paragraph events.
+    case storyInLanguage(StoryPlan)
     case translate(TranslationService, TranslationRequest)
 
     static func make(_ kind: JobKind, body: [UInt8], environment: ServingEnvironment, listener: String?,
@@ -16,6 +19,10 @@ enum JobPlan {
             let (service, generation) = try NativeGeneration(environment: environment)
                 .prepare(request, listener: listener, checkReady: checkReady)
             return .generate(service, generation)
+        case .story where isStoryInLanguage(body):
+            let request = try APIJSON.decode(StoryRequestBody.self, from: Data(body))
+            if request.stream == true { throw APIErrors.invalid("stream", "a job streams on /v1/jobs/{id}/events; leave stream out.") }
+            return .storyInLanguage(try StoryPlan.make(request, environment: environment, listener: listener, checkReady: checkReady))
         case .story:
             let story = try LegacyStoryRequest.parse(body)
             let service = try environment.generationService(named: story.model, listener: listener, checkReady: checkReady)
@@ -29,9 +36,19 @@ enum JobPlan {
         }
     }
 
+    /// A story job's body is `/v1/stories`' (lower-case `prompt`, `genre`, `language`...) unless it
+    /// has `/generate_story`'s `Prompt`.
+    private static func isStoryInLanguage(_ body: [UInt8]) -> Bool {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any], object["Prompt"] == nil else {
+            return false
+        }
+        return ["prompt", "genre", "protagonists", "language", "audience"].contains { object[$0] != nil }
+    }
+
     var modelName: String {
         switch self {
         case .generate(let service, _), .story(let service, _): return service.name
+        case .storyInLanguage(let plan): return plan.service.name
         case .translate(let service, _): return service.name
         }
     }
@@ -53,6 +70,16 @@ struct JobWorker {
         case .story(let service, let request):
             let outcome = try generate(request, on: service, progress: progress, cancellation: cancellation)
             return Data(try APIJSON.encode(LegacyStoryResponse(Content: StoryGeneration.content(outcome, service: service))))
+        case .storyInLanguage(let plan):
+            let run = try retryWhileQueueFull(cancellation) {
+                try StoryRun(plan: plan, timeout: environment.configuration.requestTimeout, cancelOn: nil)
+            }
+            let started = DispatchTime.now().uptimeNanoseconds
+            let outcome = try run.run(started: started, isCancelled: { cancellation.isCancelled }) { paragraph in
+                progress.paragraph(Data(APIJSON.encodeString(StoryParagraphJSON(paragraph)).utf8))
+                return true
+            }.get()
+            return Data(try APIJSON.encode(StoryResponse(outcome, plan: plan)))
         case .translate(let service, let request):
             let result = try translate(request, on: service, cancellation: cancellation)
             return Data(try APIJSON.encode(NativeTranslation.response(result, request, model: service.name)))

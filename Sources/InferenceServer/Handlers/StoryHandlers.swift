@@ -16,7 +16,12 @@ struct StoryHandlers {
         let started = DispatchTime.now().uptimeNanoseconds
         let body = try APIJSON.decode(StoryRequestBody.self, from: request)
         let plan = try StoryPlan.make(body, environment: environment, listener: context.listenerName)
-        let run = try StoryRun(plan: plan, timeout: environment.configuration.requestTimeout, cancelOn: context.disconnect)
+        let run: StoryRun
+        do {
+            run = try StoryRun(plan: plan, timeout: environment.configuration.requestTimeout, cancelOn: context.disconnect)
+        } catch {
+            throw APIErrors.httpError(for: error)
+        }
         if body.stream == true {
             return .eventStream { events in
                 let result = run.run(started: started) { paragraph in
@@ -120,14 +125,11 @@ final class StoryRun: @unchecked Sendable {
     private let call: GenerationCall
     private let writer: StoryWriter
 
-    /// Submits the generation (so a full queue is an error before any reply goes out).
+    /// Submits the generation, so a full queue (`ExecutorError.queueFull`) is an error before any
+    /// reply goes out.
     init(plan: StoryPlan, timeout: TimeInterval, cancelOn disconnect: DisconnectSignal?) throws {
         self.plan = plan
-        do {
-            call = try GenerationCall(service: plan.service, requests: [plan.generation], cancelOn: disconnect)
-        } catch {
-            throw APIErrors.httpError(for: error)
-        }
+        call = try GenerationCall(service: plan.service, requests: [plan.generation], cancelOn: disconnect)
         var translate: StoryWriter.Translate?
         if let translator = plan.translator {
             let target = plan.language, budget = plan.translationMaxNewTokens

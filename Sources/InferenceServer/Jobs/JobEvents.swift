@@ -2,7 +2,8 @@ import Foundation
 
 /// A progress event of one job, as streamed to SSE clients.
 ///
-/// A stream is: `queued`, `started`, any number of `token`s, then exactly one final event
+/// A stream is: `queued`, `started`, any number of `token`s (or, for a story, `paragraph`s), then
+/// exactly one final event
 /// (`done`, `failed` or `cancelled`). A `queued` after `started` means the job was put back in
 /// the queue (server stopping); a later `started` means generation starts over, so a client
 /// must clear the text it has shown.
@@ -11,6 +12,8 @@ public enum JobEvent: Sendable, Equatable {
     case started(attempt: Int)
     /// Newly generated text, to append to what came before.
     case token(String)
+    /// One finished paragraph of a story job (JSON: index, text, translation).
+    case paragraph(Data)
     case done(result: Data)
     case failed(message: String)
     case cancelled
@@ -19,7 +22,7 @@ public enum JobEvent: Sendable, Equatable {
     public var isFinal: Bool {
         switch self {
         case .done, .failed, .cancelled: return true
-        case .queued, .started, .token: return false
+        case .queued, .started, .token, .paragraph: return false
         }
     }
 
@@ -29,6 +32,7 @@ public enum JobEvent: Sendable, Equatable {
         case .queued: return "queued"
         case .started: return "started"
         case .token: return "token"
+        case .paragraph: return "paragraph"
         case .done: return "done"
         case .failed: return "failed"
         case .cancelled: return "cancelled"
@@ -216,7 +220,7 @@ final class JobEventHub: @unchecked Sendable {
     private var subscribers: [JobID: [UInt64: EventBuffer]] = [:]
     /// Text of running jobs, tagged with the lease so a worker whose lease was taken away
     /// cannot append to the next run's text.
-    private var running: [JobID: (lease: UInt64, text: String)] = [:]
+    private var running: [JobID: (lease: UInt64, text: String, paragraphs: [Data])] = [:]
     private var nextToken: UInt64 = 0
     private var isClosed = false
 
@@ -229,8 +233,9 @@ final class JobEventHub: @unchecked Sendable {
         case .queued: replay = [.queued]
         case .running:
             replay = [.started(attempt: job.attempts)]
-            if let state = running[job.id], !state.text.isEmpty {
-                replay.append(.token(state.text))
+            if let state = running[job.id] {
+                replay += state.paragraphs.map(JobEvent.paragraph)
+                if !state.text.isEmpty { replay.append(.token(state.text)) }
             }
         case .succeeded: replay = [.done(result: job.result ?? Data())]
         case .failed: replay = [.failed(message: job.errorMessage ?? "failed")]
@@ -266,7 +271,7 @@ final class JobEventHub: @unchecked Sendable {
     func started(_ id: JobID, attempt: Int, lease: UInt64) {
         lock.lock()
         defer { lock.unlock() }
-        running[id] = (lease, "")
+        running[id] = (lease, "", [])
         deliverLocked(.started(attempt: attempt), to: id)
     }
 
@@ -283,6 +288,18 @@ final class JobEventHub: @unchecked Sendable {
         state.text += delta
         running[id] = state
         deliverLocked(.token(delta), to: id)
+        return true
+    }
+
+    /// Adds a story paragraph (kept for late subscribers). Returns false (and drops it) when
+    /// `lease` no longer owns the job.
+    @discardableResult
+    func appendParagraph(_ id: JobID, lease: UInt64, _ json: Data) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard running[id]?.lease == lease else { return false }
+        running[id]?.paragraphs.append(json)
+        deliverLocked(.paragraph(json), to: id)
         return true
     }
 

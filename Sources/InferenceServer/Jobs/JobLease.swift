@@ -32,22 +32,31 @@ public final class ProgressReporter: @unchecked Sendable {
     public let jobID: JobID
     private let append: @Sendable (String) -> Void
     private let currentText: @Sendable () -> String
+    private let addParagraph: @Sendable (Data) -> Void
 
     /// Reports into the in-process event hub (the SQLite store).
     convenience init(hub: JobEventHub, jobID: JobID, leaseToken: UInt64) {
         self.init(jobID: jobID, append: { hub.appendText(jobID, lease: leaseToken, $0) },
-                  text: { hub.text(of: jobID, lease: leaseToken) ?? "" })
+                  text: { hub.text(of: jobID, lease: leaseToken) ?? "" },
+                  paragraph: { hub.appendParagraph(jobID, lease: leaseToken, $0) })
     }
 
-    /// Reports wherever the store keeps progress (`append` must drop text once the lease is gone).
-    init(jobID: JobID, append: @escaping @Sendable (String) -> Void, text: @escaping @Sendable () -> String) {
+    /// Reports wherever the store keeps progress (`append` and `paragraph` must drop what they
+    /// get once the lease is gone).
+    init(jobID: JobID, append: @escaping @Sendable (String) -> Void, text: @escaping @Sendable () -> String,
+         paragraph: @escaping @Sendable (Data) -> Void) {
         self.jobID = jobID
         self.append = append
         self.currentText = text
+        self.addParagraph = paragraph
     }
 
     /// Appends newly generated text. Ignored once this lease no longer owns the job.
     public func token(_ delta: String) { append(delta) }
+
+    /// Reports one finished story paragraph (its JSON), a `paragraph` event for subscribers. A job
+    /// reports text or paragraphs, not both. Ignored once this lease no longer owns the job.
+    public func paragraph(_ json: Data) { addParagraph(json) }
 
     /// The text reported so far under this lease.
     public var text: String { currentText() }

@@ -57,16 +57,20 @@ extension RedisJobStore {
         }
         var replay: [JobEvent] = []
         var text = ""
+        var paragraphs: [JobEvent] = []
         for event in events {
             switch event {
             case .queued, .started:
                 replay = [event]
                 text = ""
+                paragraphs = []
             case .token(let delta): text += delta
+            case .paragraph: paragraphs.append(event)
             default: replay = [event]
             }
         }
         if replay.isEmpty { replay = [job.status == .running ? .started(attempt: job.attempts) : .queued] }
+        replay += paragraphs
         if !text.isEmpty { replay.append(.token(text)) }
         return replay
     }
@@ -81,6 +85,7 @@ extension RedisJobStore {
             case "queued": return (entryID, .queued)
             case "started": return (entryID, .started(attempt: Int(text) ?? 1))
             case "token": return (entryID, .token(text))
+            case "paragraph": return (entryID, .paragraph(data))
             case "done": return (entryID, .done(result: data))
             case "failed": return (entryID, .failed(message: text))
             case "cancelled": return (entryID, .cancelled)

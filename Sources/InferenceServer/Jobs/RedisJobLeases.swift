@@ -90,7 +90,8 @@ extension RedisJobStore {
         active[id] = lease
         lock.unlock()
         let progress = ProgressReporter(jobID: id, append: { [weak lease] in lease?.append($0) },
-                                        text: { [weak lease] in lease?.text ?? "" })
+                                        text: { [weak lease] in lease?.text ?? "" },
+                                        paragraph: { [weak lease] in lease?.appendParagraph($0) })
         return JobLease(job: job, cancellation: lease.cancellation, progress: progress, token: token)
     }
 
@@ -114,6 +115,7 @@ extension RedisJobStore {
         let id = lease.jobID
         let deadline = SocketIO.deadline(after: configuration.lease)
         let text = owned.takePending()
+        let paragraphs = owned.takePendingParagraphs()
         while true {
             do {
                 // The keeper may be writing this lease's earlier text: the outcome goes after it.
@@ -121,6 +123,7 @@ extension RedisJobStore {
                 defer { flushLock.unlock() }
                 var commands: [[Data]] = []
                 if !text.isEmpty { commands.append(tokenCommand(id, lease: owned.name, text: text)) }
+                commands += paragraphs.map { paragraphCommand(id, lease: owned.name, json: $0) }
                 commands.append(evalCommand(RedisJobScripts.finish, keys: [jobKey(id), eventsKey(id), owned.queue],
                                             arguments: [Data(owned.name.utf8), Data(status.rawValue.utf8), result,
                                                         Data(message.utf8), Data(now.utf8), Data(ttlMilliseconds.utf8),
@@ -190,6 +193,10 @@ extension RedisJobStore {
                     commands.append(tokenCommand(lease.jobID, lease: lease.name, text: text))
                     actions.append((lease, .writeText(text)))
                 }
+                for json in lease.takePendingParagraphs() {
+                    commands.append(paragraphCommand(lease.jobID, lease: lease.name, json: json))
+                    actions.append((lease, .writeParagraph(json)))
+                }
                 if check {
                     commands.append(["HMGET", jobKey(lease.jobID), "cancel", "lease"].map { Data($0.utf8) })
                     actions.append((lease, .checkCancel))
@@ -205,7 +212,7 @@ extension RedisJobStore {
                 let replies = try client.pipeline(commands)
                 for ((lease, action), reply) in zip(actions, replies) {
                     switch action {
-                    case .writeText, .renew: if reply.integer == 0 { lease.cancellation.cancel() }  // lease gone
+                    case .writeText, .writeParagraph, .renew: if reply.integer == 0 { lease.cancellation.cancel() }  // lease gone
                     case .checkCancel:
                         let values = reply.array ?? []
                         if values.first?.string == "1" { lease.cancellation.cancel() }
@@ -219,10 +226,15 @@ extension RedisJobStore {
                 // Redis is away: keep the text for the next flush; renewals retry next round.
                 for (lease, action) in actions.reversed() {
                     if case .writeText(let text) = action { lease.restorePending(text) }
+                    if case .writeParagraph(let json) = action { lease.restorePendingParagraph(json) }
                 }
             }
             flushLock.unlock()
         }
+    }
+
+    func paragraphCommand(_ id: JobID, lease: String, json: Data) -> [Data] {
+        evalCommand(RedisJobScripts.paragraph, keys: [jobKey(id), eventsKey(id)], arguments: [Data(lease.utf8), json])
     }
 
     func tokenCommand(_ id: JobID, lease: String, text: String) -> [Data] {
@@ -233,6 +245,7 @@ extension RedisJobStore {
 /// What the keeper does for one running job in one round.
 private enum KeeperAction {
     case writeText(String)
+    case writeParagraph(Data)
     case checkCancel
     case renew
 }
@@ -249,6 +262,7 @@ final class RedisActiveLease: @unchecked Sendable {
     private let lock = NSLock()
     private var pending = ""
     private var fullText = ""
+    private var pendingParagraphs: [Data] = []
 
     init(job: Job, token: UInt64, name: String, queue: String, entry: String) {
         self.job = job
@@ -279,6 +293,27 @@ final class RedisActiveLease: @unchecked Sendable {
         let text = pending
         pending = ""
         return text
+    }
+
+    func appendParagraph(_ json: Data) {
+        lock.lock()
+        pendingParagraphs.append(json)
+        lock.unlock()
+    }
+
+    func takePendingParagraphs() -> [Data] {
+        lock.lock()
+        defer { lock.unlock() }
+        let paragraphs = pendingParagraphs
+        pendingParagraphs = []
+        return paragraphs
+    }
+
+    /// Puts back a paragraph a failed write took (restored last first, so the order holds).
+    func restorePendingParagraph(_ json: Data) {
+        lock.lock()
+        pendingParagraphs.insert(json, at: 0)
+        lock.unlock()
     }
 
     func restorePending(_ text: String) {

@@ -124,6 +124,15 @@ enum RedisJobScripts {
         return {'ok', redis.call('HGETALL', KEYS[1])}
         """
 
+    /// KEYS: job, events. ARGV: lease, story paragraph JSON. Adds a `paragraph` event while the
+    /// lease owns the job.
+    static let paragraph = """
+        local s = redis.call('HMGET', KEYS[1], 'status', 'lease')
+        if s[1] ~= 'running' or s[2] ~= ARGV[1] then return 0 end
+        redis.call('XADD', KEYS[2], '*', 'e', 'paragraph', 'd', ARGV[2])
+        return 1
+        """
+
     /// Appends generated text while `lease` still owns the job. KEYS: job, events. ARGV: lease, text.
     static let token = """
         local s = redis.call('HMGET', KEYS[1], 'status', 'lease')

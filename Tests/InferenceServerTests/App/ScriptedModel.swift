@@ -68,6 +68,13 @@ enum StoryScript {
 /// An app with the tiny GPT-2 ("tiny"), a scripted story model ("scripted") and the fake
 /// translator, for the story route and the playground.
 class StoryAppTestCase: AppTestCase {
+    override func tearDown() {
+        super.tearDown()
+        if let path = jobsDatabase {
+            for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+    }
+
     var scripted: ScriptedModel!
     /// The paragraphs the scripted model writes after a prompt ending in "Story:".
     var expectedParagraphs: [String] = []
@@ -81,8 +88,13 @@ class StoryAppTestCase: AppTestCase {
 
     /// The tiny GPT-2 ("tiny"), a scripted story model ("scripted": three 100-word paragraphs and
     /// a short tail) and, unless `translation` is false, the fake translator ("fake-nllb").
-    func startStoryApp(translation: Bool = true, delay: TimeInterval = 0) throws {
-        try startApp(translation: translation, ready: false)
+    /// Where the app's job store lives when `jobs` is on.
+    var jobsDatabase: String?
+
+    func startStoryApp(translation: Bool = true, delay: TimeInterval = 0, jobs: Bool = false) throws {
+        if jobs { jobsDatabase = NSTemporaryDirectory() + "octavo-story-jobs-\(UUID().uuidString).sqlite" }
+        let database = jobsDatabase
+        try startApp(translation: translation, ready: false) { $0.jobsDatabasePath = database }
         let pipeline = try AppFixtures.freshPipeline()
         let story = StoryScript.text(paragraphs: 3, wordsEach: 100) + " and a tail"
         scripted = ScriptedModel(script: pipeline.tokenizer.encode(" " + story), eos: 512,

@@ -74,6 +74,29 @@ final class StoryRouteTests: StoryAppTestCase {
         XCTAssertEqual((done["paragraphs"] as? [Any])?.count, 4)
     }
 
+    func testAStoryJobSendsParagraphEventsAndStoresTheReply() throws {
+        try startStoryApp(jobs: true)
+        let accepted = try post("/v1/jobs", #"{"type":"story","model":"scripted","prompt":"Write. Story:","language":"spa_Latn"}"#)
+        XCTAssertEqual(accepted.status, 202, accepted.text)
+        let id = try XCTUnwrap(try json(accepted)["id"] as? String)
+        let events = SSE.parse(try get("/v1/jobs/\(id)/events").text)
+        let paragraphs = events.filter { $0.event == "paragraph" }.compactMap(SSE.object)
+        XCTAssertEqual(paragraphs.map { $0["index"] as? Int }, [0, 1, 2, 3], "\(events.map(\.event))")
+        XCTAssertEqual(paragraphs.map { $0["translation"] as? String }, try expectedParagraphs.map { try fakeTranslation($0, to: "spa_Latn") })
+        XCTAssertEqual(events.last?.event, "done")
+        let result = try XCTUnwrap(SSE.object(events.last!)?["result"] as? [String: Any])
+        XCTAssertEqual((result["paragraphs"] as? [Any])?.count, 4)
+        XCTAssertEqual(result["language"] as? String, "spa_Latn")
+        // The old services' body still makes the old reply.
+        let legacy = try post("/v1/jobs", #"{"type":"story","model":"scripted","Prompt":"Write. Story:"}"#)
+        let legacyID = try XCTUnwrap(try json(legacy)["id"] as? String)
+        let legacyEvents = SSE.parse(try get("/v1/jobs/\(legacyID)/events").text)
+        let legacyResult = try XCTUnwrap(SSE.object(legacyEvents.last!)?["result"] as? [String: Any])
+        XCTAssertEqual(Set(legacyResult.keys), ["Status", "Content"])
+        try assertOpenAIError(post("/v1/jobs", #"{"type":"story","prompt":"x","audience":"teen"}"#), status: 400,
+                              mentions: "adult, children, young")
+    }
+
     func testStructuredFieldsBuildThePlatformsPrompt() throws {
         try startStoryApp()
         let reply = try json(post("/v1/stories", #"{"model":"scripted","genre":"fantasy","protagonists":"Ana and Leo","gender":"girl"}"#))
