@@ -19,18 +19,27 @@ struct ReaderCorpus {
         .appendingPathComponent("Fixtures")
 
     let cases: [Case]
+    /// The corpus' other top-level members (the reference's name and version, inputs...).
+    let document: [String: Any]
     private let seeds: [String: Data]
 
     init(_ name: String) throws {
         let url = Self.fixtures.appendingPathComponent("ReaderCorpus").appendingPathComponent(name)
         let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        let seedPaths = try XCTUnwrap(document["seeds"] as? [String: String])
+        // Seeds are named in "seeds", or a case names its seed as a folder and a file.
+        let objects = try XCTUnwrap(document["cases"] as? [[String: Any]])
+        var seedPaths = document["seeds"] as? [String: String] ?? [:]
+        for object in objects where object["seed"] == nil {
+            seedPaths["\(object["folder"]!)/\(object["file"]!)"] = "\(object["folder"]!)/\(object["file"]!)"
+        }
         seeds = try seedPaths.mapValues { try Data(contentsOf: Self.fixtures.appendingPathComponent($0)) }
-        cases = try XCTUnwrap(document["cases"] as? [[String: Any]]).map { object in
+        self.document = document.filter { $0.key != "cases" }
+        cases = objects.map { object in
             let splices = (object["splices"] as? [[Any]] ?? []).map { splice in
                 (at: splice[0] as! Int, delete: splice[1] as! Int, insert: Data(base64Encoded: splice[2] as! String)!)
             }
-            return Case(id: object["id"] as! String, seed: object["seed"] as! String, mutation: object["mutation"] as! String,
+            let seed = object["seed"] as? String ?? "\(object["folder"]!)/\(object["file"]!)"
+            return Case(id: object["id"] as! String, seed: seed, mutation: object["mutation"] as! String,
                         accepted: object["accepted"] as! Bool, referenceError: object["error"] as? String, fields: object,
                         splices: splices)
         }
@@ -38,12 +47,21 @@ struct ReaderCorpus {
 
     /// The case's file: its seed with the splices applied in order.
     func bytes(of item: Case) -> Data {
-        var data = seeds[item.seed]!
-        for splice in item.splices {
+        Self.apply(item.splices, to: seeds[item.seed]!)
+    }
+
+    static func apply(_ splices: [(at: Int, delete: Int, insert: Data)], to seed: Data) -> Data {
+        var data = seed
+        for splice in splices {
             let start = data.startIndex + splice.at
             data.replaceSubrange(start..<(start + splice.delete), with: splice.insert)
         }
         return data
+    }
+
+    /// Splices as the corpus stores them: `[at, delete, insert_base64]`.
+    static func apply(_ splices: [[Any]], to seed: Data) -> Data {
+        apply(splices.map { (at: $0[0] as! Int, delete: $0[1] as! Int, insert: Data(base64Encoded: $0[2] as! String)!) }, to: seed)
     }
 }
 
