@@ -53,7 +53,8 @@ struct HeaderJSONParser {
     }
 
     private func failure(_ reason: String) -> Failure {
-        Failure(reason: "\(reason) at byte \(position) of the header")
+        if position >= bytes.count { return Failure(reason: "the header ends in the middle of a value (\(reason))") }
+        return Failure(reason: "\(reason) at byte \(position) of the header")
     }
 
     private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
