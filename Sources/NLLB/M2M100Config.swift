@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import Tensor
 
 /// An M2M100 `config.json` (NLLB-200 checkpoints use this architecture).
@@ -111,15 +112,57 @@ public struct M2M100Config: Codable, Sendable, Equatable {
     public static func load(directory: URL) throws -> M2M100Config {
         let url = directory.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: url.path) else { throw M2M100Error.configNotFound(path: url.path) }
-        let data = try Data(contentsOf: url)
         let config: M2M100Config
         do {
-            config = try JSONDecoder().decode(M2M100Config.self, from: data)
-        } catch let error as DecodingError {
-            throw M2M100Error.malformedConfig(path: url.path, reason: describe(error))
+            config = try M2M100Config(file: ConfigJSON(contentsOf: url))
+        } catch let fault as ConfigJSON.Fault {
+            if fault.deliberate { throw M2M100Error.unsupportedConfig(key: fault.key, value: "(as written)", reason: fault.reason) }
+            throw M2M100Error.malformedConfig(path: url.path, reason: "\(fault.key) \(fault.reason)")
         }
         try config.validate()
         return config
+    }
+
+    /// The file read as transformers reads it (`ConfigJSON`). transformers gives absent shape keys
+    /// its defaults (d_model 1024...); we deliberately refuse to guess a shape. Absent token ids
+    /// and flags take its defaults; a null token id is deliberately not supported.
+    init(file: ConfigJSON) throws {
+        guard let modelType = try file.string("model_type") else {
+            throw ConfigJSON.Fault(key: "model_type", reason: "is missing (transformers cannot tell the architecture)", deliberate: false)
+        }
+        guard modelType == "m2m_100" else {
+            throw M2M100Error.unsupportedConfig(
+                key: "model_type", value: "\"\(modelType)\"",
+                reason: "this loader reads M2M100 / NLLB checkpoints (model_type \"m2m_100\"); use the command for that architecture")
+        }
+        func shape(_ key: String, count: Bool = false) throws -> Int {
+            guard file.contains(key) else {
+                throw ConfigJSON.Fault(key: key, reason: "missing key \"\(key)\" (transformers would use its default; Octavo Infer deliberately does not guess a shape)", deliberate: true)
+            }
+            return try file.size(key, default: nil, count: count)
+        }
+        func id(_ key: String, _ fallback: Int) throws -> Int {
+            guard let id = try file.tokenID(key, default: fallback) else {
+                throw ConfigJSON.Fault(key: key, reason: "is null, which is deliberately not supported", deliberate: true)
+            }
+            return id
+        }
+        self.init(vocabSize: try shape("vocab_size"), dModel: try shape("d_model"),
+                  encoderLayers: try shape("encoder_layers", count: true), decoderLayers: try shape("decoder_layers", count: true),
+                  attentionHeads: 16, ffnDim: 4096,
+                  maxPositionEmbeddings: try shape("max_position_embeddings"),
+                  activationFunction: try file.string("activation_function") ?? "relu",
+                  scaleEmbedding: file.flag("scale_embedding", default: true),
+                  tieWordEmbeddings: file.flag("tie_word_embeddings", default: true))
+        self.modelType = modelType
+        encoderAttentionHeads = try shape("encoder_attention_heads", count: true)
+        decoderAttentionHeads = try shape("decoder_attention_heads", count: true)
+        encoderFFNDim = try shape("encoder_ffn_dim")
+        decoderFFNDim = try shape("decoder_ffn_dim")
+        padTokenID = try id("pad_token_id", 1)
+        bosTokenID = try id("bos_token_id", 0)
+        eosTokenID = try id("eos_token_id", 2)
+        decoderStartTokenID = try id("decoder_start_token_id", 2)
     }
 
     public var encoderHeadDim: Int { dModel / encoderAttentionHeads }
