@@ -99,7 +99,7 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         do {
             config = try GPT2Config(file: ConfigJSON(contentsOf: url))
         } catch let fault as ConfigJSON.Fault {
-            if fault.deliberate { throw GPT2Error.unsupportedConfig(key: fault.key, value: "(as written)", reason: fault.reason) }
+            if fault.deliberate { throw GPT2Error.unsupportedConfig(key: fault.key, value: fault.value, reason: fault.reason) }
             throw GPT2Error.malformedConfig(path: url.path, reason: "\(fault.key) \(fault.reason)")
         }
         try config.validate()

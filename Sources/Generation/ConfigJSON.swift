@@ -11,12 +11,15 @@ import Tokenizer
 public struct ConfigJSON {
     public struct Fault: Error, Sendable {
         public let key: String
+        /// The value as written, briefly ("a string", "512.5"), or "" for a missing key.
+        public let value: String
         public let reason: String
         /// The value is one transformers accepts but Octavo Infer deliberately does not.
         public let deliberate: Bool
 
-        public init(key: String, reason: String, deliberate: Bool) {
+        public init(key: String, value: String = "", reason: String, deliberate: Bool) {
             self.key = key
+            self.value = value
             self.reason = reason
             self.deliberate = deliberate
         }
@@ -85,7 +88,7 @@ public struct ConfigJSON {
         case .bool(let flag): return flag ? 1 : 0
         case .integer(let number):
             guard number <= Self.largestSize else {
-                throw Fault(key: key, reason: "\(number) is past \(Self.largestSize), which is deliberately not supported", deliberate: true)
+                throw Fault(key: key, value: "\(number)", reason: "past \(Self.largestSize), which is deliberately not supported", deliberate: true)
             }
             return number
         default: throw Fault(key: key, reason: "should be an integer, found \(describe(value))", deliberate: false)
@@ -101,7 +104,7 @@ public struct ConfigJSON {
         case .bool(let flag)?: return flag ? 1 : 0
         case .integer(let number)?: return number
         case let other?:
-            throw Fault(key: key, reason: "is \(describe(other)); only a single integer id is deliberately supported", deliberate: true)
+            throw Fault(key: key, value: describe(other), reason: "only a single integer id is deliberately supported", deliberate: true)
         }
     }
 
@@ -127,7 +130,7 @@ public struct ConfigJSON {
         case .integer(let number)?: return Double(number)
         case .double(let number)?: return number
         case .bool(let flag)?: return flag ? 1 : 0
-        case let other?: throw Fault(key: key, reason: "is \(describe(other)), not a number, which is deliberately not supported", deliberate: true)
+        case let other?: throw Fault(key: key, value: describe(other), reason: "not a number, which is deliberately not supported", deliberate: true)
         }
     }
 

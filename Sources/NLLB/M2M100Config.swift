@@ -116,7 +116,7 @@ public struct M2M100Config: Codable, Sendable, Equatable {
         do {
             config = try M2M100Config(file: ConfigJSON(contentsOf: url))
         } catch let fault as ConfigJSON.Fault {
-            if fault.deliberate { throw M2M100Error.unsupportedConfig(key: fault.key, value: "(as written)", reason: fault.reason) }
+            if fault.deliberate { throw M2M100Error.unsupportedConfig(key: fault.key, value: fault.value, reason: fault.reason) }
             throw M2M100Error.malformedConfig(path: url.path, reason: "\(fault.key) \(fault.reason)")
         }
         try config.validate()
@@ -137,13 +137,13 @@ public struct M2M100Config: Codable, Sendable, Equatable {
         }
         func shape(_ key: String, count: Bool = false) throws -> Int {
             guard file.contains(key) else {
-                throw ConfigJSON.Fault(key: key, reason: "missing key \"\(key)\" (transformers would use its default; Octavo Infer deliberately does not guess a shape)", deliberate: true)
+                throw ConfigJSON.Fault(key: key, value: "(missing)", reason: "missing key \"\(key)\" (transformers would use its default; Octavo Infer deliberately does not guess a shape)", deliberate: true)
             }
             return try file.size(key, default: nil, count: count)
         }
         func id(_ key: String, _ fallback: Int) throws -> Int {
             guard let id = try file.tokenID(key, default: fallback) else {
-                throw ConfigJSON.Fault(key: key, reason: "is null, which is deliberately not supported", deliberate: true)
+                throw ConfigJSON.Fault(key: key, value: "null", reason: "a null token id is deliberately not supported", deliberate: true)
             }
             return id
         }
