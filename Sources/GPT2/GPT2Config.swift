@@ -3,7 +3,7 @@ import Generation
 import Tensor
 
 /// A GPT-2 `config.json`, with transformers' `GPT2Config` defaults for absent keys.
-public struct GPT2Config: Codable, Sendable, Equatable {
+public struct GPT2Config: Encodable, Sendable, Equatable {
     public var modelType: String
     public var vocabSize: Int
     public var nPositions: Int
@@ -68,28 +68,6 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         eosTokenID = 50256
     }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let defaults = GPT2Config()
-        modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "gpt2"
-        vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? defaults.vocabSize
-        nPositions = try c.decodeIfPresent(Int.self, forKey: .nPositions) ?? defaults.nPositions
-        nEmbd = try c.decodeIfPresent(Int.self, forKey: .nEmbd) ?? defaults.nEmbd
-        nLayer = try c.decodeIfPresent(Int.self, forKey: .nLayer) ?? defaults.nLayer
-        nHead = try c.decodeIfPresent(Int.self, forKey: .nHead) ?? defaults.nHead
-        nInner = try c.decodeIfPresent(Int.self, forKey: .nInner)
-        activationFunction = try c.decodeIfPresent(String.self, forKey: .activationFunction) ?? defaults.activationFunction
-        layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? defaults.layerNormEpsilon
-        scaleAttnWeights = try c.decodeIfPresent(Bool.self, forKey: .scaleAttnWeights) ?? true
-        scaleAttnByInverseLayerIdx = try c.decodeIfPresent(Bool.self, forKey: .scaleAttnByInverseLayerIdx) ?? false
-        reorderAndUpcastAttn = try c.decodeIfPresent(Bool.self, forKey: .reorderAndUpcastAttn) ?? false
-        addCrossAttention = try c.decodeIfPresent(Bool.self, forKey: .addCrossAttention) ?? false
-        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
-        // An explicit null means "none"; only an absent key takes GPT-2's default.
-        bosTokenID = c.contains(.bosTokenID) ? try c.decodeIfPresent(Int.self, forKey: .bosTokenID) : defaults.bosTokenID
-        eosTokenID = c.contains(.eosTokenID) ? try c.decodeIfPresent(Int.self, forKey: .eosTokenID) : defaults.eosTokenID
-    }
-
     /// Reads and validates `config.json` in a model folder, with the meaning transformers gives
     /// it (`ConfigJSON`); absent keys take `GPT2Config`'s defaults, `model_type` must be given.
     public static func load(directory: URL) throws -> GPT2Config {
@@ -150,15 +128,5 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         }
         guard layerNormEpsilon.isFinite, layerNormEpsilon > 0 else { throw unsupported("layer_norm_epsilon", layerNormEpsilon, "must be a positive number") }
         guard !addCrossAttention else { throw unsupported("add_cross_attention", true, "GPT-2 with cross-attention is an encoder-decoder part, not a language model") }
-    }
-}
-
-func describe(_ error: DecodingError) -> String {
-    switch error {
-    case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context), .dataCorrupted(let context):
-        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-        return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-    @unknown default:
-        return "\(error)"
     }
 }

@@ -8,7 +8,7 @@ import Tensor
 /// and guessing transformers' default (e.g. d_model 1024) would only fail later,
 /// less clearly. Token ids, activation, scaling and tying default as in
 /// transformers' `M2M100Config`.
-public struct M2M100Config: Codable, Sendable, Equatable {
+public struct M2M100Config: Encodable, Sendable, Equatable {
     public var modelType: String
     public var vocabSize: Int
     public var dModel: Int
@@ -79,33 +79,6 @@ public struct M2M100Config: Codable, Sendable, Equatable {
         eosTokenID = 2
         decoderStartTokenID = 2
         self.tieWordEmbeddings = tieWordEmbeddings
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        // Checked first: a GPT-2 (or any other) config fails here, not on a missing d_model.
-        modelType = try c.decode(String.self, forKey: .modelType)
-        guard modelType == "m2m_100" else {
-            throw M2M100Error.unsupportedConfig(
-                key: "model_type", value: "\"\(modelType)\"",
-                reason: "this loader reads M2M100 / NLLB checkpoints (model_type \"m2m_100\"); use the command for that architecture")
-        }
-        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
-        dModel = try c.decode(Int.self, forKey: .dModel)
-        encoderLayers = try c.decode(Int.self, forKey: .encoderLayers)
-        decoderLayers = try c.decode(Int.self, forKey: .decoderLayers)
-        encoderAttentionHeads = try c.decode(Int.self, forKey: .encoderAttentionHeads)
-        decoderAttentionHeads = try c.decode(Int.self, forKey: .decoderAttentionHeads)
-        encoderFFNDim = try c.decode(Int.self, forKey: .encoderFFNDim)
-        decoderFFNDim = try c.decode(Int.self, forKey: .decoderFFNDim)
-        maxPositionEmbeddings = try c.decode(Int.self, forKey: .maxPositionEmbeddings)
-        activationFunction = try c.decodeIfPresent(String.self, forKey: .activationFunction) ?? "relu"
-        scaleEmbedding = try c.decodeIfPresent(Bool.self, forKey: .scaleEmbedding) ?? true
-        padTokenID = try c.decodeIfPresent(Int.self, forKey: .padTokenID) ?? 1
-        bosTokenID = try c.decodeIfPresent(Int.self, forKey: .bosTokenID) ?? 0
-        eosTokenID = try c.decodeIfPresent(Int.self, forKey: .eosTokenID) ?? 2
-        decoderStartTokenID = try c.decodeIfPresent(Int.self, forKey: .decoderStartTokenID) ?? 2
-        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
     }
 
     /// Reads and validates `config.json` in a model folder.
@@ -199,17 +172,5 @@ public struct M2M100Config: Codable, Sendable, Equatable {
         where id < 0 || id >= vocabSize {
             throw unsupported(key, id, "outside the vocabulary (0..<\(vocabSize))")
         }
-    }
-}
-
-func describe(_ error: DecodingError) -> String {
-    switch error {
-    case .keyNotFound(let key, _):
-        return "missing key \"\(key.stringValue)\""
-    case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-        return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-    @unknown default:
-        return "\(error)"
     }
 }
