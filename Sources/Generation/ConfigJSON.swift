@@ -33,8 +33,12 @@ public struct ConfigJSON {
 
     /// Parses the file; a file that is not a JSON object is a `Fault` keyed "(file)".
     public init(contentsOf url: URL) throws {
-        path = url.path
-        let bytes = [UInt8](try Data(contentsOf: url))
+        try self.init(data: Data(contentsOf: url), path: url.path)
+    }
+
+    public init(data: Data, path: String) throws {
+        self.path = path
+        let bytes = [UInt8](data)
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)
@@ -48,6 +52,9 @@ public struct ConfigJSON {
     }
 
     public func contains(_ key: String) -> Bool { object[key] != nil }
+
+    /// The raw value (nil when absent), for rules the typed accessors do not cover.
+    public subscript(key: String) -> JSONValue? { object[key] }
 
     /// A string, nil when absent; null or another kind is a fault.
     public func string(_ key: String) throws -> String? {
