@@ -89,20 +89,22 @@ let package = Package(
         // SIGKILL in the middle of running jobs. Not shipped, not a product.
         .executableTarget(name: "jobstore-crash-helper", dependencies: ["InferenceServer"]),
 
-        .testTarget(name: "TensorTests", dependencies: ["Kernels", "Tensor"]),
+        .testTarget(name: "TensorTests", dependencies: ["ReaderCorpus", "Kernels", "Tensor"]),
         .testTarget(name: "CheckpointFormatsTests", dependencies: ["CheckpointFormats", "Tensor"]),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Kernels", "Tensor"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["ReaderCorpus", "Tokenizer"]),
+        .testTarget(name: "GenerationTests", dependencies: ["ReaderCorpus", "Generation", "Kernels", "Tensor"]),
         // Test-only: stands in for malloc to count allocations (a decode step must make none).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
-        .testTarget(name: "GPT2Tests", dependencies: ["Kernels", "GPT2", "Tokenizer", "Generation", "AllocationCounter"]),
+        // Test-only: replays the committed differential corpora (Tests/Fixtures/ReaderCorpus).
+        .target(name: "ReaderCorpus", path: "Tests/ReaderCorpus"),
+        .testTarget(name: "GPT2Tests", dependencies: ["ReaderCorpus", "Kernels", "GPT2", "Tokenizer", "Generation", "AllocationCounter"]),
         // Runs the built `octavo-infer` binary end to end (the dependency makes `swift test` build it).
         .testTarget(name: "CLITests", dependencies: ["octavo-infer", "InferenceServer"]),
         // Depends on the crash helper and on `octavo-infer` so that `swift test` always builds
         // them next to the test bundle (crash-recovery tests run them as separate processes).
         .testTarget(name: "InferenceServerTests",
                     dependencies: ["InferenceServer", "GPT2", "NLLB", "Generation", "Tokenizer", "jobstore-crash-helper", "octavo-infer"]),
-        .testTarget(name: "NLLBTests", dependencies: ["Kernels", "NLLB", "Generation", "Tensor", "Tokenizer", "AllocationCounter"]),
+        .testTarget(name: "NLLBTests", dependencies: ["ReaderCorpus", "Kernels", "NLLB", "Generation", "Tensor", "Tokenizer", "AllocationCounter"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,9 +1,10 @@
 import Foundation
+import Generation
 import Kernels
 import Tensor
 
 /// A GPT-2 `config.json`, with transformers' `GPT2Config` defaults for absent keys.
-public struct GPT2Config: Codable, Sendable, Equatable {
+public struct GPT2Config: Encodable, Sendable, Equatable {
     public var modelType: String
     public var vocabSize: Int
     public var nPositions: Int
@@ -68,41 +69,40 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         eosTokenID = 50256
     }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let defaults = GPT2Config()
-        modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "gpt2"
-        vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? defaults.vocabSize
-        nPositions = try c.decodeIfPresent(Int.self, forKey: .nPositions) ?? defaults.nPositions
-        nEmbd = try c.decodeIfPresent(Int.self, forKey: .nEmbd) ?? defaults.nEmbd
-        nLayer = try c.decodeIfPresent(Int.self, forKey: .nLayer) ?? defaults.nLayer
-        nHead = try c.decodeIfPresent(Int.self, forKey: .nHead) ?? defaults.nHead
-        nInner = try c.decodeIfPresent(Int.self, forKey: .nInner)
-        activationFunction = try c.decodeIfPresent(String.self, forKey: .activationFunction) ?? defaults.activationFunction
-        layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? defaults.layerNormEpsilon
-        scaleAttnWeights = try c.decodeIfPresent(Bool.self, forKey: .scaleAttnWeights) ?? true
-        scaleAttnByInverseLayerIdx = try c.decodeIfPresent(Bool.self, forKey: .scaleAttnByInverseLayerIdx) ?? false
-        reorderAndUpcastAttn = try c.decodeIfPresent(Bool.self, forKey: .reorderAndUpcastAttn) ?? false
-        addCrossAttention = try c.decodeIfPresent(Bool.self, forKey: .addCrossAttention) ?? false
-        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
-        // An explicit null means "none"; only an absent key takes GPT-2's default.
-        bosTokenID = c.contains(.bosTokenID) ? try c.decodeIfPresent(Int.self, forKey: .bosTokenID) : defaults.bosTokenID
-        eosTokenID = c.contains(.eosTokenID) ? try c.decodeIfPresent(Int.self, forKey: .eosTokenID) : defaults.eosTokenID
-    }
-
-    /// Reads and validates `config.json` in a model folder.
+    /// Reads and validates `config.json` in a model folder, with the meaning transformers gives
+    /// it (`ConfigJSON`); absent keys take `GPT2Config`'s defaults, `model_type` must be given.
     public static func load(directory: URL) throws -> GPT2Config {
         let url = directory.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: url.path) else { throw GPT2Error.configNotFound(path: url.path) }
-        let data = try Data(contentsOf: url)
         let config: GPT2Config
         do {
-            config = try JSONDecoder().decode(GPT2Config.self, from: data)
-        } catch let error as DecodingError {
-            throw GPT2Error.malformedConfig(path: url.path, reason: describe(error))
+            config = try GPT2Config(file: ConfigJSON(contentsOf: url))
+        } catch let fault as ConfigJSON.Fault {
+            if fault.deliberate { throw GPT2Error.unsupportedConfig(key: fault.key, value: fault.value, reason: fault.reason) }
+            throw GPT2Error.malformedConfig(path: url.path, reason: "\(fault.key) \(fault.reason)")
         }
         try config.validate()
         return config
+    }
+
+    init(file: ConfigJSON) throws {
+        let d = GPT2Config()
+        guard let modelType = try file.string("model_type") else {
+            throw ConfigJSON.Fault(key: "model_type", reason: "is missing (transformers cannot tell the architecture)", deliberate: false)
+        }
+        self.init(vocabSize: try file.size("vocab_size", default: d.vocabSize), nPositions: try file.size("n_positions", default: d.nPositions),
+                  nEmbd: try file.size("n_embd", default: d.nEmbd), nLayer: try file.size("n_layer", default: d.nLayer, count: true),
+                  nHead: try file.size("n_head", default: d.nHead, count: true), nInner: try file.optionalSize("n_inner"),
+                  activationFunction: try file.string("activation_function") ?? d.activationFunction,
+                  layerNormEpsilon: Float(try file.number("layer_norm_epsilon", default: Double(d.layerNormEpsilon))))
+        self.modelType = modelType
+        scaleAttnWeights = file.flag("scale_attn_weights", default: true)
+        scaleAttnByInverseLayerIdx = file.flag("scale_attn_by_inverse_layer_idx", default: false)
+        reorderAndUpcastAttn = file.flag("reorder_and_upcast_attn", default: false)
+        addCrossAttention = file.flag("add_cross_attention", default: false)
+        tieWordEmbeddings = file.flag("tie_word_embeddings", default: true)
+        bosTokenID = try file.tokenID("bos_token_id", default: d.bosTokenID)
+        eosTokenID = try file.tokenID("eos_token_id", default: d.eosTokenID)
     }
 
     public var headDim: Int { nEmbd / nHead }
@@ -129,15 +129,5 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         }
         guard layerNormEpsilon.isFinite, layerNormEpsilon > 0 else { throw unsupported("layer_norm_epsilon", layerNormEpsilon, "must be a positive number") }
         guard !addCrossAttention else { throw unsupported("add_cross_attention", true, "GPT-2 with cross-attention is an encoder-decoder part, not a language model") }
-    }
-}
-
-func describe(_ error: DecodingError) -> String {
-    switch error {
-    case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context), .dataCorrupted(let context):
-        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-        return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-    @unknown default:
-        return "\(error)"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizer
 
 /// A model folder's `generation_config.json`: the defaults its authors chose.
 ///
@@ -32,28 +33,47 @@ public struct GenerationConfigFile: Sendable, Equatable {
         return try parse(Data(contentsOf: url), path: url.path)
     }
 
+    /// Parses the file with transformers' meaning (`ConfigJSON`: the last of two equal keys
+    /// wins, true/false are 1/0) and the checks `GenerationConfig.validate` makes at load
+    /// (early_stopping, max_new_tokens > 0, a comparable pad_token_id, num_return_sequences
+    /// against num_beams). A value of another kind than the one used is refused on purpose.
     public static func parse(_ data: Data, path: String) throws -> GenerationConfigFile {
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw GenerationError.malformedGenerationConfig(path: path, reason: "not a JSON object")
+        let file: ConfigJSON
+        do {
+            file = try ConfigJSON(data: data, path: path)
+        } catch let fault as ConfigJSON.Fault {
+            throw GenerationError.malformedGenerationConfig(path: path, reason: fault.reason)
+        }
+        func malformed(_ reason: String) -> GenerationError { .malformedGenerationConfig(path: path, reason: reason) }
+        func unsupported(_ key: String, _ value: JSONValue) -> GenerationError {
+            let shown: String
+            if case .double(let n) = value { shown = "\(n), not an integer" } else { shown = value.kindName }
+            return malformed("\(key) is \(shown), which Octavo Infer deliberately does not take (transformers keeps such a "
+                      + "value and fails only when generating)")
         }
         func number(_ key: String) throws -> Double? {
-            guard let value = object[key], !(value is NSNull) else { return nil }
-            guard let n = value as? NSNumber, String(cString: n.objCType) != "c" else {
-                throw GenerationError.malformedGenerationConfig(path: path, reason: "\(key) is not a number")
+            switch file[key] {
+            case nil, .null?: return nil
+            case .integer(let n)?: return Double(n)
+            case .double(let n)?: return n
+            case .bool(let b)?: return b ? 1 : 0
+            case let other?: throw unsupported(key, other)
             }
-            return n.doubleValue
         }
         func integer(_ key: String) throws -> Int? {
-            guard let d = try number(key) else { return nil }
-            guard d == d.rounded(), abs(d) < 1e15 else {
-                throw GenerationError.malformedGenerationConfig(path: path, reason: "\(key) is not an integer")
+            switch file[key] {
+            case nil, .null?: return nil
+            case .integer(let n)?: return n
+            case .bool(let b)?: return b ? 1 : 0
+            case let other?: throw unsupported(key, other)
             }
-            return Int(d)
         }
         func boolean(_ key: String) throws -> Bool? {
-            guard let value = object[key], !(value is NSNull) else { return nil }
-            if let n = value as? NSNumber, String(cString: n.objCType) == "c" { return n.boolValue }
-            throw GenerationError.malformedGenerationConfig(path: path, reason: "\(key) is not true or false")
+            switch file[key] {
+            case nil, .null?: return nil
+            case .bool(let b)?: return b
+            case let other?: throw unsupported(key, other)
+            }
         }
         var config = GenerationConfigFile()
         config.doSample = try boolean("do_sample")
@@ -64,35 +84,55 @@ public struct GenerationConfigFile: Sendable, Equatable {
         config.repetitionPenalty = try number("repetition_penalty").map(Float.init)
         config.noRepeatNgramSize = try integer("no_repeat_ngram_size")
         config.maxLength = try integer("max_length")
-        config.maxNewTokens = try integer("max_new_tokens")
         config.bosTokenID = try integer("bos_token_id")
-        config.padTokenID = try integer("pad_token_id")
         config.decoderStartTokenID = try integer("decoder_start_token_id")
         config.forcedBOSTokenID = try integer("forced_bos_token_id")
         config.numBeams = try integer("num_beams")
         config.lengthPenalty = try number("length_penalty").map(Float.init)
-        // transformers allows true, false and "never" (which differs from false with a positive length penalty).
-        if let value = object["early_stopping"], !(value is NSNull) {
-            if let s = value as? String {
-                guard s == "never" else {
-                    throw GenerationError.malformedGenerationConfig(path: path, reason: "early_stopping is \"\(s)\"; expected true, false or \"never\"")
-                }
-                config.earlyStopping = .never
-            } else {
-                config.earlyStopping = try boolean("early_stopping").map { $0 ? .whenBeamsFull : .heuristic }
+
+        // validate(): `max_new_tokens <= 0` raises, and so does comparing a string or a list.
+        switch file["max_new_tokens"] {
+        case nil, .null?: break
+        case .integer, .double, .bool:
+            guard let value = try number("max_new_tokens"), value > 0 else { throw malformed("max_new_tokens must be greater than 0") }
+            config.maxNewTokens = try integer("max_new_tokens")
+        case let other?: throw malformed("max_new_tokens is \(other.kindName), not a number")
+        }
+        // validate(): `pad_token_id < 0` is compared (a warning), so it must be a number.
+        switch file["pad_token_id"] {
+        case nil, .null?, .integer?, .bool?: config.padTokenID = try integer("pad_token_id")
+        case .double?: throw unsupported("pad_token_id", file["pad_token_id"]!)
+        case let other?: throw malformed("pad_token_id is \(other.kindName), not a number")
+        }
+        // validate(): early_stopping in {True, False, "never"}, where Python's 1 == True and 0 == False.
+        switch file["early_stopping"] {
+        case nil: break
+        case .string("never")?: config.earlyStopping = .never
+        case .bool(let b)?: config.earlyStopping = b ? .whenBeamsFull : .heuristic
+        case .integer(let n)? where n == 0 || n == 1: config.earlyStopping = n == 1 ? .whenBeamsFull : .heuristic
+        case .double(let n)? where n == 0 || n == 1: config.earlyStopping = n == 1 ? .whenBeamsFull : .heuristic
+        case let other?: throw malformed("early_stopping is \(other.kindName); expected true, false or \"never\"")
+        }
+        // validate(): more returned sequences than beams, or several from greedy search, raise.
+        if case .integer(let sequences)? = file["num_return_sequences"], sequences != 1 {
+            let beams = config.numBeams ?? 1
+            if beams == 1, config.doSample == false || file["do_sample"] == nil {
+                throw malformed("num_return_sequences \(sequences) needs sampling or beam search")
+            } else if beams != 1, sequences > beams {
+                throw malformed("num_return_sequences \(sequences) is more than num_beams \(beams)")
             }
         }
-        if let value = object["eos_token_id"], !(value is NSNull) {
-            if let list = value as? [Any] {
-                config.eosTokenIDs = try list.map {
-                    guard let n = $0 as? NSNumber else {
-                        throw GenerationError.malformedGenerationConfig(path: path, reason: "eos_token_id list holds a non-number")
-                    }
-                    return n.intValue
+        switch file["eos_token_id"] {
+        case nil, .null?: break
+        case .array(let list)?:
+            config.eosTokenIDs = try list.map {
+                switch $0 {
+                case .integer(let n): return n
+                case .bool(let b): return b ? 1 : 0
+                default: throw unsupported("eos_token_id", $0)
                 }
-            } else {
-                config.eosTokenIDs = try integer("eos_token_id").map { [$0] }
             }
+        default: config.eosTokenIDs = try integer("eos_token_id").map { [$0] }
         }
         return config
     }

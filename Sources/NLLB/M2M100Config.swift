@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import Kernels
 import Tensor
 
@@ -8,7 +9,7 @@ import Tensor
 /// and guessing transformers' default (e.g. d_model 1024) would only fail later,
 /// less clearly. Token ids, activation, scaling and tying default as in
 /// transformers' `M2M100Config`.
-public struct M2M100Config: Codable, Sendable, Equatable {
+public struct M2M100Config: Encodable, Sendable, Equatable {
     public var modelType: String
     public var vocabSize: Int
     public var dModel: Int
@@ -81,46 +82,61 @@ public struct M2M100Config: Codable, Sendable, Equatable {
         self.tieWordEmbeddings = tieWordEmbeddings
     }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        // Checked first: a GPT-2 (or any other) config fails here, not on a missing d_model.
-        modelType = try c.decode(String.self, forKey: .modelType)
+    /// Reads and validates `config.json` in a model folder.
+    public static func load(directory: URL) throws -> M2M100Config {
+        let url = directory.appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { throw M2M100Error.configNotFound(path: url.path) }
+        let config: M2M100Config
+        do {
+            config = try M2M100Config(file: ConfigJSON(contentsOf: url))
+        } catch let fault as ConfigJSON.Fault {
+            if fault.deliberate { throw M2M100Error.unsupportedConfig(key: fault.key, value: fault.value, reason: fault.reason) }
+            throw M2M100Error.malformedConfig(path: url.path, reason: "\(fault.key) \(fault.reason)")
+        }
+        try config.validate()
+        return config
+    }
+
+    /// The file read as transformers reads it (`ConfigJSON`). transformers gives absent shape keys
+    /// its defaults (d_model 1024...); we deliberately refuse to guess a shape. Absent token ids
+    /// and flags take its defaults; a null token id is deliberately not supported.
+    init(file: ConfigJSON) throws {
+        guard let modelType = try file.string("model_type") else {
+            throw ConfigJSON.Fault(key: "model_type", reason: "is missing (transformers cannot tell the architecture)", deliberate: false)
+        }
         guard modelType == "m2m_100" else {
             throw M2M100Error.unsupportedConfig(
                 key: "model_type", value: "\"\(modelType)\"",
                 reason: "this loader reads M2M100 / NLLB checkpoints (model_type \"m2m_100\"); use the command for that architecture")
         }
-        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
-        dModel = try c.decode(Int.self, forKey: .dModel)
-        encoderLayers = try c.decode(Int.self, forKey: .encoderLayers)
-        decoderLayers = try c.decode(Int.self, forKey: .decoderLayers)
-        encoderAttentionHeads = try c.decode(Int.self, forKey: .encoderAttentionHeads)
-        decoderAttentionHeads = try c.decode(Int.self, forKey: .decoderAttentionHeads)
-        encoderFFNDim = try c.decode(Int.self, forKey: .encoderFFNDim)
-        decoderFFNDim = try c.decode(Int.self, forKey: .decoderFFNDim)
-        maxPositionEmbeddings = try c.decode(Int.self, forKey: .maxPositionEmbeddings)
-        activationFunction = try c.decodeIfPresent(String.self, forKey: .activationFunction) ?? "relu"
-        scaleEmbedding = try c.decodeIfPresent(Bool.self, forKey: .scaleEmbedding) ?? true
-        padTokenID = try c.decodeIfPresent(Int.self, forKey: .padTokenID) ?? 1
-        bosTokenID = try c.decodeIfPresent(Int.self, forKey: .bosTokenID) ?? 0
-        eosTokenID = try c.decodeIfPresent(Int.self, forKey: .eosTokenID) ?? 2
-        decoderStartTokenID = try c.decodeIfPresent(Int.self, forKey: .decoderStartTokenID) ?? 2
-        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
-    }
-
-    /// Reads and validates `config.json` in a model folder.
-    public static func load(directory: URL) throws -> M2M100Config {
-        let url = directory.appendingPathComponent("config.json")
-        guard FileManager.default.fileExists(atPath: url.path) else { throw M2M100Error.configNotFound(path: url.path) }
-        let data = try Data(contentsOf: url)
-        let config: M2M100Config
-        do {
-            config = try JSONDecoder().decode(M2M100Config.self, from: data)
-        } catch let error as DecodingError {
-            throw M2M100Error.malformedConfig(path: url.path, reason: describe(error))
+        func shape(_ key: String, count: Bool = false) throws -> Int {
+            guard file.contains(key) else {
+                throw ConfigJSON.Fault(key: key, value: "(missing)", reason: "missing key \"\(key)\" (transformers would use its default; Octavo Infer deliberately does not guess a shape)", deliberate: true)
+            }
+            return try file.size(key, default: nil, count: count)
         }
-        try config.validate()
-        return config
+        func id(_ key: String, _ fallback: Int) throws -> Int {
+            guard let id = try file.tokenID(key, default: fallback) else {
+                throw ConfigJSON.Fault(key: key, value: "null", reason: "a null token id is deliberately not supported", deliberate: true)
+            }
+            return id
+        }
+        self.init(vocabSize: try shape("vocab_size"), dModel: try shape("d_model"),
+                  encoderLayers: try shape("encoder_layers", count: true), decoderLayers: try shape("decoder_layers", count: true),
+                  attentionHeads: 16, ffnDim: 4096,
+                  maxPositionEmbeddings: try shape("max_position_embeddings"),
+                  activationFunction: try file.string("activation_function") ?? "relu",
+                  scaleEmbedding: file.flag("scale_embedding", default: true),
+                  tieWordEmbeddings: file.flag("tie_word_embeddings", default: true))
+        self.modelType = modelType
+        encoderAttentionHeads = try shape("encoder_attention_heads", count: true)
+        decoderAttentionHeads = try shape("decoder_attention_heads", count: true)
+        encoderFFNDim = try shape("encoder_ffn_dim")
+        decoderFFNDim = try shape("decoder_ffn_dim")
+        padTokenID = try id("pad_token_id", 1)
+        bosTokenID = try id("bos_token_id", 0)
+        eosTokenID = try id("eos_token_id", 2)
+        decoderStartTokenID = try id("decoder_start_token_id", 2)
     }
 
     public var encoderHeadDim: Int { dModel / encoderAttentionHeads }
@@ -157,17 +173,5 @@ public struct M2M100Config: Codable, Sendable, Equatable {
         where id < 0 || id >= vocabSize {
             throw unsupported(key, id, "outside the vocabulary (0..<\(vocabSize))")
         }
-    }
-}
-
-func describe(_ error: DecodingError) -> String {
-    switch error {
-    case .keyNotFound(let key, _):
-        return "missing key \"\(key.stringValue)\""
-    case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-        return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-    @unknown default:
-        return "\(error)"
     }
 }

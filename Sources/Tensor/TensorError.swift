@@ -12,8 +12,9 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     case unknownDType(path: String, tensor: String, dtype: String)
     case invalidShape(path: String, tensor: String, reason: String)
     case byteSpanMismatch(path: String, tensor: String, expectedBytes: Int, spanBytes: Int)
-    case spanOutOfBounds(path: String, tensor: String, end: Int, dataSize: Int)
-    case overlappingSpans(path: String, first: String, second: String)
+    case misplacedSpan(path: String, tensor: String, begin: Int, end: Int, expectedBegin: Int)
+    case incompleteData(path: String, coveredBytes: Int, dataBytes: Int)
+    case unsupportedDType(path: String, tensor: String, dtype: String)
     case malformedIndex(path: String, reason: String)
     case missingShard(index: String, shard: String)
     case missingTensor(name: String, searched: [String])
@@ -34,15 +35,20 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
         case .malformedHeader(let path, let reason):
             return "\(path): the safetensors header is not valid (\(reason)). The file is corrupt or not a safetensors file."
         case .unknownDType(let path, let tensor, let dtype):
-            return "\(path): tensor '\(tensor)' has dtype '\(dtype)', which is not supported (F32, F16, BF16, I8 are). Convert the checkpoint to one of those."
+            return "\(path): tensor '\(tensor)' has dtype '\(dtype)', which the safetensors format does not define. The file is corrupt or not a safetensors file."
         case .invalidShape(let path, let tensor, let reason):
             return "\(path): tensor '\(tensor)' has an invalid shape (\(reason))."
         case .byteSpanMismatch(let path, let tensor, let expected, let span):
             return "\(path): tensor '\(tensor)' needs \(expected) bytes for its shape and dtype but its data_offsets span \(span). The file is corrupt."
-        case .spanOutOfBounds(let path, let tensor, let end, let dataSize):
-            return "\(path): tensor '\(tensor)' ends at byte \(end) of a \(dataSize)-byte data area. The file is truncated; download it again."
-        case .overlappingSpans(let path, let first, let second):
-            return "\(path): tensors '\(first)' and '\(second)' overlap in the data area. The file is corrupt."
+        case .misplacedSpan(let path, let tensor, let begin, let end, let expected):
+            return "\(path): tensor '\(tensor)' has data_offsets [\(begin), \(end)] but the tensors before it end at byte \(expected); "
+                + "tensors must follow each other with no hole or overlap. The file is corrupt; download it again."
+        case .incompleteData(let path, let covered, let dataBytes):
+            return "\(path): the tensors cover \(covered) bytes but the file has \(dataBytes) bytes after the header "
+                + "(the safetensors library calls this MetadataIncompleteBuffer). The file is truncated or corrupt; download it again."
+        case .unsupportedDType(let path, let tensor, let dtype):
+            return "\(path): tensor '\(tensor)' is stored as \(dtype). Octavo Infer deliberately supports only F32, F16 and BF16 "
+                + "weights (and the I8 files its own quantize writes); convert the checkpoint to one of those."
         case .malformedIndex(let path, let reason):
             return "\(path): the shard index is not valid (\(reason))."
         case .missingShard(let index, let shard):

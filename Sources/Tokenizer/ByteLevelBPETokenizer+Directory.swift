@@ -33,8 +33,24 @@ extension ByteLevelBPETokenizer {
             throw TokenizerError.noTokenizerFiles(directory: directory.path)
         }
 
-        let addPrefixSpace = try config?.bool("add_prefix_space", default: false, path: configPath) ?? false
-        let cleanUp = try config?.bool("clean_up_tokenization_spaces", default: false, path: configPath) ?? false
+        // transformers (4.57) converts add_prefix_space to a Rust bool when it builds from
+        // vocab.json + merges.txt (anything but true/false fails, null included); beside a
+        // tokenizer.json only `true` takes effect, any other value reads as false.
+        let addPrefixSpace: Bool
+        switch config?["add_prefix_space"] {
+        case nil: addPrefixSpace = false
+        case let .bool(value)?: addPrefixSpace = value
+        case let other? where !hasTokenizerJSON:
+            throw TokenizerError.invalidField(path: configPath, field: "add_prefix_space", reason: "should be true or false, found \(other.kindName)")
+        case _?: addPrefixSpace = false
+        }
+        let cleanUp = config?.truthy("clean_up_tokenization_spaces", default: false) ?? false
+        // transformers calls .keys() on it (a list is accepted too): anything else fails there.
+        switch config?["extra_special_tokens"] {
+        case nil, .null?, .object?, .array?: break
+        case let other?:
+            throw TokenizerError.invalidField(path: configPath, field: "extra_special_tokens", reason: "should be an object, found \(other.kindName)")
+        }
         let declared = try declaredTokens(directory: directory, config: config, configPath: configPath)
 
         let addDeclared: (inout AddedVocabulary) -> Void = { vocabulary in
@@ -55,7 +71,7 @@ extension ByteLevelBPETokenizer {
             return try ByteLevelBPETokenizer(file: file, path: tokenizerJSONURL.path, addPrefixSpace: addPrefixSpace,
                                              extraTokens: addDeclared, cleanUpTokenizationSpaces: cleanUp)
         }
-        let model = try ByteLevelBPETokenizer.model(vocabularyURL: vocabularyURL, mergesURL: mergesURL)
+        let model = try ByteLevelBPETokenizer.model(vocabularyURL: vocabularyURL, mergesURL: mergesURL, asSlowTokenizer: true)
         var added = AddedVocabulary(baseVocabulary: model.vocabulary)
         addDeclared(&added)
         return ByteLevelBPETokenizer(model: model, addedVocabulary: added, addPrefixSpace: addPrefixSpace,

@@ -68,12 +68,16 @@ public struct ByteLevelBPETokenizer: Tokenizer {
                   cleanUpTokenizationSpaces: cleanUpTokenizationSpaces)
     }
 
-    static func model(vocabularyURL: URL, mergesURL: URL) throws -> BPEModel {
+    /// `asSlowTokenizer`: read merges.txt as transformers' GPT2Tokenizer does (see
+    /// `TokenizerFiles.slowTokenizerMerges`) instead of as tokenizers' `BPE.from_file`.
+    static func model(vocabularyURL: URL, mergesURL: URL, asSlowTokenizer: Bool = false) throws -> BPEModel {
         let vocabulary = try TokenizerFiles.vocabulary(
             from: TokenizerFiles.readJSON(vocabularyURL, hint: "vocab.json maps every token to its id; it comes with merges.txt."),
             path: vocabularyURL.path, field: "(top level)")
         let mergesText = try TokenizerFiles.read(mergesURL, hint: "merges.txt lists the BPE merges; it comes with vocab.json.")
-        let (merges, lines) = try TokenizerFiles.merges(fromText: mergesText, path: mergesURL.path)
+        let (merges, lines) = asSlowTokenizer
+            ? try TokenizerFiles.slowTokenizerMerges(fromText: mergesText, path: mergesURL.path)
+            : try TokenizerFiles.merges(fromText: mergesText, path: mergesURL.path)
         return try BPEModel(vocabulary: vocabulary, merges: merges, unknownToken: nil, fuseUnknown: false,
                             ignoreMerges: false, source: mergesURL.path, mergeLine: { lines[$0] })
     }

@@ -7,7 +7,7 @@ import Foundation
 /// keyed by `String` treats canonically equivalent keys ("é" and "e\u{301}") as the same
 /// key, which would silently merge two different tokens. Objects here keep their keys
 /// in file order and never compare them by canonical equivalence.
-indirect enum JSONValue {
+public indirect enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case integer(Int)
@@ -16,7 +16,7 @@ indirect enum JSONValue {
     case array([JSONValue])
     case object(JSONObject)
 
-    var kindName: String {
+    public var kindName: String {
         switch self {
         case .null: return "null"
         case .bool: return "a boolean"
@@ -30,16 +30,16 @@ indirect enum JSONValue {
 
 /// A JSON object as its members in file order. Lookups compare keys by their UTF-8
 /// bytes (see `JSONValue` for why).
-struct JSONObject {
-    struct Member {
-        var key: String
-        var value: JSONValue
+public struct JSONObject: Sendable {
+    public struct Member: Sendable {
+        public var key: String
+        public var value: JSONValue
     }
 
-    var members: [Member]
+    public var members: [Member]
 
     /// The last member with this key (like serde_json and Python's json, later duplicates win).
-    subscript(key: String) -> JSONValue? {
+    public subscript(key: String) -> JSONValue? {
         let wanted = Array(key.utf8)
         for member in members.reversed() where member.key.utf8.elementsEqual(wanted) {
             return member.value
@@ -48,17 +48,17 @@ struct JSONObject {
     }
 }
 
-struct JSONParseError: Error {
-    var offset: Int
-    var reason: String
+public struct JSONParseError: Error {
+    public var offset: Int
+    public var reason: String
 }
 
 /// Recursive-descent parser over raw bytes (RFC 8259, UTF-8 only).
-struct JSONParser {
+public struct JSONParser {
     /// Deeper nesting is rejected rather than risking the stack on a hostile file.
     static let maximumDepth = 512
 
-    static func parse(_ data: [UInt8]) throws -> JSONValue {
+    public static func parse(_ data: [UInt8]) throws -> JSONValue {
         try data.withUnsafeBufferPointer { buffer in
             var parser = JSONParser(bytes: buffer)
             parser.skipWhitespace()

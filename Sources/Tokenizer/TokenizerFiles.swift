@@ -41,8 +41,16 @@ enum TokenizerFiles {
         vocabulary.reserveCapacity(object.members.count)
         for member in object.members {
             let (token, id) = (member.key, member.value)
+            if case .bool = id {
+                // Python reads true as the id 1 (transformers' slow tokenizer takes it); we refuse it on purpose.
+                throw TokenizerError.unsupported(path: path, component: "token \(token.debugDescription)'s id", found: "a boolean (deliberately not read as 0 or 1)")
+            }
             guard case let .integer(number) = id else {
                 throw TokenizerError.invalidField(path: path, field: "\(field)[\(token.debugDescription)]", reason: "should be an integer id, found \(id.kindName)")
+            }
+            if number >= Int(Int32.max) && number <= Int(UInt32.max) {
+                // HF ids are u32; ids past 2^31 would size our tables to gigabytes, so they are refused on purpose.
+                throw TokenizerError.unsupported(path: path, component: "token \(token.debugDescription)'s id", found: "\(number) (ids of 2^31 - 1 and more are deliberately not supported)")
             }
             guard number >= 0 && number < Int(Int32.max) else {
                 throw TokenizerError.invalidVocabulary(path: path, reason: "token \(token.debugDescription) has id \(number), outside 0..<\(Int32.max)")
@@ -81,6 +89,33 @@ enum TokenizerFiles {
         return (merges, lineNumbers)
     }
 
+    /// merges.txt as transformers' slow `GPT2Tokenizer` reads it (what `AutoTokenizer` converts
+    /// from when a folder has no tokenizer.json): the whole file must be UTF-8; split on "\n",
+    /// the first line (the `#version` header) and the last piece (empty after a final newline)
+    /// are dropped, whatever they hold; each other line splits on whitespace into exactly two
+    /// tokens; a repeated merge keeps the rank of its first occurrence.
+    static func slowTokenizerMerges(fromText bytes: [UInt8], path: String) throws -> (merges: [([UInt8], [UInt8])], lines: [Int]) {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw TokenizerError.unreadableFile(path: path, reason: "it is not valid UTF-8")
+        }
+        let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+        var merges: [([UInt8], [UInt8])] = []
+        var lineNumbers: [Int] = []
+        var seen = Set<[UInt8]>()
+        for index in lines.indices.dropFirst().dropLast() {
+            // Python's str.split(): any Unicode whitespace, plus the separators U+001C...U+001F.
+            let parts = lines[index].split { $0.properties.isWhitespace || (0x1C...0x1F).contains($0.value) }
+            guard parts.count == 2 else {
+                throw TokenizerError.malformedMergesLine(path: path, line: index + 1, content: String(String.UnicodeScalarView(lines[index])))
+            }
+            let (left, right) = (Array(String(String.UnicodeScalarView(parts[0])).utf8), Array(String(String.UnicodeScalarView(parts[1])).utf8))
+            guard seen.insert(left + [0x20] + right).inserted else { continue }
+            merges.append((left, right))
+            lineNumbers.append(index + 1)
+        }
+        return (merges, lineNumbers)
+    }
+
     /// Optional JSON file: nil when absent, an error when present but broken.
     static func optionalJSONObject(_ url: URL) throws -> JSONObject? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
@@ -99,6 +134,21 @@ extension JSONObject {
         case nil, .null?: return fallback
         case let .bool(value)?: return value
         case let other?: throw TokenizerError.invalidField(path: path, field: prefix + key, reason: "should be true or false, found \(other.kindName)")
+        }
+    }
+
+    /// A member read with Python's truthiness, as transformers reads tokenizer_config.json
+    /// flags: `fallback` when absent; null, false, 0, "", [] and {} are false.
+    func truthy(_ key: String, default fallback: Bool) -> Bool {
+        switch self[key] {
+        case nil: return fallback
+        case .null?: return false
+        case let .bool(value)?: return value
+        case let .integer(value)?: return value != 0
+        case let .double(value)?: return value != 0
+        case let .string(value)?: return !value.isEmpty
+        case let .array(value)?: return !value.isEmpty
+        case let .object(value)?: return !value.members.isEmpty
         }
     }
 

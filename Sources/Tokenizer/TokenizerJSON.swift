@@ -34,8 +34,7 @@ struct TokenizerJSON {
         guard try preTokenizer.string("type", path: path, prefix: "pre_tokenizer.") == "ByteLevel" else {
             throw TokenizerError.unsupported(path: path, component: "the pre-tokenizer", found: Self.typeName(.object(preTokenizer)))
         }
-        addPrefixSpace = try preTokenizer.bool("add_prefix_space", default: true, path: path, prefix: "pre_tokenizer.")
-        useRegex = try preTokenizer.bool("use_regex", default: true, path: path, prefix: "pre_tokenizer.")
+        (addPrefixSpace, useRegex) = try Self.byteLevelOptions(preTokenizer, path: path, prefix: "pre_tokenizer.")
 
         guard let decoder = try object.object("decoder", path: path) else {
             throw TokenizerError.unsupported(path: path, component: "the decoder", found: "missing")
@@ -43,6 +42,9 @@ struct TokenizerJSON {
         guard try decoder.string("type", path: path, prefix: "decoder.") == "ByteLevel" else {
             throw TokenizerError.unsupported(path: path, component: "the decoder", found: Self.typeName(.object(decoder)))
         }
+        _ = try Self.byteLevelOptions(decoder, path: path, prefix: "decoder.")
+        try Self.checkPostProcessor(object["post_processor"], path: path)
+        try Self.checkTopLevel(object, path: path)
 
         guard let model = try object.object("model", path: path) else {
             throw TokenizerError.invalidField(path: path, field: "model", reason: "is missing")
@@ -78,7 +80,7 @@ struct TokenizerJSON {
 
         addedTokens = []
         switch object["added_tokens"] {
-        case nil, .null?: break
+        case nil: break
         case let .array(entries)?:
             for (index, entry) in entries.enumerated() {
                 let field = "added_tokens[\(index)]"
@@ -131,6 +133,51 @@ struct TokenizerJSON {
             }
         }
         return merges
+    }
+
+    /// A ByteLevel component's options as tokenizers deserializes them: `add_prefix_space` and
+    /// `trim_offsets` are required booleans, `use_regex` an optional one (default true).
+    private static func byteLevelOptions(_ component: JSONObject, path: String, prefix: String) throws -> (addPrefixSpace: Bool, useRegex: Bool) {
+        func flag(_ key: String, required: Bool) throws -> Bool? {
+            switch component[key] {
+            case nil where !required: return nil
+            case let .bool(value)?: return value
+            case nil: throw TokenizerError.invalidField(path: path, field: prefix + key, reason: "is missing")
+            case let other?: throw TokenizerError.invalidField(path: path, field: prefix + key, reason: "should be true or false, found \(other.kindName)")
+            }
+        }
+        let addPrefixSpace = try flag("add_prefix_space", required: true)!
+        _ = try flag("trim_offsets", required: true)
+        return (addPrefixSpace, try flag("use_regex", required: false) ?? true)
+    }
+
+    /// `post_processor` does not change `encode`'s ids here, but a damaged one makes the file
+    /// unloadable for tokenizers, so it is checked: null, a ByteLevel with its options, or
+    /// one of the processors tokenizers knows (not otherwise read).
+    private static func checkPostProcessor(_ value: JSONValue?, path: String) throws {
+        guard let value, !isNull(value) else { return }
+        guard case let .object(processor) = value, case let .string(type)? = processor["type"] else {
+            throw TokenizerError.invalidField(path: path, field: "post_processor", reason: "should be an object with a type, found \(value.kindName)")
+        }
+        switch type {
+        case "ByteLevel": _ = try byteLevelOptions(processor, path: path, prefix: "post_processor.")
+        case "TemplateProcessing", "RobertaProcessing", "BertProcessing", "Sequence": break
+        default: throw TokenizerError.invalidField(path: path, field: "post_processor.type", reason: "\(type.debugDescription) is not a post-processor")
+        }
+    }
+
+    /// `version` is "1.0" when present; truncation and padding change the ids of `encode`,
+    /// and are deliberately not supported (a valid setting is refused, not ignored).
+    private static func checkTopLevel(_ object: JSONObject, path: String) throws {
+        switch object["version"] {
+        case nil, .string("1.0")?: break
+        case let other?: throw TokenizerError.invalidField(path: path, field: "version", reason: "should be \"1.0\", found \(other)")
+        }
+        for key in ["truncation", "padding"] {
+            if let value = object[key], !isNull(value) {
+                throw TokenizerError.unsupported(path: path, component: key, found: "\(value.kindName) (deliberately not supported)")
+            }
+        }
     }
 
     private static func isNull(_ value: JSONValue) -> Bool {

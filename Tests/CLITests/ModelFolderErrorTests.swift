@@ -49,7 +49,7 @@ final class ModelFolderErrorTests: XCTestCase {
     func testMalformedConfig() throws {
         try "{ not json".write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         try assertFails(containing: "config.json")
-        try #"{"n_layer": "two"}"#.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        try #"{"model_type": "gpt2", "n_layer": "two"}"#.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         try assertFails(containing: "n_layer")
     }
 

@@ -64,13 +64,21 @@ final class M2M100ConfigTests: XCTestCase {
     }
 
     func testMissingShapeKeysAreErrorsNotDefaults() throws {
-        for key in ["d_model", "encoder_layers", "decoder_attention_heads", "decoder_ffn_dim", "vocab_size", "max_position_embeddings", "model_type"] {
+        // transformers would default them; we refuse on purpose, and say so.
+        for key in ["d_model", "encoder_layers", "decoder_attention_heads", "decoder_ffn_dim", "vocab_size", "max_position_embeddings"] {
             var config = try tinyConfig()
             config.removeValue(forKey: key)
             expect(config) {
-                guard case .malformedConfig(let path, let reason) = $0 else { return false }
-                return path.hasSuffix("config.json") && reason.contains("missing key \"\(key)\"")
+                guard case .unsupportedConfig(let k, _, let reason) = $0 else { return false }
+                return k == key && reason.contains("missing key \"\(key)\"") && reason.contains("deliberately")
             }
+        }
+        // Without model_type transformers cannot load it either.
+        var config = try tinyConfig()
+        config.removeValue(forKey: "model_type")
+        expect(config) {
+            guard case .malformedConfig(let path, let reason) = $0 else { return false }
+            return path.hasSuffix("config.json") && reason.contains("model_type")
         }
     }
 

@@ -93,9 +93,10 @@ final class SafeTensorsTests: XCTestCase {
 
     func testHeaderLengthPastTheEnd() throws {
         var data = rawFile(header: "{}", dataBytes: 0)
-        data[0] = 0xFF
-        data[7] = 0x7F
+        data[1] = 0x10
         try expectError(data) { if case .headerLengthOutOfBounds = $0 { return true }; return false }
+        data[7] = 0x7F
+        try expectError(data) { if case .malformedHeader = $0 { return true }; return false }
     }
 
     func testHeaderNotJSON() throws {
@@ -125,7 +126,10 @@ final class SafeTensorsTests: XCTestCase {
     }
 
     func testBadOffsets() throws {
-        for offsets in ["[4, 0]", "[0]", "[-4, 0]", "\"0-4\""] {
+        try expectError(rawFile(header: #"{"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}"#, dataBytes: 4)) {
+            if case .misplacedSpan(_, "w", 4, 0, 0) = $0 { return true }; return false
+        }
+        for offsets in ["[0]", "[-4, 0]", "\"0-4\"", "[0, 4, 4]", "[0.0, 4]"] {
             try expectError(rawFile(header: #"{"w": {"dtype": "F32", "shape": [1], "data_offsets": \#(offsets)}}"#, dataBytes: 4)) {
                 if case .malformedHeader = $0 { return true }; return false
             }
@@ -136,12 +140,12 @@ final class SafeTensorsTests: XCTestCase {
         let floats = [Float](repeating: 1, count: 100)
         var data = try floats.withUnsafeBufferPointer { try SafeTensorsWriter.serialize([.init(name: "w", shape: [100], floats: $0)]) }
         data.removeLast(10)
-        try expectError(data) { if case .spanOutOfBounds(_, "w", 400, 390) = $0 { return true }; return false }
+        try expectError(data) { if case .incompleteData(_, 400, 390) = $0 { return true }; return false }
     }
 
     func testOverlappingSpans() throws {
         let header = #"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}"#
-        try expectError(rawFile(header: header, dataBytes: 12)) { if case .overlappingSpans = $0 { return true }; return false }
+        try expectError(rawFile(header: header, dataBytes: 12)) { if case .misplacedSpan(_, "b", 4, 12, 8) = $0 { return true }; return false }
     }
 
     func testMissingFileAndDirectory() throws {

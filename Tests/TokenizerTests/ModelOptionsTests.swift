@@ -16,7 +16,7 @@ final class ModelOptionsTests: XCTestCase {
 
     static func tokenizerJSON(model: String) -> String {
         #"{"version":"1.0","added_tokens":[],"normalizer":null,"pre_tokenizer":{"type":"ByteLevel","add_prefix_space":false,"#
-            + #""trim_offsets":true,"use_regex":true},"post_processor":null,"decoder":{"type":"ByteLevel"},"model":\#(model)}"#
+            + #""trim_offsets":true,"use_regex":true},"post_processor":null,"decoder":{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true},"model":\#(model)}"#
     }
 
     /// `ignore_merges` on a vocabulary where it matters (checked with tokenizers 0.22:

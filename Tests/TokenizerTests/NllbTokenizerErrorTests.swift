@@ -32,7 +32,7 @@ final class NllbTokenizerErrorTests: XCTestCase {
         let nowhere = empty.appendingPathComponent("nope")
         XCTAssertThrowsError(try NllbTokenizer(folder: nowhere))
         XCTAssertThrowsError(try NllbTokenizer(sentencePieceModel: nowhere.appendingPathComponent("x.model"))) { error in
-            guard case .sentencePiece(.fileNotFound)? = error as? NllbTokenizerError else { return XCTFail("\(error)") }
+            guard case .sentencePiece(.fileNotFound, _)? = error as? NllbTokenizerError else { return XCTFail("\(error)") }
         }
     }
 
@@ -40,7 +40,7 @@ final class NllbTokenizerErrorTests: XCTestCase {
         let model = try fixture("sentencepiece.bpe.model")
         let dir = try folder(["sentencepiece.bpe.model": model.prefix(model.count / 2)])
         XCTAssertThrowsError(try NllbTokenizer(folder: dir)) { error in
-            guard case .sentencePiece(.malformedProtobuf)? = error as? NllbTokenizerError else { return XCTFail("\(error)") }
+            guard case .sentencePiece(.malformedProtobuf, _)? = error as? NllbTokenizerError else { return XCTFail("\(error)") }
         }
     }
 

@@ -38,7 +38,7 @@ final class TokenizerErrorTests: XCTestCase {
     /// A minimal valid tokenizer.json with one field replaced.
     private func tokenizerJSON(model: String? = nil, normalizer: String = "null",
                                preTokenizer: String = #"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}"#,
-                               decoder: String = #"{"type":"ByteLevel"}"#, addedTokens: String = "[]") -> String {
+                               decoder: String = #"{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true}"#, addedTokens: String = "[]") -> String {
         let defaultModel = #"{"type":"BPE","dropout":null,"unk_token":null,"vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]}"#
         return #"{"version":"1.0","added_tokens":\#(addedTokens),"normalizer":\#(normalizer),"pre_tokenizer":\#(preTokenizer),"#
             + #""post_processor":null,"decoder":\#(decoder),"model":\#(model ?? defaultModel)}"#
@@ -133,7 +133,7 @@ final class TokenizerErrorTests: XCTestCase {
     func testInvalidFields() {
         let cases: [(String, String, String)] = [
             ("top-level", "[1, 2]", "top level"),
-            ("no-model", #"{"normalizer":null,"pre_tokenizer":{"type":"ByteLevel"},"decoder":{"type":"ByteLevel"}}"#, "model"),
+            ("no-model", #"{"normalizer":null,"pre_tokenizer":{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true},"decoder":{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true}}"#, "model"),
             ("vocab-array", tokenizerJSON(model: #"{"type":"BPE","vocab":["a"],"merges":[]}"#), "model.vocab"),
             ("vocab-string-id", tokenizerJSON(model: #"{"type":"BPE","vocab":{"a":"0"},"merges":[]}"#), "model.vocab"),
             ("merges-object", tokenizerJSON(model: #"{"type":"BPE","vocab":{"a":0},"merges":{}}"#), "model.merges"),

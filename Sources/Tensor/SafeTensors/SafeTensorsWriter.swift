@@ -28,9 +28,9 @@ public enum SafeTensorsWriter {
         var header: [String: Any] = [:]
         var offset = 0
         for entry in entries {
-            let elements = entry.shape.reduce(1, *)
-            guard elements * entry.dtype.size == entry.data.count else {
-                throw TensorError.byteSpanMismatch(path: "(writing)", tensor: entry.name, expectedBytes: elements * entry.dtype.size, spanBytes: entry.data.count)
+            let expected = entry.dtype.byteCount(elements: entry.shape.reduce(1, *))
+            guard expected == entry.data.count else {
+                throw TensorError.byteSpanMismatch(path: "(writing)", tensor: entry.name, expectedBytes: expected ?? Int.max, spanBytes: entry.data.count)
             }
             header[entry.name] = ["dtype": entry.dtype.rawValue, "shape": entry.shape, "data_offsets": [offset, offset + entry.data.count]]
             offset += entry.data.count

@@ -38,8 +38,8 @@ public struct TensorView: @unchecked Sendable {
             let buffer = FloatBuffer(count: elementCount)
             widenBFloat16(out: buffer.mutablePointer, input: bytes, count: elementCount)
             return buffer
-        case .i8, .i32:
-            throw TensorError.unexpectedDType(tensor: name, expected: "F32, F16 or BF16", got: dtype.rawValue)
+        default:
+            throw TensorError.unsupportedDType(path: source, tensor: name, dtype: dtype.rawValue)
         }
     }
 }

@@ -55,10 +55,10 @@ public final class TorchCheckpointFile: CheckpointFile, @unchecked Sendable {
                 unsupported[record.name] = record.dtype.rawValue
                 continue
             }
-            let bytes = record.elementCount * dtype.size
+            let bytes = dtype.byteCount(elements: record.elementCount) ?? 0
             let range = record.dtype == .f64 ? nil : record.contiguousRange
             tensors[record.name] = TensorInfo(name: record.name, dtype: dtype, shape: record.shape,
-                                              dataOffsets: range ?? 0..<bytes)
+                                              elementCount: record.elementCount, dataOffsets: range ?? 0..<bytes)
             records[record.name] = record
         }
         self.tensors = tensors

@@ -50,6 +50,8 @@ enum NllbHuggingFaceFiles {
         var addedTokens: [NllbTokenizer.AddedToken]?
         var additionalSpecialTokens: [String]?
         var legacyBehaviour = false
+        /// `from_slow`: transformers builds the fast tokenizer from the `.model`, ignoring tokenizer.json.
+        var fromSlow = false
         var cleanUpTokenizationSpaces = false
         var sourceLanguage: String?
         var specialTokenNames: [String: String] = [:]
@@ -72,6 +74,7 @@ enum NllbHuggingFaceFiles {
             config.additionalSpecialTokens = list.compactMap { ($0 as? String) ?? (($0 as? [String: Any])?["content"] as? String) }
         }
         config.legacyBehaviour = bool(json["legacy_behaviour"], default: false)
+        config.fromSlow = bool(json["from_slow"], default: false)
         config.cleanUpTokenizationSpaces = bool(json["clean_up_tokenization_spaces"], default: false)
         config.sourceLanguage = json["src_lang"] as? String
         for key in ["bos_token", "eos_token", "unk_token", "pad_token", "mask_token", "sep_token", "cls_token"] {
@@ -114,6 +117,7 @@ enum NllbHuggingFaceFiles {
     static func readTokenizerFile(_ url: URL) throws -> TokenizerFile {
         let path = url.path
         let json = try readJSONObject(url)
+        try NllbTokenizerFileChecks.check(json, path: path)
         let added = try addedTokens(of: json, path: path)
         func unsupported(_ reason: String) -> NllbTokenizerError { .unsupportedTokenizerJSON(path: path, reason: reason) }
 

@@ -9,9 +9,12 @@ import Foundation
 /// `[src_lang] tokens </s>`, a target sentence `[tgt_lang] tokens </s>`
 /// (`legacy_behaviour: true` in tokenizer_config.json gives `tokens </s> [lang]`).
 ///
-/// Loading a folder: the pieces come from `sentencepiece.bpe.model` when present
-/// (else from `tokenizer.json`); the ids of added tokens come from
-/// `tokenizer_config.json`'s `added_tokens_decoder`, else `tokenizer.json`'s
+/// Loading a folder: as transformers' `AutoTokenizer` (fast by default), the pieces come
+/// from `tokenizer.json` when present, else from `sentencepiece.bpe.model`, so a damaged
+/// `tokenizer.json` is an error even beside a good `.model` — unless tokenizer_config.json
+/// says `"from_slow": true`, when transformers builds the tokenizer from the `.model` and
+/// never reads `tokenizer.json` (nor do we); the ids of added tokens come
+/// from `tokenizer_config.json`'s `added_tokens_decoder`, else `tokenizer.json`'s
 /// `added_tokens`, else they are computed (`BareModelLayout`). Both sources give the
 /// same ids.
 ///
@@ -131,10 +134,11 @@ public struct NllbTokenizer: Tokenizer {
     /// - Parameters:
     ///   - folder: holds `sentencepiece.bpe.model` and/or `tokenizer.json`, usually with
     ///     `tokenizer_config.json`.
-    ///   - preferring: which file supplies the pieces when both exist (default: the `.model`,
-    ///     the slow tokenizer's own source). Both give the same ids.
+    ///   - preferring: which file supplies the pieces when both exist; nil (the default) picks
+    ///     as transformers does (`tokenizer.json`, or the `.model` under `"from_slow": true`).
+    ///     Both give the same ids.
     ///   - bareModelLayout: ids of language codes and `<mask>` when no file lists them.
-    public init(folder: URL, preferring: VocabularySource = .sentencePieceModel,
+    public init(folder: URL, preferring: VocabularySource? = nil,
                 bareModelLayout: BareModelLayout = .published) throws {
         let fm = FileManager.default
         let modelURL = folder.appendingPathComponent(Self.sentencePieceFileName)
@@ -146,9 +150,11 @@ public struct NllbTokenizer: Tokenizer {
             throw NllbTokenizerError.missingTokenizerFiles(folder: folder.path)
         }
         let config = fm.fileExists(atPath: configURL.path) ? try NllbHuggingFaceFiles.readConfig(configURL) : nil
-        if hasModel && (preferring == .sentencePieceModel || !hasJSON) {
+        let fromSlow = config?.fromSlow ?? false
+        let source = preferring ?? (fromSlow ? .sentencePieceModel : .tokenizerJSON)
+        if hasModel && (source == .sentencePieceModel || !hasJSON) {
             var added = config?.addedTokens
-            if added == nil && hasJSON { added = try NllbHuggingFaceFiles.readAddedTokens(jsonURL) }
+            if added == nil && hasJSON && !fromSlow { added = try NllbHuggingFaceFiles.readAddedTokens(jsonURL) }
             try self.init(sentencePieceModel: modelURL, addedTokens: added, config: config, bareModelLayout: bareModelLayout)
         } else {
             try self.init(tokenizerJSON: jsonURL, config: config)
@@ -176,7 +182,7 @@ public struct NllbTokenizer: Tokenizer {
         do {
             processor = try SentencePieceProcessor(contentsOf: url)
         } catch let error as SentencePieceError {
-            throw NllbTokenizerError.sentencePiece(error)
+            throw NllbTokenizerError.sentencePiece(error, path: url.path)
         }
         let base = processor.vocabularySize + 1
         var added = addedTokens ?? []

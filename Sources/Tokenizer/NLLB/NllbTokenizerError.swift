@@ -14,7 +14,7 @@ public enum NllbTokenizerError: Error, CustomStringConvertible, Equatable, Senda
     /// A language code the tokenizer does not have; `suggestions` are the closest valid codes.
     case unknownLanguageCode(String, suggestions: [String])
     /// The SentencePiece model could not be loaded.
-    case sentencePiece(SentencePieceError)
+    case sentencePiece(SentencePieceError, path: String)
 
     public var description: String {
         switch self {
@@ -33,8 +33,8 @@ public enum NllbTokenizerError: Error, CustomStringConvertible, Equatable, Senda
                 ? "Use a FLORES-200 code such as eng_Latn, fra_Latn or zho_Hans (language_Script, case-sensitive)."
                 : "Did you mean " + suggestions.map { c in FloresLanguages.name(of: c).map { "\(c) (\($0))" } ?? c }.joined(separator: ", ") + "?"
             return "Unknown language code \(code.debugDescription). \(hint)"
-        case .sentencePiece(let error):
-            return error.description
+        case .sentencePiece(let error, let path):
+            return "\(path): \(error.description)"
         }
     }
 }

@@ -133,17 +133,17 @@ public struct SentencePieceModel: Sendable, Equatable {
         while let (field, wire) = try reader.readTag() {
             switch field {
             case 1:
-                try reader.expect(wire, .lengthDelimited, field: field, in: "ModelProto")
+                guard try reader.accept(wire, .lengthDelimited, field: field) else { continue }
                 let range = try reader.readLengthDelimited()
                 pieces.append(try Self.parsePiece(bytes: bytes, range: range))
             case 2:
-                try reader.expect(wire, .lengthDelimited, field: field, in: "ModelProto")
+                guard try reader.accept(wire, .lengthDelimited, field: field) else { continue }
                 trainer = try Self.parseTrainerSpec(bytes: bytes, range: try reader.readLengthDelimited())
             case 3:
-                try reader.expect(wire, .lengthDelimited, field: field, in: "ModelProto")
+                guard try reader.accept(wire, .lengthDelimited, field: field) else { continue }
                 normalizer = try Self.parseNormalizerSpec(bytes: bytes, range: try reader.readLengthDelimited())
             case 5:
-                try reader.expect(wire, .lengthDelimited, field: field, in: "ModelProto")
+                guard try reader.accept(wire, .lengthDelimited, field: field) else { continue }
                 denormalizer = try Self.parseNormalizerSpec(bytes: bytes, range: try reader.readLengthDelimited())
             default:
                 try reader.skipField(wire, field: field)
@@ -159,19 +159,16 @@ public struct SentencePieceModel: Sendable, Equatable {
         while let (field, wire) = try reader.readTag() {
             switch field {
             case 1:
-                try reader.expect(wire, .lengthDelimited, field: field, in: "SentencePiece")
+                guard try reader.accept(wire, .lengthDelimited, field: field) else { continue }
                 piece.piece = try reader.readString()
             case 2:
-                try reader.expect(wire, .fixed32, field: field, in: "SentencePiece")
+                guard try reader.accept(wire, .fixed32, field: field) else { continue }
                 piece.score = try reader.readFloat()
             case 3:
-                try reader.expect(wire, .varint, field: field, in: "SentencePiece")
-                let start = reader.position
+                guard try reader.accept(wire, .varint, field: field) else { continue }
                 let raw = try reader.readVarint()
-                guard raw <= 6, let type = PieceType(rawValue: Int(raw)) else {
-                    throw reader.error("unknown piece type \(raw)", at: start)
-                }
-                piece.type = type
+                // proto2 keeps an unknown enum value as an unknown field: the type stays as it was.
+                if raw <= 6, let type = PieceType(rawValue: Int(raw)) { piece.type = type }
             default:
                 try reader.skipField(wire, field: field)
             }
@@ -186,34 +183,30 @@ public struct SentencePieceModel: Sendable, Equatable {
         while let (field, wire) = try reader.readTag() {
             switch field {
             case 3:
-                try reader.expect(wire, .varint, field: field, in: message)
-                let start = reader.position
+                guard try reader.accept(wire, .varint, field: field) else { continue }
                 let raw = try reader.readVarint()
-                guard raw <= 4, let type = ModelType(rawValue: Int(raw)) else {
-                    throw reader.error("unknown model type \(raw)", at: start)
-                }
-                spec.modelType = type
-            case 4: try reader.expect(wire, .varint, field: field, in: message); spec.vocabSize = Int(try reader.readInt32())
-            case 10: try reader.expect(wire, .fixed32, field: field, in: message); spec.characterCoverage = try reader.readFloat()
-            case 20: try reader.expect(wire, .varint, field: field, in: message); spec.maxSentencePieceLength = Int(try reader.readInt32())
-            case 21: try reader.expect(wire, .varint, field: field, in: message); spec.splitByUnicodeScript = try reader.readBool()
-            case 22: try reader.expect(wire, .varint, field: field, in: message); spec.splitByWhitespace = try reader.readBool()
-            case 23: try reader.expect(wire, .varint, field: field, in: message); spec.splitByNumber = try reader.readBool()
-            case 24: try reader.expect(wire, .varint, field: field, in: message); spec.treatWhitespaceAsSuffix = try reader.readBool()
-            case 25: try reader.expect(wire, .varint, field: field, in: message); spec.splitDigits = try reader.readBool()
-            case 26: try reader.expect(wire, .varint, field: field, in: message); spec.allowWhitespaceOnlyPieces = try reader.readBool()
-            case 30: try reader.expect(wire, .lengthDelimited, field: field, in: message); spec.controlSymbols.append(try reader.readString())
-            case 31: try reader.expect(wire, .lengthDelimited, field: field, in: message); spec.userDefinedSymbols.append(try reader.readString())
-            case 35: try reader.expect(wire, .varint, field: field, in: message); spec.byteFallback = try reader.readBool()
-            case 40: try reader.expect(wire, .varint, field: field, in: message); spec.unkID = Int(try reader.readInt32())
-            case 41: try reader.expect(wire, .varint, field: field, in: message); spec.bosID = Int(try reader.readInt32())
-            case 42: try reader.expect(wire, .varint, field: field, in: message); spec.eosID = Int(try reader.readInt32())
-            case 43: try reader.expect(wire, .varint, field: field, in: message); spec.padID = Int(try reader.readInt32())
-            case 44: try reader.expect(wire, .lengthDelimited, field: field, in: message); spec.unkSurface = try reader.readString()
-            case 45: try reader.expect(wire, .lengthDelimited, field: field, in: message); spec.unkPiece = try reader.readString()
-            case 46: try reader.expect(wire, .lengthDelimited, field: field, in: message); spec.bosPiece = try reader.readString()
-            case 47: try reader.expect(wire, .lengthDelimited, field: field, in: message); spec.eosPiece = try reader.readString()
-            case 48: try reader.expect(wire, .lengthDelimited, field: field, in: message); spec.padPiece = try reader.readString()
+                if raw <= 4, let type = ModelType(rawValue: Int(raw)) { spec.modelType = type }
+            case 4: if try reader.accept(wire, .varint, field: field) { spec.vocabSize = Int(try reader.readInt32()) }
+            case 10: if try reader.accept(wire, .fixed32, field: field) { spec.characterCoverage = try reader.readFloat() }
+            case 20: if try reader.accept(wire, .varint, field: field) { spec.maxSentencePieceLength = Int(try reader.readInt32()) }
+            case 21: if try reader.accept(wire, .varint, field: field) { spec.splitByUnicodeScript = try reader.readBool() }
+            case 22: if try reader.accept(wire, .varint, field: field) { spec.splitByWhitespace = try reader.readBool() }
+            case 23: if try reader.accept(wire, .varint, field: field) { spec.splitByNumber = try reader.readBool() }
+            case 24: if try reader.accept(wire, .varint, field: field) { spec.treatWhitespaceAsSuffix = try reader.readBool() }
+            case 25: if try reader.accept(wire, .varint, field: field) { spec.splitDigits = try reader.readBool() }
+            case 26: if try reader.accept(wire, .varint, field: field) { spec.allowWhitespaceOnlyPieces = try reader.readBool() }
+            case 30: if try reader.accept(wire, .lengthDelimited, field: field) { spec.controlSymbols.append(try reader.readString()) }
+            case 31: if try reader.accept(wire, .lengthDelimited, field: field) { spec.userDefinedSymbols.append(try reader.readString()) }
+            case 35: if try reader.accept(wire, .varint, field: field) { spec.byteFallback = try reader.readBool() }
+            case 40: if try reader.accept(wire, .varint, field: field) { spec.unkID = Int(try reader.readInt32()) }
+            case 41: if try reader.accept(wire, .varint, field: field) { spec.bosID = Int(try reader.readInt32()) }
+            case 42: if try reader.accept(wire, .varint, field: field) { spec.eosID = Int(try reader.readInt32()) }
+            case 43: if try reader.accept(wire, .varint, field: field) { spec.padID = Int(try reader.readInt32()) }
+            case 44: if try reader.accept(wire, .lengthDelimited, field: field) { spec.unkSurface = try reader.readString() }
+            case 45: if try reader.accept(wire, .lengthDelimited, field: field) { spec.unkPiece = try reader.readString() }
+            case 46: if try reader.accept(wire, .lengthDelimited, field: field) { spec.bosPiece = try reader.readString() }
+            case 47: if try reader.accept(wire, .lengthDelimited, field: field) { spec.eosPiece = try reader.readString() }
+            case 48: if try reader.accept(wire, .lengthDelimited, field: field) { spec.padPiece = try reader.readString() }
             default: try reader.skipField(wire, field: field)
             }
         }
@@ -226,11 +219,11 @@ public struct SentencePieceModel: Sendable, Equatable {
         let message = "NormalizerSpec"
         while let (field, wire) = try reader.readTag() {
             switch field {
-            case 1: try reader.expect(wire, .lengthDelimited, field: field, in: message); spec.name = try reader.readString()
-            case 2: try reader.expect(wire, .lengthDelimited, field: field, in: message); spec.precompiledCharsmap = try reader.readBytes()
-            case 3: try reader.expect(wire, .varint, field: field, in: message); spec.addDummyPrefix = try reader.readBool()
-            case 4: try reader.expect(wire, .varint, field: field, in: message); spec.removeExtraWhitespaces = try reader.readBool()
-            case 5: try reader.expect(wire, .varint, field: field, in: message); spec.escapeWhitespaces = try reader.readBool()
+            case 1: if try reader.accept(wire, .lengthDelimited, field: field) { spec.name = try reader.readString() }
+            case 2: if try reader.accept(wire, .lengthDelimited, field: field) { spec.precompiledCharsmap = try reader.readBytes() }
+            case 3: if try reader.accept(wire, .varint, field: field) { spec.addDummyPrefix = try reader.readBool() }
+            case 4: if try reader.accept(wire, .varint, field: field) { spec.removeExtraWhitespaces = try reader.readBool() }
+            case 5: if try reader.accept(wire, .varint, field: field) { spec.escapeWhitespaces = try reader.readBool() }
             default: try reader.skipField(wire, field: field)
             }
         }
@@ -252,6 +245,13 @@ public struct SentencePieceModel: Sendable, Equatable {
         for (id, piece) in pieces.enumerated() {
             guard !piece.piece.isEmpty else {
                 throw SentencePieceError.invalidModel(reason: "piece \(id) is empty")
+            }
+            guard !piece.piece.utf8.contains(0) else {
+                throw SentencePieceError.invalidModel(reason: "piece \(id) contains a NUL character")
+            }
+            // unigram::Model refuses such scores; BPE never reads them as numbers that matter.
+            guard piece.score.isFinite || trainerSpec.modelType != .unigram else {
+                throw SentencePieceError.invalidModel(reason: "piece \(id) has score \(piece.score), not a finite number")
             }
             if piece.type == .unknown { unkCount += 1 }
             if piece.type == .byte {

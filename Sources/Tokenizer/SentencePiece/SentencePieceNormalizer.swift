@@ -13,11 +13,13 @@ struct SentencePieceCharsMap: Sendable, Equatable {
             throw SentencePieceError.invalidCharsMap(reason: "the map is \(blob.count) bytes long, too short for its header")
         }
         let trieSize = Int(UInt32(blob[0]) | UInt32(blob[1]) << 8 | UInt32(blob[2]) << 16 | UInt32(blob[3]) << 24)
-        guard trieSize <= blob.count - 4 else {
-            throw SentencePieceError.invalidCharsMap(reason: "the trie size \(trieSize) exceeds the map's \(blob.count - 4) bytes")
+        // sentencepiece 0.2.3's rules: the trie leaves at least one byte of normalized text
+        // and is a whole number of 1024-byte blocks.
+        guard trieSize < blob.count - 4 else {
+            throw SentencePieceError.invalidCharsMap(reason: "the trie size \(trieSize) leaves nothing of the map's \(blob.count - 4) bytes")
         }
-        guard trieSize % 4 == 0, trieSize >= 4 else {
-            throw SentencePieceError.invalidCharsMap(reason: "the trie size \(trieSize) is not a positive multiple of 4")
+        guard trieSize % 1024 == 0, trieSize >= 1024 else {
+            throw SentencePieceError.invalidCharsMap(reason: "the trie size \(trieSize) is not a positive multiple of 1024")
         }
         var units = [UInt32](repeating: 0, count: trieSize / 4)
         for i in 0..<units.count {

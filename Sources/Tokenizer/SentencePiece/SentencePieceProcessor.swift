@@ -88,6 +88,13 @@ public struct SentencePieceProcessor: Tokenizer {
                 maxScore = max(maxScore, piece.score)
             }
         }
+        // The library keeps one namespace for all pieces: a reserved piece (control, unknown,
+        // byte) spelled like a normal one is a duplicate too.
+        for (id, piece) in model.pieces.enumerated() where piece.type == .control || piece.type == .unknown || piece.type == .byte {
+            if let other = pieceTable.lookup(pieceBytes[id], 0..<pieceBytes[id].count) {
+                throw SentencePieceError.invalidModel(reason: "piece \(piece.piece.debugDescription) (ids \(min(id, other)) and \(max(id, other))) is defined twice")
+            }
+        }
         guard unknownID >= 0 else { throw SentencePieceError.invalidModel(reason: "no piece has type UNKNOWN") }
         self.unknownID = unknownID
         self.pieceTable = pieceTable

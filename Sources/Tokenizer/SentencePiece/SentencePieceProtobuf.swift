@@ -126,10 +126,13 @@ struct SentencePieceProtobufReader {
         }
     }
 
-    /// Throws unless `actual` is `expected` (a known field with the wrong encoding).
-    func expect(_ actual: WireType, _ expected: WireType, field: Int, in message: String) throws {
+    /// Whether a known field arrived with its declared encoding. If not, it is skipped and
+    /// false returned: protobuf parsers keep such a field as an unknown one, so must we.
+    mutating func accept(_ actual: WireType, _ expected: WireType, field: Int) throws -> Bool {
         guard actual == expected else {
-            throw error("field \(field) of \(message) has wire type \(actual.rawValue), expected \(expected.rawValue)")
+            try skipField(actual, field: field)
+            return false
         }
+        return true
     }
 }

@@ -113,7 +113,7 @@ enum ConvertCommand: Command {
             let view = try checkpoint.require(name)
             let isFloat = [.f32, .f16, .bf16].contains(view.dtype)
             let dtype = isFloat ? (target ?? view.dtype) : view.dtype
-            return Planned(name: name, dtype: dtype, shape: view.shape, bytes: view.elementCount * dtype.size)
+            return Planned(name: name, dtype: dtype, shape: view.shape, bytes: dtype.byteCount(elements: view.elementCount) ?? 0)
         }
     }
 

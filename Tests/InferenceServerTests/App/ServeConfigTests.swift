@@ -37,7 +37,7 @@ final class ServeConfigTests: XCTestCase {
             """)
         let (status, _, errors) = try run(["--config", config, "--check-config"])
         XCTAssertEqual(status, 2, errors)
-        for fragment in ["unknown key \"prot\" (did you mean \"port\"?)", "/nonexistent/model: no such model folder",
+        for fragment in ["unknown key \"prot\" (did you mean \"port\"?)", "/nonexistent/model: no such folder",
                          "broken-model/config.json: not a JSON object", "--listen 4020=missing: no --model is named 'missing'",
                          "--cors-origin 'evil.example' is not an origin", "--api-key-file /nonexistent/keys: no such file",
                          "\"grace-period\" is a boolean", "--max-batch must be between 1 and 256",
