@@ -289,7 +289,9 @@ public struct PickleMachine {
     }
 
     private func utf8(_ bytes: UnsafeRawBufferPointer, at position: Int) throws -> String {
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw malformed("a string is not UTF-8", position) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw malformed("a string is not UTF-8", position)
+        }
         return text
     }
 

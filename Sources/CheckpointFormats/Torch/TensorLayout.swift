@@ -18,9 +18,15 @@ struct TensorLayout {
         }
         var layouts: [TensorLayout] = []
         for (key, value) in zip(dict.keys, dict.values) {
-            guard let name = key.string,
-                  let layout = try TensorLayout(value, name: name, storages: storages, path: path)
-            else { continue }
+            guard let name = key.string else {
+                // A tensor without a name cannot be loaded into a model, and must not vanish silently.
+                if try TensorLayout(value, name: "\(key)", storages: storages, path: path) != nil {
+                    throw CheckpointFormatError.unsupportedLayout(
+                        path: path, reason: "a tensor is stored under the key \(key), which is not a string name")
+                }
+                continue
+            }
+            guard let layout = try TensorLayout(value, name: name, storages: storages, path: path) else { continue }
             layouts.append(layout)
         }
         if layouts.isEmpty {
@@ -77,8 +83,9 @@ struct TensorLayout {
             switch arguments[6] {
             case .none, .bool(false), .int(0): break
             case .tuple(let items) where items.isEmpty: break
-            case .dict(let metadata) where metadata.keys.isEmpty: break
-            default: throw bad("it carries tensor metadata, which this reader does not support")
+            case .dict(let metadata) where metadata.values.allSatisfy({ if case .bool = $0 { true } else { false } }):
+                break  // torch's dict[str, bool] of tensor flags: nothing this reader uses
+            default: throw bad("its tensor metadata is not a dict of flags")
             }
         }
         guard let offset = arguments[1].int, offset >= 0 else {
@@ -134,10 +141,9 @@ struct TensorLayout {
             guard !reach.overflow, !sum.overflow else { throw bad("its strides overflow") }
             last = sum.partialValue
         }
-        // Even an empty tensor's offset must lie in its storage: its byte range is still computed.
-        guard storageOffset <= storage.elementCount else {
-            throw bad("its offset \(storageOffset) is past the end of its \(storage.elementCount)-element storage")
-        }
+        // torch accepts any offset for an empty tensor; it is clamped to the storage so that its
+        // (empty) byte range still lies in the file.
+        let offset = count == 0 ? min(storageOffset, storage.elementCount) : storageOffset
         if count > 0, last >= storage.elementCount {
             throw bad("it reaches element \(last) of a \(storage.elementCount)-element storage '\(storageKey)'")
         }
@@ -145,6 +151,6 @@ struct TensorLayout {
             throw bad("its byte size overflows")
         }
         return TorchTensorRecord(name: name, dtype: storage.dtype, shape: shape, strides: strides,
-                                 storageOffset: storageOffset, storageKey: storageKey, storageRange: range)
+                                 storageOffset: offset, storageKey: storageKey, storageRange: range)
     }
 }

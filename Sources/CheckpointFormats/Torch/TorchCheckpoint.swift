@@ -111,7 +111,10 @@ public struct TorchCheckpoint: Sendable {
         var index = 0
         while index < bytes.count, [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D].contains(bytes[index]) { index += 1 }
         var negative = false
-        if index < bytes.count, bytes[index] == 0x2B || bytes[index] == 0x2D { negative = bytes[index] == 0x2D; index += 1 }
+        if index < bytes.count, bytes[index] == 0x2B || bytes[index] == 0x2D {
+            negative = bytes[index] == 0x2D
+            index += 1
+        }
         var value: Int64 = 0, digits = 0
         while index < bytes.count, (0x30...0x39).contains(bytes[index]), digits < 18 {
             value = value * 10 + Int64(bytes[index] - 0x30)

@@ -42,7 +42,8 @@ public struct ZipArchive: Sendable {
                     path: path, entry: entry.name, reason: "appears twice (refused here; torch would pick one)")
             }
             byName[entry.name] = entries.count
-            if byLowercasedName[entry.name.lowercased()] == nil { byLowercasedName[entry.name.lowercased()] = entries.count }
+            let lowercased = entry.name.lowercased()
+            if byLowercasedName[lowercased] == nil { byLowercasedName[lowercased] = entries.count }
             entries.append(entry)
         }
         self.entries = entries
@@ -183,7 +184,9 @@ public struct ZipArchive: Sendable {
               reader.take(Int(commentLength)) != nil
         else { throw cut(path) }
         let name = String(decoding: nameBytes, as: UTF8.self)
-        func bad(_ reason: String) -> CheckpointFormatError { .entryOutOfBounds(path: path, entry: name, reason: reason) }
+        func bad(_ reason: String) -> CheckpointFormatError {
+            .entryOutOfBounds(path: path, entry: name, reason: reason)
+        }
 
         // A zip64 extra field holds, in order, each value whose 32-bit field is 0xFFFFFFFF.
         var size = size32, compressed = compressed32, local = local32
