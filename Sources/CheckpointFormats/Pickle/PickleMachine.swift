@@ -268,6 +268,10 @@ public struct PickleMachine {
         guard case .global(let name) = callable.value else {
             throw malformed("REDUCE or NEWOBJ of something that is not an allowed global", position)
         }
+        // torch names the typed storage classes by placeholders that cannot be called.
+        guard PickleGlobals.storages[name] == nil || name == "torch.storage.UntypedStorage" else {
+            throw malformed("REDUCE or NEWOBJ of the storage class \(name), which cannot be called", position)
+        }
         if name == PickleGlobals.orderedDict || name == PickleGlobals.counter {
             guard arguments.isEmpty else { throw malformed("OrderedDict built from arguments", position) }
             try push(.dict(PickleDict()), depth: 1)
