@@ -71,7 +71,7 @@ final class FormatFuzzTests: XCTestCase {
         let zip = try TorchFixtures.bytes("features-zip.bin")
         let archive = try zip.withUnsafeBytes { try ZipArchive(bytes: $0, path: "features-zip.bin") }
         let entry = try XCTUnwrap(archive.entries.first { $0.name.hasSuffix("/data.pkl") })
-        let pickle = Array(zip[entry.dataRange])
+        let pickle = Array(zip[try zip.withUnsafeBytes { try archive.dataRange(of: entry, in: $0) }])
         var random = Generator(state: 19)
         var refused = 0
         for iteration in 0..<5000 {

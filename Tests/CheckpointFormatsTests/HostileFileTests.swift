@@ -38,6 +38,9 @@ final class HostileFileTests: XCTestCase {
 
     func testNestingBombHitsTheLimit() {
         assertFormatError(try TorchFixtures.read("hostile/nesting-bomb.bin")) {
+            // Its DUP is refused before the depth grows, as torch's loader refuses DUP; the depth
+            // limit itself is PickleMachineTests' concern.
+            if case .unknownOpcode(_, 0x32, _) = $0 { return true }
             if case .limitExceeded(_, "nesting depth", _) = $0 { return true } else { return false }
         }
     }

@@ -3,6 +3,8 @@
 /// anything could be called; and nothing named here is ever called either, only recorded.
 public enum PickleGlobals {
     public static let orderedDict = "collections.OrderedDict"
+    /// A dict subclass torch's loader also allows; read like an OrderedDict.
+    public static let counter = "collections.Counter"
     public static let rebuildTensor = "torch._utils._rebuild_tensor_v2"
     public static let rebuildParameter = "torch._utils._rebuild_parameter"
     public static let rebuildParameterWithState = "torch._utils._rebuild_parameter_with_state"
@@ -13,12 +15,12 @@ public enum PickleGlobals {
         "torch.FloatStorage": .f32, "torch.HalfStorage": .f16, "torch.BFloat16Storage": .bf16,
         "torch.DoubleStorage": .f64, "torch.LongStorage": .i64, "torch.IntStorage": .i32,
         "torch.ShortStorage": .i16, "torch.CharStorage": .i8, "torch.ByteStorage": .u8, "torch.BoolStorage": .bool,
-        // Newer torch versions may name the byte-addressed storage instead.
-        "torch.UntypedStorage": .u8, "torch.storage.UntypedStorage": .u8,
+        // The byte-addressed storage, under the only name torch's weights-only loader allows.
+        "torch.storage.UntypedStorage": .u8,
     ]
 
     static let allowed: Set<String> = Set(storages.keys).union([
-        orderedDict, rebuildTensor, rebuildParameter, rebuildParameterWithState, device,
+        orderedDict, counter, rebuildTensor, rebuildParameter, rebuildParameterWithState, device,
     ])
 
     public static func isAllowed(_ name: String) -> Bool { allowed.contains(name) }

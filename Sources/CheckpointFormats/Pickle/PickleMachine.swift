@@ -19,19 +19,24 @@ public struct PickleMachine {
     private var marks: [Int] = []
     private var memo: [Int: Slot] = [:]
     private var objects = 0
+    /// Every BINPERSID argument in order: torch loads each storage as the pickle names it.
+    private(set) var persistentIDs: [PickleValue] = []
 
     public init(path: String, limits: PickleLimits = PickleLimits()) {
         self.path = path
         self.limits = limits
     }
 
-    /// Runs one pickle starting at `reader`'s offset up to its STOP, leaving the reader after it.
+    /// Runs one pickle starting at `offset` up to its STOP; gives its value, the offset after the
+    /// STOP and the persistent ids (storage references) it named, in order.
     public static func load(_ bytes: UnsafeRawBufferPointer, offset: Int = 0, path: String,
-                            limits: PickleLimits = PickleLimits()) throws -> (value: PickleValue, end: Int) {
+                            limits: PickleLimits = PickleLimits())
+        throws -> (value: PickleValue, end: Int, persistentIDs: [PickleValue])
+    {
         var machine = PickleMachine(path: path, limits: limits)
         var reader = ByteReader(bytes, offset: offset)
         let value = try machine.run(&reader)
-        return (value, reader.offset)
+        return (value, reader.offset, machine.persistentIDs)
     }
 
     mutating func run(_ reader: inout ByteReader) throws -> PickleValue {
@@ -41,10 +46,7 @@ public struct PickleMachine {
             guard let opcode = PickleOpcode(rawValue: byte) else {
                 throw CheckpointFormatError.unknownOpcode(path: path, opcode: byte, offset: position)
             }
-            if opcode == .stop {
-                guard let top = stack.popLast() else { throw malformed("STOP with an empty stack", position) }
-                return top.value
-            }
+            if opcode == .stop { return try pop(position).value }
             try execute(opcode, &reader, at: position)
         }
     }
@@ -52,23 +54,13 @@ public struct PickleMachine {
     private mutating func execute(_ opcode: PickleOpcode, _ reader: inout ByteReader, at position: Int) throws {
         switch opcode {
         case .proto:
-            guard let version = reader.byte() else { throw cut(position) }
-            guard version <= 5 else { throw malformed("unsupported protocol \(version)", position) }
-        case .frame:
-            guard reader.unsigned(8) != nil else { throw cut(position) }
+            // Any version is read as protocol 2, as torch does (it only warns).
+            guard reader.byte() != nil else { throw cut(position) }
         case .mark:
             guard marks.count < limits.maxStackDepth else {
                 throw CheckpointFormatError.limitExceeded(path: path, limit: "stack depth", value: marks.count + 1)
             }
             marks.append(stack.count)
-        case .pop:
-            // POP right after MARK discards the mark, as Python's does.
-            if let mark = marks.last, mark == stack.count { marks.removeLast() } else { _ = try pop(position) }
-        case .popMark:
-            _ = try popToMark(position)
-        case .dup:
-            let top = try peek(position)
-            try push(top)
         case .none: try push(.none)
         case .newTrue: try push(.bool(true))
         case .newFalse: try push(.bool(false))
@@ -81,11 +73,8 @@ public struct PickleMachine {
         case .binInt2:
             guard let raw = reader.unsigned(2) else { throw cut(position) }
             try push(.int(Int(raw)))
-        case .long1, .long4:
-            guard let length = reader.unsigned(opcode == .long1 ? 1 : 4) else { throw cut(position) }
-            guard length <= 64 else {
-                throw CheckpointFormatError.limitExceeded(path: path, limit: "integer length", value: Int(length))
-            }
+        case .long1:
+            guard let length = reader.unsigned(1) else { throw cut(position) }
             guard let body = reader.take(Int(length)) else { throw cut(position) }
             try push(Self.integer(Array(body)))
         case .binFloat:
@@ -93,14 +82,15 @@ public struct PickleMachine {
             var bits: UInt64 = 0
             for byte in raw { bits = bits << 8 | UInt64(byte) }  // big-endian
             try push(.float(Double(bitPattern: bits)))
-        case .binUnicode, .shortBinUnicode, .binUnicode8, .binString, .shortBinString:
-            let width = opcode == .binUnicode8 ? 8 : (opcode == .shortBinUnicode || opcode == .shortBinString ? 1 : 4)
-            let body = try sized(&reader, width: width, at: position)
-            try push(.string(String(decoding: body, as: UTF8.self)))
-        case .binBytes, .shortBinBytes, .binBytes8:
-            let width = opcode == .binBytes8 ? 8 : (opcode == .shortBinBytes ? 1 : 4)
-            try push(.bytes(Array(try sized(&reader, width: width, at: position))))
+        case .binUnicode, .shortBinString:
+            // torch.load decodes both as UTF-8 and refuses what is not.
+            let body = try sized(&reader, width: opcode == .shortBinString ? 1 : 4, at: position)
+            try push(.string(try utf8(body, at: position)))
         case .emptyTuple: try push(.tuple([]))
+        case .emptySet:
+            // Nothing can be added to it (ADDITEMS is refused); as an empty tuple it is refused
+            // wherever torch refuses a set and passes wherever torch passes one.
+            try push(.tuple([]))
         case .tuple:
             try pushTuple(try popToMark(position))
         case .tuple1, .tuple2, .tuple3:
@@ -123,14 +113,9 @@ public struct PickleMachine {
             try setItems([key, value], at: position)
         case .setItems:
             try setItems(try popToMark(position), at: position)
-        case .binPut, .longBinPut, .memoize:
-            let index: Int
-            if opcode == .memoize {
-                index = memo.count
-            } else {
-                guard let raw = reader.unsigned(opcode == .binPut ? 1 : 4) else { throw cut(position) }
-                index = Int(raw)
-            }
+        case .binPut, .longBinPut:
+            guard let raw = reader.unsigned(opcode == .binPut ? 1 : 4) else { throw cut(position) }
+            let index = Int(raw)
             guard memo.count < limits.maxMemoEntries || memo[index] != nil else {
                 throw CheckpointFormatError.limitExceeded(path: path, limit: "memo size", value: memo.count + 1)
             }
@@ -143,13 +128,7 @@ public struct PickleMachine {
             guard let module = reader.line(maxLength: 256), let name = reader.line(maxLength: 256) else {
                 throw cut(position)
             }
-            try pushGlobal(String(decoding: module, as: UTF8.self), String(decoding: name, as: UTF8.self))
-        case .stackGlobal:
-            let name = try pop(position), module = try pop(position)
-            guard let moduleName = module.value.string, let globalName = name.value.string else {
-                throw malformed("STACK_GLOBAL needs two strings", position)
-            }
-            try pushGlobal(moduleName, globalName)
+            try pushGlobal(try utf8(module, at: position), try utf8(name, at: position))
         case .reduce:
             let arguments = try pop(position), callable = try pop(position)
             guard let items = arguments.value.tuple else { throw malformed("REDUCE arguments are not a tuple", position) }
@@ -175,6 +154,10 @@ public struct PickleMachine {
             }
         case .binPersId:
             let id = try pop(position)
+            guard case .tuple(let fields) = id.value, !fields.isEmpty else {
+                throw malformed("a persistent id that is not a storage tuple", position)
+            }
+            persistentIDs.append(id.value)
             try push(.persistent(id.value), depth: id.depth + 1)
         case .stop:
             break
@@ -257,7 +240,12 @@ public struct PickleMachine {
         let depth = max(dict.depth, 1 + (items.map(\.depth).max() ?? 0))
         try checkNesting(depth)
         dict.depth = depth
-        for pair in stride(from: 0, to: items.count, by: 2) { dict.set(items[pair].value, items[pair + 1].value) }
+        for pair in stride(from: 0, to: items.count, by: 2) {
+            switch items[pair].value {
+            case .list, .dict: throw malformed("an unhashable dict key", position)
+            default: dict.set(items[pair].value, items[pair + 1].value)
+            }
+        }
         stack[stack.count - 1].depth = depth
     }
 
@@ -280,7 +268,11 @@ public struct PickleMachine {
         guard case .global(let name) = callable.value else {
             throw malformed("REDUCE or NEWOBJ of something that is not an allowed global", position)
         }
-        if name == PickleGlobals.orderedDict {
+        // torch names the typed storage classes by placeholders that cannot be called.
+        guard PickleGlobals.storages[name] == nil || name == "torch.storage.UntypedStorage" else {
+            throw malformed("REDUCE or NEWOBJ of the storage class \(name), which cannot be called", position)
+        }
+        if name == PickleGlobals.orderedDict || name == PickleGlobals.counter {
             guard arguments.isEmpty else { throw malformed("OrderedDict built from arguments", position) }
             try push(.dict(PickleDict()), depth: 1)
         } else {
@@ -300,7 +292,14 @@ public struct PickleMachine {
         return body
     }
 
-    /// LONG1/LONG4's little-endian two's complement bytes, as `.int` when it fits.
+    private func utf8(_ bytes: UnsafeRawBufferPointer, at position: Int) throws -> String {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw malformed("a string is not UTF-8", position)
+        }
+        return text
+    }
+
+    /// LONG1's little-endian two's complement bytes, as `.int` when it fits.
     static func integer(_ bytes: [UInt8]) -> PickleValue {
         guard bytes.count <= 8 else { return .bigInt(bytes) }
         guard !bytes.isEmpty else { return .int(0) }

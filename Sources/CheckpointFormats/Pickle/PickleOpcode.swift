@@ -1,11 +1,10 @@
-/// The pickle opcodes a torch.save state dict can contain (protocols 2 to 5, plus the few
-/// protocol 0/1 forms Python still emits). Any other byte is an unknown opcode and refused.
+/// The pickle opcodes torch.load(weights_only=True) interprets (torch/_weights_only_unpickler.py),
+/// which cover what torch.save writes (protocol 2). Any other byte, including opcodes of later
+/// protocols (FRAME, MEMOIZE, STACK_GLOBAL, SHORT_BINUNICODE) and stack tricks (POP, DUP), is an
+/// unknown opcode and refused, as torch refuses it.
 enum PickleOpcode: UInt8 {
     case mark = 0x28            // (
     case stop = 0x2E            // .
-    case pop = 0x30             // 0
-    case popMark = 0x31         // 1
-    case dup = 0x32             // 2
     case binFloat = 0x47        // G
     case binInt = 0x4A          // J
     case binInt1 = 0x4B         // K
@@ -13,7 +12,6 @@ enum PickleOpcode: UInt8 {
     case none = 0x4E            // N
     case binPersId = 0x51       // Q
     case reduce = 0x52          // R
-    case binString = 0x54       // T
     case shortBinString = 0x55  // U
     case binUnicode = 0x58      // X
     case append = 0x61          // a
@@ -38,13 +36,5 @@ enum PickleOpcode: UInt8 {
     case newTrue = 0x88
     case newFalse = 0x89
     case long1 = 0x8A
-    case long4 = 0x8B
-    case binBytes = 0x42        // B
-    case shortBinBytes = 0x43   // C
-    case shortBinUnicode = 0x8C
-    case binUnicode8 = 0x8D
-    case binBytes8 = 0x8E
-    case stackGlobal = 0x93
-    case memoize = 0x94
-    case frame = 0x95
+    case emptySet = 0x8F
 }

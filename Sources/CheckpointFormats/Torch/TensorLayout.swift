@@ -12,21 +12,27 @@ struct TensorLayout {
     /// The tensors of a state dict: the root dict's tensor values, or those of a nested
     /// `state_dict` / `model` dict when the root holds none (a training checkpoint). Other
     /// values (step counters, `_metadata`) are skipped.
-    static func collect(_ root: PickleValue, storages: inout StorageTable, path: String) throws -> [TensorLayout] {
+    static func collect(_ root: PickleValue, storages: StorageTable, path: String) throws -> [TensorLayout] {
         guard case .dict(let dict) = root else {
             throw CheckpointFormatError.unsupportedLayout(path: path, reason: "the checkpoint is not a dict of tensors")
         }
         var layouts: [TensorLayout] = []
         for (key, value) in zip(dict.keys, dict.values) {
-            guard let name = key.string,
-                  let layout = try TensorLayout(value, name: name, storages: &storages, path: path)
-            else { continue }
+            guard let name = key.string else {
+                // A tensor without a name cannot be loaded into a model, and must not vanish silently.
+                if try TensorLayout(value, name: "\(key)", storages: storages, path: path) != nil {
+                    throw CheckpointFormatError.unsupportedLayout(
+                        path: path, reason: "a tensor is stored under the key \(key), which is not a string name")
+                }
+                continue
+            }
+            guard let layout = try TensorLayout(value, name: name, storages: storages, path: path) else { continue }
             layouts.append(layout)
         }
         if layouts.isEmpty {
             for nested in ["state_dict", "model", "module"] {
                 if let inner = dict.value(forKey: nested), case .dict = inner {
-                    return try collect(inner, storages: &storages, path: path)
+                    return try collect(inner, storages: storages, path: path)
                 }
             }
         }
@@ -34,28 +40,54 @@ struct TensorLayout {
     }
 
     /// The layout of `value` when it is a rebuilt tensor or parameter, else nil.
-    init?(_ value: PickleValue, name: String, storages: inout StorageTable, path: String) throws {
+    init?(_ value: PickleValue, name: String, storages: StorageTable, path: String) throws {
         guard case .object(let object) = value else { return nil }
+        func bad(_ reason: String) -> CheckpointFormatError { .malformedTensor(path: path, tensor: name, reason: reason) }
         switch object.callable {
         case PickleGlobals.rebuildParameter, PickleGlobals.rebuildParameterWithState:
-            guard let tensor = object.arguments.first, case .object(let inner) = tensor,
+            // (data, requires_grad, backward_hooks[, state]), as torch._utils defines them.
+            let arity = object.callable == PickleGlobals.rebuildParameter ? 3 : 4
+            guard object.arguments.count == arity, case .object(let inner) = object.arguments[0],
                   inner.callable == PickleGlobals.rebuildTensor
-            else {
-                throw CheckpointFormatError.malformedTensor(
-                    path: path, tensor: name, reason: "a parameter without a tensor")
-            }
-            try self.init(rebuild: inner, name: name, storages: &storages, path: path)
+            else { throw bad("a parameter without a tensor") }
+            try self.init(rebuild: inner, name: name, storages: storages, path: path)
+            try Self.checkRequiresGrad(object.arguments[1], dtype: storages.byKey[storageKey]?.dtype, bad)
         case PickleGlobals.rebuildTensor:
-            try self.init(rebuild: object, name: name, storages: &storages, path: path)
+            try self.init(rebuild: object, name: name, storages: storages, path: path)
         default:
             return nil
         }
     }
 
-    private init(rebuild: PickleObject, name: String, storages: inout StorageTable, path: String) throws {
+    /// torch sets `requires_grad` on each tensor it rebuilds: a bool, true only for floats.
+    private static func checkRequiresGrad(_ value: PickleValue, dtype: TorchDType?,
+                                          _ bad: (String) -> CheckpointFormatError) throws {
+        guard case .bool(let flag) = value else { throw bad("its requires_grad is not a bool") }
+        if flag, let dtype, ![.f32, .f16, .bf16, .f64].contains(dtype) {
+            throw bad("it requires grad but holds \(dtype.rawValue), which torch refuses")
+        }
+    }
+
+    /// `_rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])`.
+    private init(rebuild: PickleObject, name: String, storages: StorageTable, path: String) throws {
         let arguments = rebuild.arguments
         func bad(_ reason: String) -> CheckpointFormatError { .malformedTensor(path: path, tensor: name, reason: reason) }
-        guard arguments.count >= 4, case .persistent(let id) = arguments[0] else { throw bad("no storage reference") }
+        guard arguments.count == 6 || arguments.count == 7 else {
+            throw bad("_rebuild_tensor_v2 takes 6 or 7 arguments, not \(arguments.count)")
+        }
+        guard case .persistent(let id) = arguments[0], let key = storages.key(of: id), let storage = storages.byKey[key]
+        else { throw bad("no storage reference") }
+        try Self.checkRequiresGrad(arguments[4], dtype: storage.dtype, bad)
+        if arguments.count == 7 {
+            // Tensor metadata (set only by a few subclasses) is read by torch when not empty.
+            switch arguments[6] {
+            case .none, .bool(false), .int(0): break
+            case .tuple(let items) where items.isEmpty: break
+            case .dict(let metadata) where metadata.values.allSatisfy({ if case .bool = $0 { true } else { false } }):
+                break  // torch's dict[str, bool] of tensor flags: nothing this reader uses
+            default: throw bad("its tensor metadata is not a dict of flags")
+            }
+        }
         guard let offset = arguments[1].int, offset >= 0 else {
             throw bad("its storage offset is not a non-negative integer")
         }
@@ -71,10 +103,24 @@ struct TensorLayout {
             steps.append(stride)
         }
         self.name = name
-        self.storageKey = try storages.register(id, tensor: name)
+        self.storageKey = key
         self.storageOffset = offset
         self.shape = shape
         self.strides = steps
+    }
+
+    /// How many elements of its storage the tensor needs (its last element reached, plus one);
+    /// nil when it has none or the arithmetic overflows.
+    var elementsReached: Int? {
+        var last = storageOffset
+        for (size, stride) in zip(shape, strides) {
+            guard size > 0 else { return nil }
+            let reach = (size - 1).multipliedReportingOverflow(by: stride)
+            let sum = last.addingReportingOverflow(reach.partialValue)
+            guard !reach.overflow, !sum.overflow else { return nil }
+            last = sum.partialValue
+        }
+        return last < Int.max ? last + 1 : nil
     }
 
     /// The checked record: every element the shape and strides reach lies inside the storage.
@@ -95,10 +141,9 @@ struct TensorLayout {
             guard !reach.overflow, !sum.overflow else { throw bad("its strides overflow") }
             last = sum.partialValue
         }
-        // Even an empty tensor's offset must lie in its storage: its byte range is still computed.
-        guard storageOffset <= storage.elementCount else {
-            throw bad("its offset \(storageOffset) is past the end of its \(storage.elementCount)-element storage")
-        }
+        // torch accepts any offset for an empty tensor; it is clamped to the storage so that its
+        // (empty) byte range still lies in the file.
+        let offset = count == 0 ? min(storageOffset, storage.elementCount) : storageOffset
         if count > 0, last >= storage.elementCount {
             throw bad("it reaches element \(last) of a \(storage.elementCount)-element storage '\(storageKey)'")
         }
@@ -106,6 +151,6 @@ struct TensorLayout {
             throw bad("its byte size overflows")
         }
         return TorchTensorRecord(name: name, dtype: storage.dtype, shape: shape, strides: strides,
-                                 storageOffset: storageOffset, storageKey: storageKey, storageRange: range)
+                                 storageOffset: offset, storageKey: storageKey, storageRange: range)
     }
 }

@@ -30,48 +30,123 @@ public struct TorchCheckpoint: Sendable {
 
     // MARK: - Zip format
 
+    /// Versions of the zip format torch 2.x reads (caffe2/serialize/versions.h).
+    static let zipVersions: ClosedRange<Int64> = 1...10
+
     private static func readZip(_ bytes: UnsafeRawBufferPointer, path: String,
                                 limits: PickleLimits) throws -> [TorchTensorRecord] {
         let archive = try ZipArchive(bytes: bytes, path: path)
-        let pickles = archive.entries.filter { entry in
-            let parts = entry.name.split(separator: "/", omittingEmptySubsequences: false)
-            return parts.count == 2 && parts[1] == "data.pkl"
+        // Records are named under the first entry's folder, and every entry must share it.
+        guard let first = archive.entries.first, let slash = first.name.firstIndex(of: "/") else {
+            throw CheckpointFormatError.notAZip(path: path, reason: "its first entry is not in a folder")
         }
-        guard let pickle = pickles.first else {
-            throw CheckpointFormatError.missingEntry(path: path, entry: "<archive>/data.pkl")
-        }
-        guard pickles.count == 1 else {
+        let prefix = String(first.name[...slash])
+        if let stray = archive.entries.first(where: { !$0.name.hasPrefix(prefix) }) {
             throw CheckpointFormatError.unsupportedLayout(
-                path: path, reason: "the archive holds \(pickles.count) data.pkl files")
+                path: path, reason: "entry '\(stray.name)' is outside the archive folder '\(prefix)'")
         }
-        let prefix = String(pickle.name.dropLast("data.pkl".count))
-        if let order = archive.entry(named: prefix + "byteorder") {
-            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[order.dataRange]), as: UTF8.self)
-            guard text == "little" else {
+        func record(_ name: String) throws -> UnsafeRawBufferPointer? {
+            guard let entry = archive.entry(named: prefix + name) else { return nil }
+            return UnsafeRawBufferPointer(rebasing: bytes[try archive.dataRange(of: entry, in: bytes)])
+        }
+        func text(_ record: UnsafeRawBufferPointer) -> String { String(decoding: record, as: UTF8.self) }
+
+        // The pickle first, so a hostile one is named as such; it runs nothing whatever it holds.
+        guard let pickle = try record("data.pkl") else {
+            throw CheckpointFormatError.missingEntry(path: path, entry: prefix + "data.pkl")
+        }
+        let loaded = try PickleMachine.load(pickle, path: path, limits: limits)
+
+        // The records torch's reader reads besides, checked as it checks them.
+        guard let versionRecord = try record(".data/version") ?? record("version") else {
+            throw CheckpointFormatError.missingEntry(path: path, entry: prefix + "version")
+        }
+        guard let version = leadingInteger(versionRecord), zipVersions.contains(version) else {
+            throw CheckpointFormatError.unsupportedLayout(
+                path: path, reason: "its format version '\(text(versionRecord))' is not one torch reads (1 to 10)")
+        }
+        _ = try record(".data/serialization_id")
+        if archive.entry(named: prefix + "constants.pkl") != nil {
+            throw CheckpointFormatError.unsupportedLayout(
+                path: path, reason: "it is a TorchScript archive, not a state dict saved with torch.save")
+        }
+        _ = try record(".format_version")
+        if let order = try record("byteorder") {
+            guard text(order) == "little" else {
                 throw CheckpointFormatError.unsupportedLayout(
-                    path: path, reason: "the storages are \(text)-endian; only little-endian is read")
+                    path: path, reason: text(order) == "big"
+                        ? "the storages are big-endian; only little-endian is read"
+                        : "its byteorder record says '\(text(order))', neither little nor big")
             }
         }
-        let pickleBytes = UnsafeRawBufferPointer(rebasing: bytes[pickle.dataRange])
-        let root = try PickleMachine.load(pickleBytes, path: path, limits: limits).value
-        var storages = StorageTable(path: path)
-        let layouts = try TensorLayout.collect(root, storages: &storages, path: path)
+        if let alignment = try record(".storage_alignment"), pythonInteger(alignment) == nil {
+            throw CheckpointFormatError.unsupportedLayout(
+                path: path, reason: "its .storage_alignment record '\(text(alignment))' is not an integer")
+        }
+        // torch loads each storage as the pickle names it: its record must hold exactly its bytes.
+        var storages = StorageTable(path: path, format: .zip)
         var ranges: [String: Range<Int>] = [:]
-        for (key, storage) in storages.byKey {
+        for id in loaded.persistentIDs {
+            let (key, loads) = try storages.register(id)
+            guard loads, let storage = storages.byKey[key] else { continue }
             let name = prefix + "data/" + key
             guard let entry = archive.entry(named: name) else {
                 throw CheckpointFormatError.missingEntry(path: path, entry: name)
             }
-            let needed = storage.elementCount.multipliedReportingOverflow(by: storage.dtype.size)
-            guard !needed.overflow, needed.partialValue <= entry.dataRange.count else {
+            let range = try archive.dataRange(of: entry, in: bytes)
+            guard range.count == storage.byteCount else {
                 throw CheckpointFormatError.storageOutOfBounds(
                     path: path, storage: key,
-                    reason: "holds \(entry.dataRange.count) bytes, fewer than its "
-                        + "\(storage.elementCount) \(storage.dtype.rawValue) elements")
+                    reason: "holds \(range.count) bytes where its \(storage.elementCount) \(storage.dtype.rawValue) "
+                        + "elements take \(storage.byteCount)")
             }
-            ranges[key] = entry.dataRange.lowerBound..<(entry.dataRange.lowerBound + needed.partialValue)
+            ranges[key] = range
         }
+        let layouts = try TensorLayout.collect(loaded.value, storages: storages, path: path)
         return try layouts.map { try $0.record(storages: storages, ranges: ranges, path: path) }
+    }
+
+    /// The integer a version record starts with, as C's strtoll reads it (spaces, a sign, digits).
+    static func leadingInteger(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        var index = 0
+        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D].contains(bytes[index]) { index += 1 }
+        var negative = false
+        if index < bytes.count, bytes[index] == 0x2B || bytes[index] == 0x2D {
+            negative = bytes[index] == 0x2D
+            index += 1
+        }
+        var value: Int64 = 0, digits = 0
+        while index < bytes.count, (0x30...0x39).contains(bytes[index]), digits < 18 {
+            value = value * 10 + Int64(bytes[index] - 0x30)
+            index += 1
+            digits += 1
+        }
+        return digits == 0 ? nil : (negative ? -value : value)
+    }
+
+    /// Whether Python's `int()` reads these bytes: spaces around, a sign, digits with single underscores between.
+    static func pythonInteger(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        let spaces: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D]
+        var text = Array(bytes)
+        while let last = text.last, spaces.contains(last) { text.removeLast() }
+        while let head = text.first, spaces.contains(head) { text.removeFirst() }
+        var negative = false
+        if let sign = text.first, sign == 0x2B || sign == 0x2D { negative = sign == 0x2D; text.removeFirst() }
+        guard let head = text.first, let tail = text.last, (0x30...0x39).contains(head), (0x30...0x39).contains(tail)
+        else { return nil }
+        var value = 0
+        var previousUnderscore = false
+        for byte in text {
+            if byte == 0x5F {
+                guard !previousUnderscore else { return nil }
+                previousUnderscore = true
+                continue
+            }
+            guard (0x30...0x39).contains(byte) else { return nil }
+            previousUnderscore = false
+            value = value &* 10 &+ Int(byte - 0x30)
+        }
+        return negative ? -value : value
     }
 
     // MARK: - Legacy format
@@ -82,7 +157,7 @@ public struct TorchCheckpoint: Sendable {
     private static func readLegacy(_ bytes: UnsafeRawBufferPointer, path: String,
                                    limits: PickleLimits) throws -> [TorchTensorRecord] {
         guard let magic = try? PickleMachine.load(bytes, path: path, limits: limits),
-              case .bigInt(let value) = magic.value, value == magicNumber
+              case .bigInt(let value) = magic.value, trimmed(value) == magicNumber
         else { throw CheckpointFormatError.wrongMagicNumber(path: path) }
         let version = try PickleMachine.load(bytes, offset: magic.end, path: path, limits: limits)
         guard version.value.int == 1001 else {
@@ -94,24 +169,28 @@ public struct TorchCheckpoint: Sendable {
             throw CheckpointFormatError.unsupportedLayout(path: path, reason: "the checkpoint was written big-endian")
         }
         let object = try PickleMachine.load(bytes, offset: system.end, path: path, limits: limits)
+        var storages = StorageTable(path: path, format: .legacy)
+        for id in object.persistentIDs { _ = try storages.register(id) }
         let keysPickle = try PickleMachine.load(bytes, offset: object.end, path: path, limits: limits)
         guard let keyValues = keysPickle.value.tuple else {
             throw CheckpointFormatError.malformedPickle(
                 path: path, reason: "the storage key list is not a list", offset: object.end)
         }
-        var storages = StorageTable(path: path)
-        let layouts = try TensorLayout.collect(object.value, storages: &storages, path: path)
+        let layouts = try TensorLayout.collect(object.value, storages: storages, path: path)
+        // Legacy storages are resizable: rebuilding a tensor grows its storage to what the tensor
+        // reaches, and the file's element count must then match the grown size.
+        for layout in layouts {
+            if let reached = layout.elementsReached { storages.grow(layout.storageKey, toAtLeast: reached) }
+        }
 
+        // Each listed storage follows as its element count and bytes; a key listed twice is read twice.
         var ranges: [String: Range<Int>] = [:]
         var reader = ByteReader(bytes, offset: keysPickle.end)
         for keyValue in keyValues {
-            guard let key = keyValue.string else {
+            guard let key = keyValue.string, let storage = storages.byKey[key] else {
                 throw CheckpointFormatError.malformedPickle(
-                    path: path, reason: "a storage key is not a string", offset: object.end)
-            }
-            guard let storage = storages.byKey[key] else {
-                throw CheckpointFormatError.unsupportedLayout(
-                    path: path, reason: "storage '\(key)' is listed but no tensor uses it")
+                    path: path, reason: "the storage key list names \(keyValue), which the pickle does not",
+                    offset: object.end)
             }
             guard let count = reader.unsigned(8) else {
                 throw CheckpointFormatError.storageOutOfBounds(
@@ -122,15 +201,27 @@ public struct TorchCheckpoint: Sendable {
                     path: path, storage: key,
                     reason: "has \(count) elements where the pickle says \(storage.elementCount)")
             }
-            let length = storage.elementCount * storage.dtype.size  // Checked against the storage table's bound.
             let start = reader.offset
-            guard reader.take(length) != nil else {
+            guard reader.take(storage.byteCount) != nil else {
                 throw CheckpointFormatError.storageOutOfBounds(
                     path: path, storage: key,
-                    reason: "needs \(length) bytes from byte \(start) but the file has \(bytes.count)")
+                    reason: "needs \(storage.byteCount) bytes from byte \(start) but the file has \(bytes.count)")
             }
-            ranges[key] = start..<(start + length)
+            ranges[key] = start..<(start + storage.byteCount)
+        }
+        // torch would hand out such a tensor with whatever bytes its fresh storage held.
+        if let unlisted = layouts.first(where: { ranges[$0.storageKey] == nil }) {
+            throw CheckpointFormatError.unsupportedLayout(
+                path: path, reason: "tensor '\(unlisted.name)' uses storage '\(unlisted.storageKey)', which the storage "
+                    + "key list leaves out, so its bytes are not in the file (torch would give uninitialised memory)")
         }
         return try layouts.map { try $0.record(storages: storages, ranges: ranges, path: path) }
+    }
+
+    /// A little-endian two's complement integer without the redundant high bytes pickle may add.
+    private static func trimmed(_ bytes: [UInt8]) -> [UInt8] {
+        var bytes = bytes
+        while bytes.count > 1, bytes[bytes.count - 1] == 0, bytes[bytes.count - 2] & 0x80 == 0 { bytes.removeLast() }
+        return bytes
     }
 }
