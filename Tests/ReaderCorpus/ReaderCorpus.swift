@@ -77,3 +77,45 @@ public func fnv1a64(_ bytes: some Sequence<UInt8>) -> String {
     let hex = String(hash, radix: 16)
     return String(repeating: "0", count: 16 - hex.count) + hex
 }
+
+/// Seeded structure-aware mutations of a JSON (or any text) file for the bounded fuzz tests:
+/// bit flips, deleted and duplicated ranges, truncation, and JSON's own tokens (numbers at their
+/// limits, wrong types, unbalanced brackets) spliced in at random places.
+public struct TextMutator {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    private mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    private mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
+
+    static let tokens = ["-1", "0", "1e309", "-0", "1.5", "9223372036854775808", "true", "null", "\"\"", "\"x\"",
+                         "[]", "{}", "[", "]", "{", "}", ",", ":", "\"\\ud800\"", "NaN", "\u{0}", "\"vocab_size\": 0,"]
+
+    /// `seed` with one to three mutations.
+    public mutating func mutate(_ seed: Data) -> Data {
+        var bytes = [UInt8](seed)
+        for _ in 0...below(3) {
+            guard !bytes.isEmpty else { break }
+            let at = below(bytes.count)
+            switch below(6) {
+            case 0: bytes[at] ^= UInt8(1 << below(8))
+            case 1: bytes.removeSubrange(at..<min(bytes.count, at + 1 + below(16)))
+            case 2: bytes.insert(contentsOf: bytes[at..<min(bytes.count, at + 1 + below(32))], at: below(bytes.count))
+            case 3: bytes.removeSubrange(at...)
+            default:
+                let token = Self.tokens[below(Self.tokens.count)]
+                let end = min(bytes.count, at + below(8))
+                bytes.replaceSubrange(at..<end, with: Array(token.utf8))
+            }
+        }
+        return Data(bytes)
+    }
+}
