@@ -11,38 +11,19 @@ final class ConfigReaderFuzzTests: XCTestCase {
         .appendingPathComponent("Fixtures/GPT2/tiny")
 
     func testMutatedConfigsLoadOrFailWithTypedErrors() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("config-fuzz-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let seed = try Data(contentsOf: Self.tiny.appendingPathComponent("config.json"))
-        var mutator = TextMutator(seed: 22)
-        var refused = 0
-        for _ in 0..<1500 {
-            try mutator.mutate(seed).write(to: folder.appendingPathComponent("config.json"))
-            do {
-                _ = try GPT2Config.load(directory: folder)
-            } catch is GPT2Error {
-                refused += 1
-            } catch {
-                XCTFail("untyped error \(type(of: error)): \(error)")
-            }
-        }
-        XCTAssertGreaterThan(refused, 300, "the mutations should break most files")
+        let result = try fuzzFolderFile("config.json", seed: Data(contentsOf: Self.tiny.appendingPathComponent("config.json")),
+                                        mutatorSeed: 22, iterations: 1500,
+                                        load: { _ = try GPT2Config.load(directory: $0) }, isTyped: { $0 is GPT2Error })
+        XCTAssertEqual(result.untyped, [])
+        XCTAssertGreaterThan(result.refused, 300, "the mutations should break most files")
     }
 
     func testMutatedGenerationConfigsParseOrFailWithTypedErrors() throws {
         let seed = try Data(contentsOf: Self.tiny.appendingPathComponent("generation_config.json"))
-        var mutator = TextMutator(seed: 23)
-        var refused = 0
-        for _ in 0..<3000 {
-            do {
-                _ = try GenerationConfigFile.parse(mutator.mutate(seed), path: "generation_config.json")
-            } catch is GenerationError {
-                refused += 1
-            } catch {
-                XCTFail("untyped error \(type(of: error)): \(error)")
-            }
-        }
-        XCTAssertGreaterThan(refused, 500)
+        let result = try fuzzFolderFile("generation_config.json", seed: seed, mutatorSeed: 23, iterations: 3000,
+                                        load: { _ = try GenerationConfigFile.load(directory: $0) },
+                                        isTyped: { $0 is GenerationError })
+        XCTAssertEqual(result.untyped, [])
+        XCTAssertGreaterThan(result.refused, 500)
     }
 }

@@ -9,74 +9,24 @@ import XCTest
 /// `unsupportedConfig`, which says what we deliberately do not implement.
 final class M2M100ConfigCorpusTests: XCTestCase {
     func testEveryCaseAgreesWithTransformers() throws {
-        let corpus = try ReaderCorpus("configs.json")
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("m2m100-config-corpus-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        var disagreements: [String] = [], deliberate: [String] = []
-        let cases = corpus.cases.filter { $0.fields["kind"] as? String == "m2m_100" }
-        for item in cases {
-            try corpus.bytes(of: item).write(to: folder.appendingPathComponent("config.json"))
-            let label = "\(item.id) (\(item.mutation))"
-            do {
-                let config = try M2M100Config.load(directory: folder)
-                guard item.accepted else {
-                    disagreements.append("\(label): loaded, transformers refuses it: \(item.referenceError ?? "")")
-                    continue
-                }
-                let ours: [String: Any?] = [
-                    "vocab_size": config.vocabSize, "d_model": config.dModel, "encoder_layers": config.encoderLayers,
-                    "decoder_layers": config.decoderLayers, "encoder_attention_heads": config.encoderAttentionHeads,
-                    "decoder_attention_heads": config.decoderAttentionHeads, "encoder_ffn_dim": config.encoderFFNDim,
-                    "decoder_ffn_dim": config.decoderFFNDim, "max_position_embeddings": config.maxPositionEmbeddings,
-                    "activation_function": config.activationFunction, "scale_embedding": config.scaleEmbedding,
-                    "pad_token_id": config.padTokenID, "bos_token_id": config.bosTokenID, "eos_token_id": config.eosTokenID,
-                    "decoder_start_token_id": config.decoderStartTokenID,
-                ]
-                if let mismatch = ConfigValues.firstMismatch(ours, item.fields["values"] as! [String: Any]) {
-                    disagreements.append("\(label): \(mismatch)")
-                }
-            } catch let error as M2M100Error {
-                if item.accepted, case .unsupportedConfig = error {
-                    deliberate.append("\(label): \(error)")
-                } else if item.accepted {
-                    disagreements.append("\(label): refused (\(error)), transformers loads it")
-                } else if !"\(error)".contains("config.json") {
-                    disagreements.append("\(label): the message does not name config.json: \(error)")
-                }
-            } catch {
-                disagreements.append("\(label): not an M2M100Error: \(error)")
-            }
-        }
-        print("M2M100 config corpus: \(cases.count) cases, \(disagreements.count) disagreements, "
-              + "\(deliberate.count) refused as deliberately unsupported:\n" + deliberate.joined(separator: "\n"))
-        XCTAssertTrue(disagreements.isEmpty, disagreements.joined(separator: "\n"))
-        XCTAssertGreaterThan(cases.count, 100)
-    }
-}
-
-/// (A copy of GPT2Tests/GPT2ConfigCorpusTests.swift's: test targets cannot share a file.)
-/// Compares the values a config reader took with the ones transformers' config holds.
-enum ConfigValues {
-    static func firstMismatch(_ ours: [String: Any?], _ reference: [String: Any]) -> String? {
-        for (key, value) in ours.sorted(by: { $0.key < $1.key }) {
-            let expected = reference[key]
-            let same: Bool
-            switch (value, expected) {
-            case (nil, is NSNull?), (nil, nil): same = true
-            // Python's True is the integer 1; flags are compared for their truthiness.
-            case (let v as Int, let e as NSNumber): same = e.doubleValue == Double(v)
-            case (let v as Float, let e as NSNumber): same = abs(Double(v) - e.doubleValue) <= 1e-6 * max(1, abs(e.doubleValue))
-            case (let v as Bool, let e as NSNumber): same = (e.doubleValue != 0) == v
-            case (let v as Bool, let e as String): same = !e.isEmpty == v
-            case (let v as Bool, let e as [Any]): same = !e.isEmpty == v
-            case (let v as Bool, let e as [String: Any]): same = !e.isEmpty == v
-            case (let v as Bool, is NSNull): same = !v
-            case (let v as String, let e as String): same = v == e
-            default: same = false
-            }
-            if !same { return "\(key) is \(value.map { "\($0)" } ?? "null"), transformers has \(expected.map { "\($0)" } ?? "nothing")" }
-        }
-        return nil
+        let replay = try ConfigCorpusReplay(ReaderCorpus("configs.json"), kind: "m2m_100", load: { folder in
+            let config = try M2M100Config.load(directory: folder)
+            return [
+                "vocab_size": config.vocabSize, "d_model": config.dModel, "encoder_layers": config.encoderLayers,
+                "decoder_layers": config.decoderLayers, "encoder_attention_heads": config.encoderAttentionHeads,
+                "decoder_attention_heads": config.decoderAttentionHeads, "encoder_ffn_dim": config.encoderFFNDim,
+                "decoder_ffn_dim": config.decoderFFNDim, "max_position_embeddings": config.maxPositionEmbeddings,
+                "activation_function": config.activationFunction, "scale_embedding": config.scaleEmbedding,
+                "pad_token_id": config.padTokenID, "bos_token_id": config.bosTokenID, "eos_token_id": config.eosTokenID,
+                "decoder_start_token_id": config.decoderStartTokenID,
+            ]
+        }, classify: { error in
+            guard let error = error as? M2M100Error else { return (false, false) }
+            if case .unsupportedConfig = error { return (true, true) }
+            return (false, true)
+        })
+        print("M2M100 config corpus: " + replay.summary)
+        XCTAssertTrue(replay.disagreements.isEmpty, replay.disagreements.joined(separator: "\n"))
+        XCTAssertGreaterThan(replay.cases, 100)
     }
 }
