@@ -29,6 +29,17 @@ final class GenerationCall: @unchecked Sendable {
         disconnect?.onDisconnect { for ticket in tickets { ticket.cancel() } }
     }
 
+    /// Submits for an HTTP request: a full queue or a stopping executor is the HTTP error that
+    /// says so (429 or 503 with Retry-After).
+    static func forRequest(service: GenerationService, requests: [GenerationRequest],
+                           cancelOn disconnect: DisconnectSignal) throws -> GenerationCall {
+        do {
+            return try GenerationCall(service: service, requests: requests, cancelOn: disconnect)
+        } catch {
+            throw APIErrors.httpError(for: error)
+        }
+    }
+
     func cancel() {
         for ticket in tickets { ticket.cancel() }
     }

@@ -17,12 +17,7 @@ struct LegacyHandlers {
         let story = try LegacyStoryRequest.parse(request.body)
         let service = try environment.generationService(named: story.model, listener: context.listenerName)
         let generation = try StoryGeneration.request(for: story, service: service, timeout: environment.configuration.requestTimeout)
-        let call: GenerationCall
-        do {
-            call = try GenerationCall(service: service, requests: [generation], cancelOn: context.disconnect)
-        } catch {
-            throw APIErrors.httpError(for: error)
-        }
+        let call = try GenerationCall.forRequest(service: service, requests: [generation], cancelOn: context.disconnect)
         let outcome = try GenerationCall.outcomes(call.run())[0]
         return try LegacyJSON.encode(LegacyStoryResponse(Content: StoryGeneration.content(outcome, service: service)))
     }

@@ -17,12 +17,7 @@ struct NativeGeneration {
     func postGenerate(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         let body = try APIJSON.decode(GenerateRequestBody.self, from: request)
         let (service, generation) = try prepare(body, listener: context.listenerName)
-        let call: GenerationCall
-        do {
-            call = try GenerationCall(service: service, requests: [generation], cancelOn: context.disconnect)
-        } catch {
-            throw APIErrors.httpError(for: error)
-        }
+        let call = try GenerationCall.forRequest(service: service, requests: [generation], cancelOn: context.disconnect)
         if body.stream == true {
             return .eventStream { events in
                 var failure: Error?

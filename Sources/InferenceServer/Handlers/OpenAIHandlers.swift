@@ -68,12 +68,7 @@ struct OpenAIHandlers {
         let body = try APIJSON.decode(CompletionRequest.self, from: request)
         let service = try environment.generationService(named: body.model, listener: context.listenerName)
         let plan = try makePlan(body, service: service)
-        let call: GenerationCall
-        do {
-            call = try GenerationCall(service: service, requests: plan.requests, cancelOn: context.disconnect)
-        } catch {
-            throw APIErrors.httpError(for: error)
-        }
+        let call = try GenerationCall.forRequest(service: service, requests: plan.requests, cancelOn: context.disconnect)
         let id = "cmpl-" + RandomID.make(length: 24)
         let created = Int(Date().timeIntervalSince1970)
         if body.stream == true {
