@@ -68,7 +68,9 @@ public final class JobSubscription: AsyncSequence, @unchecked Sendable {
     private let onCancel: (@Sendable () -> Void)?
 
     convenience init(jobID: JobID, buffer: EventBuffer, hub: JobEventHub?, token: UInt64) {
-        self.init(jobID: jobID, buffer: buffer, onCancel: hub.map { hub in { [weak hub] in hub?.unsubscribe(jobID, token: token) } })
+        var unsubscribe: (@Sendable () -> Void)?
+        if let hub { unsubscribe = { [weak hub] in hub?.unsubscribe(jobID, token: token) } }
+        self.init(jobID: jobID, buffer: buffer, onCancel: unsubscribe)
     }
 
     /// `onCancel` releases whatever feeds `buffer` (a hub registration, a follower thread).

@@ -234,7 +234,7 @@ public final class JobRunner: @unchecked Sendable {
                     failedBefore = true
                 }
                 condition.lock()
-                if !stopping { condition.wait(until: Date(timeIntervalSinceNow: configuration.idlePollInterval)) }
+                if !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: configuration.idlePollInterval)) }
                 let stop = stopping
                 condition.unlock()
                 if stop { return }

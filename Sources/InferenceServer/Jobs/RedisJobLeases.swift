@@ -47,7 +47,7 @@ extension RedisJobStore {
                 lease = try start(id, entry: entryID, queue: queue, reclaimed: false)
             } else {
                 // A worker takes one job: give the others back (to the end of their queue).
-                try eval(RedisJobScripts.release, keys: [jobKey(id), queue],
+                _ = try eval(RedisJobScripts.release, keys: [jobKey(id), queue],
                          arguments: [entryID, Self.group, id.rawValue].map { Data($0.utf8) })
             }
         }

@@ -179,7 +179,6 @@ public struct SentencePieceModel: Sendable, Equatable {
     private static func parseTrainerSpec(bytes: [UInt8], range: Range<Int>) throws -> TrainerSpec {
         var reader = SentencePieceProtobufReader(bytes: bytes, range: range)
         var spec = TrainerSpec()
-        let message = "TrainerSpec"
         while let (field, wire) = try reader.readTag() {
             switch field {
             case 3:
@@ -216,7 +215,6 @@ public struct SentencePieceModel: Sendable, Equatable {
     private static func parseNormalizerSpec(bytes: [UInt8], range: Range<Int>) throws -> NormalizerSpec {
         var reader = SentencePieceProtobufReader(bytes: bytes, range: range)
         var spec = NormalizerSpec()
-        let message = "NormalizerSpec"
         while let (field, wire) = try reader.readTag() {
             switch field {
             case 1: if try reader.accept(wire, .lengthDelimited, field: field) { spec.name = try reader.readString() }
