@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Generation
 
 /// Errors of the API layer, and the one place that maps lower layers' errors

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// JSON coding for the OpenAI-compatible and native APIs (snake_case on the wire), and
 /// request decoding whose errors name the offending field.

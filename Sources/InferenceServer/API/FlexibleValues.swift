@@ -1,3 +1,4 @@
+import HTTPServer
 /// OpenAI's `prompt`: a string, an array of strings, an array of token ids, or an array
 /// of arrays of token ids.
 enum PromptInput: Decodable, Equatable {

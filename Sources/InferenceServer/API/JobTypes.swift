@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// `POST /v1/jobs` body: `{"type": "generate"|"translate"|"story", "idempotency_key"?, ...params}`,
 /// the params being exactly the body of `/v1/generate`, `/v1/translate` or `/generate_story`.

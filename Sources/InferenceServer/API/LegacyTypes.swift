@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// `POST /generate_story` body: `{"Prompt": string, "Audience": string?}`.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// `POST /v1/generate` body: every option of `octavo-infer generate`, same meaning.
 struct GenerateRequestBody: Decodable {

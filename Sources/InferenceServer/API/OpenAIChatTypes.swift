@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// `POST /v1/chat/completions` body (OpenAI's chat completions API). Unknown fields are
 /// ignored; `top_k`, `min_p` and `repetition_penalty` are the same extensions as on

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// `POST /v1/completions` body (OpenAI's legacy completions API). Unknown fields are ignored.
 /// `top_k`, `min_p` and `repetition_penalty` are extensions (as in vLLM), sent by the

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Range checks shared by the OpenAI-compatible and native request types. Each failure is
 /// a 400 naming the field; values are checked as Doubles before becoming Floats, so 1e300

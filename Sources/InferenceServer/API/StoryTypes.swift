@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// `POST /v1/stories` body (also the `story` job type's, lower-case keys).
 ///

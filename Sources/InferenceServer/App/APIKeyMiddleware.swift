@@ -1,3 +1,4 @@
+import HTTPServer
 /// `Authorization: Bearer KEY` on every route but `/health` and the playground page `/` — and, for loopback clients
 /// only, the two compatibility routes (`/generate_story`, `/translate`), because the old
 /// frontend calls them without a key from the same machine. A compatibility route

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Generation
 import GPT2
 import Tokenizer

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// The models a server holds, by name, in the order they were added; and whether loading is over.
 public final class ModelRegistry: @unchecked Sendable {

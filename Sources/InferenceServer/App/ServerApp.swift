@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import GPT2
 
 /// The inference server application: models, executors, routes, listeners, durable jobs,

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Everything `ServerApp` needs to know besides its models.
 public struct ServerConfiguration: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// What handlers share: the models, the metrics, the limits, the job store, and whether
 /// the server is ready. Handlers reach models only through their services' executors.

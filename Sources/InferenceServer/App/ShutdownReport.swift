@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// What `ServerApp.shutdown` did, for the operator's log.
 public struct ShutdownReport: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// One message of a chat conversation, as the template sees it.
 public struct ChatMessage: Sendable, Equatable {

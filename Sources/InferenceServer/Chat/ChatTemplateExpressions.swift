@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Parses one expression of the subset `ChatTemplateParser` documents. Precedence, lowest
 /// first: `or`, `and`, `not`, `==`/`!=`, `+`/`~`, `|trim`, member access; `-` only makes

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// A value inside a chat template.
 enum ChatTemplateValue: Equatable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Generation
 
 /// One API request's sequences in an executor: submits them all (or none), cancels them

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// A job's params turned into executor work, with the same decoding and validation as the
 /// route whose body they are — at submission (so a bad job is a 400 right away) and again

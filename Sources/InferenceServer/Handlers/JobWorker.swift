@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Runs jobs for the `JobRunner`: a job is one more client of the model's executor, its
 /// tokens go to the job's progress (SSE subscribers), its result is the JSON the

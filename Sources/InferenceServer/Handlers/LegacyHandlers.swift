@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Generation
 
 /// The old Flask services' routes, exactly: `POST /generate_story` and `POST /translate`.

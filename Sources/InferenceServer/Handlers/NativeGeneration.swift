@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Generation
 
 /// `POST /v1/generate` (also the `generate` job type): the CLI's options over HTTP.

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Tokenizer
 
 /// `POST /v1/translate` (also the `translate` job type) and `GET /v1/languages`.

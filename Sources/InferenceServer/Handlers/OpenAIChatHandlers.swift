@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Generation
 
 /// `POST /v1/chat/completions`: the conversation becomes one prompt through the model's

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Generation
 
 /// The OpenAI-compatible routes: `POST /v1/completions`, `GET /v1/models`, `GET /v1/models/{id}`

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// `GET /health` and `GET /metrics`.
 struct OperationalHandlers {

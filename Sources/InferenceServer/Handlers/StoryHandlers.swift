@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Generation
 
 /// `POST /v1/stories`: a story written for an audience and, when `language` is not English,

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// `POST /v1/tokenize` and `POST /v1/detokenize` with a generation model's tokenizer.
 struct TokenizeHandlers {

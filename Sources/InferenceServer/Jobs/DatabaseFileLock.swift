@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import HTTPServer
 
 /// An exclusive advisory lock (`flock`) on `<database>.lock`, held for as long as a store is open.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// A job's public identifier: `job_` followed by 26 lowercase Crockford base32 characters that
 /// encode 128 random bits.

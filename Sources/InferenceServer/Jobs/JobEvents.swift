@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// A progress event of one job, as streamed to SSE clients.
 ///

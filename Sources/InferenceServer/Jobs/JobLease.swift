@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Set when a running job should stop: a client cancelled it, or the server is shutting down
 /// and its grace period ran out. Executors poll it between tokens.

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Runs queued jobs in-process: a fixed pool of worker threads per job type, each claiming the
 /// oldest queued job of its type and passing it to the handler.

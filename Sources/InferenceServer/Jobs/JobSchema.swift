@@ -1,3 +1,4 @@
+import HTTPServer
 /// The job database schema, versioned with `PRAGMA user_version`.
 ///
 /// To change the schema, append a migration: never edit a shipped one, because databases in the

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Where durable jobs live: what the HTTP handlers and the `JobRunner` need from a store.
 ///

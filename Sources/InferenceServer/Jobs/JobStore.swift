@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import HTTPServer
 
 /// The durable job store: every accepted job is a row in a SQLite database (WAL mode), and
 /// every state change is committed before the call that made it returns.

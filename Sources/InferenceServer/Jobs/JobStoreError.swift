@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Everything the job store can fail with. Each description says what is wrong and what to do,
 /// because these end up in server logs read by someone who did not write this code.

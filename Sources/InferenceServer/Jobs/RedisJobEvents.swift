@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// The events side of `RedisJobStore`: following a job's events stream for a subscriber.
 extension RedisJobStore {

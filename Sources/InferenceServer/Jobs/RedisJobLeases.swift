@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// The worker side of `RedisJobStore`: claiming, renewing, finishing and giving back jobs.
 extension RedisJobStore {

@@ -1,3 +1,4 @@
+import HTTPServer
 /// The Lua scripts behind `RedisJobStore`: every state change of a job is one script, so it is
 /// atomic in Redis whichever server runs it, and guarded by the job's current lease.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Durable jobs shared by any number of servers through one Redis (`serve --jobs-redis`).
 ///

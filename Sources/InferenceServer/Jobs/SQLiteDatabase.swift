@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import HTTPServer
 
 /// A failed SQLite call: the result code, SQLite's own message and the SQL that was running.
 ///

@@ -1,3 +1,4 @@
+import HTTPServer
 import Tokenizer
 
 /// The legacy handlers' entry to the old services' text rules (`StoryFormatter`,

@@ -1,3 +1,4 @@
+import HTTPServer
 /// A failure while rebuilding a translated story. It is the server's fault,
 /// not the client's, so it answers 500 like the old service's catch-all.
 public enum LegacyTranslationError: HTTPResponseError, Equatable, CustomStringConvertible {

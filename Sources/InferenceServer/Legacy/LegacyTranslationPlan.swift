@@ -1,3 +1,4 @@
+import HTTPServer
 import Tokenizer
 
 /// One `/translate` request's text, taken apart for the model and ready to be

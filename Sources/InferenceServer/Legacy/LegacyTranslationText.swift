@@ -1,3 +1,4 @@
+import HTTPServer
 /// The story markup the old `/translate` service protected from translation:
 /// finds the `[...]` tags that structure a story and cuts the text around them.
 ///

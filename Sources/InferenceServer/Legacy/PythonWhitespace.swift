@@ -1,3 +1,4 @@
+import HTTPServer
 /// Whitespace exactly as Python 3's `str.split()` and `str.strip()` (no
 /// arguments) see it, for code that must reproduce the old Python services.
 ///

@@ -1,3 +1,4 @@
+import HTTPServer
 /// A Prometheus histogram: cumulative bucket counts, sum and count.
 struct Histogram {
     /// Upper bounds, ascending; `+Inf` is implicit.

@@ -1,3 +1,4 @@
+import HTTPServer
 /// Counts every answered request by matched route pattern, method and status.
 struct MetricsMiddleware: HTTPMiddleware {
     let metrics: ServerMetrics

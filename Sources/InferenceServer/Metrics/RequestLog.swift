@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// How each answered request is logged (`serve --log-format`).
 public enum RequestLogFormat: String, Sendable, CaseIterable {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Every number `GET /metrics` exposes, recorded by the middleware (requests) and the
 /// executors (tokens, latencies, batches, queues). Thread-safe; recording is a lock and

@@ -1,3 +1,4 @@
+import HTTPServer
 /// `GET /`: the playground page, open without the API key (it holds no data; the page sends the
 /// key the user types with every API call).
 struct PlaygroundHandlers {

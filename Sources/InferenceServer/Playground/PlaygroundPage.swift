@@ -1,3 +1,4 @@
+import HTTPServer
 /// The playground served at `GET /`: one self-contained page (no CDN, no build step) that
 /// uses only the public API: `/health`, `/v1/languages`, `/v1/stories` (streamed),
 /// `/v1/translate`, with the API key the user types (kept in the browser's localStorage).

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// A thread-safe Redis client: a small pool of connections, each used by one caller at a time.
 ///

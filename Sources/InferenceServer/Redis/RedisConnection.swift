@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 #if canImport(Glibc)
 import Glibc
 #endif

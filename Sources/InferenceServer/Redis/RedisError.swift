@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Everything the Redis client can fail with. Each description says what to do next.
 public enum RedisError: Error, CustomStringConvertible, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Parses RESP2 replies from bytes as they arrive.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Where Redis is: `redis://[[user]:password@]host[:port][/db]`.
 public struct RedisURL: Equatable, Sendable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// One RESP2 reply.
 public enum RedisValue: Equatable, Sendable {

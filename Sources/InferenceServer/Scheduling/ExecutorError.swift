@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Why an executor did not run (or finish) a request. The API layer maps each case
 /// to a status (`ExecutorError` never knows about HTTP).

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Generation
 
 /// An event of a submitted generation, tagged with the caller's choice index (so one

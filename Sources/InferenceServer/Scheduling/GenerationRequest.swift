@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Generation
 
 /// One generation as an executor runs it: prompt ids and fully resolved parameters.

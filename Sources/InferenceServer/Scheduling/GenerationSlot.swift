@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Generation
 
 /// A request waiting in an executor's queue.

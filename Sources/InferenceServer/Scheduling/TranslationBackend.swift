@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// One translation request as a backend sees it: texts already cut into the units to
 /// translate (the API layer splits legacy text into sentences and keeps `[...]` tags out),

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Runs one translation model on one dedicated thread, batching the requests that arrive
 /// together: while the backend works on one batch, new requests queue up, and the next

@@ -1,3 +1,4 @@
+import HTTPServer
 /// Cuts a story into the old services' paragraphs while the model is still writing it, handing
 /// out each paragraph once it can no longer change: the paragraphs it gives, in order, are
 /// exactly `StoryFormatter`'s for the finished text.

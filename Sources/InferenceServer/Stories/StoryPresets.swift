@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// How a story is sampled for one audience.
 public struct StoryPreset: Sendable, Equatable, Codable {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// A finished story: its paragraphs and what it cost.
 public struct StoryOutcome: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// One paragraph of a story, as written and (when a language was asked for) as translated.
 public struct StoryParagraph: Sendable, Equatable {

@@ -69,8 +69,9 @@ public enum HTTPErrorRenderers {
 }
 
 /// Minimal JSON string quoting, so error bodies never depend on an encoder that can throw.
-enum JSONText {
-    static func quoted(_ text: String) -> String {
+/// A string as a JSON string literal (quotes and escapes), for bodies written by hand.
+public enum JSONText {
+    public static func quoted(_ text: String) -> String {
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {

@@ -5,24 +5,26 @@ import Glibc
 
 /// Blocking-socket I/O with deadlines, via `poll(2)`. Everything here retries
 /// on EINTR and never raises SIGPIPE (`MSG_NOSIGNAL`).
-enum SocketIO {
+/// Blocking socket reads and writes with deadlines, for the server's connections and for other
+/// clients over the same socket layer (the Redis client).
+public enum SocketIO {
     /// Monotonic nanoseconds: deadlines must not move with the wall clock.
-    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    public static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-    static func deadline(after seconds: TimeInterval) -> UInt64 {
+    public static func deadline(after seconds: TimeInterval) -> UInt64 {
         let nanoseconds = max(0, seconds) * 1e9
         return now() &+ (nanoseconds >= Double(UInt64.max / 2) ? UInt64.max / 2 : UInt64(nanoseconds))
     }
 
     /// Milliseconds until `deadline` for poll(), rounded up, 0 when past.
-    static func pollTimeout(until deadline: UInt64) -> Int32 {
+    public static func pollTimeout(until deadline: UInt64) -> Int32 {
         let current = now()
         guard deadline > current else { return 0 }
         let milliseconds = (deadline - current + 999_999) / 1_000_000
         return Int32(clamping: milliseconds)
     }
 
-    enum ReadResult: Equatable {
+    public enum ReadResult: Equatable, Sendable {
         case data(Int)
         case endOfStream
         case timedOut
@@ -33,7 +35,7 @@ enum SocketIO {
 
     /// Reads what is available, waiting at most until `deadline`; also returns
     /// early when `wakeFD` (if >= 0) becomes readable.
-    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, deadline: UInt64,
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, deadline: UInt64,
                      wakeFD: Int32 = -1) -> ReadResult {
         while true {
             var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
@@ -58,7 +60,7 @@ enum SocketIO {
 
     /// Writes all of `bytes` or gives up at `deadline`; false if the peer is gone
     /// or too slow.
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, deadline: UInt64) -> Bool {
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, deadline: UInt64) -> Bool {
         guard var pointer = bytes.baseAddress else { return true }
         var remaining = bytes.count
         while remaining > 0 {
@@ -79,12 +81,12 @@ enum SocketIO {
         return true
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], deadline: UInt64) -> Bool {
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], deadline: UInt64) -> Bool {
         bytes.withUnsafeBytes { writeAll(fd, $0, deadline: deadline) }
     }
 
     /// True when the peer closed, half-closed or reset the connection. Zero timeout.
-    static func peerHasGone(_ fd: Int32) -> Bool {
+    public static func peerHasGone(_ fd: Int32) -> Bool {
         var pfd = pollfd(fd: fd, events: pollRDHUP, revents: 0)
         guard poll(&pfd, 1, 0) > 0 else { return false }
         return pfd.revents & (pollRDHUP | Int16(POLLHUP | POLLERR | POLLNVAL)) != 0
