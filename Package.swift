@@ -80,16 +80,16 @@ let package = Package(
         .target(name: "NLLB", dependencies: ["Kernels", "Tensor", "Generation", "Tokenizer"], swiftSettings: kernelFlags + optimizedInDebug),
         // Models/ (the model catalog, one JSON file per model) ships as a resource beside the binary.
         .executableTarget(name: "octavo-infer",
-                          dependencies: ["Kernels", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB", "HTTPServer", "InferenceServer"],
+                          dependencies: ["Kernels", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB", "HTTPServer", "JobStore", "InferenceServer"],
                           resources: [.copy("../../Models")]),
-        // Only Sources/InferenceServer/Jobs/ may import CSQLite.
         // HTTP/1.1 on POSIX sockets: knows nothing of models, jobs or JSON APIs.
         .target(name: "HTTPServer", exclude: ["README.md"]),
-        .target(name: "InferenceServer", dependencies: ["HTTPServer", "CSQLite", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB"],
-                exclude: ["Jobs/README.md"]),
+        // Durable jobs (SQLite or Redis): the only code that touches CSQLite.
+        .target(name: "JobStore", dependencies: ["HTTPServer", "CSQLite"], exclude: ["README.md"]),
+        .target(name: "InferenceServer", dependencies: ["HTTPServer", "JobStore", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB"]),
         // Exists only for JobCrashRecoveryTests: a separate process that the test kills with
         // SIGKILL in the middle of running jobs. Not shipped, not a product.
-        .executableTarget(name: "jobstore-crash-helper", dependencies: ["InferenceServer"]),
+        .executableTarget(name: "jobstore-crash-helper", dependencies: ["JobStore"]),
 
         .testTarget(name: "TensorTests", dependencies: ["ReaderCorpus", "Kernels", "Tensor"]),
         .testTarget(name: "CheckpointFormatsTests", dependencies: ["CheckpointFormats", "Tensor"]),
@@ -105,7 +105,7 @@ let package = Package(
         // Depends on the crash helper and on `octavo-infer` so that `swift test` always builds
         // them next to the test bundle (crash-recovery tests run them as separate processes).
         .testTarget(name: "InferenceServerTests",
-                    dependencies: ["HTTPServer", "InferenceServer", "GPT2", "NLLB", "Generation", "Tokenizer", "jobstore-crash-helper", "octavo-infer"]),
+                    dependencies: ["HTTPServer", "JobStore", "InferenceServer", "GPT2", "NLLB", "Generation", "Tokenizer", "jobstore-crash-helper", "octavo-infer"]),
         .testTarget(name: "NLLBTests", dependencies: ["ReaderCorpus", "Kernels", "NLLB", "Generation", "Tensor", "Tokenizer", "AllocationCounter"]),
     ],
     swiftLanguageModes: [.v5]

@@ -19,7 +19,7 @@
 // Output is written with unbuffered writes so nothing is lost in a stdio buffer at the kill.
 
 import Foundation
-import InferenceServer
+import JobStore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,3 +1,4 @@
+import JobStore
 import Foundation
 import HTTPServer
 

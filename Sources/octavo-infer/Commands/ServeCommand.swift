@@ -1,3 +1,4 @@
+import JobStore
 import HTTPServer
 import Foundation
 import Generation

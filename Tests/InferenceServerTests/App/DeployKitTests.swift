@@ -32,12 +32,12 @@ final class DeployKitTests: XCTestCase {
         object["model"] = Dictionary(uniqueKeysWithValues: models.keys.map { name in
             (name, AppFixtures.root.appendingPathComponent(name == "nllb" ? "NLLB/tiny" : "GPT2/tiny").path)
         })
-        let main = try freePort()
+        let main = try freeLoopbackPort()
         var ports = [main]
         var listeners: [String: String] = [:]
         for (port, model) in try XCTUnwrap(object["listen"] as? [String: String]).sorted(by: { $0.key < $1.key }) {
             XCTAssertTrue(["4019", "4020", "4021"].contains(port))
-            let free = try freePort()
+            let free = try freeLoopbackPort()
             ports.append(free)
             listeners[String(free)] = model
         }
@@ -182,7 +182,7 @@ final class DeployKitTests: XCTestCase {
         }
         let ports = try servers.map { try XCTUnwrap($0.mainPort()) }
         for server in servers { XCTAssertTrue(server.waitFor("ready")) }
-        let front = try freePort()
+        let front = try freeLoopbackPort()
         var config = try text("nginx.conf")
         let upstreams = config.split(separator: "\n").filter { $0.contains("server 10.0.0.") }
         XCTAssertEqual(upstreams.count, 3)

@@ -1,3 +1,4 @@
+@testable import JobStore
 import Foundation
 import XCTest
 @testable import InferenceServer
@@ -71,7 +72,7 @@ final class ServeCommandTests: XCTestCase {
     }
 
     func testExtraListenerServesItsModelOnTheLegacyRoute() throws {
-        let extra = Int.random(in: 20000...40000)
+        let extra = try freeLoopbackPort()
         let server = try ServeProcess(["--model", tinyModel, "--port", "0", "--listen", "\(extra)=tiny"])
         XCTAssertTrue(server.waitFor("ready"), server.stderr)
         XCTAssertTrue(server.stdout.contains("listening on http://127.0.0.1:\(extra) (tiny)"), server.stdout)

@@ -66,7 +66,7 @@ final class ServeConfigTests: XCTestCase {
     }
 
     func testServesFromTheConfigFileWithCORSAndHostChecks() throws {
-        let extra = try freePort()
+        let extra = try freeLoopbackPort()
         let config = try write("serve.json", """
             {"model": {"tiny": "\(tiny)"}, "listen": {"\(extra)": "tiny"}, "api-key": "sekrit",
              "cors-origin": ["https://app.example"], "allowed-host": ["api.example.com"], "port": 1}
@@ -144,23 +144,4 @@ final class ServeConfigTests: XCTestCase {
         client.send("GET /v1/models HTTP/1.1\r\nHost: \(host)\r\nAuthorization: Bearer \(key)\r\nConnection: close\r\n\r\n")
         return try client.readResponse()
     }
-}
-
-/// A port nothing listens on right now (bound to 0, read, closed).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw POSIXError(.EMFILE) }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
 }

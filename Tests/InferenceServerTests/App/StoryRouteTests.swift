@@ -1,3 +1,4 @@
+@testable import JobStore
 import Foundation
 import XCTest
 @testable import InferenceServer

@@ -1,3 +1,4 @@
+@testable import JobStore
 import Foundation
 import XCTest
 #if canImport(Glibc)
@@ -14,24 +15,6 @@ func findSystemBinary(_ name: String, package: String) throws -> String {
     }
     XCTFail("\(name) is not installed: `apt-get install -y \(package)` (.ci/run installs it)")
     throw CocoaError(.fileNoSuchFile)
-}
-
-/// A loopback port nobody listens on right now.
-func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw CocoaError(.fileWriteUnknown) }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A real `redis-server` on a free loopback port, with its data in a temporary directory.
