@@ -83,7 +83,7 @@ let package = Package(
                           dependencies: ["Kernels", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB", "HTTPServer", "JobStore", "InferenceServer"],
                           resources: [.copy("../../Models")]),
         // HTTP/1.1 on POSIX sockets: knows nothing of models, jobs or JSON APIs.
-        .target(name: "HTTPServer", exclude: ["README.md"]),
+        .target(name: "HTTPServer", exclude: ["README.md"], swiftSettings: [.swiftLanguageMode(.v6)]),
         // Durable jobs (SQLite or Redis): the only code that touches CSQLite.
         .target(name: "JobStore", dependencies: ["HTTPServer", "CSQLite"], exclude: ["README.md"]),
         .target(name: "InferenceServer", dependencies: ["HTTPServer", "JobStore", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB"]),

@@ -174,8 +174,8 @@ public final class HTTPServer: @unchecked Sendable {
         connections[id] = handle
         state.unlock()
 
-        let connection = Connection(handle: handle, server: self, listener: listener, remoteAddress: remoteAddress)
-        let thread = Thread { connection.run() }
+        // The connection is made on its own thread, which alone ever touches it.
+        let thread = Thread { Connection(handle: handle, server: self, listener: listener, remoteAddress: remoteAddress).run() }
         thread.name = "http-connection-\(id)"
         thread.start()
     }
