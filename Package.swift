@@ -68,13 +68,13 @@ let package = Package(
         .target(name: "X86AVX512", dependencies: ["X86Intrinsics"], swiftSettings: avx512Flags + optimizedInDebug),
         // Readers of untrusted PyTorch checkpoints: plain -O (never -Ounchecked), so every bounds
         // and overflow check stays on.
-        .target(name: "CheckpointFormats", swiftSettings: optimizedInDebug),
+        .target(name: "CheckpointFormats", swiftSettings: optimizedInDebug + [.swiftLanguageMode(.v6)]),
         // The hot loops: -Ounchecked and the vector flags. Everything that reads outside data
         // (checkpoints, configs) lives above it, in targets built with their checks on.
         .target(name: "Kernels", dependencies: ["COpenBLAS", "X86Intrinsics", "X86AVX512"],
                 swiftSettings: kernelTargetFlags + optimizedInDebug),
         .target(name: "Tensor", dependencies: ["Kernels", "CheckpointFormats"], swiftSettings: kernelFlags + optimizedInDebug),
-        .target(name: "Tokenizer"),
+        .target(name: "Tokenizer", swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "Generation", dependencies: ["Kernels", "Tensor", "Tokenizer"], swiftSettings: optimizedInDebug),
         .target(name: "GPT2", dependencies: ["Kernels", "Tensor", "Generation"], swiftSettings: kernelFlags + optimizedInDebug),
         .target(name: "NLLB", dependencies: ["Kernels", "Tensor", "Generation", "Tokenizer"], swiftSettings: kernelFlags + optimizedInDebug),
@@ -85,7 +85,7 @@ let package = Package(
         // HTTP/1.1 on POSIX sockets: knows nothing of models, jobs or JSON APIs.
         .target(name: "HTTPServer", exclude: ["README.md"], swiftSettings: [.swiftLanguageMode(.v6)]),
         // Durable jobs (SQLite or Redis): the only code that touches CSQLite.
-        .target(name: "JobStore", dependencies: ["HTTPServer", "CSQLite"], exclude: ["README.md"]),
+        .target(name: "JobStore", dependencies: ["HTTPServer", "CSQLite"], exclude: ["README.md"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "InferenceServer", dependencies: ["HTTPServer", "JobStore", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB"]),
         // Exists only for JobCrashRecoveryTests: a separate process that the test kills with
         // SIGKILL in the middle of running jobs. Not shipped, not a product.
