@@ -46,6 +46,10 @@ let avx512Flags: [SwiftSetting] = intrinsicsFlags
 // on every call (a tiny GPT-2 decode step made 19 to 23,000 allocations at -Onone; optimized,
 // none), and DecodeAllocationTests checks that a decode step makes none. It also makes the
 // model tests fast (swift test 85 -> 52 s).
+// Sources build in the Swift 6 language mode (data-race checked); the tests are still in Swift 5
+// mode, whose fixtures share mutable statics and pointers across threads on purpose.
+let testSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
 let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
@@ -68,13 +72,13 @@ let package = Package(
         .target(name: "X86AVX512", dependencies: ["X86Intrinsics"], swiftSettings: avx512Flags + optimizedInDebug),
         // Readers of untrusted PyTorch checkpoints: plain -O (never -Ounchecked), so every bounds
         // and overflow check stays on.
-        .target(name: "CheckpointFormats", swiftSettings: optimizedInDebug + [.swiftLanguageMode(.v6)]),
+        .target(name: "CheckpointFormats", swiftSettings: optimizedInDebug),
         // The hot loops: -Ounchecked and the vector flags. Everything that reads outside data
         // (checkpoints, configs) lives above it, in targets built with their checks on.
         .target(name: "Kernels", dependencies: ["COpenBLAS", "X86Intrinsics", "X86AVX512"],
                 swiftSettings: kernelTargetFlags + optimizedInDebug),
         .target(name: "Tensor", dependencies: ["Kernels", "CheckpointFormats"], swiftSettings: kernelFlags + optimizedInDebug),
-        .target(name: "Tokenizer", swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "Tokenizer"),
         .target(name: "Generation", dependencies: ["Kernels", "Tensor", "Tokenizer"], swiftSettings: optimizedInDebug),
         .target(name: "GPT2", dependencies: ["Kernels", "Tensor", "Generation"], swiftSettings: kernelFlags + optimizedInDebug),
         .target(name: "NLLB", dependencies: ["Kernels", "Tensor", "Generation", "Tokenizer"], swiftSettings: kernelFlags + optimizedInDebug),
@@ -83,30 +87,30 @@ let package = Package(
                           dependencies: ["Kernels", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB", "HTTPServer", "JobStore", "InferenceServer"],
                           resources: [.copy("../../Models")]),
         // HTTP/1.1 on POSIX sockets: knows nothing of models, jobs or JSON APIs.
-        .target(name: "HTTPServer", exclude: ["README.md"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "HTTPServer", exclude: ["README.md"]),
         // Durable jobs (SQLite or Redis): the only code that touches CSQLite.
-        .target(name: "JobStore", dependencies: ["HTTPServer", "CSQLite"], exclude: ["README.md"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "JobStore", dependencies: ["HTTPServer", "CSQLite"], exclude: ["README.md"]),
         .target(name: "InferenceServer", dependencies: ["HTTPServer", "JobStore", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB"]),
         // Exists only for JobCrashRecoveryTests: a separate process that the test kills with
         // SIGKILL in the middle of running jobs. Not shipped, not a product.
         .executableTarget(name: "jobstore-crash-helper", dependencies: ["JobStore"]),
 
-        .testTarget(name: "TensorTests", dependencies: ["ReaderCorpus", "Kernels", "Tensor"]),
-        .testTarget(name: "CheckpointFormatsTests", dependencies: ["CheckpointFormats", "Tensor"]),
-        .testTarget(name: "TokenizerTests", dependencies: ["ReaderCorpus", "Tokenizer"]),
-        .testTarget(name: "GenerationTests", dependencies: ["ReaderCorpus", "Generation", "Kernels", "Tensor"]),
+        .testTarget(name: "TensorTests", dependencies: ["ReaderCorpus", "Kernels", "Tensor"], swiftSettings: testSettings),
+        .testTarget(name: "CheckpointFormatsTests", dependencies: ["CheckpointFormats", "Tensor"], swiftSettings: testSettings),
+        .testTarget(name: "TokenizerTests", dependencies: ["ReaderCorpus", "Tokenizer"], swiftSettings: testSettings),
+        .testTarget(name: "GenerationTests", dependencies: ["ReaderCorpus", "Generation", "Kernels", "Tensor"], swiftSettings: testSettings),
         // Test-only: stands in for malloc to count allocations (a decode step must make none).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         // Test-only: replays the committed differential corpora (Tests/Fixtures/ReaderCorpus).
-        .target(name: "ReaderCorpus", path: "Tests/ReaderCorpus"),
-        .testTarget(name: "GPT2Tests", dependencies: ["ReaderCorpus", "Kernels", "GPT2", "Tokenizer", "Generation", "AllocationCounter"]),
+        .target(name: "ReaderCorpus", path: "Tests/ReaderCorpus", swiftSettings: testSettings),
+        .testTarget(name: "GPT2Tests", dependencies: ["ReaderCorpus", "Kernels", "GPT2", "Tokenizer", "Generation", "AllocationCounter"], swiftSettings: testSettings),
         // Runs the built `octavo-infer` binary end to end (the dependency makes `swift test` build it).
-        .testTarget(name: "CLITests", dependencies: ["octavo-infer", "InferenceServer"]),
+        .testTarget(name: "CLITests", dependencies: ["octavo-infer", "InferenceServer"], swiftSettings: testSettings),
         // Depends on the crash helper and on `octavo-infer` so that `swift test` always builds
         // them next to the test bundle (crash-recovery tests run them as separate processes).
         .testTarget(name: "InferenceServerTests",
-                    dependencies: ["HTTPServer", "JobStore", "InferenceServer", "GPT2", "NLLB", "Generation", "Tokenizer", "jobstore-crash-helper", "octavo-infer"]),
-        .testTarget(name: "NLLBTests", dependencies: ["ReaderCorpus", "Kernels", "NLLB", "Generation", "Tensor", "Tokenizer", "AllocationCounter"]),
+                    dependencies: ["HTTPServer", "JobStore", "InferenceServer", "GPT2", "NLLB", "Generation", "Tokenizer", "jobstore-crash-helper", "octavo-infer"], swiftSettings: testSettings),
+        .testTarget(name: "NLLBTests", dependencies: ["ReaderCorpus", "Kernels", "NLLB", "Generation", "Tensor", "Tokenizer", "AllocationCounter"], swiftSettings: testSettings),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

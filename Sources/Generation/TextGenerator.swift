@@ -85,9 +85,12 @@ public final class TextGenerator {
         AsyncThrowingStream { continuation in
             let cancelled = CancellationFlag()
             continuation.onTermination = { _ in cancelled.set() }
-            Thread.detachNewThread { [self] in
+            // The stream owns this generator from here on: the caller hands it over, as it would
+            // to `generate`, and does not use it again until the stream ends.
+            nonisolated(unsafe) let generator = self
+            Thread.detachNewThread {
                 do {
-                    _ = try generate(promptIDs: promptIDs, parameters: parameters) { step in
+                    _ = try generator.generate(promptIDs: promptIDs, parameters: parameters) { step in
                         continuation.yield(step)
                         return !cancelled.isSet
                     }

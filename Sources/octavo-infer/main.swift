@@ -21,7 +21,7 @@ let commands: [CommandEntry] = [
 
 let version = "0.1.0"
 
-func topLevelHelp() -> String {
+@MainActor func topLevelHelp() -> String {
     let width = commands.map { $0.name.count }.max() ?? 0
     let list = commands.map { "  " + $0.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.summary }
     return """
@@ -41,7 +41,7 @@ func topLevelHelp() -> String {
     """
 }
 
-func runCommandLine(_ argv: [String]) -> Int32 {
+@MainActor func runCommandLine(_ argv: [String]) -> Int32 {
     guard let first = argv.first else {
         FileHandle.standardError.write(Data((topLevelHelp() + "\n").utf8))
         return 2
