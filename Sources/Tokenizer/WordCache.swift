@@ -3,8 +3,7 @@
 /// Why per call and not shared: a shared cache needs a lock on every piece, and the
 /// tokenizer is used from many threads at once; a per-call cache needs none and still
 /// catches the repetition inside a long text (Zipf: a few hundred words make up most of
-/// any text). Measured on the hard corpus repeated to 5 MB (release, per CPU second):
-/// see the report of `ThroughputTests`.
+/// any text).
 ///
 /// Open addressing over arenas rather than `[[UInt8]: [Int]]`, which would allocate a
 /// key array for every lookup.

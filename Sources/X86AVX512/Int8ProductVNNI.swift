@@ -22,10 +22,8 @@ import X86Intrinsics
 /// Below `blockMinimumRows` activation rows (decode, batched decode, beams), weight rows are
 /// read one after another, each from start to end (two side by side from
 /// `pairTileMinimumRows` on), and each is used for every activation row (four at a time)
-/// while it sits in L1. Reading four weight rows side by side, so that
-/// every activation vector serves four rows, measured far slower there (GPT-2 int8 decode
-/// 250 -> 152 tokens/s at batch 1, 591 -> 372 at batch 4): four interleaved streams defeat
-/// the hardware prefetcher, which a single forward stream does not. From `blockMinimumRows`
+/// while it sits in L1: four weight rows read side by side are far slower there, since four
+/// interleaved streams defeat the hardware prefetcher. From `blockMinimumRows`
 /// on (a prompt, a batch of sentences), tiles of four weight rows by four activation rows,
 /// over one panel of weight rows at a time (`panelBytes`).
 public func int8ProductVNNI(
@@ -104,18 +102,13 @@ private func pairTiles(_ o: Operands, r: Int, activations: Int) {
 /// From this many activation rows on, tiles of four weight rows by four activation rows: the
 /// weights are reused often enough that four interleaved streams no longer hurt, and each
 /// activation vector then serves four weight rows instead of one, a quarter of the L1/L2
-/// traffic. Measured on Zen 4, 2 threads: NLLB-600M batch 16 × beam 4 (64 rows) 56 -> 75
-/// target tokens/s, GPT-2 prefill of 32 tokens 23.6 -> 20.5 ms; at 8 rows (GPT-2 batch-8
-/// decode) the blocks lost, 710 -> 538 tokens/s.
+/// traffic. At 8 rows (batch-8 decode) they lose to rows one after another.
 let blockMinimumRows = 16
 
 /// With 2 to 15 activation rows (batched decode, beams), each weight row asks for the one this
 /// many bytes further on, into L2. There each row's arithmetic takes about as long as reading
-/// it, and the hardware prefetcher alone kept the weights coming at 15 GB/s, not the 28 one row
-/// reads at. Measured, alternating with the build without it: GPT-2 int8 batch 8 709 -> 746
-/// tokens/s, GPT-2-medium 243 -> 268, NLLB-600M int8 beam 4 48.4 -> 54.4 target tokens/s; 4 and
-/// 16 KB measured the same as 8. With one activation row it lost (GPT-2 int8 200 -> 184), so
-/// batch 1 does without.
+/// it, and the hardware prefetcher alone does not keep up. With one activation row it loses,
+/// so batch 1 does without.
 let rowPrefetchDistance = 8192
 
 /// What every tile reads and writes, passed as one value.
@@ -194,10 +187,8 @@ func rowTile(_ G: Int, _ o: Operands, r: Int, i: Int) {
 /// From this many activation rows up to `blockMinimumRows` (GPT-2 batched decode at batch 8),
 /// weight rows go two at a time (`pairTile`): each activation vector loaded then serves two
 /// weight rows, and the 512-bit steps take half the instructions, so the arithmetic for 8 rows
-/// hides better behind the weight stream. Measured in alternating pairs against one row at a
-/// time: GPT-2 int8 batch 8 +13% tokens/s (median of 6 ratios), GPT-2-medium +7%; at 4 rows it
-/// measured even (GPT-2 batch 4, 1.00) or slower (NLLB-600M beam 4, 0.94), so fewer rows keep
-/// one stream.
+/// hides better behind the weight stream. At 4 rows it gains nothing, so fewer rows keep one
+/// stream.
 let pairTileMinimumRows = 8
 
 /// y[i..<i+G, r..<r+2] for G ≤ 4 activation rows: two weight rows side by side, so each
@@ -267,17 +258,8 @@ func pairTile(_ G: Int, _ o: Operands, r: Int, i: Int) {
 
 /// Weight rows are taken a panel at a time, about this many bytes: the panel stays in L2
 /// while every group of four activation rows runs across it, and the group stays in L1
-/// while it does. Going through the weights four rows at a time against every activation
-/// row instead (the order before) started each four-row block, exactly one 4 KB page at
-/// 1024 columns, on cold misses (the hardware prefetcher stops at page boundaries), and
-/// scattered each tile's outputs over as many lines as there were activation rows. Measured
-/// on 65536 × 1024 int8 weights from memory against 64 activation rows, one thread:
-/// 131 -> 195 GMAC/s (the same tiles reach 200 with the weights in L1), 16 activation rows
-/// 101 -> 153. 128 KB against 32 and 64: the same at 1024 columns, 166 -> 183 GMAC/s at 4096.
-/// In the model, 2 threads: NLLB-600M int8 batch 16 × beam 4 89 -> 113 target tokens/s,
-/// batch 16 264 -> 305, GPT-2 int8 prefill of 32 tokens 18.6 -> 16.0 ms. At 8 activation rows
-/// the panels still lose to rows one after another in the model (GPT-2 int8 batch 8: 767 ->
-/// 660 tokens/s, twice), so `blockMinimumRows` stays at 16.
+/// while it does. Four-row blocks against every activation row instead start each block (one
+/// 4 KB page at 1024 columns) on cold misses, as the prefetcher stops at page boundaries.
 let panelBytes = 128 << 10
 
 /// Weight rows `rows` against every activation row, one group of four activation rows at a
@@ -301,9 +283,7 @@ private func blockPanel(_ o: Operands, rows: Range<Int>, activations: Int, next:
 }
 
 /// Where the next panel's prefetch has got to. The lines go to L2, where the panel is meant to
-/// live; into L1 they pushed out the activation group and the weight block being reused there.
-/// Probe, 2 threads, 65536 × 1024 from memory: 16 activation rows 287 -> 350 GMAC/s, 64 rows
-/// unchanged (390 / 383); NLLB int8 batch 16 262-308 -> 327-339 target tokens/s.
+/// live; into L1 they push out the activation group and the weight block being reused there.
 struct PrefetchCursor {
     var next: UnsafeRawPointer
     let end: UnsafeRawPointer, linesPerTile: Int
@@ -348,9 +328,7 @@ private func dotBytes(_ acc: SIMD16<Int32>, _ unsignedBytes: SIMD16<Int32>, _ si
 /// 256-bit loop, from half the instructions), then one 256-bit step and the scalar tail.
 ///
 /// A function of its own, never inlined: inlined next to the remainder tiles, the compiler
-/// merged their loops into one with a branch per row count in every iteration and its
-/// pointers reloaded from the stack. Measured: NLLB-600M int8 batch 16 236 -> 260 target
-/// tokens/s, batch 16 × beam 4 85 -> 91.
+/// merges their loops into one with a branch per row count in every iteration.
 @inline(never)
 private func blockTile4x4(_ o: Operands, r: Int, i: Int) {
     let columns = o.columns

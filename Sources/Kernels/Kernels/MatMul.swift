@@ -101,8 +101,7 @@ public func matmul(
 ///
 /// Each thread reads one contiguous block of the matrix, which the prefetchers follow
 /// at full speed; splitting by columns instead gives every thread eight short strided
-/// streams per group of rows (measured on 12 GPT-2 layers, 2 threads: 11.1 GB/s by rows
-/// against 8.5 by columns, with a plain sequential read at 11.8). The price is a partial
+/// streams per group of rows, which they follow less well. The price is a partial
 /// product per thread, in the caller's `ThreadScratch`, added up at the end: one vector for each
 /// thread but the first with one row; with several rows one for every thread, its rows
 /// padded off the 4 KiB pattern (see `matmulInputMajorFewRows`).

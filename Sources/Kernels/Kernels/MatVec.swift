@@ -139,8 +139,7 @@ public func matvecOutputMajor(
 /// GEMM library would first pack W into a buffer: another full read and write of it).
 /// Give `out` a stride that is not a multiple of 4 KiB: rows of out that are (GPT-2's
 /// 3072 and 768 columns are) fall into the same L1 sets, and at eight rows they evict
-/// each other on every strip (measured: 26 ms against 10.7 for 24 GPT-2 MLP matrices at
-/// 8 rows, 2 threads, with out rows 16 floats apart from the 4 KiB pattern).
+/// each other on every strip (16 floats off the 4 KiB pattern is enough).
 public func matmulInputMajorFewRows(
     out: UnsafeMutablePointer<Float>, outStride: Int, x: UnsafePointer<Float>, xStride: Int, weight: UnsafePointer<Float>,
     rows: Int, inner: Int, cols: Int, columns: Range<Int>, accumulate: Bool
@@ -213,13 +212,9 @@ public func matmulInputMajorFewRows(
 /// search at batch 1) take a single pass over each weight tile; more rows take further
 /// passes over the tile while it is in L1. The first pass prefetches the next tile: four
 /// interleaved row streams are more than the hardware prefetcher keeps ahead of once
-/// there are three or more activation rows of arithmetic per weight. Measured on the
-/// 256206 x 1024 NLLB output layer, 2 threads, medians of 25 interleaved calls: 4 rows
-/// 23.6 -> 30.5 GB/s, 8 rows 16.1 -> 18.2 GB/s against the four-by-three tiles without
-/// prefetch; 1 and 2 rows unchanged (they do not prefetch). The next tile goes to L2, not L1:
-/// fetched into L1 it pushed out the activation rows every tile reuses (four rows of 1024
-/// floats are 16 KB, half of L1). Same layer, medians of 9 calls, 4 rows: 17.8 -> 30.5 GB/s
-/// (1 row: 29.3); NLLB-600M f32 beam 4 at batch 1 12.9 -> 15.0 target tokens/s.
+/// there are three or more activation rows of arithmetic per weight. The next tile goes to
+/// L2, not L1: in L1 it pushes out the activation rows every tile reuses (four rows of 1024
+/// floats are 16 KB, half of L1).
 public func matmulOutputMajorFewRows(
     out: UnsafeMutablePointer<Float>, outStride: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     rows: Int, inner: Int, rowRange: Range<Int>, accumulate: Bool

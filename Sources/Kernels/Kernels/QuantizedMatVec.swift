@@ -9,13 +9,12 @@ import X86AVX512
 
 /// Σ w[k]·x[k] for int8 weights and int8 activations held as Int16, exactly (|w·x| ≤ 127²).
 ///
-/// A plain loop on purpose. The Tensor target is compiled with
+/// A plain loop on purpose. The Kernels target is compiled with
 /// `-Xllvm -force-vector-width=16` (Package.swift), under which LLVM turns it into the
 /// ideal AVX2 inner loop: per 32 weights, two vpmovsxbw (int8 -> int16, from memory),
 /// two vpmaddwd (16 products summed in pairs into 8 Int32 lanes) and two vpaddd. Swift
 /// SIMD types cannot express vpmaddwd, and written with them the widening and pairwise
-/// sums take twice the instructions (measured: the old kernel ran at 8.5-8.9 GB/s of
-/// weights per thread, compute-bound, against 11-13 GB/s for a plain read).
+/// sums take twice the instructions, which makes the product compute-bound.
 @inline(__always)
 func dotInt8(_ w: UnsafePointer<Int8>, _ x: UnsafePointer<Int16>, count: Int) -> Int32 {
     var sum: Int32 = 0
@@ -126,10 +125,7 @@ public func matmulInt8(
     }
 }
 
-/// Where the AVX2 tiles start to pay, measured on Zen 4 (2 threads, release): GPT-2 int8 prefill
-/// of 32 tokens 45 -> 36 ms and NLLB-600M batch-16 greedy 119 -> 142 target tokens/s with
-/// tiles; at 4 rows they lost (GPT-2 batch-4 decode 369 -> 281 tokens/s, NLLB beam 4
-/// 27.6 -> 18.9), at 8 they were even.
+/// Where the AVX2 tiles start to pay: below it (4 rows) they lose, at 8 they break even.
 public let int8TileMinimumRows = 16
 
 #if arch(x86_64)

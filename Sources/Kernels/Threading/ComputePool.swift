@@ -52,11 +52,7 @@ public final class ComputePool: @unchecked Sendable {
     /// work between two kernels (layer norms, activations, quantizing a product's input,
     /// picking tokens: up to a few hundred microseconds at batch 8), because a sleeping worker
     /// costs a futex wake and tens of microseconds of wake-up on the next kernel, while the
-    /// caller runs its share and waits. With 20 µs (the limit before), a GPT-2 int8 decode
-    /// step at batch 8 put the worker to sleep 13 to 45 times out of 61 kernels; with 1 ms,
-    /// about once in 60 steps (counted). Measured against the 20 µs spin, 8 alternating pairs
-    /// each (medians of the ratios, before the yields in `SpinWait` were added): GPT-2 int8
-    /// batch 8 +9.6% tokens/s, batch 1 +7%.
+    /// caller runs its share and waits.
     private static let spinNanoseconds: UInt64 = 1_000_000
 
     public init(threads: Int) {
@@ -166,10 +162,8 @@ public final class ComputePool: @unchecked Sendable {
 /// A busy-wait that gives the core away now and then: PAUSE on every turn, and after the
 /// first few thousand turns (some microseconds) a `sched_yield` every 256. Without the yields,
 /// threads spinning on every core starve any other thread that needs one, and that may be the
-/// very worker they wait for, preempted. Measured with one busy process on one of the two
-/// cores, GPT-2 int8 batch 8: 181 tokens/s spinning 1 ms without yields, 285-346 with them
-/// (369 with the 20 µs spin before); with the cores free the yields cost nothing measurable
-/// (alternating pairs within ±5%, either way).
+/// very worker they wait for, preempted; with the cores free the yields cost nothing
+/// measurable.
 struct SpinWait {
     private(set) var turns = 0
     /// Turns of pure spinning before the first yield.

@@ -72,8 +72,7 @@ struct SHA256 {
     }
 
     /// `blocks` consecutive 64-byte blocks, with the state in locals and raw pointers and
-    /// masking shifts (`&>>`) keeping the loop free of bounds, overshift and copy-on-write checks
-    /// (release build: 113 -> 340 MiB/s).
+    /// masking shifts (`&>>`) keeping the loop free of bounds, overshift and copy-on-write checks.
     private mutating func compress(_ input: UnsafePointer<UInt8>, blocks: Int) {
         var h0 = state[0], h1 = state[1], h2 = state[2], h3 = state[3], h4 = state[4], h5 = state[5], h6 = state[6], h7 = state[7]
         Self.k.withUnsafeBufferPointer { constants in
