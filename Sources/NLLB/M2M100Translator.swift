@@ -27,7 +27,7 @@ public struct M2M100TranslationResult: Sendable {
 /// `model.generate(**tokenizer(texts, padding=True), forced_bos_token_id=<target language id>)`
 /// does: all sources in one batch, one encoder pass, batched decoder steps.
 ///
-/// Works on ids: a source is what NllbTokenizer produces for a sentence
+/// Works on ids: a source is what NLLBTokenizer produces for a sentence
 /// (`[source language id, pieces..., </s>]`), the target language is its code's id
 /// (e.g. `fra_Latn`). Sentence splitting and detokenizing are the caller's.
 public final class M2M100Translator {

@@ -13,7 +13,7 @@ import Tokenizer
 public final class NLLBPipeline: @unchecked Sendable {
     public let directory: URL
     public let translator: M2M100Translator
-    public let tokenizer: NllbTokenizer
+    public let tokenizer: NLLBTokenizer
     public let loadMilliseconds: Double
     /// When given, translations may use only the tokens this map allows for their sources
     /// (CTranslate2's vocabulary restriction), and the output layer scores only those.
@@ -71,7 +71,7 @@ public final class NLLBPipeline: @unchecked Sendable {
         self.directory = directory
         let model = try M2M100Model(directory: directory, precision: precision, cachePrecision: cachePrecision)
         translator = M2M100Translator(model: model, generationConfig: try GenerationConfigFile.load(directory: directory))
-        tokenizer = try NllbTokenizer(folder: directory)
+        tokenizer = try NLLBTokenizer(folder: directory)
         self.vocabularyMap = try vocabularyMap.map { [tokenizer] in try VocabularyMap(contentsOf: $0, tokenizer: tokenizer) }
         loadMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
     }

@@ -52,7 +52,7 @@ final class TranslateCommandTests: XCTestCase {
         XCTAssertEqual(result.stdout, c.translation + "\n")
     }
 
-    func testTokenizeGivesNllbTokenizerIds() throws {
+    func testTokenizeGivesNLLBTokenizerIds() throws {
         for c in try textCases() {
             let json = try CLI.run(["tokenize", "--model", tiny, "--source", c.source, "--text", c.text, "--json"]).json()
             XCTAssertEqual(json["ids"] as? [Int], c.input_ids)

@@ -155,7 +155,7 @@ final class VocabularyRestrictionTests: XCTestCase {
     func testCandidatesAndTranslationsMatchCTranslate2() throws {
         let reference = try JSONDecoder().decode(
             CTranslate2Reference.self, from: Data(contentsOf: NLLBFixtures.root.appendingPathComponent("tiny.vmap-reference.json")))
-        let tokenizer = try NllbTokenizer(folder: Self.folder)
+        let tokenizer = try NLLBTokenizer(folder: Self.folder)
         let map = try VocabularyMap(contentsOf: NLLBFixtures.root.appendingPathComponent("tiny.vmap.txt"), tokenizer: tokenizer)
         let translator = try M2M100Translator(directory: Self.folder)
         XCTAssertEqual(map.vocabulary(sources: [], targetPrefix: []).tokens, reference.fixed_candidates)

@@ -5,7 +5,7 @@ import XCTest
 /// The protobuf reader and `SentencePieceModel` loading: fields, defaults, and typed
 /// errors (never a crash) on truncated, garbage or inconsistent input.
 final class SentencePieceModelParsingTests: XCTestCase {
-    func testParsesNllbTinyModel() throws {
+    func testParsesNLLBTinyModel() throws {
         let model = try SentencePieceModel(contentsOf: SentencePieceFixtures.nllbTinyBPEModel)
         XCTAssertEqual(model.pieces.count, 1200)
         XCTAssertEqual(model.trainerSpec.modelType, .bpe)

@@ -53,61 +53,61 @@ enum SentencePieceFixtures {
         let models: [String: SPMModelExpectations]
     }
 
-    struct NllbPair: Decodable {
+    struct NLLBPair: Decodable {
         let slow: [Int]
         let fast: [Int]
     }
-    struct NllbDecodeSet: Decodable {
+    struct NLLBDecodeSet: Decodable {
         let slow_skip: String
         let slow_keep: String
         let fast_skip: String
         let fast_keep: String
     }
-    struct NllbCase: Decodable {
+    struct NLLBCase: Decodable {
         let text: String
         let slow_ids: [Int]
         let fast_ids: [Int]
-        let source: [String: NllbPair]
-        let target: [String: NllbPair]
-        let decode: NllbDecodeSet
+        let source: [String: NLLBPair]
+        let target: [String: NLLBPair]
+        let decode: NLLBDecodeSet
     }
-    struct NllbIDDecode: Decodable {
+    struct NLLBIDDecode: Decodable {
         let ids: [Int]
         let slow_skip: String
         let slow_keep: String
         let fast_skip: String
         let fast_keep: String
     }
-    struct NllbBareLayout: Decodable {
+    struct NLLBBareLayout: Decodable {
         let vocab_size: Int
         let ids: [String: Int]
         let source_eng: [[Int]]
         let texts: [String]
     }
-    struct NllbStress: Decodable {
+    struct NLLBStress: Decodable {
         let text: String
         let slow: [Int]
         let fast: [Int]
     }
-    struct NllbTokenizerExpectations: Decodable {
+    struct NLLBTokenizerExpectations: Decodable {
         let name: String
-        let stress: [NllbStress]
+        let stress: [NLLBStress]
         let spm_piece_size: Int
         let vocab_size: Int
         let special_ids: [String: Int]
         let language_ids: [String: Int]
-        let cases: [NllbCase]
-        let decodes: [NllbIDDecode]
-        let bare_model_layout: NllbBareLayout?
+        let cases: [NLLBCase]
+        let decodes: [NLLBIDDecode]
+        let bare_model_layout: NLLBBareLayout?
     }
-    struct NllbExpected: Decodable {
+    struct NLLBExpected: Decodable {
         let source_languages: [String]
         let target_languages: [String]
-        let tokenizers: [String: NllbTokenizerExpectations]
+        let tokenizers: [String: NLLBTokenizerExpectations]
     }
 
     static let spmExpected: SPMExpected = load("sentencepiece_expected.json")
-    static let nllbExpected: NllbExpected = load("nllb_expected.json")
+    static let nllbExpected: NLLBExpected = load("nllb_expected.json")
 
     private static func load<T: Decodable>(_ name: String) -> T {
         let url = sentencePiece.appendingPathComponent(name)

@@ -38,7 +38,7 @@ final class TokenizerFolderCorpusTests: XCTestCase {
                     let tokenizer = try ByteLevelBPETokenizer.load(directory: folder)
                     ids = sentences[kind]!.map { tokenizer.encode($0) }
                 } else {
-                    let tokenizer = try NllbTokenizer(folder: folder)
+                    let tokenizer = try NLLBTokenizer(folder: folder)
                     ids = try sentences[kind]!.map { try tokenizer.encodeSource($0, language: "eng_Latn", style: .fast) }
                 }
                 if !item.accepted {
@@ -54,7 +54,7 @@ final class TokenizerFolderCorpusTests: XCTestCase {
                     disagreements.append("\(label): refused (\(message)), transformers loads it")
                 } else if !(files + [folder.path]).contains(where: message.contains) {
                     disagreements.append("\(label): the message names no file of the folder: \(message)")
-                } else if !(error is TokenizerError || error is NllbTokenizerError || error is SentencePieceError) {
+                } else if !(error is TokenizerError || error is NLLBTokenizerError || error is SentencePieceError) {
                     disagreements.append("\(label): not a typed tokenizer error: \(message)")
                 }
             }
@@ -74,7 +74,7 @@ final class TokenizerFolderCorpusTests: XCTestCase {
     /// and ids we do not take (booleans, 2^31 and more).
     static func isDeliberatelyUnsupported(_ error: Error) -> Bool {
         if case .unsupported? = error as? TokenizerError { return true }
-        if case .unsupportedTokenizerJSON? = error as? NllbTokenizerError { return true }
+        if case .unsupportedTokenizerJSON? = error as? NLLBTokenizerError { return true }
         return false
     }
 }

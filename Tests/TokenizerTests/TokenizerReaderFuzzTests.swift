@@ -48,7 +48,7 @@ final class TokenizerReaderFuzzTests: XCTestCase {
                 loaded += 1
             } catch is TokenizerError {
             } catch is SentencePieceError {
-            } catch is NllbTokenizerError {
+            } catch is NLLBTokenizerError {
             } catch {
                 XCTFail("\(seedURL.lastPathComponent) seed \(seed) iteration \(iteration): untyped error \(error)")
             }

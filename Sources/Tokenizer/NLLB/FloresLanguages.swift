@@ -4,7 +4,7 @@
 /// with an English name.
 ///
 /// Codes are case-sensitive (`eng_Latn`). A wrong code is never silently mapped:
-/// `validate(_:)` throws `NllbTokenizerError.unknownLanguageCode` listing the closest
+/// `validate(_:)` throws `NLLBTokenizerError.unknownLanguageCode` listing the closest
 /// valid codes (case-insensitive match first, then ISO 639-1 / 639-3 prefixes,
 /// English names, edit distance), so "en", "eng", "english" and "eng_latn" all
 /// suggest `eng_Latn`.
@@ -235,12 +235,12 @@ public enum FloresLanguages {
     /// Whether `code` is one of the 202 codes (case-sensitive).
     public static func isValid(_ code: String) -> Bool { nameByCode[code] != nil }
 
-    /// Returns `code` when valid, else throws `NllbTokenizerError.unknownLanguageCode`
+    /// Returns `code` when valid, else throws `NLLBTokenizerError.unknownLanguageCode`
     /// with suggestions.
     @discardableResult
     public static func validate(_ code: String, among candidates: [String] = codes) throws -> String {
         if candidates.contains(code) { return code }
-        throw NllbTokenizerError.unknownLanguageCode(code, suggestions: suggestions(for: code, among: candidates))
+        throw NLLBTokenizerError.unknownLanguageCode(code, suggestions: suggestions(for: code, among: candidates))
     }
 
     /// ISO 639-1 two-letter codes of widely used languages, to their NLLB code.

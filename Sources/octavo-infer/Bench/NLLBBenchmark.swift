@@ -56,7 +56,7 @@ struct NLLBBenchmark {
             throw CLIError.usage("--prompt-tokens must be 3...\(model.maxSourcePositions) and --new-tokens 2...\(model.maxTargetPositions - 1)")
         }
         let eos = model.config.eosTokenID
-        // A language-code-like first id, plain pieces, </s>: the shape NllbTokenizer gives.
+        // A language-code-like first id, plain pieces, </s>: the shape NLLBTokenizer gives.
         let language = max(4, model.vocabularySize - 200)
         let sources = (0..<batch).map { i in
             [language] + benchmarkPrompt(count: sourceTokens - 2, vocabularySize: min(model.vocabularySize - 210, 200_000), seed: UInt64(i + 1)).map { $0 + 4 } + [eos]
@@ -67,7 +67,7 @@ struct NLLBBenchmark {
         parameters.generation.maxLength = nil
         parameters.generation.eosTokenIDs = []
         if let url = vocabularyMap {
-            let map = try VocabularyMap(contentsOf: url, tokenizer: NllbTokenizer(folder: directory))
+            let map = try VocabularyMap(contentsOf: url, tokenizer: NLLBTokenizer(folder: directory))
             parameters.outputVocabulary = map.vocabulary(sources: sources, targetPrefix: [language + 1])
         }
         var encode: [Double] = [], total: [Double] = [], rate: [Double] = []

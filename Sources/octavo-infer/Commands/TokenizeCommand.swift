@@ -4,7 +4,7 @@ import Tokenizer
 /// A folder's tokenizer: GPT-2's byte-level BPE, or NLLB's SentencePiece with language codes.
 enum FolderTokenizer {
     case byteLevel(ByteLevelBPETokenizer)
-    case nllb(NllbTokenizer)
+    case nllb(NLLBTokenizer)
 
     /// Chosen by config.json's model_type, or for a tokenizer-only folder by its files.
     static func load(_ directory: URL) throws -> FolderTokenizer {
@@ -16,7 +16,7 @@ enum FolderTokenizer {
         } else {
             isNLLB = try ModelKind.of(directory) == .m2m100
         }
-        return isNLLB ? .nllb(try NllbTokenizer(folder: directory)) : .byteLevel(try ByteLevelBPETokenizer.load(directory: directory))
+        return isNLLB ? .nllb(try NLLBTokenizer(folder: directory)) : .byteLevel(try ByteLevelBPETokenizer.load(directory: directory))
     }
 
     var tokenizer: Tokenizer {
@@ -43,7 +43,7 @@ enum TokenizeCommand: Command {
 
     Prints the ids Hugging Face's tokenizer gives for the text, one line of space-separated
     ids; with --json, {"ids": [...], "tokens": [...]}. GPT-2 adds no special tokens. NLLB
-    gives what NllbTokenizer gives with src_lang set: [source language] pieces </s>
+    gives what NLLBTokenizer gives with src_lang set: [source language] pieces </s>
     (--source, default eng_Latn).
 
     Example:
@@ -64,7 +64,7 @@ enum TokenizeCommand: Command {
         case .nllb(let tokenizer):
             do {
                 ids = try tokenizer.encodeSource(text, language: arguments.string("source") ?? "eng_Latn")
-            } catch let error as NllbTokenizerError {
+            } catch let error as NLLBTokenizerError {
                 throw CLIError.usage(error.description)
             }
         }

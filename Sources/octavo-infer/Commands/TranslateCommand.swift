@@ -94,7 +94,7 @@ enum TranslateCommand: Command {
         let result: NLLBPipeline.Result
         do {
             result = try pipeline.translate([text], options: options)
-        } catch let error as NllbTokenizerError {
+        } catch let error as NLLBTokenizerError {
             throw CLIError.usage(error.description)
         } catch let error as GenerationError {
             throw CLIError.usage(error.description)
@@ -138,7 +138,7 @@ enum LanguagesCommand: Command {
     static func run(_ arguments: CommandLineArguments) throws {
         var entries = FloresLanguages.all.map { Entry(code: $0.code, name: $0.name, token_id: nil) }
         if arguments.string("model") != nil {
-            let tokenizer = try NllbTokenizer(folder: try modelDirectory(arguments))
+            let tokenizer = try NLLBTokenizer(folder: try modelDirectory(arguments))
             entries = try tokenizer.languageCodes.map {
                 Entry(code: $0, name: FloresLanguages.name(of: $0) ?? "", token_id: try tokenizer.languageTokenID($0))
             }

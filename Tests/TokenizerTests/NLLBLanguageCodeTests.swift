@@ -2,7 +2,7 @@ import XCTest
 @testable import Tokenizer
 
 /// FLORES-200 codes: order, names, ids, and the unknown-code error with suggestions.
-final class NllbLanguageCodeTests: XCTestCase {
+final class NLLBLanguageCodeTests: XCTestCase {
     func testCodesInTransformersOrder() throws {
         XCTAssertEqual(FloresLanguages.all.count, 202)
         XCTAssertEqual(Set(FloresLanguages.codes).count, 202)
@@ -21,7 +21,7 @@ final class NllbLanguageCodeTests: XCTestCase {
         XCTAssertEqual(FloresLanguages.name(of: "arb_Arab"), "Modern Standard Arabic")
         XCTAssertNil(FloresLanguages.name(of: "eng_latn"))
         XCTAssertTrue(FloresLanguages.all.allSatisfy { !$0.name.isEmpty })
-        XCTAssertTrue(FloresLanguages.all.allSatisfy { NllbTokenizer.looksLikeLanguageCode($0.code) })
+        XCTAssertTrue(FloresLanguages.all.allSatisfy { NLLBTokenizer.looksLikeLanguageCode($0.code) })
     }
 
     func testSuggestions() {
@@ -42,10 +42,10 @@ final class NllbLanguageCodeTests: XCTestCase {
     }
 
     func testUnknownCodeErrorListsSuggestions() throws {
-        let tokenizer = try NllbTokenizer(folder: SentencePieceFixtures.nllbTiny)
+        let tokenizer = try NLLBTokenizer(folder: SentencePieceFixtures.nllbTiny)
         for wrong in ["eng_latn", "en", "eng", "English"] {
             XCTAssertThrowsError(try tokenizer.languageTokenID(wrong)) { error in
-                guard case .unknownLanguageCode(let code, let suggestions)? = error as? NllbTokenizerError else {
+                guard case .unknownLanguageCode(let code, let suggestions)? = error as? NLLBTokenizerError else {
                     return XCTFail("\(error)")
                 }
                 XCTAssertEqual(code, wrong)
@@ -56,6 +56,6 @@ final class NllbLanguageCodeTests: XCTestCase {
         XCTAssertThrowsError(try tokenizer.encodeSource("Hello", language: "xx_Yyyy"))
         XCTAssertThrowsError(try FloresLanguages.validate("Eng_Latn"))
         XCTAssertEqual(try FloresLanguages.validate("eng_Latn"), "eng_Latn")
-        XCTAssertEqual("\(NllbTokenizerError.unknownLanguageCode("zzz", suggestions: []))".contains("FLORES-200"), true)
+        XCTAssertEqual("\(NLLBTokenizerError.unknownLanguageCode("zzz", suggestions: []))".contains("FLORES-200"), true)
     }
 }

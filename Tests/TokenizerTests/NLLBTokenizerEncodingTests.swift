@@ -1,11 +1,11 @@
 import XCTest
 @testable import Tokenizer
 
-/// NLLB ids exactly equal to transformers 4.57.1's NllbTokenizer (`encode`, style `.slow`)
+/// NLLB ids exactly equal to transformers 4.57.1's NLLBTokenizer (`encode`, style `.slow`)
 /// and NllbTokenizerFast (style `.fast`) on the hard corpus, for source and target
 /// sides; the texts where slow and fast disagree with each other are pinned.
-final class NllbTokenizerEncodingTests: XCTestCase {
-    /// Texts on which transformers' NllbTokenizerFast gives other ids than NllbTokenizer
+final class NLLBTokenizerEncodingTests: XCTestCase {
+    /// Texts on which transformers' NllbTokenizerFast gives other ids than NLLBTokenizer
     /// (grapheme-wise Precompiled normalization; `▁` left before `<mask>`).
     static let fastDiscrepancies: Set<String> = [
         "\u{1100}\u{1161}\u{11A8} 한국어 \u{110B}\u{1173}\u{11AB}",
@@ -15,7 +15,7 @@ final class NllbTokenizerEncodingTests: XCTestCase {
         "A\u{30A}\u{301} \u{FB01}\u{301} e\u{301}\u{301}",
     ]
 
-    private func check(_ tokenizer: NllbTokenizer, against name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func check(_ tokenizer: NLLBTokenizer, against name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let expected = try XCTUnwrap(SentencePieceFixtures.nllbExpected.tokenizers[name])
         XCTAssertEqual(tokenizer.vocabularySize, expected.vocab_size, file: file, line: line)
         var fastDiffering = Set<String>()
@@ -47,25 +47,25 @@ final class NllbTokenizerEncodingTests: XCTestCase {
     }
 
     func testBPEFolderFromSentencePieceModel() throws {
-        let tokenizer = try NllbTokenizer(folder: SentencePieceFixtures.nllbTiny)
+        let tokenizer = try NLLBTokenizer(folder: SentencePieceFixtures.nllbTiny)
         XCTAssertEqual(tokenizer.vocabularySource, .sentencePieceModel)
         try check(tokenizer, against: "nllb-tiny")
     }
 
     func testBPEFolderFromTokenizerJSON() throws {
-        let tokenizer = try NllbTokenizer(folder: SentencePieceFixtures.nllbTiny, preferring: .tokenizerJSON)
+        let tokenizer = try NLLBTokenizer(folder: SentencePieceFixtures.nllbTiny, preferring: .tokenizerJSON)
         XCTAssertEqual(tokenizer.vocabularySource, .tokenizerJSON)
         try check(tokenizer, against: "nllb-tiny")
     }
 
     func testUnigramFolderFromTokenizerJSON() throws {
-        let tokenizer = try NllbTokenizer(folder: SentencePieceFixtures.nllbTinyUnigramFolder)
+        let tokenizer = try NLLBTokenizer(folder: SentencePieceFixtures.nllbTinyUnigramFolder)
         XCTAssertEqual(tokenizer.vocabularySource, .tokenizerJSON)
         try check(tokenizer, against: "nllb-tiny-unigram")
     }
 
-    func testNllbIdsAreOffsetSentencePieceIds() throws {
-        let tokenizer = try NllbTokenizer(folder: SentencePieceFixtures.nllbTiny)
+    func testNLLBIdsAreOffsetSentencePieceIds() throws {
+        let tokenizer = try NLLBTokenizer(folder: SentencePieceFixtures.nllbTiny)
         let spm = try SentencePieceProcessor(contentsOf: SentencePieceFixtures.nllbTinyBPEModel)
         for text in ["Hello world", "Rare 龘 here", "Быстрая лиса", "敏捷的棕色狐狸"] {
             XCTAssertEqual(tokenizer.encode(text), spm.encode(text).map { $0 == 0 ? 3 : $0 + 1 }, text)
@@ -73,7 +73,7 @@ final class NllbTokenizerEncodingTests: XCTestCase {
     }
 
     func testSpecialTokensTypedInTextBecomeTheirIds() throws {
-        let tokenizer = try NllbTokenizer(folder: SentencePieceFixtures.nllbTiny)
+        let tokenizer = try NLLBTokenizer(folder: SentencePieceFixtures.nllbTiny)
         let ids = tokenizer.encode("x </s> y eng_Latn <mask>")
         XCTAssertTrue(ids.contains(tokenizer.eosID))
         XCTAssertTrue(ids.contains(try tokenizer.languageTokenID("eng_Latn")))
@@ -87,7 +87,7 @@ final class NllbTokenizerEncodingTests: XCTestCase {
         try FileManager.default.copyItem(at: SentencePieceFixtures.nllbTinyBPEModel,
                                          to: folder.appendingPathComponent("sentencepiece.bpe.model"))
         try Data(#"{"legacy_behaviour": true, "src_lang": "spa_Latn"}"#.utf8).write(to: folder.appendingPathComponent("tokenizer_config.json"))
-        let tokenizer = try NllbTokenizer(folder: folder)
+        let tokenizer = try NLLBTokenizer(folder: folder)
         XCTAssertTrue(tokenizer.legacyBehaviour)
         XCTAssertEqual(tokenizer.defaultSourceLanguage, "spa_Latn")
         let ids = try tokenizer.encodeSource("Hello", language: "fra_Latn")

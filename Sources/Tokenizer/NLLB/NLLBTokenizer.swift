@@ -1,6 +1,6 @@
 import Foundation
 
-/// NLLB-200's tokenizer, id-exact with transformers 4.57.1's `NllbTokenizer`
+/// NLLB-200's tokenizer, id-exact with transformers 4.57.1's `NLLBTokenizer`
 /// (non-legacy behaviour) and, with `EncodingStyle.fast`, `NllbTokenizerFast`.
 ///
 /// Ids follow fairseq: `<s>`=0, `<pad>`=1, `</s>`=2, `<unk>`=3; SentencePiece id `i`
@@ -25,7 +25,7 @@ import Foundation
 /// decomposed Hangul, half-width kana with voiced marks, a base with several combining
 /// marks; and it leaves a `▁` before `<mask>` preceded by two or more spaces);
 /// `encode(_:style: .fast)` reproduces those ids too.
-public struct NllbTokenizer: Tokenizer {
+public struct NLLBTokenizer: Tokenizer {
     /// An added token (`added_tokens_decoder` / `added_tokens` entry).
     public struct AddedToken: Sendable, Equatable {
         public let content: String
@@ -62,14 +62,14 @@ public struct NllbTokenizer: Tokenizer {
         /// As in the published NLLB checkpoints and fairseq: language codes right after
         /// the SentencePiece vocabulary, then `<mask>` (eng_Latn = 256047, `<mask>` = 256203).
         case published
-        /// What transformers 4.57.1 builds from a bare `.model` (`NllbTokenizer(vocab_file)`):
+        /// What transformers 4.57.1 builds from a bare `.model` (`NLLBTokenizer(vocab_file)`):
         /// `<mask>` right after the vocabulary, then the language codes (all shifted by one).
         case transformersBareModel
     }
 
     /// How `decode` joins tokens.
     public enum DecodeStyle: Sendable, Equatable {
-        /// transformers' `NllbTokenizer.decode`: language codes are separated by spaces,
+        /// transformers' `NLLBTokenizer.decode`: language codes are separated by spaces,
         /// each run of pieces is stripped of surrounding whitespace.
         case slow
         /// `NllbTokenizerFast.decode`: tokens concatenated, `▁` -> space, the first
@@ -147,14 +147,14 @@ public struct NllbTokenizer: Tokenizer {
         let hasModel = fm.fileExists(atPath: modelURL.path)
         let hasJSON = fm.fileExists(atPath: jsonURL.path)
         guard hasModel || hasJSON else {
-            throw NllbTokenizerError.missingTokenizerFiles(folder: folder.path)
+            throw NLLBTokenizerError.missingTokenizerFiles(folder: folder.path)
         }
-        let config = fm.fileExists(atPath: configURL.path) ? try NllbHuggingFaceFiles.readConfig(configURL) : nil
+        let config = fm.fileExists(atPath: configURL.path) ? try NLLBHuggingFaceFiles.readConfig(configURL) : nil
         let fromSlow = config?.fromSlow ?? false
         let source = preferring ?? (fromSlow ? .sentencePieceModel : .tokenizerJSON)
         if hasModel && (source == .sentencePieceModel || !hasJSON) {
             var added = config?.addedTokens
-            if added == nil && hasJSON && !fromSlow { added = try NllbHuggingFaceFiles.readAddedTokens(jsonURL) }
+            if added == nil && hasJSON && !fromSlow { added = try NLLBHuggingFaceFiles.readAddedTokens(jsonURL) }
             try self.init(sentencePieceModel: modelURL, addedTokens: added, config: config, bareModelLayout: bareModelLayout)
         } else {
             try self.init(tokenizerJSON: jsonURL, config: config)
@@ -165,24 +165,24 @@ public struct NllbTokenizer: Tokenizer {
     /// the language codes and `<mask>` with `bareModelLayout`.
     public init(sentencePieceModel url: URL, bareModelLayout: BareModelLayout = .published,
                 languageCodes: [String] = FloresLanguages.codes) throws {
-        var config = NllbHuggingFaceFiles.Config()
+        var config = NLLBHuggingFaceFiles.Config()
         config.additionalSpecialTokens = languageCodes
         try self.init(sentencePieceModel: url, addedTokens: nil, config: config, bareModelLayout: bareModelLayout)
     }
 
     /// Builds the tokenizer from `tokenizer.json` (and `tokenizer_config.json` when given).
     public init(tokenizerJSON url: URL, config configURL: URL? = nil) throws {
-        let config = try configURL.map { try NllbHuggingFaceFiles.readConfig($0) }
+        let config = try configURL.map { try NLLBHuggingFaceFiles.readConfig($0) }
         try self.init(tokenizerJSON: url, config: config)
     }
 
-    private init(sentencePieceModel url: URL, addedTokens: [AddedToken]?, config: NllbHuggingFaceFiles.Config?,
+    private init(sentencePieceModel url: URL, addedTokens: [AddedToken]?, config: NLLBHuggingFaceFiles.Config?,
                  bareModelLayout: BareModelLayout) throws {
         let processor: SentencePieceProcessor
         do {
             processor = try SentencePieceProcessor(contentsOf: url)
         } catch let error as SentencePieceError {
-            throw NllbTokenizerError.sentencePiece(error, path: url.path)
+            throw NLLBTokenizerError.sentencePiece(error, path: url.path)
         }
         let base = processor.vocabularySize + 1
         var added = addedTokens ?? []
@@ -204,17 +204,17 @@ public struct NllbTokenizer: Tokenizer {
                       addedTokens: added, config: config, prependScheme: "always", collapseContent: "\u{2581}")
     }
 
-    private init(tokenizerJSON url: URL, config: NllbHuggingFaceFiles.Config?) throws {
-        let file = try NllbHuggingFaceFiles.readTokenizerFile(url)
+    private init(tokenizerJSON url: URL, config: NLLBHuggingFaceFiles.Config?) throws {
+        let file = try NLLBHuggingFaceFiles.readTokenizerFile(url)
         guard let processor = file.processor else {
-            throw NllbTokenizerError.unsupportedTokenizerJSON(path: url.path, reason: "no model")
+            throw NLLBTokenizerError.unsupportedTokenizerJSON(path: url.path, reason: "no model")
         }
         if let configTokens = config?.addedTokens {
             let a = Dictionary(file.addedTokens.map { ($0.id, $0.content) }, uniquingKeysWith: { x, _ in x })
             let b = Dictionary(configTokens.map { ($0.id, $0.content) }, uniquingKeysWith: { x, _ in x })
             if a != b {
                 let differing = Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted().prefix(3)
-                throw NllbTokenizerError.inconsistentFiles(reason: "tokenizer.json and tokenizer_config.json give different added tokens (ids \(differing.map(String.init).joined(separator: ", ")))")
+                throw NLLBTokenizerError.inconsistentFiles(reason: "tokenizer.json and tokenizer_config.json give different added tokens (ids \(differing.map(String.init).joined(separator: ", ")))")
             }
         }
         try self.init(source: .tokenizerJSON, processor: processor, fairseqOffset: 0,
@@ -223,7 +223,7 @@ public struct NllbTokenizer: Tokenizer {
     }
 
     private init(source: VocabularySource, processor: SentencePieceProcessor, fairseqOffset: Int, baseVocabularySize: Int,
-                 addedTokens: [AddedToken], config: NllbHuggingFaceFiles.Config?, prependScheme: String,
+                 addedTokens: [AddedToken], config: NLLBHuggingFaceFiles.Config?, prependScheme: String,
                  collapseContent: Unicode.Scalar) throws {
         self.collapseContent = collapseContent
         self.vocabularySource = source
@@ -238,7 +238,7 @@ public struct NllbTokenizer: Tokenizer {
         var byContent: [String: AddedToken] = [:]
         for token in addedTokens {
             if let other = byID[token.id], other.content != token.content {
-                throw NllbTokenizerError.inconsistentFiles(reason: "id \(token.id) is both \(other.content) and \(token.content)")
+                throw NLLBTokenizerError.inconsistentFiles(reason: "id \(token.id) is both \(other.content) and \(token.content)")
             }
             byID[token.id] = token
             if byContent[token.content] == nil { byContent[token.content] = token }
@@ -251,7 +251,7 @@ public struct NllbTokenizer: Tokenizer {
         func id(_ key: String, _ fallback: String) throws -> Int {
             let content = names[key] ?? fallback
             guard let token = byContent[content] else {
-                throw NllbTokenizerError.inconsistentFiles(reason: "the \(key) \(content) is not among the added tokens")
+                throw NLLBTokenizerError.inconsistentFiles(reason: "the \(key) \(content) is not among the added tokens")
             }
             return token.id
         }
@@ -307,7 +307,7 @@ public struct NllbTokenizer: Tokenizer {
     /// The id of a language code; throws with suggestions for an unknown code.
     public func languageTokenID(_ code: String) throws -> Int {
         if let id = languageIDs[code] { return id }
-        throw NllbTokenizerError.unknownLanguageCode(code, suggestions: FloresLanguages.suggestions(for: code, among: languageCodes))
+        throw NLLBTokenizerError.unknownLanguageCode(code, suggestions: FloresLanguages.suggestions(for: code, among: languageCodes))
     }
 
     /// The language code of an id, nil when the id is not a language token.
@@ -338,7 +338,7 @@ public struct NllbTokenizer: Tokenizer {
 
     /// Which transformers tokenizer `encode` reproduces.
     public enum EncodingStyle: Sendable, Equatable {
-        /// `NllbTokenizer` (SentencePiece semantics). The default.
+        /// `NLLBTokenizer` (SentencePiece semantics). The default.
         case slow
         /// `NllbTokenizerFast` (HF `tokenizers`): Precompiled normalization per grapheme
         /// cluster, `<mask>` matched after normalization, Metaspace words.
@@ -346,7 +346,7 @@ public struct NllbTokenizer: Tokenizer {
     }
 
     /// Text to ids without language code or `</s>` (`tokenizer.encode(text, add_special_tokens=False)`
-    /// of the slow `NllbTokenizer`).
+    /// of the slow `NLLBTokenizer`).
     public func encode(_ text: String) -> [Int] {
         encode(text, style: .slow)
     }
@@ -537,14 +537,14 @@ public struct NllbTokenizer: Tokenizer {
 
     // MARK: Decoding
 
-    /// Ids to text as transformers' `NllbTokenizer.decode` (the `.slow` style).
+    /// Ids to text as transformers' `NLLBTokenizer.decode` (the `.slow` style).
     /// With `skipSpecialTokens`, `<s>`, `</s>`, `<pad>`, `<unk>`, `<mask>` and the language
     /// codes are dropped. Ids out of range are skipped.
     public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
         decode(ids, skipSpecialTokens: skipSpecialTokens, style: .slow)
     }
 
-    /// Ids to text in the given style (`.slow`: `NllbTokenizer`, `.fast`: `NllbTokenizerFast`).
+    /// Ids to text in the given style (`.slow`: `NLLBTokenizer`, `.fast`: `NllbTokenizerFast`).
     public func decode(_ ids: [Int], skipSpecialTokens: Bool, style: DecodeStyle) -> String {
         var text: String
         switch style {

@@ -3,14 +3,14 @@ import Foundation
 /// The parts of an NLLB `tokenizer.json` that do not change our ids but that the tokenizers
 /// library deserializes strictly: a file it refuses (a damaged decoder, post-processor,
 /// version or added-token flag) is refused here too, with the field named.
-enum NllbTokenizerFileChecks {
+enum NLLBTokenizerFileChecks {
     static func check(_ json: [String: Any], path: String) throws {
-        func invalid(_ reason: String) -> NllbTokenizerError { .invalidJSON(path: path, reason: reason) }
+        func invalid(_ reason: String) -> NLLBTokenizerError { .invalidJSON(path: path, reason: reason) }
         if let version = json["version"], (version as? String) != "1.0" {
             throw invalid("version is \(version), not \"1.0\"")
         }
         for key in ["truncation", "padding"] where !isNull(json[key]) {
-            throw NllbTokenizerError.unsupportedTokenizerJSON(path: path, reason: "\(key) is set, which is deliberately not supported")
+            throw NLLBTokenizerError.unsupportedTokenizerJSON(path: path, reason: "\(key) is set, which is deliberately not supported")
         }
         if let tokens = json["added_tokens"] {
             guard let list = tokens as? [Any] else { throw invalid("added_tokens is not an array") }
@@ -44,7 +44,7 @@ enum NllbTokenizerFileChecks {
     /// Metaspace: `replacement` one character (required); `prepend_scheme` always/first/never,
     /// `split` and the older `add_prefix_space` booleans when present.
     private static func checkMetaspace(_ metaspace: [String: Any], field: String, path: String) throws {
-        func invalid(_ reason: String) -> NllbTokenizerError { .invalidJSON(path: path, reason: "\(field): \(reason)") }
+        func invalid(_ reason: String) -> NLLBTokenizerError { .invalidJSON(path: path, reason: "\(field): \(reason)") }
         guard let replacement = metaspace["replacement"] as? String, replacement.unicodeScalars.count == 1 else {
             throw invalid("replacement is not one character")
         }
@@ -59,7 +59,7 @@ enum NllbTokenizerFileChecks {
     /// TemplateProcessing: `single` and `pair` are lists of {"SpecialToken"|"Sequence": {id, type_id}};
     /// `special_tokens` maps names to {id, ids, tokens}.
     private static func checkTemplate(_ processor: [String: Any], path: String) throws {
-        func invalid(_ reason: String) -> NllbTokenizerError { .invalidJSON(path: path, reason: "post_processor: \(reason)") }
+        func invalid(_ reason: String) -> NLLBTokenizerError { .invalidJSON(path: path, reason: "post_processor: \(reason)") }
         for key in ["single", "pair"] {
             guard let pieces = processor[key] as? [Any] else { throw invalid("\(key) is not a list") }
             for piece in pieces {

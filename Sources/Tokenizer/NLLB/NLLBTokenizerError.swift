@@ -1,5 +1,5 @@
-/// Errors of `NllbTokenizer` and `FloresLanguages`: what is wrong and what to do.
-public enum NllbTokenizerError: Error, CustomStringConvertible, Equatable, Sendable {
+/// Errors of `NLLBTokenizer` and `FloresLanguages`: what is wrong and what to do.
+public enum NLLBTokenizerError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The folder has neither `sentencepiece.bpe.model` nor `tokenizer.json`.
     case missingTokenizerFiles(folder: String)
     /// A file exists but could not be read.

@@ -1,14 +1,14 @@
 import XCTest
 @testable import Tokenizer
 
-/// `decode` equal to NllbTokenizer.decode (`.slow`) and NllbTokenizerFast.decode
+/// `decode` equal to NLLBTokenizer.decode (`.slow`) and NllbTokenizerFast.decode
 /// (`.fast`), with and without special tokens; streaming bytes.
-final class NllbTokenizerDecodingTests: XCTestCase {
+final class NLLBTokenizerDecodingTests: XCTestCase {
     func testDecodeMatchesTransformers() throws {
-        for (name, folder, preferring) in [("nllb-tiny", SentencePieceFixtures.nllbTiny, NllbTokenizer.VocabularySource.sentencePieceModel),
+        for (name, folder, preferring) in [("nllb-tiny", SentencePieceFixtures.nllbTiny, NLLBTokenizer.VocabularySource.sentencePieceModel),
                                            ("nllb-tiny", SentencePieceFixtures.nllbTiny, .tokenizerJSON),
                                            ("nllb-tiny-unigram", SentencePieceFixtures.nllbTinyUnigramFolder, .tokenizerJSON)] {
-            let tokenizer = try NllbTokenizer(folder: folder, preferring: preferring)
+            let tokenizer = try NLLBTokenizer(folder: folder, preferring: preferring)
             let expected = try XCTUnwrap(SentencePieceFixtures.nllbExpected.tokenizers[name])
             for c in expected.cases {
                 let ids = try XCTUnwrap(c.source["eng_Latn"]?.slow)
@@ -28,7 +28,7 @@ final class NllbTokenizerDecodingTests: XCTestCase {
     }
 
     func testRoundTrip() throws {
-        let tokenizer = try NllbTokenizer(folder: SentencePieceFixtures.nllbTiny)
+        let tokenizer = try NLLBTokenizer(folder: SentencePieceFixtures.nllbTiny)
         for text in ["Hello world.", "El rápido zorro marrón.", "Быстрая коричневая лиса", "敏捷的棕色狐狸跳过了懒狗。"] {
             let ids = try tokenizer.encodeSource(text, language: "eng_Latn")
             XCTAssertEqual(tokenizer.decode(ids, skipSpecialTokens: true), text)
@@ -36,7 +36,7 @@ final class NllbTokenizerDecodingTests: XCTestCase {
     }
 
     func testStreamingBytesMatchFastDecode() throws {
-        let tokenizer = try NllbTokenizer(folder: SentencePieceFixtures.nllbTiny)
+        let tokenizer = try NLLBTokenizer(folder: SentencePieceFixtures.nllbTiny)
         for c in SentencePieceFixtures.nllbExpected.tokenizers["nllb-tiny"]!.cases {
             let ids = c.slow_ids.filter { !tokenizer.specialTokenIDs.contains($0) }
             var bytes: [UInt8] = []
@@ -50,6 +50,6 @@ final class NllbTokenizerDecodingTests: XCTestCase {
     }
 
     func testCleanUpTokenizationSpaces() {
-        XCTAssertEqual(NllbTokenizer.cleanUpTokenization("Hello , world ! I 'm here ."), "Hello, world! I'm here.")
+        XCTAssertEqual(NLLBTokenizer.cleanUpTokenization("Hello , world ! I 'm here ."), "Hello, world! I'm here.")
     }
 }

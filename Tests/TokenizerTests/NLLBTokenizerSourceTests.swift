@@ -5,7 +5,7 @@ import XCTest
 /// The two ways to load the NLLB tokenizer (`sentencepiece.bpe.model` or `tokenizer.json`)
 /// give identical ids; the vocabulary layout (fairseq offset, language codes, `<mask>`)
 /// matches transformers, including its bare-model layout.
-final class NllbTokenizerSourceTests: XCTestCase {
+final class NLLBTokenizerSourceTests: XCTestCase {
     private func copyFolder(_ files: [URL]) throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nllb-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -16,8 +16,8 @@ final class NllbTokenizerSourceTests: XCTestCase {
     }
 
     func testModelAndTokenizerJSONGiveIdenticalIds() throws {
-        let fromModel = try NllbTokenizer(folder: SentencePieceFixtures.nllbTiny, preferring: .sentencePieceModel)
-        let fromJSON = try NllbTokenizer(folder: SentencePieceFixtures.nllbTiny, preferring: .tokenizerJSON)
+        let fromModel = try NLLBTokenizer(folder: SentencePieceFixtures.nllbTiny, preferring: .sentencePieceModel)
+        let fromJSON = try NLLBTokenizer(folder: SentencePieceFixtures.nllbTiny, preferring: .tokenizerJSON)
         XCTAssertEqual(fromModel.vocabularySize, fromJSON.vocabularySize)
         XCTAssertEqual(fromModel.addedTokens, fromJSON.addedTokens)
         XCTAssertEqual(fromModel.specialTokenIDs, fromJSON.specialTokenIDs)
@@ -39,9 +39,9 @@ final class NllbTokenizerSourceTests: XCTestCase {
             try? FileManager.default.removeItem(at: modelOnly)
             try? FileManager.default.removeItem(at: jsonOnly)
         }
-        let a = try NllbTokenizer(folder: modelOnly)
-        let b = try NllbTokenizer(folder: jsonOnly)
-        let reference = try NllbTokenizer(folder: tiny)
+        let a = try NLLBTokenizer(folder: modelOnly)
+        let b = try NLLBTokenizer(folder: jsonOnly)
+        let reference = try NLLBTokenizer(folder: tiny)
         XCTAssertEqual(a.vocabularySource, .sentencePieceModel)
         XCTAssertEqual(b.vocabularySource, .tokenizerJSON)
         for tokenizer in [a, b] {
@@ -76,8 +76,8 @@ final class NllbTokenizerSourceTests: XCTestCase {
         let folder = try copyFolder([])
         defer { try? FileManager.default.removeItem(at: folder) }
         try JSONSerialization.data(withJSONObject: json).write(to: folder.appendingPathComponent("tokenizer.json"))
-        let old = try NllbTokenizer(folder: folder)
-        let reference = try NllbTokenizer(folder: SentencePieceFixtures.nllbTiny)
+        let old = try NLLBTokenizer(folder: folder)
+        let reference = try NLLBTokenizer(folder: SentencePieceFixtures.nllbTiny)
         for c in SentencePieceFixtures.nllbExpected.tokenizers["nllb-tiny"]!.cases {
             XCTAssertEqual(old.encode(c.text), c.slow_ids, SentencePieceFixtures.show(c.text))
         }
@@ -85,7 +85,7 @@ final class NllbTokenizerSourceTests: XCTestCase {
     }
 
     func testPublishedLayoutIds() throws {
-        let tokenizer = try NllbTokenizer(folder: SentencePieceFixtures.nllbTiny)
+        let tokenizer = try NLLBTokenizer(folder: SentencePieceFixtures.nllbTiny)
         let expected = try XCTUnwrap(SentencePieceFixtures.nllbExpected.tokenizers["nllb-tiny"])
         XCTAssertEqual(expected.spm_piece_size, 1200)
         XCTAssertEqual(tokenizer.vocabularySize, 1404)
@@ -109,7 +109,7 @@ final class NllbTokenizerSourceTests: XCTestCase {
 
     func testBareModelLayouts() throws {
         let expected = try XCTUnwrap(SentencePieceFixtures.nllbExpected.tokenizers["nllb-tiny"]?.bare_model_layout)
-        let transformersLayout = try NllbTokenizer(sentencePieceModel: SentencePieceFixtures.nllbTinyBPEModel,
+        let transformersLayout = try NLLBTokenizer(sentencePieceModel: SentencePieceFixtures.nllbTinyBPEModel,
                                                    bareModelLayout: .transformersBareModel)
         XCTAssertEqual(transformersLayout.vocabularySize, expected.vocab_size)
         for (token, id) in expected.ids {
@@ -118,7 +118,7 @@ final class NllbTokenizerSourceTests: XCTestCase {
         for (text, ids) in zip(expected.texts, expected.source_eng) {
             XCTAssertEqual(try transformersLayout.encodeSource(text, language: "eng_Latn"), ids, text)
         }
-        let published = try NllbTokenizer(sentencePieceModel: SentencePieceFixtures.nllbTinyBPEModel)
+        let published = try NLLBTokenizer(sentencePieceModel: SentencePieceFixtures.nllbTinyBPEModel)
         XCTAssertEqual(try published.languageTokenID("eng_Latn"), 1247)
         XCTAssertEqual(published.maskID, 1403)
         XCTAssertEqual(try transformersLayout.languageTokenID("eng_Latn"), 1248)
@@ -126,7 +126,7 @@ final class NllbTokenizerSourceTests: XCTestCase {
     }
 
     func testUnigramTokenizerJSONMatchesSentencePieceOnStressCorpus() throws {
-        let tokenizer = try NllbTokenizer(folder: SentencePieceFixtures.nllbTinyUnigramFolder)
+        let tokenizer = try NLLBTokenizer(folder: SentencePieceFixtures.nllbTinyUnigramFolder)
         let spm = try SentencePieceProcessor(contentsOf: SentencePieceFixtures.tinyUnigramModel)
         // Texts with special tokens typed in are split by NLLB first; leave them out here.
         for c in SentencePieceFixtures.spmExpected.models["tiny-unigram"]!.stress

@@ -1,23 +1,23 @@
 import Foundation
 
 /// Reading the Hugging Face files of an NLLB folder: `tokenizer.json` (NllbTokenizerFast)
-/// and `tokenizer_config.json` (NllbTokenizer).
-enum NllbHuggingFaceFiles {
+/// and `tokenizer_config.json` (NLLBTokenizer).
+enum NLLBHuggingFaceFiles {
     static func readJSONObject(_ url: URL) throws -> [String: Any] {
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw NllbTokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
+            throw NLLBTokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
         }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [])
         } catch {
-            throw NllbTokenizerError.invalidJSON(path: url.path, reason: "not valid JSON (\(error.localizedDescription))")
+            throw NLLBTokenizerError.invalidJSON(path: url.path, reason: "not valid JSON (\(error.localizedDescription))")
         }
         guard let dict = object as? [String: Any] else {
-            throw NllbTokenizerError.invalidJSON(path: url.path, reason: "the top level is not a JSON object")
+            throw NLLBTokenizerError.invalidJSON(path: url.path, reason: "the top level is not a JSON object")
         }
         return dict
     }
@@ -32,11 +32,11 @@ enum NllbHuggingFaceFiles {
     }
 
     /// An added-token entry (`{"content": ..., "lstrip": ..., "special": ...}`).
-    static func addedToken(_ entry: [String: Any], id: Int, path: String) throws -> NllbTokenizer.AddedToken {
+    static func addedToken(_ entry: [String: Any], id: Int, path: String) throws -> NLLBTokenizer.AddedToken {
         guard let content = entry["content"] as? String, !content.isEmpty else {
-            throw NllbTokenizerError.invalidJSON(path: path, reason: "added token \(id) has no content")
+            throw NLLBTokenizerError.invalidJSON(path: path, reason: "added token \(id) has no content")
         }
-        return NllbTokenizer.AddedToken(content: content, id: id,
+        return NLLBTokenizer.AddedToken(content: content, id: id,
                                         special: bool(entry["special"], default: false),
                                         lstrip: bool(entry["lstrip"], default: false),
                                         rstrip: bool(entry["rstrip"], default: false),
@@ -47,7 +47,7 @@ enum NllbHuggingFaceFiles {
     // MARK: tokenizer_config.json
 
     struct Config {
-        var addedTokens: [NllbTokenizer.AddedToken]?
+        var addedTokens: [NLLBTokenizer.AddedToken]?
         var additionalSpecialTokens: [String]?
         var legacyBehaviour = false
         /// `from_slow`: transformers builds the fast tokenizer from the `.model`, ignoring tokenizer.json.
@@ -61,10 +61,10 @@ enum NllbHuggingFaceFiles {
         let json = try readJSONObject(url)
         var config = Config()
         if let decoder = json["added_tokens_decoder"] as? [String: Any] {
-            var tokens: [NllbTokenizer.AddedToken] = []
+            var tokens: [NLLBTokenizer.AddedToken] = []
             for (key, value) in decoder {
                 guard let id = Int(key), id >= 0, let entry = value as? [String: Any] else {
-                    throw NllbTokenizerError.invalidJSON(path: url.path, reason: "added_tokens_decoder entry \(key.debugDescription) is not `\"id\": {token}`")
+                    throw NLLBTokenizerError.invalidJSON(path: url.path, reason: "added_tokens_decoder entry \(key.debugDescription) is not `\"id\": {token}`")
                 }
                 tokens.append(try addedToken(entry, id: id, path: url.path))
             }
@@ -87,7 +87,7 @@ enum NllbHuggingFaceFiles {
     // MARK: tokenizer.json
 
     struct TokenizerFile {
-        var addedTokens: [NllbTokenizer.AddedToken]
+        var addedTokens: [NLLBTokenizer.AddedToken]
         var processor: SentencePieceProcessor?
         /// Metaspace `prepend_scheme`: "always", "first" or "never".
         var prependScheme: String
@@ -96,15 +96,15 @@ enum NllbHuggingFaceFiles {
     }
 
     /// Reads the added tokens only (cheap path when the `.model` supplies the pieces).
-    static func readAddedTokens(_ url: URL) throws -> [NllbTokenizer.AddedToken] {
+    static func readAddedTokens(_ url: URL) throws -> [NLLBTokenizer.AddedToken] {
         try addedTokens(of: readJSONObject(url), path: url.path)
     }
 
-    private static func addedTokens(of json: [String: Any], path: String) throws -> [NllbTokenizer.AddedToken] {
+    private static func addedTokens(of json: [String: Any], path: String) throws -> [NLLBTokenizer.AddedToken] {
         guard let list = json["added_tokens"] as? [[String: Any]] else { return [] }
         return try list.map { entry in
             guard let id = int(entry["id"]), id >= 0 else {
-                throw NllbTokenizerError.invalidJSON(path: path, reason: "an added token has no valid id")
+                throw NLLBTokenizerError.invalidJSON(path: path, reason: "an added token has no valid id")
             }
             return try addedToken(entry, id: id, path: path)
         }.sorted { $0.id < $1.id }
@@ -117,9 +117,9 @@ enum NllbHuggingFaceFiles {
     static func readTokenizerFile(_ url: URL) throws -> TokenizerFile {
         let path = url.path
         let json = try readJSONObject(url)
-        try NllbTokenizerFileChecks.check(json, path: path)
+        try NLLBTokenizerFileChecks.check(json, path: path)
         let added = try addedTokens(of: json, path: path)
-        func unsupported(_ reason: String) -> NllbTokenizerError { .unsupportedTokenizerJSON(path: path, reason: reason) }
+        func unsupported(_ reason: String) -> NLLBTokenizerError { .unsupportedTokenizerJSON(path: path, reason: reason) }
 
         // Normalizer: [Precompiled] + Strip(right) + Replace(" {2,}", "▁") for NLLB.
         var charsmap: [UInt8] = []
@@ -138,7 +138,7 @@ enum NllbHuggingFaceFiles {
             case "Precompiled":
                 guard let b64 = n["precompiled_charsmap"] as? String, let data = Data(base64Encoded: b64) else {
                     if n["precompiled_charsmap"] is NSNull { continue }
-                    throw NllbTokenizerError.invalidJSON(path: path, reason: "the Precompiled normalizer's charsmap is not base64")
+                    throw NLLBTokenizerError.invalidJSON(path: path, reason: "the Precompiled normalizer's charsmap is not base64")
                 }
                 charsmap = [UInt8](data)
             case "Strip":
@@ -184,7 +184,7 @@ enum NllbHuggingFaceFiles {
         }
 
         guard let model = json["model"] as? [String: Any], let type = model["type"] as? String else {
-            throw NllbTokenizerError.invalidJSON(path: path, reason: "no model")
+            throw NLLBTokenizerError.invalidJSON(path: path, reason: "no model")
         }
         let byteFallback = bool(model["byte_fallback"], default: false)
         var pieces: [SentencePieceModel.Piece] = []
@@ -195,18 +195,18 @@ enum NllbHuggingFaceFiles {
         switch type {
         case "BPE":
             guard let vocab = model["vocab"] as? [String: Any] else {
-                throw NllbTokenizerError.invalidJSON(path: path, reason: "the BPE model has no vocab")
+                throw NLLBTokenizerError.invalidJSON(path: path, reason: "the BPE model has no vocab")
             }
             var byID = [String?](repeating: nil, count: vocab.count)
             for (piece, value) in vocab {
                 guard let id = int(value), id >= 0, id < vocab.count, byID[id] == nil else {
-                    throw NllbTokenizerError.invalidJSON(path: path, reason: "BPE vocab ids are not 0..<\(vocab.count) (piece \(piece.debugDescription))")
+                    throw NLLBTokenizerError.invalidJSON(path: path, reason: "BPE vocab ids are not 0..<\(vocab.count) (piece \(piece.debugDescription))")
                 }
                 byID[id] = piece
             }
             pieces = byID.map { .init(piece: $0!, score: 0) }
             if let unk = model["unk_token"] as? String {
-                guard let id = int(vocab[unk]) else { throw NllbTokenizerError.invalidJSON(path: path, reason: "unk_token \(unk) is not in the vocab") }
+                guard let id = int(vocab[unk]) else { throw NLLBTokenizerError.invalidJSON(path: path, reason: "unk_token \(unk) is not in the vocab") }
                 unkID = id
             }
             var ranks: [UInt64: SentencePieceProcessor.MergeRule] = [:]
@@ -222,7 +222,7 @@ enum NllbHuggingFaceFiles {
                 } else if let a = merge as? [String], a.count == 2 {
                     pair = a
                 } else {
-                    throw NllbTokenizerError.invalidJSON(path: path, reason: "merge \(rank) is neither \"a b\" nor [a, b]")
+                    throw NLLBTokenizerError.invalidJSON(path: path, reason: "merge \(rank) is neither \"a b\" nor [a, b]")
                 }
                 guard let left = int(vocab[pair[0]]), let right = int(vocab[pair[1]]),
                       let merged = int(vocab[pair[0] + pair[1]]) else { continue }
@@ -233,11 +233,11 @@ enum NllbHuggingFaceFiles {
         case "Unigram":
             modelType = .unigram
             guard let vocab = model["vocab"] as? [[Any]] else {
-                throw NllbTokenizerError.invalidJSON(path: path, reason: "the Unigram model has no vocab")
+                throw NLLBTokenizerError.invalidJSON(path: path, reason: "the Unigram model has no vocab")
             }
             pieces = try vocab.enumerated().map { (id, entry) in
                 guard entry.count == 2, let piece = entry[0] as? String, let score = (entry[1] as? NSNumber)?.floatValue else {
-                    throw NllbTokenizerError.invalidJSON(path: path, reason: "Unigram vocab entry \(id) is not [piece, score]")
+                    throw NLLBTokenizerError.invalidJSON(path: path, reason: "Unigram vocab entry \(id) is not [piece, score]")
                 }
                 return .init(piece: piece, score: score)
             }
@@ -251,7 +251,7 @@ enum NllbHuggingFaceFiles {
         // other added tokens inside the vocabulary are user-defined symbols.
         for token in added where token.id < pieces.count && token.id != unk {
             guard pieces[token.id].piece == token.content else {
-                throw NllbTokenizerError.inconsistentFiles(reason: "added token \(token.content) has id \(token.id), which is \(pieces[token.id].piece) in the vocab of \(path)")
+                throw NLLBTokenizerError.inconsistentFiles(reason: "added token \(token.content) has id \(token.id), which is \(pieces[token.id].piece) in the vocab of \(path)")
             }
             pieces[token.id].type = token.special ? .control : .userDefined
         }

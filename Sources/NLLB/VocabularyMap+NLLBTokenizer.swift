@@ -7,7 +7,7 @@ extension VocabularyMap {
     /// codes (as `ct2-transformers-converter --vocab_mapping` takes it for an NLLB folder).
     /// The unknown, begin and end tokens are always candidates, as in CTranslate2 4.8 (which
     /// dropped the padding token from that list).
-    public init(contentsOf url: URL, tokenizer: NllbTokenizer) throws {
+    public init(contentsOf url: URL, tokenizer: NLLBTokenizer) throws {
         try self.init(
             contentsOf: url,
             tokenID: { token in
