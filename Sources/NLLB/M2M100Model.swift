@@ -175,7 +175,7 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         decoder.step(steps, workspace: ws)
         guard let logits else { return }
         if let vocabulary {
-            restrictedHead(for: vocabulary)(out: logits, input: ws.normed.pointer, rows: steps.count)
+            try restrictedHead(for: vocabulary)(out: logits, input: ws.normed.pointer, rows: steps.count)
         } else {
             lmHead(out: logits, input: ws.normed.pointer, rows: steps.count)              // [steps, vocab]
         }
@@ -183,9 +183,9 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
 
     /// The output layer's rows for `vocabulary`, copied at its first step and kept while the
     /// steps ask for the same tokens (every step of one translation does).
-    private func restrictedHead(for vocabulary: OutputVocabulary) -> RestrictedOutputLayer {
+    private func restrictedHead(for vocabulary: OutputVocabulary) throws -> RestrictedOutputLayer {
         if let head = lastRestrictedHead, head.outputs == vocabulary.tokens { return head }
-        let head = RestrictedOutputLayer(lmHead, outputs: vocabulary.tokens)
+        let head = try RestrictedOutputLayer(lmHead, outputs: vocabulary.tokens)
         lastRestrictedHead = head
         return head
     }

@@ -21,6 +21,8 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     case unexpectedShape(tensor: String, expected: [Int], got: [Int])
     case unexpectedDType(tensor: String, expected: String, got: String)
     case shapeMismatch(op: String, expected: [Int], got: [Int])
+    /// Outputs asked of a layer that it does not have, or not ascending (a restricted output layer).
+    case invalidOutputs(reason: String)
 
     public var description: String {
         switch self {
@@ -61,6 +63,8 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
             return "tensor '\(tensor)' is \(got) where \(expected) was expected."
         case .shapeMismatch(let op, let expected, let got):
             return "\(op): expected shape \(expected), got \(got)."
+        case .invalidOutputs(let reason):
+            return "restricted output layer: \(reason). Give token ids of the model's vocabulary, ascending."
         }
     }
 }

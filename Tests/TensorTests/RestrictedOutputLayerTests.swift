@@ -28,9 +28,9 @@ final class RestrictedOutputLayerTests: XCTestCase {
         ]
     }
 
-    func testSelectedOutputsMatchTheFullLayerAndTheRestAreMinusInfinity() {
+    func testSelectedOutputsMatchTheFullLayerAndTheRestAreMinusInfinity() throws {
         for (name, layer) in layers() {
-            let restricted = RestrictedOutputLayer(layer, outputs: outputs)
+            let restricted = try RestrictedOutputLayer(layer, outputs: outputs)
             for rows in [1, 3, 9, 20] {
                 let input = random(rows * inFeatures)
                 var full = [Float](repeating: .nan, count: rows * outFeatures)
@@ -52,9 +52,9 @@ final class RestrictedOutputLayerTests: XCTestCase {
         }
     }
 
-    func testInt8SelectionIsBitExact() {
+    func testInt8SelectionIsBitExact() throws {
         let layer = layers()[3].1
-        let restricted = RestrictedOutputLayer(layer, outputs: outputs)
+        let restricted = try RestrictedOutputLayer(layer, outputs: outputs)
         let input = random(5 * inFeatures)
         var full = [Float](repeating: 0, count: 5 * outFeatures), out = full
         layer(out: &full, input: input, rows: 5)
@@ -64,14 +64,23 @@ final class RestrictedOutputLayerTests: XCTestCase {
         }
     }
 
-    func testEveryOutputSelectedIsTheFullLayer() {
+    func testEveryOutputSelectedIsTheFullLayer() throws {
         let layer = layers()[0].1
-        let restricted = RestrictedOutputLayer(layer, outputs: Array(0..<outFeatures))
+        let restricted = try RestrictedOutputLayer(layer, outputs: Array(0..<outFeatures))
         let input = random(2 * inFeatures)
         var full = [Float](repeating: 0, count: 2 * outFeatures), out = full
         layer(out: &full, input: input, rows: 2)
         restricted(out: &out, input: input, rows: 2)
         XCTAssertEqual(out, full)
         XCTAssertEqual(restricted.weightBytes, layer.weightBytes)
+    }
+
+    func testOutputsOutsideTheLayerOrOutOfOrderAreTypedErrors() {
+        let layer = layers()[0].1
+        for outputs in [[0, outFeatures], [-1, 2], [3, 1], [2, 2]] {
+            XCTAssertThrowsError(try RestrictedOutputLayer(layer, outputs: outputs), "\(outputs)") { error in
+                guard case TensorError.invalidOutputs = error else { return XCTFail("\(error)") }
+            }
+        }
     }
 }

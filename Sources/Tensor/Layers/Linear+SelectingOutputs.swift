@@ -4,8 +4,11 @@ extension Linear {
     /// result is output `outputs[j]` of this layer, computed from a copy of just those weight
     /// rows (and bias entries) in the same precision. What a restricted output layer
     /// (`RestrictedOutputLayer`) reads instead of the whole matrix.
-    public func selectingOutputs(_ outputs: [Int]) -> Linear {
-        for o in outputs { precondition(o >= 0 && o < outFeatures, "output \(o) of a layer with \(outFeatures)") }
+    /// - Throws: `TensorError.invalidOutputs` for an output outside 0..<outFeatures.
+    public func selectingOutputs(_ outputs: [Int]) throws -> Linear {
+        if let bad = outputs.first(where: { $0 < 0 || $0 >= outFeatures }) {
+            throw TensorError.invalidOutputs(reason: "output \(bad) of a layer with \(outFeatures) outputs")
+        }
         let selectedBias = bias.map { bias -> FloatBuffer in
             let copy = FloatBuffer(count: outputs.count)
             for (j, o) in outputs.enumerated() { copy.mutablePointer[j] = bias.pointer[o] }

@@ -15,11 +15,14 @@ public final class RestrictedOutputLayer: @unchecked Sendable {
     private var scores: FloatBuffer
 
     /// Copies the rows of `layer` for `outputs` (ascending, no repeats, each below `layer.outFeatures`).
-    public init(_ layer: Linear, outputs: [Int]) {
-        precondition(zip(outputs, outputs.dropFirst()).allSatisfy { $0 < $1 }, "outputs must be ascending without repeats")
+    /// - Throws: `TensorError.invalidOutputs` otherwise.
+    public init(_ layer: Linear, outputs: [Int]) throws {
+        guard zip(outputs, outputs.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw TensorError.invalidOutputs(reason: "outputs must be ascending without repeats")
+        }
         self.outputs = outputs
         width = layer.outFeatures
-        selected = layer.selectingOutputs(outputs)
+        selected = try layer.selectingOutputs(outputs)
         scores = FloatBuffer(count: outputs.count)
     }
 
