@@ -31,7 +31,7 @@ import XCTest
 ///     }
 ///
 ///     swiftc -sanitize=fuzzer,address -parse-as-library -module-name InferenceServer \
-///         Sources/InferenceServer/HTTP/*.swift Fuzz/main.swift -o fuzz-parser && ./fuzz-parser -max_len=4096
+///         Sources/HTTPServer/*.swift Fuzz/main.swift -o fuzz-parser && ./fuzz-parser -max_len=4096
 final class RequestParserFuzzTests: XCTestCase {
     static let corpus: [String] = [
         "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
