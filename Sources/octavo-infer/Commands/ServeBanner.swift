@@ -1,6 +1,7 @@
 import HTTPServer
 import Foundation
 import InferenceServer
+import JobStore
 import Kernels
 import Tensor
 
@@ -38,6 +39,7 @@ extension ServeCommand {
     ///       process memory 801 MiB resident; 8 compute threads
     ///       jobs: /var/lib/octavo/jobs.sqlite; API key required
     ///       http://127.0.0.1:8080/v1 (OpenAI: /v1/chat/completions, /v1/completions), /health, /metrics
+    ///       http://127.0.0.1:8080/ (the playground)
     ///
     /// Weight memory is the parameter count times the width of `--dtype` (f16/int8 keep
     /// embeddings and norms in f32, so it is an estimate, marked `~`).
@@ -65,12 +67,15 @@ extension ServeCommand {
         }
         let resident = residentBytes().map { "process memory \(formatBytes($0)) resident; " } ?? ""
         lines.append("  \(resident)\(ComputePool.shared.threadCount) compute threads")
-        let jobs = configuration.jobsDatabasePath.map { "jobs: \($0)" } ?? "jobs: off (no --jobs-db)"
+        let redis = configuration.jobsRedisURL.flatMap { try? RedisURL(parsing: $0) }
+            .map { "jobs: \($0), lease \(Int(configuration.jobLease)) s" }
+        let jobs = redis ?? configuration.jobsDatabasePath.map { "jobs: \($0)" } ?? "jobs: off (no --jobs-db or --jobs-redis)"
         lines.append("  \(jobs); API key \(configuration.apiKeys.isEmpty ? "not required" : "required")")
         for (index, listener) in listeners.enumerated() {
             let base = "http://\(listener.host):\(listener.port)"
             if index == 0 {
                 lines.append("  \(base)/v1 (OpenAI: /v1/chat/completions, /v1/completions), \(base)/health, \(base)/metrics")
+                lines.append("  \(base)/ (the playground)")
             } else {
                 lines.append("  \(base) (default model \(listener.name ?? "?"))")
             }

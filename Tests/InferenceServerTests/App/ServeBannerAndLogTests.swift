@@ -17,7 +17,7 @@ final class ServeBannerAndLogTests: XCTestCase {
         let banner = server.stdout
         for expected in ["octavo-infer 0.", "model tiny: generation (gpt2), f32, 84.3K parameters",
                          "chat template \(template)", "compute threads", "jobs: off", "API key required",
-                         "http://127.0.0.1:\(port)/v1 (OpenAI"] {
+                         "http://127.0.0.1:\(port)/v1 (OpenAI", "http://127.0.0.1:\(port)/ (the playground)"] {
             XCTAssertTrue(banner.contains(expected), "'\(expected)' missing from:\n\(banner)")
         }
 

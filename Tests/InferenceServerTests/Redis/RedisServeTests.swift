@@ -32,6 +32,7 @@ final class RedisServeTests: XCTestCase {
         let port = try XCTUnwrap(server.mainPort(), server.stderr)
         XCTAssertTrue(server.waitFor("ready"), server.stdout + server.stderr)
         XCTAssertTrue(server.stderr.contains("job store is unavailable"), server.stderr)
+        XCTAssertTrue(server.stdout.contains("jobs: redis://127.0.0.1:\(redisPort)/0, lease 30 s"), server.stdout)
 
         let health = try TestClient.request(port: port, "/health")
         XCTAssertEqual(health.status, 200, "sync routes still work: the load balancer keeps the server")
