@@ -162,7 +162,11 @@ final class StoryRun: @unchecked Sendable {
         let results = call.run(isCancelled: isCancelled) { event in
             guard failure == nil, case .token(_, let step) = event else { return true }
             text += step.text
-            writer.textDidGrow(text)
+            // Only whitespace (a closing word ends) or a colon (a `Story:` marker) can make a
+            // paragraph final: other tokens skip re-cutting the whole text.
+            if step.text.unicodeScalars.contains(where: { $0 == ":" || PythonWhitespace.contains($0) }) {
+                writer.textDidGrow(text)
+            }
             do { return deliver(try writer.takeReady()) } catch {
                 failure = error
                 return false
