@@ -106,10 +106,20 @@ let package = Package(
         .testTarget(name: "GPT2Tests", dependencies: ["ReaderCorpus", "Kernels", "GPT2", "Tokenizer", "Generation", "AllocationCounter"], swiftSettings: testSettings),
         // Runs the built `octavo-infer` binary end to end (the dependency makes `swift test` build it).
         .testTarget(name: "CLITests", dependencies: ["octavo-infer", "InferenceServer"], swiftSettings: testSettings),
-        // Depends on the crash helper and on `octavo-infer` so that `swift test` always builds
-        // them next to the test bundle (crash-recovery tests run them as separate processes).
+        // Test-only: what the server and job store tests share (a raw HTTP client, free ports,
+        // redis-server, nginx and chromium processes, a job store per test).
+        .target(name: "ServiceTestSupport", dependencies: ["HTTPServer", "JobStore"], path: "Tests/ServiceTestSupport",
+                swiftSettings: testSettings),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "ServiceTestSupport"], swiftSettings: testSettings),
+        // Depends on the crash helper so that `swift test` builds it: JobCrashRecoveryTests runs
+        // it as a separate process and kills it with SIGKILL in the middle of running jobs.
+        .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "ServiceTestSupport", "jobstore-crash-helper"],
+                    swiftSettings: testSettings),
+        // Depends on `octavo-infer` so that `swift test` always builds it next to the test bundle
+        // (serve, signal and deployment tests run it as a separate process).
         .testTarget(name: "InferenceServerTests",
-                    dependencies: ["HTTPServer", "JobStore", "InferenceServer", "GPT2", "NLLB", "Generation", "Tokenizer", "jobstore-crash-helper", "octavo-infer"], swiftSettings: testSettings),
+                    dependencies: ["HTTPServer", "JobStore", "InferenceServer", "ServiceTestSupport", "GPT2", "NLLB", "Generation",
+                                   "Tokenizer", "octavo-infer"], swiftSettings: testSettings),
         .testTarget(name: "NLLBTests", dependencies: ["ReaderCorpus", "Kernels", "NLLB", "Generation", "Tensor", "Tokenizer", "AllocationCounter"], swiftSettings: testSettings),
     ],
     swiftLanguageModes: [.v6]

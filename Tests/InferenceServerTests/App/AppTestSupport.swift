@@ -4,6 +4,7 @@ import GPT2
 import Tokenizer
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// Paths of the shared fixtures.
 enum AppFixtures {

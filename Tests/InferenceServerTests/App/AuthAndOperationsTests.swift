@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// API keys, health while loading, metrics, back-pressure and client disconnects.
 final class AuthAndOperationsTests: AppTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// Batching seen from HTTP clients, and hostile bodies on every model route.
 final class BatchingRouteTests: AppTestCase {

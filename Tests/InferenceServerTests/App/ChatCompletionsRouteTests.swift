@@ -2,6 +2,7 @@ import Foundation
 import GPT2
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// `POST /v1/chat/completions`: the prompt the template makes, shapes, streaming framing, validation.
 final class ChatCompletionsRouteTests: AppTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// `POST /v1/completions` and `GET /v1/models`: shapes, streaming framing, validation.
 final class CompletionsRouteTests: AppTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// The files in deploy/ run what they say: the systemd unit's ExecStart and the compose
 /// service's command start the server on the example config (tiny model, temporary paths and

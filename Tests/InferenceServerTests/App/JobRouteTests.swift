@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// `/v1/jobs`: submit, get, events, cancel, idempotency — through the real executors.
 final class JobRouteTests: AppTestCase {

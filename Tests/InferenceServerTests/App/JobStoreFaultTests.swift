@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// Faults an operator meets, on the real binary: the disk under the job store full, the store's
 /// file deleted or replaced while serving, the store locked by another process at start, a model

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// The old Flask services' routes, shape for shape (see shared/SEED-API.md).
 final class LegacyRouteTests: AppTestCase {

@@ -2,6 +2,7 @@ import Foundation
 import NLLB
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// The translation routes over the real tiny NLLB model: transformers' translations
 /// come back through the legacy and native APIs, tags intact, batched like alone.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// `/v1/generate`, `/v1/translate`, `/v1/languages`, `/v1/tokenize`, `/v1/detokenize`.
 final class NativeRouteTests: AppTestCase {

@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// Safe defaults on a network: CORS only for listed origins, the loopback exemption closed to
 /// foreign web pages and proxied requests, `Host` checked against DNS rebinding, keys replaceable.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// Runs `Tests/OpenAIClient/check_openai_client.py` (the official `openai` Python client)
 /// against an in-process server. Skipped when the package is not importable, unless

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// The playground page in a real browser (Debian's Chromium, headless): a user writes a prompt,
 /// picks a language and sees the translated paragraphs stream in; free text is translated.

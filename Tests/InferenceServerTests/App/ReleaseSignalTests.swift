@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// Signals on the release binary users run (the optimized build once lost its signal sources
 /// while the debug one kept them): a request in flight when SIGTERM or SIGINT arrives is answered,

@@ -3,6 +3,7 @@ import Foundation
 import NLLB
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// One log line per request with its id, model and tokens; `/metrics` series that tell the truth.
 final class RequestLogAndMetricsTests: AppTestCase {

@@ -3,6 +3,7 @@ import XCTest
 import Generation
 import Tensor
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// A language model that writes a fixed token script: whatever the prompt, the token after
 /// position p is `script[p - promptLength]` with a logit far above the rest (so sampling at

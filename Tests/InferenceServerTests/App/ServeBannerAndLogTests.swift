@@ -2,6 +2,7 @@ import Foundation
 import Tokenizer
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// `octavo-infer serve` as a process: the start banner, JSON request logs, --chat-template.
 final class ServeBannerAndLogTests: XCTestCase {

@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// `octavo-infer serve` as a process: startup, signals, startup errors, and kill -9 with
 /// durable jobs.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// `serve --config`, `--check-config`, `--api-key-file` reloaded on SIGHUP, and the access options
 /// on the real binary.

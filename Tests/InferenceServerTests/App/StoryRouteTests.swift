@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// `POST /v1/stories`: paragraphs as the old services cut them, translated on the translation
 /// model while the story model writes, streamed in order.

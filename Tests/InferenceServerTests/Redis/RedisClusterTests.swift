@@ -5,6 +5,7 @@ import XCTest
 import Glibc
 #endif
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// Three real `octavo-infer serve --jobs-redis` processes behind a real nginx, sharing one
 /// real Redis (AOF on): one server is killed with SIGKILL while it runs jobs and Redis restarts

@@ -5,6 +5,7 @@ import XCTest
 import Glibc
 #endif
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// `serve --jobs-redis` as one process: flags, and Redis unreachable at start and mid-run.
 final class RedisServeTests: XCTestCase {

@@ -1,7 +1,7 @@
 @testable import HTTPServer
 import Foundation
 import XCTest
-@testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// A deterministic mutation fuzzer for `RequestParser`, small enough to run on
 /// every `swift test`.

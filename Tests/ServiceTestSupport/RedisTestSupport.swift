@@ -4,7 +4,6 @@ import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import InferenceServer
 
 /// Finds a system binary (Debian puts redis-server and nginx in /usr/bin or /usr/sbin).
 func findSystemBinary(_ name: String, package: String) throws -> String {

@@ -1,6 +1,5 @@
 @testable import HTTPServer
 import Foundation
-@testable import InferenceServer
 
 /// Records what handlers observed, for tests to wait on.
 final class Observations: @unchecked Sendable {

@@ -1,6 +1,6 @@
 @testable import HTTPServer
 import XCTest
-@testable import InferenceServer
+@testable import ServiceTestSupport
 
 final class RequestParserTests: XCTestCase {
     // MARK: Helpers

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// What an internet-facing server meets: malformed, oversized, slow, silent and
 /// flooding clients. After each, the server must still answer a normal request.
@@ -244,20 +244,5 @@ final class HostileInputTests: ServerTestCase {
         XCTAssertNotNil(stopped)
         assertHealthy()
         withExtendedLifetime(client) {}
-    }
-}
-
-/// Small deterministic PRNG for tests (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

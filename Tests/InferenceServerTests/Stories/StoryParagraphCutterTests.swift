@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// The paragraphs handed out while a story is written are exactly `StoryFormatter`'s for the
 /// finished text, however the text grows.

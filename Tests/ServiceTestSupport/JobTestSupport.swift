@@ -1,7 +1,6 @@
 @testable import JobStore
 import Foundation
 import XCTest
-@testable import InferenceServer
 
 /// Base class for job store tests: a private temporary directory per test, removed afterwards,
 /// and stores that are closed even when a test fails half way.

@@ -1,7 +1,7 @@
 @testable import JobStore
 import Foundation
 import XCTest
-@testable import InferenceServer
+@testable import ServiceTestSupport
 
 final class JobRunnerTests: JobStoreTestCase {
     private var runners: [JobRunner] = []

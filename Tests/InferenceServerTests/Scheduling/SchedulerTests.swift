@@ -3,6 +3,7 @@ import Generation
 import GPT2
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// The continuous-batching executor: batched greedy output equals sequential output,
 /// queue limits, cancellation and timeouts.

@@ -1,7 +1,7 @@
 @testable import JobStore
 import Foundation
 import XCTest
-@testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// The RESP2 client against a real redis-server: reply types, pipelining, errors, timeouts,
 /// and reconnecting after Redis restarts.
@@ -160,14 +160,4 @@ final class RedisReplyParserTests: XCTestCase {
             }
         }
     }
-}
-
-/// A value shared between a test and a thread it started.
-final class LockedBox<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value { lock.lock(); defer { lock.unlock() }; return stored }
-    func set(_ value: Value) { lock.lock(); stored = value; lock.unlock() }
-    func update(_ body: (inout Value) -> Void) { lock.lock(); body(&stored); lock.unlock() }
 }

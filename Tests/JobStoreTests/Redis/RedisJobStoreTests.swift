@@ -1,7 +1,7 @@
 @testable import JobStore
 import Foundation
 import XCTest
-@testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// `RedisJobStore` with several store instances (standing in for servers) on one real Redis.
 final class RedisJobStoreTests: XCTestCase {

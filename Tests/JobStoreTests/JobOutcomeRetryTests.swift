@@ -1,5 +1,6 @@
 import Foundation
 @testable import JobStore
+@testable import ServiceTestSupport
 import XCTest
 
 /// A finished job whose outcome the store cannot take (disk full, database locked) keeps the

@@ -1,7 +1,7 @@
 @testable import JobStore
 import Foundation
 import XCTest
-@testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// What the handlers and `JobRunner` rely on, run against both stores through `JobStorage`
 /// only: idempotency, cancel, a runner working the queue, events, listing, graceful stop, close.

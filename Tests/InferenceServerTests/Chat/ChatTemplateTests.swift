@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// The plain default template, the Jinja subset a folder's template may use, and refusals.
 final class ChatTemplateTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// `StoryFormatter` against the Python reference of the old services
 /// (scripts/fixtures/legacy_story_reference.py → Tests/Fixtures/Legacy/story_formatter_cases.json).
@@ -19,7 +20,7 @@ final class StoryFormatterTests: XCTestCase {
     }
 
     static func loadFixture() throws -> Fixture {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/Legacy/story_formatter_cases.json")
         return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
     }

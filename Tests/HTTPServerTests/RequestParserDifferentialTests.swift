@@ -1,7 +1,7 @@
 @testable import HTTPServer
 import Foundation
 import XCTest
-@testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// Differential test of `RequestParser` against h11, a strict pure-Python HTTP/1.1 parser.
 ///

@@ -1,7 +1,7 @@
 @testable import HTTPServer
 import Foundation
 import XCTest
-@testable import InferenceServer
+@testable import ServiceTestSupport
 
 final class RouterTests: XCTestCase {
     private func call(_ router: HTTPResponder, _ target: String) throws -> HTTPResponse {

@@ -1,7 +1,7 @@
 @testable import HTTPServer
 import Foundation
 import XCTest
-@testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// End to end over loopback: real sockets, real threads.
 final class HTTPServerTests: ServerTestCase {

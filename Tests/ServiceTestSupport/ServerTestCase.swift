@@ -1,7 +1,6 @@
 @testable import HTTPServer
 import Foundation
 import XCTest
-@testable import InferenceServer
 
 /// Starts a real server on 127.0.0.1, port 0, for each test, and shuts it down after.
 class ServerTestCase: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// Translation requests that arrive together share one backend call.
 final class TranslationExecutorTests: XCTestCase {

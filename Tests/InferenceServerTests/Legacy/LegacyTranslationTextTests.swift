@@ -3,6 +3,7 @@ import Foundation
 import Tokenizer
 import XCTest
 @testable import InferenceServer
+@testable import ServiceTestSupport
 
 /// `LegacyTranslationText` and `LegacyTranslationPlan` on stories shaped like
 /// the platform's, with a fake translator that marks every sentence it sees.

@@ -4,7 +4,6 @@ import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import InferenceServer
 
 /// A response as the test client read it off the wire.
 struct TestResponse {
