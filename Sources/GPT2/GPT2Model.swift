@@ -9,6 +9,9 @@ import Tensor
 ///     x = wte[tokens] + wpe[positions]          [rows, n_embd]
 ///     for block in h: x = block(x)              pre-norm attention + MLP
 ///     logits = ln_f(x_last) · wteᵀ              [sequences, vocab]
+///
+/// Sendable by hand: the weights are immutable after load; the workspace is driven by one executor thread at
+/// a time, as `CausalLanguageModel` requires.
 public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     public let config: GPT2Config
     public let checkpoint: Checkpoint

@@ -5,7 +5,7 @@ import Tokenizer
 
 /// A GPT-2 folder ready to generate: the model, its tokenizer and the defaults
 /// of its generation_config.json. What the CLI and the server load.
-public final class GPT2Pipeline: @unchecked Sendable {
+public final class GPT2Pipeline: Sendable {
     public let directory: URL
     public let model: GPT2Model
     public let tokenizer: ByteLevelBPETokenizer

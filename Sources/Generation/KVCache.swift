@@ -23,6 +23,8 @@ public enum KVCachePrecision: String, Sendable, CaseIterable {
 ///
 /// Layout per layer: [heads, capacity, headDim], so a decode step streams each head's keys
 /// once. Allocated once at its full capacity: appending never allocates.
+///
+/// Sendable by hand: owns raw buffers; one sequence's cache is written by one executor thread at a time.
 public final class KVCache: @unchecked Sendable {
     public let layers: Int
     public let heads: Int

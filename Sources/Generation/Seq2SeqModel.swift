@@ -2,7 +2,7 @@
 /// reads it: the cross-attention keys and values of each decoder layer. Computed
 /// once per source by `Seq2SeqModel.encode` and shared, read-only, by all the
 /// target sequences (beams) translating that source.
-public final class EncodedSource: @unchecked Sendable {
+public final class EncodedSource: Sendable {
     /// Source tokens (the cross-attention length).
     public let tokenCount: Int
     /// Keys and values per decoder layer, filled to `tokenCount` positions.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Tokenizer
 
 /// Generates one sequence at a time with a decoder-only model: prefill the
@@ -104,12 +105,11 @@ public final class TextGenerator {
 }
 
 /// A flag set once from any thread.
-public final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
+public final class CancellationFlag: Sendable {
+    private let value = Atomic(false)
     public init() {}
-    public var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
-    public func set() { lock.lock(); value = true; lock.unlock() }
+    public var isSet: Bool { value.load(ordering: .acquiring) }
+    public func set() { value.store(true, ordering: .releasing) }
 }
 
 func milliseconds(since start: DispatchTime) -> Double {

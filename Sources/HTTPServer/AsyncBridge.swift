@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs `async` code from a handler, which runs on a plain connection thread.
 ///
@@ -34,19 +35,14 @@ public enum AsyncBridge {
     }
 }
 
-private final class ResultBox<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var result: Result<Value, Error>?
+private final class ResultBox<Value: Sendable>: Sendable {
+    private let result = Mutex<Result<Value, Error>?>(nil)
 
     func set(_ value: Result<Value, Error>) {
-        lock.lock()
-        result = value
-        lock.unlock()
+        result.withLock { $0 = value }
     }
 
     func get() -> Result<Value, Error>? {
-        lock.lock()
-        defer { lock.unlock() }
-        return result
+        result.withLock { $0 }
     }
 }

@@ -7,6 +7,8 @@ import Foundation
 /// closes it) and the server (which may force it shut at the end of a graceful
 /// shutdown). The lock makes "force shut" and "close" exclusive, so the server
 /// never calls shutdown(2) on an fd number that was closed and reused.
+///
+/// Sendable by hand: every mutable field is read and written under `lock`.
 final class ConnectionHandle: @unchecked Sendable {
     let id: UInt64
     let fd: Int32

@@ -15,6 +15,8 @@ import Glibc
 /// id checked under the lock, so a socket that was unwatched while the thread
 /// was in poll() (and whose fd number may already be reused) never fires the
 /// wrong request's signal.
+///
+/// Sendable by hand: every mutable field is read and written under `lock`.
 final class DisconnectMonitor: @unchecked Sendable {
     private let lock = NSLock()
     private var watched: [UInt64: (fd: Int32, signal: DisconnectSignal)] = [:]

@@ -19,6 +19,8 @@ import Foundation
 /// Note: a client that half-closes (`shutdown(SHUT_WR)`) after sending its
 /// request counts as gone, as in most inference servers; HTTP clients that
 /// stream responses (curl, httpx, requests, browsers) do not half-close.
+///
+/// Sendable by hand: every mutable field is read and written under `condition`.
 public final class DisconnectSignal: @unchecked Sendable {
     private let condition = NSCondition()
     private var disconnected = false

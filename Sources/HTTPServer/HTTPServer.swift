@@ -23,6 +23,9 @@ import Glibc
 ///
 /// Creating a server sets SIGPIPE to ignored for the process (writes also use
 /// `MSG_NOSIGNAL`): a client that disconnects must never kill the process.
+///
+/// Sendable by hand: every mutable field is read and written under `state` (an NSCondition, waited on while
+/// draining).
 public final class HTTPServer: @unchecked Sendable {
     public let configuration: HTTPServerConfiguration
 

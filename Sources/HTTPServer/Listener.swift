@@ -7,6 +7,8 @@ import Glibc
 ///
 /// Made by `HTTPServer.listen(...)`. `close()` stops accepting on this port
 /// only; connections already accepted carry on.
+///
+/// Sendable by hand: every mutable field is read and written under `lock`.
 public final class Listener: @unchecked Sendable {
     /// The address it is bound to.
     public let host: String

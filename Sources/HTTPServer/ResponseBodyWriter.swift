@@ -16,6 +16,8 @@ import Foundation
 /// should stop generating then. To notice a disconnect without writing (during
 /// a long prompt evaluation, say), check `disconnect.isDisconnected` or register
 /// `disconnect.onDisconnect`.
+///
+/// Sendable by hand: every mutable field is read and written under `lock`.
 public final class ResponseBodyWriter: @unchecked Sendable {
     /// The request's disconnect signal.
     public let disconnect: DisconnectSignal
@@ -77,6 +79,8 @@ public final class ResponseBodyWriter: @unchecked Sendable {
 }
 
 /// Accumulates what a `ResponseBodyWriter.collecting` writer received.
+///
+/// Sendable by hand: every mutable field is read and written under `lock`.
 public final class BodyCollector: @unchecked Sendable {
     private let lock = NSLock()
     private var storage: [UInt8] = []

@@ -26,6 +26,9 @@ import Foundation
 /// is thread-safe anyway. Every error — from a handler, a middleware, 404/405 —
 /// is rendered by `errorRenderer`, which the server also uses for protocol
 /// errors (malformed request, 413, 408...) on listeners serving this router.
+///
+/// Sendable by hand: routes and middleware are registered before the server starts and read-only afterwards
+/// (`lock` guards late registration).
 public final class Router: HTTPResponder, @unchecked Sendable {
     public typealias Handler = @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
 

@@ -119,6 +119,8 @@ public enum SocketIO {
 
     /// A pipe whose read end becomes readable, for good, once `signal()` is
     /// called: lets any number of threads blocked in poll() wake up at once.
+    ///
+    /// Sendable by hand: every mutable field is read and written under `lock`.
     final class WakePipe: @unchecked Sendable {
         let readFD: Int32
         private let writeFD: Int32

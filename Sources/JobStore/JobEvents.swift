@@ -52,7 +52,7 @@ public enum JobEvent: Sendable, Equatable {
 /// Memory per subscriber is bounded by the job's output: consecutive `token` events that the
 /// consumer has not taken yet are merged into one, so a slow client receives fewer, larger
 /// deltas instead of an ever-growing backlog.
-public final class JobSubscription: AsyncSequence, @unchecked Sendable {
+public final class JobSubscription: AsyncSequence, Sendable {
     public typealias Element = JobEvent
 
     public enum WaitResult: Sendable, Equatable {
@@ -109,6 +109,8 @@ public final class JobSubscription: AsyncSequence, @unchecked Sendable {
 }
 
 /// The queue of events waiting for one subscriber.
+///
+/// Sendable by hand: every mutable field is read and written under `condition`.
 final class EventBuffer: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending: [JobEvent] = []
@@ -218,6 +220,8 @@ final class EventBuffer: @unchecked Sendable {
 /// registration happen between two state changes and it never misses or repeats one. Tokens do
 /// not touch the store lock (they are not persisted); the hub's lock alone orders them against
 /// registration.
+///
+/// Sendable by hand: every mutable field is read and written under `lock`.
 final class JobEventHub: @unchecked Sendable {
     private let lock = NSLock()
     private var subscribers: [JobID: [UInt64: EventBuffer]] = [:]

@@ -1,35 +1,27 @@
 import Foundation
+import Synchronization
 import HTTPServer
 
 /// Set when a running job should stop: a client cancelled it, or the server is shutting down
 /// and its grace period ran out. Executors poll it between tokens.
-public final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
+public final class CancellationFlag: Sendable {
+    private let cancelled = Atomic(false)
 
     public init() {}
 
-    public var isCancelled: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return cancelled
-    }
+    public var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
 
     /// Throws `CancellationError` once cancelled: `try cancellation.check()` in a token loop.
     public func check() throws {
         if isCancelled { throw CancellationError() }
     }
 
-    func cancel() {
-        lock.lock()
-        cancelled = true
-        lock.unlock()
-    }
+    func cancel() { cancelled.store(true, ordering: .releasing) }
 }
 
 /// Where an executor reports the text it generates. Cheap to call for every token: the text is
 /// kept in memory (for `GET` while running) and pushed to SSE subscribers, never written to disk.
-public final class ProgressReporter: @unchecked Sendable {
+public final class ProgressReporter: Sendable {
     public let jobID: JobID
     private let append: @Sendable (String) -> Void
     private let currentText: @Sendable () -> String

@@ -11,6 +11,9 @@ import HTTPServer
 /// Lifecycle: `start()` recovers what a previous process left unfinished and starts the
 /// workers and the TTL sweep; `stop(gracePeriod:)` lets in-flight jobs finish for a while,
 /// puts the rest back in the queue, and closes the store.
+///
+/// Sendable by hand: configuration is set before `start`; worker state is only touched under the runner's
+/// lock.
 public final class JobRunner: @unchecked Sendable {
     /// Runs one job and returns its result (opaque JSON).
     ///

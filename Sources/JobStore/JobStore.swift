@@ -15,6 +15,9 @@ import HTTPServer
 /// connection per thread would add SQLITE_BUSY retries and stale-read questions for no
 /// throughput. It also makes read-then-write sequences (idempotency check, claim, cancel)
 /// atomic without relying on SQLite locking alone.
+///
+/// Sendable by hand: configuration is set before the store is shared; the SQLite handle is only used under
+/// the store's lock.
 public final class JobStore: JobStorage, @unchecked Sendable {
     /// How hard commits try to reach the disk.
     public enum Durability: Sendable {
@@ -703,6 +706,8 @@ public final class JobStore: JobStorage, @unchecked Sendable {
 
 /// Wakes idle workers when a job becomes queued. A generation counter avoids lost wake-ups:
 /// a worker reads it before looking for work and sleeps only if it has not changed since.
+///
+/// Sendable by hand: every mutable field is read and written under `condition`.
 final class QueueSignal: @unchecked Sendable {
     private let condition = NSCondition()
     private var generation: UInt64 = 0

@@ -252,6 +252,8 @@ private enum KeeperAction {
 }
 
 /// A job this process runs: its lease in Redis and the text not yet written there.
+///
+/// Sendable by hand: every mutable field is read and written under `lock`.
 final class RedisActiveLease: @unchecked Sendable {
     let job: Job
     let token: UInt64

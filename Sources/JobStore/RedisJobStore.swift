@@ -19,6 +19,9 @@ import HTTPServer
 ///
 /// Redis unreachable: calls throw `JobStoreError.unavailable` (HTTP 503, nothing promised);
 /// recording an outcome is retried for up to `lease` before the job is left to be reclaimed.
+///
+/// Sendable by hand: configuration is set before the store is shared; live state sits behind the client's and
+/// the leases' locks.
 public final class RedisJobStore: JobStorage, @unchecked Sendable {
     public struct Configuration: Sendable {
         /// Prefix of every key, so several deployments can share one database.

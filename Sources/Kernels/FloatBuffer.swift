@@ -7,6 +7,8 @@ import Glibc
 
 /// A class so that many layers can share one buffer and the owner (mapping or
 /// allocation) is released exactly once.
+///
+/// Sendable by hand: an immutable view of memory it owns or keeps alive (raw pointers are not Sendable).
 public final class FloatBuffer: @unchecked Sendable {
     public let pointer: UnsafePointer<Float>
     public let count: Int

@@ -1,4 +1,6 @@
 /// A matrix stored in IEEE half precision, [outFeatures, inFeatures] row-major.
+///
+/// Sendable by hand: immutable after init; raw pointers into memory it owns or keeps alive.
 public final class HalfMatrix: @unchecked Sendable {
     public let rows: Int
     public let columns: Int

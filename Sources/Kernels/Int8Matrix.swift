@@ -3,6 +3,8 @@
 ///
 /// The layout is always [outFeatures, inFeatures] (a GPT-2 Conv1D is transposed
 /// when quantized) so that a row of weights is one contiguous dot product.
+///
+/// Sendable by hand: immutable after init; raw pointers into memory it owns or keeps alive.
 public final class Int8Matrix: @unchecked Sendable {
     public let rows: Int
     public let columns: Int

@@ -14,6 +14,9 @@ import Tensor
 ///
 /// `encode` and `decode` take whole batches; see `Seq2SeqModel`. One caller at a
 /// time (a lock serializes calls: the model owns its workspaces).
+///
+/// Sendable by hand: the weights are immutable after load; the workspace is driven by one executor thread at
+/// a time, as `Seq2SeqModel` requires.
 public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     public let config: M2M100Config
     public let checkpoint: Checkpoint

@@ -10,6 +10,9 @@ import Tokenizer
 /// sentence of every text goes through the model as one batch, and the
 /// translations are put back in the original paragraph layout. A sentence longer
 /// than the model's positions is cut at its best boundary first, never truncated.
+///
+/// Sendable by hand: options are set before it is shared; the model is driven by one executor thread at a
+/// time.
 public final class NLLBPipeline: @unchecked Sendable {
     public let directory: URL
     public let translator: M2M100Translator

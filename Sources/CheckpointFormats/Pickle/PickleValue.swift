@@ -31,12 +31,16 @@ public indirect enum PickleValue: Sendable {
 }
 
 /// A list the pickle may still append to after memoizing it (so it is shared, like Python's).
+///
+/// Sendable by hand: built by one unpickler and immutable once loading returns.
 public final class PickleList: @unchecked Sendable {
     public internal(set) var items: [PickleValue] = []
     var depth = 1
 }
 
 /// A dict (or OrderedDict) in insertion order; a repeated key replaces the earlier value.
+///
+/// Sendable by hand: built by one unpickler and immutable once loading returns.
 public final class PickleDict: @unchecked Sendable {
     public internal(set) var keys: [PickleValue] = []
     public internal(set) var values: [PickleValue] = []
@@ -57,6 +61,8 @@ public final class PickleDict: @unchecked Sendable {
 }
 
 /// `callable(*arguments)`, never called: the reader interprets the few callables it allows.
+///
+/// Sendable by hand: built by one unpickler and immutable once loading returns.
 public final class PickleObject: @unchecked Sendable {
     public let callable: String
     public let arguments: [PickleValue]

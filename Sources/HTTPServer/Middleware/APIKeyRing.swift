@@ -1,38 +1,30 @@
 import Foundation
+import Synchronization
 
 /// The accepted API keys, replaceable while the server runs (a key file reloaded on SIGHUP).
 /// Lookups compare in constant time against every key; the keys themselves are never exposed,
 /// so nothing can log them by accident.
-public final class APIKeyRing: @unchecked Sendable {
-    private let lock = NSLock()
-    private var keys: [[UInt8]]
+public final class APIKeyRing: Sendable {
+    private let keys: Mutex<[[UInt8]]>
 
     public init(_ keys: [String] = []) {
-        self.keys = Self.bytes(keys)
+        self.keys = Mutex(Self.bytes(keys))
     }
 
     /// Replaces every key at once; requests in flight finish with the set they were checked against.
     public func replace(with keys: [String]) {
         let bytes = Self.bytes(keys)
-        lock.lock()
-        self.keys = bytes
-        lock.unlock()
+        self.keys.withLock { $0 = bytes }
     }
 
     /// How many keys are accepted (0: authentication is off).
-    public var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return keys.count
-    }
+    public var count: Int { keys.withLock { $0.count } }
 
     public var isEmpty: Bool { count == 0 }
 
     /// True when `token` is one of the keys; the time does not tell which one, or how much matched.
     public func matches(_ token: String) -> Bool {
-        lock.lock()
-        let keys = self.keys
-        lock.unlock()
+        let keys = self.keys.withLock { $0 }
         return ConstantTime.matchesAny(Array(token.utf8), keys)
     }
 

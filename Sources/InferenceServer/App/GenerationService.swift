@@ -14,7 +14,7 @@ public enum LegacyStoryVariant: String, Sendable, CaseIterable {
 
 /// A text-generation model as the server serves it: its executor (which owns the model),
 /// tokenizer and defaults. Handlers reach the model only through `executor`.
-public final class GenerationService: @unchecked Sendable {
+public final class GenerationService: Sendable {
     public let name: String
     public let tokenizer: Tokenizer
     public let vocabularySize: Int
@@ -90,7 +90,7 @@ public final class GenerationService: @unchecked Sendable {
 }
 
 /// A translation model as the server serves it.
-public final class TranslationService: @unchecked Sendable {
+public final class TranslationService: Sendable {
     public let name: String
     public let backend: TranslationBackend
     public let executor: TranslationExecutor

@@ -2,6 +2,8 @@ import Foundation
 import HTTPServer
 
 /// The models a server holds, by name, in the order they were added; and whether loading is over.
+///
+/// Sendable by hand: every mutable field is read and written under `lock`.
 public final class ModelRegistry: @unchecked Sendable {
     public enum Entry: Sendable {
         case generation(GenerationService)

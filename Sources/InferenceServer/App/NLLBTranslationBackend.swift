@@ -5,7 +5,7 @@ import Tokenizer
 
 /// NLLB-200 behind the server's `TranslationBackend`: the requests of a batch that
 /// share a language pair and settings go through the model as one batch of sentences.
-public final class NLLBTranslationBackend: TranslationBackend, @unchecked Sendable {
+public final class NLLBTranslationBackend: TranslationBackend, Sendable {
     public let pipeline: NLLBPipeline
     public let languages: [String]
 

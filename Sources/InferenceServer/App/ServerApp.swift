@@ -17,6 +17,8 @@ import GPT2
 /// Layers: the HTTP layer (`HTTP/`, `Router`) never sees a model; handlers (`Handlers/`)
 /// decode and validate (`API/`), then submit to a model's executor (`Scheduling/`), which
 /// never sees JSON; `APIErrorRenderer` renders every error in its API's shape.
+///
+/// Sendable by hand: every mutable field is read and written under `lock`.
 public final class ServerApp: @unchecked Sendable {
     public let configuration: ServerConfiguration
     public let metrics = ServerMetrics()

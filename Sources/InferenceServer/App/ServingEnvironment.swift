@@ -4,6 +4,8 @@ import HTTPServer
 
 /// What handlers share: the models, the metrics, the limits, the job store, and whether
 /// the server is ready. Handlers reach models only through their services' executors.
+///
+/// Sendable by hand: every mutable field is read and written under `lock`.
 final class ServingEnvironment: @unchecked Sendable {
     let registry: ModelRegistry
     let metrics: ServerMetrics

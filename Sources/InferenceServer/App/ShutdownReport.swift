@@ -1,3 +1,4 @@
+import Synchronization
 import JobStore
 import Foundation
 import HTTPServer
@@ -19,29 +20,22 @@ public struct ShutdownReport: Sendable, Equatable {
     }
 
     /// Filled from the two threads that drain HTTP and jobs in parallel.
-    final class Box: @unchecked Sendable {
-        private let lock = NSLock()
-        private var report = ShutdownReport()
+    final class Box: Sendable {
+        private let report = Mutex(ShutdownReport())
 
         func set(http: HTTPServer.DrainReport?) {
             guard let http else { return }
-            lock.lock()
-            report.openConnections = http.openConnections
-            report.forcedConnections = http.forcedClosed
-            lock.unlock()
+            report.withLock {
+                $0.openConnections = http.openConnections
+                $0.forcedConnections = http.forcedClosed
+            }
         }
 
         func set(jobs: JobRunner.StopReport?) {
             guard let jobs else { return }
-            lock.lock()
-            report.requeuedJobs = jobs.requeued
-            lock.unlock()
+            report.withLock { $0.requeuedJobs = jobs.requeued }
         }
 
-        var value: ShutdownReport {
-            lock.lock()
-            defer { lock.unlock() }
-            return report
-        }
+        var value: ShutdownReport { report.withLock { $0 } }
     }
 }

@@ -7,6 +7,8 @@ import Generation
 ///
 /// Handlers and job workers use it the same way, so a job is just another client of
 /// the executor.
+///
+/// Sendable by hand: its tickets are set on the handler's thread before any other thread sees the call.
 final class GenerationCall: @unchecked Sendable {
     let service: GenerationService
     let count: Int

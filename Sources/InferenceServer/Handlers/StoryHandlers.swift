@@ -121,7 +121,7 @@ struct StoryPlan {
 
 /// One story being generated and translated: drives the generation, hands the text to a
 /// `StoryWriter`, and gives each paragraph to `onParagraph` in order.
-final class StoryRun: @unchecked Sendable {
+final class StoryRun: Sendable {
     let plan: StoryPlan
     private let call: GenerationCall
     private let writer: StoryWriter

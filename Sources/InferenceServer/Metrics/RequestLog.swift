@@ -14,6 +14,8 @@ public enum RequestLogFormat: String, Sendable, CaseIterable {
 /// What a handler adds to its request's log line: the model and the token counts. The
 /// middleware makes one per request and makes it `current` on the connection's thread
 /// while the handler runs and while a streamed body is written.
+///
+/// Sendable by hand: every mutable field is read and written under `lock`.
 public final class RequestLogRecord: @unchecked Sendable {
     public let requestID: String
     private let lock = NSLock()

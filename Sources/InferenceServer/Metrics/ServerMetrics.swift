@@ -4,6 +4,8 @@ import HTTPServer
 /// Every number `GET /metrics` exposes, recorded by the middleware (requests) and the
 /// executors (tokens, latencies, batches, queues). Thread-safe; recording is a lock and
 /// a few additions.
+///
+/// Sendable by hand: every counter is read and written under the metrics lock.
 public final class ServerMetrics: @unchecked Sendable {
     private struct RequestKey: Hashable { let route: String; let method: String; let status: Int }
 

@@ -30,6 +30,8 @@ public enum GenerationEvent: Sendable {
 /// The executor only appends (never blocks on a slow client); the consumer takes events
 /// at its own pace with `next(timeout:)`. Unbounded, but bounded in practice by the
 /// requests' token budgets.
+///
+/// Sendable by hand: every mutable field is read and written under `condition`.
 public final class GenerationEventChannel: @unchecked Sendable {
     private let condition = NSCondition()
     private var events: [GenerationEvent] = []

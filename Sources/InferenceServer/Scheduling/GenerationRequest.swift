@@ -95,6 +95,8 @@ public struct RequestTimings: Sendable, Codable, Equatable {
 /// The caller's handle on a submitted request: cancel it from any thread (a client
 /// disconnect handler, a job cancellation). A queued request is dropped at admission;
 /// a running one is retired before the next forward pass and finishes `cancelled`.
+///
+/// Sendable by hand: every mutable field is read and written under `lock`.
 public final class GenerationTicket: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false

@@ -24,6 +24,8 @@ public struct StoryParagraph: Sendable, Equatable {
 ///     for text in decodedSoFar { writer.textDidGrow(text); for p in writer.takeReady() { send(p) } }
 ///     writer.finish(finishedText)
 ///     for p in try writer.waitForRest() { send(p) }
+///
+/// Sendable by hand: its state is touched only on its serial `queue` or under `condition`.
 public final class StoryWriter: @unchecked Sendable {
     public typealias Translate = @Sendable (String) throws -> String
 

@@ -12,6 +12,9 @@ import HTTPServer
 /// (it may or may not have run); a command sent while Redis is down throws
 /// `connectionRefused`. Blocking commands (`XREAD BLOCK`) hold their connection for the wait,
 /// so they never delay other callers.
+///
+/// Sendable by hand: the connection pool is only touched under `lock`; a connection is used by one thread at
+/// a time.
 public final class RedisClient: @unchecked Sendable {
     public let url: RedisURL
     public let connectTimeout: TimeInterval

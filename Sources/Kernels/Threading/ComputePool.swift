@@ -12,6 +12,8 @@ import X86Intrinsics
 /// spin after each job (llama.cpp does the same), yielding the core now and then.
 /// OpenBLAS is kept single-threaded and its calls are split across this pool
 /// too, so the two never fight over the cores.
+///
+/// Sendable by hand: worker state is only touched under its locks and semaphores.
 public final class ComputePool: @unchecked Sendable {
     /// The process-wide pool; `ComputePool.configure(threads:)` sizes it before first use.
     public static var shared: ComputePool {

@@ -1,6 +1,6 @@
 import Kernels
 /// A lookup table [count, dimension]: row i is the vector of id i.
-public struct Embedding: @unchecked Sendable {
+public struct Embedding: Sendable {
     public let table: FloatBuffer
     public let count: Int
     public let dimension: Int

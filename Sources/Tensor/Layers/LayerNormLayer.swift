@@ -1,6 +1,6 @@
 import Kernels
 /// `torch.nn.LayerNorm` over the last dimension, with its weight and bias.
-public struct LayerNormLayer: @unchecked Sendable {
+public struct LayerNormLayer: Sendable {
     public let weight: FloatBuffer
     public let bias: FloatBuffer
     public let epsilon: Float

@@ -1,8 +1,8 @@
 import Kernels
 /// A linear map y = x·W + b, with W kept in the precision the model was loaded at.
-public struct Linear: @unchecked Sendable {
+public struct Linear: Sendable {
     /// The weight matrix in one of the stored forms.
-    public enum Weights: @unchecked Sendable {
+    public enum Weights: Sendable {
         /// fp32 in the checkpoint's own layout (memory-mapped when stored as F32).
         case float32(FloatBuffer, WeightLayout)
         /// Half precision, [out, in].

@@ -5,6 +5,8 @@ import Kernels
 /// sampling, beam search's log-softmax) never picks them. For NLLB-600M at batch 1 the full
 /// output layer is 256206 rows, about 60% of the bytes a decoder step reads in fp32; a few
 /// thousand candidates read a few MB.
+///
+/// Sendable by hand: immutable after init except its scratch, used by the one thread that drives the model.
 public final class RestrictedOutputLayer: @unchecked Sendable {
     /// The outputs scored, ascending.
     public let outputs: [Int]

@@ -26,7 +26,7 @@ extension SafeTensorsFile: CheckpointFile {}
 /// listed by `model.safetensors.index.json`, or, when the folder has no safetensors (as
 /// transformers prefers them too), `pytorch_model.bin` or the shards of
 /// `pytorch_model.bin.index.json`, read natively (`TorchCheckpointFile`).
-public final class Checkpoint: @unchecked Sendable {
+public final class Checkpoint: Sendable {
     /// How a model folder stores its weights.
     public enum Format: String, Sendable {
         case safetensors

@@ -10,6 +10,8 @@ import Darwin
 /// Weights are read straight from the page cache: loading costs no copy, and
 /// pages the model never touches are never read. The mapping lives as long as
 /// this object; every tensor view keeps a reference to it.
+///
+/// Sendable by hand: a read-only mapping, immutable after open.
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer

@@ -45,7 +45,7 @@ public struct TensorInfo: Sendable, Equatable {
 /// then the data area. Everything the header claims is checked before any
 /// tensor is handed out, so a truncated or hostile file is a `TensorError`,
 /// never a read outside the mapping.
-public final class SafeTensorsFile: @unchecked Sendable {
+public final class SafeTensorsFile: Sendable {
     public let path: String
     public let tensors: [String: TensorInfo]
     public let metadata: [String: String]

@@ -1,5 +1,7 @@
 import Kernels
 /// A stored tensor's bytes, still in the file's mapping, with its dtype and shape.
+///
+/// Sendable by hand: an immutable view into a mapped file that the checkpoint keeps alive.
 public struct TensorView: @unchecked Sendable {
     public let info: TensorInfo
     public let bytes: UnsafeRawBufferPointer

@@ -15,6 +15,8 @@ import Glibc
 /// no alignment), is copied into row-major order once, on first use; an F64 tensor is narrowed to F32 once, as
 /// transformers does when it loads one into a float32 model. Other dtypes (I64, I16, U8, BOOL:
 /// buffers such as `position_ids`) are listed in `unsupportedTensors`.
+///
+/// Sendable by hand: the copies it makes are cached under `lock`; the mapping is immutable.
 public final class TorchCheckpointFile: CheckpointFile, @unchecked Sendable {
     public let path: String
     public let tensors: [String: TensorInfo]
@@ -128,6 +130,8 @@ public final class TorchCheckpointFile: CheckpointFile, @unchecked Sendable {
 }
 
 /// Bytes owned by a checkpoint view: a strided tensor made contiguous.
+///
+/// Sendable by hand: immutable once filled, before it is shared.
 final class CopiedBytes: @unchecked Sendable {
     let bytes: UnsafeMutableRawBufferPointer
 

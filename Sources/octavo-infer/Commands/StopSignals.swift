@@ -9,6 +9,9 @@ import Foundation
 ///
 /// The dispatch sources live as long as this object; keep it alive with `withExtendedLifetime`
 /// for as long as signals should be handled (an optimized build releases an unused local early).
+///
+/// Sendable by hand: its state is only touched under `lock`; the signal sources are set up before it is
+/// shared.
 final class StopSignals: @unchecked Sendable {
     private let sources: [DispatchSourceSignal]
     private let hangUp: DispatchSourceSignal?

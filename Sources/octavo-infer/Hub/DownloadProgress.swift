@@ -2,6 +2,8 @@ import Foundation
 
 /// Reports a transfer on stderr: on a terminal one line redrawn in place (file, bytes done /
 /// total, rate, time left); otherwise, for logs, a line every few seconds at most; nothing when quiet.
+///
+/// Sendable by hand: every mutable field is read and written under `lock`.
 final class DownloadProgress: @unchecked Sendable {
     enum Style {
         case terminal

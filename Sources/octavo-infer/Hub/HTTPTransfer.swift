@@ -49,6 +49,8 @@ enum HTTPTransfer {
     }
 }
 
+/// Sendable by hand: URLSession calls it on one delegate queue; the caller reads it only after `done` is
+/// signalled.
 private final class MemoryDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     let followRedirects: Bool
     let done = DispatchSemaphore(value: 0)
@@ -81,6 +83,8 @@ private final class MemoryDelegate: NSObject, URLSessionDataDelegate, @unchecked
     }
 }
 
+/// Sendable by hand: URLSession calls it on one delegate queue; the caller reads it only after `done` is
+/// signalled.
 private final class FileDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     let handle: FileHandle
     let offset: Int64
