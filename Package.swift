@@ -91,9 +91,6 @@ let package = Package(
         // Durable jobs (SQLite or Redis): the only code that touches CSQLite.
         .target(name: "JobStore", dependencies: ["HTTPServer", "CSQLite"], exclude: ["README.md"]),
         .target(name: "InferenceServer", dependencies: ["HTTPServer", "JobStore", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB"]),
-        // Exists only for JobCrashRecoveryTests: a separate process that the test kills with
-        // SIGKILL in the middle of running jobs. Not shipped, not a product.
-        .executableTarget(name: "jobstore-crash-helper", dependencies: ["JobStore"]),
 
         .testTarget(name: "TensorTests", dependencies: ["ReaderCorpus", "Kernels", "Tensor"], swiftSettings: testSettings),
         .testTarget(name: "CheckpointFormatsTests", dependencies: ["CheckpointFormats", "Tensor"], swiftSettings: testSettings),
@@ -110,6 +107,11 @@ let package = Package(
         // redis-server, nginx and chromium processes, a job store per test).
         .target(name: "ServiceTestSupport", dependencies: ["HTTPServer", "JobStore"], path: "Tests/ServiceTestSupport",
                 swiftSettings: testSettings),
+        // Exists only for JobCrashRecoveryTests: a separate process that the test kills with
+        // SIGKILL in the middle of running jobs. Not shipped, not a product; an executable, so it
+        // cannot be a test target, but it lives with the tests.
+        .executableTarget(name: "jobstore-crash-helper", dependencies: ["JobStore"], path: "Tests/JobStoreCrashHelper",
+                          swiftSettings: testSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "ServiceTestSupport"], swiftSettings: testSettings),
         // Depends on the crash helper so that `swift test` builds it: JobCrashRecoveryTests runs
         // it as a separate process and kills it with SIGKILL in the middle of running jobs.

@@ -6,7 +6,7 @@ import XCTest
 import Glibc
 #endif
 
-/// Crash recovery with real processes: `jobstore-crash-helper` (Sources/jobstore-crash-helper)
+/// Crash recovery with real processes: `jobstore-crash-helper` (Tests/JobStoreCrashHelper)
 /// owns the database and is killed with SIGKILL mid-run; the test then reopens the file.
 final class JobCrashRecoveryTests: JobStoreTestCase {
     /// Must match the helper's `expectedResult(forParams:)`.
