@@ -76,7 +76,7 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
     }
 
     func testTokenizerBench() throws {
-        let result = try CLI.run(["bench", "--model", CLI.fixtures.appendingPathComponent("gpt2-tokenizer").path, "--tokenizer", "--json"])
+        let result = try CLI.run(["bench", "--model", CLI.fixtures.appendingPathComponent("Tokenizer/gpt2").path, "--tokenizer", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertGreaterThan(try result.json()["ids"] as? Int ?? 0, 100_000)
     }

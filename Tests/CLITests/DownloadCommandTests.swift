@@ -13,7 +13,7 @@ final class DownloadCommandTests: XCTestCase {
         hub = FakeHub()
         hub.add("octavo/tiny", folder: CLI.fixtures.appendingPathComponent("GPT2/tiny"))
         hub.add("octavo/sharded", folder: CLI.fixtures.appendingPathComponent("GPT2/variant"))
-        hub.add("octavo/tokenizer-only", folder: CLI.fixtures.appendingPathComponent("gpt2-tokenizer"))
+        hub.add("octavo/tokenizer-only", folder: CLI.fixtures.appendingPathComponent("Tokenizer/gpt2"))
         try hub.start()
         destination = FileManager.default.temporaryDirectory.appendingPathComponent("download-\(UUID().uuidString)")
     }

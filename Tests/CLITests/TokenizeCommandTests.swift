@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 final class TokenizeCommandTests: XCTestCase {
-    let gpt2 = CLI.fixtures.appendingPathComponent("gpt2-tokenizer").path
+    let gpt2 = CLI.fixtures.appendingPathComponent("Tokenizer/gpt2").path
 
     func testTokenizeJSONAndPlain() throws {
         let json = try CLI.run(["tokenize", "--model", gpt2, "--text", "Hello world<|endoftext|>", "--json"]).json()

@@ -58,7 +58,7 @@ final class TranslateCommandTests: XCTestCase {
             XCTAssertEqual(json["ids"] as? [Int], c.input_ids)
         }
         // The tokenizer-only folder (no config.json) is recognised as NLLB too.
-        let json = try CLI.run(["tokenize", "--model", CLI.fixtures.appendingPathComponent("nllb-tiny").path, "--text", "Hello!", "--json"]).json()
+        let json = try CLI.run(["tokenize", "--model", CLI.fixtures.appendingPathComponent("Tokenizer/nllb").path, "--text", "Hello!", "--json"]).json()
         XCTAssertEqual((json["ids"] as? [Int])?.first, 1247)
     }
 

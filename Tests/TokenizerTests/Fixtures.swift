@@ -7,9 +7,9 @@ import XCTest
 enum Fixtures {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
-    static let gpt2Directory = root.appendingPathComponent("gpt2-tokenizer")
-    static let corpusDirectory = root.appendingPathComponent("tokenizer-corpus")
-    static let smallDirectory = root.appendingPathComponent("bpe-small")
+    static let gpt2Directory = root.appendingPathComponent("Tokenizer/gpt2")
+    static let corpusDirectory = root.appendingPathComponent("Tokenizer/corpus")
+    static let smallDirectory = root.appendingPathComponent("Tokenizer/bpe-small")
 
     static let gpt2FromVocabAndMerges: ByteLevelBPETokenizer = {
         try! ByteLevelBPETokenizer(vocabularyURL: gpt2Directory.appendingPathComponent("vocab.json"),

@@ -6,8 +6,8 @@ import XCTest
 enum SentencePieceFixtures {
     static let root = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
-    static let nllbTiny = root.appendingPathComponent("nllb-tiny")
-    static let sentencePiece = root.appendingPathComponent("sentencepiece")
+    static let nllbTiny = root.appendingPathComponent("Tokenizer/nllb")
+    static let sentencePiece = root.appendingPathComponent("Tokenizer/sentencepiece")
     static let nllbTinyBPEModel = nllbTiny.appendingPathComponent("sentencepiece.bpe.model")
     static let tinyUnigramModel = sentencePiece.appendingPathComponent("tiny-unigram.model")
     static let testModel = sentencePiece.appendingPathComponent("test_model.model")

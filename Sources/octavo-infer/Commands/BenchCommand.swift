@@ -164,7 +164,7 @@ enum BenchCommand: Command {
             text = String(decoding: data, as: UTF8.self)
         } else {
             let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("Tests/Fixtures/tokenizer-corpus/hard-corpus.txt")
+                .deletingLastPathComponent().appendingPathComponent("Tests/Fixtures/Tokenizer/corpus/hard-corpus.txt")
             guard let data = FileManager.default.contents(atPath: corpus.path) else {
                 throw CLIError.usage("give --file: the default corpus (\(corpus.path)) is only there in a checkout")
             }

@@ -89,7 +89,7 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(missing.waitForExit(), 1)
         XCTAssertTrue(missing.stderr.contains("/nonexistent/folder"), missing.stderr)
 
-        let broken = try ServeProcess(["--model", "x=" + AppFixtures.root.appendingPathComponent("bpe-small").path, "--port", "0"])
+        let broken = try ServeProcess(["--model", "x=" + AppFixtures.root.appendingPathComponent("Tokenizer/bpe-small").path, "--port", "0"])
         XCTAssertEqual(broken.waitForExit(), 1)
         XCTAssertTrue(broken.stderr.contains("config.json"), broken.stderr)
 
