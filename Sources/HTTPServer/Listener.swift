@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,9 +8,7 @@ import Glibc
 ///
 /// Made by `HTTPServer.listen(...)`. `close()` stops accepting on this port
 /// only; connections already accepted carry on.
-///
-/// Sendable by hand: every mutable field is read and written under `lock`.
-public final class Listener: @unchecked Sendable {
+public final class Listener: Sendable {
     /// The address it is bound to.
     public let host: String
     /// The port it is bound to — the one the kernel picked when 0 was asked for.
@@ -24,8 +23,7 @@ public final class Listener: @unchecked Sendable {
     /// drops the listeners (an accept thread must never outlive the server it calls).
     private let server: HTTPServer
     private let exited = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var closed = false
+    private let closed = Atomic(false)
 
     init(host: String, port: Int, name: String?, responder: HTTPResponder, server: HTTPServer) throws {
         guard (0...65535).contains(port) else { throw HTTPServerError.invalidPort(port) }
@@ -81,10 +79,7 @@ public final class Listener: @unchecked Sendable {
 
     /// Stops accepting and closes the socket; returns once the accept thread is gone.
     public func close() {
-        lock.lock()
-        let wasClosed = closed
-        closed = true
-        lock.unlock()
+        let wasClosed = closed.exchange(true, ordering: .acquiringAndReleasing)
         guard !wasClosed else { return }
         wake.signal()
         exited.wait()

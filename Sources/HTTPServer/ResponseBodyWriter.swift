@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Writes the body of a streaming response, as it is produced.
 ///
@@ -79,25 +80,16 @@ public final class ResponseBodyWriter: @unchecked Sendable {
 }
 
 /// Accumulates what a `ResponseBodyWriter.collecting` writer received.
-///
-/// Sendable by hand: every mutable field is read and written under `lock`.
-public final class BodyCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [UInt8] = []
+public final class BodyCollector: Sendable {
+    private let storage = Mutex<[UInt8]>([])
 
     public init() {}
 
-    public var bytes: [UInt8] {
-        lock.lock()
-        defer { lock.unlock() }
-        return storage
-    }
+    public var bytes: [UInt8] { storage.withLock { $0 } }
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
     func append(_ bytes: [UInt8]) {
-        lock.lock()
-        storage.append(contentsOf: bytes)
-        lock.unlock()
+        storage.withLock { $0.append(contentsOf: bytes) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Maps method + path pattern to handlers; is itself an `HTTPResponder`.
 ///
@@ -26,35 +27,32 @@ import Foundation
 /// is thread-safe anyway. Every error — from a handler, a middleware, 404/405 —
 /// is rendered by `errorRenderer`, which the server also uses for protocol
 /// errors (malformed request, 413, 408...) on listeners serving this router.
-///
-/// Sendable by hand: routes and middleware are registered before the server starts and read-only afterwards
-/// (`lock` guards late registration).
-public final class Router: HTTPResponder, @unchecked Sendable {
+public final class Router: HTTPResponder, Sendable {
     public typealias Handler = @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
 
-    private let lock = NSLock()
-    private var routes: [Route] = []
-    private var middlewares: [HTTPMiddleware] = []
-    private var renderer: HTTPErrorRenderer
-    private var internalErrorHook: (@Sendable (Error, HTTPRequest) -> Void)?
+    private struct Table {
+        var routes: [Route] = []
+        var middlewares: [HTTPMiddleware] = []
+        var renderer: HTTPErrorRenderer
+        var internalErrorHook: (@Sendable (Error, HTTPRequest) -> Void)?
+    }
+    private let table: Mutex<Table>
 
     /// - Parameter errorRenderer: the error body shape for every error this router
     ///   answers; choose by `report.path` to serve several API styles.
     public init(errorRenderer: @escaping HTTPErrorRenderer = HTTPErrorRenderers.openAI) {
-        self.renderer = errorRenderer
+        table = Mutex(Table(renderer: errorRenderer))
     }
 
     /// The renderer for every error response; see `init(errorRenderer:)`.
     public var errorRenderer: HTTPErrorRenderer {
-        get { lock.lock(); defer { lock.unlock() }; return renderer }
-        set { lock.lock(); renderer = newValue; lock.unlock() }
+        get { table.withLock { $0.renderer } }
+        set { table.withLock { $0.renderer = newValue } }
     }
 
     /// Called with errors that are not `HTTPResponseError`s (answered as 500), for logging.
     public func onInternalError(_ hook: @escaping @Sendable (Error, HTTPRequest) -> Void) {
-        lock.lock()
-        internalErrorHook = hook
-        lock.unlock()
+        table.withLock { $0.internalErrorHook = hook }
     }
 
     // MARK: Registration
@@ -63,10 +61,10 @@ public final class Router: HTTPResponder, @unchecked Sendable {
     /// the same method and pattern replaces the first.
     public func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
         let route = Route(method: method, pattern: pattern, handler: handler)
-        lock.lock()
-        routes.removeAll { $0.method == method && $0.pattern == route.pattern }
-        routes.append(route)
-        lock.unlock()
+        table.withLock { table in
+            table.routes.removeAll { $0.method == method && $0.pattern == route.pattern }
+            table.routes.append(route)
+        }
     }
 
     public func get(_ pattern: String, _ handler: @escaping Handler) { add(.GET, pattern, handler) }
@@ -78,17 +76,13 @@ public final class Router: HTTPResponder, @unchecked Sendable {
     /// Adds a middleware around every request, routed or not (so CORS headers
     /// reach 404s too). The first added is the outermost.
     public func use(_ middleware: HTTPMiddleware) {
-        lock.lock()
-        middlewares.append(middleware)
-        lock.unlock()
+        table.withLock { $0.middlewares.append(middleware) }
     }
 
     // MARK: Responding
 
     public func respond(to request: HTTPRequest, context: RequestContext) throws -> HTTPResponse {
-        lock.lock()
-        let routes = self.routes, middlewares = self.middlewares
-        lock.unlock()
+        let (routes, middlewares) = table.withLock { ($0.routes, $0.middlewares) }
 
         var request = request
         let resolution = Router.resolve(request, in: routes)
@@ -131,9 +125,7 @@ public final class Router: HTTPResponder, @unchecked Sendable {
             return error.customResponse
                 ?? errorRenderer(HTTPErrorReport(error: error, path: request.path, method: request.method))
         }
-        lock.lock()
-        let hook = internalErrorHook
-        lock.unlock()
+        let hook = table.withLock { $0.internalErrorHook }
         hook?(error, request)
         return errorRenderer(HTTPErrorReport(error: error, path: request.path, method: request.method))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPServer
 
 /// How each answered request is logged (`serve --log-format`).
@@ -14,14 +15,9 @@ public enum RequestLogFormat: String, Sendable, CaseIterable {
 /// What a handler adds to its request's log line: the model and the token counts. The
 /// middleware makes one per request and makes it `current` on the connection's thread
 /// while the handler runs and while a streamed body is written.
-///
-/// Sendable by hand: every mutable field is read and written under `lock`.
-public final class RequestLogRecord: @unchecked Sendable {
+public final class RequestLogRecord: Sendable {
     public let requestID: String
-    private let lock = NSLock()
-    private var modelName: String?
-    private var promptTokens = 0
-    private var generatedTokens = 0
+    private let state = Mutex<(model: String?, prompt: Int, generated: Int)>((nil, 0, 0))
 
     init(requestID: String) {
         self.requestID = requestID
@@ -36,22 +32,20 @@ public final class RequestLogRecord: @unchecked Sendable {
     }
 
     var model: String? {
-        get { lock.lock(); defer { lock.unlock() }; return modelName }
-        set { lock.lock(); modelName = newValue; lock.unlock() }
+        get { state.withLock { $0.model } }
+        set { state.withLock { $0.model = newValue } }
     }
 
     /// Adds a request's tokens (a job or a story may add several times).
     func tokens(prompt: Int, generated: Int) {
-        lock.lock()
-        promptTokens += prompt
-        generatedTokens += generated
-        lock.unlock()
+        state.withLock {
+            $0.prompt += prompt
+            $0.generated += generated
+        }
     }
 
     var counts: (model: String?, prompt: Int, generated: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (modelName, promptTokens, generatedTokens)
+        state.withLock { $0 }
     }
 }
 
