@@ -59,7 +59,9 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
         self.tensors = tensors
         wte = try Embedding(checkpoint, tensors.wte)
         wpe = try Embedding(checkpoint, tensors.wpe)
-        h = try tensors.blocks.enumerated().map { try GPT2Block(checkpoint, $1, layer: $0, config, precision: precision) }
+        h = try tensors.blocks.enumerated().map { layer, block in
+            try GPT2Block(checkpoint, block, layer: layer, config, precision: precision)
+        }
         lnF = try LayerNormLayer(checkpoint, tensors.lnF, epsilon: config.layerNormEpsilon)
         lmHead = try OutputLayer(checkpoint, tensors.output, embedding: wte, precision: precision)
         activation = config.activation!

@@ -15,15 +15,16 @@ struct M2M100DecoderLayer {
     let fc2: Linear
     let finalLayerNorm: LayerNormLayer
 
-    init(_ checkpoint: Checkpoint, _ tensors: M2M100Tensors.Layer, _ config: M2M100Config, precision: WeightPrecision) throws {
-        guard let encoderAttnTensors = tensors.encoderAttn, let encoderAttnLayerNormTensors = tensors.encoderAttnLayerNorm else {
-            preconditionFailure("a decoder layer's table has cross-attention")
+    init(_ checkpoint: Checkpoint, _ tensors: M2M100Tensors.Layer, _ config: M2M100Config,
+         precision: WeightPrecision) throws {
+        guard let crossTensors = tensors.encoderAttn, let crossNormTensors = tensors.encoderAttnLayerNorm else {
+            preconditionFailure("M2M100Tensors lists cross-attention for every decoder layer")
         }
         let eps = M2M100Config.layerNormEpsilon, heads = config.decoderAttentionHeads
         selfAttn = try M2M100Attention(checkpoint, tensors.selfAttn, heads: heads, precision: precision)
         selfAttnLayerNorm = try LayerNormLayer(checkpoint, tensors.selfAttnLayerNorm, epsilon: eps)
-        encoderAttn = try M2M100Attention(checkpoint, encoderAttnTensors, heads: heads, precision: precision)
-        encoderAttnLayerNorm = try LayerNormLayer(checkpoint, encoderAttnLayerNormTensors, epsilon: eps)
+        encoderAttn = try M2M100Attention(checkpoint, crossTensors, heads: heads, precision: precision)
+        encoderAttnLayerNorm = try LayerNormLayer(checkpoint, crossNormTensors, epsilon: eps)
         fc1 = try Linear(checkpoint, tensors.fc1, precision: precision)
         fc2 = try Linear(checkpoint, tensors.fc2, precision: precision)
         finalLayerNorm = try LayerNormLayer(checkpoint, tensors.finalLayerNorm, epsilon: eps)

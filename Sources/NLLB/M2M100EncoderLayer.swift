@@ -12,9 +12,11 @@ struct M2M100EncoderLayer {
     let fc2: Linear
     let finalLayerNorm: LayerNormLayer
 
-    init(_ checkpoint: Checkpoint, _ tensors: M2M100Tensors.Layer, _ config: M2M100Config, precision: WeightPrecision) throws {
+    init(_ checkpoint: Checkpoint, _ tensors: M2M100Tensors.Layer, _ config: M2M100Config,
+         precision: WeightPrecision) throws {
         let eps = M2M100Config.layerNormEpsilon
-        selfAttn = try M2M100Attention(checkpoint, tensors.selfAttn, heads: config.encoderAttentionHeads, precision: precision)
+        let heads = config.encoderAttentionHeads
+        selfAttn = try M2M100Attention(checkpoint, tensors.selfAttn, heads: heads, precision: precision)
         selfAttnLayerNorm = try LayerNormLayer(checkpoint, tensors.selfAttnLayerNorm, epsilon: eps)
         fc1 = try Linear(checkpoint, tensors.fc1, precision: precision)
         fc2 = try Linear(checkpoint, tensors.fc2, precision: precision)

@@ -45,15 +45,17 @@ public struct M2M100Tensors: CheckpointTensorTable {
             selfAttn = Attention(prefix + ".self_attn", dModel: d)
             selfAttnLayerNorm = LayerNormTensors(prefix + ".self_attn_layer_norm", features: d)
             encoderAttn = crossAttention ? Attention(prefix + ".encoder_attn", dModel: d) : nil
-            encoderAttnLayerNorm = crossAttention ? LayerNormTensors(prefix + ".encoder_attn_layer_norm", features: d) : nil
+            encoderAttnLayerNorm = crossAttention
+                ? LayerNormTensors(prefix + ".encoder_attn_layer_norm", features: d) : nil
             fc1 = LinearTensors(prefix + ".fc1", inFeatures: d, outFeatures: ffnDim, layout: .outputMajor)
             fc2 = LinearTensors(prefix + ".fc2", inFeatures: ffnDim, outFeatures: d, layout: .outputMajor)
             finalLayerNorm = LayerNormTensors(prefix + ".final_layer_norm", features: d)
         }
 
         var entries: [TensorTableEntry] {
-            selfAttn.entries + selfAttnLayerNorm.entries + (encoderAttn?.entries ?? []) + (encoderAttnLayerNorm?.entries ?? [])
-                + fc1.entries + fc2.entries + finalLayerNorm.entries
+            let crossAttention = (encoderAttn?.entries ?? []) + (encoderAttnLayerNorm?.entries ?? [])
+            return selfAttn.entries + selfAttnLayerNorm.entries + crossAttention + fc1.entries + fc2.entries
+                + finalLayerNorm.entries
         }
     }
 

@@ -293,24 +293,30 @@ enum ServeCommand: Command {
         switch architecture.capability {
         case .causalGeneration:
             if vocabularyMap != nil {
-                throw CLIError.usage("--vocabulary-map \(spec.name)=...: '\(spec.name)' is a \(architecture.displayName) model; vocabulary maps restrict translation models")
+                throw CLIError.usage("--vocabulary-map \(spec.name)=...: '\(spec.name)' is a \(architecture.displayName) model; "
+                                     + "vocabulary maps restrict translation models")
             }
             let pipeline: any CausalLanguagePipeline
             do {
-                pipeline = try ModelFolder.loadCausal(spec.directory, options: ModelLoadOptions(precision: precision, cachePrecision: cachePrecision))
+                pipeline = try ModelFolder.loadCausal(spec.directory, options: ModelLoadOptions(precision: precision,
+                                                                                                cachePrecision: cachePrecision))
             } catch {
                 throw CLIError.runtime("cannot load model '\(spec.name)' from \(spec.directory.path): \(error)")
             }
             try app.addGenerationModel(name: spec.name, pipeline: pipeline, storyVariant: variant)
             let millions = Double(pipeline.parameterCount) / 1e6
-            say("loaded \(spec.name): \(architecture.modelType), \(String(format: "%.1f", millions))M parameters, \(pipeline.languageModel.maxPositions) positions, in \(Int(Date().timeIntervalSince(start) * 1000)) ms, from \(spec.directory.path)")
+            say("loaded \(spec.name): \(architecture.modelType), \(String(format: "%.1f", millions))M parameters, "
+                + "\(pipeline.languageModel.maxPositions) positions, in \(milliseconds(since: start)) ms, from \(spec.directory.path)")
         case .translation:
             let backend = try ServeModelLoader.translationBackend(directory: spec.directory, options: ModelLoadOptions(
                 precision: precision, cachePrecision: cachePrecision, vocabularyMap: vocabularyMap))
             try app.addTranslationModel(name: spec.name, backend: backend)
-            say("loaded \(spec.name): \(architecture.modelType) translation, \(backend.languages.count) languages, in \(Int(Date().timeIntervalSince(start) * 1000)) ms, from \(spec.directory.path)")
+            say("loaded \(spec.name): \(architecture.modelType) translation, \(backend.languages.count) languages, "
+                + "in \(milliseconds(since: start)) ms, from \(spec.directory.path)")
         }
     }
+
+    private static func milliseconds(since start: Date) -> Int { Int(Date().timeIntervalSince(start) * 1000) }
 
     private static func splitPair(_ value: String) -> (String, String)? {
         guard let equals = value.firstIndex(of: "=") else { return nil }

@@ -11,15 +11,18 @@ enum FolderTokenizer {
     /// the one its files name.
     static func load(_ directory: URL) throws -> FolderTokenizer {
         if ModelFolder.tokenizerOnly(directory) {
-            let config = (try? String(contentsOf: directory.appendingPathComponent("tokenizer_config.json"), encoding: .utf8)) ?? ""
-            let isNLLB = FileManager.default.fileExists(atPath: directory.appendingPathComponent("sentencepiece.bpe.model").path)
-                || config.contains("NllbTokenizer")
-            return isNLLB ? .nllb(try NLLBTokenizer(folder: directory)) : .byteLevel(try ByteLevelBPETokenizer.load(directory: directory))
+            let configURL = directory.appendingPathComponent("tokenizer_config.json")
+            let config = (try? String(contentsOf: configURL, encoding: .utf8)) ?? ""
+            let sentencePiece = directory.appendingPathComponent("sentencepiece.bpe.model").path
+            let isNLLB = FileManager.default.fileExists(atPath: sentencePiece) || config.contains("NllbTokenizer")
+            return isNLLB ? .nllb(try NLLBTokenizer(folder: directory))
+                : .byteLevel(try ByteLevelBPETokenizer.load(directory: directory))
         }
         switch try ModelFolder.architecture(of: directory).loadTokenizer(directory: directory) {
         case let tokenizer as NLLBTokenizer: return .nllb(tokenizer)
         case let tokenizer as ByteLevelBPETokenizer: return .byteLevel(tokenizer)
-        case let other: throw CLIError.runtime("\(directory.path): tokenizer \(type(of: other)) has no tokenize support yet")
+        case let other:
+            throw CLIError.runtime("\(directory.path): tokenize does not know the tokenizer \(type(of: other)) yet")
         }
     }
 

@@ -87,7 +87,8 @@ enum TranslateCommand: Command {
         options.noRepeatNgramSize = try arguments.int("no-repeat-ngram-size")
         if let beams = options.beams, beams < 1 { throw CLIError.usage("--beams must be at least 1") }
         let pipeline = try ModelFolder.loadTranslation(directory, options: ModelLoadOptions(
-            precision: try GenerateCommand.precisionOption(arguments), cachePrecision: try GenerateCommand.cachePrecisionOption(arguments),
+            precision: try GenerateCommand.precisionOption(arguments),
+            cachePrecision: try GenerateCommand.cachePrecisionOption(arguments),
             vocabularyMap: arguments.string("vocabulary-map").map { URL(fileURLWithPath: $0) }))
         let result: NLLBPipeline.Result
         do {
