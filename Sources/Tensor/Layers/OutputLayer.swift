@@ -6,6 +6,8 @@ import Kernels
 /// (explicitly, even when tied). It can also score only some tokens (`RestrictedOutputLayer`).
 ///
 /// One caller at a time: the restricted copy is cached for the next call.
+///
+/// Sendable by hand: immutable after init except that cache, used by the one thread that drives the model.
 public final class OutputLayer: @unchecked Sendable {
     /// The full layer [vocab, width].
     public let linear: Linear
