@@ -63,6 +63,7 @@ let package = Package(
         .library(name: "Generation", targets: ["Generation"]),
         .library(name: "GPT2", targets: ["GPT2"]),
         .library(name: "NLLB", targets: ["NLLB"]),
+        .library(name: "ModelFactory", targets: ["ModelFactory"]),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
@@ -82,15 +83,20 @@ let package = Package(
         .target(name: "Generation", dependencies: ["Kernels", "Tensor", "Tokenizer"], swiftSettings: optimizedInDebug),
         .target(name: "GPT2", dependencies: ["Kernels", "Tensor", "Generation"], swiftSettings: kernelFlags + optimizedInDebug),
         .target(name: "NLLB", dependencies: ["Kernels", "Tensor", "Generation", "Tokenizer"], swiftSettings: kernelFlags + optimizedInDebug),
+        // The architectures by config.json's model_type: config reader, tensor table, tokenizer,
+        // loader and capability of each. The CLI's one way to open a model folder.
+        .target(name: "ModelFactory", dependencies: ["Tensor", "Tokenizer", "Generation", "GPT2", "NLLB"]),
         // Models/ (the model catalog, one JSON file per model) ships as a resource beside the binary.
         .executableTarget(name: "octavo-infer",
-                          dependencies: ["Kernels", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB", "HTTPServer", "JobStore", "InferenceServer"],
+                          dependencies: ["Kernels", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB", "ModelFactory", "HTTPServer",
+                                         "JobStore", "InferenceServer"],
                           resources: [.copy("../../Models")]),
         // HTTP/1.1 on POSIX sockets: knows nothing of models, jobs or JSON APIs.
         .target(name: "HTTPServer", exclude: ["README.md"]),
         // Durable jobs (SQLite or Redis): the only code that touches CSQLite.
         .target(name: "JobStore", dependencies: ["HTTPServer", "CSQLite"], exclude: ["README.md"]),
-        .target(name: "InferenceServer", dependencies: ["HTTPServer", "JobStore", "Tensor", "Tokenizer", "Generation", "GPT2", "NLLB"]),
+        // Generation models reach it as `CausalLanguagePipeline`s (no GPT2 here); NLLB backs translation.
+        .target(name: "InferenceServer", dependencies: ["HTTPServer", "JobStore", "Tensor", "Tokenizer", "Generation", "NLLB"]),
 
         .testTarget(name: "TensorTests", dependencies: ["ReaderCorpus", "Kernels", "Tensor"], swiftSettings: testSettings),
         .testTarget(name: "CheckpointFormatsTests", dependencies: ["CheckpointFormats", "Tensor"], swiftSettings: testSettings),
@@ -122,6 +128,8 @@ let package = Package(
         .testTarget(name: "InferenceServerTests",
                     dependencies: ["HTTPServer", "JobStore", "InferenceServer", "ServiceTestSupport", "GPT2", "NLLB", "Generation",
                                    "Tokenizer", "octavo-infer"], swiftSettings: testSettings),
+        .testTarget(name: "ModelFactoryTests", dependencies: ["ModelFactory", "GPT2", "NLLB", "Generation", "Tensor", "Tokenizer"],
+                    swiftSettings: testSettings),
         .testTarget(name: "NLLBTests", dependencies: ["ReaderCorpus", "Kernels", "NLLB", "Generation", "Tensor", "Tokenizer", "AllocationCounter"], swiftSettings: testSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -1,8 +1,5 @@
 import Tensor
 
-/// The matrices of one block, by checkpoint key suffix, as `octavo-infer quantize` lists them.
-let gpt2BlockLinears = ["attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"]
-
 /// Causal self-attention: c_attn projects to q, k, v; c_proj mixes the heads back.
 struct GPT2Attention {
     /// "c_attn": [n_embd, 3·n_embd], Conv1D.
@@ -10,9 +7,9 @@ struct GPT2Attention {
     /// "c_proj": [n_embd, n_embd], Conv1D.
     let cProj: Linear
 
-    init(_ checkpoint: Checkpoint, _ prefix: String, _ config: GPT2Config, precision: WeightPrecision) throws {
-        cAttn = try Linear(checkpoint, prefix + ".c_attn", inFeatures: config.nEmbd, outFeatures: 3 * config.nEmbd, layout: .inputMajor, precision: precision)
-        cProj = try Linear(checkpoint, prefix + ".c_proj", inFeatures: config.nEmbd, outFeatures: config.nEmbd, layout: .inputMajor, precision: precision)
+    init(_ checkpoint: Checkpoint, _ tensors: GPT2Tensors.Block, precision: WeightPrecision) throws {
+        cAttn = try Linear(checkpoint, tensors.cAttn, precision: precision)
+        cProj = try Linear(checkpoint, tensors.attnCProj, precision: precision)
     }
 }
 
@@ -23,9 +20,9 @@ struct GPT2MLP {
     /// "c_proj": [n_inner, n_embd], Conv1D.
     let cProj: Linear
 
-    init(_ checkpoint: Checkpoint, _ prefix: String, _ config: GPT2Config, precision: WeightPrecision) throws {
-        cFc = try Linear(checkpoint, prefix + ".c_fc", inFeatures: config.nEmbd, outFeatures: config.innerDim, layout: .inputMajor, precision: precision)
-        cProj = try Linear(checkpoint, prefix + ".c_proj", inFeatures: config.innerDim, outFeatures: config.nEmbd, layout: .inputMajor, precision: precision)
+    init(_ checkpoint: Checkpoint, _ tensors: GPT2Tensors.Block, precision: WeightPrecision) throws {
+        cFc = try Linear(checkpoint, tensors.cFc, precision: precision)
+        cProj = try Linear(checkpoint, tensors.mlpCProj, precision: precision)
     }
 }
 
@@ -41,11 +38,12 @@ struct GPT2Block {
     /// Multiplies q·k: 1/√head_dim, and 1/(layer+1) with scale_attn_by_inverse_layer_idx.
     let attentionScale: Float
 
-    init(_ checkpoint: Checkpoint, _ prefix: String, layer: Int, _ config: GPT2Config, precision: WeightPrecision) throws {
-        ln1 = try LayerNormLayer(checkpoint, prefix + ".ln_1", features: config.nEmbd, epsilon: config.layerNormEpsilon)
-        attn = try GPT2Attention(checkpoint, prefix + ".attn", config, precision: precision)
-        ln2 = try LayerNormLayer(checkpoint, prefix + ".ln_2", features: config.nEmbd, epsilon: config.layerNormEpsilon)
-        mlp = try GPT2MLP(checkpoint, prefix + ".mlp", config, precision: precision)
+    init(_ checkpoint: Checkpoint, _ tensors: GPT2Tensors.Block, layer: Int, _ config: GPT2Config,
+         precision: WeightPrecision) throws {
+        ln1 = try LayerNormLayer(checkpoint, tensors.ln1, epsilon: config.layerNormEpsilon)
+        attn = try GPT2Attention(checkpoint, tensors, precision: precision)
+        ln2 = try LayerNormLayer(checkpoint, tensors.ln2, epsilon: config.layerNormEpsilon)
+        mlp = try GPT2MLP(checkpoint, tensors, precision: precision)
         var scale: Float = 1
         if config.scaleAttnWeights { scale /= Float(config.headDim).squareRoot() }
         if config.scaleAttnByInverseLayerIdx { scale /= Float(layer + 1) }

@@ -15,6 +15,8 @@ import Tensor
 public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     public let config: GPT2Config
     public let checkpoint: Checkpoint
+    /// The checkpoint's tensors, by the names it stores them under.
+    public let tensors: GPT2Tensors
     /// "wte": [vocab, n_embd].
     let wte: Embedding
     /// "wpe": [n_positions, n_embd].
@@ -24,7 +26,7 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     /// "ln_f".
     let lnF: LayerNormLayer
     /// The output layer [vocab, n_embd]: wte itself when tied, else "lm_head".
-    let lmHead: Linear
+    let lmHead: OutputLayer
     let activation: Activation
 
     private let workspace: GPT2Workspace
@@ -56,20 +58,15 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
         self.checkpoint = checkpoint
         self.precision = precision
         self.cachePrecision = cachePrecision
-        let prefix = checkpoint.info("transformer.wte.weight") != nil ? "transformer." : ""
-        wte = try Embedding(checkpoint, names: [prefix + "wte.weight"], count: config.vocabSize, dimension: config.nEmbd)
-        wpe = try Embedding(checkpoint, names: [prefix + "wpe.weight"], count: config.nPositions, dimension: config.nEmbd)
-        h = try (0..<config.nLayer).map { try GPT2Block(checkpoint, "\(prefix)h.\($0)", layer: $0, config, precision: precision) }
-        lnF = try LayerNormLayer(checkpoint, prefix + "ln_f", features: config.nEmbd, epsilon: config.layerNormEpsilon)
-        let storedHead = checkpoint.info("lm_head.weight")
-        let headIsQuantized = storedHead.map { $0.dtype == .i8 || checkpoint.metadata(of: "lm_head.weight")[QuantizedTensors.layoutKey] != nil } ?? false
-        if config.tieWordEmbeddings && !headIsQuantized {
-            lmHead = Linear(weight: wte.table, bias: nil, inFeatures: config.nEmbd, outFeatures: config.vocabSize,
-                            layout: .outputMajor, precision: precision)
-        } else {
-            lmHead = try Linear(checkpoint, "lm_head", inFeatures: config.nEmbd, outFeatures: config.vocabSize,
-                                layout: .outputMajor, hasBias: false, precision: precision)
+        let tensors = GPT2Tensors(config: config, checkpoint: checkpoint)
+        self.tensors = tensors
+        wte = try Embedding(checkpoint, tensors.wte)
+        wpe = try Embedding(checkpoint, tensors.wpe)
+        h = try tensors.blocks.enumerated().map { layer, block in
+            try GPT2Block(checkpoint, block, layer: layer, config, precision: precision)
         }
+        lnF = try LayerNormLayer(checkpoint, tensors.lnF, epsilon: config.layerNormEpsilon)
+        lmHead = try OutputLayer(checkpoint, tensors.output, embedding: wte, precision: precision)
         activation = config.activation!
         workspace = GPT2Workspace(config: config)
     }
@@ -168,33 +165,20 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     /// The matrices `octavo-infer quantize` converts: every block's Conv1D weights and
     /// the output layer (written as an explicit `lm_head.weight`, read from `wte` when tied).
     public static func quantizableMatrices(config: GPT2Config, checkpoint: Checkpoint) -> [CheckpointQuantizer.Matrix] {
-        let prefix = checkpoint.info("transformer.wte.weight") != nil ? "transformer." : ""
-        var matrices: [CheckpointQuantizer.Matrix] = []
-        let shapes = [(config.nEmbd, 3 * config.nEmbd), (config.nEmbd, config.nEmbd), (config.nEmbd, config.innerDim), (config.innerDim, config.nEmbd)]
-        for layer in 0..<config.nLayer {
-            for (suffix, (inFeatures, outFeatures)) in zip(gpt2BlockLinears, shapes) {
-                matrices.append(.init(name: "\(prefix)h.\(layer).\(suffix).weight", layout: .inputMajor, inFeatures: inFeatures, outFeatures: outFeatures))
-            }
-        }
-        let tied = config.tieWordEmbeddings || checkpoint.info("lm_head.weight") == nil
-        matrices.append(.init(name: "lm_head.weight", layout: .outputMajor, inFeatures: config.nEmbd, outFeatures: config.vocabSize,
-                              source: tied ? prefix + "wte.weight" : nil))
-        return matrices
+        GPT2Tensors(config: config, checkpoint: checkpoint).quantizableMatrices(in: checkpoint)
     }
 
     /// Bytes the weights occupy once loaded (mapped or owned).
     public var weightBytes: Int {
         let blocks = h.reduce(0) { $0 + $1.attn.cAttn.weightBytes + $1.attn.cProj.weightBytes + $1.mlp.cFc.weightBytes + $1.mlp.cProj.weightBytes }
-        let tied = config.tieWordEmbeddings && (lmHead.weights.isFloat32Borrowing(wte.table))
-        return blocks + wte.table.count * 4 + wpe.table.count * 4 + (tied ? 0 : lmHead.weightBytes)
+        return blocks + wte.table.count * 4 + wpe.table.count * 4 + lmHead.ownWeightBytes
     }
 
     /// Number of weights (the tied output layer counted once).
     public var parameterCount: Int {
-        checkpoint.tensorNames.reduce(0) { total, name in
-            // The openai-community files carry attention-mask buffers, not weights.
-            if name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") { return total }
-            return total + (checkpoint.info(name)?.elementCount ?? 0)
+        let buffers = tensors.bufferNames
+        return checkpoint.tensorNames.reduce(0) { total, name in
+            buffers.contains(name) ? total : total + (checkpoint.info(name)?.elementCount ?? 0)
         }
     }
 }

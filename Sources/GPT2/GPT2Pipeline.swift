@@ -5,7 +5,7 @@ import Tokenizer
 
 /// A GPT-2 folder ready to generate: the model, its tokenizer and the defaults
 /// of its generation_config.json. What the CLI and the server load.
-public final class GPT2Pipeline: Sendable {
+public final class GPT2Pipeline: CausalLanguagePipeline, Sendable {
     public let directory: URL
     public let model: GPT2Model
     public let tokenizer: ByteLevelBPETokenizer
@@ -36,17 +36,11 @@ public final class GPT2Pipeline: Sendable {
         return parameters
     }
 
-    /// The prompt's ids; an empty prompt starts from the BOS token, as transformers does.
-    public func encode(prompt: String) -> [Int] {
-        let ids = tokenizer.encode(prompt)
-        if ids.isEmpty, let bos = generationConfig.bosTokenID ?? model.config.bosTokenID { return [bos] }
-        return ids
-    }
+    // MARK: - CausalLanguagePipeline (encode(prompt:) and generate come with it)
 
-    /// Generates a continuation of `prompt`, streaming steps to `onStep`.
-    public func generate(
-        prompt: String, parameters: GenerationParameters, onStep: ((GenerationStep) -> Bool)? = nil
-    ) throws -> GenerationResult {
-        try TextGenerator(model: model, tokenizer: tokenizer).generate(promptIDs: encode(prompt: prompt), parameters: parameters, onStep: onStep)
-    }
+    public var architecture: String { model.config.modelType }
+    public var languageModel: CausalLanguageModel { model }
+    public var textTokenizer: Tokenizer { tokenizer }
+    public var bosTokenID: Int? { generationConfig.bosTokenID ?? model.config.bosTokenID }
+    public var parameterCount: Int { model.parameterCount }
 }

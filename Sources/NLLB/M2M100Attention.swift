@@ -14,16 +14,13 @@ struct M2M100Attention {
     /// head_dim^-0.5, applied to q·k as eager_attention_forward does.
     let scale: Float
 
-    init(_ checkpoint: Checkpoint, _ prefix: String, dModel: Int, heads: Int, precision: WeightPrecision) throws {
-        func linear(_ name: String) throws -> Linear {
-            try Linear(checkpoint, "\(prefix).\(name)", inFeatures: dModel, outFeatures: dModel, layout: .outputMajor, precision: precision)
-        }
-        qProj = try linear("q_proj")
-        kProj = try linear("k_proj")
-        vProj = try linear("v_proj")
-        outProj = try linear("out_proj")
+    init(_ checkpoint: Checkpoint, _ tensors: M2M100Tensors.Attention, heads: Int, precision: WeightPrecision) throws {
+        qProj = try Linear(checkpoint, tensors.qProj, precision: precision)
+        kProj = try Linear(checkpoint, tensors.kProj, precision: precision)
+        vProj = try Linear(checkpoint, tensors.vProj, precision: precision)
+        outProj = try Linear(checkpoint, tensors.outProj, precision: precision)
         self.heads = heads
-        headDim = dModel / heads
+        headDim = tensors.qProj.outFeatures / heads
         scale = Float(1 / Double(headDim).squareRoot())
     }
 }

@@ -15,14 +15,18 @@ struct M2M100DecoderLayer {
     let fc2: Linear
     let finalLayerNorm: LayerNormLayer
 
-    init(_ checkpoint: Checkpoint, _ prefix: String, _ config: M2M100Config, precision: WeightPrecision) throws {
-        let d = config.dModel, eps = M2M100Config.layerNormEpsilon
-        selfAttn = try M2M100Attention(checkpoint, prefix + ".self_attn", dModel: d, heads: config.decoderAttentionHeads, precision: precision)
-        selfAttnLayerNorm = try LayerNormLayer(checkpoint, prefix + ".self_attn_layer_norm", features: d, epsilon: eps)
-        encoderAttn = try M2M100Attention(checkpoint, prefix + ".encoder_attn", dModel: d, heads: config.decoderAttentionHeads, precision: precision)
-        encoderAttnLayerNorm = try LayerNormLayer(checkpoint, prefix + ".encoder_attn_layer_norm", features: d, epsilon: eps)
-        fc1 = try Linear(checkpoint, prefix + ".fc1", inFeatures: d, outFeatures: config.decoderFFNDim, layout: .outputMajor, precision: precision)
-        fc2 = try Linear(checkpoint, prefix + ".fc2", inFeatures: config.decoderFFNDim, outFeatures: d, layout: .outputMajor, precision: precision)
-        finalLayerNorm = try LayerNormLayer(checkpoint, prefix + ".final_layer_norm", features: d, epsilon: eps)
+    init(_ checkpoint: Checkpoint, _ tensors: M2M100Tensors.Layer, _ config: M2M100Config,
+         precision: WeightPrecision) throws {
+        guard let crossTensors = tensors.encoderAttn, let crossNormTensors = tensors.encoderAttnLayerNorm else {
+            preconditionFailure("M2M100Tensors lists cross-attention for every decoder layer")
+        }
+        let eps = M2M100Config.layerNormEpsilon, heads = config.decoderAttentionHeads
+        selfAttn = try M2M100Attention(checkpoint, tensors.selfAttn, heads: heads, precision: precision)
+        selfAttnLayerNorm = try LayerNormLayer(checkpoint, tensors.selfAttnLayerNorm, epsilon: eps)
+        encoderAttn = try M2M100Attention(checkpoint, crossTensors, heads: heads, precision: precision)
+        encoderAttnLayerNorm = try LayerNormLayer(checkpoint, crossNormTensors, epsilon: eps)
+        fc1 = try Linear(checkpoint, tensors.fc1, precision: precision)
+        fc2 = try Linear(checkpoint, tensors.fc2, precision: precision)
+        finalLayerNorm = try LayerNormLayer(checkpoint, tensors.finalLayerNorm, epsilon: eps)
     }
 }

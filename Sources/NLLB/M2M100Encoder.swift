@@ -17,10 +17,11 @@ struct M2M100Encoder {
     let activation: Activation
     let ffnDim: Int
 
-    init(_ checkpoint: Checkpoint, _ prefix: String, _ config: M2M100Config, embedding: M2M100InputEmbedding, precision: WeightPrecision) throws {
+    init(_ checkpoint: Checkpoint, _ tensors: M2M100Tensors, _ config: M2M100Config, embedding: M2M100InputEmbedding,
+         precision: WeightPrecision) throws {
         self.embedding = embedding
-        layers = try (0..<config.encoderLayers).map { try M2M100EncoderLayer(checkpoint, "\(prefix).layers.\($0)", config, precision: precision) }
-        layerNorm = try LayerNormLayer(checkpoint, prefix + ".layer_norm", features: config.dModel, epsilon: M2M100Config.layerNormEpsilon)
+        layers = try tensors.encoderLayers.map { try M2M100EncoderLayer(checkpoint, $0, config, precision: precision) }
+        layerNorm = try LayerNormLayer(checkpoint, tensors.encoderLayerNorm, epsilon: M2M100Config.layerNormEpsilon)
         activation = config.activation!
         ffnDim = config.encoderFFNDim
     }

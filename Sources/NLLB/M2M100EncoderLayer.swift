@@ -12,12 +12,14 @@ struct M2M100EncoderLayer {
     let fc2: Linear
     let finalLayerNorm: LayerNormLayer
 
-    init(_ checkpoint: Checkpoint, _ prefix: String, _ config: M2M100Config, precision: WeightPrecision) throws {
-        let d = config.dModel, eps = M2M100Config.layerNormEpsilon
-        selfAttn = try M2M100Attention(checkpoint, prefix + ".self_attn", dModel: d, heads: config.encoderAttentionHeads, precision: precision)
-        selfAttnLayerNorm = try LayerNormLayer(checkpoint, prefix + ".self_attn_layer_norm", features: d, epsilon: eps)
-        fc1 = try Linear(checkpoint, prefix + ".fc1", inFeatures: d, outFeatures: config.encoderFFNDim, layout: .outputMajor, precision: precision)
-        fc2 = try Linear(checkpoint, prefix + ".fc2", inFeatures: config.encoderFFNDim, outFeatures: d, layout: .outputMajor, precision: precision)
-        finalLayerNorm = try LayerNormLayer(checkpoint, prefix + ".final_layer_norm", features: d, epsilon: eps)
+    init(_ checkpoint: Checkpoint, _ tensors: M2M100Tensors.Layer, _ config: M2M100Config,
+         precision: WeightPrecision) throws {
+        let eps = M2M100Config.layerNormEpsilon
+        let heads = config.encoderAttentionHeads
+        selfAttn = try M2M100Attention(checkpoint, tensors.selfAttn, heads: heads, precision: precision)
+        selfAttnLayerNorm = try LayerNormLayer(checkpoint, tensors.selfAttnLayerNorm, epsilon: eps)
+        fc1 = try Linear(checkpoint, tensors.fc1, precision: precision)
+        fc2 = try Linear(checkpoint, tensors.fc2, precision: precision)
+        finalLayerNorm = try LayerNormLayer(checkpoint, tensors.finalLayerNorm, epsilon: eps)
     }
 }

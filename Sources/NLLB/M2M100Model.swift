@@ -23,17 +23,18 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     let encoder: M2M100Encoder
     let decoder: M2M100Decoder
     /// The output layer [vocab, d_model]: the shared embedding when tied, else "lm_head.weight".
-    let lmHead: Linear
+    let outputLayer: OutputLayer
+    var lmHead: Linear { outputLayer.linear }
     /// Source and target tokens the position table holds.
     let positionLimit: Int
     /// Tied names of the embedding stored besides the one it was read from.
     let embeddingCopies: Set<String>
+    /// The checkpoint's tensors, by the names it stores them under.
+    public let tensors: M2M100Tensors
 
     private let encoderWorkspace: M2M100Workspace
     private let decoderWorkspace: M2M100Workspace
     private let lock = NSLock()
-    /// See `restrictedHead(for:)`.
-    private var lastRestrictedHead: RestrictedOutputLayer?
 
     /// What the decoder's caches (its own keys and values, and the encoder output's for
     /// cross-attention) keep keys and values as.
@@ -58,11 +59,10 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         self.config = config
         self.checkpoint = checkpoint
         self.cachePrecision = cachePrecision
-        let prefix = checkpoint.info("model.encoder.layer_norm.weight") != nil ? "model." : ""
-        var names = [prefix + "shared.weight", prefix + "encoder.embed_tokens.weight", prefix + "decoder.embed_tokens.weight"]
-        if config.tieWordEmbeddings { names.append("lm_head.weight") }
-        let shared = try Embedding(checkpoint, names: names, count: config.vocabSize, dimension: config.dModel)
-        embeddingCopies = Set(names.filter { checkpoint.info($0) != nil }.dropFirst())
+        let tensors = M2M100Tensors(config: config, checkpoint: checkpoint)
+        self.tensors = tensors
+        let shared = try Embedding(checkpoint, tensors.shared)
+        embeddingCopies = tensors.tiedCopies(in: checkpoint)
         // Rows past max_position_embeddings + 2 only matter for a pad id above 1: the
         // table then still holds max_position_embeddings tokens (transformers grows
         // its table on demand with the same values).
@@ -71,18 +71,9 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
             dimension: config.dModel, paddingIndex: config.padTokenID)
         positionLimit = config.maxPositionEmbeddings
         let embedding = M2M100InputEmbedding(tokens: shared, scale: config.embeddingScale, positions: positions, padTokenID: config.padTokenID)
-        encoder = try M2M100Encoder(checkpoint, prefix + "encoder", config, embedding: embedding, precision: precision)
-        decoder = try M2M100Decoder(checkpoint, prefix + "decoder", config, embedding: embedding, precision: precision)
-        let headIsQuantized = checkpoint.info("lm_head.weight").map {
-            $0.dtype == .i8 || checkpoint.metadata(of: "lm_head.weight")[QuantizedTensors.layoutKey] != nil
-        } ?? false
-        if config.tieWordEmbeddings && !headIsQuantized {
-            lmHead = Linear(weight: shared.table, bias: nil, inFeatures: config.dModel, outFeatures: config.vocabSize,
-                            layout: .outputMajor, precision: precision)
-        } else {
-            lmHead = try Linear(checkpoint, "lm_head", inFeatures: config.dModel, outFeatures: config.vocabSize,
-                                layout: .outputMajor, hasBias: false, precision: precision)
-        }
+        encoder = try M2M100Encoder(checkpoint, tensors, config, embedding: embedding, precision: precision)
+        decoder = try M2M100Decoder(checkpoint, tensors, config, embedding: embedding, precision: precision)
+        outputLayer = try OutputLayer(checkpoint, tensors.output, embedding: shared, precision: precision)
         encoderWorkspace = M2M100Workspace(dModel: config.dModel, ffnDim: config.encoderFFNDim, maxPositions: positionLimit)
         decoderWorkspace = M2M100Workspace(dModel: config.dModel, ffnDim: config.decoderFFNDim, maxPositions: positionLimit)
     }
@@ -91,33 +82,7 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     /// feed-forward layer, and the output layer (written as an explicit `lm_head.weight`,
     /// read from the shared embedding when tied).
     public static func quantizableMatrices(config: M2M100Config, checkpoint: Checkpoint) -> [CheckpointQuantizer.Matrix] {
-        let prefix = checkpoint.info("model.encoder.layer_norm.weight") != nil ? "model." : ""
-        let d = config.dModel
-        var matrices: [CheckpointQuantizer.Matrix] = []
-        func attention(_ name: String) {
-            for projection in ["q_proj", "k_proj", "v_proj", "out_proj"] {
-                matrices.append(.init(name: "\(name).\(projection).weight", layout: .outputMajor, inFeatures: d, outFeatures: d))
-            }
-        }
-        for layer in 0..<config.encoderLayers {
-            let name = "\(prefix)encoder.layers.\(layer)"
-            attention(name + ".self_attn")
-            matrices.append(.init(name: name + ".fc1.weight", layout: .outputMajor, inFeatures: d, outFeatures: config.encoderFFNDim))
-            matrices.append(.init(name: name + ".fc2.weight", layout: .outputMajor, inFeatures: config.encoderFFNDim, outFeatures: d))
-        }
-        for layer in 0..<config.decoderLayers {
-            let name = "\(prefix)decoder.layers.\(layer)"
-            attention(name + ".self_attn")
-            attention(name + ".encoder_attn")
-            matrices.append(.init(name: name + ".fc1.weight", layout: .outputMajor, inFeatures: d, outFeatures: config.decoderFFNDim))
-            matrices.append(.init(name: name + ".fc2.weight", layout: .outputMajor, inFeatures: config.decoderFFNDim, outFeatures: d))
-        }
-        let shared = [prefix + "shared.weight", prefix + "encoder.embed_tokens.weight", prefix + "decoder.embed_tokens.weight"]
-            .first { checkpoint.info($0) != nil } ?? prefix + "shared.weight"
-        let tied = config.tieWordEmbeddings || checkpoint.info("lm_head.weight") == nil
-        matrices.append(.init(name: "lm_head.weight", layout: .outputMajor, inFeatures: d, outFeatures: config.vocabSize,
-                              source: tied ? shared : nil))
-        return matrices
+        M2M100Tensors(config: config, checkpoint: checkpoint).quantizableMatrices(in: checkpoint)
     }
 
     // MARK: - Seq2SeqModel
@@ -178,19 +143,10 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         decoder.step(steps, workspace: ws)
         guard let logits else { return }
         if let vocabulary {
-            try restrictedHead(for: vocabulary)(out: logits, input: ws.normed.pointer, rows: steps.count)
+            try outputLayer(out: logits, input: ws.normed.pointer, rows: steps.count, restrictedTo: vocabulary.tokens)
         } else {
-            lmHead(out: logits, input: ws.normed.pointer, rows: steps.count)              // [steps, vocab]
+            outputLayer(out: logits, input: ws.normed.pointer, rows: steps.count)          // [steps, vocab]
         }
-    }
-
-    /// The output layer's rows for `vocabulary`, copied at its first step and kept while the
-    /// steps ask for the same tokens (every step of one translation does).
-    private func restrictedHead(for vocabulary: OutputVocabulary) throws -> RestrictedOutputLayer {
-        if let head = lastRestrictedHead, head.outputs == vocabulary.tokens { return head }
-        let head = try RestrictedOutputLayer(lmHead, outputs: vocabulary.tokens)
-        lastRestrictedHead = head
-        return head
     }
 
     // MARK: - Beyond generation

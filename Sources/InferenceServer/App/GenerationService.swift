@@ -1,7 +1,6 @@
 import Foundation
 import HTTPServer
 import Generation
-import GPT2
 import Tokenizer
 
 /// Which of the old story services' post-processing a model gets on `/generate_story`.
@@ -51,15 +50,14 @@ public final class GenerationService: Sendable {
                                       configuration: configuration, metrics: metrics)
     }
 
-    /// A GPT-2 folder loaded with `GPT2Pipeline`.
-    public convenience init(name: String, pipeline: GPT2Pipeline, storyVariant: LegacyStoryVariant? = nil,
+    /// A loaded causal language model folder (`GPT2Pipeline`, or what the model factory loads).
+    public convenience init(name: String, pipeline: any CausalLanguagePipeline, storyVariant: LegacyStoryVariant? = nil,
                             chatTemplate: ChatTemplate = .plain, storyPresets: StoryPresets = .standard,
                             configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?) {
-        self.init(name: name, model: pipeline.model, tokenizer: pipeline.tokenizer,
-                  defaults: pipeline.defaultParameters(),
-                  bosTokenID: pipeline.generationConfig.bosTokenID ?? pipeline.model.config.bosTokenID,
+        self.init(name: name, model: pipeline.languageModel, tokenizer: pipeline.textTokenizer,
+                  defaults: pipeline.defaultParameters(), bosTokenID: pipeline.bosTokenID,
                   storyVariant: storyVariant, chatTemplate: chatTemplate, storyPresets: storyPresets,
-                  architecture: pipeline.model.config.modelType, configuration: configuration, metrics: metrics)
+                  architecture: pipeline.architecture, configuration: configuration, metrics: metrics)
     }
 
     /// The prompt's ids; an empty prompt starts from BOS (transformers' behaviour).

@@ -1,7 +1,7 @@
 import JobStore
 import Foundation
+import Generation
 import HTTPServer
-import GPT2
 
 /// The inference server application: models, executors, routes, listeners, durable jobs,
 /// and their lifecycle.
@@ -119,10 +119,10 @@ public final class ServerApp: @unchecked Sendable {
         return openedListeners
     }
 
-    /// Serves a GPT-2 folder under `name`.
+    /// Serves a causal language model folder (GPT-2, or any architecture the model factory loads) under `name`.
     /// Its chat template is `configuration.chatTemplateFiles[name]`, else the folder's own, else `.plain`;
     /// its story presets are `storyPresets`, else the folder's `story_presets.json`, else the standard ones.
-    public func addGenerationModel(name: String, pipeline: GPT2Pipeline, storyVariant: LegacyStoryVariant? = nil,
+    public func addGenerationModel(name: String, pipeline: any CausalLanguagePipeline, storyVariant: LegacyStoryVariant? = nil,
                                    storyPresets: StoryPresets? = nil) throws {
         let template = try configuration.chatTemplateFiles[name].map {
             try ChatTemplate.load(file: URL(fileURLWithPath: $0), directory: pipeline.directory)

@@ -48,8 +48,7 @@ struct StoryOverlapBenchmark {
         let story = GenerationService(name: model.lastPathComponent, model: forced, tokenizer: pipeline.tokenizer,
                                       defaults: pipeline.defaultParameters(), bosTokenID: nil,
                                       configuration: .init(maxBatch: 1), metrics: nil)
-        let backend = try ServeModelLoader.translationBackend(modelType: try ServeModelLoader.modelType(of: translator),
-                                                              directory: translator)
+        let backend = try ServeModelLoader.translationBackend(directory: translator)
         let nllb = TranslationService(name: translator.lastPathComponent, backend: backend, configuration: .init(), metrics: nil)
         defer {
             story.executor.shutdown(gracePeriod: 0)

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import ModelFactory
 import Tensor
 
 /// `octavo-infer bench`: load time, prefill, time to first token, decode speed and peak memory.
@@ -69,7 +70,7 @@ enum BenchCommand: Command {
             try runStoryOverlap(arguments, directory: directory, storyFile: story, threads: threads)
             return
         }
-        if try ModelKind.of(directory) == .m2m100 {
+        if try ModelFolder.architecture(of: directory).capability == .translation {
             try runTranslation(arguments, directory: directory, threads: threads)
             return
         }

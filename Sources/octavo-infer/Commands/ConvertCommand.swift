@@ -1,4 +1,5 @@
 import Foundation
+import ModelFactory
 import Tensor
 
 /// `octavo-infer convert`: rewrite a model folder's weights as safetensors (from PyTorch
@@ -45,7 +46,7 @@ enum ConvertCommand: Command {
 
         let start = DispatchTime.now()
         let checkpoint = try Checkpoint(directory: directory)
-        let plan = try plannedTensors(checkpoint, target: target)
+        let plan = try plannedTensors(checkpoint, target: target, tiedCopies: tiedCopies(directory, checkpoint))
         let shards = split(plan, maxShardSize: maxShardSize)
 
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
@@ -94,10 +95,18 @@ enum ConvertCommand: Command {
         let bytes: Int
     }
 
-    /// Every readable tensor once: of names whose bytes are the same (tied weights), the one
-    /// transformers keeps (`wte`/`shared` over `embed_tokens` over `lm_head`).
-    static func plannedTensors(_ checkpoint: Checkpoint, target: DType?) throws -> [Planned] {
-        func rank(_ name: String) -> Int { name.hasPrefix("lm_head.") ? 2 : (name.contains("embed_tokens") ? 1 : 0) }
+    /// The names the folder's tensor table calls tied copies (`embed_tokens` and `lm_head` beside
+    /// `shared`, a tied `lm_head` beside `wte`); none for an architecture this build does not know.
+    static func tiedCopies(_ directory: URL, _ checkpoint: Checkpoint) -> Set<String> {
+        guard let architecture = try? ModelFolder.architecture(of: directory),
+              let table = try? architecture.tensorTable(directory: directory, checkpoint: checkpoint) else { return [] }
+        return table.tiedCopies(in: checkpoint)
+    }
+
+    /// Every readable tensor once: of names whose bytes are the same (tied weights), the one the
+    /// model reads rather than a tied copy, then the first by name.
+    static func plannedTensors(_ checkpoint: Checkpoint, target: DType?, tiedCopies: Set<String>) throws -> [Planned] {
+        func rank(_ name: String) -> Int { tiedCopies.contains(name) ? 1 : 0 }
         struct Identity: Hashable { let address: Int; let count: Int; let dtype: String; let shape: [Int] }
         var kept: [Identity: String] = [:]
         var empty: [String] = []

@@ -1,6 +1,6 @@
 import Foundation
 import Generation
-import GPT2
+import ModelFactory
 import Kernels
 import Tensor
 
@@ -77,8 +77,8 @@ enum GenerateCommand: Command {
         let directory = try modelDirectory(arguments)
         let prompt = try readInputText(arguments, textOption: "prompt", fileOption: "prompt-file")
         try applyThreads(arguments)
-        let pipeline = try GPT2Pipeline(directory: directory, precision: try precisionOption(arguments),
-                                        cachePrecision: try cachePrecisionOption(arguments))
+        let pipeline = try ModelFolder.loadCausal(directory, options: ModelLoadOptions(
+            precision: try precisionOption(arguments), cachePrecision: try cachePrecisionOption(arguments)))
         let parameters = try samplingParameters(arguments, defaults: pipeline.defaultParameters())
         let json = arguments.has("json")
 

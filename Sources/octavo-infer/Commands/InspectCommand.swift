@@ -1,6 +1,5 @@
 import Foundation
-import GPT2
-import NLLB
+import ModelFactory
 import Tensor
 
 /// `octavo-infer inspect`: what a model folder holds and what it will cost to run.
@@ -53,81 +52,32 @@ enum InspectCommand: Command {
 
     static func inspect(_ directory: URL) throws -> Report {
         let checkpoint = try Checkpoint(directory: directory)
-        let architecture = try Architecture(directory)
+        let architecture = try ModelFolder.architecture(of: directory)
+        let summary = try architecture.readConfig(directory: directory)
+        let table = try architecture.tensorTable(directory: directory, checkpoint: checkpoint)
+        let buffers = table.bufferNames, tiedCopies = table.tiedCopies(in: checkpoint)
         var dtypes: [String: Int] = [:]
         var parameters = 0, fp32Bytes = 0, mapped = 0
         for name in checkpoint.tensorNames {
             guard let info = checkpoint.info(name) else { continue }
-            if name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") { continue }  // mask buffers, not weights
+            if buffers.contains(name) { continue }  // mask buffers, not weights
             dtypes[info.dtype.rawValue, default: 0] += 1
             // Per-row scales and sums of an int8 matrix: stored alongside it, not parameters.
             let isScale = [QuantizedTensors.scaleSuffix, QuantizedTensors.rowSumSuffix].contains { suffix in
                 name.hasSuffix(suffix) && checkpoint.info(String(name.dropLast(suffix.count)))?.dtype == .i8
             }
-            let isTiedCopy = architecture.isTiedCopy(name, in: checkpoint)
-            if !isScale && !isTiedCopy { parameters += info.elementCount }
+            // One embedding stored under several names, or a tied output layer a quantized file stores.
+            if !isScale && !tiedCopies.contains(name) { parameters += info.elementCount }
             let keptAsStored = info.dtype == .i8 || isScale || checkpoint.metadata(of: name)[QuantizedTensors.layoutKey] != nil && info.dtype == .f16
             fp32Bytes += keptAsStored ? info.dataOffsets.count : info.elementCount * 4
             if info.dtype == .f32 || keptAsStored { mapped += info.dataOffsets.count }
         }
         return Report(
-            model_type: architecture.modelType, config: architecture.fields, parameters: parameters,
+            model_type: summary.modelType, config: summary.fields, parameters: parameters,
             tensors: checkpoint.tensorNames.count, dtypes: dtypes,
             files: checkpoint.files.map { URL(fileURLWithPath: $0.path).lastPathComponent },
             stored_bytes: checkpoint.storedBytes, weights_fp32_bytes: fp32Bytes, mapped_bytes: mapped,
-            kv_cache_bytes_per_sequence: architecture.kvCacheBytes, context_length: architecture.contextLength)
-    }
-
-    /// What inspect needs from each architecture's config.json.
-    struct Architecture {
-        let modelType: String
-        let fields: [String: String]
-        /// f32 attention caches of one sequence at full context (NLLB: self and cross attention).
-        let kvCacheBytes: Int
-        let contextLength: Int
-        private let tiedNames: Set<String>
-
-        init(_ directory: URL) throws {
-            switch try ModelKind.of(directory) {
-            case .gpt2:
-                let config = try GPT2Config.load(directory: directory)
-                modelType = config.modelType
-                fields = [
-                    "n_layer": "\(config.nLayer)", "n_head": "\(config.nHead)", "n_embd": "\(config.nEmbd)",
-                    "n_positions": "\(config.nPositions)", "vocab_size": "\(config.vocabSize)", "n_inner": "\(config.innerDim)",
-                    "activation_function": config.activationFunction, "layer_norm_epsilon": "\(config.layerNormEpsilon)",
-                    "tie_word_embeddings": "\(config.tieWordEmbeddings)",
-                ]
-                kvCacheBytes = 2 * config.nLayer * config.nPositions * config.nEmbd * 4
-                contextLength = config.nPositions
-                // A quantized file stores the tied output layer explicitly: not more parameters.
-                tiedNames = config.tieWordEmbeddings ? ["lm_head.weight"] : []
-            case .m2m100:
-                let config = try M2M100Config.load(directory: directory)
-                modelType = config.modelType
-                fields = [
-                    "encoder_layers": "\(config.encoderLayers)", "decoder_layers": "\(config.decoderLayers)",
-                    "d_model": "\(config.dModel)", "encoder_attention_heads": "\(config.encoderAttentionHeads)",
-                    "decoder_attention_heads": "\(config.decoderAttentionHeads)", "encoder_ffn_dim": "\(config.encoderFFNDim)",
-                    "decoder_ffn_dim": "\(config.decoderFFNDim)", "max_position_embeddings": "\(config.maxPositionEmbeddings)",
-                    "vocab_size": "\(config.vocabSize)", "activation_function": config.activationFunction,
-                    "scale_embedding": "\(config.scaleEmbedding)", "tie_word_embeddings": "\(config.tieWordEmbeddings)",
-                ]
-                kvCacheBytes = 4 * config.decoderLayers * config.maxPositionEmbeddings * config.dModel * 4
-                contextLength = config.maxPositionEmbeddings
-                // One shared embedding, often stored under several names.
-                tiedNames = Set(["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"])
-                    .union(config.tieWordEmbeddings ? ["lm_head.weight"] : [])
-            }
-        }
-
-        func isTiedCopy(_ name: String, in checkpoint: Checkpoint) -> Bool {
-            guard tiedNames.contains(name) else { return false }
-            // Counted once: under model.shared.weight when stored, else under the first copy.
-            if modelType == "gpt2" { return true }
-            if checkpoint.info("model.shared.weight") != nil { return true }
-            return name != tiedNames.sorted().first { checkpoint.info($0) != nil }
-        }
+            kv_cache_bytes_per_sequence: summary.kvCacheBytesPerSequence, context_length: summary.contextLength)
     }
 }
 

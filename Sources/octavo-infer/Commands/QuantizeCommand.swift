@@ -1,6 +1,5 @@
 import Foundation
-import GPT2
-import NLLB
+import ModelFactory
 import Tensor
 
 /// `octavo-infer quantize`: save a model folder with int8 or f16 matrices.
@@ -31,11 +30,8 @@ enum QuantizeCommand: Command {
             throw CLIError.usage("--output must differ from --model")
         }
         let checkpoint = try Checkpoint(directory: directory)
-        let matrices: [CheckpointQuantizer.Matrix]
-        switch try ModelKind.of(directory) {
-        case .gpt2: matrices = GPT2Model.quantizableMatrices(config: try GPT2Config.load(directory: directory), checkpoint: checkpoint)
-        case .m2m100: matrices = M2M100Model.quantizableMatrices(config: try M2M100Config.load(directory: directory), checkpoint: checkpoint)
-        }
+        let table = try ModelFolder.architecture(of: directory).tensorTable(directory: directory, checkpoint: checkpoint)
+        let matrices = table.quantizableMatrices(in: checkpoint)
         let quantizer = CheckpointQuantizer(checkpoint: checkpoint, matrices: matrices, precision: precision)
         let start = DispatchTime.now()
         let entries = try quantizer.entries()

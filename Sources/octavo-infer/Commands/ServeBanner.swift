@@ -3,6 +3,7 @@ import Foundation
 import InferenceServer
 import JobStore
 import Kernels
+import ModelFactory
 import Tensor
 
 /// `serve`'s request-log and chat-template options, and the banner it prints once ready.
@@ -54,7 +55,7 @@ extension ServeCommand {
                 kind = "generation (\(service.architecture))"
                 template = ", chat template \(service.chatTemplate.source)"
             case .translation?:
-                kind = "translation (\((try? ServeModelLoader.modelType(of: spec.directory)) ?? "?"))"
+                kind = "translation (\((try? ArchitectureRegistry.modelType(of: spec.directory)) ?? "?"))"
             case nil:
                 continue
             }

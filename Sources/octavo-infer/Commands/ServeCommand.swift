@@ -2,8 +2,8 @@ import JobStore
 import HTTPServer
 import Foundation
 import Generation
-import GPT2
 import InferenceServer
+import ModelFactory
 import Tensor
 
 /// `octavo-infer serve`: the inference server, in the foreground until SIGINT/SIGTERM.
@@ -284,33 +284,39 @@ enum ServeCommand: Command {
         return (c, problems)
     }
 
-    /// Loads one folder by its config.json model_type and adds it to the app.
+    /// Loads one folder by its architecture (config.json's model_type) and adds it to the app.
     static func load(_ spec: ModelSpec, variant: LegacyStoryVariant?, vocabularyMap: URL?, precision: WeightPrecision,
                      cachePrecision: KVCachePrecision, into app: ServerApp) throws {
         let start = Date()
         notePyTorchWeights(in: spec.directory)
-        let modelType = try ServeModelLoader.modelType(of: spec.directory)
-        switch modelType {
-        case "gpt2":
+        let architecture = try ModelFolder.architecture(of: spec.directory)
+        switch architecture.capability {
+        case .causalGeneration:
             if vocabularyMap != nil {
-                throw CLIError.usage("--vocabulary-map \(spec.name)=...: '\(spec.name)' is a GPT-2 model; vocabulary maps restrict translation models")
+                throw CLIError.usage("--vocabulary-map \(spec.name)=...: '\(spec.name)' is a \(architecture.displayName) model; "
+                                     + "vocabulary maps restrict translation models")
             }
-            let pipeline: GPT2Pipeline
+            let pipeline: any CausalLanguagePipeline
             do {
-                pipeline = try GPT2Pipeline(directory: spec.directory, precision: precision, cachePrecision: cachePrecision)
+                pipeline = try ModelFolder.loadCausal(spec.directory, options: ModelLoadOptions(precision: precision,
+                                                                                                cachePrecision: cachePrecision))
             } catch {
                 throw CLIError.runtime("cannot load model '\(spec.name)' from \(spec.directory.path): \(error)")
             }
             try app.addGenerationModel(name: spec.name, pipeline: pipeline, storyVariant: variant)
-            let millions = Double(pipeline.model.parameterCount) / 1e6
-            say("loaded \(spec.name): gpt2, \(String(format: "%.1f", millions))M parameters, \(pipeline.model.config.nPositions) positions, in \(Int(Date().timeIntervalSince(start) * 1000)) ms, from \(spec.directory.path)")
-        default:
-            let backend = try ServeModelLoader.translationBackend(modelType: modelType, directory: spec.directory, precision: precision,
-                                                                  cachePrecision: cachePrecision, vocabularyMap: vocabularyMap)
+            let millions = Double(pipeline.parameterCount) / 1e6
+            say("loaded \(spec.name): \(architecture.modelType), \(String(format: "%.1f", millions))M parameters, "
+                + "\(pipeline.languageModel.maxPositions) positions, in \(milliseconds(since: start)) ms, from \(spec.directory.path)")
+        case .translation:
+            let backend = try ServeModelLoader.translationBackend(directory: spec.directory, options: ModelLoadOptions(
+                precision: precision, cachePrecision: cachePrecision, vocabularyMap: vocabularyMap))
             try app.addTranslationModel(name: spec.name, backend: backend)
-            say("loaded \(spec.name): \(modelType) translation, \(backend.languages.count) languages, in \(Int(Date().timeIntervalSince(start) * 1000)) ms, from \(spec.directory.path)")
+            say("loaded \(spec.name): \(architecture.modelType) translation, \(backend.languages.count) languages, "
+                + "in \(milliseconds(since: start)) ms, from \(spec.directory.path)")
         }
     }
+
+    private static func milliseconds(since start: Date) -> Int { Int(Date().timeIntervalSince(start) * 1000) }
 
     private static func splitPair(_ value: String) -> (String, String)? {
         guard let equals = value.firstIndex(of: "=") else { return nil }

@@ -1,5 +1,6 @@
 import Foundation
 import InferenceServer
+import ModelFactory
 
 /// `serve --check-config`: validates the options and the `--config` file without serving —
 /// every option's value, each model folder and its config.json, the vocabulary maps, the API key
@@ -19,9 +20,10 @@ enum ServeConfigCheck {
             check {
                 let one = try CommandLineArguments(["--model=\(value)"], spec: ServeCommand.spec)
                 guard let model = try ServeCommand.modelSpecs(one).first else { return }
-                let type = try ServeModelLoader.modelType(of: model.directory)
-                guard type == "gpt2" || type == "m2m_100" else {
-                    throw CLIError.runtime("--model \(value): model_type '\(type)' is not supported (supported: gpt2, m2m_100)")
+                do {
+                    _ = try ModelFolder.architecture(of: model.directory)
+                } catch let error as ModelFactoryError {
+                    throw CLIError.runtime("--model \(value): \(error)")
                 }
                 loadable.append(model.name)
             }

@@ -1,6 +1,6 @@
 import HTTPServer
 import Foundation
-import GPT2
+import ModelFactory
 import InferenceServer
 
 /// `octavo-infer story`: a story for an audience, in any language, paragraph by paragraph.
@@ -65,15 +65,14 @@ enum StoryCommand: Command {
         }
         let json = arguments.has("json")
 
-        let pipeline = try GPT2Pipeline(directory: directory)
+        let pipeline = try ModelFolder.loadCausal(directory)
         let story = GenerationService(name: directory.lastPathComponent, pipeline: pipeline,
                                       storyPresets: try StoryPresets.forModelFolder(directory),
                                       configuration: .init(maxBatch: 1), metrics: nil)
         var translator: TranslationService?
         if let path = arguments.string("translator") {
             let folder = try ModelResolver(arguments).resolve(path)
-            let backend = try ServeModelLoader.translationBackend(modelType: try ServeModelLoader.modelType(of: folder),
-                                                                  directory: folder)
+            let backend = try ServeModelLoader.translationBackend(directory: folder)
             translator = TranslationService(name: folder.lastPathComponent, backend: backend, configuration: .init(), metrics: nil)
         }
         defer {

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFactory
 import Tokenizer
 
 /// A folder's tokenizer: GPT-2's byte-level BPE, or NLLB's SentencePiece with language codes.
@@ -6,17 +7,23 @@ enum FolderTokenizer {
     case byteLevel(ByteLevelBPETokenizer)
     case nllb(NLLBTokenizer)
 
-    /// Chosen by config.json's model_type, or for a tokenizer-only folder by its files.
+    /// The architecture's tokenizer (config.json's model_type), or for a tokenizer-only folder
+    /// the one its files name.
     static func load(_ directory: URL) throws -> FolderTokenizer {
-        let isNLLB: Bool
-        if ModelKind.tokenizerOnly(directory) {
-            let config = (try? String(contentsOf: directory.appendingPathComponent("tokenizer_config.json"), encoding: .utf8)) ?? ""
-            isNLLB = FileManager.default.fileExists(atPath: directory.appendingPathComponent("sentencepiece.bpe.model").path)
-                || config.contains("NllbTokenizer")
-        } else {
-            isNLLB = try ModelKind.of(directory) == .m2m100
+        if ModelFolder.tokenizerOnly(directory) {
+            let configURL = directory.appendingPathComponent("tokenizer_config.json")
+            let config = (try? String(contentsOf: configURL, encoding: .utf8)) ?? ""
+            let sentencePiece = directory.appendingPathComponent("sentencepiece.bpe.model").path
+            let isNLLB = FileManager.default.fileExists(atPath: sentencePiece) || config.contains("NllbTokenizer")
+            return isNLLB ? .nllb(try NLLBTokenizer(folder: directory))
+                : .byteLevel(try ByteLevelBPETokenizer.load(directory: directory))
         }
-        return isNLLB ? .nllb(try NLLBTokenizer(folder: directory)) : .byteLevel(try ByteLevelBPETokenizer.load(directory: directory))
+        switch try ModelFolder.architecture(of: directory).loadTokenizer(directory: directory) {
+        case let tokenizer as NLLBTokenizer: return .nllb(tokenizer)
+        case let tokenizer as ByteLevelBPETokenizer: return .byteLevel(tokenizer)
+        case let other:
+            throw CLIError.runtime("\(directory.path): tokenize does not know the tokenizer \(type(of: other)) yet")
+        }
     }
 
     var tokenizer: Tokenizer {

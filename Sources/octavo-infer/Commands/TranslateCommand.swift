@@ -1,5 +1,6 @@
 import Foundation
 import Generation
+import ModelFactory
 import NLLB
 import Tensor
 import Tokenizer
@@ -85,12 +86,10 @@ enum TranslateCommand: Command {
         options.repetitionPenalty = try arguments.float("repetition-penalty")
         options.noRepeatNgramSize = try arguments.int("no-repeat-ngram-size")
         if let beams = options.beams, beams < 1 { throw CLIError.usage("--beams must be at least 1") }
-        guard try ModelKind.of(directory) == .m2m100 else {
-            throw CLIError.runtime("\(directory.path) is not an NLLB / M2M100 folder (config.json model_type is not m2m_100); use `generate` for GPT-2.")
-        }
-        let pipeline = try NLLBPipeline(directory: directory, precision: try GenerateCommand.precisionOption(arguments),
-                                        cachePrecision: try GenerateCommand.cachePrecisionOption(arguments),
-                                        vocabularyMap: arguments.string("vocabulary-map").map { URL(fileURLWithPath: $0) })
+        let pipeline = try ModelFolder.loadTranslation(directory, options: ModelLoadOptions(
+            precision: try GenerateCommand.precisionOption(arguments),
+            cachePrecision: try GenerateCommand.cachePrecisionOption(arguments),
+            vocabularyMap: arguments.string("vocabulary-map").map { URL(fileURLWithPath: $0) }))
         let result: NLLBPipeline.Result
         do {
             result = try pipeline.translate([text], options: options)

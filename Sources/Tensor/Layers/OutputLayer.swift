@@ -1,0 +1,60 @@
+import Kernels
+
+/// A model's output layer, logits = hidden · Wᵀ [rows, vocab], built the one way both models
+/// need: the tied embedding's own floats (converted to the model's precision when not f32), or a
+/// separate `lm_head`, or the quantized head a file written by `octavo-infer quantize` stores
+/// (explicitly, even when tied). It can also score only some tokens (`RestrictedOutputLayer`).
+///
+/// One caller at a time: the restricted copy is cached for the next call.
+///
+/// Sendable by hand: immutable after init except that cache, used by the one thread that drives the model.
+public final class OutputLayer: @unchecked Sendable {
+    /// The full layer [vocab, width].
+    public let linear: Linear
+    /// Whether `linear` reads the embedding's fp32 table itself (no bytes of its own).
+    public let borrowsEmbedding: Bool
+    private var lastRestricted: RestrictedOutputLayer?
+
+    /// Loads the layer `tensors` describes; `embedding` is the model's loaded token embedding.
+    public init(_ checkpoint: Checkpoint, _ tensors: OutputLayerTensors, embedding: Embedding,
+                precision: WeightPrecision) throws {
+        let storedHead = checkpoint.info(tensors.head.weight)
+        let headIsQuantized = storedHead.map {
+            $0.dtype == .i8 || checkpoint.metadata(of: tensors.head.weight)[QuantizedTensors.layoutKey] != nil
+        } ?? false
+        if tensors.isTied && !headIsQuantized {
+            linear = Linear(weight: embedding.table, bias: nil, inFeatures: embedding.dimension, outFeatures: embedding.count,
+                            layout: .outputMajor, precision: precision)
+        } else {
+            linear = try Linear(checkpoint, tensors.head, precision: precision)
+        }
+        borrowsEmbedding = linear.weights.isFloat32Borrowing(embedding.table)
+    }
+
+    public var outFeatures: Int { linear.outFeatures }
+
+    /// Bytes of weights the layer holds besides the embedding (0 when it reads the embedding).
+    public var ownWeightBytes: Int { borrowsEmbedding ? 0 : linear.weightBytes }
+
+    /// out[rows, vocab] = input[rows, width] · Wᵀ.
+    @inline(__always)
+    public func callAsFunction(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int) {
+        linear(out: out, input: input, rows: rows)
+    }
+
+    /// out[rows, vocab]: only `outputs` (ascending token ids) scored, -infinity elsewhere. The
+    /// selected rows are copied at the first call and kept while calls ask for the same outputs
+    /// (every step of one translation does).
+    /// - Throws: `TensorError.invalidOutputs` for outputs not ascending or outside the vocabulary.
+    public func callAsFunction(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int,
+                               restrictedTo outputs: [Int]) throws {
+        let restricted: RestrictedOutputLayer
+        if let last = lastRestricted, last.outputs == outputs {
+            restricted = last
+        } else {
+            restricted = try RestrictedOutputLayer(linear, outputs: outputs)
+            lastRestricted = restricted
+        }
+        restricted(out: out, input: input, rows: rows)
+    }
+}
