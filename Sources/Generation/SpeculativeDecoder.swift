@@ -1,0 +1,196 @@
+import Foundation
+import Kernels
+import Tokenizer
+
+/// What a speculative generation returns: the generation itself and how the draft fared.
+public struct SpeculativeResult: Sendable {
+    public let generation: GenerationResult
+    public let statistics: SpeculativeStatistics
+}
+
+/// Generates one sequence with a target model and a draft: each round the draft proposes up
+/// to k tokens, the target reads the last token and all of them in one forward pass (k+1 rows
+/// of logits, one read of its weights), keeps the longest prefix it agrees with plus one token
+/// of its own, and both caches are cut back past the rejected tokens.
+///
+/// Greedy output is the target's greedy output (its processed argmax at every position);
+/// sampled output is distributed exactly as the target's (`SpeculativeSampling`). The
+/// sampler's processors run on the draft's and the target's rows alike, over the same history,
+/// and tokens go through `GenerationSequence` as in `TextGenerator`: EOS, stop strings, the
+/// budget and logprobs behave as in the plain loop.
+///
+/// A round is self-contained (`propose`, one `SequenceStep` with `logitsForEveryToken`, then
+/// `settle`), so a batching executor can run it per sequence inside its own forward pass.
+public final class SpeculativeDecoder {
+    public let target: CausalLanguageModel
+    public let draft: SpeculativeDraft
+    public let tokenizer: Tokenizer
+    /// Tokens proposed per round at first, and the most ever proposed.
+    public let initialDraftTokens: Int
+    public let maxDraftTokens: Int
+
+    private let vocabulary: Int
+    /// (maxDraftTokens + 1) rows of target logits.
+    private let logits: UnsafeMutablePointer<Float>
+    /// maxDraftTokens rows of the draft's processed probabilities (sampling only).
+    private let draftProbabilities: UnsafeMutablePointer<Float>
+    /// The target's processed probabilities of the row being checked.
+    private let targetProbabilities: UnsafeMutablePointer<Float>
+    private var proposals: [Int] = []
+    private var verifyTokens: [Int] = []
+    private var steps: [SequenceStep] = []
+
+    /// `draftTokens` is where the adaptive draft length starts; it moves between 1 and
+    /// `maxDraftTokens` (by default what keeps a verify pass within the few-rows kernels,
+    /// which read each weight once for all rows).
+    public init(target: CausalLanguageModel, draft: SpeculativeDraft, tokenizer: Tokenizer,
+                draftTokens: Int = 4, maxDraftTokens: Int = fewRowsLimit - 1) throws {
+        guard target.writesLogitsForEveryToken else { throw SpeculativeError.targetCannotVerify }
+        guard draftTokens >= 1 else { throw SpeculativeError.invalidDraftTokens(draftTokens) }
+        if let model = (draft as? ModelDraft)?.model, model.vocabularySize != target.vocabularySize {
+            throw SpeculativeError.vocabularyMismatch(target: target.vocabularySize, draft: model.vocabularySize)
+        }
+        self.target = target
+        self.draft = draft
+        self.tokenizer = tokenizer
+        self.maxDraftTokens = max(maxDraftTokens, draftTokens)
+        initialDraftTokens = draftTokens
+        vocabulary = target.vocabularySize
+        logits = .allocate(capacity: (self.maxDraftTokens + 1) * vocabulary)
+        draftProbabilities = .allocate(capacity: self.maxDraftTokens * vocabulary)
+        targetProbabilities = .allocate(capacity: vocabulary)
+        proposals.reserveCapacity(self.maxDraftTokens)
+        verifyTokens.reserveCapacity(self.maxDraftTokens + 1)
+        steps.reserveCapacity(1)
+    }
+
+    deinit {
+        logits.deallocate()
+        draftProbabilities.deallocate()
+        targetProbabilities.deallocate()
+    }
+
+    /// Runs a generation to the end, like `TextGenerator.generate`; `onStep` sees every
+    /// token as it is kept, and returning false cancels.
+    public func generate(
+        promptIDs: [Int], parameters: GenerationParameters, onStep: ((GenerationStep) -> Bool)? = nil
+    ) throws -> SpeculativeResult {
+        let sequence = try GenerationSequence(
+            promptIDs: promptIDs, parameters: parameters, tokenizer: tokenizer,
+            vocabularySize: vocabulary, maxPositions: target.maxPositions)
+        let capacity = promptIDs.count + sequence.maxNewTokens
+        guard capacity <= target.maxPositions else {
+            throw SpeculativeError.keepRecentUnsupported(
+                promptTokens: promptIDs.count, newTokens: sequence.maxNewTokens, maxPositions: target.maxPositions)
+        }
+        var timings = GenerationTimings()
+        timings.promptTokens = promptIDs.count
+        var statistics = SpeculativeStatistics()
+        let cache = target.makeCache(capacity: capacity)
+        try draft.start(capacity: capacity)
+
+        if !sequence.isFinished {
+            let start = DispatchTime.now()
+            steps = [SequenceStep(cache: cache, tokens: promptIDs[...])]
+            try target.forward(steps, logits: logits)
+            steps[0].tokens = []
+            timings.prefillMs = milliseconds(since: start)
+        }
+        let decodeStart = DispatchTime.now()
+        var length = DraftLength(initial: initialDraftTokens, maximum: maxDraftTokens)
+        var cancelled = false
+        if !sequence.isFinished {
+            let step = sequence.advance(logits: logits)
+            if let onStep, !onStep(step) { cancelled = true }
+        }
+        while !sequence.isFinished && !cancelled {
+            let historyCount = sequence.history.tokens.count
+            let proposed = try propose(sequence, count: length.current)
+            verifyTokens.removeAll(keepingCapacity: true)
+            verifyTokens.append(sequence.lastToken)
+            verifyTokens.append(contentsOf: proposals)
+            steps[0] = SequenceStep(cache: cache, tokens: verifyTokens[...], logitsForEveryToken: true)
+            try target.forward(steps, logits: logits)
+            steps[0].tokens = []
+            let outcome = settle(sequence, logits: logits, onStep: onStep)
+            cancelled = outcome.cancelled
+            // Both caches keep the last token and the accepted proposals; the target's own
+            // token after them is read next round.
+            let kept = historyCount + outcome.accepted
+            if cache.length > kept { cache.truncate(to: kept) }
+            draft.keep(prefix: kept)
+            length.record(proposed: proposed, accepted: outcome.accepted)
+            statistics.rounds += 1
+            statistics.proposedTokens += proposed
+            statistics.acceptedTokens += outcome.accepted
+        }
+        if cancelled { sequence.cancel() }
+        timings.decodeMs = milliseconds(since: decodeStart)
+        timings.generatedTokens = sequence.generatedIDs.count
+        let decoded = max(0, timings.generatedTokens - 1)  // the first token came with the prompt
+        timings.decodeTokensPerSecond = timings.decodeMs > 0 ? Double(decoded) / (timings.decodeMs / 1000) : 0
+        let generation = GenerationResult(
+            promptIDs: promptIDs, generatedIDs: sequence.generatedIDs, text: sequence.text,
+            finishReason: sequence.finishReason ?? .cancelled, stopString: sequence.stopString,
+            seed: sequence.sampler.seed, timings: timings)
+        return SpeculativeResult(generation: generation, statistics: statistics)
+    }
+
+    /// Asks the draft for up to `count` tokens after the sequence's history (never more than
+    /// the budget can use: a round yields at most proposals + 1 tokens), leaving them in
+    /// `proposals` and the history as it was.
+    func propose(_ sequence: GenerationSequence, count: Int) throws -> Int {
+        proposals.removeAll(keepingCapacity: true)
+        let history = sequence.history
+        let remaining = sequence.maxNewTokens - history.generated.count
+        let wanted = min(count, maxDraftTokens, remaining - 1)
+        guard wanted > 0 else { return 0 }
+        let before = history.tokens.count
+        let greedy = sequence.parameters.isGreedy
+        let proposed = try draft.propose(count: wanted, history: history, sampler: sequence.sampler,
+                                         probabilities: greedy ? nil : draftProbabilities)
+        precondition(proposed <= wanted && history.tokens.count == before + proposed, "a draft appends what it proposes")
+        for i in 0..<proposed { proposals.append(history.tokens[before + i]) }
+        history.truncate(to: before)
+        return proposed
+    }
+
+    /// Walks the verify pass's rows (row i scores the token after proposal i, row 0 the token
+    /// after the last kept one): keeps proposals while the target agrees, then one token of
+    /// the target's own. Returns how many proposals were kept.
+    func settle(
+        _ sequence: GenerationSequence, logits: UnsafeMutablePointer<Float>, onStep: ((GenerationStep) -> Bool)?
+    ) -> (accepted: Int, cancelled: Bool) {
+        let greedy = sequence.parameters.isGreedy
+        let sampler = sequence.sampler, history = sequence.history
+        var accepted = 0
+        for i in 0...proposals.count {
+            let row = logits + i * vocabulary
+            let step: GenerationStep
+            var keptProposal = false
+            if greedy || i == proposals.count {
+                // The plain loop's own choice (processed argmax, or a draw after every proposal held).
+                step = sequence.advance(logits: row)
+                keptProposal = i < proposals.count && step.token == proposals[i]
+            } else {
+                sampler.applyPenalties(row, history: history)
+                sampler.applyWarpers(row)
+                SpeculativeSampling.probabilities(out: targetProbabilities, scores: row, count: vocabulary)
+                let q = draftProbabilities + i * vocabulary
+                let token: Int
+                if SpeculativeSampling.accepts(proposals[i], target: targetProbabilities, draft: q, uniform: sampler.uniform()) {
+                    token = proposals[i]
+                    keptProposal = true
+                } else {
+                    token = SpeculativeSampling.drawResidual(target: targetProbabilities, draft: q, count: vocabulary,
+                                                             uniform: sampler.uniform())
+                }
+                step = sequence.append(token, processedLogits: row)
+            }
+            if keptProposal { accepted += 1 }
+            if let onStep, !onStep(step) { return (accepted, true) }
+            if sequence.isFinished || !keptProposal { break }
+        }
+        return (accepted, false)
+    }
+}
