@@ -1,0 +1,68 @@
+import Foundation
+import Generation
+import GPT2
+import Tensor
+import Tokenizer
+
+/// `--draft int8|f16|ngram|MODEL [--draft-tokens k] [--draft-dtype D]`: the draft of exact
+/// speculative decoding for a GPT-2 target (`generate` and `bench`).
+struct DraftOption {
+    /// What the user named: "int8", "f16", "ngram" or a model folder or name.
+    let label: String
+    let draft: SpeculativeDraft
+    /// Tokens proposed per round at first (the decoder adapts it).
+    let draftTokens: Int
+
+    static let help = """
+      --draft D                    exact speculative decoding (the output is the target's own):
+                                   int8 or f16 (the same folder loaded again at that precision),
+                                   ngram (guesses from the prompt and text so far, no model) or
+                                   a GPT-2 folder or model name sharing the tokenizer
+      --draft-tokens K             tokens the draft proposes per round at first (default 4; then
+                                   one more after a round fully kept, one fewer after a poor one)
+      --draft-dtype D              precision of a --draft model folder (default f32)
+    """
+    static let options: Set<String> = ["draft", "draft-tokens", "draft-dtype"]
+
+    /// The draft the arguments ask for, or nil without --draft.
+    static func parse(_ arguments: CommandLineArguments, target directory: URL) throws -> DraftOption? {
+        guard let value = arguments.string("draft") else {
+            for option in ["draft-tokens", "draft-dtype"] where arguments.string(option) != nil {
+                throw CLIError.usage("--\(option) needs --draft")
+            }
+            return nil
+        }
+        let tokens = try arguments.int("draft-tokens") ?? 4
+        guard (1...SpeculativeDecoder.defaultMaxDraftTokens).contains(tokens) else {
+            throw CLIError.usage("--draft-tokens must be between 1 and \(SpeculativeDecoder.defaultMaxDraftTokens)")
+        }
+        let draft: SpeculativeDraft
+        switch value {
+        case "ngram":
+            guard arguments.string("draft-dtype") == nil else { throw CLIError.usage("--draft-dtype applies to a draft model folder") }
+            draft = NGramDraft()
+        case "int8", "f16":
+            guard arguments.string("draft-dtype") == nil else { throw CLIError.usage("--draft \(value) already names the precision") }
+            draft = ModelDraft(model: try GPT2Model(directory: directory, precision: WeightPrecision(rawValue: value)!))
+        default:
+            let folder = try ModelResolver(arguments).resolve(value)
+            var precision = WeightPrecision.f32
+            if let text = arguments.string("draft-dtype") {
+                guard let parsed = WeightPrecision(rawValue: text) else {
+                    throw CLIError.usage("--draft-dtype expects f32, f16 or int8, got '\(text)'")
+                }
+                precision = parsed
+            }
+            draft = ModelDraft(model: try GPT2Model(directory: folder, precision: precision))
+        }
+        return DraftOption(label: value, draft: draft, draftTokens: tokens)
+    }
+
+    func decoder(target: CausalLanguageModel, tokenizer: Tokenizer) throws -> SpeculativeDecoder {
+        do {
+            return try SpeculativeDecoder(target: target, draft: draft, tokenizer: tokenizer, draftTokens: draftTokens)
+        } catch let error as SpeculativeError {
+            throw CLIError.usage("\(error)")
+        }
+    }
+}
