@@ -1,6 +1,7 @@
 /// A draft with no model: finds the most recent earlier occurrence of the sequence's last few
 /// tokens (in the prompt or the text so far) and proposes what followed it there. Text that
-/// repeats or copies its prompt (names, numbers, code) is guessed for free.
+/// repeats or copies its prompt (names, numbers, code) is guessed for free, and a loop is
+/// proposed as far as asked.
 public final class NGramDraft: SpeculativeDraft {
     /// Longest and shortest suffix looked up; longer matches are tried first.
     public let longestMatch: Int
@@ -49,8 +50,11 @@ public final class NGramDraft: SpeculativeDraft {
                     break
                 }
                 if matches {
+                    // Copied as LZ77 copies: a continuation that runs into the end of the
+                    // sequence goes on through the tokens just proposed, so a repeating
+                    // pattern is proposed as far as asked.
                     let from = start + size
-                    for i in from..<min(from + count, n) { found.append(tokens[i]) }
+                    for j in from..<(from + count) { found.append(j < n ? tokens[j] : found[j - n]) }
                     return
                 }
                 start -= 1

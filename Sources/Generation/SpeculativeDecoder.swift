@@ -28,6 +28,9 @@ public final class SpeculativeDecoder {
     /// Tokens proposed per round at first, and the most ever proposed.
     public let initialDraftTokens: Int
     public let maxDraftTokens: Int
+    /// What keeps a verify pass (proposals + 1 rows) within the few-rows kernels, which read
+    /// each weight once for all rows.
+    public static let defaultMaxDraftTokens = fewRowsLimit - 1
 
     private let vocabulary: Int
     /// (maxDraftTokens + 1) rows of target logits.
@@ -41,10 +44,9 @@ public final class SpeculativeDecoder {
     private var steps: [SequenceStep] = []
 
     /// `draftTokens` is where the adaptive draft length starts; it moves between 1 and
-    /// `maxDraftTokens` (by default what keeps a verify pass within the few-rows kernels,
-    /// which read each weight once for all rows).
+    /// `maxDraftTokens`.
     public init(target: CausalLanguageModel, draft: SpeculativeDraft, tokenizer: Tokenizer,
-                draftTokens: Int = 4, maxDraftTokens: Int = fewRowsLimit - 1) throws {
+                draftTokens: Int = 4, maxDraftTokens: Int = defaultMaxDraftTokens) throws {
         guard target.writesLogitsForEveryToken else { throw SpeculativeError.targetCannotVerify }
         guard draftTokens >= 1 else { throw SpeculativeError.invalidDraftTokens(draftTokens) }
         if let model = (draft as? ModelDraft)?.model, model.vocabularySize != target.vocabularySize {

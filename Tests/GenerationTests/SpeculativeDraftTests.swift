@@ -34,6 +34,10 @@ final class SpeculativeDraftTests: XCTestCase {
         // No earlier 4 at all: nothing to propose.
         let unseen = TokenHistory(prompt: [1, 2, 3, 4], vocabularySize: 20, reserve: 4)
         XCTAssertEqual(try draft.propose(count: 3, history: unseen, sampler: sampler, probabilities: nil), 0)
+        // A repeating pattern goes on past the end of what was written.
+        let loop = TokenHistory(prompt: [1, 2, 3, 1, 2, 3, 1, 2], vocabularySize: 20, reserve: 8)
+        XCTAssertEqual(try draft.propose(count: 5, history: loop, sampler: sampler, probabilities: nil), 5)
+        XCTAssertEqual(Array(loop.tokens.suffix(5)), [3, 1, 2, 3, 1])
         // When sampling, the proposal's distribution is one-hot.
         let rows = UnsafeMutablePointer<Float>.allocate(capacity: 40)
         defer { rows.deallocate() }
