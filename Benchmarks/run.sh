@@ -125,6 +125,7 @@ gpt2() {
         # (gpt2-medium) by gpt2; each row times the plain f32 loop too and compares the ids.
         ENGINE="octavo-infer (f32-exact, draft int8)" octavo_row --model "$dir" --dtype f32 --draft int8
         ENGINE="octavo-infer (f32-exact, draft ngram)" octavo_row --model "$dir" --dtype f32 --draft ngram
+        ENGINE="octavo-infer (f32-exact, draft ngram+int8)" octavo_row --model "$dir" --dtype f32 --draft ngram+int8
         if [ "$model" = gpt2-medium ]; then
             "$python" "$here/make_checkpoints.py" "$work/models" gpt2
             ENGINE="octavo-infer (f32-exact, draft gpt2 int8)" octavo_row --model "$dir" --dtype f32 \

@@ -49,7 +49,7 @@ public final class SpeculativeDecoder {
                 draftTokens: Int = 4, maxDraftTokens: Int = defaultMaxDraftTokens) throws {
         guard target.writesLogitsForEveryToken else { throw SpeculativeError.targetCannotVerify }
         guard draftTokens >= 1 else { throw SpeculativeError.invalidDraftTokens(draftTokens) }
-        if let model = (draft as? ModelDraft)?.model, model.vocabularySize != target.vocabularySize {
+        for model in Self.models(of: draft) where model.vocabularySize != target.vocabularySize {
             throw SpeculativeError.vocabularyMismatch(target: target.vocabularySize, draft: model.vocabularySize)
         }
         self.target = target
@@ -64,6 +64,13 @@ public final class SpeculativeDecoder {
         proposals.reserveCapacity(self.maxDraftTokens)
         verifyTokens.reserveCapacity(self.maxDraftTokens + 1)
         steps.reserveCapacity(1)
+    }
+
+    /// The models a draft runs (none for n-grams).
+    static func models(of draft: SpeculativeDraft) -> [CausalLanguageModel] {
+        if let model = draft as? ModelDraft { return [model.model] }
+        if let pair = draft as? FallbackDraft { return models(of: pair.first) + models(of: pair.second) }
+        return []
     }
 
     deinit {

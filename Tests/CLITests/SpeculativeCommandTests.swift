@@ -12,7 +12,7 @@ final class SpeculativeCommandTests: XCTestCase {
         XCTAssertEqual(plain.status, 0, plain.stderr)
         let expected = try XCTUnwrap(try plain.json()["generated_ids"] as? [Int])
         XCTAssertNil(try plain.json()["speculative"], "no draft, no speculative report")
-        for draft in ["int8", "f16", "ngram", variant] {
+        for draft in ["int8", "f16", "ngram", variant, "ngram+int8"] {
             let result = try CLI.run(args + ["--draft", draft, "--draft-tokens", "3"])
             XCTAssertEqual(result.status, 0, result.stderr)
             let json = try result.json()

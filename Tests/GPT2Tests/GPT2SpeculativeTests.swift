@@ -26,6 +26,8 @@ final class GPT2SpeculativeTests: XCTestCase {
             ("f16", ModelDraft(model: try GPT2Model(directory: Fixtures.model("tiny"), precision: .f16))),
             ("variant", ModelDraft(model: try GPT2Model(directory: Fixtures.model("variant")))),
             ("ngram", NGramDraft()),
+            ("ngram+int8", FallbackDraft(first: NGramDraft(),
+                                         second: ModelDraft(model: try GPT2Model(directory: Fixtures.model("tiny"), precision: .int8)))),
         ]
     }
 

@@ -47,6 +47,34 @@ final class SpeculativeDraftTests: XCTestCase {
         XCTAssertEqual((0..<40).map { rows[$0] }.reduce(0, +), 2)
     }
 
+    /// Proposes fixed tokens, or none.
+    final class FixedDraft: SpeculativeDraft {
+        let tokens: [Int]
+        var kept: [Int] = []
+        init(_ tokens: [Int]) { self.tokens = tokens }
+        func start(capacity: Int) throws {}
+        func propose(count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?) throws -> Int {
+            for token in tokens.prefix(count) { history.append(token) }
+            return min(count, tokens.count)
+        }
+        func keep(prefix length: Int) { kept.append(length) }
+    }
+
+    func testFallbackDraftAsksTheSecondOnlyWhenTheFirstHasNothing() throws {
+        let sampler = Sampler(vocabularySize: 20, parameters: GenerationParameters())
+        let second = FixedDraft([7, 8])
+        let history = TokenHistory(prompt: [1], vocabularySize: 20, reserve: 8)
+        let withGuess = FallbackDraft(first: FixedDraft([4]), second: second)
+        XCTAssertEqual(try withGuess.propose(count: 3, history: history, sampler: sampler, probabilities: nil), 1)
+        XCTAssertEqual(history.tokens, [1, 4])
+        history.truncate(to: 1)
+        let without = FallbackDraft(first: FixedDraft([]), second: second)
+        XCTAssertEqual(try without.propose(count: 3, history: history, sampler: sampler, probabilities: nil), 2)
+        XCTAssertEqual(history.tokens, [1, 7, 8])
+        without.keep(prefix: 2)
+        XCTAssertEqual(second.kept, [2], "both drafts hear what was kept")
+    }
+
     func testTruncateUndoesAppendsForThePenalties() {
         let history = TokenHistory(prompt: [1, 2], vocabularySize: 8, reserve: 8)
         history.append(3)

@@ -17,7 +17,8 @@ struct DraftOption {
       --draft D                    exact speculative decoding (the output is the target's own):
                                    int8 or f16 (the same folder loaded again at that precision),
                                    ngram (guesses from the prompt and text so far, no model) or
-                                   a GPT-2 folder or model name sharing the tokenizer
+                                   a GPT-2 folder or model name sharing the tokenizer;
+                                   ngram+D (ngram+int8...): n-grams where they find a guess, D elsewhere
       --draft-tokens K             tokens the draft proposes per round at first (default 4; then
                                    one more after a round fully kept, one fewer after a poor one)
       --draft-dtype D              precision of a --draft model folder (default f32)
@@ -36,11 +37,22 @@ struct DraftOption {
         guard (1...SpeculativeDecoder.defaultMaxDraftTokens).contains(tokens) else {
             throw CLIError.usage("--draft-tokens must be between 1 and \(SpeculativeDecoder.defaultMaxDraftTokens)")
         }
-        let draft: SpeculativeDraft
-        switch value {
-        case "ngram":
+        // "ngram+D": n-gram guesses where the text repeats itself, draft D elsewhere.
+        if value.hasPrefix("ngram+") {
+            let model = try draftModel(String(value.dropFirst("ngram+".count)), arguments, target: directory)
+            return DraftOption(label: value, draft: FallbackDraft(first: NGramDraft(), second: model), draftTokens: tokens)
+        }
+        if value == "ngram" {
             guard arguments.string("draft-dtype") == nil else { throw CLIError.usage("--draft-dtype applies to a draft model folder") }
-            draft = NGramDraft()
+            return DraftOption(label: value, draft: NGramDraft(), draftTokens: tokens)
+        }
+        return DraftOption(label: value, draft: try draftModel(value, arguments, target: directory), draftTokens: tokens)
+    }
+
+    /// int8 or f16 (the target folder again) or a model folder or name.
+    private static func draftModel(_ value: String, _ arguments: CommandLineArguments, target directory: URL) throws -> ModelDraft {
+        let draft: ModelDraft
+        switch value {
         case "int8", "f16":
             guard arguments.string("draft-dtype") == nil else { throw CLIError.usage("--draft \(value) already names the precision") }
             draft = ModelDraft(model: try GPT2Model(directory: directory, precision: WeightPrecision(rawValue: value)!))
@@ -55,7 +67,7 @@ struct DraftOption {
             }
             draft = ModelDraft(model: try GPT2Model(directory: folder, precision: precision))
         }
-        return DraftOption(label: value, draft: draft, draftTokens: tokens)
+        return draft
     }
 
     func decoder(target: CausalLanguageModel, tokenizer: Tokenizer) throws -> SpeculativeDecoder {
