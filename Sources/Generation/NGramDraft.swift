@@ -6,6 +6,9 @@ public final class NGramDraft: SpeculativeDraft {
     /// Longest and shortest suffix looked up; longer matches are tried first.
     public let longestMatch: Int
     public let shortestMatch: Int
+    /// Searched after the sequence itself when it has no match (a translation's source
+    /// sentence: names and numbers come across unchanged).
+    public var reference: [Int] = []
     private var found: [Int] = []
 
     public init(longestMatch: Int = 3, shortestMatch: Int = 1) {
@@ -20,7 +23,12 @@ public final class NGramDraft: SpeculativeDraft {
     public func propose(count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?) throws -> Int {
         found.removeAll(keepingCapacity: true)
         // Read into `found` first: appending to the history while holding its array would copy it.
-        history.tokens.withUnsafeBufferPointer { lookup(in: $0, count: count) }
+        history.tokens.withUnsafeBufferPointer { tokens in
+            lookup(in: tokens, count: count)
+            if found.isEmpty && !reference.isEmpty {
+                reference.withUnsafeBufferPointer { lookup(suffixOf: tokens, in: $0, count: count) }
+            }
+        }
         let vocabulary = sampler.vocabularySize
         for (i, token) in found.enumerated() {
             if let probabilities {
@@ -35,6 +43,30 @@ public final class NGramDraft: SpeculativeDraft {
     }
 
     public func keep(prefix length: Int) {}
+
+    /// What followed the latest, longest occurrence of the end of `tokens` in `text`.
+    private func lookup(suffixOf tokens: UnsafeBufferPointer<Int>, in text: UnsafeBufferPointer<Int>, count: Int) {
+        let n = tokens.count
+        guard count > 0 else { return }
+        var size = min(longestMatch, n)
+        while size >= shortestMatch {
+            var start = text.count - size - 1
+            while start >= 0 {
+                var matches = true
+                for j in 0..<size where text[start + j] != tokens[n - size + j] {
+                    matches = false
+                    break
+                }
+                if matches {
+                    let from = start + size
+                    for j in from..<min(from + count, text.count) { found.append(text[j]) }
+                    return
+                }
+                start -= 1
+            }
+            size -= 1
+        }
+    }
 
     private func lookup(in tokens: UnsafeBufferPointer<Int>, count: Int) {
         let n = tokens.count
