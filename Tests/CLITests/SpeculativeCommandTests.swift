@@ -23,6 +23,25 @@ final class SpeculativeCommandTests: XCTestCase {
         }
     }
 
+    func testTranslateWithEveryDraftPrintsThePlainIds() throws {
+        let nllb = CLI.fixtures.appendingPathComponent("NLLB/tiny").path
+        let args = ["translate", "--model", nllb, "--target", "fra_Latn", "--text", "Hello there, my friend. It is 12 o'clock.", "--json"]
+        let plain = try CLI.run(args)
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let expected = try XCTUnwrap(try plain.json()["output_ids"] as? [[Int]])
+        for draft in ["int8", "f16", "ngram", "ngram+int8"] {
+            let result = try CLI.run(args + ["--draft", draft])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let json = try result.json()
+            XCTAssertEqual(json["output_ids"] as? [[Int]], expected, draft)
+            XCTAssertEqual((json["speculative"] as? [String: Any])?["draft"] as? String, draft)
+        }
+        let beams = try CLI.run(args + ["--draft", "ngram", "--beams", "2"])
+        XCTAssertEqual(beams.status, 2, "speculative translation is greedy")
+        let unknown = try CLI.run(args + ["--draft", "models/other"])
+        XCTAssertEqual(unknown.status, 2)
+    }
+
     func testDraftOptionsAreChecked() throws {
         let base = ["generate", "--model", gpt2, "--prompt", "x"]
         let lonely = try CLI.run(base + ["--max-new-tokens", "3", "--draft-tokens", "3"])
