@@ -19,8 +19,9 @@ public struct SpeculativeResult: Sendable {
 /// and tokens go through `GenerationSequence` as in `TextGenerator`: EOS, stop strings, the
 /// budget and logprobs behave as in the plain loop.
 ///
-/// A round is self-contained (`propose`, one `SequenceStep` with `logitsForEveryToken`, then
-/// `settle`), so a batching executor can run it per sequence inside its own forward pass.
+/// A round is `verifyStep` (one `SequenceStep` with `logitsForEveryToken`), the target's forward
+/// pass, then `finishRound`: a batching executor can put the verify step of a sequence beside
+/// other sequences' steps in its own forward pass (one decoder per sequence, for its buffers).
 public final class SpeculativeDecoder {
     public let target: CausalLanguageModel
     public let draft: SpeculativeDraft
@@ -42,6 +43,11 @@ public final class SpeculativeDecoder {
     private var proposals: [Int] = []
     private var verifyTokens: [Int] = []
     private var steps: [SequenceStep] = []
+    /// The current sequence's draft length, statistics, and where its round started.
+    private var length: DraftLength
+    public private(set) var statistics = SpeculativeStatistics()
+    private var roundStart = 0
+    private var roundProposed = 0
 
     /// `draftTokens` is where the adaptive draft length starts; it moves between 1 and
     /// `maxDraftTokens`.
@@ -57,6 +63,7 @@ public final class SpeculativeDecoder {
         self.tokenizer = tokenizer
         self.maxDraftTokens = max(maxDraftTokens, draftTokens)
         initialDraftTokens = draftTokens
+        length = DraftLength(initial: draftTokens, maximum: self.maxDraftTokens)
         vocabulary = target.vocabularySize
         logits = .allocate(capacity: (self.maxDraftTokens + 1) * vocabulary)
         draftProbabilities = .allocate(capacity: self.maxDraftTokens * vocabulary)
@@ -94,9 +101,8 @@ public final class SpeculativeDecoder {
         }
         var timings = GenerationTimings()
         timings.promptTokens = promptIDs.count
-        var statistics = SpeculativeStatistics()
         let cache = target.makeCache(capacity: capacity)
-        try draft.start(capacity: capacity)
+        try begin(capacity: capacity)
 
         if !sequence.isFinished {
             let start = DispatchTime.now()
@@ -106,32 +112,16 @@ public final class SpeculativeDecoder {
             timings.prefillMs = milliseconds(since: start)
         }
         let decodeStart = DispatchTime.now()
-        var length = DraftLength(initial: initialDraftTokens, maximum: maxDraftTokens)
         var cancelled = false
         if !sequence.isFinished {
             let step = sequence.advance(logits: logits)
             if let onStep, !onStep(step) { cancelled = true }
         }
         while !sequence.isFinished && !cancelled {
-            let historyCount = sequence.history.tokens.count
-            let proposed = try propose(sequence, count: length.current)
-            verifyTokens.removeAll(keepingCapacity: true)
-            verifyTokens.append(sequence.lastToken)
-            verifyTokens.append(contentsOf: proposals)
-            steps[0] = SequenceStep(cache: cache, tokens: verifyTokens[...], logitsForEveryToken: true)
+            steps[0] = try verifyStep(sequence, cache: cache)
             try target.forward(steps, logits: logits)
             steps[0].tokens = []
-            let outcome = settle(sequence, logits: logits, onStep: onStep)
-            cancelled = outcome.cancelled
-            // Both caches keep the last token and the accepted proposals; the target's own
-            // token after them is read next round.
-            let kept = historyCount + outcome.accepted
-            if cache.length > kept { cache.truncate(to: kept) }
-            draft.keep(prefix: kept)
-            length.record(proposed: proposed, accepted: outcome.accepted)
-            statistics.rounds += 1
-            statistics.proposedTokens += proposed
-            statistics.acceptedTokens += outcome.accepted
+            cancelled = !finishRound(sequence, cache: cache, logits: logits, onStep: onStep)
         }
         if cancelled { sequence.cancel() }
         timings.decodeMs = milliseconds(since: decodeStart)
@@ -143,6 +133,50 @@ public final class SpeculativeDecoder {
             finishReason: sequence.finishReason ?? .cancelled, stopString: sequence.stopString,
             seed: sequence.sampler.seed, timings: timings)
         return SpeculativeResult(generation: generation, statistics: statistics)
+    }
+
+    // MARK: - One round, for a loop that batches the target's forward passes
+
+    /// Starts a sequence whose target cache holds at most `capacity` positions: the draft
+    /// starts too, the draft length goes back to `initialDraftTokens`, the statistics to zero.
+    public func begin(capacity: Int) throws {
+        try draft.start(capacity: capacity)
+        length = DraftLength(initial: initialDraftTokens, maximum: maxDraftTokens)
+        statistics = SpeculativeStatistics()
+    }
+
+    /// Before the target's forward pass: the draft's guesses after `sequence`, as the step
+    /// that verifies them (the sequence's last token, not yet in `cache`, then the guesses,
+    /// logits for every one). The step's tokens live in this decoder: let go of them before
+    /// the next round.
+    public func verifyStep(_ sequence: GenerationSequence, cache: KVCache) throws -> SequenceStep {
+        roundStart = sequence.history.tokens.count
+        roundProposed = try propose(sequence, count: length.current)
+        verifyTokens.removeAll(keepingCapacity: true)
+        verifyTokens.append(sequence.lastToken)
+        verifyTokens.append(contentsOf: proposals)
+        return SequenceStep(cache: cache, tokens: verifyTokens[...], logitsForEveryToken: true)
+    }
+
+    /// After the forward pass, `logits` pointing at the step's first row: keeps the agreeing
+    /// guesses and one token of the target's own through `sequence` (each to `onStep`), cuts
+    /// `cache` and the draft back to what was kept, and adapts the draft length. Returns false
+    /// when `onStep` asked to stop.
+    public func finishRound(
+        _ sequence: GenerationSequence, cache: KVCache, logits: UnsafeMutablePointer<Float>,
+        onStep: ((GenerationStep) -> Bool)?
+    ) -> Bool {
+        let outcome = settle(sequence, logits: logits, onStep: onStep)
+        // Both caches keep the last token and the accepted guesses; the target's own token
+        // after them is read next round.
+        let kept = roundStart + outcome.accepted
+        if cache.length > kept { cache.truncate(to: kept) }
+        draft.keep(prefix: kept)
+        length.record(proposed: roundProposed, accepted: outcome.accepted)
+        statistics.rounds += 1
+        statistics.proposedTokens += roundProposed
+        statistics.acceptedTokens += outcome.accepted
+        return !outcome.cancelled
     }
 
     /// Asks the draft for up to `count` tokens after the sequence's history (never more than

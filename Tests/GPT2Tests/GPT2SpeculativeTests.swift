@@ -107,6 +107,44 @@ final class GPT2SpeculativeTests: XCTestCase {
         XCTAssertEqual(cut.generation.generatedIDs, Array(full.generation.generatedIDs.prefix(5)))
     }
 
+    /// How a batching executor would use it: one sequence's verify step and another sequence's
+    /// plain decode step share each forward pass, and both come out as the target alone.
+    func testARoundSharesAForwardPassWithOtherSequences() throws {
+        let target = try GPT2Model(directory: Fixtures.model("tiny"))
+        let ref = try Fixtures.reference("tiny")
+        let (first, second) = (ref.prompts[0], ref.prompts[3])
+        let n = ref.greedy_max_new_tokens, v = target.vocabularySize
+        let decoder = try SpeculativeDecoder(target: target, draft: ModelDraft(model: try GPT2Model(directory: Fixtures.model("tiny"), precision: .int8)),
+                                             tokenizer: tokenizer, draftTokens: 3)
+        let speculating = try GenerationSequence(promptIDs: first.ids, parameters: greedy(maxNewTokens: n), tokenizer: tokenizer,
+                                                 vocabularySize: v, maxPositions: target.maxPositions)
+        let plain = try GenerationSequence(promptIDs: second.ids, parameters: greedy(maxNewTokens: n), tokenizer: tokenizer,
+                                           vocabularySize: v, maxPositions: target.maxPositions)
+        let cacheA = target.makeCache(capacity: first.ids.count + n), cacheB = target.makeCache(capacity: second.ids.count + n)
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: (decoder.maxDraftTokens + 2) * v)
+        defer { logits.deallocate() }
+        try target.forward([SequenceStep(cache: cacheA, tokens: first.ids[...]), SequenceStep(cache: cacheB, tokens: second.ids[...])],
+                           logits: logits)
+        _ = speculating.advance(logits: logits)
+        _ = plain.advance(logits: logits + v)
+        try decoder.begin(capacity: cacheA.capacity)
+        var passes = 0
+        while !speculating.isFinished || !plain.isFinished {
+            var steps: [SequenceStep] = []
+            if !speculating.isFinished { steps.append(try decoder.verifyStep(speculating, cache: cacheA)) }
+            if !plain.isFinished { steps.append(SequenceStep(cache: cacheB, tokens: [plain.lastToken][...])) }
+            let speculatingRows = speculating.isFinished ? 0 : steps[0].logitsRows
+            try target.forward(steps, logits: logits)
+            passes += 1
+            if !speculating.isFinished { XCTAssertTrue(decoder.finishRound(speculating, cache: cacheA, logits: logits, onStep: nil)) }
+            if !plain.isFinished { _ = plain.advance(logits: logits + speculatingRows * v) }
+        }
+        XCTAssertEqual(speculating.generatedIDs, first.greedy)
+        XCTAssertEqual(plain.generatedIDs, second.greedy)
+        XCTAssertGreaterThan(decoder.statistics.acceptedTokens, 0)
+        XCTAssertEqual(passes, n - 1, "the plain sequence needs one pass per token; the other finished within them")
+    }
+
     /// The verify pass's rows are the logits a one-token-at-a-time decode gives, to float tolerance.
     func testLogitsForEveryTokenMatchStepByStepLogits() throws {
         let model = try GPT2Model(directory: Fixtures.model("tiny"))
