@@ -90,6 +90,26 @@ def gpt2_table(rows):
               f"{cell(median(r, 'prefill_ms'))} | {cell(r.get('load_ms'))} | {cell(r.get('peak_rss_mib'))} |")
 
 
+def speculative_table(rows, peers):
+    """f32-exact speculative rows (bench --draft): the speculative tok/s against the same
+    run's plain f32 loop and against llama.cpp f32 on the same model (median of per-round
+    ratios), with the draft's acceptance and whether the ids matched the plain run's."""
+    llama = {model_name(r): r for r in peers if r["engine"] == "llama.cpp" and r["dtype"] == "f32"}
+    print("| model | engine | decode tok/s | plain f32 tok/s | speedup | vs llama.cpp f32 | acceptance | "
+          "tokens per pass | ids equal plain |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        peer = llama.get(model_name(r))
+        versus = ""
+        if peer is not None:
+            pairs = zip(r["rounds"], peer["rounds"])
+            versus = f"{middle([median(a, 'decode_tokens_per_s') / median(b, 'decode_tokens_per_s') for a, b in pairs]):.2f}x"
+        same = all(g.get("ids_equal_plain") for g in r["rounds"])
+        print(f"| {model_name(r)} | {r['engine']} | {cell(median(r, 'decode_tokens_per_s'), 1)} | "
+              f"{cell(median(r, 'plain_decode_tokens_per_s'), 1)} | {cell(r.get('speedup'), 2)}x | {versus} | "
+              f"{r.get('acceptance_rate', 0) * 100:.1f}% | {cell(r.get('tokens_per_round'), 2)} | {'yes' if same else 'NO'} |")
+
+
 def nllb_table(rows, reference):
     """reference: the octavo-infer engine the ratios are taken against."""
     octavo = {key(r, "batch", "beams"): r for r in rows if r["engine"] == reference}
@@ -119,10 +139,14 @@ def quality(rows):
 
 def main():
     rows = merge_rounds([json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")])
-    generate = [r for r in rows if "decode_tokens_per_s" in r]
+    generate = [r for r in rows if "decode_tokens_per_s" in r and "draft" not in r]
+    speculative = [r for r in rows if "draft" in r]
     translate = [r for r in rows if "target_tokens_per_s" in r]
     if generate:
         gpt2_table(generate)
+    if speculative:
+        print("\nf32-exact speculative decoding, batch 1 (greedy ids checked against the plain f32 loop):")
+        speculative_table(speculative, generate)
     for model in dict.fromkeys(model_name(r) for r in translate):
         same = [r for r in translate if model_name(r) == model]
         full = [r for r in same if not r["engine"].endswith(VOCABULARY_MAP)]

@@ -14,6 +14,8 @@
 # GPT-2 int8 also with the opt-in f16 KV cache (`--kv-cache f16`), at batch 1 and 8. NLLB also
 # with a vocabulary map (make_vocabulary_map.py; only its candidates are scored at the output
 # layer): octavo-infer --vocabulary-map against CTranslate2's use_vmap, f32 and int8, same shapes.
+# GPT-2 batch 1 also f32-exact speculative decoding (`bench --draft`: int8 self-draft, n-grams,
+# gpt2 for gpt2-medium), reported beside llama.cpp f32 with the draft's acceptance rate.
 # Everything it downloads, builds or makes stays in Benchmarks/work/ (ignored by git).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -119,6 +121,16 @@ gpt2() {
         octavo_row --model "$dir" --dtype int8
         ENGINE="octavo-infer (saved int8)" octavo_row --model "$(saved_int8 "$model")"
         ENGINE="octavo-infer (f16 KV cache)" octavo_row --model "$dir" --dtype int8 --kv-cache f16
+        # f32-exact: the f32 model's own greedy ids, drafted by its int8 copy, by n-grams, and
+        # (gpt2-medium) by gpt2; each row times the plain f32 loop too and compares the ids.
+        ENGINE="octavo-infer (f32-exact, draft int8)" octavo_row --model "$dir" --dtype f32 --draft int8
+        ENGINE="octavo-infer (f32-exact, draft ngram)" octavo_row --model "$dir" --dtype f32 --draft ngram
+        ENGINE="octavo-infer (f32-exact, draft ngram+int8)" octavo_row --model "$dir" --dtype f32 --draft ngram+int8
+        if [ "$model" = gpt2-medium ]; then
+            "$python" "$here/make_checkpoints.py" "$work/models" gpt2
+            ENGINE="octavo-infer (f32-exact, draft gpt2 int8)" octavo_row --model "$dir" --dtype f32 \
+                --draft "$work/models/gpt2" --draft-dtype int8
+        fi
         peer_row torch_bench.py gpt2 "$dir"
         peer_row ct2_bench.py gpt2 "$ct2-f32" --compute-type float32
         peer_row ct2_bench.py gpt2 "$ct2-int8" --compute-type int8

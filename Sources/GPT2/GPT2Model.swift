@@ -73,6 +73,7 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
 
     public var vocabularySize: Int { config.vocabSize }
     public var maxPositions: Int { config.nPositions }
+    public var writesLogitsForEveryToken: Bool { true }
 
     public func makeCache(capacity: Int) -> KVCache {
         KVCache(layers: config.nLayer, heads: config.nHead, headDim: config.headDim, capacity: max(1, min(capacity, config.nPositions)),
@@ -82,7 +83,7 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     public func forward(_ steps: [SequenceStep], logits: UnsafeMutablePointer<Float>) throws {
         lock.lock()
         defer { lock.unlock() }
-        var rows = 0
+        var rows = 0, logitsRows = 0
         for step in steps {
             guard !step.tokens.isEmpty else { throw GPT2Error.emptyStep }
             let end = step.cache.length + step.tokens.count
@@ -91,14 +92,15 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
                 throw GPT2Error.tokenOutOfRange(id: bad, vocabularySize: config.vocabSize)
             }
             rows += step.tokens.count
+            logitsRows += step.logitsRows
         }
         guard rows > 0 else { return }
-        workspace.reserve(rows: rows, sequences: steps.count)
-        forwardRows(steps, rows: rows, logits: logits)
+        workspace.reserve(rows: rows, sequences: logitsRows)
+        forwardRows(steps, rows: rows, logitsRows: logitsRows, logits: logits)
     }
 
     /// The forward pass proper, in the order of the math.
-    private func forwardRows(_ steps: [SequenceStep], rows: Int, logits: UnsafeMutablePointer<Float>) {
+    private func forwardRows(_ steps: [SequenceStep], rows: Int, logitsRows: Int, logits: UnsafeMutablePointer<Float>) {
         let c = config.nEmbd
         let ws = workspace
         let x = ws.x.mutablePointer, normed = ws.normed.mutablePointer
@@ -137,14 +139,16 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
         }
         for step in steps { step.cache.advance(by: step.tokens.count) }
 
-        // Only each sequence's last row needs logits: ln_f, then the output layer.
+        // Only each sequence's last row needs logits (every row of a verify step): ln_f, then the output layer.
         let last = ws.lastRows.mutablePointer
-        var end = 0
-        for (s, step) in steps.enumerated() {
+        var end = 0, written = 0
+        for step in steps {
             end += step.tokens.count
-            lnF(out: last + s * c, input: x + (end - 1) * c, rows: 1)                     // [sequences, C]
+            let count = step.logitsRows
+            lnF(out: last + written * c, input: x + (end - count) * c, rows: count)        // [logitsRows, C]
+            written += count
         }
-        lmHead(out: logits, input: last, rows: steps.count)                                // [sequences, vocab]
+        lmHead(out: logits, input: last, rows: logitsRows)                                  // [logitsRows, vocab]
     }
 
     /// Causal attention of every row over its sequence's cache (positions 0...its own),

@@ -17,7 +17,7 @@ final class GPT2Workspace {
     private(set) var attended = FloatBuffer(count: 0)
     /// MLP hidden activations [rows, n_inner].
     private(set) var hidden = FloatBuffer(count: 0)
-    /// Final-normed last row of each sequence [sequences, n_embd].
+    /// Final-normed rows that get logits: each sequence's last, or all of a verify step's [logitsRows, n_embd].
     private(set) var lastRows = FloatBuffer(count: 0)
     /// Attention scores of one head over the cache, one [n_positions] row per compute thread.
     private(set) var scores = FloatBuffer(count: 0)

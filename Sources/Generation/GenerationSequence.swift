@@ -85,6 +85,14 @@ public final class GenerationSequence {
     public func advance(logits: UnsafeMutablePointer<Float>) -> GenerationStep {
         precondition(!isFinished, "advance() after the sequence finished")
         let token = sampler.choose(logits, history: history)
+        return append(token, processedLogits: logits)
+    }
+
+    /// Appends a token chosen elsewhere (speculative decoding's acceptance rule) from
+    /// `processedLogits`, the row after the sampler's processors (what logprobs report),
+    /// and reports the text it releases: EOS, stop strings and the budget as in `advance`.
+    public func append(_ token: Int, processedLogits logits: UnsafePointer<Float>) -> GenerationStep {
+        precondition(!isFinished, "append() after the sequence finished")
         var logprob: Float?
         var alternatives: [TokenLogprob] = []
         if wantsLogprobs {

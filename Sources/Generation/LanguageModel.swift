@@ -3,11 +3,18 @@ public struct SequenceStep {
     public var cache: KVCache
     /// Tokens at positions cache.length ..< cache.length + tokens.count.
     public var tokens: ArraySlice<Int>
+    /// Logits for every token of the step (a speculative verify pass checks each draft
+    /// token), not only the last.
+    public var logitsForEveryToken: Bool
 
-    public init(cache: KVCache, tokens: ArraySlice<Int>) {
+    public init(cache: KVCache, tokens: ArraySlice<Int>, logitsForEveryToken: Bool = false) {
         self.cache = cache
         self.tokens = tokens
+        self.logitsForEveryToken = logitsForEveryToken
     }
+
+    /// Rows of logits this step writes.
+    public var logitsRows: Int { logitsForEveryToken ? tokens.count : 1 }
 }
 
 /// A decoder-only language model as the generation loop sees it.
@@ -27,6 +34,13 @@ public protocol CausalLanguageModel: AnyObject {
     /// A cache with room for `capacity` positions (at most `maxPositions`).
     func makeCache(capacity: Int) -> KVCache
     /// Appends each step's tokens to its cache and writes the logits of each
-    /// step's last token to `logits[i·vocabularySize ..< (i+1)·vocabularySize]`.
+    /// step's last token (of every token, with `logitsForEveryToken`), one row of
+    /// `vocabularySize` after another in step order.
     func forward(_ steps: [SequenceStep], logits: UnsafeMutablePointer<Float>) throws
+    /// Whether `forward` honours `SequenceStep.logitsForEveryToken` (speculative decoding needs it).
+    var writesLogitsForEveryToken: Bool { get }
+}
+
+extension CausalLanguageModel {
+    public var writesLogitsForEveryToken: Bool { false }
 }

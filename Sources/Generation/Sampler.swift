@@ -59,6 +59,10 @@ public final class Sampler {
         LogitsProcessors.minP(scores, count: n, minP: parameters.minP)
     }
 
+    /// Uniform in [0, 1) from this sampler's seeded stream (speculative decoding's
+    /// acceptance draws share it, so a seed still fixes the whole output).
+    public func uniform() -> Double { random.nextUnit() }
+
     /// A draw from softmax(scores) (`torch.multinomial` over the same distribution).
     public func draw(_ scores: UnsafePointer<Float>) -> Int {
         let n = vocabularySize

@@ -24,11 +24,16 @@ public struct Seq2SeqStep {
     /// The source being translated.
     public var source: EncodedSource
     public var token: Int
+    /// Several steps of one target sequence in one pass (a speculative verify): the token goes
+    /// at position `target.length + offset`. Such steps share the cache, come in offset order
+    /// (0, 1, ...), and see each other causally; the cache advances once per step.
+    public var offset: Int
 
-    public init(target: KVCache, source: EncodedSource, token: Int) {
+    public init(target: KVCache, source: EncodedSource, token: Int, offset: Int = 0) {
         self.target = target
         self.source = source
         self.token = token
+        self.offset = offset
     }
 }
 

@@ -2,7 +2,8 @@ import Generation
 import Kernels
 import Tensor
 
-/// `model.decoder`, one token per target sequence per step: embeddings, pre-norm
+/// `model.decoder`, one token per target sequence per step (or a few, at consecutive offsets, for a
+/// speculative verify): embeddings, pre-norm
 /// layers of causal self-attention over the target's cache, cross-attention over
 /// its source's keys/values, and feed-forward, then a final layer norm.
 struct M2M100Decoder {
@@ -33,9 +34,9 @@ struct M2M100Decoder {
         let pool = ComputePool.shared
 
         // Embeddings: x[r] = embed_tokens[token]·embed_scale + positions[id]        [rows, C]
-        // One new token after `length` cached ones: its position id counts it after all of them.
+        // One new token after `length + offset` earlier ones: its position id counts it after all of them.
         for (r, step) in steps.enumerated() {
-            let id = embedding.positionID(token: step.token, nonPadCount: step.target.length + 1)
+            let id = embedding.positionID(token: step.token, nonPadCount: step.target.length + step.offset + 1)
             embedding(out: x + r * c, token: step.token, positionID: id)
         }
 
@@ -48,12 +49,12 @@ struct M2M100Decoder {
             selfAttention.vProj(out: v, input: normed, rows: rows)
             var selfMultiplyAdds = 0
             for (r, step) in steps.enumerated() {
-                step.target.store(layer: l, position: step.target.length, key: k + r * c, value: v + r * c)
-                selfMultiplyAdds += 2 * (step.target.length + 1) * c
+                step.target.store(layer: l, position: step.target.length + step.offset, key: k + r * c, value: v + r * c)
+                selfMultiplyAdds += 2 * (step.target.length + step.offset + 1) * c
             }
             pool.forEachRowAndHead(rows: rows, heads: selfAttention.heads, multiplyAdds: selfMultiplyAdds) { r, h, t in
                 let cache = steps[r].target
-                cache.attend(layer: l, out: attended + r * c, query: q + r * c, length: cache.length + 1,
+                cache.attend(layer: l, out: attended + r * c, query: q + r * c, length: cache.length + steps[r].offset + 1,
                              heads: h..<(h + 1), scale: selfAttention.scale, scores: scores + t * scoresPerThread)
             }                                                                               // [rows, C]
             selfAttention.outProj(out: x, input: attended, rows: rows, accumulate: true)

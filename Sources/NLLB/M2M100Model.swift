@@ -203,11 +203,12 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
             let target = step.target
             try checkShape(of: target, "target")
             try checkShape(of: step.source.crossAttention, "source")
-            guard target.length < positionLimit else {
-                throw M2M100Error.targetTooLong(position: target.length, maxPositions: positionLimit)
+            let position = target.length + step.offset
+            guard step.offset >= 0 && position < positionLimit else {
+                throw M2M100Error.targetTooLong(position: position, maxPositions: positionLimit)
             }
-            guard target.length < target.capacity else {
-                throw M2M100Error.cacheFull(position: target.length, capacity: target.capacity)
+            guard position < target.capacity else {
+                throw M2M100Error.cacheFull(position: position, capacity: target.capacity)
             }
         }
     }

@@ -70,13 +70,49 @@ public final class M2M100Translator {
         var parameters = parameters ?? defaultParameters(targetLanguageID: targetLanguageID)
         parameters.forcedBOSTokenID = targetLanguageID
         let result = try generator.generate(sources: sources, parameters: parameters, shouldStop: shouldStop)
+        return M2M100TranslationResult(translations: translations(result.outputs, parameters: parameters, targetLanguageID: targetLanguageID),
+                                       timings: result.timings)
+    }
+
+    /// Translates the sources one at a time with `speculative` (greedy, a draft checked by
+    /// this model): the same ids as `translate`. The timings count each source's encoding
+    /// inside `decodeMs`, and a verify pass as one decoder step.
+    public func translate(
+        _ sources: [[Int]], targetLanguageID: Int, parameters: Seq2SeqParameters, speculative: Seq2SeqSpeculativeDecoder
+    ) throws -> (result: M2M100TranslationResult, statistics: SpeculativeStatistics) {
+        guard targetLanguageID >= 0 && targetLanguageID < model.vocabularySize else {
+            throw M2M100Error.tokenOutOfRange(id: targetLanguageID, vocabularySize: model.vocabularySize)
+        }
+        var parameters = parameters
+        parameters.forcedBOSTokenID = targetLanguageID
+        var timings = Seq2SeqTimings()
+        var statistics = SpeculativeStatistics()
+        var outputs: [Seq2SeqOutput] = []
+        let start = DispatchTime.now()
+        for source in sources {
+            let (output, own) = try speculative.translate(source: source, parameters: parameters)
+            outputs.append(output)
+            statistics.rounds += own.rounds
+            statistics.proposedTokens += own.proposedTokens
+            statistics.acceptedTokens += own.acceptedTokens
+            timings.sourceTokens += source.count
+            timings.targetTokens += output.ids.count - 1
+        }
+        timings.decodeMs = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+        timings.decoderSteps = statistics.rounds
+        timings.decodedRows = statistics.rounds + statistics.proposedTokens
+        let result = M2M100TranslationResult(
+            translations: translations(outputs, parameters: parameters, targetLanguageID: targetLanguageID), timings: timings)
+        return (result, statistics)
+    }
+
+    private func translations(_ outputs: [Seq2SeqOutput], parameters: Seq2SeqParameters, targetLanguageID: Int) -> [M2M100Translation] {
         let eos = Set(parameters.generation.eosTokenIDs)
-        let translations = result.outputs.map { output -> M2M100Translation in
+        return outputs.map { output -> M2M100Translation in
             var ids = output.generatedIDs
             if ids.first == targetLanguageID { ids = ids.dropFirst() }
             if let last = ids.last, eos.contains(last) { ids = ids.dropLast() }
             return M2M100Translation(outputIDs: output.ids, translationIDs: Array(ids), finishReason: output.finishReason, score: output.score)
         }
-        return M2M100TranslationResult(translations: translations, timings: result.timings)
     }
 }

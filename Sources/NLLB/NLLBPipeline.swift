@@ -63,6 +63,8 @@ public final class NLLBPipeline: @unchecked Sendable {
         public let tokenizeMs: Double
         /// The tokens the output layer scored, when a vocabulary map restricted them.
         public let outputVocabularySize: Int?
+        /// What the draft proposed and the model kept, when translating speculatively.
+        public var speculative: SpeculativeStatistics?
     }
 
     /// Loads the model, the tokenizer (sentencepiece.bpe.model or tokenizer.json) and
@@ -85,7 +87,11 @@ public final class NLLBPipeline: @unchecked Sendable {
     /// Translates each text; all their sentences share one batch.
     /// - Throws: `NLLBPipelineError` for empty text, the tokenizer's error (with
     ///   suggestions) for an unknown language, generation errors for bad options.
-    public func translate(_ texts: [String], options: Options, shouldStop: (() -> Bool)? = nil) throws -> Result {
+    ///
+    /// With `speculative` (greedy only), the sentences go one at a time through it: a draft's
+    /// guesses checked by this model, the same ids as without.
+    public func translate(_ texts: [String], options: Options, shouldStop: (() -> Bool)? = nil,
+                          speculative: Seq2SeqSpeculativeDecoder? = nil) throws -> Result {
         let targetID = try tokenizer.languageTokenID(options.target)
         _ = try tokenizer.languageTokenID(options.source)
         let tokenizeStart = DispatchTime.now()
@@ -113,7 +119,13 @@ public final class NLLBPipeline: @unchecked Sendable {
         if let x = options.repetitionPenalty { parameters.generation.repetitionPenalty = x }
         if let x = options.noRepeatNgramSize { parameters.generation.noRepeatNgramSize = x }
         if let vocabularyMap { parameters.outputVocabulary = vocabularyMap.vocabulary(sources: sources, targetPrefix: [targetID]) }
-        let result = try translator.translate(sources, targetLanguageID: targetID, parameters: parameters, shouldStop: shouldStop)
+        let result: M2M100TranslationResult
+        var statistics: SpeculativeStatistics?
+        if let speculative {
+            (result, statistics) = try translator.translate(sources, targetLanguageID: targetID, parameters: parameters, speculative: speculative)
+        } else {
+            result = try translator.translate(sources, targetLanguageID: targetID, parameters: parameters, shouldStop: shouldStop)
+        }
 
         var next = 0
         let translations = try splits.map { split -> Translation in
@@ -127,7 +139,7 @@ public final class NLLBPipeline: @unchecked Sendable {
             return Translation(text: try split.reassemble(sentences.map(\.text)), sentences: sentences)
         }
         return Result(translations: translations, timings: result.timings, tokenizeMs: tokenizeMs,
-                      outputVocabularySize: parameters.outputVocabulary?.count)
+                      outputVocabularySize: parameters.outputVocabulary?.count, speculative: statistics)
     }
 }
 

@@ -11,6 +11,7 @@ enum BenchCommand: Command {
     Usage: octavo-infer bench --model DIR [--prompt-tokens 32] [--new-tokens 128] [--batch 1] [--beams 1]
                               [--threads T] [--runs 5] [--dtype f32|f16|int8] [--kv-cache f32|f16]
                               [--vocabulary-map FILE] [--json]
+           octavo-infer bench --model GPT2_DIR --draft int8|f16|ngram|MODEL [--draft-tokens 4] [--runs 5]
            octavo-infer bench --model DIR --tokenizer [--file FILE]
            octavo-infer bench --model GPT2_DIR --story FILE --translator NLLB_DIR [--language spa_Latn]
                               [--translation-tokens 48] [--runs 3]
@@ -29,6 +30,9 @@ enum BenchCommand: Command {
     --dtype f16 or int8, or --kv-cache f16, it also reports the quality cost: top-1 agreement
     and mean absolute logit error against the same folder at fp32 with an fp32 cache,
     teacher-forced over the benchmark's tokens.
+    With --draft (GPT-2, batch 1): greedy decode of the target alone and with the draft (exact
+    speculative decoding), alternating runs; reports both tokens/s, the draft's acceptance rate
+    and whether the speculative ids equal the plain run's, compared on every run.
     With --tokenizer: the tokenizer's load time and encode/decode MB/s on --file (default:
     this repository's hard tokenizer corpus repeated to 5 MB when run from a checkout).
 
@@ -47,14 +51,17 @@ enum BenchCommand: Command {
       --kv-cache P         f32 (default) or f16 attention caches
       --vocabulary-map F   NLLB: restrict the output layer with this CTranslate2 vocabulary map
       --runs N             measured runs after the warm-up (default 5)
+      --draft D            int8, f16, ngram or a GPT-2 folder sharing the tokenizer (see generate)
+      --draft-tokens K     tokens proposed per round at first (default 4, adaptive)
+      --draft-dtype D      precision of a --draft model folder (default f32)
       --json               one JSON object instead of a table
 
     Example:
       octavo-infer bench --model models/gpt2 --prompt-tokens 32 --new-tokens 128 --runs 5
     """
     static let spec = CommandLineArguments.Spec(
-        options: ["model", "prompt-tokens", "new-tokens", "batch", "beams", "threads", "runs", "dtype", "kv-cache", "file", "vocabulary-map",
-                  "story", "translator", "language", "translation-tokens"],
+        options: (["model", "prompt-tokens", "new-tokens", "batch", "beams", "threads", "runs", "dtype", "kv-cache", "file", "vocabulary-map",
+                  "story", "translator", "language", "translation-tokens"] as Set<String>).union(DraftOption.options),
         flags: ["json", "tokenizer"])
 
     static func run(_ arguments: CommandLineArguments) throws {
@@ -71,11 +78,16 @@ enum BenchCommand: Command {
             return
         }
         if try ModelFolder.architecture(of: directory).capability == .translation {
+            guard arguments.string("draft") == nil else { throw CLIError.usage("--draft applies to GPT-2 models") }
             try runTranslation(arguments, directory: directory, threads: threads)
             return
         }
         guard arguments.string("beams") == nil else { throw CLIError.usage("--beams applies to translation models") }
         guard arguments.string("vocabulary-map") == nil else { throw CLIError.usage("--vocabulary-map applies to translation models") }
+        if let draft = try DraftOption.parse(arguments, target: directory) {
+            try runSpeculative(arguments, directory: directory, threads: threads, draft: draft)
+            return
+        }
         let benchmark = GPT2Benchmark(
             promptTokens: try arguments.int("prompt-tokens") ?? 32, newTokens: try arguments.int("new-tokens") ?? 128,
             batch: try arguments.int("batch") ?? 1, runs: try arguments.int("runs") ?? 5)
@@ -106,6 +118,28 @@ enum BenchCommand: Command {
         guard let quality else { return }
         print(String(format: "quality vs f32       top-1 agreement %.1f%%, mean |logit error| %.4f over %d positions (%@ matrices, %@ KV cache)",
                      quality.top1_agreement * 100, quality.mean_abs_logit_error, quality.positions, precision, cache))
+    }
+
+    static func runSpeculative(_ arguments: CommandLineArguments, directory: URL, threads: Int, draft: DraftOption) throws {
+        guard (try arguments.int("batch") ?? 1) == 1 else { throw CLIError.usage("--draft measures batch 1") }
+        let benchmark = SpeculativeBenchmark(
+            promptTokens: try arguments.int("prompt-tokens") ?? 32, newTokens: try arguments.int("new-tokens") ?? 128,
+            runs: try arguments.int("runs") ?? 5)
+        guard (1...1000).contains(benchmark.runs) else { throw CLIError.usage("--runs must be between 1 and 1000") }
+        let report = try benchmark.run(directory: directory, threads: threads, precision: try GenerateCommand.precisionOption(arguments),
+                                       cachePrecision: try GenerateCommand.cachePrecisionOption(arguments), draft: draft)
+        if arguments.has("json") {
+            try printJSON(report)
+            return
+        }
+        print("model                \(report.model), \(report.dtype) matrices, \(report.kv_cache) KV cache, \(report.threads) threads")
+        print("draft                \(report.draft), \(report.draft_tokens) tokens per round at first (1...\(report.max_draft_tokens))")
+        print("plain decode         \(report.plain_decode_tokens_per_s.text) tokens/s over \(report.new_tokens) tokens")
+        print("speculative decode   \(report.speculative_decode_tokens_per_s.text) tokens/s (\(String(format: "%.2f", report.speedup))x)")
+        print(String(format: "acceptance           %.1f%% of proposed tokens, %.2f tokens per target pass",
+                     report.acceptance_rate * 100, report.tokens_per_round))
+        let same = report.ids_equal_plain ? "yes" : "NO (first difference at token \(report.first_difference ?? 0))"
+        print("ids equal plain run  \(same)")
     }
 
     static func runTranslation(_ arguments: CommandLineArguments, directory: URL, threads: Int) throws {

@@ -41,16 +41,17 @@ enum GenerateCommand: Command {
       --dtype f32|f16|int8         keep the matrices in this precision (default f32: as stored)
       --kv-cache f32|f16           keep the attention cache in this precision (default f32;
                                    f16 halves its memory and what batched decode reads)
+    \(DraftOption.help)
       --json                       print one JSON object: text, prompt_ids, generated_ids,
-                                   finish_reason, stop, seed, timings
+                                   finish_reason, stop, seed, timings (and speculative with --draft)
 
     Example:
       octavo-infer generate --model models/gpt2 --prompt "Once upon a time" --max-new-tokens 40 --seed 1
     """
     static let spec = CommandLineArguments.Spec(
-        options: ["model", "prompt", "prompt-file", "max-new-tokens", "max-length", "temperature", "top-k", "top-p", "min-p",
+        options: (["model", "prompt", "prompt-file", "max-new-tokens", "max-length", "temperature", "top-k", "top-p", "min-p",
                   "repetition-penalty", "presence-penalty", "frequency-penalty", "no-repeat-ngram-size", "seed",
-                  "context-overflow", "threads", "dtype", "kv-cache"],
+                  "context-overflow", "threads", "dtype", "kv-cache"] as Set<String>).union(DraftOption.options),
         repeatable: ["stop"],
         flags: ["greedy", "sample", "json", "ignore-eos"])
 
@@ -62,6 +63,17 @@ enum GenerateCommand: Command {
         let stop: String?
         let seed: UInt64
         let timings: Timings
+        /// With --draft: what the draft proposed and the target kept.
+        var speculative: Speculative?
+
+        struct Speculative: Encodable {
+            let draft: String
+            let draft_tokens: Int
+            let rounds: Int
+            let proposed_tokens: Int
+            let accepted_tokens: Int
+            let acceptance_rate: Double
+        }
 
         struct Timings: Encodable {
             let load_ms: Double
@@ -81,10 +93,23 @@ enum GenerateCommand: Command {
             precision: try precisionOption(arguments), cachePrecision: try cachePrecisionOption(arguments)))
         let parameters = try samplingParameters(arguments, defaults: pipeline.defaultParameters())
         let json = arguments.has("json")
+        let draft = try DraftOption.parse(arguments, target: directory)
 
-        let result = try pipeline.generate(prompt: prompt, parameters: parameters) { step in
+        let onStep: (GenerationStep) -> Bool = { step in
             if !json { writeStdout(step.text) }
             return true
+        }
+        let result: GenerationResult
+        var speculative: Output.Speculative?
+        if let draft {
+            let decoder = try draft.decoder(target: pipeline.languageModel, tokenizer: pipeline.textTokenizer)
+            let run = try decoder.generate(promptIDs: pipeline.encode(prompt: prompt), parameters: parameters, onStep: onStep)
+            result = run.generation
+            let s = run.statistics
+            speculative = .init(draft: draft.label, draft_tokens: draft.draftTokens, rounds: s.rounds, proposed_tokens: s.proposedTokens,
+                                accepted_tokens: s.acceptedTokens, acceptance_rate: s.acceptanceRate)
+        } else {
+            result = try pipeline.generate(prompt: prompt, parameters: parameters, onStep: onStep)
         }
         if json {
             let t = result.timings
@@ -93,7 +118,8 @@ enum GenerateCommand: Command {
                 finish_reason: result.finishReason.rawValue, stop: result.stopString, seed: result.seed,
                 timings: .init(load_ms: pipeline.loadMilliseconds, prefill_ms: t.prefillMs, decode_ms: t.decodeMs,
                                prompt_tokens: t.promptTokens, generated_tokens: t.generatedTokens,
-                               decode_tokens_per_s: t.decodeTokensPerSecond)))
+                               decode_tokens_per_s: t.decodeTokensPerSecond),
+                speculative: speculative))
         } else {
             writeStdout("\n")
         }

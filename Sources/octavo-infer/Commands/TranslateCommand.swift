@@ -33,6 +33,10 @@ enum TranslateCommand: Command {
       --vocabulary-map FILE   CTranslate2 vocabulary map (vmap.txt): only the target tokens it allows
                               for the source sentences can appear, and only they are scored (faster)
       --threads N             compute threads (default: all cores)
+      --draft D               exact speculative greedy decoding (the same ids): int8 or f16 (the folder
+                              again at that precision), ngram (guesses from the source and the
+                              translation so far) or ngram+int8 / ngram+f16
+      --draft-tokens K        tokens the draft proposes per round at first (default 4, adaptive, at most 7)
       --json                  one JSON object: text, output_ids, timings (and sentences when several)
 
     Example:
@@ -40,7 +44,7 @@ enum TranslateCommand: Command {
     """
     static let spec = CommandLineArguments.Spec(
         options: ["model", "source", "target", "text", "file", "beams", "max-new-tokens", "length-penalty", "repetition-penalty",
-                  "no-repeat-ngram-size", "dtype", "kv-cache", "threads", "vocabulary-map"],
+                  "no-repeat-ngram-size", "dtype", "kv-cache", "threads", "vocabulary-map", "draft", "draft-tokens"],
         flags: ["json"])
 
     struct Output: Encodable {
@@ -48,6 +52,8 @@ enum TranslateCommand: Command {
         let output_ids: OutputIDs
         let sentences: [SentenceOutput]?
         let timings: Timings
+        /// With --draft: what the draft proposed and the model kept.
+        var speculative: GenerateCommand.Output.Speculative?
 
         /// One sentence: exactly generate()'s ids. Several: one row per sentence, as generate() returns a batch.
         enum OutputIDs: Encodable {
@@ -90,9 +96,11 @@ enum TranslateCommand: Command {
             precision: try GenerateCommand.precisionOption(arguments),
             cachePrecision: try GenerateCommand.cachePrecisionOption(arguments),
             vocabularyMap: arguments.string("vocabulary-map").map { URL(fileURLWithPath: $0) }))
+        let draft = try translationDraft(arguments, directory: directory)
+        let speculative = try draft.map { try Seq2SeqSpeculativeDecoder(model: pipeline.translator.model, draft: $0.draft, draftTokens: $0.tokens) }
         let result: NLLBPipeline.Result
         do {
-            result = try pipeline.translate([text], options: options)
+            result = try pipeline.translate([text], options: options, speculative: speculative)
         } catch let error as NLLBTokenizerError {
             throw CLIError.usage(error.description)
         } catch let error as GenerationError {
@@ -102,6 +110,11 @@ enum TranslateCommand: Command {
         guard arguments.has("json") else {
             print(translation.text)
             return
+        }
+        var speculativeReport: GenerateCommand.Output.Speculative?
+        if let draft, let s = result.speculative {
+            speculativeReport = .init(draft: draft.label, draft_tokens: draft.tokens, rounds: s.rounds, proposed_tokens: s.proposedTokens,
+                                      accepted_tokens: s.acceptedTokens, acceptance_rate: s.acceptanceRate)
         }
         let t = result.timings
         let seconds = (t.encodeMs + t.decodeMs) / 1000
@@ -113,7 +126,35 @@ enum TranslateCommand: Command {
             timings: .init(load_ms: pipeline.loadMilliseconds, tokenize_ms: result.tokenizeMs, encode_ms: t.encodeMs, decode_ms: t.decodeMs,
                            source_tokens: t.sourceTokens, target_tokens: t.targetTokens,
                            target_tokens_per_s: seconds > 0 ? Double(t.targetTokens) / seconds : 0,
-                           output_vocabulary: result.outputVocabularySize)))
+                           output_vocabulary: result.outputVocabularySize),
+            speculative: speculativeReport))
+    }
+
+    /// `--draft int8|f16|ngram|ngram+int8|ngram+f16` for a translation model.
+    static func translationDraft(_ arguments: CommandLineArguments, directory: URL) throws -> (label: String, draft: SpeculativeDraft, tokens: Int)? {
+        guard let value = arguments.string("draft") else {
+            if arguments.string("draft-tokens") != nil { throw CLIError.usage("--draft-tokens needs --draft") }
+            return nil
+        }
+        let tokens = try arguments.int("draft-tokens") ?? 4
+        guard (1...SpeculativeDecoder.defaultMaxDraftTokens).contains(tokens) else {
+            throw CLIError.usage("--draft-tokens must be between 1 and \(SpeculativeDecoder.defaultMaxDraftTokens)")
+        }
+        func model(_ name: Substring) throws -> SpeculativeDraft {
+            guard let precision = WeightPrecision(rawValue: String(name)), precision != .f32 else {
+                throw CLIError.usage("--draft expects int8, f16, ngram, ngram+int8 or ngram+f16 for translation, got '\(value)'")
+            }
+            return Seq2SeqModelDraft(model: try M2M100Model(directory: directory, precision: precision))
+        }
+        let draft: SpeculativeDraft
+        if value == "ngram" {
+            draft = NGramDraft()
+        } else if value.hasPrefix("ngram+") {
+            draft = FallbackDraft(first: NGramDraft(), second: try model(value.dropFirst("ngram+".count)))
+        } else {
+            draft = try model(value[...])
+        }
+        return (value, draft, tokens)
     }
 }
 

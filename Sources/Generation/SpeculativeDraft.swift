@@ -1,0 +1,17 @@
+/// Proposes the tokens a speculative decoder asks its target model to check.
+///
+/// The decoder calls `start` once per sequence, then repeats: `propose` (the draft appends its
+/// guesses to the history, which the decoder takes back after reading them), a verify pass on
+/// the target, and `keep(prefix:)` with how much of the history survived.
+public protocol SpeculativeDraft: AnyObject {
+    /// Prepares for a new sequence of at most `capacity` positions (prompt and new tokens).
+    func start(capacity: Int) throws
+    /// Appends up to `count` proposed tokens to `history` and returns how many it appended
+    /// (0 when it has no guess). Model drafts choose with `sampler`'s processors, as the
+    /// target will: with `probabilities` (sampling) each proposal is drawn from its processed
+    /// distribution, which is written there as row i (vocabularySize floats); without it
+    /// (greedy) each is the processed argmax.
+    func propose(count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?) throws -> Int
+    /// Only the first `length` tokens of the history are final: forget anything after them.
+    func keep(prefix length: Int)
+}
