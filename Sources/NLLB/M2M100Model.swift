@@ -30,7 +30,10 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     private let decoderWorkspace: M2M100Workspace
     private let lock = NSLock()
     /// See `restrictedHead(for:)`.
-    private var lastRestrictedHead: RestrictedOutputLayer?
+    private var restrictedHeads: [RestrictedOutputLayer] = []
+    private static let restrictedHeadsKept = 8
+    /// Rows of the last decoder step, whose final hidden states `score` reads.
+    private var lastStepRows = 0
 
     /// What the decoder's caches (its own keys and values, and the encoder output's for
     /// cross-attention) keep keys and values as.
@@ -173,20 +176,40 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         let ws = decoderWorkspace
         ws.reserve(rows: steps.count)
         decoder.step(steps, workspace: ws)
+        lastStepRows = steps.count
         guard let logits else { return }
+        try scoreLocked(rows: 0..<steps.count, logits: logits, vocabulary: vocabulary)
+    }
+
+    public func score(rows: Range<Int>, logits: UnsafeMutablePointer<Float>, vocabulary: OutputVocabulary?) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try scoreLocked(rows: rows, logits: logits, vocabulary: vocabulary)
+    }
+
+    private func scoreLocked(rows: Range<Int>, logits: UnsafeMutablePointer<Float>, vocabulary: OutputVocabulary?) throws {
+        guard rows.lowerBound >= 0 && rows.upperBound <= lastStepRows else {
+            throw M2M100Error.rowsNotDecoded(rows: rows, decoded: lastStepRows)
+        }
+        guard !rows.isEmpty else { return }
+        let input = decoderWorkspace.normed.pointer + rows.lowerBound * config.dModel
         if let vocabulary {
-            try restrictedHead(for: vocabulary)(out: logits, input: ws.normed.pointer, rows: steps.count)
+            try restrictedHead(for: vocabulary)(out: logits, input: input, rows: rows.count)
         } else {
-            lmHead(out: logits, input: ws.normed.pointer, rows: steps.count)              // [steps, vocab]
+            lmHead(out: logits, input: input, rows: rows.count)                             // [rows, vocab]
         }
     }
 
-    /// The output layer's rows for `vocabulary`, copied at its first step and kept while the
-    /// steps ask for the same tokens (every step of one translation does).
+    /// The output layer's rows for `vocabulary`, copied at its first step and kept while
+    /// steps ask for the same tokens (every step of one translation does; a server batch
+    /// mixes the vocabularies of a few requests).
     private func restrictedHead(for vocabulary: OutputVocabulary) throws -> RestrictedOutputLayer {
-        if let head = lastRestrictedHead, head.outputs == vocabulary.tokens { return head }
+        if let index = restrictedHeads.firstIndex(where: { $0.outputs == vocabulary.tokens }) {
+            return restrictedHeads[index]
+        }
         let head = try RestrictedOutputLayer(lmHead, outputs: vocabulary.tokens)
-        lastRestrictedHead = head
+        if restrictedHeads.count == Self.restrictedHeadsKept { restrictedHeads.removeFirst() }
+        restrictedHeads.append(head)
         return head
     }
 

@@ -70,13 +70,19 @@ public final class M2M100Translator {
         var parameters = parameters ?? defaultParameters(targetLanguageID: targetLanguageID)
         parameters.forcedBOSTokenID = targetLanguageID
         let result = try generator.generate(sources: sources, parameters: parameters, shouldStop: shouldStop)
-        let eos = Set(parameters.generation.eosTokenIDs)
-        let translations = result.outputs.map { output -> M2M100Translation in
-            var ids = output.generatedIDs
-            if ids.first == targetLanguageID { ids = ids.dropFirst() }
-            if let last = ids.last, eos.contains(last) { ids = ids.dropLast() }
-            return M2M100Translation(outputIDs: output.ids, translationIDs: Array(ids), finishReason: output.finishReason, score: output.score)
+        let translations = result.outputs.map {
+            translation(of: $0, targetLanguageID: targetLanguageID, eosTokenIDs: parameters.generation.eosTokenIDs)
         }
         return M2M100TranslationResult(translations: translations, timings: result.timings)
+    }
+
+    /// One generated output as a translation: the ids to detokenize are those after the
+    /// target language, without the final EOS.
+    public func translation(of output: Seq2SeqOutput, targetLanguageID: Int, eosTokenIDs: [Int]) -> M2M100Translation {
+        var ids = output.generatedIDs
+        if ids.first == targetLanguageID { ids = ids.dropFirst() }
+        if let last = ids.last, eosTokenIDs.contains(last) { ids = ids.dropLast() }
+        return M2M100Translation(outputIDs: output.ids, translationIDs: Array(ids), finishReason: output.finishReason,
+                                 score: output.score)
     }
 }
