@@ -296,8 +296,8 @@ public final class ModelExecutor<Stepper: BatchStepper>: @unchecked Sendable {
         let outcome = submission.outcome
         if submission.ticket.isCancelled {
             count { $0.cancelled += 1 }
-            stepper.cancelBeforeAdmission(unit)
             ended(outcome, cancelled: true)
+            stepper.cancelBeforeAdmission(unit)
             return nil
         }
         if let deadline = submission.deadline, now >= deadline {
@@ -333,15 +333,15 @@ public final class ModelExecutor<Stepper: BatchStepper>: @unchecked Sendable {
 
     private func finish(_ slot: Stepper.Slot, _ outcome: Outcome, cancelled: Bool, at now: DispatchTime) {
         count { cancelled ? ($0.cancelled += 1) : ($0.completed += 1) }
+        ended(outcome, cancelled: cancelled)  // counted before the client can see the result
         stepper.finish(slot, cancelled: cancelled, now: now)
-        ended(outcome, cancelled: cancelled)
     }
 
     private func fail(_ unit: Stepper.Unit, _ outcome: Outcome, _ error: Error) {
         count { $0.failed += 1 }
-        stepper.fail(unit, error: error)
         outcome.failed = true
         ended(outcome, cancelled: false)
+        stepper.fail(unit, error: error)
     }
 
     private func timedOut(_ unit: Stepper.Unit, _ outcome: Outcome, seconds: TimeInterval?) {
