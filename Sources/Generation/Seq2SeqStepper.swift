@@ -120,7 +120,8 @@ public final class Seq2SeqStepper {
                     pool.parallelFor(dependent.count) { range in
                         for position in range {
                             let i = dependent[position]
-                            for b in 0..<ordered[i].rows { ordered[i].beamSearch!.processRow(logits + (firstRow[i] + b) * v, beam: b) }
+                            let search = ordered[i].beamSearch!
+                            for b in 0..<ordered[i].rows { search.processRow(logits + (firstRow[i] + b) * v, beam: b) }
                         }
                     }
                 }

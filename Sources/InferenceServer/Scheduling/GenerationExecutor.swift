@@ -25,7 +25,8 @@ extension ModelExecutor where Stepper == GenerationStepper {
     /// Queues `request`; its events go to `channel`, tagged `choice`.
     /// - Throws: `ExecutorError.queueFull` or `.shuttingDown`, before anything is queued.
     @discardableResult
-    public func submit(_ request: GenerationRequest, to channel: GenerationEventChannel, choice: Int = 0) throws -> GenerationTicket {
+    public func submit(_ request: GenerationRequest, to channel: GenerationEventChannel,
+                       choice: Int = 0) throws -> GenerationTicket {
         try submit([PendingGeneration(request: request, channel: channel, choice: choice)], timeout: request.timeout)
     }
 }

@@ -142,7 +142,8 @@ public final class ModelExecutor<Stepper: BatchStepper>: @unchecked Sendable {
 
     /// Starts the executor's thread. The stepper (and its model) must not be driven by
     /// anyone else afterwards.
-    public init(name: String, stepper: Stepper, configuration: Configuration = Configuration(), metrics: ServerMetrics? = nil) {
+    public init(name: String, stepper: Stepper, configuration: Configuration = Configuration(),
+                metrics: ServerMetrics? = nil) {
         self.name = name
         self.stepper = stepper
         self.configuration = configuration

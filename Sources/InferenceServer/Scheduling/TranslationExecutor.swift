@@ -19,7 +19,8 @@ extension ModelExecutor where Stepper == TranslationStepper {
 
     /// Queues every sentence of `prepared`; their outputs go to `collector`.
     /// - Throws: `ExecutorError.queueFull` or `.shuttingDown`, before anything is queued.
-    func submit(_ prepared: PreparedTranslation, to collector: TranslationCollector, timeout: TimeInterval?) throws -> ExecutorTicket {
+    func submit(_ prepared: PreparedTranslation, to collector: TranslationCollector,
+                timeout: TimeInterval?) throws -> ExecutorTicket {
         let shared = TranslationUnit.Shared(parameters: prepared.parameters, maxLength: prepared.maxLength,
                                             seed: prepared.seed, collector: collector)
         let units = prepared.sources.enumerated().map { TranslationUnit(source: $1, index: $0, shared: shared) }

@@ -9,7 +9,8 @@ import Tensor
 /// precision, the compute threads, and the largest generation model's caches.
 enum ServeBatchDefault {
     /// nil when no model is a generation model (translation keeps its own default).
-    static func maxBatch(models: [ServeCommand.ModelSpec], precision: WeightPrecision, cachePrecision: KVCachePrecision) -> Int? {
+    static func maxBatch(models: [ServeCommand.ModelSpec], precision: WeightPrecision,
+                         cachePrecision: KVCachePrecision) -> Int? {
         let cacheBytes = models.compactMap { try? GPT2Config.load(directory: $0.directory) }.map {
             2 * $0.nLayer * $0.nEmbd * $0.nPositions * (cachePrecision == .f16 ? 2 : 4)
         }
@@ -20,6 +21,7 @@ enum ServeBatchDefault {
         case .f32: 4
         }
         return ServingBatchSize.defaultMaxBatch(bytesPerWeight: bytesPerWeight, cores: ComputePool.shared.threadCount,
-                                                cacheBytesPerSequence: largest, memoryBytes: ProcessInfo.processInfo.physicalMemory)
+                                                cacheBytesPerSequence: largest,
+                                                memoryBytes: ProcessInfo.processInfo.physicalMemory)
     }
 }

@@ -9,7 +9,8 @@ import XCTest
 /// sentence's output does not depend on the sentences it ran with.
 final class TranslationExecutorTests: XCTestCase {
     func service(_ backend: TranslationBackend, maxBatch: Int = 8) -> TranslationService {
-        TranslationService(name: "fake", backend: backend, configuration: .init(maxBatch: maxBatch, maxQueue: 8), metrics: nil)
+        TranslationService(name: "fake", backend: backend, configuration: .init(maxBatch: maxBatch, maxQueue: 8),
+                           metrics: nil)
     }
 
     func testARequestJoinsTheRunningBatchAtTheNextStep() throws {
@@ -119,7 +120,8 @@ final class TranslationExecutorTests: XCTestCase {
         let backend = FakeTranslationBackend()
         XCTAssertNoThrow(try backend.validateLanguage("spa_Latn", field: "target"))
         XCTAssertThrowsError(try backend.validateLanguage("SPA_latn", field: "target")) { error in
-            XCTAssertEqual(error as? TranslationError, .unsupportedLanguage(code: "SPA_latn", field: "target", suggestion: "spa_Latn"))
+            XCTAssertEqual(error as? TranslationError,
+                           .unsupportedLanguage(code: "SPA_latn", field: "target", suggestion: "spa_Latn"))
         }
     }
 
