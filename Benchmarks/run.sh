@@ -16,6 +16,11 @@
 # layer): octavo-infer --vocabulary-map against CTranslate2's use_vmap, f32 and int8, same shapes.
 # GPT-2 batch 1 also f32-exact speculative decoding (`bench --draft`: int8 self-draft, n-grams,
 # gpt2 for gpt2-medium), reported beside llama.cpp f32 with the draft's acceptance rate.
+# LOAD=1 adds the server under load: `octavo-infer serve` (int8) with 1, 8, 32 and 64 concurrent
+# clients (Benchmarks/load.py: aggregate tokens/s, p50/p95 latency), GPT-2 completions next to
+# llama.cpp's own batched figure (llama-batched-bench, q8_0, same checkpoint) and, for nllb-*,
+# translations. LOAD_DURATION (default 60 s per point), LOAD_CLIENTS, LOAD_MAX_BATCH (default:
+# serve's own) change it.
 # Everything it downloads, builds or makes stays in Benchmarks/work/ (ignored by git).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -51,8 +56,9 @@ llama_sdist_url=https://files.pythonhosted.org/packages/ec/e9/e7de2b0463ea3ffbf0
 llama_sdist_sha256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 llama_src="$work/src/llama_cpp_python-$llama_version/vendor/llama.cpp"
 llama_bench="$work/llama.cpp/build/bin/llama-bench"
+llama_batched_bench="$work/llama.cpp/build/bin/llama-batched-bench"
 build_llama_cpp() {
-    [ -x "$llama_bench" ] && return
+    [ -x "$llama_bench" ] && [ -x "$llama_batched_bench" ] && return
     phase "building llama-bench (about 10 minutes on 2 cores)"
     mkdir -p "$work/src" "$work/llama.cpp"
     if [ ! -d "$llama_src" ]; then
@@ -71,7 +77,7 @@ build_llama_cpp() {
     "$cmake" -S "$llama_src" -B "$work/llama.cpp/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
         -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
         -DLLAMA_BUILD_SERVER=OFF > "$work/llama.cpp/build.log" 2>&1
-    "$cmake" --build "$work/llama.cpp/build" --target llama-bench -j2 >> "$work/llama.cpp/build.log" 2>&1
+    "$cmake" --build "$work/llama.cpp/build" --target llama-bench llama-batched-bench -j2 >> "$work/llama.cpp/build.log" 2>&1
 }
 
 results="$work/results.jsonl"
@@ -190,14 +196,65 @@ nllb() {
     done
 }
 
+load_results="$work/load.jsonl"
+serve_under_load() {  # MODEL KIND NEW_TOKENS CLIENTS...: one server, load.py at each client count
+    local model="$1" kind="$2" new_tokens="$3" port=18231
+    shift 3
+    local batch=()
+    [ -n "${LOAD_MAX_BATCH:-}" ] && batch=(--max-batch "$LOAD_MAX_BATCH")
+    "$octavo" serve --model "$model=$work/models/$model" --dtype int8 --threads "$threads" --port "$port" \
+        --log-format off "${batch[@]}" > "$work/serve-load.log" 2>&1 &
+    local server=$!
+    until curl -sf "http://127.0.0.1:$port/health" > /dev/null; do
+        kill -0 "$server" 2> /dev/null || { cat "$work/serve-load.log" >&2; return 1; }
+        sleep 1
+    done
+    for clients in "$@"; do
+        phase "$model: serve under load, $kind, $clients clients"
+        "$python" "$here/load.py" --url "http://127.0.0.1:$port" --kind "$kind" --clients "$clients" \
+            --duration "${LOAD_DURATION:-60}" --max-tokens "$new_tokens" |
+            MODEL="$model" "$python" -c 'import json,os,sys; r=json.load(sys.stdin); r["engine"]="octavo-infer serve"; r["model"]=os.environ["MODEL"]; print(json.dumps(r))' \
+            >> "$load_results"
+    done
+    kill "$server"
+    wait "$server" 2> /dev/null || true
+}
+load_rows() {  # MODEL
+    local model="$1" clients="${LOAD_CLIENTS:-1 8 32 64}"
+    case "$model" in
+        nllb-*) serve_under_load "$model" translate "$nllb_tokens" ${LOAD_CLIENTS:-1 8 32} ;;
+        *)
+            serve_under_load "$model" completions 128 $clients
+            # llama.cpp's batched decode of the same checkpoint: 32 prompt + 128 new tokens per sequence.
+            phase "$model: llama-batched-bench"
+            local parallel
+            parallel="$(echo $clients | tr ' ' ',')"
+            "$llama_batched_bench" -m "$work/gguf/$model-q8_0.gguf" -c $((64 * 160)) -b 2048 -ub 512 -npp 32 -ntg 128 \
+                -npl "$parallel" -t "$threads" --output-format jsonl 2> "$work/llama-batched-bench.log" |
+                MODEL="$model" "$python" -c 'import json,os,sys
+for line in sys.stdin:
+    if line.startswith("{"):
+        r=json.loads(line); r["engine"]="llama.cpp batched-bench q8_0"; r["model"]=os.environ["MODEL"]; print(json.dumps(r))' \
+                >> "$load_results"
+            ;;
+    esac
+}
+
+[ "${LOAD:-0}" = 1 ] && : > "$load_results"
 for model in $models; do
     "$python" "$here/make_checkpoints.py" "$work/models" "$model"
     case "$model" in
         nllb-*) nllb "$model" ;;
         *) gpt2 "$model" ;;
     esac
+    [ "${LOAD:-0}" = 1 ] && load_rows "$model"
 done
 phase "done"
 echo
 echo "$(date -u +%F), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $threads threads, runs=$runs, rounds=$rounds (medians)"
 "$python" "$here/report.py" "$results"
+if [ "${LOAD:-0}" = 1 ]; then
+    echo
+    echo "Under load (aggregate tokens/s; p50/p95 request latency):"
+    "$python" "$here/load.py" --report "$load_results"
+fi

@@ -64,6 +64,11 @@ public protocol Seq2SeqModel: AnyObject {
     /// `nil` skips the output layer (the step's choice is forced). With `vocabulary`, only
     /// its tokens are scored and every other logit is -infinity.
     func decode(_ steps: [Seq2SeqStep], logits: UnsafeMutablePointer<Float>?, vocabulary: OutputVocabulary?) throws
+    /// The next-token logits of steps `rows` of the last `decode`, row `rows.lowerBound + i` to
+    /// `logits[i·vocabularySize ..< (i+1)·vocabularySize]`; with `vocabulary`, as in `decode`.
+    /// Lets one decoder step score its rows in groups (each with its own vocabulary) or skip
+    /// the rows whose choice is forced.
+    func score(rows: Range<Int>, logits: UnsafeMutablePointer<Float>, vocabulary: OutputVocabulary?) throws
 }
 
 extension Seq2SeqModel {

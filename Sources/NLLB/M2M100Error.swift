@@ -12,6 +12,8 @@ public enum M2M100Error: Error, CustomStringConvertible, Equatable {
     case cacheFull(position: Int, capacity: Int)
     /// A cache handed to `decode` that this model did not make.
     case foreignCache(reason: String)
+    /// `score` asked for rows the last decoder step did not compute.
+    case rowsNotDecoded(rows: Range<Int>, decoded: Int)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum M2M100Error: Error, CustomStringConvertible, Equatable {
             return "target position \(position) does not fit a cache of \(capacity) positions. Make the cache with makeTargetCache(capacity:) large enough."
         case .foreignCache(let reason):
             return "a decoder step was given a cache this model did not make (\(reason))."
+        case .rowsNotDecoded(let rows, let decoded):
+            return "rows \(rows.lowerBound)..<\(rows.upperBound) were asked for, but the last decoder step computed \(decoded). Score right after decode."
         }
     }
 }

@@ -35,6 +35,8 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     private let encoderWorkspace: M2M100Workspace
     private let decoderWorkspace: M2M100Workspace
     private let lock = NSLock()
+    /// Rows of the last decoder step, whose final hidden states `score` reads.
+    private var lastStepRows = 0
 
     /// What the decoder's caches (its own keys and values, and the encoder output's for
     /// cross-attention) keep keys and values as.
@@ -141,11 +143,27 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         let ws = decoderWorkspace
         ws.reserve(rows: steps.count)
         decoder.step(steps, workspace: ws)
+        lastStepRows = steps.count
         guard let logits else { return }
+        try scoreLocked(rows: 0..<steps.count, logits: logits, vocabulary: vocabulary)
+    }
+
+    public func score(rows: Range<Int>, logits: UnsafeMutablePointer<Float>, vocabulary: OutputVocabulary?) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try scoreLocked(rows: rows, logits: logits, vocabulary: vocabulary)
+    }
+
+    private func scoreLocked(rows: Range<Int>, logits: UnsafeMutablePointer<Float>, vocabulary: OutputVocabulary?) throws {
+        guard rows.lowerBound >= 0 && rows.upperBound <= lastStepRows else {
+            throw M2M100Error.rowsNotDecoded(rows: rows, decoded: lastStepRows)
+        }
+        guard !rows.isEmpty else { return }
+        let input = decoderWorkspace.normed.pointer + rows.lowerBound * config.dModel
         if let vocabulary {
-            try outputLayer(out: logits, input: ws.normed.pointer, rows: steps.count, restrictedTo: vocabulary.tokens)
+            try outputLayer(out: logits, input: input, rows: rows.count, restrictedTo: vocabulary.tokens)
         } else {
-            outputLayer(out: logits, input: ws.normed.pointer, rows: steps.count)          // [steps, vocab]
+            outputLayer(out: logits, input: input, rows: rows.count)                          // [rows, vocab]
         }
     }
 

@@ -70,8 +70,10 @@ public final class M2M100Translator {
         var parameters = parameters ?? defaultParameters(targetLanguageID: targetLanguageID)
         parameters.forcedBOSTokenID = targetLanguageID
         let result = try generator.generate(sources: sources, parameters: parameters, shouldStop: shouldStop)
-        return M2M100TranslationResult(translations: translations(result.outputs, parameters: parameters, targetLanguageID: targetLanguageID),
-                                       timings: result.timings)
+        let translations = result.outputs.map {
+            translation(of: $0, targetLanguageID: targetLanguageID, eosTokenIDs: parameters.generation.eosTokenIDs)
+        }
+        return M2M100TranslationResult(translations: translations, timings: result.timings)
     }
 
     /// Translates the sources one at a time with `speculative` (greedy, a draft checked by
@@ -101,18 +103,19 @@ public final class M2M100Translator {
         timings.decodeMs = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
         timings.decoderSteps = statistics.rounds
         timings.decodedRows = statistics.rounds + statistics.proposedTokens
-        let result = M2M100TranslationResult(
-            translations: translations(outputs, parameters: parameters, targetLanguageID: targetLanguageID), timings: timings)
-        return (result, statistics)
+        let translations = outputs.map {
+            translation(of: $0, targetLanguageID: targetLanguageID, eosTokenIDs: parameters.generation.eosTokenIDs)
+        }
+        return (M2M100TranslationResult(translations: translations, timings: timings), statistics)
     }
 
-    private func translations(_ outputs: [Seq2SeqOutput], parameters: Seq2SeqParameters, targetLanguageID: Int) -> [M2M100Translation] {
-        let eos = Set(parameters.generation.eosTokenIDs)
-        return outputs.map { output -> M2M100Translation in
-            var ids = output.generatedIDs
-            if ids.first == targetLanguageID { ids = ids.dropFirst() }
-            if let last = ids.last, eos.contains(last) { ids = ids.dropLast() }
-            return M2M100Translation(outputIDs: output.ids, translationIDs: Array(ids), finishReason: output.finishReason, score: output.score)
-        }
+    /// One generated output as a translation: the ids to detokenize are those after the
+    /// target language, without the final EOS.
+    public func translation(of output: Seq2SeqOutput, targetLanguageID: Int, eosTokenIDs: [Int]) -> M2M100Translation {
+        var ids = output.generatedIDs
+        if ids.first == targetLanguageID { ids = ids.dropFirst() }
+        if let last = ids.last, eosTokenIDs.contains(last) { ids = ids.dropLast() }
+        return M2M100Translation(outputIDs: output.ids, translationIDs: Array(ids), finishReason: output.finishReason,
+                                 score: output.score)
     }
 }

@@ -84,14 +84,25 @@ public final class NLLBPipeline: @unchecked Sendable {
     /// Tokens a source sentence may have: the model's positions less the language code and `</s>`.
     public var maxSentenceTokens: Int { translator.model.maxSourcePositions - 2 }
 
-    /// Translates each text; all their sentences share one batch.
+    /// Texts cut into sentences and tokenized, with the generation parameters for them: what
+    /// the model runs. The server prepares on the request's thread and runs each sentence in
+    /// its executor; `translate` does both in one call.
+    public struct Prepared: Sendable {
+        /// Every sentence of every text, in order, as the encoder reads it.
+        public let sources: [[Int]]
+        /// Each text's sentences and layout, to put the translations back.
+        public let splits: [SplitText]
+        /// Checked against the model; the target language forced first.
+        public let parameters: Seq2SeqParameters
+        public let targetLanguageID: Int
+        public let tokenizeMs: Double
+    }
+
+    /// Cuts each text into sentences, tokenizes them, and resolves `options` over the
+    /// folder's defaults. Reads only immutable state: any thread may call it.
     /// - Throws: `NLLBPipelineError` for empty text, the tokenizer's error (with
     ///   suggestions) for an unknown language, generation errors for bad options.
-    ///
-    /// With `speculative` (greedy only), the sentences go one at a time through it: a draft's
-    /// guesses checked by this model, the same ids as without.
-    public func translate(_ texts: [String], options: Options, shouldStop: (() -> Bool)? = nil,
-                          speculative: Seq2SeqSpeculativeDecoder? = nil) throws -> Result {
+    public func prepare(_ texts: [String], options: Options) throws -> Prepared {
         let targetID = try tokenizer.languageTokenID(options.target)
         _ = try tokenizer.languageTokenID(options.source)
         let tokenizeStart = DispatchTime.now()
@@ -119,37 +130,67 @@ public final class NLLBPipeline: @unchecked Sendable {
         if let x = options.repetitionPenalty { parameters.generation.repetitionPenalty = x }
         if let x = options.noRepeatNgramSize { parameters.generation.noRepeatNgramSize = x }
         if let vocabularyMap { parameters.outputVocabulary = vocabularyMap.vocabulary(sources: sources, targetPrefix: [targetID]) }
-        let result: M2M100TranslationResult
-        var statistics: SpeculativeStatistics?
-        if let speculative {
-            (result, statistics) = try translator.translate(sources, targetLanguageID: targetID, parameters: parameters, speculative: speculative)
-        } else {
-            result = try translator.translate(sources, targetLanguageID: targetID, parameters: parameters, shouldStop: shouldStop)
-        }
+        try parameters.validate(vocabularySize: translator.model.vocabularySize)
+        return Prepared(sources: sources, splits: splits, parameters: parameters, targetLanguageID: targetID,
+                        tokenizeMs: tokenizeMs)
+    }
 
+    /// The translated texts: `outputs[i]` is the model's output for `prepared.sources[i]`.
+    public func assemble(_ prepared: Prepared, outputs: [Seq2SeqOutput]) throws -> [Translation] {
+        guard outputs.count == prepared.sources.count else {
+            throw NLLBPipelineError.outputCountMismatch(expected: prepared.sources.count, got: outputs.count)
+        }
         var next = 0
-        let translations = try splits.map { split -> Translation in
+        return try prepared.splits.map { split -> Translation in
             var sentences: [Sentence] = []
             for sentence in split.sentences {
-                let output = result.translations[next]
+                let output = translator.translation(of: outputs[next], targetLanguageID: prepared.targetLanguageID,
+                                                    eosTokenIDs: prepared.parameters.generation.eosTokenIDs)
                 next += 1
                 let text = tokenizer.decode(output.translationIDs, skipSpecialTokens: true)
-                sentences.append(Sentence(source: String(sentence.text), text: text, outputIDs: output.outputIDs, finishReason: output.finishReason))
+                sentences.append(Sentence(source: String(sentence.text), text: text, outputIDs: output.outputIDs,
+                                          finishReason: output.finishReason))
             }
             return Translation(text: try split.reassemble(sentences.map(\.text)), sentences: sentences)
         }
-        return Result(translations: translations, timings: result.timings, tokenizeMs: tokenizeMs,
-                      outputVocabularySize: parameters.outputVocabulary?.count, speculative: statistics)
+    }
+
+    /// Translates each text; all their sentences share one batch. With `speculative` (greedy
+    /// only), the sentences go one at a time through it: a draft's guesses checked by this
+    /// model, the same ids as without.
+    /// - Throws: as `prepare`.
+    public func translate(_ texts: [String], options: Options, shouldStop: (() -> Bool)? = nil,
+                          speculative: Seq2SeqSpeculativeDecoder? = nil) throws -> Result {
+        let prepared = try prepare(texts, options: options)
+        let result: M2M100TranslationResult
+        var statistics: SpeculativeStatistics?
+        if let speculative {
+            (result, statistics) = try translator.translate(prepared.sources, targetLanguageID: prepared.targetLanguageID,
+                                                            parameters: prepared.parameters, speculative: speculative)
+        } else {
+            result = try translator.translate(prepared.sources, targetLanguageID: prepared.targetLanguageID,
+                                              parameters: prepared.parameters, shouldStop: shouldStop)
+        }
+        let outputs = result.translations.map {
+            Seq2SeqOutput(ids: $0.outputIDs, finishReason: $0.finishReason, score: $0.score)
+        }
+        return Result(translations: try assemble(prepared, outputs: outputs), timings: result.timings,
+                      tokenizeMs: prepared.tokenizeMs, outputVocabularySize: prepared.parameters.outputVocabulary?.count,
+                      speculative: statistics)
     }
 }
 
 /// Why a text could not be translated.
 public enum NLLBPipelineError: Error, CustomStringConvertible, Equatable {
     case emptyText
+    /// The model gave a different number of outputs than there were sentences (a bug).
+    case outputCountMismatch(expected: Int, got: Int)
 
     public var description: String {
         switch self {
         case .emptyText: return "the text to translate is empty. Give some text."
+        case let .outputCountMismatch(expected, got):
+            return "expected one translation per sentence (\(expected)), got \(got). This is a bug: report it."
         }
     }
 }

@@ -1,10 +1,12 @@
 import Foundation
+import Generation
 import HTTPServer
 import NLLB
 import Tokenizer
 
-/// NLLB-200 behind the server's `TranslationBackend`: the requests of a batch that
-/// share a language pair and settings go through the model as one batch of sentences.
+/// NLLB-200 behind the server's `TranslationBackend`: `NLLBPipeline` cuts and tokenizes each
+/// request on its own thread, the executor runs its sentences on `M2M100Model`, and the
+/// pipeline puts the translations back into the texts' layout.
 public final class NLLBTranslationBackend: TranslationBackend, Sendable {
     public let pipeline: NLLBPipeline
     public let languages: [String]
@@ -14,42 +16,59 @@ public final class NLLBTranslationBackend: TranslationBackend, Sendable {
         languages = pipeline.tokenizer.languageCodes
     }
 
+    public var model: Seq2SeqModel { pipeline.translator.model }
+
     public func validateLanguage(_ code: String, field: String) throws {
         guard !languages.contains(code) else { return }
         throw TranslationError.unsupportedLanguage(code: code, field: field,
                                                    suggestion: FloresLanguages.suggestions(for: code, among: languages).first)
     }
 
-    public func translate(batch: [TranslationRequest]) throws -> [TranslationResult] {
-        var results = batch.map { TranslationResult(texts: Array(repeating: "", count: $0.texts.count)) }
-        // The forced first token (the target language) and the search settings are per
-        // model call, so requests are grouped by them; within a group every sentence of
-        // every text shares one encoder pass and one batched decode.
-        struct Key: Hashable { let source: String; let target: String; let beams: Int?; let maxNewTokens: Int? }
-        var groups: [Key: [(request: Int, text: Int)]] = [:]
-        var order: [Key] = []
-        for (r, request) in batch.enumerated() {
-            let key = Key(source: request.source, target: request.target, beams: request.beams,
-                          maxNewTokens: request.maxNewTokens.map { min($0, pipeline.translator.model.maxTargetPositions - 2) })
-            for (t, text) in request.texts.enumerated() where !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                if groups[key] == nil { order.append(key) }
-                groups[key, default: []].append((r, t))
-            }
+    /// Which texts of the request have sentences (blank ones translate to ""), and the
+    /// pipeline's sentences of those.
+    private struct Layout {
+        let translated: [Int]
+        let textCount: Int
+        let prepared: NLLBPipeline.Prepared?
+    }
+
+    public func prepare(_ request: TranslationRequest) throws -> PreparedTranslation {
+        let translated = request.texts.indices.filter {
+            !request.texts[$0].trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
         }
-        for key in order {
-            let members = groups[key]!
-            var options = NLLBPipeline.Options(source: key.source, target: key.target, beams: key.beams, maxNewTokens: key.maxNewTokens)
-            options.beams = key.beams
-            let output = try pipeline.translate(members.map { batch[$0.request].texts[$0.text] }, options: options)
-            for (member, translation) in zip(members, output.translations) {
-                results[member.request].texts[member.text] = translation.text
-                for sentence in translation.sentences {
-                    // The encoder reads the sentence plus its language code and </s>.
-                    results[member.request].promptTokens += pipeline.tokenizer.encode(sentence.source).count + 2
-                    results[member.request].generatedTokens += sentence.outputIDs.count
-                }
-            }
+        let maxNewTokens = request.maxNewTokens.map { min($0, model.maxTargetPositions - 2) }
+        var options = NLLBPipeline.Options(source: request.source, target: request.target, beams: request.beams,
+                                           maxNewTokens: maxNewTokens)
+        options.beams = request.beams
+        guard !translated.isEmpty else {
+            let layout = Layout(translated: [], textCount: request.texts.count, prepared: nil)
+            let parameters = Seq2SeqParameters(decoderStartTokenID: 0, eosTokenIDs: [])
+            return PreparedTranslation(sources: [], parameters: parameters, maxLength: 2, seed: nil, layout: layout)
         }
-        return results
+        let prepared = try pipeline.prepare(translated.map { request.texts[$0] }, options: options)
+        let parameters = prepared.parameters
+        let maxLength = try parameters.resolvedMaxLength(maxTargetPositions: model.maxTargetPositions)
+        var seed: UInt64?
+        if parameters.numBeams == 1 && !parameters.generation.isGreedy {
+            seed = parameters.generation.seed ?? UInt64.random(in: 0...UInt64.max)
+        }
+        return PreparedTranslation(sources: prepared.sources, parameters: parameters, maxLength: maxLength, seed: seed,
+                                   layout: Layout(translated: translated, textCount: request.texts.count, prepared: prepared))
+    }
+
+    public func assemble(_ prepared: PreparedTranslation, outputs: [Seq2SeqOutput]) throws -> TranslationResult {
+        guard let layout = prepared.layout as? Layout else {
+            throw ExecutorError.backendContract(model: "nllb", reason: "a translation prepared by another backend")
+        }
+        var result = TranslationResult(texts: Array(repeating: "", count: layout.textCount))
+        guard let sentences = layout.prepared else { return result }
+        let translations = try pipeline.assemble(sentences, outputs: outputs)
+        for (text, translation) in zip(layout.translated, translations) {
+            result.texts[text] = translation.text
+        }
+        // The encoder reads each sentence plus its language code and </s>.
+        result.promptTokens = prepared.sources.reduce(0) { $0 + $1.count }
+        result.generatedTokens = outputs.reduce(0) { $0 + $1.ids.count - 1 }
+        return result
     }
 }

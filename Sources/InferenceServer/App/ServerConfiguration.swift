@@ -22,8 +22,10 @@ public struct ServerConfiguration: Sendable {
     /// Leave `/generate_story` and `/translate` open without a key to loopback clients
     /// (the old frontend never sent one).
     public var legacyRoutesOpenOnLoopback = true
+    /// Sequences per generation step.
     public var maxBatch = 8
     public var maxQueue = 64
+    /// Sentences per translation decoder step (a sentence's beams are rows of the same step).
     public var translationMaxBatch = 8
     /// Seconds a generation or translation may take, queue time included.
     public var requestTimeout: TimeInterval = 600

@@ -103,19 +103,54 @@ final class GenerationCall: @unchecked Sendable {
     }
 }
 
-/// Runs a translation through a service's executor and waits for it.
-enum TranslationCall {
+/// One translation request in a service's executor: cut into sentences and tokenized on
+/// the caller's thread, each sentence submitted as a slot, the texts put back together on
+/// the caller's thread once every sentence is done. Cancelling stops this request's
+/// sentences only.
+final class TranslationCall: @unchecked Sendable {
+    let service: TranslationService
+    private let prepared: PreparedTranslation
+    private let collector: TranslationCollector
+    private let ticket: ExecutorTicket?
+
+    /// Prepares and submits `request`. - Throws: the backend's refusal (unknown language,
+    /// bad options), `ExecutorError.queueFull` or `.shuttingDown`.
+    init(_ request: TranslationRequest, on service: TranslationService, timeout: TimeInterval?,
+         cancelOn disconnect: DisconnectSignal? = nil) throws {
+        self.service = service
+        prepared = try service.backend.prepare(request)
+        collector = TranslationCollector(count: prepared.sources.count)
+        guard !prepared.sources.isEmpty else {
+            ticket = nil
+            return
+        }
+        let ticket = try service.executor.submit(prepared, to: collector, timeout: timeout)
+        self.ticket = ticket
+        disconnect?.onDisconnect { ticket.cancel() }
+    }
+
+    func cancel() {
+        ticket?.cancel()
+    }
+
+    /// The translation, or its failure; nil when `timeout` passed first.
+    func wait(timeout: TimeInterval) -> Result<TranslationResult, Error>? {
+        guard let outputs = collector.wait(timeout: timeout) else { return nil }
+        let prepared = self.prepared, backend = service.backend
+        return outputs.flatMap { outputs in Result { try backend.assemble(prepared, outputs: outputs) } }
+    }
+
+    /// Runs `request` and waits for it; every failure is the HTTP error that says so.
     static func run(_ request: TranslationRequest, on service: TranslationService, timeout: TimeInterval,
                     cancelOn disconnect: DisconnectSignal? = nil) throws -> TranslationResult {
-        let ticket: TranslationExecutor.Ticket
+        let call: TranslationCall
         do {
-            ticket = try service.executor.submit(request)
+            call = try TranslationCall(request, on: service, timeout: timeout, cancelOn: disconnect)
         } catch {
             throw APIErrors.httpError(for: error)
         }
-        disconnect?.onDisconnect { ticket.cancel() }
-        guard let outcome = ticket.wait(timeout: timeout) else {
-            ticket.cancel()
+        guard let outcome = call.wait(timeout: timeout) else {
+            call.cancel()
             throw APIErrors.httpError(for: ExecutorError.timedOut(seconds: timeout))
         }
         RequestLogRecord.current?.model = service.name

@@ -48,16 +48,17 @@ struct JobWorker {
 
     private func translate(_ request: TranslationRequest, on service: TranslationService,
                            cancellation: CancellationFlag) throws -> TranslationResult {
-        let ticket = try retryWhileQueueFull(cancellation) { try service.executor.submit(request) }
-        let deadline = Date(timeIntervalSinceNow: environment.configuration.requestTimeout)
+        let timeout = environment.configuration.requestTimeout
+        let call = try retryWhileQueueFull(cancellation) { try TranslationCall(request, on: service, timeout: timeout) }
+        let deadline = Date(timeIntervalSinceNow: timeout)
         while Date() < deadline {
             if cancellation.isCancelled {
-                ticket.cancel()
+                call.cancel()
                 throw CancellationError()
             }
-            if let outcome = ticket.wait(timeout: 0.25) { return try outcome.get() }
+            if let outcome = call.wait(timeout: 0.25) { return try outcome.get() }
         }
-        ticket.cancel()
+        call.cancel()
         throw ExecutorError.timedOut(seconds: environment.configuration.requestTimeout)
     }
 

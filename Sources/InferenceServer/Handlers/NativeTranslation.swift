@@ -27,12 +27,15 @@ struct NativeTranslation {
         let (service, translation) = try prepare(body, listener: context.listenerName)
         if body.stream == true {
             // Validated and queued before the 200 goes out, so a full queue is still a 429.
-            let ticket: TranslationExecutor.Ticket
-            do { ticket = try service.executor.submit(translation) } catch { throw APIErrors.httpError(for: error) }
-            context.disconnect.onDisconnect { ticket.cancel() }
             let timeout = environment.configuration.requestTimeout
+            let call: TranslationCall
+            do {
+                call = try TranslationCall(translation, on: service, timeout: timeout, cancelOn: context.disconnect)
+            } catch {
+                throw APIErrors.httpError(for: error)
+            }
             return .eventStream { events in
-                switch ticket.wait(timeout: timeout) {
+                switch call.wait(timeout: timeout) {
                 case .success(let result)?:
                     RequestLogRecord.current?.model = service.name
                     RequestLogRecord.current?.tokens(prompt: result.promptTokens, generated: result.generatedTokens)
@@ -43,7 +46,7 @@ struct NativeTranslation {
                 case .failure(let error)?:
                     events.send(data: OpenAIHandlers.errorJSON(APIErrors.httpError(for: error)), event: "error")
                 case nil:
-                    ticket.cancel()
+                    call.cancel()
                     events.send(data: OpenAIHandlers.errorJSON(APIErrors.httpError(for: ExecutorError.timedOut(seconds: timeout))), event: "error")
                 }
             }

@@ -72,13 +72,9 @@ public final class ServerMetrics: @unchecked Sendable {
         }
     }
 
-    /// A translation request answered: its tokens (prompt = source tokens read) and one completion.
-    public func recordTranslation(model: String, promptTokens: Int, generatedTokens: Int) {
-        updateModel(model) {
-            $0.promptTokens += UInt64(max(0, promptTokens))
-            $0.generatedTokens += UInt64(max(0, generatedTokens))
-            $0.completed += 1
-        }
+    /// Tokens generated for one translated sentence (decoder start excluded).
+    public func recordGeneratedTokens(model: String, count: Int) {
+        updateModel(model) { $0.generatedTokens += UInt64(max(0, count)) }
     }
 
     /// Creates `model`'s series at zero, so a loaded model shows up before its first request.
@@ -153,7 +149,7 @@ public final class ServerMetrics: @unchecked Sendable {
             gauge("octavo_active_sequences", "Sequences in the running batch.") { $0.activeSequences }
             histogram("octavo_time_to_first_token_seconds", "Submission to first token.") { $0.timeToFirstToken }
             histogram("octavo_token_latency_seconds", "Time between consecutive tokens of a sequence.") { $0.tokenLatency }
-            histogram("octavo_batch_size", "Sequences per forward pass (generation) or requests per backend call (translation).") { $0.batchSize }
+            histogram("octavo_batch_size", "Sequences per forward pass (generation) or sentences per decoder step (translation).") { $0.batchSize }
             return out
         }
     }

@@ -91,32 +91,3 @@ public struct RequestTimings: Sendable, Codable, Equatable {
         try c.encode(decodeTokensPerSecond, forKey: .decodeTokensPerSecond)
     }
 }
-
-/// The caller's handle on a submitted request: cancel it from any thread (a client
-/// disconnect handler, a job cancellation). A queued request is dropped at admission;
-/// a running one is retired before the next forward pass and finishes `cancelled`.
-///
-/// Sendable by hand: every mutable field is read and written under `lock`.
-public final class GenerationTicket: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
-    private let wake: @Sendable () -> Void
-
-    init(wake: @escaping @Sendable () -> Void) {
-        self.wake = wake
-    }
-
-    public func cancel() {
-        lock.lock()
-        let first = !cancelled
-        cancelled = true
-        lock.unlock()
-        if first { wake() }
-    }
-
-    public var isCancelled: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return cancelled
-    }
-}

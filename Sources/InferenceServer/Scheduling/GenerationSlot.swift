@@ -2,21 +2,15 @@ import Foundation
 import HTTPServer
 import Generation
 
-/// A request waiting in an executor's queue.
-struct PendingGeneration {
+/// A generation waiting in an executor's queue: what to generate and where its events go.
+public struct PendingGeneration {
     let request: GenerationRequest
     let channel: GenerationEventChannel
     let choice: Int
-    let ticket: GenerationTicket
-    let submittedAt: DispatchTime
-
-    var deadline: DispatchTime? {
-        request.timeout.map { submittedAt + $0 }
-    }
 }
 
 /// One sequence in the running batch: its sampling state, its cache, where it goes.
-final class GenerationSlot {
+public final class GenerationSlot {
     enum State {
         /// The next forward pass reads the whole prompt.
         case prefill
@@ -30,12 +24,15 @@ final class GenerationSlot {
     var state = State.prefill
     /// One-element buffer for decode steps, reused every iteration (no allocation per step).
     var nextToken = [0]
+    let submittedAt: DispatchTime
     let admittedAt: DispatchTime
     var firstTokenAt: DispatchTime?
     var lastTokenAt: DispatchTime?
 
-    init(pending: PendingGeneration, sequence: GenerationSequence, cache: KVCache, admittedAt: DispatchTime) {
+    init(pending: PendingGeneration, sequence: GenerationSequence, cache: KVCache, submittedAt: DispatchTime,
+         admittedAt: DispatchTime) {
         self.pending = pending
+        self.submittedAt = submittedAt
         self.sequence = sequence
         self.cache = cache
         self.admittedAt = admittedAt
@@ -48,12 +45,12 @@ final class GenerationSlot {
 
     func outcome(finishedAt now: DispatchTime) -> GenerationOutcome {
         var timings = RequestTimings()
-        timings.queueMs = milliseconds(from: pending.submittedAt, to: admittedAt)
+        timings.queueMs = milliseconds(from: submittedAt, to: admittedAt)
         if let first = firstTokenAt {
-            timings.timeToFirstTokenMs = milliseconds(from: pending.submittedAt, to: first)
+            timings.timeToFirstTokenMs = milliseconds(from: submittedAt, to: first)
             timings.decodeMs = milliseconds(from: first, to: lastTokenAt ?? first)
         }
-        timings.totalMs = milliseconds(from: pending.submittedAt, to: now)
+        timings.totalMs = milliseconds(from: submittedAt, to: now)
         timings.promptTokens = pending.request.promptIDs.count
         timings.generatedTokens = sequence.generatedIDs.count
         return GenerationOutcome(

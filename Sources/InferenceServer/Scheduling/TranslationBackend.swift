@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import HTTPServer
 
 /// One translation request as a backend sees it: texts already cut into the units to
@@ -53,12 +54,34 @@ public enum TranslationError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// A request cut into the sentences the model runs, on the request's thread (as completions
+/// tokenize in the handler): each source is one slot of the executor.
+public struct PreparedTranslation: @unchecked Sendable {
+    /// Every sentence to translate, as the encoder reads it, in order.
+    public var sources: [[Int]]
+    /// Shared by every sentence of the request, already validated against the model.
+    public var parameters: Seq2SeqParameters
+    /// transformers' max_length for these parameters (`Seq2SeqParameters.resolvedMaxLength`).
+    public var maxLength: Int
+    /// When sampling, sentence i draws with seed + i.
+    public var seed: UInt64?
+    /// What the backend needs to put the sentences' outputs back into texts.
+    public var layout: Any
+
+    public init(sources: [[Int]], parameters: Seq2SeqParameters, maxLength: Int, seed: UInt64?, layout: Any) {
+        self.sources = sources
+        self.parameters = parameters
+        self.maxLength = maxLength
+        self.seed = seed
+        self.layout = layout
+    }
+}
+
 /// A translation model as the server drives it. The NLLB-200 implementation plugs in here
 /// (see `ServerApp.addTranslationModel` and the `serve` command's model loader).
 ///
-/// Threading: `translate(batch:)` is only ever called from the model's one
-/// `TranslationExecutor` thread, never concurrently; `languages` and `validateLanguage`
-/// may be called from any thread (they must only read immutable state).
+/// Threading: `model` is driven only by the model's one `TranslationExecutor` thread;
+/// everything else may be called from any thread (it must only read immutable state).
 public protocol TranslationBackend: AnyObject, Sendable {
     /// Every language code the model accepts (FLORES-200, e.g. `spa_Latn`), for
     /// `GET /v1/languages` and validation.
@@ -68,10 +91,16 @@ public protocol TranslationBackend: AnyObject, Sendable {
     /// `field` names the request field (`target`, `Tgt_lang`...) for the message.
     func validateLanguage(_ code: String, field: String) throws
 
-    /// Translates every request of the batch — they arrived together and may mix languages —
-    /// returning exactly one result per request, in order, each with one text per input
-    /// text. Throwing fails every request of the batch (the API answers 500).
-    func translate(batch: [TranslationRequest]) throws -> [TranslationResult]
+    /// The encoder-decoder the executor steps, one sentence per slot.
+    var model: Seq2SeqModel { get }
+
+    /// Cuts the request's texts into sentences and tokenizes them. Throwing refuses the
+    /// request before it is queued.
+    func prepare(_ request: TranslationRequest) throws -> PreparedTranslation
+
+    /// The texts of `prepared`'s request from its sentences' outputs (`outputs[i]` for
+    /// `prepared.sources[i]`): one text per input text, in order.
+    func assemble(_ prepared: PreparedTranslation, outputs: [Seq2SeqOutput]) throws -> TranslationResult
 }
 
 extension TranslationBackend {

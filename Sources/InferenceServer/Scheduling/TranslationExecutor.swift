@@ -1,185 +1,161 @@
 import Foundation
+import Generation
 import HTTPServer
 
-/// Runs one translation model on one dedicated thread, batching the requests that arrive
-/// together: while the backend works on one batch, new requests queue up, and the next
-/// backend call takes all of them (up to `maxBatch`) at once.
-public final class TranslationExecutor: @unchecked Sendable {
-    public struct Configuration: Sendable {
-        /// Requests per backend call.
-        public var maxBatch: Int = 8
-        /// Requests allowed to wait.
-        public var maxQueue: Int = 64
-        public var retryAfterSeconds: Int = 1
+/// Translation on the executor skeleton: every slot is one sentence (its beams are rows of
+/// the step), and a step is ONE decoder step over every running sentence, so a request that
+/// arrives joins the batch at the next step and a cancelled request stops its own sentences
+/// only. A sentence's output does not depend on its company: it is encoded alone and
+/// decoded with its own caches, sampler or beam search.
+public typealias TranslationExecutor = ModelExecutor<TranslationStepper>
 
-        public init(maxBatch: Int = 8, maxQueue: Int = 64, retryAfterSeconds: Int = 1) {
-            self.maxBatch = max(1, maxBatch)
-            self.maxQueue = max(0, maxQueue)
-            self.retryAfterSeconds = max(1, retryAfterSeconds)
+extension ModelExecutor where Stepper == TranslationStepper {
+    /// Starts the executor's thread, which drives `backend.model` from then on.
+    public convenience init(name: String, backend: TranslationBackend, configuration: Configuration = Configuration(),
+                            metrics: ServerMetrics? = nil) {
+        self.init(name: name, stepper: TranslationStepper(name: name, model: backend.model, metrics: metrics),
+                  configuration: configuration, metrics: metrics)
+    }
+
+    /// Queues every sentence of `prepared`; their outputs go to `collector`.
+    /// - Throws: `ExecutorError.queueFull` or `.shuttingDown`, before anything is queued.
+    func submit(_ prepared: PreparedTranslation, to collector: TranslationCollector,
+                timeout: TimeInterval?) throws -> ExecutorTicket {
+        let shared = TranslationUnit.Shared(parameters: prepared.parameters, maxLength: prepared.maxLength,
+                                            seed: prepared.seed, collector: collector)
+        let units = prepared.sources.enumerated().map { TranslationUnit(source: $1, index: $0, shared: shared) }
+        return try submit(units, timeout: timeout)
+    }
+}
+
+/// One sentence waiting for a slot.
+public struct TranslationUnit {
+    /// What every sentence of one request shares.
+    final class Shared {
+        let parameters: Seq2SeqParameters
+        let maxLength: Int
+        let seed: UInt64?
+        let collector: TranslationCollector
+
+        init(parameters: Seq2SeqParameters, maxLength: Int, seed: UInt64?, collector: TranslationCollector) {
+            self.parameters = parameters
+            self.maxLength = maxLength
+            self.seed = seed
+            self.collector = collector
         }
     }
 
-    /// The caller's view of one submitted request.
-    public final class Ticket: @unchecked Sendable {
-        private let condition = NSCondition()
-        private var outcome: Result<TranslationResult, Error>?
-        private var cancelled = false
+    let source: [Int]
+    /// The sentence's place in its request.
+    let index: Int
+    let shared: Shared
+}
 
-        /// Blocks until the translation is done or `timeout` passes (nil then).
-        public func wait(timeout: TimeInterval) -> Result<TranslationResult, Error>? {
-            let deadline = Date(timeIntervalSinceNow: timeout)
-            condition.lock()
-            defer { condition.unlock() }
-            while outcome == nil {
-                if !condition.wait(until: deadline) { break }
-            }
-            return outcome
-        }
+/// A sentence in the running batch.
+public final class TranslationSlot {
+    let unit: TranslationUnit
+    let sequence: Seq2SeqSequence
 
-        /// Drops the request if it has not started; a running batch is not interrupted.
-        public func cancel() {
-            condition.lock()
-            cancelled = true
-            condition.unlock()
-        }
-
-        var isCancelled: Bool {
-            condition.lock()
-            defer { condition.unlock() }
-            return cancelled
-        }
-
-        func complete(_ result: Result<TranslationResult, Error>) {
-            condition.lock()
-            if outcome == nil { outcome = result }
-            condition.broadcast()
-            condition.unlock()
-        }
+    init(unit: TranslationUnit, sequence: Seq2SeqSequence) {
+        self.unit = unit
+        self.sequence = sequence
     }
+}
 
-    private struct Pending {
-        let request: TranslationRequest
-        let ticket: Ticket
-    }
-
-    public let name: String
-    public let backend: TranslationBackend
-    public let configuration: Configuration
+/// Encodes each admitted sentence and runs one batched decoder step (`Seq2SeqStepper`)
+/// over every running one; a finished sentence's output goes to its request's collector.
+public final class TranslationStepper: BatchStepper {
+    public static let threadLabel = "translation"
+    private let name: String
+    private let model: Seq2SeqModel
     private let metrics: ServerMetrics?
-    private let condition = NSCondition()
-    private var queue: [Pending] = []
-    private var accepting = true
-    private var stopNow = false
-    private var calls = 0
-    private var largest = 0
-    private let exited = DispatchSemaphore(value: 0)
+    private let stepper: Seq2SeqStepper
+    private var sequences: [Seq2SeqSequence] = []
 
-    public init(name: String, backend: TranslationBackend, configuration: Configuration = Configuration(),
-                metrics: ServerMetrics? = nil) {
+    init(name: String, model: Seq2SeqModel, metrics: ServerMetrics?) {
         self.name = name
-        self.backend = backend
-        self.configuration = configuration
+        self.model = model
         self.metrics = metrics
-        metrics?.register(model: name)  // every loaded model has its series from the start
-        let thread = Thread { [self] in
-            run()
-            exited.signal()
+        stepper = Seq2SeqStepper(model: model)
+    }
+
+    public func admit(_ unit: TranslationUnit, submittedAt: DispatchTime, now: DispatchTime) throws -> TranslationSlot {
+        // Alone, so that the encoder's rows never depend on which sentences arrived with it.
+        let source = try model.encode([unit.source])[0]
+        let shared = unit.shared
+        let sequence = Seq2SeqSequence(source: source, parameters: shared.parameters, maxLength: shared.maxLength,
+                                       seed: shared.seed.map { $0 &+ UInt64(unit.index) }, model: model)
+        metrics?.recordAdmission(model: name, promptTokens: unit.source.count)
+        return TranslationSlot(unit: unit, sequence: sequence)
+    }
+
+    public func step(_ slots: [TranslationSlot]) throws {
+        for slot in slots { sequences.append(slot.sequence) }
+        defer { sequences.removeAll(keepingCapacity: true) }
+        try stepper.step(sequences)
+    }
+
+    public func isFinished(_ slot: TranslationSlot) -> Bool { slot.sequence.isFinished }
+
+    public func finish(_ slot: TranslationSlot, cancelled: Bool, now: DispatchTime) {
+        if cancelled { slot.sequence.cancel() }
+        let output = slot.sequence.output
+        metrics?.recordGeneratedTokens(model: name, count: output.ids.count - 1)
+        slot.unit.shared.collector.deliver(output, index: slot.unit.index)
+    }
+
+    public func fail(_ unit: TranslationUnit, error: Error) {
+        unit.shared.collector.fail(error)
+    }
+
+    public func cancelBeforeAdmission(_ unit: TranslationUnit) {
+        let start = unit.shared.parameters.decoderStartTokenID
+        unit.shared.collector.deliver(Seq2SeqOutput(ids: [start], finishReason: .cancelled, score: nil), index: unit.index)
+    }
+
+    public func unit(of slot: TranslationSlot) -> TranslationUnit { slot.unit }
+}
+
+/// Gathers the outputs of one request's sentences as the executor finishes them, in any
+/// order; the request's thread waits for all of them (or the first failure).
+final class TranslationCollector: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var outputs: [Seq2SeqOutput?]
+    private var missing: Int
+    private var failure: Error?
+
+    init(count: Int) {
+        outputs = Array(repeating: nil, count: count)
+        missing = count
+    }
+
+    func deliver(_ output: Seq2SeqOutput, index: Int) {
+        condition.lock()
+        if outputs[index] == nil {
+            outputs[index] = output
+            missing -= 1
         }
-        thread.name = "translation.\(name)"
-        thread.start()
-    }
-
-    /// Queues `request`. - Throws: `ExecutorError.queueFull` or `.shuttingDown`.
-    public func submit(_ request: TranslationRequest) throws -> Ticket {
-        condition.lock()
-        defer { condition.unlock() }
-        guard accepting else { throw ExecutorError.shuttingDown(model: name) }
-        guard queue.count < configuration.maxQueue + configuration.maxBatch else {
-            throw ExecutorError.queueFull(model: name, capacity: configuration.maxQueue,
-                                          retryAfterSeconds: configuration.retryAfterSeconds)
-        }
-        let ticket = Ticket()
-        queue.append(Pending(request: request, ticket: ticket))
-        condition.signal()
-        return ticket
-    }
-
-    /// Backend calls made so far and the most requests one of them carried (for tests).
-    public var batchStatistics: (calls: Int, largestBatch: Int) {
-        condition.lock()
-        defer { condition.unlock() }
-        return (calls, largest)
-    }
-
-    /// Refuses new work, lets queued requests run for up to `gracePeriod`, then fails the
-    /// rest with `ExecutorError.shuttingDown`. Idempotent.
-    public func shutdown(gracePeriod: TimeInterval) {
-        condition.lock()
-        let first = accepting
-        accepting = false
         condition.broadcast()
         condition.unlock()
-        guard first else { return }
-        if exited.wait(timeout: .now() + max(0, gracePeriod)) != .success {
-            condition.lock()
-            stopNow = true
-            condition.broadcast()
-            condition.unlock()
-            // A backend call in progress cannot be interrupted; it is the last one.
-            exited.wait()
-        }
-        exited.signal()
     }
 
-    private func run() {
-        while true {
-            condition.lock()
-            while queue.isEmpty && accepting { condition.wait() }
-            if stopNow || queue.isEmpty {
-                let abandoned = queue
-                queue.removeAll()
-                condition.unlock()
-                for pending in abandoned { pending.ticket.complete(.failure(ExecutorError.shuttingDown(model: name))) }
-                return
-            }
-            var batch: [Pending] = []
-            while batch.count < configuration.maxBatch, !queue.isEmpty {
-                let pending = queue.removeFirst()
-                if !pending.ticket.isCancelled { batch.append(pending) }
-            }
-            let depth = queue.count
-            if !batch.isEmpty {
-                calls += 1
-                largest = max(largest, batch.count)
-            }
-            condition.unlock()
-            metrics?.recordQueue(model: name, depth: depth, active: batch.count)
-            guard !batch.isEmpty else { continue }
-            metrics?.recordBatch(model: name, size: batch.count)
-
-            let results: Result<[TranslationResult], Error> = Result { try backend.translate(batch: batch.map(\.request)) }
-            switch results {
-            case .success(let translations):
-                for (index, pending) in batch.enumerated() {
-                    guard index < translations.count, translations[index].texts.count == pending.request.texts.count else {
-                        pending.ticket.complete(.failure(ExecutorError.backendContract(
-                            model: name, reason: "expected \(batch.count) results with one text per input, got \(translations.count) results")))
-                        continue
-                    }
-                    metrics?.recordTranslation(model: name, promptTokens: translations[index].promptTokens,
-                                               generatedTokens: translations[index].generatedTokens)
-                    pending.ticket.complete(.success(translations[index]))
-                }
-            case .failure(let error):
-                for pending in batch { pending.ticket.complete(.failure(error)) }
-            }
-            metrics?.recordQueue(model: name, depth: self.queueDepth, active: 0)
-        }
+    func fail(_ error: Error) {
+        condition.lock()
+        if failure == nil { failure = error }
+        condition.broadcast()
+        condition.unlock()
     }
 
-    public var queueDepth: Int {
+    /// Every output in sentence order, or the first failure; nil when `timeout` passed first.
+    func wait(timeout: TimeInterval) -> Result<[Seq2SeqOutput], Error>? {
+        let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
-        return queue.count
+        while missing > 0 && failure == nil {
+            if !condition.wait(until: deadline) { break }
+        }
+        if let failure { return .failure(failure) }
+        guard missing == 0 else { return nil }
+        return .success(outputs.map { $0! })
     }
 }

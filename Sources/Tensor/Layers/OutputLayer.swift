@@ -5,7 +5,7 @@ import Kernels
 /// separate `lm_head`, or the quantized head a file written by `octavo-infer quantize` stores
 /// (explicitly, even when tied). It can also score only some tokens (`RestrictedOutputLayer`).
 ///
-/// One caller at a time: the restricted copy is cached for the next call.
+/// One caller at a time: restricted copies are cached for the next calls.
 ///
 /// Sendable by hand: immutable after init except that cache, used by the one thread that drives the model.
 public final class OutputLayer: @unchecked Sendable {
@@ -13,7 +13,10 @@ public final class OutputLayer: @unchecked Sendable {
     public let linear: Linear
     /// Whether `linear` reads the embedding's fp32 table itself (no bytes of its own).
     public let borrowsEmbedding: Bool
-    private var lastRestricted: RestrictedOutputLayer?
+    /// The latest restricted copies, most recent last.
+    private var restrictedCopies: [RestrictedOutputLayer] = []
+    /// A server batch mixes the vocabularies of a few requests; one translation asks for one.
+    private static let restrictedCopiesKept = 8
 
     /// Loads the layer `tensors` describes; `embedding` is the model's loaded token embedding.
     public init(_ checkpoint: Checkpoint, _ tensors: OutputLayerTensors, embedding: Embedding,
@@ -43,17 +46,18 @@ public final class OutputLayer: @unchecked Sendable {
     }
 
     /// out[rows, vocab]: only `outputs` (ascending token ids) scored, -infinity elsewhere. The
-    /// selected rows are copied at the first call and kept while calls ask for the same outputs
-    /// (every step of one translation does).
+    /// selected rows are copied at the first call and kept for later calls asking for the same
+    /// outputs (every step of one translation does), up to a few vocabularies at once.
     /// - Throws: `TensorError.invalidOutputs` for outputs not ascending or outside the vocabulary.
     public func callAsFunction(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int,
                                restrictedTo outputs: [Int]) throws {
         let restricted: RestrictedOutputLayer
-        if let last = lastRestricted, last.outputs == outputs {
-            restricted = last
+        if let kept = restrictedCopies.last(where: { $0.outputs == outputs }) {
+            restricted = kept
         } else {
             restricted = try RestrictedOutputLayer(linear, outputs: outputs)
-            lastRestricted = restricted
+            if restrictedCopies.count == Self.restrictedCopiesKept { restrictedCopies.removeFirst() }
+            restrictedCopies.append(restricted)
         }
         restricted(out: out, input: input, rows: rows)
     }

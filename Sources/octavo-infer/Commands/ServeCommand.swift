@@ -39,7 +39,8 @@ enum ServeCommand: Command {
       --cors-origin ORIGIN         let web pages from ORIGIN (https://app.example.com) call the
                                    server (repeatable; * for any). Off by default: no CORS headers,
                                    preflights refused with 403
-      --max-batch N                sequences per forward pass (default 8)
+      --max-batch N                sequences per forward pass (default: by the weights' precision,
+                                   the threads and the caches; 32 for int8 GPT-2 on 2 threads)
       --max-queue N                requests waiting per model before 429 (default 64)
       --request-timeout SECONDS    per-request limit, queue time included (default 600)
       --jobs-db PATH               SQLite file for durable jobs (/v1/jobs); off without it
@@ -92,6 +93,10 @@ enum ServeCommand: Command {
         try GenerateCommand.applyThreads(arguments)
         let precision = try GenerateCommand.precisionOption(arguments)
         let cachePrecision = try GenerateCommand.cachePrecisionOption(arguments)
+        if !arguments.has("max-batch"),
+           let batch = ServeBatchDefault.maxBatch(models: models, precision: precision, cachePrecision: cachePrecision) {
+            configuration.maxBatch = batch
+        }
         try applyLogAndChatOptions(arguments, models: models, to: &configuration)
         configuration.log = { line in FileHandle.standardError.write(Data("octavo-infer serve: \(line)\n".utf8)) }
         MappedFileFault.install()

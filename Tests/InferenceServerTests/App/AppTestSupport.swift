@@ -53,34 +53,136 @@ final class SlowModel: CausalLanguageModel {
 }
 
 /// A translation backend for tests: reverses the words of each text and prefixes the
-/// target language, records every batch, and can be told to fail or to hold a call.
+/// target language, through the real executor. Its model spells the translation one
+/// character per decoder step, read from the "source" (the translation's characters), so
+/// sentences run in slots like NLLB's. Records every request, and can be told to fail or
+/// to hold each decoder step.
 final class FakeTranslationBackend: TranslationBackend, @unchecked Sendable {
     let languages = ["eng_Latn", "spa_Latn", "fra_Latn", "deu_Latn"]
     private let lock = NSLock()
     private var recorded: [[TranslationRequest]] = []
-    var failWith: Error?
-    /// Each call waits on this before answering, when set.
-    var gate: DispatchSemaphore?
+    private let fakeModel = CharacterSpellingModel()
+    var failWith: Error? {
+        get { fakeModel.failWith }
+        set { fakeModel.failWith = newValue }
+    }
+    /// Each decoder step waits on this, when set.
+    var gate: DispatchSemaphore? {
+        get { fakeModel.gate }
+        set { fakeModel.gate = newValue }
+    }
 
+    /// The requests prepared so far, each as a batch of one.
     var batches: [[TranslationRequest]] {
         lock.lock()
         defer { lock.unlock() }
         return recorded
     }
 
-    func translate(batch: [TranslationRequest]) throws -> [TranslationResult] {
+    var model: Seq2SeqModel { fakeModel }
+
+    func prepare(_ request: TranslationRequest) throws -> PreparedTranslation {
         lock.lock()
-        recorded.append(batch)
+        recorded.append([request])
         lock.unlock()
-        gate?.wait()
-        if let failWith { throw failWith }
-        return batch.map { request in
-            TranslationResult(texts: request.texts.map { Self.translate($0, to: request.target) })
-        }
+        var parameters = Seq2SeqParameters(decoderStartTokenID: CharacterSpellingModel.start,
+                                           eosTokenIDs: [CharacterSpellingModel.end])
+        parameters.generation.maxNewTokens = fakeModel.maxTargetPositions
+        let sources = request.texts.map { fakeModel.ids(of: Self.translate($0, to: request.target)) }
+        return PreparedTranslation(sources: sources, parameters: parameters,
+                                   maxLength: fakeModel.maxTargetPositions + 1, seed: nil, layout: ())
+    }
+
+    func assemble(_ prepared: PreparedTranslation, outputs: [Seq2SeqOutput]) throws -> TranslationResult {
+        TranslationResult(texts: outputs.map { fakeModel.text(of: $0.ids) })
     }
 
     static func translate(_ text: String, to target: String) -> String {
         "<\(target)> " + text.split(separator: " ").reversed().joined(separator: " ")
+    }
+}
+
+/// A `Seq2SeqModel` whose every step outputs the next token of its source (one per
+/// character, numbered on first sight), then the end token.
+final class CharacterSpellingModel: Seq2SeqModel, @unchecked Sendable {
+    static let start = 0, end = 1
+    let vocabularySize = 4096
+    let maxSourcePositions = 2048
+    let maxTargetPositions = 2048
+    private let lock = NSLock()
+    private var characters: [Character] = ["\u{2}", "\u{3}"]  // start and end, never shown
+    private var ids: [Character: Int] = [:]
+    private var sourceOf: [ObjectIdentifier: [Int]] = [:]
+    private var nextTokens: [Int] = []
+    private var started = 0
+    var failWith: Error?
+    var gate: DispatchSemaphore?
+
+    /// Decoder steps begun (a step held by `gate` counts).
+    var stepsStarted: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return started
+    }
+
+    func ids(of text: String) -> [Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        return text.map { character in
+            if let id = ids[character] { return id }
+            characters.append(character)
+            ids[character] = characters.count - 1
+            return characters.count - 1
+        }
+    }
+
+    func text(of ids: [Int]) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(ids.filter { $0 > Self.end }.map { characters[$0] })
+    }
+
+    private func cache(capacity: Int) -> KVCache {
+        KVCache(layers: 1, heads: 1, headDim: 1, capacity: max(1, capacity))
+    }
+
+    func encode(_ sources: [[Int]]) throws -> [EncodedSource] {
+        sources.map { source in
+            let memory = cache(capacity: source.count + 1)
+            memory.advance(by: source.count)
+            let encoded = EncodedSource(tokenCount: source.count, crossAttention: memory)
+            lock.lock()
+            sourceOf[ObjectIdentifier(encoded)] = source
+            lock.unlock()
+            return encoded
+        }
+    }
+
+    func makeTargetCache(capacity: Int) -> KVCache { cache(capacity: capacity) }
+
+    func decode(_ steps: [Seq2SeqStep], logits: UnsafeMutablePointer<Float>?, vocabulary: OutputVocabulary?) throws {
+        lock.lock()
+        started += 1
+        lock.unlock()
+        gate?.wait()
+        if let failWith { throw failWith }
+        lock.lock()
+        nextTokens = steps.map { step in
+            let source = sourceOf[ObjectIdentifier(step.source)] ?? []
+            let position = step.target.length
+            return position < source.count ? source[position] : Self.end
+        }
+        lock.unlock()
+        for step in steps { step.target.advance(by: 1) }
+        if let logits { try score(rows: 0..<steps.count, logits: logits, vocabulary: vocabulary) }
+    }
+
+    func score(rows: Range<Int>, logits: UnsafeMutablePointer<Float>, vocabulary: OutputVocabulary?) throws {
+        for (i, row) in rows.enumerated() {
+            let out = logits + i * vocabularySize
+            out.update(repeating: -10, count: vocabularySize)
+            out[nextTokens[row]] = 10
+        }
     }
 }
 

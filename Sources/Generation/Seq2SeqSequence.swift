@@ -1,0 +1,128 @@
+/// The target side of one source, a decoder step at a time: greedy decoding or sampling
+/// (one row per step, through `Sampler`), or beam search (`numBeams` rows, through
+/// `BeamSearchState`), with its own caches.
+///
+/// A sequence shares nothing with the others of a step, so its output does not depend on
+/// them: `Seq2SeqGenerator` steps the sources of one call in lockstep, the server's
+/// executor steps sentences that joined at different times, both through `Seq2SeqStepper`.
+public final class Seq2SeqSequence {
+    public let source: EncodedSource
+    /// The output layer's tokens for this sequence (nil: the whole vocabulary).
+    public let vocabulary: OutputVocabulary?
+    /// transformers' max_length, decoder start included.
+    let maxLength: Int
+    let forcedBOSTokenID: Int?
+    let eosTokenIDs: [Int]
+    private let model: Seq2SeqModel
+    /// One per beam (one without beam search); grown when full.
+    private var caches: [KVCache]
+    private let search: Search
+    public private(set) var finishReason: FinishReason?
+
+    private enum Search {
+        case sampled(Sampler, TokenHistory)
+        case beams(BeamSearchState, BeamCacheReorder)
+    }
+
+    /// - Parameters:
+    ///   - parameters: already validated (`Seq2SeqParameters.validate`).
+    ///   - maxLength: `parameters.resolvedMaxLength(maxTargetPositions:)`.
+    ///   - seed: the sampler's seed when sampling (ignored otherwise).
+    public init(source: EncodedSource, parameters: Seq2SeqParameters, maxLength: Int, seed: UInt64?, model: Seq2SeqModel) {
+        self.source = source
+        self.model = model
+        self.maxLength = maxLength
+        vocabulary = parameters.outputVocabulary
+        forcedBOSTokenID = parameters.forcedBOSTokenID
+        eosTokenIDs = parameters.generation.eosTokenIDs
+        let v = model.vocabularySize
+        let capacity = TargetCacheGrowth.initialCapacity(source: source, maxLength: maxLength)
+        if parameters.numBeams > 1 {
+            let state = BeamSearchState(
+                numBeams: parameters.numBeams, vocabularySize: v, maxLength: maxLength,
+                decoderStartTokenID: parameters.decoderStartTokenID, lengthPenalty: parameters.lengthPenalty,
+                earlyStopping: parameters.earlyStopping, eosTokenIDs: parameters.generation.eosTokenIDs,
+                forcedBOSTokenID: parameters.forcedBOSTokenID, repetitionPenalty: parameters.generation.repetitionPenalty,
+                noRepeatNgramSize: parameters.generation.noRepeatNgramSize, outputTokens: parameters.outputVocabulary?.tokens)
+            search = .beams(state, BeamCacheReorder(beams: parameters.numBeams))
+            caches = (0..<parameters.numBeams).map { _ in model.makeTargetCache(capacity: capacity) }
+        } else {
+            var own = parameters.generation
+            own.seed = seed
+            let history = TokenHistory(prompt: [parameters.decoderStartTokenID], vocabularySize: v, reserve: maxLength)
+            search = .sampled(Sampler(vocabularySize: v, parameters: own), history)
+            caches = [model.makeTargetCache(capacity: capacity)]
+        }
+    }
+
+    /// Rows this sequence adds to a decoder step (its beams).
+    public var rows: Int { caches.count }
+
+    public var isFinished: Bool { finishReason != nil }
+
+    /// Whether the next step's choice is forced (the target language), so the output
+    /// layer need not score its rows.
+    public var isForcedStep: Bool {
+        switch search {
+        case .sampled(_, let history): return history.tokens.count == 1 && forcedBOSTokenID != nil
+        case .beams(let state, _): return state.isForcedStep
+        }
+    }
+
+    /// Appends this sequence's rows to the next decoder step, first growing full caches.
+    public func appendSteps(to steps: inout [Seq2SeqStep]) {
+        TargetCacheGrowth.growIfFull(&caches, model: model, maxLength: maxLength)
+        switch search {
+        case .sampled(_, let history):
+            steps.append(Seq2SeqStep(target: caches[0], source: source, token: history.tokens[history.tokens.count - 1]))
+        case .beams(let state, _):
+            for b in caches.indices {
+                steps.append(Seq2SeqStep(target: caches[b], source: source, token: state.lastToken(beam: b)))
+            }
+        }
+    }
+
+    /// Sampling: chooses the next token from this sequence's one row (`logits` is unread on a
+    /// forced step). Beam search advances through its state's `processRow` and `chooseBeams`.
+    func chooseToken(logits: UnsafeMutablePointer<Float>) {
+        guard case .sampled(let sampler, let history) = search else { return }
+        let token = isForcedStep ? forcedBOSTokenID! : sampler.choose(logits, history: history)
+        history.append(token)
+        if eosTokenIDs.contains(token) {
+            finishReason = .eos
+        } else if history.tokens.count >= maxLength {
+            finishReason = .length
+        }
+    }
+
+    /// The beam search state, when searching beams.
+    var beamSearch: BeamSearchState? {
+        if case .beams(let state, _) = search { return state }
+        return nil
+    }
+
+    /// Beam search, after every row went through `processRow`: the next beams, and each
+    /// beam's cache reordered to follow its parent.
+    func chooseBeams(processedLogits: UnsafeMutablePointer<Float>) {
+        guard case .beams(let state, let reorder) = search else { return }
+        state.choose(processedLogits: processedLogits)
+        reorder.apply(&caches, parents: state.parentBeam)
+        if state.isDone { finishReason = state.best().finishReason }
+    }
+
+    /// Stops the sequence where it is: its output keeps the tokens so far, finish reason
+    /// `.cancelled`.
+    public func cancel() {
+        if finishReason == nil { finishReason = .cancelled }
+    }
+
+    /// The generated target: transformers' `generate()` row for this source.
+    public var output: Seq2SeqOutput {
+        switch search {
+        case .sampled(_, let history):
+            return Seq2SeqOutput(ids: history.tokens, finishReason: finishReason ?? .cancelled, score: nil)
+        case .beams(let state, _):
+            return state.best(cancelled: !state.isDone)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Generation
+import XCTest
+@testable import NLLB
+
+/// One `Seq2SeqStepper` step mixes sequences that joined at different steps, search beams or
+/// not, and score different output vocabularies: each still gives what it gives alone.
+final class Seq2SeqStepperTests: XCTestCase {
+    func testSequencesWithTheirOwnVocabulariesBeamsAndStartsGiveWhatTheyGiveAlone() throws {
+        let translator = try M2M100Translator(directory: NLLBFixtures.model("tiny"))
+        let model = translator.model
+        let reference = try NLLBFixtures.reference("tiny")
+        let greedy = try XCTUnwrap(reference.cases.first { $0.name == "greedy" })
+        // Each source: its own vocabulary (its greedy output, or every third token), greedy or 3 beams.
+        let parameters = reference.sources.indices.map { i -> Seq2SeqParameters in
+            var p = NLLBFixtures.parameters(greedy.parameters, translator: translator, targetLanguage: reference.target_languages[i])
+            p.numBeams = i % 2 == 0 ? 1 : 3
+            p.generation.maxNewTokens = 10
+            p.generation.maxLength = nil
+            let everyThird = (0..<model.vocabularySize).filter { $0 % 3 == i % 3 || $0 == 2 }
+            p.outputVocabulary = i % 3 == 0 ? nil : OutputVocabulary(i % 3 == 1 ? everyThird : greedy.outputs[i] + [2])
+            return p
+        }
+        let alone = try reference.sources.indices.map { i in
+            try translator.translate([reference.sources[i]], targetLanguageID: reference.target_languages[i],
+                                     parameters: parameters[i]).translations[0].outputIDs
+        }
+        let stepper = Seq2SeqStepper(model: model)
+        var running: [Seq2SeqSequence] = []
+        var all: [Seq2SeqSequence] = []
+        for (i, source) in reference.sources.enumerated() {
+            let encoded = try model.encode([source])[0]
+            let maxLength = try parameters[i].resolvedMaxLength(maxTargetPositions: model.maxTargetPositions)
+            let sequence = Seq2SeqSequence(source: encoded, parameters: parameters[i], maxLength: maxLength, seed: nil, model: model)
+            running.append(sequence)
+            all.append(sequence)
+            try stepper.step(running)  // the next source joins one step later
+            running.removeAll { $0.isFinished }
+        }
+        while !running.isEmpty {
+            try stepper.step(running)
+            running.removeAll { $0.isFinished }
+        }
+        XCTAssertEqual(all.map(\.output.ids), alone)
+    }
+
+    func testScoringRowsTheLastStepDidNotComputeIsAnError() throws {
+        let model = try M2M100Model(directory: NLLBFixtures.model("tiny"))
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: 2 * model.vocabularySize)
+        defer { logits.deallocate() }
+        let source = try model.encode([try NLLBFixtures.reference("tiny").sources[0]])[0]
+        try model.decode([Seq2SeqStep(target: model.makeTargetCache(capacity: 4), source: source, token: 2)], logits: nil)
+        XCTAssertNoThrow(try model.score(rows: 0..<1, logits: logits, vocabulary: nil))
+        XCTAssertThrowsError(try model.score(rows: 0..<2, logits: logits, vocabulary: nil)) { error in
+            XCTAssertEqual(error as? M2M100Error, .rowsNotDecoded(rows: 0..<2, decoded: 1))
+        }
+    }
+}
