@@ -107,7 +107,7 @@ final class GenerationCall: @unchecked Sendable {
 /// the caller's thread, each sentence submitted as a slot, the texts put back together on
 /// the caller's thread once every sentence is done. Cancelling stops this request's
 /// sentences only.
-final class TranslationCall: @unchecked Sendable {
+final class TranslationCall: Sendable {
     let service: TranslationService
     private let prepared: PreparedTranslation
     private let collector: TranslationCollector

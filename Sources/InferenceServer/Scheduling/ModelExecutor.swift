@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPServer
 
 /// Sizes of an executor's running batch and of its queue.
@@ -61,9 +62,8 @@ public protocol BatchStepper: AnyObject {
 /// The caller's handle on a submission: cancel it from any thread (a client disconnect
 /// handler, a job cancellation). Queued units are dropped at admission; running ones are
 /// retired before the next model step and finish cancelled.
-public final class ExecutorTicket: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
+public final class ExecutorTicket: Sendable {
+    private let cancelled = Atomic(false)
     private let wake: @Sendable () -> Void
 
     init(wake: @escaping @Sendable () -> Void) {
@@ -71,18 +71,11 @@ public final class ExecutorTicket: @unchecked Sendable {
     }
 
     public func cancel() {
-        lock.lock()
-        let first = !cancelled
-        cancelled = true
-        lock.unlock()
-        if first { wake() }
+        let wasCancelled = cancelled.exchange(true, ordering: .acquiringAndReleasing)
+        if !wasCancelled { wake() }
     }
 
-    public var isCancelled: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return cancelled
-    }
+    public var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
 }
 
 /// Runs every request of one model with continuous batching, on one dedicated thread that
@@ -94,6 +87,9 @@ public final class ExecutorTicket: @unchecked Sendable {
 /// Requests beyond the batch wait in a bounded FIFO queue; over `maxQueue` a submission
 /// fails at once with `ExecutorError.queueFull`. Results go out through the stepper, which
 /// never blocks on a client.
+///
+/// Sendable by hand: the queue and counters are only touched under `condition`; the stepper
+/// and the slots belong to the executor's thread.
 public final class ModelExecutor<Stepper: BatchStepper>: @unchecked Sendable {
     public typealias Configuration = ExecutorConfiguration
     public typealias Statistics = ExecutorStatistics

@@ -56,6 +56,8 @@ public enum TranslationError: Error, CustomStringConvertible, Equatable {
 
 /// A request cut into the sentences the model runs, on the request's thread (as completions
 /// tokenize in the handler): each source is one slot of the executor.
+///
+/// Sendable by hand: `layout` is the backend's own immutable value, handed back to it unchanged.
 public struct PreparedTranslation: @unchecked Sendable {
     /// Every sentence to translate, as the encoder reads it, in order.
     public var sources: [[Int]]

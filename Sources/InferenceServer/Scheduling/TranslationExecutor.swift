@@ -118,6 +118,8 @@ public final class TranslationStepper: BatchStepper {
 
 /// Gathers the outputs of one request's sentences as the executor finishes them, in any
 /// order; the request's thread waits for all of them (or the first failure).
+///
+/// Sendable by hand: every mutable field is read and written under `condition`.
 final class TranslationCollector: @unchecked Sendable {
     private let condition = NSCondition()
     private var outputs: [Seq2SeqOutput?]
