@@ -94,7 +94,7 @@ struct GPT2Benchmark {
         }
         return Report(
             model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue,
-            int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil, kv_cache: cachePrecision.rawValue, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
+            int8_kernel: [.int8, .q4].contains(stored ?? precision) ? Int8Kernel.selected.rawValue : nil, kv_cache: cachePrecision.rawValue, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
             batch: batch, threads: threads, runs: runs, prefill_ms: Summary(prefill), time_to_first_token_ms: Summary(firstToken),
             decode_tokens_per_s: Summary(decode), peak_rss_mib: peak, weights_mib: Double(weightBytes) / 1_048_576,
             loaded_weights_mib: Double(model.weightBytes) / 1_048_576, quality: quality)

@@ -8,7 +8,7 @@ enum BenchCommand: Command {
     static let summary = "Measure load, prefill, time to first token, decode tokens/s and peak memory"
     static let help = """
     Usage: octavo-infer bench --model DIR [--prompt-tokens 32] [--new-tokens 128] [--batch 1] [--beams 1]
-                              [--threads T] [--runs 5] [--dtype f32|f16|int8] [--kv-cache f32|f16]
+                              [--threads T] [--runs 5] [--dtype f32|f16|int8|q4] [--kv-cache f32|f16]
                               [--vocabulary-map FILE] [--json]
            octavo-infer bench --model DIR --tokenizer [--file FILE]
            octavo-infer bench --model GPT2_DIR --story FILE --translator NLLB_DIR [--language spa_Latn]
@@ -25,7 +25,7 @@ enum BenchCommand: Command {
     vmap.txt, resolved through the folder's tokenizer), the output layer scores only the
     candidates the map gives for the batch's sources, as translate_batch(use_vmap=True) does.
     Reports min / median / max over the runs; quote medians on a shared machine. With
-    --dtype f16 or int8, or --kv-cache f16, it also reports the quality cost: top-1 agreement
+    --dtype f16, int8 or q4, or --kv-cache f16, it also reports the quality cost: top-1 agreement
     and mean absolute logit error against the same folder at fp32 with an fp32 cache,
     teacher-forced over the benchmark's tokens.
     With --tokenizer: the tokenizer's load time and encode/decode MB/s on --file (default:
@@ -42,7 +42,7 @@ enum BenchCommand: Command {
       --new-tokens N       tokens to generate (default 128)
       --batch B            sequences decoded together (default 1)
       --threads T          compute threads (default: all cores)
-      --dtype D            f32 (default), f16 or int8 matrices
+      --dtype D            f32 (default), f16, int8 or q4 matrices
       --kv-cache P         f32 (default) or f16 attention caches
       --vocabulary-map F   NLLB: restrict the output layer with this CTranslate2 vocabulary map
       --runs N             measured runs after the warm-up (default 5)
