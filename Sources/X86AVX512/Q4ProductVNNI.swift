@@ -23,20 +23,35 @@ public func q4ProductVNNI(
     let o = Q4Operands(
         y: y, yStride: yStride, x: x, xScales: xScales, xGroupSums: xGroupSums, groupStride: groupStride, packed: packed,
         scales: scales, zeroPoints: zeroPoints, columns: columns, groupSize: groupSize, accumulate: accumulate)
-    for r in rowRange {
+    // A block of weight rows stays in L1 while every group of four activation rows runs over it.
+    let blockRows = max(1, q4BlockBytes / max(1, columns / 2))
+    var start = rowRange.lowerBound
+    while start < rowRange.upperBound {
+        let rows = start..<min(start &+ blockRows, rowRange.upperBound)
         var i = 0
-        while i + 4 <= activations {
-            q4RowTile(4, o, r: r, i: i)
-            i += 4
+        while i &+ 4 <= activations {
+            q4Rows4(o, rows: rows, i: i)
+            i &+= 4
         }
-        switch activations - i {
-        case 3: q4RowTile(3, o, r: r, i: i)
-        case 2: q4RowTile(2, o, r: r, i: i)
-        case 1: q4RowTile(1, o, r: r, i: i)
+        switch activations &- i {
+        case 3: q4Rows3(o, rows: rows, i: i)
+        case 2: q4Rows2(o, rows: rows, i: i)
+        case 1: q4Rows1(o, rows: rows, i: i)
         default: break
         }
+        start = rows.upperBound
     }
 }
+
+/// Weight rows per block in `q4ProductVNNI`: about this many bytes of packed weights.
+let q4BlockBytes = 16 << 10
+
+// One function per tile height, never inlined: all four inlined into one function, the
+// compiler stops inlining the loads inside them and spills the accumulators.
+@inline(never) func q4Rows1(_ o: Q4Operands, rows: Range<Int>, i: Int) { for r in rows { q4RowTile(1, o, r: r, i: i) } }
+@inline(never) func q4Rows2(_ o: Q4Operands, rows: Range<Int>, i: Int) { for r in rows { q4RowTile(2, o, r: r, i: i) } }
+@inline(never) func q4Rows3(_ o: Q4Operands, rows: Range<Int>, i: Int) { for r in rows { q4RowTile(3, o, r: r, i: i) } }
+@inline(never) func q4Rows4(_ o: Q4Operands, rows: Range<Int>, i: Int) { for r in rows { q4RowTile(4, o, r: r, i: i) } }
 
 /// What every tile reads and writes, passed as one value.
 struct Q4Operands {
@@ -57,13 +72,20 @@ private func dotBytes(_ acc: SIMD8<Int32>, _ unsignedBytes: SIMD8<Int32>, _ sign
 
 /// y[i..<i+G, r] for G ≤ 4 activation rows: per 64 columns one 32-byte load of weights split
 /// into its two nibble halves (a 32-bit shift then a byte mask), then one vpdpbusd per
-/// activation row and 32 columns. G is a literal at every call site, so each guard folds away.
+/// activation row and 32 columns; four groups' sums at a time come out of one horizontal-add
+/// tree and are scaled together. G is a literal at every call site, so each guard folds away.
+/// Index arithmetic wraps (`&+`): this target keeps overflow checks, and sizes were checked
+/// when the matrix was made.
 @_transparent
 func q4RowTile(_ G: Int, _ o: Q4Operands, r: Int, i: Int) {
     let columns = o.columns, groups = columns / o.groupSize
-    let w = UnsafeRawPointer(o.packed + r * columns / 2)
-    let x0 = UnsafeRawPointer(o.x + i * columns)
-    let x1 = x0 + (G > 1 ? columns : 0), x2 = x0 + (G > 2 ? 2 * columns : 0), x3 = x0 + (G > 3 ? 3 * columns : 0)
+    let w = UnsafeRawPointer(o.packed) + r &* (columns &>> 1)
+    let x0 = UnsafeRawPointer(o.x) + i &* columns
+    let x1 = x0 + (G > 1 ? columns : 0), x2 = x0 + (G > 2 ? 2 &* columns : 0), x3 = x0 + (G > 3 ? 3 &* columns : 0)
+    let s0 = UnsafeRawPointer(o.xGroupSums + i &* o.groupStride), stride = o.groupStride &* 4
+    let s1 = s0 + (G > 1 ? stride : 0), s2 = s0 + (G > 2 ? 2 &* stride : 0), s3 = s0 + (G > 3 ? 3 &* stride : 0)
+    let at = r &* groups
+    let scales = UnsafeRawPointer(o.scales + at), zeros = o.zeroPoints.map { UnsafeRawPointer($0 + at) }
     let mask = SIMD8<Int32>(repeating: 0x0F0F_0F0F)
     @inline(__always) func nibbles(_ offset: Int) -> (low: SIMD8<Int32>, high: SIMD8<Int32>) {
         let v = w.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int32>.self)
@@ -73,62 +95,77 @@ func q4RowTile(_ G: Int, _ o: Q4Operands, r: Int, i: Int) {
         dotBytes(acc, q, x.loadUnaligned(fromByteOffset: k, as: SIMD8<Int32>.self))
     }
     var acc0 = SIMD4<Float>(), acc1 = SIMD4<Float>(), acc2 = SIMD4<Float>(), acc3 = SIMD4<Float>()
+    /// Adds four groups' raw sums (g..<g+4) of every activation row, scaled, to the lanes.
+    @inline(__always) func add(_ g: Int, zero z: SIMD4<Int32>, scale: SIMD4<Float>, _ sums: (UnsafeRawPointer) -> SIMD4<Int32>) {
+        @inline(__always) func one(_ acc: inout SIMD4<Float>, _ x: UnsafeRawPointer, _ s: UnsafeRawPointer) {
+            let groupSums = s.loadUnaligned(fromByteOffset: g &* 4, as: SIMD4<Int32>.self)
+            acc = fusedMultiplyAdd(acc, convertToFloat(sums(x) &- z &* groupSums), scale)
+        }
+        one(&acc0, x0, s0)
+        if G > 1 { one(&acc1, x1, s1) }
+        if G > 2 { one(&acc2, x2, s2) }
+        if G > 3 { one(&acc3, x3, s3) }
+    }
+    @inline(__always) func constants(_ g: Int) -> (SIMD4<Int32>, SIMD4<Float>) {
+        let z = zeros.map { widenBytes($0.loadUnaligned(fromByteOffset: g, as: SIMD4<UInt8>.self)) } ?? SIMD4(repeating: 8)
+        return (z, widenHalfBits(scales.loadUnaligned(fromByteOffset: g &* 2, as: SIMD4<UInt16>.self)))
+    }
+    let fullEnd = groups & ~3
     var g = 0
-    while g < groups {
-        let count = min(4, groups - g), column = g * o.groupSize
-        let chunks = o.groupSize == 32 ? count / 2 : count
-        let n0 = nibbles(column / 2)
-        let n1 = chunks > 1 ? nibbles(column / 2 + 32) : (low: mask, high: mask)
-        let n2 = chunks > 2 ? nibbles(column / 2 + 64) : (low: mask, high: mask)
-        let n3 = chunks > 3 ? nibbles(column / 2 + 96) : (low: mask, high: mask)
-        // Raw Σ q·x of groups g..<g+count for one activation row (zero for absent groups).
-        @inline(__always) func sums(_ x: UnsafeRawPointer) -> SIMD4<Int32> {
-            if o.groupSize == 32 {
-                let a0 = dot(.zero, n0.low, x, column), a1 = dot(.zero, n0.high, x, column + 32)
-                if count < 4 { return horizontalSums(a0, a1, .zero, .zero) }
-                return horizontalSums(a0, a1, dot(.zero, n1.low, x, column + 64), dot(.zero, n1.high, x, column + 96))
+    if o.groupSize == 32 {
+        while g < fullEnd {
+            let column = g &* 32
+            let n0 = nibbles(column &>> 1), n1 = nibbles((column &>> 1) &+ 32)
+            let (z, scale) = constants(g)
+            add(g, zero: z, scale: scale) { x in
+                horizontalSums(dot(.zero, n0.low, x, column), dot(.zero, n0.high, x, column &+ 32),
+                               dot(.zero, n1.low, x, column &+ 64), dot(.zero, n1.high, x, column &+ 96))
             }
-            @inline(__always) func group(_ j: Int, _ n: (low: SIMD8<Int32>, high: SIMD8<Int32>)) -> SIMD8<Int32> {
-                j < count ? dot(dot(.zero, n.low, x, column + 64 * j), n.high, x, column + 64 * j + 32) : .zero
+            g &+= 4
+        }
+    } else {
+        while g < fullEnd {
+            let column = g &* 64
+            let n0 = nibbles(column &>> 1), n1 = nibbles((column &>> 1) &+ 32)
+            let n2 = nibbles((column &>> 1) &+ 64), n3 = nibbles((column &>> 1) &+ 96)
+            let (z, scale) = constants(g)
+            add(g, zero: z, scale: scale) { x in
+                @inline(__always) func group(_ n: (low: SIMD8<Int32>, high: SIMD8<Int32>), _ k: Int) -> SIMD8<Int32> {
+                    dot(dot(.zero, n.low, x, k), n.high, x, k &+ 32)
+                }
+                return horizontalSums(group(n0, column), group(n1, column &+ 64), group(n2, column &+ 128), group(n3, column &+ 192))
             }
-            return horizontalSums(group(0, n0), group(1, n1), group(2, n2), group(3, n3))
+            g &+= 4
         }
-        let (zeros, scales) = groupConstants(o, row: r, groups: groups, g: g, count: count)
-        @inline(__always) func add(_ acc: inout SIMD4<Float>, _ n: Int, _ x: UnsafeRawPointer) {
-            let groupSums = UnsafeRawPointer(o.xGroupSums + (i + n) * o.groupStride + g).loadUnaligned(as: SIMD4<Int32>.self)
-            acc = fusedMultiplyAdd(acc, convertToFloat(sums(x) &- zeros &* groupSums), scales)
+    }
+    if g < groups {
+        // The last one to three groups: each group's sum on its own, absent ones zero.
+        let count = groups &- g
+        @inline(__always) func group(_ j: Int, _ x: UnsafeRawPointer) -> SIMD8<Int32> {
+            guard j < count else { return .zero }
+            let h = g &+ j
+            if o.groupSize == 64 {
+                let n = nibbles(h &* 32)
+                return dot(dot(.zero, n.low, x, h &* 64), n.high, x, h &* 64 &+ 32)
+            }
+            let n = nibbles((h &>> 1) &* 32)
+            return dot(.zero, h & 1 == 0 ? n.low : n.high, x, h &* 32)
         }
-        add(&acc0, 0, x0)
-        if G > 1 { add(&acc1, 1, x1) }
-        if G > 2 { add(&acc2, 2, x2) }
-        if G > 3 { add(&acc3, 3, x3) }
-        g += 4
+        var z = SIMD4<UInt8>(repeating: 8), bits = SIMD4<UInt16>()
+        for j in 0..<count {
+            if let zeros { z[j] = zeros.load(fromByteOffset: g &+ j, as: UInt8.self) }
+            bits[j] = scales.load(fromByteOffset: (g &+ j) &* 2, as: UInt16.self)
+        }
+        add(g, zero: widenBytes(z), scale: widenHalfBits(bits)) { x in horizontalSums(group(0, x), group(1, x), group(2, x), group(3, x)) }
     }
     @inline(__always) func store(_ n: Int, _ acc: SIMD4<Float>) {
-        let value = ((acc[0] + acc[1]) + (acc[2] + acc[3])) * o.xScales[i + n]
-        let out = o.y + (i + n) * o.yStride + r
+        let value = ((acc[0] + acc[1]) + (acc[2] + acc[3])) * o.xScales[i &+ n]
+        let out = o.y + ((i &+ n) &* o.yStride &+ r)
         out.pointee = o.accumulate ? out.pointee + value : value
     }
     store(0, acc0)
     if G > 1 { store(1, acc1) }
     if G > 2 { store(2, acc2) }
     if G > 3 { store(3, acc3) }
-}
-
-/// The zero points (as Int32, 8 when symmetric) and widened scales of groups g..<g+count of
-/// weight row r, zeros for absent groups (never read past the row's last group).
-@inline(__always)
-private func groupConstants(_ o: Q4Operands, row r: Int, groups: Int, g: Int, count: Int) -> (SIMD4<Int32>, SIMD4<Float>) {
-    let at = r * groups + g
-    if count == 4 {
-        let zeros = o.zeroPoints.map { widenBytes(UnsafeRawPointer($0 + at).loadUnaligned(as: SIMD4<UInt8>.self)) }
-        return (zeros ?? SIMD4(repeating: 8), widenHalfBits(UnsafeRawPointer(o.scales + at).loadUnaligned(as: SIMD4<UInt16>.self)))
-    }
-    var zeros = SIMD4<UInt8>(repeating: 8), bits = SIMD4<UInt16>()
-    for j in 0..<count {
-        if let zeroPoints = o.zeroPoints { zeros[j] = zeroPoints[at + j] }
-        bits[j] = o.scales[at + j]
-    }
-    return (widenBytes(zeros), widenHalfBits(bits))
 }
 #endif

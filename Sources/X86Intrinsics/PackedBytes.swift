@@ -5,12 +5,14 @@
 import Swift
 
 #if arch(x86_64)
-/// a[2j]·b[2j] + a[2j+1]·b[2j+1] for j in 0..<16, a unsigned and b signed bytes, into Int16
-/// lanes (vpmaddubsw; the sum saturates, which 4-bit weights times int8 never reach).
+/// a[2j]·b[2j] + a[2j+1]·b[2j+1] for j in 0..<16, over the 32 bytes of a (unsigned) and b
+/// (signed) given as Int32 lanes, into Int16 lanes (vpmaddubsw; the sum saturates, which
+/// 4-bit weights times int8 never reach).
 @inlinable @inline(__always)
-public func multiplyAddUnsignedSignedPairs(_ a: SIMD32<UInt8>, _ b: SIMD32<Int8>) -> SIMD16<Int16> {
+public func multiplyAddUnsignedSignedPairs(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>) -> SIMD16<Int16> {
     var sums = SIMD16<Int16>()
-    sums._storage._value = Builtin.int_x86_avx2_pmadd_ub_sw(a._storage._value, b._storage._value)
+    sums._storage._value = Builtin.int_x86_avx2_pmadd_ub_sw(
+        Builtin.bitcast_Vec8xInt32_Vec32xInt8(a._storage._value), Builtin.bitcast_Vec8xInt32_Vec32xInt8(b._storage._value))
     return sums
 }
 
