@@ -11,6 +11,8 @@ struct GPT2Benchmark {
     let newTokens: Int
     let batch: Int
     let runs: Int
+    /// Tokens to measure the quality cost on, llama-perplexity's way, instead of the benchmark's own.
+    var qualityText: [Int]? = nil
 
     struct Report: Encodable {
         let model: String
@@ -89,8 +91,13 @@ struct GPT2Benchmark {
         let stored = QuantizedTensors.storedPrecision(of: model.checkpoint)
         if (precision != .f32 || cachePrecision != .f32) && stored == nil {
             // The first sequence's prompt and what the quantized model generated after it.
-            let tokens = Array((prompts[0] + [nextTokens[0][0]]).prefix(min(64, model.maxPositions)))
-            quality = try QuantizationQuality.measure(GPT2Model(directory: directory), model, tokens: tokens)
+            let reference = try GPT2Model(directory: directory)
+            if let qualityText {
+                quality = try QuantizationQuality.measure(reference, model, chunksOf: qualityText, context: min(128, model.maxPositions))
+            } else {
+                let tokens = Array((prompts[0] + [nextTokens[0][0]]).prefix(min(64, model.maxPositions)))
+                quality = try QuantizationQuality.measure(reference, model, tokens: tokens)
+            }
         }
         return Report(
             model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue,

@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Tensor
+import Tokenizer
 
 /// `octavo-infer bench`: load time, prefill, time to first token, decode speed and peak memory.
 enum BenchCommand: Command {
@@ -9,7 +10,7 @@ enum BenchCommand: Command {
     static let help = """
     Usage: octavo-infer bench --model DIR [--prompt-tokens 32] [--new-tokens 128] [--batch 1] [--beams 1]
                               [--threads T] [--runs 5] [--dtype f32|f16|int8|q4] [--kv-cache f32|f16]
-                              [--vocabulary-map FILE] [--json]
+                              [--vocabulary-map FILE] [--quality-text FILE] [--json]
            octavo-infer bench --model DIR --tokenizer [--file FILE]
            octavo-infer bench --model GPT2_DIR --story FILE --translator NLLB_DIR [--language spa_Latn]
                               [--translation-tokens 48] [--runs 3]
@@ -27,7 +28,9 @@ enum BenchCommand: Command {
     Reports min / median / max over the runs; quote medians on a shared machine. With
     --dtype f16, int8 or q4, or --kv-cache f16, it also reports the quality cost: top-1 agreement
     and mean absolute logit error against the same folder at fp32 with an fp32 cache,
-    teacher-forced over the benchmark's tokens.
+    teacher-forced over the benchmark's tokens. GPT-2 with --quality-text: over FILE's tokens
+    instead, as llama-perplexity --kl-divergence counts its "same top p" (chunks of 128 tokens,
+    each from an empty cache, positions 64 to 126 compared), to set the two side by side.
     With --tokenizer: the tokenizer's load time and encode/decode MB/s on --file (default:
     this repository's hard tokenizer corpus repeated to 5 MB when run from a checkout).
 
@@ -45,6 +48,7 @@ enum BenchCommand: Command {
       --dtype D            f32 (default), f16, int8 or q4 matrices
       --kv-cache P         f32 (default) or f16 attention caches
       --vocabulary-map F   NLLB: restrict the output layer with this CTranslate2 vocabulary map
+      --quality-text F     GPT-2: measure the quality cost on this text (see above)
       --runs N             measured runs after the warm-up (default 5)
       --json               one JSON object instead of a table
 
@@ -53,7 +57,7 @@ enum BenchCommand: Command {
     """
     static let spec = CommandLineArguments.Spec(
         options: ["model", "prompt-tokens", "new-tokens", "batch", "beams", "threads", "runs", "dtype", "kv-cache", "file", "vocabulary-map",
-                  "story", "translator", "language", "translation-tokens"],
+                  "story", "translator", "language", "translation-tokens", "quality-text"],
         flags: ["json", "tokenizer"])
 
     static func run(_ arguments: CommandLineArguments) throws {
@@ -75,9 +79,12 @@ enum BenchCommand: Command {
         }
         guard arguments.string("beams") == nil else { throw CLIError.usage("--beams applies to translation models") }
         guard arguments.string("vocabulary-map") == nil else { throw CLIError.usage("--vocabulary-map applies to translation models") }
+        let qualityText = try arguments.string("quality-text").map { path in
+            try ByteLevelBPETokenizer.load(directory: directory).encode(String(contentsOfFile: path, encoding: .utf8))
+        }
         let benchmark = GPT2Benchmark(
             promptTokens: try arguments.int("prompt-tokens") ?? 32, newTokens: try arguments.int("new-tokens") ?? 128,
-            batch: try arguments.int("batch") ?? 1, runs: try arguments.int("runs") ?? 5)
+            batch: try arguments.int("batch") ?? 1, runs: try arguments.int("runs") ?? 5, qualityText: qualityText)
         guard benchmark.batch >= 1 && benchmark.batch <= 256 else { throw CLIError.usage("--batch must be between 1 and 256") }
         guard benchmark.runs >= 1 && benchmark.runs <= 1000 else { throw CLIError.usage("--runs must be between 1 and 1000") }
         let report = try benchmark.run(directory: directory, threads: threads, precision: try GenerateCommand.precisionOption(arguments),
