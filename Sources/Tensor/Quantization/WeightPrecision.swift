@@ -10,7 +10,7 @@ public enum WeightPrecision: String, Sendable, CaseIterable, Codable {
     case f16
     /// Symmetric int8 per output row (CTranslate2's scheme), a quarter of the bytes.
     case int8
-    /// 4 bits per weight in groups along the input features, each group with an f16 scale and
-    /// a zero point (`Q4Format.standard`): about an eighth of the bytes of f32.
+    /// 4 bits per weight in groups of 32 input features, each group with an f16 scale
+    /// (`Q4Format.standard`): about a seventh of the bytes of f32.
     case q4
 }

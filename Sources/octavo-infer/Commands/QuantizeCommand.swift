@@ -11,7 +11,7 @@ enum QuantizeCommand: Command {
     Usage: octavo-infer quantize --model DIR --output DIR [--dtype int8|q4|f16]
 
     Works on GPT-2 and NLLB / M2M100 folders. Converts every linear layer once (int8: symmetric per output row, CTranslate2's scheme;
-    q4: 4 bits in groups of 32 input columns with an f16 scale and a zero point each; f16: IEEE half) and writes model.safetensors in the layout the loader reads directly,
+    q4: 4 bits in symmetric groups of 32 input columns with an f16 scale each; f16: IEEE half) and writes model.safetensors in the layout the loader reads directly,
     beside copies of the config, generation config and tokenizer files. The embedding
     tables stay fp32 (memory-mapped: only the rows used are read). Loading the result
     needs no --dtype. Compare quality with `octavo-infer bench --dtype` on the original.
