@@ -147,6 +147,13 @@ private struct Q4Operands {
 private func q4RowTile(_ G: Int, _ o: Q4Operands, r: Int, i: Int) {
     let columns = o.columns, groups = columns / o.groupSize
     let w = UnsafeRawPointer(o.packed) + r &* (columns &>> 1)
+    // The row `q4PrefetchDistance` bytes ahead, into L2 (a hint: past the end it never faults).
+    var line = w + q4PrefetchDistance
+    let lineEnd = line + (columns &>> 1)
+    while line < lineEnd {
+        prefetchIntoL2(line)
+        line += 64
+    }
     let x0 = UnsafeRawPointer(o.x) + i &* columns
     let x1 = x0 + (G > 1 ? columns : 0), x2 = x0 + (G > 2 ? 2 &* columns : 0), x3 = x0 + (G > 3 ? 3 &* columns : 0)
     let s0 = UnsafeRawPointer(o.xGroupSums + i &* o.groupStride), stride = o.groupStride &* 4
