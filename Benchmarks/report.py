@@ -23,7 +23,7 @@ import json
 import re
 import sys
 
-DTYPE_CLASS = {"q8_0": "int8", "q4_0": "q4"}
+DTYPE_CLASS = {"q8_0": "int8", "q4_0": "q4", "q4_0-pure": "q4"}
 VOCABULARY_MAP = " (vocabulary map)"
 
 
@@ -73,7 +73,7 @@ def merge_rounds(rows):
 
 def model_name(row):
     """Peer scripts name the model by their converted folder (gpt2-int8, nllb-600m-f32)."""
-    return re.sub(r"-(f32|f16|int8|q8_0|q4_0)$", "", row["model"])
+    return re.sub(r"-(f32|f16|int8|q8_0|q4_0|q4_0-pure)$", "", row["model"])
 
 
 def key(row, *fields):

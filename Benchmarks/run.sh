@@ -134,9 +134,12 @@ gpt2() {
         [ -f "$out" ] || "$python" "$here/peers/convert_gguf.py" "$llama_src" "$dir" --outtype "$outtype" \
             --outfile "$out" 2> "$work/gguf/$model-$outtype.log"
     done
-    # q4_0 as llama.cpp users make it: llama-quantize's defaults (the tied output layer stays q6_K).
+    # q4_0 as llama.cpp users make it (llama-quantize's defaults: the tied output layer stays
+    # q6_K), and --pure (every matrix q4_0, as octavo-infer's q4 quantizes its output layer too).
     [ -f "$work/gguf/$model-q4_0.gguf" ] || "$llama_bin/llama-quantize" "$work/gguf/$model-f32.gguf" \
         "$work/gguf/$model-q4_0.gguf" q4_0 > "$work/gguf/$model-q4_0.log" 2>&1
+    [ -f "$work/gguf/$model-q4_0-pure.gguf" ] || "$llama_bin/llama-quantize" --pure "$work/gguf/$model-f32.gguf" \
+        "$work/gguf/$model-q4_0-pure.gguf" q4_0 > "$work/gguf/$model-q4_0-pure.log" 2>&1
     for round in $(seq "$rounds"); do
         phase "$model: batch 1, round $round of $rounds"
         octavo_row --model "$dir" --dtype f32
@@ -151,14 +154,18 @@ gpt2() {
         octavo_row --model "$dir" --dtype q4
         ENGINE="octavo-infer (saved q4)" octavo_row --model "$(saved_q4 "$model")"
         peer_row llama_bench.py gpt2 "$work/gguf/$model-q4_0.gguf" --llama-bench "$llama_bench" --dtype q4_0
+        peer_row llama_bench.py gpt2 "$work/gguf/$model-q4_0-pure.gguf" --llama-bench "$llama_bench" --dtype q4_0-pure
     done
     phase "$model: q4 top-1 agreement with f32 on the same text"
     "$octavo" bench --model "$dir" --dtype q4 --quality-text "$(quality_text)" --prompt-tokens 8 --new-tokens 2 --runs 1 \
         --threads "$threads" --json | "$python" -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({
             "engine": "octavo-infer", "model": r["model"], "dtype": r["dtype"], "task": "quality", "quality": r["quality"]}))' \
         >> "$results"
-    (cd "$here/peers" && "$python" llama_quality.py "$work/gguf/$model-f32.gguf" "$work/gguf/$model-q4_0.gguf" \
-        --text "$(quality_text)" --llama-perplexity "$llama_bin/llama-perplexity" --threads "$threads") >> "$results"
+    for dtype in q4_0 q4_0-pure; do
+        (cd "$here/peers" && "$python" llama_quality.py "$work/gguf/$model-f32.gguf" "$work/gguf/$model-$dtype.gguf" \
+            --dtype "$dtype" --text "$(quality_text)" --llama-perplexity "$llama_bin/llama-perplexity" \
+            --threads "$threads") >> "$results"
+    done
     for round in $(seq "$rounds"); do
         phase "$model: batch 8, round $round of $rounds"
         octavo_row --model "$dir" --dtype f32 --batch 8

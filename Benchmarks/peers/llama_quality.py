@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """llama.cpp's own measure of what a quantized GGUF costs against its f32 GGUF, on a text.
 
-    llama_quality.py F32_GGUF QUANTIZED_GGUF --text FILE --llama-perplexity BIN --threads 2
+    llama_quality.py F32_GGUF MODEL-DTYPE.gguf --dtype DTYPE --text FILE --llama-perplexity BIN --threads 2
 
 llama-perplexity --kl-divergence-base saves the f32 model's log-probabilities over FILE (chunks
 of 128 tokens, each from an empty cache, the second half of each chunk scored), then
@@ -36,6 +36,7 @@ def main():
     parser.add_argument("--text", required=True)
     parser.add_argument("--llama-perplexity", required=True)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dtype", required=True, help="the label of the quantized file, which ends in -DTYPE.gguf")
     args = parser.parse_args()
     common = ["-f", args.text, "-c", str(CONTEXT), "-b", str(CONTEXT), "-t", str(args.threads)]
     with tempfile.TemporaryDirectory() as work:
@@ -44,13 +45,15 @@ def main():
         out = run([args.llama_perplexity, "-m", args.quantized, "--kl-divergence-base", base, "--kl-divergence"] + common)
     same = re.search(r"Same top p:\s*([\d.]+)", out)
     kld = re.search(r"Mean\s+KLD:\s*([-\d.]+)", out)
+    chunks = re.search(r"computing over (\d+) chunks", out)
     if not same:
         sys.exit(f"no 'Same top p' in llama-perplexity's output:\n{out[-4000:]}")
-    name = os.path.basename(args.quantized).removesuffix(".gguf")
-    model, dtype = name.rsplit("-", 1)
+    dtype = args.dtype
+    model = os.path.basename(args.quantized).removesuffix(".gguf").removesuffix(f"-{dtype}")
     log(f"llama.cpp {dtype} {model}: same top p {same.group(1)}%")
     report(engine="llama.cpp", model=model, dtype=dtype, task="quality",
-           quality={"top1_agreement": float(same.group(1)) / 100, "mean_kl_divergence": float(kld.group(1)) if kld else None})
+           quality={"top1_agreement": float(same.group(1)) / 100, "mean_kl_divergence": float(kld.group(1)) if kld else None,
+                    "positions": int(chunks.group(1)) * (CONTEXT - 1 - CONTEXT // 2) if chunks else None})
 
 
 if __name__ == "__main__":
