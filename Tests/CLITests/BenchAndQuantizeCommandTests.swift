@@ -89,6 +89,26 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
         XCTAssertEqual(try bench.json()["dtype"] as? String, "q4")
     }
 
+    /// --quality-text counts llama-perplexity's positions: whole chunks of the context (the tiny
+    /// model's 64 positions), the second half of each but its last position.
+    func testQualityTextCountsWholeChunks() throws {
+        let text = FileManager.default.temporaryDirectory.appendingPathComponent("quality-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: text) }
+        let words = (0..<400).map { "word\($0 % 37)" }.joined(separator: " ")
+        try words.write(to: text, atomically: true, encoding: .utf8)
+        let args = ["bench", "--model", gpt2, "--dtype", "q4", "--prompt-tokens", "4", "--new-tokens", "2", "--runs", "1", "--json"]
+        let result = try CLI.run(args + ["--quality-text", text.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let quality = try XCTUnwrap(try result.json()["quality"] as? [String: Double])
+        let positions = Int(quality["positions"] ?? 0)
+        XCTAssertGreaterThan(positions, 0)
+        XCTAssertEqual(positions % 31, 0, "64-token chunks score 31 positions each, got \(positions)")
+        try "too short".write(to: text, atomically: true, encoding: .utf8)
+        let short = try CLI.run(args + ["--quality-text", text.path])
+        XCTAssertEqual(short.status, 2, short.stderr)
+        XCTAssertTrue(short.stderr.contains("at least 128 tokens"), short.stderr)
+    }
+
     func testTranslationBench() throws {
         let result = try CLI.run(["bench", "--model", nllb, "--prompt-tokens", "12", "--new-tokens", "5", "--batch", "2", "--beams", "2", "--runs", "1", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
