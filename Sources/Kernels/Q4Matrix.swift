@@ -26,7 +26,8 @@ public struct Q4Format: Equatable, Sendable, CustomStringConvertible {
     public static let selected: Q4Format = {
         guard let name = ProcessInfo.processInfo.environment["OCTAVO_Q4_FORMAT"] else { return standard }
         if let format = Q4Format(name: name) { return format }
-        FileHandle.standardError.write(Data("octavo: OCTAVO_Q4_FORMAT=\(name) is not g32, g32-zp, g64 or g64-zp; using \(standard)\n".utf8))
+        let message = "octavo: OCTAVO_Q4_FORMAT=\(name) is not g32, g32-zp, g64 or g64-zp; using \(standard)\n"
+        FileHandle.standardError.write(Data(message.utf8))
         return standard
     }()
 

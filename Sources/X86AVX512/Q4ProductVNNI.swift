@@ -52,10 +52,18 @@ let q4BlockBytes = 16 << 10
 
 // One function per tile height, never inlined: all four inlined into one function, the
 // compiler stops inlining the loads inside them and spills the accumulators.
-@inline(never) func q4Rows1(_ o: Q4Operands, rows: Range<Int>, i: Int) { for r in rows { q4RowTile(1, o, r: r, i: i) } }
-@inline(never) func q4Rows2(_ o: Q4Operands, rows: Range<Int>, i: Int) { for r in rows { q4RowTile(2, o, r: r, i: i) } }
-@inline(never) func q4Rows3(_ o: Q4Operands, rows: Range<Int>, i: Int) { for r in rows { q4RowTile(3, o, r: r, i: i) } }
-@inline(never) func q4Rows4(_ o: Q4Operands, rows: Range<Int>, i: Int) { for r in rows { q4RowTile(4, o, r: r, i: i) } }
+@inline(never) func q4Rows1(_ o: Q4Operands, rows: Range<Int>, i: Int) {
+    for r in rows { q4RowTile(1, o, r: r, i: i) }
+}
+@inline(never) func q4Rows2(_ o: Q4Operands, rows: Range<Int>, i: Int) {
+    for r in rows { q4RowTile(2, o, r: r, i: i) }
+}
+@inline(never) func q4Rows3(_ o: Q4Operands, rows: Range<Int>, i: Int) {
+    for r in rows { q4RowTile(3, o, r: r, i: i) }
+}
+@inline(never) func q4Rows4(_ o: Q4Operands, rows: Range<Int>, i: Int) {
+    for r in rows { q4RowTile(4, o, r: r, i: i) }
+}
 
 /// What every tile reads and writes, passed as one value.
 struct Q4Operands {
@@ -144,7 +152,8 @@ func q4RowTile(_ G: Int, _ o: Q4Operands, r: Int, i: Int) {
                 @inline(__always) func group(_ n: (low: SIMD8<Int32>, high: SIMD8<Int32>), _ k: Int) -> SIMD8<Int32> {
                     dot(dot(.zero, n.low, x, k), n.high, x, k &+ 32)
                 }
-                return horizontalSums(group(n0, column), group(n1, column &+ 64), group(n2, column &+ 128), group(n3, column &+ 192))
+                return horizontalSums(group(n0, column), group(n1, column &+ 64),
+                                      group(n2, column &+ 128), group(n3, column &+ 192))
             }
             g &+= 4
         }
@@ -167,7 +176,9 @@ func q4RowTile(_ G: Int, _ o: Q4Operands, r: Int, i: Int) {
             if let zeros { z[j] = zeros.load(fromByteOffset: g &+ j, as: UInt8.self) }
             bits[j] = scales.load(fromByteOffset: (g &+ j) &* 2, as: UInt16.self)
         }
-        add(g, zero: widenBytes(z), scale: widenHalfBits(bits)) { x in horizontalSums(group(0, x), group(1, x), group(2, x), group(3, x)) }
+        add(g, zero: widenBytes(z), scale: widenHalfBits(bits)) { x in
+            horizontalSums(group(0, x), group(1, x), group(2, x), group(3, x))
+        }
     }
     @inline(__always) func store(_ n: Int, _ acc: SIMD4<Float>) {
         let value = ((acc[0] + acc[1]) + (acc[2] + acc[3])) * o.xScales[i &+ n]

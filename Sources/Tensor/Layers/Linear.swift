@@ -109,7 +109,8 @@ public struct Linear: @unchecked Sendable {
             ThreadScratch.withBytes(.quantizedActivations, byteCount: bytes) { memory in
                 let x = Q4Activations(quantizing: input, rows: rows, columns: inFeatures, groupSize: matrix.groupSize, memory: memory)
                 pool.parallelFor(outFeatures, granularity: 8, minimumPerThread: 256) { range in
-                    matmulQ4(y: out, yStride: outFeatures, x: x, weight: matrix, rowRange: range, accumulate: accumulate, kernel: kernel)
+                    matmulQ4(y: out, yStride: outFeatures, x: x, weight: matrix, rowRange: range, accumulate: accumulate,
+                             kernel: kernel)
                 }
             }
         }

@@ -86,8 +86,9 @@ public struct CheckpointQuantizer {
                                             data: Data(bytes: q.scales, count: q.rows * q.groups * 2)),
                 ]
                 if let zeroPoints = q.zeroPoints {
-                    entries.append(SafeTensorsWriter.Entry(name: matrix.name + QuantizedTensors.zeroPointSuffix, dtype: .u8,
-                                                           shape: groupShape, data: Data(bytes: zeroPoints, count: q.rows * q.groups)))
+                    entries.append(SafeTensorsWriter.Entry(
+                        name: matrix.name + QuantizedTensors.zeroPointSuffix, dtype: .u8, shape: groupShape,
+                        data: Data(bytes: zeroPoints, count: q.rows * q.groups)))
                 }
                 return entries
             case .f16:

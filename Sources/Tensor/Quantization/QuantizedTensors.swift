@@ -70,7 +70,8 @@ public enum QuantizedTensors {
         }
         let scaleView = try checkpoint.require(view.name + scaleSuffix)
         guard scaleView.dtype == .f16 else {
-            throw TensorError.unexpectedDType(tensor: scaleView.name, expected: DType.f16.rawValue, got: scaleView.dtype.rawValue)
+            throw TensorError.unexpectedDType(
+                tensor: scaleView.name, expected: DType.f16.rawValue, got: scaleView.dtype.rawValue)
         }
         let shapes = Q4Format.supportedGroupSizes.map { [rows, padded / $0] }
         guard let groupSize = Q4Format.supportedGroupSizes.first(where: { scaleView.shape == [rows, padded / $0] }) else {
@@ -85,7 +86,8 @@ public enum QuantizedTensors {
         var zeroPoints: UnsafePointer<UInt8>?
         if let zeroView = checkpoint.view(view.name + zeroPointSuffix) {
             guard zeroView.dtype == .u8 else {
-                throw TensorError.unexpectedDType(tensor: zeroView.name, expected: DType.u8.rawValue, got: zeroView.dtype.rawValue)
+                throw TensorError.unexpectedDType(
+                    tensor: zeroView.name, expected: DType.u8.rawValue, got: zeroView.dtype.rawValue)
             }
             guard zeroView.shape == scaleView.shape else {
                 throw TensorError.unexpectedShape(tensor: zeroView.name, expected: scaleView.shape, got: zeroView.shape)
@@ -104,9 +106,11 @@ public enum QuantizedTensors {
 
     /// `count` elements of `view`'s bytes as `T`: in place when aligned, else copied (the copy
     /// joins `owners`).
-    private static func aligned<T>(_ view: TensorView, as: T.Type, count: Int, owners: inout [AnyObject]) throws -> UnsafePointer<T> {
+    private static func aligned<T>(_ view: TensorView, as: T.Type, count: Int,
+                                   owners: inout [AnyObject]) throws -> UnsafePointer<T> {
         guard view.bytes.count == count * MemoryLayout<T>.stride else {
-            throw TensorError.invalidQuantizedTensor(tensor: view.name, reason: "\(view.bytes.count) bytes where \(count) values were expected")
+            throw TensorError.invalidQuantizedTensor(
+                tensor: view.name, reason: "\(view.bytes.count) bytes where \(count) values were expected")
         }
         let copy = RawCopy(view.bytes, alignment: MemoryLayout<T>.alignment)
         owners.append(copy.owner)
