@@ -23,7 +23,7 @@ import json
 import re
 import sys
 
-DTYPE_CLASS = {"q8_0": "int8"}
+DTYPE_CLASS = {"q8_0": "int8", "q4_0": "q4", "q4_0-pure": "q4"}
 VOCABULARY_MAP = " (vocabulary map)"
 
 
@@ -73,7 +73,7 @@ def merge_rounds(rows):
 
 def model_name(row):
     """Peer scripts name the model by their converted folder (gpt2-int8, nllb-600m-f32)."""
-    return re.sub(r"-(f32|f16|int8|q8_0)$", "", row["model"])
+    return re.sub(r"-(f32|f16|int8|q8_0|q4_0|q4_0-pure)$", "", row["model"])
 
 
 def key(row, *fields):
@@ -129,12 +129,20 @@ def nllb_table(rows, reference):
 
 
 def quality(rows):
-    """octavo-infer's own measure of what int8 / f16 cost against f32."""
+    """octavo-infer's own measure of what int8 / f16 / q4 cost against f32 over the benchmark's
+    tokens, then (task "quality") octavo-infer's and llama.cpp's over the same text."""
     for r in rows:
         q = r.get("quality")
-        if r["engine"] == "octavo-infer" and q:
+        if r["engine"] == "octavo-infer" and q and r.get("task") != "quality":
             print(f"- {model_name(r)} {r['dtype']} batch {r.get('batch', 1)}: top-1 agreement "
                   f"{q['top1_agreement'] * 100:.1f}%, mean |logit error| {q['mean_abs_logit_error']:.4f}")
+    for r in rows:
+        q = r.get("quality")
+        if r.get("task") == "quality" and q:
+            extra = (f", mean |logit error| {q['mean_abs_logit_error']:.4f}" if "mean_abs_logit_error" in q
+                     else f", mean KL divergence {q['mean_kl_divergence']:.4f}" if q.get("mean_kl_divergence") is not None else "")
+            print(f"- {model_name(r)} {r['engine']} {r['dtype']}, same text as llama-perplexity: top-1 agreement "
+                  f"{q['top1_agreement'] * 100:.1f}%{extra}")
 
 
 def main():

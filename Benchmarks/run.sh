@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side by side, one run, same machine: octavo-infer against PyTorch + transformers, CTranslate2
-# (fp32, int8) and llama.cpp (f32, q8_0) on random-weight checkpoints at the real shapes.
+# (fp32, int8) and llama.cpp (f32, q8_0, q4_0) on random-weight checkpoints at the real shapes.
 #   bash Benchmarks/run.sh                  # gpt2
 #   MODELS="gpt2 gpt2-medium nllb-600m" RUNS=3 THREADS=2 bash Benchmarks/run.sh
 #   OCTAVO=/path/to/octavo-infer bash Benchmarks/run.sh    # use that binary, skip swift build
@@ -11,7 +11,10 @@
 # octavo-infer, PyTorch and CTranslate2 at batch 1 and 16, greedy and beam 4, NLLB_TOKENS
 # target tokens per sentence (default 64). octavo-infer runs int8 both ways: quantizing the
 # f32 folder at load, and from the folder `octavo-infer quantize` saved (its load time and RSS);
-# GPT-2 int8 also with the opt-in f16 KV cache (`--kv-cache f16`), at batch 1 and 8. NLLB also
+# GPT-2 int8 also with the opt-in f16 KV cache (`--kv-cache f16`), at batch 1 and 8. GPT-2 q4
+# (octavo-infer's --dtype q4, at load and saved) against llama.cpp q4_0 (llama-quantize from the
+# f32 GGUF), at batch 1, and the top-1 agreement of each with its own f32 on the same text
+# (llama-perplexity --kl-divergence; octavo-infer bench --quality-text). NLLB also
 # with a vocabulary map (make_vocabulary_map.py; only its candidates are scored at the output
 # layer): octavo-infer --vocabulary-map against CTranslate2's use_vmap, f32 and int8, same shapes.
 # GPT-2 batch 1 also f32-exact speculative decoding (`bench --draft`: int8 self-draft, n-grams,
@@ -55,10 +58,14 @@ llama_version=0.3.36
 llama_sdist_url=https://files.pythonhosted.org/packages/ec/e9/e7de2b0463ea3ffbf0ede6cb21b58c1258a8f6521aae45ca773a59fe7cf3/llama_cpp_python-0.3.36.tar.gz
 llama_sdist_sha256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 llama_src="$work/src/llama_cpp_python-$llama_version/vendor/llama.cpp"
-llama_bench="$work/llama.cpp/build/bin/llama-bench"
-llama_batched_bench="$work/llama.cpp/build/bin/llama-batched-bench"
+llama_bin="$work/llama.cpp/build/bin"
+llama_bench="$llama_bin/llama-bench"
+llama_batched_bench="$llama_bin/llama-batched-bench"
+llama_tools=(llama-bench llama-batched-bench llama-quantize llama-perplexity)
 build_llama_cpp() {
-    [ -x "$llama_bench" ] && [ -x "$llama_batched_bench" ] && return
+    local tool missing=()
+    for tool in "${llama_tools[@]}"; do [ -x "$llama_bin/$tool" ] || missing+=("$tool"); done
+    [ ${#missing[@]} -eq 0 ] && return
     phase "building llama-bench (about 10 minutes on 2 cores)"
     mkdir -p "$work/src" "$work/llama.cpp"
     if [ ! -d "$llama_src" ]; then
@@ -77,7 +84,7 @@ build_llama_cpp() {
     "$cmake" -S "$llama_src" -B "$work/llama.cpp/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
         -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
         -DLLAMA_BUILD_SERVER=OFF > "$work/llama.cpp/build.log" 2>&1
-    "$cmake" --build "$work/llama.cpp/build" --target llama-bench llama-batched-bench -j2 >> "$work/llama.cpp/build.log" 2>&1
+    "$cmake" --build "$work/llama.cpp/build" --target "${missing[@]}" -j2 >> "$work/llama.cpp/build.log" 2>&1
 }
 
 results="$work/results.jsonl"
@@ -97,6 +104,20 @@ saved_int8() {  # MODEL: the folder `octavo-infer quantize` writes, named like t
         "$python" -c 'import os,sys; f=os.open(sys.argv[1], os.O_RDONLY); os.fsync(f); os.posix_fadvise(f, 0, 0, os.POSIX_FADV_DONTNEED)' \
             "$out/model.safetensors"
     fi
+    echo "$out"
+}
+saved_q4() {  # MODEL: the folder `octavo-infer quantize --dtype q4` writes
+    local out="$work/saved-q4/$1"
+    if [ ! -f "$out/model.safetensors" ]; then
+        "$octavo" quantize --model "$work/models/$1" --output "$out" --dtype q4 > /dev/null
+        "$python" -c 'import os,sys; f=os.open(sys.argv[1], os.O_RDONLY); os.fsync(f); os.posix_fadvise(f, 0, 0, os.POSIX_FADV_DONTNEED)' \
+            "$out/model.safetensors"
+    fi
+    echo "$out"
+}
+quality_text() {  # the story, four times over: enough tokens for llama-perplexity's chunks of 128
+    local out="$work/quality-text.txt"
+    [ -f "$out" ] || for _ in 1 2 3 4; do cat "$here/story.txt"; done > "$out"
     echo "$out"
 }
 peer_row() {  # peers/SCRIPT ARGS..., run from peers/ so they find common.py
@@ -121,6 +142,12 @@ gpt2() {
         [ -f "$out" ] || "$python" "$here/peers/convert_gguf.py" "$llama_src" "$dir" --outtype "$outtype" \
             --outfile "$out" 2> "$work/gguf/$model-$outtype.log"
     done
+    # q4_0 as llama.cpp users make it (llama-quantize's defaults: the tied output layer stays
+    # q6_K), and --pure (every matrix q4_0, as octavo-infer's q4 quantizes its output layer too).
+    [ -f "$work/gguf/$model-q4_0.gguf" ] || "$llama_bin/llama-quantize" "$work/gguf/$model-f32.gguf" \
+        "$work/gguf/$model-q4_0.gguf" q4_0 > "$work/gguf/$model-q4_0.log" 2>&1
+    [ -f "$work/gguf/$model-q4_0-pure.gguf" ] || "$llama_bin/llama-quantize" --pure "$work/gguf/$model-f32.gguf" \
+        "$work/gguf/$model-q4_0-pure.gguf" q4_0 > "$work/gguf/$model-q4_0-pure.log" 2>&1
     for round in $(seq "$rounds"); do
         phase "$model: batch 1, round $round of $rounds"
         octavo_row --model "$dir" --dtype f32
@@ -142,6 +169,20 @@ gpt2() {
         peer_row ct2_bench.py gpt2 "$ct2-int8" --compute-type int8
         peer_row llama_bench.py gpt2 "$work/gguf/$model-f32.gguf" --llama-bench "$llama_bench" --dtype f32
         peer_row llama_bench.py gpt2 "$work/gguf/$model-q8_0.gguf" --llama-bench "$llama_bench" --dtype q8_0
+        octavo_row --model "$dir" --dtype q4
+        ENGINE="octavo-infer (saved q4)" octavo_row --model "$(saved_q4 "$model")"
+        peer_row llama_bench.py gpt2 "$work/gguf/$model-q4_0.gguf" --llama-bench "$llama_bench" --dtype q4_0
+        peer_row llama_bench.py gpt2 "$work/gguf/$model-q4_0-pure.gguf" --llama-bench "$llama_bench" --dtype q4_0-pure
+    done
+    phase "$model: q4 top-1 agreement with f32 on the same text"
+    "$octavo" bench --model "$dir" --dtype q4 --quality-text "$(quality_text)" --prompt-tokens 8 --new-tokens 2 --runs 1 \
+        --threads "$threads" --json | "$python" -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({
+            "engine": "octavo-infer", "model": r["model"], "dtype": r["dtype"], "task": "quality", "quality": r["quality"]}))' \
+        >> "$results"
+    for dtype in q4_0 q4_0-pure; do
+        (cd "$here/peers" && "$python" llama_quality.py "$work/gguf/$model-f32.gguf" "$work/gguf/$model-$dtype.gguf" \
+            --dtype "$dtype" --text "$(quality_text)" --llama-perplexity "$llama_bin/llama-perplexity" \
+            --threads "$threads") >> "$results"
     done
     for round in $(seq "$rounds"); do
         phase "$model: batch 8, round $round of $rounds"

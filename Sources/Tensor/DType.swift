@@ -3,7 +3,7 @@
 /// A file holding any of them opens, so its layout is checked like the reference checks it.
 /// Compute is always fp32: F32 is used as stored, F16 and BF16 are widened exactly, and `i8`
 /// holds per-row quantized weights written by `octavo-infer quantize` (with each row's sum as
-/// `i32`). A tensor the model needs in any other dtype is refused (`TensorError.unsupportedDType`).
+/// `i32`), `u8` its packed 4-bit weights and zero points (`QuantizedTensors`). A tensor the model needs in any other dtype is refused (`TensorError.unsupportedDType`).
 public enum DType: String, Sendable, CaseIterable {
     case bool = "BOOL"
     case f4 = "F4"

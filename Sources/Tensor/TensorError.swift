@@ -23,6 +23,8 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(op: String, expected: [Int], got: [Int])
     /// Outputs asked of a layer that it does not have, or not ascending (a restricted output layer).
     case invalidOutputs(reason: String)
+    /// A quantized matrix whose companion tensors (scales, zero points) do not fit it.
+    case invalidQuantizedTensor(tensor: String, reason: String)
 
     public var description: String {
         switch self {
@@ -65,6 +67,9 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
             return "\(op): expected shape \(expected), got \(got)."
         case .invalidOutputs(let reason):
             return "restricted output layer: \(reason). Give token ids of the model's vocabulary, ascending."
+        case .invalidQuantizedTensor(let tensor, let reason):
+            return "tensor '\(tensor)': \(reason). The file is damaged or was not written by `octavo-infer quantize`; "
+                + "quantize the original checkpoint again."
         }
     }
 }

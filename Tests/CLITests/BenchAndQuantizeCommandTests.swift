@@ -8,13 +8,13 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
     let nllb = CLI.fixtures.appendingPathComponent("NLLB/tiny").path
 
     func testGPT2BenchReportsEveryFigure() throws {
-        for dtype in ["f32", "int8"] {
+        for dtype in ["f32", "int8", "q4"] {
             let result = try CLI.run(["bench", "--model", gpt2, "--prompt-tokens", "8", "--new-tokens", "6", "--runs", "2", "--batch", "2", "--dtype", dtype, "--json"])
             XCTAssertEqual(result.status, 0, result.stderr)
             let json = try result.json()
             for key in ["load_ms", "prefill_ms", "time_to_first_token_ms", "decode_tokens_per_s", "peak_rss_mib"] { XCTAssertNotNil(json[key], key) }
             XCTAssertEqual(json["dtype"] as? String, dtype)
-            XCTAssertEqual(json["int8_kernel"] == nil, dtype == "f32", "the int8 kernel is named for int8 only")
+            XCTAssertEqual(json["int8_kernel"] == nil, dtype == "f32", "the integer kernel is named for int8 and q4 only")
             let quality = json["quality"] as? [String: Double]
             XCTAssertEqual(quality == nil, dtype == "f32", "the quality cost is reported for quantized matrices only")
             if let quality { XCTAssertGreaterThan(quality["top1_agreement"] ?? 0, 0.5) }
@@ -67,6 +67,48 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
         XCTAssertEqual(try unknown.json()["generated_ids"] as? [Int], try fastest.json()["generated_ids"] as? [Int])
     }
 
+    /// A folder saved with `quantize --dtype q4` generates what quantizing at load generates,
+    /// on either kernel (their sums and floats are the same), and says it is q4.
+    func testQ4FolderAndKernelsGenerateTheSameTokens() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("quantized-q4-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let quantize = try CLI.run(["quantize", "--model", gpt2, "--output", output.path, "--dtype", "q4"])
+        XCTAssertEqual(quantize.status, 0, quantize.stderr)
+        let args = ["--prompt", "The sea remembers", "--greedy", "--max-new-tokens", "20", "--json"]
+        let atLoad = try CLI.run(["generate", "--model", gpt2, "--dtype", "q4"] + args)
+        XCTAssertEqual(atLoad.status, 0, atLoad.stderr)
+        let ids = try atLoad.json()["generated_ids"] as? [Int]
+        XCTAssertEqual(ids?.count, 20)
+        XCTAssertEqual(try CLI.run(["generate", "--model", output.path] + args).json()["generated_ids"] as? [Int], ids)
+        let avx2 = try CLI.run(["generate", "--model", output.path] + args, environment: ["OCTAVO_INT8_KERNEL": "avx2"])
+        XCTAssertEqual(try avx2.json()["generated_ids"] as? [Int], ids)
+        let inspect = try CLI.run(["inspect", "--model", output.path, "--json"]).json()
+        XCTAssertNotNil((inspect["dtypes"] as? [String: Int])?["U8"], "packed q4 matrices")
+        let bench = try CLI.run(["bench", "--model", output.path, "--prompt-tokens", "8", "--new-tokens", "4", "--runs", "1", "--json"])
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        XCTAssertEqual(try bench.json()["dtype"] as? String, "q4")
+    }
+
+    /// --quality-text counts llama-perplexity's positions: whole chunks of the context (the tiny
+    /// model's 64 positions), the second half of each but its last position.
+    func testQualityTextCountsWholeChunks() throws {
+        let text = FileManager.default.temporaryDirectory.appendingPathComponent("quality-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: text) }
+        let words = (0..<400).map { "word\($0 % 37)" }.joined(separator: " ")
+        try words.write(to: text, atomically: true, encoding: .utf8)
+        let args = ["bench", "--model", gpt2, "--dtype", "q4", "--prompt-tokens", "4", "--new-tokens", "2", "--runs", "1", "--json"]
+        let result = try CLI.run(args + ["--quality-text", text.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let quality = try XCTUnwrap(try result.json()["quality"] as? [String: Double])
+        let positions = Int(quality["positions"] ?? 0)
+        XCTAssertGreaterThan(positions, 0)
+        XCTAssertEqual(positions % 31, 0, "64-token chunks score 31 positions each, got \(positions)")
+        try "too short".write(to: text, atomically: true, encoding: .utf8)
+        let short = try CLI.run(args + ["--quality-text", text.path])
+        XCTAssertEqual(short.status, 2, short.stderr)
+        XCTAssertTrue(short.stderr.contains("at least 128 tokens"), short.stderr)
+    }
+
     func testTranslationBench() throws {
         let result = try CLI.run(["bench", "--model", nllb, "--prompt-tokens", "12", "--new-tokens", "5", "--batch", "2", "--beams", "2", "--runs", "1", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -110,7 +152,7 @@ extension BenchAndQuantizeCommandTests {
     func testQuantizedNLLBTranslatesLikeQuantizingAtLoad() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("quantized-nllb-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: output) }
-        for dtype in ["int8", "f16"] {
+        for dtype in ["int8", "f16", "q4"] {
             try? FileManager.default.removeItem(at: output)
             XCTAssertEqual(try CLI.run(["quantize", "--model", nllb, "--output", output.path, "--dtype", dtype]).status, 0)
             let args = ["--target", "fra_Latn", "--text", "Once upon a time, a girl named Mira lived by the sea.", "--json"]

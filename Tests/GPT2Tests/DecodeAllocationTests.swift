@@ -30,7 +30,7 @@ final class DecodeAllocationTests: XCTestCase {
     /// Greedy steps over 1 and 3 sequences, for each kind of matrices and caches, after a
     /// prefill and one warm-up step; only the model's forward pass is counted.
     func testDecodeStepsAllocateNothing() throws {
-        let configurations: [(WeightPrecision, KVCachePrecision)] = [(.f32, .f32), (.int8, .f32), (.f16, .f32), (.f32, .f16)]
+        let configurations: [(WeightPrecision, KVCachePrecision)] = [(.f32, .f32), (.int8, .f32), (.f16, .f32), (.f32, .f16), (.q4, .f32)]
         for (precision, cachePrecision) in configurations {
             let model = try GPT2Model(directory: Fixtures.model("tiny"), precision: precision, cachePrecision: cachePrecision)
             let v = model.vocabularySize

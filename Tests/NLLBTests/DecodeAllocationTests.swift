@@ -15,7 +15,7 @@ final class M2M100DecodeAllocationTests: XCTestCase {
     func testDecoderStepsAllocateNothing() throws {
         // The last one with a restricted output vocabulary (its rows are copied at the first step).
         let configurations: [(WeightPrecision, KVCachePrecision, restricted: Bool)] = [
-            (.f32, .f32, false), (.int8, .f32, false), (.f32, .f16, false), (.int8, .f32, true)]
+            (.f32, .f32, false), (.int8, .f32, false), (.f32, .f16, false), (.int8, .f32, true), (.q4, .f32, false), (.q4, .f32, true)]
         for (precision, cachePrecision, restricted) in configurations {
             let model = try M2M100Model(directory: NLLBFixtures.model("tiny"), precision: precision, cachePrecision: cachePrecision)
             let sources = try NLLBFixtures.reference("tiny").sources

@@ -25,6 +25,7 @@ final class RestrictedOutputLayerTests: XCTestCase {
             ("f32 [in, out] with bias", linear(.inputMajor, .f32, bias: bias)),
             ("f16", linear(.outputMajor, .f16, bias: nil)),
             ("int8 with bias", linear(.outputMajor, .int8, bias: bias)),
+            ("q4 [in, out] with bias", linear(.inputMajor, .q4, bias: bias)),
         ]
     }
 
@@ -53,7 +54,14 @@ final class RestrictedOutputLayerTests: XCTestCase {
     }
 
     func testInt8SelectionIsBitExact() throws {
-        let layer = layers()[3].1
+        try assertSelectionIsBitExact(layers()[3].1)
+    }
+
+    func testQ4SelectionIsBitExact() throws {
+        try assertSelectionIsBitExact(layers()[4].1)
+    }
+
+    private func assertSelectionIsBitExact(_ layer: Linear) throws {
         let restricted = try RestrictedOutputLayer(layer, outputs: outputs)
         let input = random(5 * inFeatures)
         var full = [Float](repeating: 0, count: 5 * outFeatures), out = full

@@ -6,7 +6,7 @@ import Foundation
 /// A decode step reads every weight once and does one multiply-add per weight per sequence.
 /// While the read dominates, another sequence costs almost nothing; once the multiply-adds
 /// dominate, tokens/s stays flat and each client only waits longer. That knee moves with
-/// the bytes each weight costs to read (int8 1, f16 2, f32 4: the read takes longer, the
+/// the bytes each weight costs to read (q4 0.5, int8 1, f16 2, f32 4: the read takes longer, the
 /// multiply-adds do not) and with the cores sharing the multiply-adds. A full batch's
 /// attention caches must also fit in a quarter of the machine's memory.
 public enum ServingBatchSize {
@@ -16,14 +16,14 @@ public enum ServingBatchSize {
     public static let range = 4...256
 
     /// - Parameters:
-    ///   - bytesPerWeight: 1 for int8 matrices, 2 for f16, 4 for f32.
+    ///   - bytesPerWeight: 0.5 for q4 matrices, 1 for int8, 2 for f16, 4 for f32.
     ///   - cores: compute threads.
     ///   - cacheBytesPerSequence: keys and values of one sequence at the model's full context.
     ///   - memoryBytes: the machine's physical memory.
     /// - Returns: a power of two in `range`.
-    public static func defaultMaxBatch(bytesPerWeight: Int, cores: Int, cacheBytesPerSequence: Int,
+    public static func defaultMaxBatch(bytesPerWeight: Double, cores: Int, cacheBytesPerSequence: Int,
                                        memoryBytes: UInt64) -> Int {
-        let knee = sequencesPerCorePerWeightByte * max(1, cores) * max(1, bytesPerWeight)
+        let knee = Int(Double(sequencesPerCorePerWeightByte * max(1, cores)) * max(0.25, bytesPerWeight))
         let fits = Int(min(memoryBytes / 4 / UInt64(max(1, cacheBytesPerSequence)), UInt64(range.upperBound)))
         let batch = min(max(min(knee, fits), range.lowerBound), range.upperBound)
         return 1 << (Int.bitWidth - 1 - batch.leadingZeroBitCount)  // the power of two at or below

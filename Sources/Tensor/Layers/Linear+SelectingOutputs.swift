@@ -33,6 +33,8 @@ extension Linear {
             selected = .float16(HalfMatrix(selectingRows: outputs, of: matrix))
         case .int8(let matrix):
             selected = .int8(Int8Matrix(selectingRows: outputs, of: matrix))
+        case .q4(let matrix):
+            selected = .q4(Q4Matrix(selectingRows: outputs, of: matrix))
         }
         return Linear(weights: selected, bias: selectedBias, inFeatures: inFeatures, outFeatures: outputs.count)
     }

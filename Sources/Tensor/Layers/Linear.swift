@@ -9,6 +9,8 @@ public struct Linear: Sendable {
         case float16(HalfMatrix)
         /// int8 per output row, [out, in].
         case int8(Int8Matrix)
+        /// 4-bit groups, [out, in] (see `Q4Matrix`).
+        case q4(Q4Matrix)
     }
 
     public let weights: Weights
@@ -43,6 +45,9 @@ public struct Linear: Sendable {
         case .int8:
             weights = .int8(Int8Matrix(quantizing: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout,
                                        rowsDone: rowsDone))
+        case .q4:
+            weights = .q4(Q4Matrix(quantizing: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout,
+                                   rowsDone: rowsDone))
         }
         // Blocks give back only the pages wholly inside them; this takes the few pages that
         // straddle two blocks.
@@ -55,7 +60,7 @@ public struct Linear: Sendable {
     /// `layout` is how the architecture stores the matrix in a Hugging Face checkpoint
     /// (GPT-2's Conv1D [in, out] is `.inputMajor`, torch.nn.Linear [out, in] `.outputMajor`).
     /// A file written by `octavo-infer quantize` holds [out, in] matrices (int8 with
-    /// `<prefix>.weight_scale` and `<prefix>.weight_row_sum` rows, or f16) and is used as
+    /// `<prefix>.weight_scale` and `<prefix>.weight_row_sum` rows, q4, or f16) and is used as
     /// stored (see `QuantizedTensors`).
     public init(
         _ checkpoint: Checkpoint, _ prefix: String, inFeatures: Int, outFeatures: Int,
@@ -98,6 +103,16 @@ public struct Linear: Sendable {
                     }
                 }
             }
+        case .q4(let matrix):
+            let kernel = Int8Kernel.selected
+            let bytes = Q4Activations.byteCount(rows: rows, columns: inFeatures, groupSize: matrix.groupSize)
+            ThreadScratch.withBytes(.quantizedActivations, byteCount: bytes) { memory in
+                let x = Q4Activations(quantizing: input, rows: rows, columns: inFeatures, groupSize: matrix.groupSize, memory: memory)
+                pool.parallelFor(outFeatures, granularity: 8, minimumPerThread: 256) { range in
+                    matmulQ4(y: out, yStride: outFeatures, x: x, weight: matrix, rowRange: range, accumulate: accumulate,
+                             kernel: kernel)
+                }
+            }
         }
         if let bias { addBias(out, bias: bias.pointer, rows: rows, cols: outFeatures) }
     }
@@ -108,6 +123,7 @@ public struct Linear: Sendable {
         case .float32(let buffer, _): return buffer.count * 4
         case .float16(let matrix): return matrix.byteCount
         case .int8(let matrix): return matrix.byteCount
+        case .q4(let matrix): return matrix.byteCount
         }
     }
 }

@@ -75,6 +75,22 @@ public struct CheckpointQuantizer {
                     SafeTensorsWriter.Entry(name: matrix.name + QuantizedTensors.rowSumSuffix, dtype: .i32, shape: [matrix.outFeatures],
                                             data: Data(bytes: q.rowSums, count: q.rows * 4)),
                 ]
+            case .q4:
+                let q = Q4Matrix(quantizing: floats.pointer, inFeatures: matrix.inFeatures, outFeatures: matrix.outFeatures,
+                                 layout: matrix.layout)
+                let groupShape = [matrix.outFeatures, q.groups]
+                var entries = [
+                    SafeTensorsWriter.Entry(name: matrix.name, dtype: .u8, shape: [matrix.outFeatures, q.paddedColumns / 2],
+                                            data: Data(bytes: q.packed, count: q.rows * q.paddedColumns / 2)),
+                    SafeTensorsWriter.Entry(name: matrix.name + QuantizedTensors.scaleSuffix, dtype: .f16, shape: groupShape,
+                                            data: Data(bytes: q.scales, count: q.rows * q.groups * 2)),
+                ]
+                if let zeroPoints = q.zeroPoints {
+                    entries.append(SafeTensorsWriter.Entry(
+                        name: matrix.name + QuantizedTensors.zeroPointSuffix, dtype: .u8, shape: groupShape,
+                        data: Data(bytes: zeroPoints, count: q.rows * q.groups)))
+                }
+                return entries
             case .f16:
                 let h = HalfMatrix(converting: floats.pointer, inFeatures: matrix.inFeatures, outFeatures: matrix.outFeatures, layout: matrix.layout)
                 return [SafeTensorsWriter.Entry(name: matrix.name, dtype: .f16, shape: [matrix.outFeatures, matrix.inFeatures],

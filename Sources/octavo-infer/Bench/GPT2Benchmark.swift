@@ -11,6 +11,8 @@ struct GPT2Benchmark {
     let newTokens: Int
     let batch: Int
     let runs: Int
+    /// Tokens to measure the quality cost on, llama-perplexity's way, instead of the benchmark's own.
+    var qualityText: [Int]? = nil
 
     struct Report: Encodable {
         let model: String
@@ -89,12 +91,17 @@ struct GPT2Benchmark {
         let stored = QuantizedTensors.storedPrecision(of: model.checkpoint)
         if (precision != .f32 || cachePrecision != .f32) && stored == nil {
             // The first sequence's prompt and what the quantized model generated after it.
-            let tokens = Array((prompts[0] + [nextTokens[0][0]]).prefix(min(64, model.maxPositions)))
-            quality = try QuantizationQuality.measure(GPT2Model(directory: directory), model, tokens: tokens)
+            let reference = try GPT2Model(directory: directory)
+            if let qualityText {
+                quality = try QuantizationQuality.measure(reference, model, chunksOf: qualityText, context: min(128, model.maxPositions))
+            } else {
+                let tokens = Array((prompts[0] + [nextTokens[0][0]]).prefix(min(64, model.maxPositions)))
+                quality = try QuantizationQuality.measure(reference, model, tokens: tokens)
+            }
         }
         return Report(
             model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue,
-            int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil, kv_cache: cachePrecision.rawValue, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
+            int8_kernel: [.int8, .q4].contains(stored ?? precision) ? Int8Kernel.selected.rawValue : nil, kv_cache: cachePrecision.rawValue, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
             batch: batch, threads: threads, runs: runs, prefill_ms: Summary(prefill), time_to_first_token_ms: Summary(firstToken),
             decode_tokens_per_s: Summary(decode), peak_rss_mib: peak, weights_mib: Double(weightBytes) / 1_048_576,
             loaded_weights_mib: Double(model.weightBytes) / 1_048_576, quality: quality)

@@ -92,7 +92,7 @@ struct NLLBBenchmark {
         }
         return Report(
             model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue,
-            int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil, kv_cache: cachePrecision.rawValue, load_ms: loadMs, source_tokens: sourceTokens, new_tokens: newTokens,
+            int8_kernel: [.int8, .q4].contains(stored ?? precision) ? Int8Kernel.selected.rawValue : nil, kv_cache: cachePrecision.rawValue, load_ms: loadMs, source_tokens: sourceTokens, new_tokens: newTokens,
             batch: batch, beams: beams, threads: threads, runs: runs, encode_ms: Summary(encode), translate_ms: Summary(total),
             target_tokens_per_s: Summary(rate), peak_rss_mib: peak, weights_mib: Double(model.checkpoint.storedBytes) / 1_048_576,
             quality: quality, vocabulary_map: vocabularyMap?.lastPathComponent, output_vocabulary: parameters.outputVocabulary?.count,

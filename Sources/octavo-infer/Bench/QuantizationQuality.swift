@@ -28,17 +28,36 @@ struct QuantizationQuality: Encodable {
 
     /// Decoder-only: every position of `tokens`, one forward pass each.
     static func measure(_ reference: GPT2Model, _ quantized: GPT2Model, tokens: [Int]) throws -> QuantizationQuality {
+        var accumulator = Accumulator()
+        try accumulate(reference, quantized, tokens: tokens[...], scoredFrom: 0, into: &accumulator)
+        return accumulator.result
+    }
+
+    /// Decoder-only, as llama-perplexity --kl-divergence compares two models: whole chunks of
+    /// `context` tokens, each from an empty cache, and only positions context/2 ..< context − 1
+    /// of each compared (the first half is context for them).
+    static func measure(_ reference: GPT2Model, _ quantized: GPT2Model, chunksOf tokens: [Int], context: Int) throws -> QuantizationQuality {
+        guard context >= 4, tokens.count >= 2 * context else {
+            throw CLIError.usage("--quality-text needs at least \(2 * context) tokens (llama-perplexity's minimum); it has \(tokens.count)")
+        }
+        var accumulator = Accumulator()
+        for start in stride(from: 0, through: tokens.count - context, by: context) {
+            try accumulate(reference, quantized, tokens: tokens[start..<(start + context - 1)], scoredFrom: context / 2, into: &accumulator)
+        }
+        return accumulator.result
+    }
+
+    private static func accumulate(_ reference: GPT2Model, _ quantized: GPT2Model, tokens: ArraySlice<Int>, scoredFrom first: Int,
+                                   into accumulator: inout Accumulator) throws {
         let vocabulary = reference.vocabularySize
         let a = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary), b = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary)
         defer { a.deallocate(); b.deallocate() }
         let cacheA = reference.makeCache(capacity: tokens.count), cacheB = quantized.makeCache(capacity: tokens.count)
-        var accumulator = Accumulator()
-        for token in tokens {
+        for (position, token) in tokens.enumerated() {
             try reference.forward([SequenceStep(cache: cacheA, tokens: [token][...])], logits: a)
             try quantized.forward([SequenceStep(cache: cacheB, tokens: [token][...])], logits: b)
-            accumulator.add(a, b, count: vocabulary)
+            if position >= first { accumulator.add(a, b, count: vocabulary) }
         }
-        return accumulator.result
     }
 
     /// Encoder-decoder: one source, the decoder teacher-forced through `targets`.

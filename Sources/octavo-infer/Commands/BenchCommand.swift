@@ -2,6 +2,7 @@ import Foundation
 import Kernels
 import ModelFactory
 import Tensor
+import Tokenizer
 
 /// `octavo-infer bench`: load time, prefill, time to first token, decode speed and peak memory.
 enum BenchCommand: Command {
@@ -9,8 +10,8 @@ enum BenchCommand: Command {
     static let summary = "Measure load, prefill, time to first token, decode tokens/s and peak memory"
     static let help = """
     Usage: octavo-infer bench --model DIR [--prompt-tokens 32] [--new-tokens 128] [--batch 1] [--beams 1]
-                              [--threads T] [--runs 5] [--dtype f32|f16|int8] [--kv-cache f32|f16]
-                              [--vocabulary-map FILE] [--json]
+                              [--threads T] [--runs 5] [--dtype f32|f16|int8|q4] [--kv-cache f32|f16]
+                              [--vocabulary-map FILE] [--quality-text FILE] [--json]
            octavo-infer bench --model GPT2_DIR --draft int8|f16|ngram|MODEL [--draft-tokens 4] [--runs 5]
            octavo-infer bench --model DIR --tokenizer [--file FILE]
            octavo-infer bench --model GPT2_DIR --story FILE --translator NLLB_DIR [--language spa_Latn]
@@ -27,9 +28,11 @@ enum BenchCommand: Command {
     vmap.txt, resolved through the folder's tokenizer), the output layer scores only the
     candidates the map gives for the batch's sources, as translate_batch(use_vmap=True) does.
     Reports min / median / max over the runs; quote medians on a shared machine. With
-    --dtype f16 or int8, or --kv-cache f16, it also reports the quality cost: top-1 agreement
+    --dtype f16, int8 or q4, or --kv-cache f16, it also reports the quality cost: top-1 agreement
     and mean absolute logit error against the same folder at fp32 with an fp32 cache,
-    teacher-forced over the benchmark's tokens.
+    teacher-forced over the benchmark's tokens. GPT-2 with --quality-text: over FILE's tokens
+    instead, as llama-perplexity --kl-divergence counts its "same top p" (chunks of 128 tokens,
+    each from an empty cache, positions 64 to 126 compared), to set the two side by side.
     With --draft (GPT-2, batch 1): greedy decode of the target alone and with the draft (exact
     speculative decoding), alternating runs; reports both tokens/s, the draft's acceptance rate
     and whether the speculative ids equal the plain run's, compared on every run.
@@ -47,9 +50,10 @@ enum BenchCommand: Command {
       --new-tokens N       tokens to generate (default 128)
       --batch B            sequences decoded together (default 1)
       --threads T          compute threads (default: all cores)
-      --dtype D            f32 (default), f16 or int8 matrices
+      --dtype D            f32 (default), f16, int8 or q4 matrices
       --kv-cache P         f32 (default) or f16 attention caches
       --vocabulary-map F   NLLB: restrict the output layer with this CTranslate2 vocabulary map
+      --quality-text F     GPT-2: measure the quality cost on this text (see above)
       --runs N             measured runs after the warm-up (default 5)
       --draft D            int8, f16, ngram or a GPT-2 folder sharing the tokenizer (see generate)
       --draft-tokens K     tokens proposed per round at first (default 4, adaptive)
@@ -61,7 +65,7 @@ enum BenchCommand: Command {
     """
     static let spec = CommandLineArguments.Spec(
         options: (["model", "prompt-tokens", "new-tokens", "batch", "beams", "threads", "runs", "dtype", "kv-cache", "file", "vocabulary-map",
-                  "story", "translator", "language", "translation-tokens"] as Set<String>).union(DraftOption.options),
+                  "story", "translator", "language", "translation-tokens", "quality-text"] as Set<String>).union(DraftOption.options),
         flags: ["json", "tokenizer"])
 
     static func run(_ arguments: CommandLineArguments) throws {
@@ -85,12 +89,16 @@ enum BenchCommand: Command {
         guard arguments.string("beams") == nil else { throw CLIError.usage("--beams applies to translation models") }
         guard arguments.string("vocabulary-map") == nil else { throw CLIError.usage("--vocabulary-map applies to translation models") }
         if let draft = try DraftOption.parse(arguments, target: directory) {
+            guard arguments.string("quality-text") == nil else { throw CLIError.usage("--quality-text does not apply with --draft") }
             try runSpeculative(arguments, directory: directory, threads: threads, draft: draft)
             return
         }
+        let qualityText = try arguments.string("quality-text").map { path in
+            try ByteLevelBPETokenizer.load(directory: directory).encode(String(contentsOfFile: path, encoding: .utf8))
+        }
         let benchmark = GPT2Benchmark(
             promptTokens: try arguments.int("prompt-tokens") ?? 32, newTokens: try arguments.int("new-tokens") ?? 128,
-            batch: try arguments.int("batch") ?? 1, runs: try arguments.int("runs") ?? 5)
+            batch: try arguments.int("batch") ?? 1, runs: try arguments.int("runs") ?? 5, qualityText: qualityText)
         guard benchmark.batch >= 1 && benchmark.batch <= 256 else { throw CLIError.usage("--batch must be between 1 and 256") }
         guard benchmark.runs >= 1 && benchmark.runs <= 1000 else { throw CLIError.usage("--runs must be between 1 and 1000") }
         let report = try benchmark.run(directory: directory, threads: threads, precision: try GenerateCommand.precisionOption(arguments),

@@ -38,7 +38,7 @@ enum GenerateCommand: Command {
       --ignore-eos                 keep going past the end-of-text token
       --context-overflow MODE      error (default) or keep-recent: keep only the most recent tokens
       --threads N                  compute threads (default: all cores)
-      --dtype f32|f16|int8         keep the matrices in this precision (default f32: as stored)
+      --dtype f32|f16|int8|q4      keep the matrices in this precision (default f32: as stored)
       --kv-cache f32|f16           keep the attention cache in this precision (default f32;
                                    f16 halves its memory and what batched decode reads)
     \(DraftOption.help)
@@ -169,7 +169,7 @@ enum GenerateCommand: Command {
     static func precisionOption(_ arguments: CommandLineArguments) throws -> WeightPrecision {
         guard let text = arguments.string("dtype") else { return .f32 }
         guard let precision = WeightPrecision(rawValue: text) else {
-            throw CLIError.usage("--dtype expects f32, f16 or int8, got '\(text)'")
+            throw CLIError.usage("--dtype expects f32, f16, int8 or q4, got '\(text)'")
         }
         return precision
     }

@@ -2,15 +2,15 @@ import Foundation
 import ModelFactory
 import Tensor
 
-/// `octavo-infer quantize`: save a model folder with int8 or f16 matrices.
+/// `octavo-infer quantize`: save a model folder with int8, q4 or f16 matrices.
 enum QuantizeCommand: Command {
     static let name = "quantize"
-    static let summary = "Write a copy of a model folder with int8 or f16 matrices, loaded without conversion"
+    static let summary = "Write a copy of a model folder with int8, q4 or f16 matrices, loaded without conversion"
     static let help = """
-    Usage: octavo-infer quantize --model DIR --output DIR [--dtype int8|f16]
+    Usage: octavo-infer quantize --model DIR --output DIR [--dtype int8|q4|f16]
 
     Works on GPT-2 and NLLB / M2M100 folders. Converts every linear layer once (int8: symmetric per output row, CTranslate2's scheme;
-    f16: IEEE half) and writes model.safetensors in the layout the loader reads directly,
+    q4: 4 bits in symmetric groups of 32 input columns with an f16 scale each; f16: IEEE half) and writes model.safetensors in the layout the loader reads directly,
     beside copies of the config, generation config and tokenizer files. The embedding
     tables stay fp32 (memory-mapped: only the rows used are read). Loading the result
     needs no --dtype. Compare quality with `octavo-infer bench --dtype` on the original.
@@ -25,7 +25,7 @@ enum QuantizeCommand: Command {
         let output = URL(fileURLWithPath: try arguments.required("output"), isDirectory: true)
         let precision = try GenerateCommand.precisionOption(arguments) == .f32 && arguments.string("dtype") == nil
             ? .int8 : try GenerateCommand.precisionOption(arguments)
-        guard precision != .f32 else { throw CLIError.usage("--dtype must be int8 or f16") }
+        guard precision != .f32 else { throw CLIError.usage("--dtype must be int8, q4 or f16") }
         guard output.standardizedFileURL != directory.standardizedFileURL else {
             throw CLIError.usage("--output must differ from --model")
         }

@@ -54,7 +54,7 @@ enum ServeCommand: Command {
                                    is ignored without one)
       --max-body-bytes N           largest request body (default 1048576)
       --threads N                  compute threads (default: all cores)
-      --dtype f32|f16|int8         keep every model's matrices in this precision (default f32)
+      --dtype f32|f16|int8|q4      keep every model's matrices in this precision (default f32)
       --kv-cache f32|f16           keep every model's attention caches in this precision (default
                                    f32; f16 halves their memory and what batched decode reads)
       --vocabulary-map NAME=FILE   restrict translation model NAME's output to the tokens this

@@ -28,7 +28,7 @@ enum TranslateCommand: Command {
       --length-penalty X      beam search length penalty (default 1.0)
       --repetition-penalty R  transformers' repetition penalty
       --no-repeat-ngram-size N
-      --dtype f32|f16|int8    keep the matrices in this precision (default f32)
+      --dtype f32|f16|int8|q4 keep the matrices in this precision (default f32)
       --kv-cache f32|f16      keep the attention caches in this precision (default f32)
       --vocabulary-map FILE   CTranslate2 vocabulary map (vmap.txt): only the target tokens it allows
                               for the source sentences can appear, and only they are scored (faster)

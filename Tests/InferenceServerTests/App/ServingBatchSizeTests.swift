@@ -25,7 +25,7 @@ final class ServingBatchSizeTests: XCTestCase {
 
     func testTheResultStaysInItsRangeAndIsAPowerOfTwo() {
         for cores in [1, 2, 3, 6, 17, 500] {
-            for bytes in [1, 2, 4] {
+            for bytes in [0.5, 1, 2, 4] {
                 for memory in [gigabyte / 8, 16 * gigabyte, 4096 * gigabyte] {
                     let batch = ServingBatchSize.defaultMaxBatch(bytesPerWeight: bytes, cores: cores,
                                                                  cacheBytesPerSequence: gpt2Cache, memoryBytes: memory)
