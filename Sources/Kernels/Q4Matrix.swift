@@ -11,7 +11,10 @@ public struct Q4Format: Equatable, Sendable, CustomStringConvertible {
     public static let supportedGroupSizes = [32, 64]
 
     public init(groupSize: Int, hasZeroPoint: Bool) {
-        precondition(Q4Format.supportedGroupSizes.contains(groupSize), "q4 groups are 32 or 64 columns, not \(groupSize)")
+        precondition(
+            Q4Format.supportedGroupSizes.contains(groupSize),
+            "q4 groups are 32 or 64 columns, not "
+                + "\(groupSize)")
         self.groupSize = groupSize
         self.hasZeroPoint = hasZeroPoint
     }
@@ -35,7 +38,8 @@ public struct Q4Format: Equatable, Sendable, CustomStringConvertible {
     public init?(name: String) {
         let parts = name.split(separator: "-")
         guard let first = parts.first, first.hasPrefix("g"), let size = Int(first.dropFirst()),
-              Q4Format.supportedGroupSizes.contains(size), parts.count == 1 || (parts.count == 2 && parts[1] == "zp") else { return nil }
+            Q4Format.supportedGroupSizes.contains(size), parts.count == 1 || (parts.count == 2 && parts[1] == "zp")
+        else { return nil }
         self.init(groupSize: size, hasZeroPoint: parts.count == 2)
     }
 
@@ -73,12 +77,15 @@ public final class Q4Matrix: @unchecked Sendable {
 
     /// Quantizes a float matrix group by group (see `Q4Format`), transposing a Conv1D.
     /// `rowsDone` hears of each block of rows once it is quantized (see `forEachConversionBlock`).
-    public init(quantizing weight: UnsafePointer<Float>, inFeatures: Int, outFeatures: Int, layout: WeightLayout,
-                format: Q4Format = .selected, pool: ComputePool = .shared, rowsDone: ((Range<Int>) -> Void)? = nil) {
+    public init(
+        quantizing weight: UnsafePointer<Float>, inFeatures: Int, outFeatures: Int, layout: WeightLayout,
+        format: Q4Format = .selected, pool: ComputePool = .shared, rowsDone: ((Range<Int>) -> Void)? = nil
+    ) {
         rows = outFeatures
         columns = inFeatures
         groupSize = format.groupSize
-        let padded = Q4Matrix.paddedColumns(inFeatures), groups = padded / format.groupSize
+        let padded = Q4Matrix.paddedColumns(inFeatures)
+        let groups = padded / format.groupSize
         let q = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, rows * padded / 2))
         let s = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * groups))
         let z = format.hasZeroPoint ? UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, rows * groups)) : nil
@@ -86,16 +93,22 @@ public final class Q4Matrix: @unchecked Sendable {
             pool.parallelFor(block.count, minimumPerThread: 64) { share in
                 let row = UnsafeMutablePointer<Float>.allocate(capacity: padded)
                 let values = UnsafeMutablePointer<UInt8>.allocate(capacity: padded)
-                defer { row.deallocate(); values.deallocate() }
+                defer {
+                    row.deallocate()
+                    values.deallocate()
+                }
                 for r in (block.lowerBound + share.lowerBound)..<(block.lowerBound + share.upperBound) {
                     for k in 0..<padded {
-                        row[k] = k >= inFeatures ? 0 : layout == .outputMajor ? weight[r * inFeatures + k] : weight[k * outFeatures + r]
+                        row[k] =
+                            k >= inFeatures
+                            ? 0 : layout == .outputMajor ? weight[r * inFeatures + k] : weight[k * outFeatures + r]
                     }
                     for g in 0..<groups {
                         let start = g * format.groupSize
-                        let zero = quantizeGroup(row + start, count: min(format.groupSize, max(0, inFeatures - start)),
-                                                 padding: format.groupSize, into: values + start, scale: s + r * groups + g,
-                                                 zeroPoint: format.hasZeroPoint)
+                        let zero = quantizeGroup(
+                            row + start, count: min(format.groupSize, max(0, inFeatures - start)),
+                            padding: format.groupSize, into: values + start, scale: s + r * groups + g,
+                            zeroPoint: format.hasZeroPoint)
                         z?[r * groups + g] = zero
                     }
                     Q4Matrix.pack(values, columns: padded, into: q + r * padded / 2)
@@ -110,8 +123,10 @@ public final class Q4Matrix: @unchecked Sendable {
 
     /// Wraps already-packed data (read from a file written by `octavo-infer quantize`), which
     /// `owner` keeps alive. The caller has checked the sizes and that every zero point is ≤ 15.
-    public init(packed: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, zeroPoints: UnsafePointer<UInt8>?,
-                rows: Int, columns: Int, groupSize: Int, owner: AnyObject) {
+    public init(
+        packed: UnsafePointer<UInt8>, scales: UnsafePointer<UInt16>, zeroPoints: UnsafePointer<UInt8>?,
+        rows: Int, columns: Int, groupSize: Int, owner: AnyObject
+    ) {
         precondition(Q4Format.supportedGroupSizes.contains(groupSize))
         self.packed = packed
         self.scales = scales
@@ -127,7 +142,8 @@ public final class Q4Matrix: @unchecked Sendable {
         rows = selected.count
         columns = source.columns
         groupSize = source.groupSize
-        let rowBytes = source.paddedColumns / 2, groups = source.groups
+        let rowBytes = source.paddedColumns / 2
+        let groups = source.groups
         let q = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, rows * rowBytes))
         let s = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * groups))
         let z = source.zeroPoints == nil ? nil : UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, rows * groups))
@@ -187,9 +203,13 @@ public final class Q4Matrix: @unchecked Sendable {
 /// 0...15 with an f16 scale, and returns the zero point (8 when symmetric). Rounds with the
 /// f16 scale actually stored, so the values fit the scale the kernels multiply by.
 @inline(__always)
-func quantizeGroup(_ x: UnsafePointer<Float>, count: Int, padding: Int, into q: UnsafeMutablePointer<UInt8>,
-                   scale: UnsafeMutablePointer<UInt16>, zeroPoint: Bool) -> UInt8 {
-    var lowest: Float = 0, highest: Float = 0, extreme: Float = 0
+func quantizeGroup(
+    _ x: UnsafePointer<Float>, count: Int, padding: Int, into q: UnsafeMutablePointer<UInt8>,
+    scale: UnsafeMutablePointer<UInt16>, zeroPoint: Bool
+) -> UInt8 {
+    var lowest: Float = 0
+    var highest: Float = 0
+    var extreme: Float = 0
     for k in 0..<count {
         lowest = min(lowest, x[k])
         highest = max(highest, x[k])

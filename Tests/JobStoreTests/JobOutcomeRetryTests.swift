@@ -1,7 +1,8 @@
 import Foundation
+import XCTest
+
 @testable import JobStore
 @testable import ServiceTestSupport
-import XCTest
 
 /// A finished job whose outcome the store cannot take (disk full, database locked) keeps the
 /// outcome and records it once the store takes writes again: the work is not lost or redone.
@@ -52,7 +53,9 @@ final class JobOutcomeRetryTests: JobStoreTestCase {
         func recoverUnfinished() throws -> JobStore.RecoveryReport { try inner.recoverUnfinished() }
         func expire(olderThan age: TimeInterval) throws -> Int { try inner.expire(olderThan: age) }
         var workGeneration: UInt64 { inner.workGeneration }
-        func waitForWork(after generation: UInt64, timeout: TimeInterval) { inner.waitForWork(after: generation, timeout: timeout) }
+        func waitForWork(after generation: UInt64, timeout: TimeInterval) {
+            inner.waitForWork(after: generation, timeout: timeout)
+        }
         func wakeWorkers() { inner.wakeWorkers() }
         func health() -> JobStorageHealth { inner.health() }
         func close() { inner.close() }
@@ -60,12 +63,14 @@ final class JobOutcomeRetryTests: JobStoreTestCase {
 
     func testAnOutcomeTheStoreRefusesIsKeptAndRecordedLater() throws {
         let store = RefusingStore(try openStore(), refusals: 2)
-        var log: [String] = []
-        let logLock = NSLock()
+        let log = LockedBox<[String]>([])
         let runs = Counter()
-        let runner = JobRunner(store: store, configuration: .init(concurrency: ["echo": 1], idlePollInterval: 0.05, log: { line in
-            logLock.lock(); log.append(line); logLock.unlock()
-        })) { job, _, _ in
+        let runner = JobRunner(
+            store: store,
+            configuration: .init(
+                concurrency: ["echo": 1], idlePollInterval: 0.05,
+                log: { line in log.update { $0.append(line) } })
+        ) { job, _, _ in
             runs.increment()
             return Data(#"{"done":true}"#.utf8)
         }
@@ -77,16 +82,23 @@ final class JobOutcomeRetryTests: JobStoreTestCase {
         XCTAssertEqual(try store.get(job.id)?.result, Data(#"{"done":true}"#.utf8))
         XCTAssertEqual(store.attempts, 3, "two refused writes, then the one that took")
         XCTAssertEqual(runs.value, 1, "the job ran once: its outcome was kept, not redone")
-        logLock.lock()
-        defer { logLock.unlock() }
-        XCTAssertTrue(log.contains { $0.contains("could not record the outcome of job \(job.id)") }, "\(log)")
-        XCTAssertTrue(log.contains { $0.contains("recorded the outcome of job \(job.id) now that") }, "\(log)")
+        let lines = log.value
+        XCTAssertTrue(lines.contains { $0.contains("could not record the outcome of job \(job.id)") }, "\(lines)")
+        XCTAssertTrue(lines.contains { $0.contains("recorded the outcome of job \(job.id) now that") }, "\(lines)")
     }
 
     final class Counter: @unchecked Sendable {
         private let lock = NSLock()
         private var count = 0
-        func increment() { lock.lock(); count += 1; lock.unlock() }
-        var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+        func increment() {
+            lock.lock()
+            count += 1
+            lock.unlock()
+        }
+        var value: Int {
+            lock.lock()
+            defer { lock.unlock() }
+            return count
+        }
     }
 }

@@ -1,6 +1,7 @@
+import Foundation
 import Kernels
 import XCTest
-import Foundation
+
 @testable import Tensor
 
 /// A q4 matrix written by the quantizer loads from the file as stored and computes what
@@ -19,8 +20,11 @@ final class Q4FileTests: XCTestCase {
 
     /// The quantizer's tensors for one [out, in] matrix "m.weight", and the file metadata.
     private func quantizedEntries() throws -> ([SafeTensorsWriter.Entry], [String: String]) {
-        let source = try write(floats().withUnsafeBufferPointer { [SafeTensorsWriter.Entry(name: "m.weight", shape: [outFeatures, inFeatures], floats: $0)] },
-                               metadata: ["format": "pt"])
+        let source = try write(
+            floats().withUnsafeBufferPointer {
+                [SafeTensorsWriter.Entry(name: "m.weight", shape: [outFeatures, inFeatures], floats: $0)]
+            },
+            metadata: ["format": "pt"])
         defer { try? FileManager.default.removeItem(at: source) }
         let quantizer = CheckpointQuantizer(
             checkpoint: Checkpoint(files: [try SafeTensorsFile(path: source.path)]),
@@ -34,12 +38,14 @@ final class Q4FileTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: file) }
         let checkpoint = try Checkpoint(files: [SafeTensorsFile(path: file.path)])
         XCTAssertEqual(QuantizedTensors.storedPrecision(of: checkpoint), .q4)
-        return try Linear(checkpoint, "m", inFeatures: inFeatures, outFeatures: outFeatures, layout: .outputMajor, hasBias: false)
+        return try Linear(
+            checkpoint, "m", inFeatures: inFeatures, outFeatures: outFeatures, layout: .outputMajor, hasBias: false)
     }
 
     func testStoredNamesAndShapes() throws {
         let (entries, metadata) = try quantizedEntries()
-        let format = Q4Format.selected, groups = 128 / format.groupSize
+        let format = Q4Format.selected
+        let groups = 128 / format.groupSize
         var expected = ["m.weight": (DType.u8, [outFeatures, 64]), "m.weight_scale": (.f16, [outFeatures, groups])]
         if format.hasZeroPoint { expected["m.weight_zero_point"] = (.u8, [outFeatures, groups]) }
         XCTAssertEqual(Set(entries.map(\.name)), Set(expected.keys))
@@ -58,21 +64,28 @@ final class Q4FileTests: XCTestCase {
         XCTAssertEqual(matrix.format, Q4Format.selected)
         let weight = FloatBuffer(count: inFeatures * outFeatures)
         for (k, v) in floats().enumerated() { weight.mutablePointer[k] = v }
-        let atLoad = Linear(weight: weight, bias: nil, inFeatures: inFeatures, outFeatures: outFeatures, layout: .outputMajor, precision: .q4)
+        let atLoad = Linear(
+            weight: weight, bias: nil, inFeatures: inFeatures, outFeatures: outFeatures, layout: .outputMajor,
+            precision: .q4)
         let x = (0..<(3 * inFeatures)).map { Float(cos(Double($0) * 0.23)) }
-        var a = [Float](repeating: 0, count: 3 * outFeatures), b = a
+        var a = [Float](repeating: 0, count: 3 * outFeatures)
+        var b = a
         stored(out: &a, input: x, rows: 3)
         atLoad(out: &b, input: x, rows: 3)
         XCTAssertEqual(a, b)
         XCTAssertNotEqual(a, [Float](repeating: 0, count: a.count))
     }
 
-    private func replacing(_ entries: [SafeTensorsWriter.Entry], _ name: String, with entry: SafeTensorsWriter.Entry?) -> [SafeTensorsWriter.Entry] {
+    private func replacing(_ entries: [SafeTensorsWriter.Entry], _ name: String, with entry: SafeTensorsWriter.Entry?)
+        -> [SafeTensorsWriter.Entry]
+    {
         entries.compactMap { $0.name == name ? entry : $0 }
     }
 
-    private func assertRefused(_ entries: [SafeTensorsWriter.Entry], metadata: [String: String], _ check: (TensorError) -> Bool,
-                               line: UInt = #line) {
+    private func assertRefused(
+        _ entries: [SafeTensorsWriter.Entry], metadata: [String: String], _ check: (TensorError) -> Bool,
+        line: UInt = #line
+    ) {
         XCTAssertThrowsError(try load(entries, metadata: metadata), line: line) { error in
             guard let error = error as? TensorError else { return XCTFail("\(error) is not a TensorError", line: line) }
             XCTAssertTrue(check(error), "\(error)", line: line)
@@ -84,8 +97,11 @@ final class Q4FileTests: XCTestCase {
         let (entries, metadata) = try quantizedEntries()
         for shape in [[outFeatures], [outFeatures, 3], [outFeatures - 1, 4], [outFeatures, 8, 1]] {
             let count = shape.reduce(1, *)
-            let bad = replacing(entries, "m.weight_scale", with: .init(name: "m.weight_scale", dtype: .f16, shape: shape,
-                                                                     data: Data(count: 2 * count)))
+            let bad = replacing(
+                entries, "m.weight_scale",
+                with: .init(
+                    name: "m.weight_scale", dtype: .f16, shape: shape,
+                    data: Data(count: 2 * count)))
             assertRefused(bad, metadata: metadata) {
                 if case .invalidQuantizedTensor(let tensor, _) = $0 { return tensor == "m.weight_scale" }
                 return false
@@ -96,9 +112,14 @@ final class Q4FileTests: XCTestCase {
     func testScalesInAnotherDTypeAreRefused() throws {
         let (entries, metadata) = try quantizedEntries()
         let groups = 128 / Q4Format.selected.groupSize
-        let bad = replacing(entries, "m.weight_scale", with: .init(name: "m.weight_scale", dtype: .f32, shape: [outFeatures, groups],
-                                                                 data: Data(count: 4 * outFeatures * groups)))
-        assertRefused(bad, metadata: metadata) { $0 == .unexpectedDType(tensor: "m.weight_scale", expected: "F16", got: "F32") }
+        let bad = replacing(
+            entries, "m.weight_scale",
+            with: .init(
+                name: "m.weight_scale", dtype: .f32, shape: [outFeatures, groups],
+                data: Data(count: 4 * outFeatures * groups)))
+        assertRefused(bad, metadata: metadata) {
+            $0 == .unexpectedDType(tensor: "m.weight_scale", expected: "F16", got: "F32")
+        }
     }
 
     func testMissingScalesAreRefused() throws {
@@ -111,8 +132,12 @@ final class Q4FileTests: XCTestCase {
 
     func testPackedWeightsOfTheWrongShapeAreRefused() throws {
         let (entries, metadata) = try quantizedEntries()
-        let bad = replacing(entries, "m.weight", with: .init(name: "m.weight", dtype: .u8, shape: [outFeatures, 48], data: Data(count: outFeatures * 48)))
-        assertRefused(bad, metadata: metadata) { $0 == .unexpectedShape(tensor: "m.weight", expected: [self.outFeatures, 64], got: [self.outFeatures, 48]) }
+        let bad = replacing(
+            entries, "m.weight",
+            with: .init(name: "m.weight", dtype: .u8, shape: [outFeatures, 48], data: Data(count: outFeatures * 48)))
+        assertRefused(bad, metadata: metadata) {
+            $0 == .unexpectedShape(tensor: "m.weight", expected: [self.outFeatures, 64], got: [self.outFeatures, 48])
+        }
     }
 
     func testZeroPointsOutOfRangeOrShapeAreRefused() throws {
@@ -120,16 +145,27 @@ final class Q4FileTests: XCTestCase {
         let groups = 128 / Q4Format.selected.groupSize
         var large = Data(count: outFeatures * groups)
         large[5] = 16
-        let outOfRange = replacing(entries, "m.weight_zero_point", with: nil)
+        let outOfRange =
+            replacing(entries, "m.weight_zero_point", with: nil)
             + [.init(name: "m.weight_zero_point", dtype: .u8, shape: [outFeatures, groups], data: large)]
         assertRefused(outOfRange, metadata: metadata) {
-            if case .invalidQuantizedTensor(let tensor, let reason) = $0 { return tensor == "m.weight_zero_point" && reason.contains("16") }
+            if case .invalidQuantizedTensor(let tensor, let reason) = $0 {
+                return tensor == "m.weight_zero_point" && reason.contains("16")
+            }
             return false
         }
-        let misshapen = replacing(entries, "m.weight_zero_point", with: nil)
-            + [.init(name: "m.weight_zero_point", dtype: .u8, shape: [outFeatures * groups], data: Data(count: outFeatures * groups))]
+        let misshapen =
+            replacing(entries, "m.weight_zero_point", with: nil)
+            + [
+                .init(
+                    name: "m.weight_zero_point", dtype: .u8, shape: [outFeatures * groups],
+                    data: Data(count: outFeatures * groups))
+            ]
         assertRefused(misshapen, metadata: metadata) {
-            $0 == .unexpectedShape(tensor: "m.weight_zero_point", expected: [self.outFeatures, groups], got: [self.outFeatures * groups])
+            $0
+                == .unexpectedShape(
+                    tensor: "m.weight_zero_point", expected: [self.outFeatures, groups],
+                    got: [self.outFeatures * groups])
         }
     }
 }

@@ -1,36 +1,45 @@
-@testable import Kernels
-import XCTest
 import Foundation
+import XCTest
+
+@testable import Kernels
 @testable import Tensor
 
 /// 4-bit matrices: packing, and the product on every kernel against a naive reference that
 /// computes each group's integer sum exactly and combines the sums in the order the kernels
 /// document (so the comparison is exact, not to a tolerance).
 final class Q4MatrixTests: XCTestCase {
-    static let formats = [Q4Format(groupSize: 32, hasZeroPoint: false), Q4Format(groupSize: 32, hasZeroPoint: true),
-                          Q4Format(groupSize: 64, hasZeroPoint: false), Q4Format(groupSize: 64, hasZeroPoint: true)]
+    static let formats = [
+        Q4Format(groupSize: 32, hasZeroPoint: false), Q4Format(groupSize: 32, hasZeroPoint: true),
+        Q4Format(groupSize: 64, hasZeroPoint: false), Q4Format(groupSize: 64, hasZeroPoint: true),
+    ]
 
     var state: UInt64 = 11
     func random(_ n: Int, scale: Float = 1) -> [Float] {
         (0..<n).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
         }
     }
 
     func testPackedNibblesReadBackInPlace() {
-        let columns = 192, rows = 3
+        let columns = 192
+        let rows = 3
         let values: [UInt8] = (0..<(rows * columns)).map { (i: Int) -> UInt8 in UInt8((i * 7 + i / 5) % 16) }
         var packed = [UInt8](repeating: 0, count: rows * columns / 2)
-        for r in 0..<rows { Q4Matrix.pack(values.withUnsafeBufferPointer { $0.baseAddress! + r * columns }, columns: columns, into: &packed[r * columns / 2]) }
+        for r in 0..<rows {
+            Q4Matrix.pack(
+                values.withUnsafeBufferPointer { $0.baseAddress! + r * columns }, columns: columns,
+                into: &packed[r * columns / 2])
+        }
         // Byte j of a chunk: column j low, column 32 + j high.
         XCTAssertEqual(packed[5], values[5] | values[37] << 4)
         XCTAssertEqual(packed[32 + 1], values[64 + 1] | values[64 + 33] << 4)
         let scales = [UInt16](repeating: Float16(1).bitPattern, count: rows * columns / 32)
         packed.withUnsafeBufferPointer { p in
             scales.withUnsafeBufferPointer { s in
-                let matrix = Q4Matrix(packed: p.baseAddress!, scales: s.baseAddress!, zeroPoints: nil, rows: rows, columns: columns,
-                                      groupSize: 32, owner: NSObject())
+                let matrix = Q4Matrix(
+                    packed: p.baseAddress!, scales: s.baseAddress!, zeroPoints: nil, rows: rows, columns: columns,
+                    groupSize: 32, owner: NSObject())
                 for r in 0..<rows {
                     for k in 0..<columns {
                         XCTAssertEqual(matrix.storedValue(row: r, column: k), values[r * columns + k])
@@ -43,12 +52,14 @@ final class Q4MatrixTests: XCTestCase {
 
     /// Weights that are already s·(q − z) with a half-float s come back exactly, in either layout.
     func testRepresentableWeightsRoundTrip() {
-        let inFeatures = 96, outFeatures = 5
+        let inFeatures = 96
+        let outFeatures = 5
         for format in Self.formats {
             var w = [Float](repeating: 0, count: inFeatures * outFeatures)
             for r in 0..<outFeatures {
                 for g in 0..<(inFeatures / format.groupSize) {
-                    let scale = Float(1 << (r % 3)) / 64, zero = format.hasZeroPoint ? (r + g) % 16 : 8
+                    let scale = Float(1 << (r % 3)) / 64
+                    let zero = format.hasZeroPoint ? (r + g) % 16 : 8
                     for k in 0..<format.groupSize {
                         // 0 and 15 in every group: the quantizer's range is exactly [s·(0 − z), s·(15 − z)].
                         let q = k == 0 ? 0 : k == 1 ? 15 : (k * 5 + r) % 16
@@ -57,13 +68,20 @@ final class Q4MatrixTests: XCTestCase {
                 }
             }
             var transposed = w
-            for r in 0..<outFeatures { for k in 0..<inFeatures { transposed[k * outFeatures + r] = w[r * inFeatures + k] } }
+            for r in 0..<outFeatures {
+                for k in 0..<inFeatures { transposed[k * outFeatures + r] = w[r * inFeatures + k] }
+            }
             for (layout, source) in [(WeightLayout.outputMajor, w), (.inputMajor, transposed)] {
-                let matrix = Q4Matrix(quantizing: source, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout, format: format)
+                let matrix = Q4Matrix(
+                    quantizing: source, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout, format: format
+                )
                 XCTAssertEqual(matrix.format, format)
                 for r in 0..<outFeatures {
                     for k in 0..<inFeatures {
-                        XCTAssertEqual(matrix.dequantized(row: r, column: k), w[r * inFeatures + k], "\(format) \(layout) [\(r), \(k)]")
+                        XCTAssertEqual(
+                            matrix.dequantized(row: r, column: k), w[r * inFeatures + k],
+                            "\(format) "
+                                + "\(layout) [\(r), \(k)]")
                     }
                 }
             }
@@ -73,31 +91,38 @@ final class Q4MatrixTests: XCTestCase {
     /// Any weights come back within half a step of their group's scale; symmetric groups within
     /// a whole step, as −8...7 leaves the side opposite the extreme one step short.
     func testQuantizedWeightsStayWithinHalfAStep() {
-        let inFeatures = 160, outFeatures = 9
+        let inFeatures = 160
+        let outFeatures = 9
         let w = random(inFeatures * outFeatures, scale: 3)
         for format in Self.formats {
-            let matrix = Q4Matrix(quantizing: w, inFeatures: inFeatures, outFeatures: outFeatures, layout: .outputMajor, format: format)
+            let matrix = Q4Matrix(
+                quantizing: w, inFeatures: inFeatures, outFeatures: outFeatures, layout: .outputMajor, format: format)
             XCTAssertEqual(matrix.paddedColumns, 192)
             for r in 0..<outFeatures {
                 for k in 0..<matrix.paddedColumns {
                     let scale = abs(matrix.scale(row: r, group: k / format.groupSize))
                     let original: Float = k < inFeatures ? w[r * inFeatures + k] : 0
                     let bound = format.hasZeroPoint ? scale / 2 : scale
-                    XCTAssertLessThanOrEqual(abs(matrix.dequantized(row: r, column: k) - original), bound * 1.001 + 1e-6,
-                                             "\(format) [\(r), \(k)]")
+                    XCTAssertLessThanOrEqual(
+                        abs(matrix.dequantized(row: r, column: k) - original), bound * 1.001 + 1e-6,
+                        "\(format) [\(r), \(k)]")
                 }
             }
         }
     }
 
     /// x·Wᵀ through `matmulQ4` on `kernel`, and the quantized activations (the caller frees their memory).
-    func q4Product(_ x: [Float], rows: Int, matrix: Q4Matrix, kernel: Int8Kernel, rowRange: Range<Int>? = nil,
-                   into y: inout [Float], accumulate: Bool = false) -> Q4Activations {
+    func q4Product(
+        _ x: [Float], rows: Int, matrix: Q4Matrix, kernel: Int8Kernel, rowRange: Range<Int>? = nil,
+        into y: inout [Float], accumulate: Bool = false
+    ) -> Q4Activations {
         let bytes = Q4Activations.byteCount(rows: rows, columns: matrix.columns, groupSize: matrix.groupSize)
         let memory = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes), alignment: 64)
-        let quantized = Q4Activations(quantizing: x, rows: rows, columns: matrix.columns, groupSize: matrix.groupSize, memory: memory)
-        matmulQ4(y: &y, yStride: matrix.rows, x: quantized, weight: matrix, rowRange: rowRange ?? 0..<matrix.rows,
-                 accumulate: accumulate, kernel: kernel)
+        let quantized = Q4Activations(
+            quantizing: x, rows: rows, columns: matrix.columns, groupSize: matrix.groupSize, memory: memory)
+        matmulQ4(
+            y: &y, yStride: matrix.rows, x: quantized, weight: matrix, rowRange: rowRange ?? 0..<matrix.rows,
+            accumulate: accumulate, kernel: kernel)
         return quantized
     }
 
@@ -126,10 +151,12 @@ final class Q4MatrixTests: XCTestCase {
     /// weight rows that fill no tile, 1 to 9 activation rows (tiles of four and their tails).
     func testProductIsExactOnEveryKernel() {
         for format in Self.formats {
-            for inFeatures in [32, 48, 64, 96, 192, 320, 512] where inFeatures % format.groupSize == 0 || inFeatures == 48 {
+            for inFeatures in [32, 48, 64, 96, 192, 320, 512]
+            where inFeatures % format.groupSize == 0 || inFeatures == 48 {
                 let outFeatures = 13
-                let matrix = Q4Matrix(quantizing: random(inFeatures * outFeatures), inFeatures: inFeatures, outFeatures: outFeatures,
-                                      layout: .outputMajor, format: format)
+                let matrix = Q4Matrix(
+                    quantizing: random(inFeatures * outFeatures), inFeatures: inFeatures, outFeatures: outFeatures,
+                    layout: .outputMajor, format: format)
                 for rows in [1, 2, 3, 4, 5, 9] {
                     let x = random(rows * inFeatures, scale: 4)
                     var first: [Float]?
@@ -137,12 +164,21 @@ final class Q4MatrixTests: XCTestCase {
                         var y = [Float](repeating: 0, count: rows * outFeatures)
                         let quantized = q4Product(x, rows: rows, matrix: matrix, kernel: kernel, into: &y)
                         defer { UnsafeMutableRawPointer(quantized.groupSums).deallocate() }
-                        XCTAssertEqual(y, naiveProduct(quantized, matrix), "\(format), \(inFeatures) columns, \(rows) rows, \(kernel)")
-                        if let first { XCTAssertEqual(y, first, "\(kernel) against \(Int8Kernel.supported[0])") } else { first = y }
+                        XCTAssertEqual(
+                            y, naiveProduct(quantized, matrix),
+                            "\(format), \(inFeatures) columns, "
+                                + "\(rows) rows, \(kernel)")
+                        if let first {
+                            XCTAssertEqual(y, first, "\(kernel) against \(Int8Kernel.supported[0])")
+                        } else {
+                            first = y
+                        }
                         // Split into ranges and accumulated onto the first result: twice it.
                         var twice = y
                         for range in [0..<5, 5..<6, 6..<outFeatures] {
-                            _ = q4Product(x, rows: rows, matrix: matrix, kernel: kernel, rowRange: range, into: &twice, accumulate: true)
+                            _ = q4Product(
+                                x, rows: rows, matrix: matrix, kernel: kernel, rowRange: range, into: &twice,
+                                accumulate: true)
                         }
                         XCTAssertEqual(twice, y.map { $0 + $0 }, "\(format) accumulate, \(kernel)")
                     }
@@ -153,39 +189,52 @@ final class Q4MatrixTests: XCTestCase {
 
     /// The kernels' result is the dequantized product up to the activations' rounding.
     func testProductMatchesDequantizedFloats() {
-        let inFeatures = 256, outFeatures = 21, rows = 3
-        let w = random(inFeatures * outFeatures), x = random(rows * inFeatures, scale: 2)
+        let inFeatures = 256
+        let outFeatures = 21
+        let rows = 3
+        let w = random(inFeatures * outFeatures)
+        let x = random(rows * inFeatures, scale: 2)
         for format in Self.formats {
-            let matrix = Q4Matrix(quantizing: w, inFeatures: inFeatures, outFeatures: outFeatures, layout: .outputMajor, format: format)
+            let matrix = Q4Matrix(
+                quantizing: w, inFeatures: inFeatures, outFeatures: outFeatures, layout: .outputMajor, format: format)
             var y = [Float](repeating: 0, count: rows * outFeatures)
             let quantized = q4Product(x, rows: rows, matrix: matrix, kernel: .selected, into: &y)
             UnsafeMutableRawPointer(quantized.groupSums).deallocate()
             for i in 0..<rows {
                 for r in 0..<outFeatures {
-                    var dequantized: Double = 0, magnitude: Double = 0
+                    var dequantized: Double = 0
+                    var magnitude: Double = 0
                     for k in 0..<inFeatures {
                         dequantized += Double(matrix.dequantized(row: r, column: k)) * Double(x[i * inFeatures + k])
                         magnitude += abs(Double(matrix.dequantized(row: r, column: k)) * Double(x[i * inFeatures + k]))
                     }
                     // int8 activations: each off by at most half a step of max|x| / 127.
-                    XCTAssertEqual(Double(y[i * outFeatures + r]), dequantized, accuracy: magnitude * 0.5 / 127 * 2 + 1e-4)
+                    XCTAssertEqual(
+                        Double(y[i * outFeatures + r]), dequantized, accuracy: magnitude * 0.5 / 127 * 2 + 1e-4)
                 }
             }
         }
     }
 
     func testVNNIKernelIsTestedWhereTheCPUHasIt() throws {
-        try XCTSkipUnless(Int8Kernel.avx512VNNI.isSupported, "this CPU has no AVX-512 VNNI: only the AVX2 q4 kernel was tested")
+        try XCTSkipUnless(
+            Int8Kernel.avx512VNNI.isSupported,
+            "this CPU has no AVX-512 VNNI: only the AVX2 q4 "
+                + "kernel was tested")
         XCTAssertEqual(Int8Kernel.supported, [.avx2, .avx512VNNI])
     }
 
     func testSelectedRowsKeepTheirValues() {
-        let inFeatures = 128, outFeatures = 6
-        let matrix = Q4Matrix(quantizing: random(inFeatures * outFeatures), inFeatures: inFeatures, outFeatures: outFeatures,
-                              layout: .outputMajor, format: Q4Format(groupSize: 32, hasZeroPoint: true))
+        let inFeatures = 128
+        let outFeatures = 6
+        let matrix = Q4Matrix(
+            quantizing: random(inFeatures * outFeatures), inFeatures: inFeatures, outFeatures: outFeatures,
+            layout: .outputMajor, format: Q4Format(groupSize: 32, hasZeroPoint: true))
         let selected = Q4Matrix(selectingRows: [4, 1], of: matrix)
         for (j, r) in [4, 1].enumerated() {
-            for k in 0..<inFeatures { XCTAssertEqual(selected.dequantized(row: j, column: k), matrix.dequantized(row: r, column: k)) }
+            for k in 0..<inFeatures {
+                XCTAssertEqual(selected.dequantized(row: j, column: k), matrix.dequantized(row: r, column: k))
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import HTTPServer
 import Generation
+import HTTPServer
 import Tokenizer
 
 /// Text generation on the executor skeleton: every slot is one sequence, and a step is ONE
@@ -15,18 +15,23 @@ public typealias GenerationTicket = ExecutorTicket
 
 extension ModelExecutor where Stepper == GenerationStepper {
     /// Starts the executor's thread. The model must not be driven by anyone else afterwards.
-    public convenience init(name: String, model: CausalLanguageModel, tokenizer: Tokenizer,
-                            configuration: Configuration = Configuration(), metrics: ServerMetrics? = nil) {
-        let stepper = GenerationStepper(name: name, model: model, tokenizer: tokenizer,
-                                        maxBatch: configuration.maxBatch, metrics: metrics)
+    public convenience init(
+        name: String, model: CausalLanguageModel, tokenizer: Tokenizer,
+        configuration: Configuration = Configuration(), metrics: ServerMetrics? = nil
+    ) {
+        let stepper = GenerationStepper(
+            name: name, model: model, tokenizer: tokenizer,
+            maxBatch: configuration.maxBatch, metrics: metrics)
         self.init(name: name, stepper: stepper, configuration: configuration, metrics: metrics)
     }
 
     /// Queues `request`; its events go to `channel`, tagged `choice`.
     /// - Throws: `ExecutorError.queueFull` or `.shuttingDown`, before anything is queued.
     @discardableResult
-    public func submit(_ request: GenerationRequest, to channel: GenerationEventChannel,
-                       choice: Int = 0) throws -> GenerationTicket {
+    public func submit(
+        _ request: GenerationRequest, to channel: GenerationEventChannel,
+        choice: Int = 0
+    ) throws -> GenerationTicket {
         try submit([PendingGeneration(request: request, channel: channel, choice: choice)], timeout: request.timeout)
     }
 }
@@ -53,7 +58,9 @@ public final class GenerationStepper: BatchStepper {
 
     deinit { logits.deallocate() }
 
-    public func admit(_ pending: PendingGeneration, submittedAt: DispatchTime, now: DispatchTime) throws -> GenerationSlot {
+    public func admit(_ pending: PendingGeneration, submittedAt: DispatchTime, now: DispatchTime) throws
+        -> GenerationSlot
+    {
         let request = pending.request
         let sequence = try GenerationSequence(
             promptIDs: request.promptIDs, parameters: request.parameters, tokenizer: tokenizer,
@@ -61,7 +68,8 @@ public final class GenerationStepper: BatchStepper {
             wantsLogprobs: request.wantsLogprobs, topLogprobs: request.topLogprobs)
         let cache = model.makeCache(capacity: min(model.maxPositions, request.promptIDs.count + sequence.maxNewTokens))
         metrics?.recordAdmission(model: name, promptTokens: request.promptIDs.count)
-        return GenerationSlot(pending: pending, sequence: sequence, cache: cache, submittedAt: submittedAt, admittedAt: now)
+        return GenerationSlot(
+            pending: pending, sequence: sequence, cache: cache, submittedAt: submittedAt, admittedAt: now)
     }
 
     public func step(_ slots: [GenerationSlot]) throws {
@@ -92,8 +100,9 @@ public final class GenerationStepper: BatchStepper {
     }
 
     public func cancelBeforeAdmission(_ pending: PendingGeneration) {
-        let empty = GenerationOutcome(promptIDs: pending.request.promptIDs, generatedIDs: [], text: "",
-                                      finishReason: .cancelled, stopString: nil, seed: 0, timings: RequestTimings())
+        let empty = GenerationOutcome(
+            promptIDs: pending.request.promptIDs, generatedIDs: [], text: "",
+            finishReason: .cancelled, stopString: nil, seed: 0, timings: RequestTimings())
         pending.channel.send(.finished(choice: pending.choice, outcome: empty))
     }
 

@@ -1,4 +1,5 @@
 import Kernels
+
 /// How quantized matrices are stored in a safetensors file written by `octavo-infer quantize`:
 ///
 /// - `<name>.weight`: I8 [out, in], with `<name>.weight_scale`: F32 [out] (per-row scales) and
@@ -46,14 +47,18 @@ public enum QuantizedTensors {
             let scales = try checkpoint.require(view.name + scaleSuffix).floats(expectedShape: [rows])
             let values = view.bytes.baseAddress!.assumingMemoryBound(to: Int8.self)
             let rowSums = try storedRowSums(checkpoint, of: view.name, rows: rows)
-            return .int8(Int8Matrix(values: values, scales: scales.pointer, rows: rows, columns: columns,
-                                    owner: Owners(view.owner, scales, rowSums?.owner ?? view.owner), rowSums: rowSums?.pointer))
+            return .int8(
+                Int8Matrix(
+                    values: values, scales: scales.pointer, rows: rows, columns: columns,
+                    owner: Owners(view.owner, scales, rowSums?.owner ?? view.owner), rowSums: rowSums?.pointer))
         case .f16 where checkpoint.metadata(of: view.name)[layoutKey] == outputMajor:
             guard view.shape == [rows, columns] else {
                 throw TensorError.unexpectedShape(tensor: view.name, expected: [rows, columns], got: view.shape)
             }
             guard let base = view.bytes.baseAddress, Int(bitPattern: base) % 2 == 0 else { return nil }
-            return .float16(HalfMatrix(values: base.assumingMemoryBound(to: UInt16.self), rows: rows, columns: columns, owner: view.owner))
+            return .float16(
+                HalfMatrix(
+                    values: base.assumingMemoryBound(to: UInt16.self), rows: rows, columns: columns, owner: view.owner))
         case .u8 where checkpoint.metadata(of: view.name)[layoutKey] == outputMajor:
             return .q4(try loadQ4(checkpoint, view: view, rows: rows, columns: columns))
         default:
@@ -74,10 +79,12 @@ public enum QuantizedTensors {
                 tensor: scaleView.name, expected: DType.f16.rawValue, got: scaleView.dtype.rawValue)
         }
         let shapes = Q4Format.supportedGroupSizes.map { [rows, padded / $0] }
-        guard let groupSize = Q4Format.supportedGroupSizes.first(where: { scaleView.shape == [rows, padded / $0] }) else {
+        guard let groupSize = Q4Format.supportedGroupSizes.first(where: { scaleView.shape == [rows, padded / $0] })
+        else {
             throw TensorError.invalidQuantizedTensor(
                 tensor: scaleView.name,
-                reason: "shape \(scaleView.shape), but a q4 matrix of \(rows)x\(columns) has one scale per group: \(shapes[0]) "
+                reason: "shape \(scaleView.shape), but a q4 matrix of \(rows)x\(columns) has one scale per group: "
+                    + "\(shapes[0]) "
                     + "(groups of 32) or \(shapes[1]) (groups of 64)")
         }
         let groups = padded / groupSize
@@ -95,19 +102,24 @@ public enum QuantizedTensors {
             let values = try aligned(zeroView, as: UInt8.self, count: rows * groups, owners: &owners)
             if let bad = (0..<(rows * groups)).first(where: { values[$0] > 15 }) {
                 throw TensorError.invalidQuantizedTensor(
-                    tensor: zeroView.name, reason: "zero point \(values[bad]) at index \(bad), but 4-bit zero points are 0...15")
+                    tensor: zeroView.name,
+                    reason: "zero point \(values[bad]) at index \(bad), but 4-bit zero "
+                        + "points are 0...15")
             }
             zeroPoints = values
         }
         let packed = try aligned(view, as: UInt8.self, count: rows * padded / 2, owners: &owners)
-        return Q4Matrix(packed: packed, scales: scales, zeroPoints: zeroPoints, rows: rows, columns: columns,
-                        groupSize: groupSize, owner: Owners(owners))
+        return Q4Matrix(
+            packed: packed, scales: scales, zeroPoints: zeroPoints, rows: rows, columns: columns,
+            groupSize: groupSize, owner: Owners(owners))
     }
 
     /// `count` elements of `view`'s bytes as `T`: in place when aligned, else copied (the copy
     /// joins `owners`).
-    private static func aligned<T>(_ view: TensorView, as: T.Type, count: Int,
-                                   owners: inout [AnyObject]) throws -> UnsafePointer<T> {
+    private static func aligned<T>(
+        _ view: TensorView, as: T.Type, count: Int,
+        owners: inout [AnyObject]
+    ) throws -> UnsafePointer<T> {
         guard view.bytes.count == count * MemoryLayout<T>.stride else {
             throw TensorError.invalidQuantizedTensor(
                 tensor: view.name, reason: "\(view.bytes.count) bytes where \(count) values were expected")
@@ -120,12 +132,16 @@ public enum QuantizedTensors {
     /// The row sums stored next to an int8 matrix, still in the file's mapping (copied when a
     /// file written elsewhere left them unaligned), with what keeps them alive; nil when the file
     /// has none (written before they were stored).
-    static func storedRowSums(_ checkpoint: Checkpoint, of name: String, rows: Int) throws -> (pointer: UnsafePointer<Int32>, owner: AnyObject)? {
+    static func storedRowSums(_ checkpoint: Checkpoint, of name: String, rows: Int) throws -> (
+        pointer: UnsafePointer<Int32>, owner: AnyObject
+    )? {
         guard let view = checkpoint.view(name + rowSumSuffix) else { return nil }
         guard view.dtype == .i32 else {
             throw TensorError.unexpectedDType(tensor: view.name, expected: DType.i32.rawValue, got: view.dtype.rawValue)
         }
-        guard view.shape == [rows] else { throw TensorError.unexpectedShape(tensor: view.name, expected: [rows], got: view.shape) }
+        guard view.shape == [rows] else {
+            throw TensorError.unexpectedShape(tensor: view.name, expected: [rows], got: view.shape)
+        }
         guard rows > 0, let base = view.bytes.baseAddress else { return nil }
         if Int(bitPattern: base) % MemoryLayout<Int32>.alignment == 0 {
             return (base.assumingMemoryBound(to: Int32.self), view.owner)

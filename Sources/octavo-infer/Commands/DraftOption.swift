@@ -14,15 +14,15 @@ struct DraftOption {
     let draftTokens: Int
 
     static let help = """
-      --draft D                    exact speculative decoding (the output is the target's own):
-                                   int8 or f16 (the same folder loaded again at that precision),
-                                   ngram (guesses from the prompt and text so far, no model) or
-                                   a model folder or name sharing the tokenizer;
-                                   ngram+D (ngram+int8...): n-grams where they find a guess, D elsewhere
-      --draft-tokens K             tokens the draft proposes per round at first (default 4; then
-                                   one more after a round fully kept, one fewer after a poor one)
-      --draft-dtype D              precision of a --draft model folder (default f32)
-    """
+          --draft D                    exact speculative decoding (the output is the target's own):
+                                       int8 or f16 (the same folder loaded again at that precision),
+                                       ngram (guesses from the prompt and text so far, no model) or
+                                       a model folder or name sharing the tokenizer;
+                                       ngram+D (ngram+int8...): n-grams where they find a guess, D elsewhere
+          --draft-tokens K             tokens the draft proposes per round at first (default 4; then
+                                       one more after a round fully kept, one fewer after a poor one)
+          --draft-dtype D              precision of a --draft model folder (default f32)
+        """
     static let options: Set<String> = ["draft", "draft-tokens", "draft-dtype"]
 
     /// The draft the arguments ask for, or nil without --draft.
@@ -40,13 +40,17 @@ struct DraftOption {
         // "ngram+D": n-gram guesses where the text repeats itself, draft D elsewhere.
         if value.hasPrefix("ngram+") {
             let model = try draftModel(String(value.dropFirst("ngram+".count)), arguments, target: directory)
-            return DraftOption(label: value, draft: FallbackDraft(first: NGramDraft(), second: model), draftTokens: tokens)
+            return DraftOption(
+                label: value, draft: FallbackDraft(first: NGramDraft(), second: model), draftTokens: tokens)
         }
         if value == "ngram" {
-            guard arguments.string("draft-dtype") == nil else { throw CLIError.usage("--draft-dtype applies to a draft model folder") }
+            guard arguments.string("draft-dtype") == nil else {
+                throw CLIError.usage("--draft-dtype applies to a draft model folder")
+            }
             return DraftOption(label: value, draft: NGramDraft(), draftTokens: tokens)
         }
-        return DraftOption(label: value, draft: try draftModel(value, arguments, target: directory), draftTokens: tokens)
+        return DraftOption(
+            label: value, draft: try draftModel(value, arguments, target: directory), draftTokens: tokens)
     }
 
     /// Any causal architecture the model factory knows can draft.
@@ -55,11 +59,15 @@ struct DraftOption {
     }
 
     /// int8 or f16 (the target folder again) or a model folder or name.
-    private static func draftModel(_ value: String, _ arguments: CommandLineArguments, target directory: URL) throws -> ModelDraft {
+    private static func draftModel(_ value: String, _ arguments: CommandLineArguments, target directory: URL) throws
+        -> ModelDraft
+    {
         let draft: ModelDraft
         switch value {
         case "int8", "f16":
-            guard arguments.string("draft-dtype") == nil else { throw CLIError.usage("--draft \(value) already names the precision") }
+            guard arguments.string("draft-dtype") == nil else {
+                throw CLIError.usage("--draft \(value) already names the precision")
+            }
             draft = ModelDraft(model: try loadModel(directory, precision: WeightPrecision(rawValue: value)!))
         default:
             let folder = try ModelResolver(arguments).resolve(value)
