@@ -128,9 +128,9 @@ import X86Intrinsics
 
     /// acc + Σ_{j<4} a[4l+j]·b[4l+j] per Int32 lane l, a unsigned and b signed bytes (vpdpbusd).
     @inline(__always)
-    private func dotBytes(_ acc: SIMD8<Int32>, _ unsignedBytes: SIMD8<Int32>, _ signedBytes: SIMD8<Int32>) -> SIMD8<
-        Int32
-    > {
+    private func dotBytes(
+        _ acc: SIMD8<Int32>, _ unsignedBytes: SIMD8<Int32>, _ signedBytes: SIMD8<Int32>
+    ) -> SIMD8<Int32> {
         var sums = SIMD8<Int32>()
         sums._storage._value = Builtin.int_x86_avx512_vpdpbusd_256(
             acc._storage._value, unsignedBytes._storage._value, signedBytes._storage._value)
@@ -395,9 +395,9 @@ import X86Intrinsics
 
     /// acc + Σ_{j<4} a[4l+j]·b[4l+j] per Int32 lane l over 512 bits (vpdpbusd on zmm).
     @inline(__always)
-    private func dotBytes(_ acc: SIMD16<Int32>, _ unsignedBytes: SIMD16<Int32>, _ signedBytes: SIMD16<Int32>) -> SIMD16<
-        Int32
-    > {
+    private func dotBytes(
+        _ acc: SIMD16<Int32>, _ unsignedBytes: SIMD16<Int32>, _ signedBytes: SIMD16<Int32>
+    ) -> SIMD16<Int32> {
         var sums = SIMD16<Int32>()
         sums._storage._value = Builtin.int_x86_avx512_vpdpbusd_512(
             acc._storage._value, unsignedBytes._storage._value, signedBytes._storage._value)

@@ -78,9 +78,9 @@ import X86Intrinsics
 
     /// acc + Σ_{j<4} a[4l+j]·b[4l+j] per Int32 lane l, a unsigned and b signed bytes (vpdpbusd).
     @inline(__always)
-    private func dotBytes(_ acc: SIMD8<Int32>, _ unsignedBytes: SIMD8<Int32>, _ signedBytes: SIMD8<Int32>) -> SIMD8<
-        Int32
-    > {
+    private func dotBytes(
+        _ acc: SIMD8<Int32>, _ unsignedBytes: SIMD8<Int32>, _ signedBytes: SIMD8<Int32>
+    ) -> SIMD8<Int32> {
         var sums = SIMD8<Int32>()
         sums._storage._value = Builtin.int_x86_avx512_vpdpbusd_256(
             acc._storage._value, unsignedBytes._storage._value, signedBytes._storage._value)
@@ -122,9 +122,9 @@ import X86Intrinsics
             let v = w.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int32>.self)
             return (v & mask, (v &>> 4) & mask)
         }
-        @inline(__always) func dot(_ acc: SIMD8<Int32>, _ q: SIMD8<Int32>, _ x: UnsafeRawPointer, _ k: Int) -> SIMD8<
-            Int32
-        > {
+        @inline(__always) func dot(
+            _ acc: SIMD8<Int32>, _ q: SIMD8<Int32>, _ x: UnsafeRawPointer, _ k: Int
+        ) -> SIMD8<Int32> {
             dotBytes(acc, q, x.loadUnaligned(fromByteOffset: k, as: SIMD8<Int32>.self))
         }
         var acc0 = SIMD4<Float>()

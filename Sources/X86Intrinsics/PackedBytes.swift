@@ -20,9 +20,9 @@ import Swift
     /// [Σ a0, Σ a1, Σ a2, Σ a3]: vphaddd pairs neighbours within each 128-bit half, twice, and
     /// the two halves are added last.
     @inlinable @inline(__always)
-    public func horizontalSums(_ a0: SIMD8<Int32>, _ a1: SIMD8<Int32>, _ a2: SIMD8<Int32>, _ a3: SIMD8<Int32>) -> SIMD4<
-        Int32
-    > {
+    public func horizontalSums(
+        _ a0: SIMD8<Int32>, _ a1: SIMD8<Int32>, _ a2: SIMD8<Int32>, _ a3: SIMD8<Int32>
+    ) -> SIMD4<Int32> {
         @inline(__always) func pairSums(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>) -> SIMD8<Int32> {
             var sums = SIMD8<Int32>()
             sums._storage._value = Builtin.int_x86_avx2_phadd_d(a._storage._value, b._storage._value)

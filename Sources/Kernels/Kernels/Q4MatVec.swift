@@ -194,9 +194,9 @@ public func matmulQ4(
         }
         let ones = SIMD16<Int16>(repeating: 1)
         // acc + Σ q·x in Int32 lanes: vpmaddubsw into Int16 pairs, vpmaddwd by ones into Int32 lanes.
-        @inline(__always) func dot(_ acc: SIMD8<Int32>, _ q: SIMD8<Int32>, _ x: UnsafeRawPointer, _ k: Int) -> SIMD8<
-            Int32
-        > {
+        @inline(__always) func dot(
+            _ acc: SIMD8<Int32>, _ q: SIMD8<Int32>, _ x: UnsafeRawPointer, _ k: Int
+        ) -> SIMD8<Int32> {
             let pairs = multiplyAddUnsignedSignedPairs(q, x.loadUnaligned(fromByteOffset: k, as: SIMD8<Int32>.self))
             return acc &+ multiplyAddAdjacentPairs(pairs, ones)
         }
