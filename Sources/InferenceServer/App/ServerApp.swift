@@ -123,14 +123,15 @@ public final class ServerApp: @unchecked Sendable {
     /// Its chat template is `configuration.chatTemplateFiles[name]`, else the folder's own, else `.plain`;
     /// its story presets are `storyPresets`, else the folder's `story_presets.json`, else the standard ones.
     public func addGenerationModel(name: String, pipeline: any CausalLanguagePipeline, storyVariant: LegacyStoryVariant? = nil,
-                                   storyPresets: StoryPresets? = nil) throws {
+                                   storyPresets: StoryPresets? = nil, draft: GenerationDraft? = nil) throws {
         let template = try configuration.chatTemplateFiles[name].map {
             try ChatTemplate.load(file: URL(fileURLWithPath: $0), directory: pipeline.directory)
         } ?? ChatTemplate.load(directory: pipeline.directory)
         let presets = try storyPresets ?? StoryPresets.forModelFolder(pipeline.directory)
         try registry.add(.generation(GenerationService(name: name, pipeline: pipeline, storyVariant: storyVariant,
                                                        chatTemplate: template, storyPresets: presets,
-                                                       configuration: generationConfiguration, metrics: metrics)))
+                                                       configuration: generationConfiguration, metrics: metrics,
+                                                       draft: draft)))
     }
 
     /// Serves an already-built generation service (tests build them around fake models).
