@@ -10,10 +10,10 @@ import Tokenizer
 struct DraftOption {
     /// What the user named: "int8", "f16", "ngram" or a model folder or name.
     let label: String
-    /// A new draft over the loaded draft model (each served sequence needs its own cache).
-    let makeDraft: () -> SpeculativeDraft
     /// Tokens proposed per round at first (the decoder adapts it).
     let draftTokens: Int
+    /// A new draft over the loaded draft model (each served sequence needs its own cache).
+    let makeDraft: () -> SpeculativeDraft
 
     /// The draft of a single generation (`generate`, `bench`).
     var draft: SpeculativeDraft { makeDraft() }
@@ -45,15 +45,16 @@ struct DraftOption {
         // "ngram+D": n-gram guesses where the text repeats itself, draft D elsewhere.
         if value.hasPrefix("ngram+") {
             let model = try draftModel(String(value.dropFirst("ngram+".count)), arguments, target: directory)
-            return DraftOption(label: value, makeDraft: { FallbackDraft(first: NGramDraft(), second: ModelDraft(model: model)) },
-                               draftTokens: tokens)
+            return DraftOption(label: value, draftTokens: tokens) {
+                FallbackDraft(first: NGramDraft(), second: ModelDraft(model: model))
+            }
         }
         if value == "ngram" {
             guard arguments.string("draft-dtype") == nil else { throw CLIError.usage("--draft-dtype applies to a draft model folder") }
-            return DraftOption(label: value, makeDraft: { NGramDraft() }, draftTokens: tokens)
+            return DraftOption(label: value, draftTokens: tokens) { NGramDraft() }
         }
         let model = try draftModel(value, arguments, target: directory)
-        return DraftOption(label: value, makeDraft: { ModelDraft(model: model) }, draftTokens: tokens)
+        return DraftOption(label: value, draftTokens: tokens) { ModelDraft(model: model) }
     }
 
     /// Any causal architecture the model factory knows can draft.

@@ -126,8 +126,8 @@ enum ServeCommand: Command {
         let loading = Thread {
             do {
                 for model in models {
-                    try load(model, variant: variants[model.name], vocabularyMap: vocabularyMaps[model.name], precision: precision,
-                             cachePrecision: cachePrecision, draftArguments: arguments, into: app)
+                    try load(model, variant: variants[model.name], vocabularyMap: vocabularyMaps[model.name],
+                             precision: precision, cachePrecision: cachePrecision, draftArguments: arguments, into: app)
                 }
                 try app.markReady()
                 for line in banner(version: version, app: app, models: models, precision: precision,
