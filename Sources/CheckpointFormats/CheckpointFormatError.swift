@@ -26,10 +26,10 @@ public enum CheckpointFormatError: Error, Equatable, CustomStringConvertible {
     public var path: String {
         switch self {
         case .notAZip(let path, _), .truncated(let path, _), .compressedEntry(let path, _, _),
-             .entryOutOfBounds(let path, _, _), .missingEntry(let path, _), .unknownOpcode(let path, _, _),
-             .forbiddenGlobal(let path, _), .malformedPickle(let path, _, _), .limitExceeded(let path, _, _),
-             .wrongMagicNumber(let path), .unsupportedLayout(let path, _), .malformedTensor(let path, _, _),
-             .storageOutOfBounds(let path, _, _):
+            .entryOutOfBounds(let path, _, _), .missingEntry(let path, _), .unknownOpcode(let path, _, _),
+            .forbiddenGlobal(let path, _), .malformedPickle(let path, _, _), .limitExceeded(let path, _, _),
+            .wrongMagicNumber(let path), .unsupportedLayout(let path, _), .malformedTensor(let path, _, _),
+            .storageOutOfBounds(let path, _, _):
             return path
         }
     }
@@ -37,7 +37,8 @@ public enum CheckpointFormatError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notAZip(let path, let reason):
-            return "\(path): not a readable zip archive (\(reason)). The file is corrupt or not a PyTorch checkpoint."
+            return "\(path): not a readable zip archive (\(reason)). The file is corrupt or not a PyTorch "
+                + "checkpoint."
         case .truncated(let path, let reason):
             return "\(path): the file is truncated (\(reason)). Download it again."
         case .compressedEntry(let path, let entry, let method):

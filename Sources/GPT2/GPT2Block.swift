@@ -38,8 +38,10 @@ struct GPT2Block {
     /// Multiplies q·k: 1/√head_dim, and 1/(layer+1) with scale_attn_by_inverse_layer_idx.
     let attentionScale: Float
 
-    init(_ checkpoint: Checkpoint, _ tensors: GPT2Tensors.Block, layer: Int, _ config: GPT2Config,
-         precision: WeightPrecision) throws {
+    init(
+        _ checkpoint: Checkpoint, _ tensors: GPT2Tensors.Block, layer: Int, _ config: GPT2Config,
+        precision: WeightPrecision
+    ) throws {
         ln1 = try LayerNormLayer(checkpoint, tensors.ln1, epsilon: config.layerNormEpsilon)
         attn = try GPT2Attention(checkpoint, tensors, precision: precision)
         ln2 = try LayerNormLayer(checkpoint, tensors.ln2, epsilon: config.layerNormEpsilon)

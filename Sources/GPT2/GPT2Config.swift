@@ -78,7 +78,9 @@ public struct GPT2Config: Encodable, Sendable, Equatable {
         do {
             config = try GPT2Config(file: ConfigJSON(contentsOf: url))
         } catch let fault as ConfigJSON.Fault {
-            if fault.deliberate { throw GPT2Error.unsupportedConfig(key: fault.key, value: fault.value, reason: fault.reason) }
+            if fault.deliberate {
+                throw GPT2Error.unsupportedConfig(key: fault.key, value: fault.value, reason: fault.reason)
+            }
             throw GPT2Error.malformedConfig(path: url.path, reason: "\(fault.key) \(fault.reason)")
         }
         try config.validate()
@@ -88,13 +90,17 @@ public struct GPT2Config: Encodable, Sendable, Equatable {
     init(file: ConfigJSON) throws {
         let d = GPT2Config()
         guard let modelType = try file.string("model_type") else {
-            throw ConfigJSON.Fault(key: "model_type", reason: "is missing (transformers cannot tell the architecture)", deliberate: false)
+            throw ConfigJSON.Fault(
+                key: "model_type", reason: "is missing (transformers cannot tell the architecture)", deliberate: false)
         }
-        self.init(vocabSize: try file.size("vocab_size", default: d.vocabSize), nPositions: try file.size("n_positions", default: d.nPositions),
-                  nEmbd: try file.size("n_embd", default: d.nEmbd), nLayer: try file.size("n_layer", default: d.nLayer, count: true),
-                  nHead: try file.size("n_head", default: d.nHead, count: true), nInner: try file.optionalSize("n_inner"),
-                  activationFunction: try file.string("activation_function") ?? d.activationFunction,
-                  layerNormEpsilon: Float(try file.number("layer_norm_epsilon", default: Double(d.layerNormEpsilon))))
+        self.init(
+            vocabSize: try file.size("vocab_size", default: d.vocabSize),
+            nPositions: try file.size("n_positions", default: d.nPositions),
+            nEmbd: try file.size("n_embd", default: d.nEmbd),
+            nLayer: try file.size("n_layer", default: d.nLayer, count: true),
+            nHead: try file.size("n_head", default: d.nHead, count: true), nInner: try file.optionalSize("n_inner"),
+            activationFunction: try file.string("activation_function") ?? d.activationFunction,
+            layerNormEpsilon: Float(try file.number("layer_norm_epsilon", default: Double(d.layerNormEpsilon))))
         self.modelType = modelType
         scaleAttnWeights = file.flag("scale_attn_weights", default: true)
         scaleAttnByInverseLayerIdx = file.flag("scale_attn_by_inverse_layer_idx", default: false)
@@ -117,17 +123,32 @@ public struct GPT2Config: Encodable, Sendable, Equatable {
             .unsupportedConfig(key: key, value: "\(value)", reason: reason)
         }
         guard modelType == "gpt2" else {
-            throw unsupported("model_type", modelType, "this loader reads GPT-2 checkpoints (model_type \"gpt2\"); use the command for that architecture")
+            throw unsupported(
+                "model_type", modelType,
+                "this loader reads GPT-2 checkpoints (model_type \"gpt2\"); use the command for that architecture")
         }
-        for (key, value) in [("vocab_size", vocabSize), ("n_positions", nPositions), ("n_embd", nEmbd), ("n_layer", nLayer), ("n_head", nHead)] where value <= 0 {
+        for (key, value) in [
+            ("vocab_size", vocabSize), ("n_positions", nPositions), ("n_embd", nEmbd), ("n_layer", nLayer),
+            ("n_head", nHead),
+        ] where value <= 0 {
             throw unsupported(key, value, "must be positive")
         }
-        guard nEmbd % nHead == 0 else { throw unsupported("n_head", nHead, "n_embd \(nEmbd) must be divisible by n_head") }
+        guard nEmbd % nHead == 0 else {
+            throw unsupported("n_head", nHead, "n_embd \(nEmbd) must be divisible by n_head")
+        }
         if let nInner, nInner <= 0 { throw unsupported("n_inner", nInner, "must be positive or null") }
         guard activation != nil else {
-            throw unsupported("activation_function", activationFunction, "supported: " + Activation.allCases.map(\.rawValue).joined(separator: ", "))
+            throw unsupported(
+                "activation_function", activationFunction,
+                "supported: " + Activation.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        guard layerNormEpsilon.isFinite, layerNormEpsilon > 0 else { throw unsupported("layer_norm_epsilon", layerNormEpsilon, "must be a positive number") }
-        guard !addCrossAttention else { throw unsupported("add_cross_attention", true, "GPT-2 with cross-attention is an encoder-decoder part, not a language model") }
+        guard layerNormEpsilon.isFinite, layerNormEpsilon > 0 else {
+            throw unsupported("layer_norm_epsilon", layerNormEpsilon, "must be a positive number")
+        }
+        guard !addCrossAttention else {
+            throw unsupported(
+                "add_cross_attention", true,
+                "GPT-2 with cross-attention is an encoder-decoder part, not a language model")
+        }
     }
 }

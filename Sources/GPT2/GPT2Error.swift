@@ -10,7 +10,8 @@ public enum GPT2Error: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .configNotFound(let path):
-            return "\(path): not found. Point --model at a Hugging Face GPT-2 folder (config.json, model.safetensors, vocab.json + merges.txt or tokenizer.json)."
+            return "\(path): not found. Point --model at a Hugging Face GPT-2 folder (config.json, "
+                + "model.safetensors, vocab.json + merges.txt or tokenizer.json)."
         case .malformedConfig(let path, let reason):
             return "\(path): \(reason)."
         case .unsupportedConfig(let key, let value, let reason):

@@ -19,7 +19,8 @@ public final class GPT2Pipeline: CausalLanguagePipeline, Sendable {
         let start = DispatchTime.now()
         self.directory = directory
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
+        else {
             throw GPT2Error.configNotFound(path: directory.path)
         }
         model = try GPT2Model(directory: directory, precision: precision, cachePrecision: cachePrecision)

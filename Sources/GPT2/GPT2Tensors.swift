@@ -38,7 +38,8 @@ public struct GPT2Tensors: CheckpointTensorTable {
 
     /// The table for `config` with the body's names prefixed by `keyPrefix`.
     public init(config: GPT2Config, keyPrefix: String) {
-        let c = config.nEmbd, inner = config.innerDim
+        let c = config.nEmbd
+        let inner = config.innerDim
         self.keyPrefix = keyPrefix
         wte = EmbeddingTensors(names: [keyPrefix + "wte.weight"], count: config.vocabSize, dimension: c)
         wpe = EmbeddingTensors(names: [keyPrefix + "wpe.weight"], count: config.nPositions, dimension: c)
@@ -62,7 +63,9 @@ public struct GPT2Tensors: CheckpointTensorTable {
         for block in blocks {
             entries += block.ln1.entries + block.cAttn.entries + block.attnCProj.entries
             entries += block.ln2.entries + block.cFc.entries + block.mlpCProj.entries
-            entries += block.maskBuffers.map { TensorTableEntry(names: [$0], shape: nil, kind: .buffer, isRequired: false) }
+            entries += block.maskBuffers.map {
+                TensorTableEntry(names: [$0], shape: nil, kind: .buffer, isRequired: false)
+            }
         }
         return entries + lnF.entries + output.entries
     }

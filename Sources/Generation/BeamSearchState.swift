@@ -170,7 +170,8 @@ final class BeamSearchState {
             let reason: FinishReason = eosTokenIDs.contains(ids[ids.count - 1]) ? .eos : .length
             return Seq2SeqOutput(ids: ids, finishReason: reason, score: finishedScores[0])
         }
-        return Seq2SeqOutput(ids: Array(runningTokens(beam: 0)), finishReason: cancelled ? .cancelled : .length, score: nil)
+        return Seq2SeqOutput(
+            ids: Array(runningTokens(beam: 0)), finishReason: cancelled ? .cancelled : .length, score: nil)
     }
 
     // MARK: - The steps of transformers' loop
@@ -215,11 +216,13 @@ final class BeamSearchState {
     /// first few thousand tokens, so almost every group of a 256k vocabulary is one vector
     /// compare (the scalar scan was 5.5% of an NLLB batch-16 beam-4 translation).
     private func selectTopCandidates(_ logits: UnsafeMutablePointer<Float>) {
-        let v = vocabularySize, k = candidateCount
+        let v = vocabularySize
+        let k = candidateCount
         var count = 0
         candidateScores.withUnsafeMutableBufferPointer { scoresBuffer in
             candidateIndices.withUnsafeMutableBufferPointer { indicesBuffer in
-                let scores = scoresBuffer.baseAddress!, indices = indicesBuffer.baseAddress!
+                let scores = scoresBuffer.baseAddress!
+                let indices = indicesBuffer.baseAddress!
                 @inline(__always) func offer(_ score: Float, _ index: Int) {
                     // Scanning in index order, an equal score never displaces an earlier candidate.
                     if count == k && !(score > scores[k - 1]) { return }
@@ -241,7 +244,8 @@ final class BeamSearchState {
                         for t in outputTokens { offer(row[t] + base, b * v + t) }
                         continue
                     }
-                    let raw = UnsafeRawPointer(row), shift = SIMD8<Float>(repeating: base)
+                    let raw = UnsafeRawPointer(row)
+                    let shift = SIMD8<Float>(repeating: base)
                     var t = 0
                     while t + 8 <= v {
                         let group = raw.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self) + shift
@@ -262,7 +266,8 @@ final class BeamSearchState {
     /// `_update_finished_beams`: candidates among the top `numBeams` that just hit
     /// a stopping criterion compete, length-penalized, with the finished ones.
     private func updateFinished() {
-        let k = candidateCount, n = numBeams
+        let k = candidateCount
+        let n = numBeams
         // (cur_len + 1 - decoder_prompt_len) ** length_penalty, a Python float used as a float32 scalar.
         let denominator = Float(pow(Double(length), Double(lengthPenalty)))
         let beamsFull = earlyStopping == .whenBeamsFull && isFinished.allSatisfy { $0 }
@@ -311,7 +316,8 @@ final class BeamSearchState {
         for j in 0..<numBeams {
             let c = order[j]
             let beam = candidateIndices[c] / vocabularySize
-            let from = beam * maxLength, to = j * maxLength
+            let from = beam * maxLength
+            let to = j * maxLength
             for i in 0..<length { nextRunning[to + i] = running[from + i] }
             nextRunning[to + length] = candidateIndices[c] % vocabularySize
             nextRunningScores[j] = selectionScores[c]

@@ -43,7 +43,8 @@ public struct ConfigJSON {
         do {
             value = try JSONParser.parse(bytes)
         } catch let error as JSONParseError {
-            throw Fault(key: "(file)", reason: "not valid JSON at byte \(error.offset): \(error.reason)", deliberate: false)
+            throw Fault(
+                key: "(file)", reason: "not valid JSON at byte \(error.offset): \(error.reason)", deliberate: false)
         }
         guard case .object(let object) = value else {
             throw Fault(key: "(file)", reason: "the top level is \(value.kindName), not an object", deliberate: false)
@@ -85,7 +86,9 @@ public struct ConfigJSON {
     /// An integer dimension, nil when absent or null.
     public func optionalSize(_ key: String) throws -> Int? {
         guard let value = object[key] else { return nil }
-        if case .bool = value { throw Fault(key: key, reason: "should be an integer, found a boolean", deliberate: false) }
+        if case .bool = value {
+            throw Fault(key: key, reason: "should be an integer, found a boolean", deliberate: false)
+        }
         return try optionalSize(key, value)
     }
 
@@ -95,7 +98,9 @@ public struct ConfigJSON {
         case .bool(let flag): return flag ? 1 : 0
         case .integer(let number):
             guard number <= Self.largestSize else {
-                throw Fault(key: key, value: "\(number)", reason: "past \(Self.largestSize), which is deliberately not supported", deliberate: true)
+                throw Fault(
+                    key: key, value: "\(number)",
+                    reason: "past \(Self.largestSize), which is deliberately not supported", deliberate: true)
             }
             return number
         default: throw Fault(key: key, reason: "should be an integer, found \(describe(value))", deliberate: false)
@@ -111,7 +116,9 @@ public struct ConfigJSON {
         case .bool(let flag)?: return flag ? 1 : 0
         case .integer(let number)?: return number
         case let other?:
-            throw Fault(key: key, value: describe(other), reason: "only a single integer id is deliberately supported", deliberate: true)
+            throw Fault(
+                key: key, value: describe(other), reason: "only a single integer id is deliberately supported",
+                deliberate: true)
         }
     }
 
@@ -137,7 +144,10 @@ public struct ConfigJSON {
         case .integer(let number)?: return Double(number)
         case .double(let number)?: return number
         case .bool(let flag)?: return flag ? 1 : 0
-        case let other?: throw Fault(key: key, value: describe(other), reason: "not a number, which is deliberately not supported", deliberate: true)
+        case let other?:
+            throw Fault(
+                key: key, value: describe(other), reason: "not a number, which is deliberately not supported",
+                deliberate: true)
         }
     }
 

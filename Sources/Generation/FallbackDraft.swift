@@ -15,7 +15,9 @@ public final class FallbackDraft: SpeculativeDraft {
         try second.start(capacity: capacity)
     }
 
-    public func propose(count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?) throws -> Int {
+    public func propose(
+        count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?
+    ) throws -> Int {
         let proposed = try first.propose(count: count, history: history, sampler: sampler, probabilities: probabilities)
         if proposed > 0 { return proposed }
         return try second.propose(count: count, history: history, sampler: sampler, probabilities: probabilities)

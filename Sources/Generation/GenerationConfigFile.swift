@@ -48,8 +48,10 @@ public struct GenerationConfigFile: Sendable, Equatable {
         func unsupported(_ key: String, _ value: JSONValue) -> GenerationError {
             let shown: String
             if case .double(let n) = value { shown = "\(n), not an integer" } else { shown = value.kindName }
-            return malformed("\(key) is \(shown), which Octavo Infer deliberately does not take (transformers keeps such a "
-                      + "value and fails only when generating)")
+            return malformed(
+                "\(key) is \(shown), which Octavo Infer deliberately does not take (transformers "
+                    + "keeps such a "
+                    + "value and fails only when generating)")
         }
         func number(_ key: String) throws -> Double? {
             switch file[key] {
@@ -94,7 +96,9 @@ public struct GenerationConfigFile: Sendable, Equatable {
         switch file["max_new_tokens"] {
         case nil, .null?: break
         case .integer, .double, .bool:
-            guard let value = try number("max_new_tokens"), value > 0 else { throw malformed("max_new_tokens must be greater than 0") }
+            guard let value = try number("max_new_tokens"), value > 0 else {
+                throw malformed("max_new_tokens must be greater than 0")
+            }
             config.maxNewTokens = try integer("max_new_tokens")
         case let other?: throw malformed("max_new_tokens is \(other.kindName), not a number")
         }

@@ -12,11 +12,15 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
             return "invalid \(name) \(value): \(reason)."
         case .contextOverflow(let prompt, let requested, let limit):
             if prompt >= limit {
-                return "the prompt is \(prompt) tokens but the model has \(limit) positions. Shorten the prompt, or allow keeping only the most recent tokens (--context-overflow keep-recent)."
+                return "the prompt is \(prompt) tokens but the model has \(limit) positions. Shorten the prompt, "
+                    + "or allow keeping only the most recent tokens (--context-overflow keep-recent)."
             }
-            return "the prompt (\(prompt) tokens) plus \(requested) new tokens exceeds the model's \(limit) positions. Ask for at most \(limit - prompt) new tokens, or allow keeping only the most recent tokens (--context-overflow keep-recent)."
+            return "the prompt (\(prompt) tokens) plus \(requested) new tokens exceeds the model's \(limit) "
+                + "positions. Ask for at most \(limit - prompt) new tokens, or allow keeping only the most recent "
+                + "tokens (--context-overflow keep-recent)."
         case .emptyPrompt:
-            return "the prompt is empty and the model has no beginning-of-sequence token to start from. Give a prompt."
+            return "the prompt is empty and the model has no beginning-of-sequence token to start from. Give a "
+                + "prompt."
         case .tokenOutOfRange(let id, let size):
             return "token id \(id) is outside the model's vocabulary (0..<\(size))."
         case .malformedGenerationConfig(let path, let reason):

@@ -53,13 +53,21 @@ public struct GenerationParameters: Sendable, Equatable {
         }
         if let n = maxNewTokens, n < 0 { throw fail("max_new_tokens", n, "must be >= 0") }
         if let n = maxLength, n < 1 { throw fail("max_length", n, "must be >= 1") }
-        if !temperature.isFinite || temperature < 0 { throw fail("temperature", temperature, "must be a finite number >= 0") }
+        if !temperature.isFinite || temperature < 0 {
+            throw fail("temperature", temperature, "must be a finite number >= 0")
+        }
         if topK < 0 { throw fail("top_k", topK, "must be >= 0 (0 disables)") }
         if !topP.isFinite || topP <= 0 || topP > 1 { throw fail("top_p", topP, "must be in (0, 1]") }
         if !minP.isFinite || minP < 0 || minP > 1 { throw fail("min_p", minP, "must be in [0, 1]") }
-        if !repetitionPenalty.isFinite || repetitionPenalty <= 0 { throw fail("repetition_penalty", repetitionPenalty, "must be a finite number > 0") }
-        if !presencePenalty.isFinite || abs(presencePenalty) > 2 { throw fail("presence_penalty", presencePenalty, "must be in [-2, 2]") }
-        if !frequencyPenalty.isFinite || abs(frequencyPenalty) > 2 { throw fail("frequency_penalty", frequencyPenalty, "must be in [-2, 2]") }
+        if !repetitionPenalty.isFinite || repetitionPenalty <= 0 {
+            throw fail("repetition_penalty", repetitionPenalty, "must be a finite number > 0")
+        }
+        if !presencePenalty.isFinite || abs(presencePenalty) > 2 {
+            throw fail("presence_penalty", presencePenalty, "must be in [-2, 2]")
+        }
+        if !frequencyPenalty.isFinite || abs(frequencyPenalty) > 2 {
+            throw fail("frequency_penalty", frequencyPenalty, "must be in [-2, 2]")
+        }
         if noRepeatNgramSize < 0 { throw fail("no_repeat_ngram_size", noRepeatNgramSize, "must be >= 0") }
         if stopStrings.contains(where: \.isEmpty) { throw fail("stop", "\"\"", "stop strings must not be empty") }
     }

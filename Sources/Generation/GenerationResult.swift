@@ -24,7 +24,9 @@ public struct GenerationStep: Sendable {
     /// asked for (`topLogprobs` > 0); tokens the filters removed are left out.
     public let topLogprobs: [TokenLogprob]
 
-    public init(token: Int, text: String, finishReason: FinishReason?, logprob: Float?, topLogprobs: [TokenLogprob] = []) {
+    public init(
+        token: Int, text: String, finishReason: FinishReason?, logprob: Float?, topLogprobs: [TokenLogprob] = []
+    ) {
         self.token = token
         self.text = text
         self.finishReason = finishReason

@@ -55,7 +55,8 @@ public final class GenerationSequence {
             budget = max(0, maxPositions - promptCount)
         }
         if parameters.contextOverflow == .error && promptCount + budget > maxPositions {
-            throw GenerationError.contextOverflow(promptTokens: promptCount, requestedNewTokens: budget, maxPositions: maxPositions)
+            throw GenerationError.contextOverflow(
+                promptTokens: promptCount, requestedNewTokens: budget, maxPositions: maxPositions)
         }
         self.parameters = parameters
         self.maxNewTokens = budget
@@ -118,8 +119,9 @@ public final class GenerationSequence {
         if history.generated.count >= maxNewTokens {
             return finish(.length, token: token, logprob: logprob, alternatives: alternatives)
         }
-        return GenerationStep(token: token, text: release(final: false), finishReason: nil, logprob: logprob,
-                              topLogprobs: alternatives)
+        return GenerationStep(
+            token: token, text: release(final: false), finishReason: nil, logprob: logprob,
+            topLogprobs: alternatives)
     }
 
     /// Ends the sequence from outside (client gone, job cancelled).
@@ -127,10 +129,13 @@ public final class GenerationSequence {
         if finishReason == nil { finishReason = .cancelled }
     }
 
-    private func finish(_ reason: FinishReason, token: Int, logprob: Float?, alternatives: [TokenLogprob]) -> GenerationStep {
+    private func finish(_ reason: FinishReason, token: Int, logprob: Float?, alternatives: [TokenLogprob])
+        -> GenerationStep
+    {
         finishReason = reason
-        return GenerationStep(token: token, text: release(final: true), finishReason: reason, logprob: logprob,
-                              topLogprobs: alternatives)
+        return GenerationStep(
+            token: token, text: release(final: true), finishReason: reason, logprob: logprob,
+            topLogprobs: alternatives)
     }
 
     /// Text between what was released and what is safe to release now.

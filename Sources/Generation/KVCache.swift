@@ -100,15 +100,17 @@ public final class KVCache: @unchecked Sendable {
         let first = layer * layerStride
         switch precision {
         case .f32:
-            attention(out: out, query: query,
-                      keys: keyStorage.assumingMemoryBound(to: Float.self) + first,
-                      values: valueStorage.assumingMemoryBound(to: Float.self) + first,
-                      length: length, heads: heads, headDim: headDim, headStride: headStride, scale: scale, scores: scores)
+            attention(
+                out: out, query: query,
+                keys: keyStorage.assumingMemoryBound(to: Float.self) + first,
+                values: valueStorage.assumingMemoryBound(to: Float.self) + first,
+                length: length, heads: heads, headDim: headDim, headStride: headStride, scale: scale, scores: scores)
         case .f16:
-            attention(out: out, query: query,
-                      keys: keyStorage.assumingMemoryBound(to: Float16.self) + first,
-                      values: valueStorage.assumingMemoryBound(to: Float16.self) + first,
-                      length: length, heads: heads, headDim: headDim, headStride: headStride, scale: scale, scores: scores)
+            attention(
+                out: out, query: query,
+                keys: keyStorage.assumingMemoryBound(to: Float16.self) + first,
+                values: valueStorage.assumingMemoryBound(to: Float16.self) + first,
+                length: length, heads: heads, headDim: headDim, headStride: headStride, scale: scale, scores: scores)
         }
     }
 
@@ -131,7 +133,8 @@ public final class KVCache: @unchecked Sendable {
     /// this way). The capacities may differ (a cache grows by copying into a larger
     /// one) as long as `other`'s positions fit; the precisions may not.
     public func copy(from other: KVCache) {
-        precondition(other.layers == layers && other.heads == heads && other.headDim == headDim && other.length <= capacity)
+        precondition(
+            other.layers == layers && other.heads == heads && other.headDim == headDim && other.length <= capacity)
         precondition(other.precision == precision, "KV caches of one model share a precision")
         let size = precision.elementBytes
         let usedBytes = other.length * headDim * size

@@ -62,7 +62,9 @@ public enum LogitsProcessors {
 
     /// `TopKLogitsWarper`: keeps the scores >= the k-th largest (ties at the k-th all stay).
     /// `scratch` holds at least `count` floats.
-    public static func topK(_ scores: UnsafeMutablePointer<Float>, count: Int, k: Int, scratch: UnsafeMutablePointer<Float>) {
+    public static func topK(
+        _ scores: UnsafeMutablePointer<Float>, count: Int, k: Int, scratch: UnsafeMutablePointer<Float>
+    ) {
         guard k > 0, k < count else { return }
         scratch.update(from: scores, count: count)
         let threshold = kthLargest(scratch, count: count, k: k)
@@ -87,7 +89,8 @@ public enum LogitsProcessors {
         guard n > 1 else { return }
         var candidates = UnsafeMutableBufferPointer(start: indices, count: n)
         candidates.sort { a, b in
-            let sa = scores[Int(a)], sb = scores[Int(b)]
+            let sa = scores[Int(a)]
+            let sb = scores[Int(b)]
             return sa < sb || (sa == sb && a > b)
         }
         let maximum = scores[Int(indices[n - 1])]
@@ -135,11 +138,13 @@ public enum LogitsProcessors {
 
     /// The k-th largest of `values` (1-based), reordering `values` (quickselect, O(count)).
     static func kthLargest(_ values: UnsafeMutablePointer<Float>, count: Int, k: Int) -> Float {
-        var low = 0, high = count - 1
+        var low = 0
+        var high = count - 1
         let target = k - 1  // index in descending order
         while low < high {
             let pivot = values[(low + high) / 2]
-            var i = low, j = high
+            var i = low
+            var j = high
             while i <= j {
                 while values[i] > pivot { i += 1 }
                 while values[j] < pivot { j -= 1 }
@@ -155,8 +160,8 @@ public enum LogitsProcessors {
     }
 }
 
-private extension UnsafeMutablePointer where Pointee == Float {
-    @inline(__always) func swapAt(_ i: Int, _ j: Int) {
+extension UnsafeMutablePointer where Pointee == Float {
+    @inline(__always) fileprivate func swapAt(_ i: Int, _ j: Int) {
         let t = self[i]
         self[i] = self[j]
         self[j] = t

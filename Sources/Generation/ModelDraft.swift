@@ -29,7 +29,9 @@ public final class ModelDraft: SpeculativeDraft {
         }
     }
 
-    public func propose(count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?) throws -> Int {
+    public func propose(
+        count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?
+    ) throws -> Int {
         guard let cache else { preconditionFailure("propose() before start()") }
         let vocabulary = model.vocabularySize
         var produced = 0

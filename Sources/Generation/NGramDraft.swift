@@ -20,7 +20,9 @@ public final class NGramDraft: SpeculativeDraft {
 
     public func start(capacity: Int) throws {}
 
-    public func propose(count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?) throws -> Int {
+    public func propose(
+        count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?
+    ) throws -> Int {
         found.removeAll(keepingCapacity: true)
         // Read into `found` first: appending to the history while holding its array would copy it.
         history.tokens.withUnsafeBufferPointer { tokens in

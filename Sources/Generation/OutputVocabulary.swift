@@ -11,7 +11,8 @@ public struct OutputVocabulary: Sendable, Equatable {
     public var count: Int { tokens.count }
 
     public func contains(_ token: Int) -> Bool {
-        var low = 0, high = tokens.count
+        var low = 0
+        var high = tokens.count
         while low < high {
             let middle = (low + high) / 2
             if tokens[middle] < token { low = middle + 1 } else { high = middle }

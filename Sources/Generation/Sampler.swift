@@ -41,7 +41,8 @@ public final class Sampler {
 
     /// The processors transformers runs for greedy and sampling alike.
     public func applyPenalties(_ scores: UnsafeMutablePointer<Float>, history: TokenHistory) {
-        LogitsProcessors.repetitionPenalty(scores, distinctTokens: history.distinctTokens, penalty: parameters.repetitionPenalty)
+        LogitsProcessors.repetitionPenalty(
+            scores, distinctTokens: history.distinctTokens, penalty: parameters.repetitionPenalty)
         history.withGeneratedCounts { counts in
             LogitsProcessors.presenceFrequencyPenalty(
                 scores, generatedCounts: counts, distinctGenerated: history.distinctGenerated,

@@ -39,8 +39,9 @@ public final class Seq2SeqGenerator {
         }
         // Sequence i samples with seed + i.
         let sequences = encoded.enumerated().map { i, source in
-            Seq2SeqSequence(source: source, parameters: parameters, maxLength: maxLength,
-                            seed: seed.map { $0 &+ UInt64(i) }, model: model)
+            Seq2SeqSequence(
+                source: source, parameters: parameters, maxLength: maxLength,
+                seed: seed.map { $0 &+ UInt64(i) }, model: model)
         }
         let stepper = Seq2SeqStepper(model: model)
         while sequences.contains(where: { !$0.isFinished }) {

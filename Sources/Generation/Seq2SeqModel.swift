@@ -9,7 +9,10 @@ public final class EncodedSource: Sendable {
     public let crossAttention: KVCache
 
     public init(tokenCount: Int, crossAttention: KVCache) {
-        precondition(crossAttention.length == tokenCount, "the cross-attention cache must hold every source position")
+        precondition(
+            crossAttention.length == tokenCount,
+            "the cross-attention cache must hold every source "
+                + "position")
         self.tokenCount = tokenCount
         self.crossAttention = crossAttention
     }

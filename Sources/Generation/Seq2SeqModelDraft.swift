@@ -31,7 +31,9 @@ public final class Seq2SeqModelDraft: SpeculativeDraft {
         }
     }
 
-    public func propose(count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?) throws -> Int {
+    public func propose(
+        count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?
+    ) throws -> Int {
         guard let cache, let source else { preconditionFailure("propose() before begin() and start()") }
         precondition(probabilities == nil, "translation drafts are greedy")
         var produced = 0
@@ -52,7 +54,9 @@ public final class Seq2SeqModelDraft: SpeculativeDraft {
         guard let cache, let source else { return }
         steps.removeAll(keepingCapacity: true)
         for offset in 0..<count {
-            steps.append(Seq2SeqStep(target: cache, source: source, token: history.tokens[cache.length + offset], offset: offset))
+            steps.append(
+                Seq2SeqStep(target: cache, source: source, token: history.tokens[cache.length + offset], offset: offset)
+            )
         }
         try model.decode(steps, logits: logits, vocabulary: outputVocabulary)
     }

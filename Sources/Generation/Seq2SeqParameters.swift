@@ -65,29 +65,40 @@ public struct Seq2SeqParameters: Sendable, Equatable {
         if numBeams < 1 { throw fail("num_beams", numBeams, "must be >= 1") }
         if !lengthPenalty.isFinite { throw fail("length_penalty", lengthPenalty, "must be a finite number") }
         if numBeams > 1 && generation.doSample && !generation.isGreedy {
-            throw fail("num_beams", numBeams, "beam sampling is not supported: sample with num_beams 1, or search beams without do_sample")
+            throw fail(
+                "num_beams", numBeams,
+                "beam sampling is not supported: sample with num_beams 1, or search beams without do_sample")
         }
         if numBeams > 1 && (generation.presencePenalty != 0 || generation.frequencyPenalty != 0) {
-            throw fail("presence_penalty/frequency_penalty", "\(generation.presencePenalty)/\(generation.frequencyPenalty)", "not defined for beam search (transformers has no such penalty); use repetition_penalty")
+            throw fail(
+                "presence_penalty/frequency_penalty", "\(generation.presencePenalty)/\(generation.frequencyPenalty)",
+                "not defined for beam search (transformers has no such penalty); use repetition_penalty")
         }
         if !generation.stopStrings.isEmpty {
             throw fail("stop", generation.stopStrings, "stop strings are not supported for encoder-decoder generation")
         }
-        var ids = [("decoder_start_token_id", decoderStartTokenID)] + generation.eosTokenIDs.map { ("eos_token_id", $0) }
+        var ids =
+            [("decoder_start_token_id", decoderStartTokenID)] + generation.eosTokenIDs.map { ("eos_token_id", $0) }
         if let forcedBOSTokenID { ids.append(("forced_bos_token_id", forcedBOSTokenID)) }
         for (name, id) in ids where id < 0 || id >= vocabularySize {
             throw fail(name, id, "outside the model's vocabulary (0..<\(vocabularySize))")
         }
         if let vocabulary = outputVocabulary {
             let description = "\(vocabulary.count) tokens"
-            if let outside = [vocabulary.tokens.first, vocabulary.tokens.last].compactMap({ $0 }).first(where: { $0 < 0 || $0 >= vocabularySize }) {
-                throw fail("output vocabulary", description, "holds token \(outside), outside the model's vocabulary (0..<\(vocabularySize))")
+            if let outside = [vocabulary.tokens.first, vocabulary.tokens.last].compactMap({ $0 }).first(where: {
+                $0 < 0 || $0 >= vocabularySize
+            }) {
+                throw fail(
+                    "output vocabulary", description,
+                    "holds token \(outside), outside the model's vocabulary (0..<\(vocabularySize))")
             }
             if let eos = generation.eosTokenIDs.first(where: { !vocabulary.contains($0) }) {
                 throw fail("output vocabulary", description, "lacks the EOS token \(eos), so no translation could end")
             }
             if vocabulary.count < 2 * numBeams {
-                throw fail("output vocabulary", description, "beam search over \(numBeams) beams needs at least \(2 * numBeams) candidate tokens")
+                throw fail(
+                    "output vocabulary", description,
+                    "beam search over \(numBeams) beams needs at least \(2 * numBeams) candidate tokens")
             }
         }
     }
@@ -100,12 +111,14 @@ public struct Seq2SeqParameters: Sendable, Equatable {
         let length: Int
         if let n = generation.maxNewTokens {
             guard n >= 1 else {
-                throw GenerationError.invalidParameter(name: "max_new_tokens", value: "\(n)", reason: "must be >= 1 for encoder-decoder generation")
+                throw GenerationError.invalidParameter(
+                    name: "max_new_tokens", value: "\(n)", reason: "must be >= 1 for encoder-decoder generation")
             }
             length = n + 1
         } else if let m = generation.maxLength {
             guard m >= 2 else {
-                throw GenerationError.invalidParameter(name: "max_length", value: "\(m)", reason: "must be >= 2: it counts the decoder start token")
+                throw GenerationError.invalidParameter(
+                    name: "max_length", value: "\(m)", reason: "must be >= 2: it counts the decoder start token")
             }
             length = m
         } else {
@@ -117,7 +130,8 @@ public struct Seq2SeqParameters: Sendable, Equatable {
             let value = generation.maxNewTokens ?? length
             throw GenerationError.invalidParameter(
                 name: name, value: "\(value)",
-                reason: "the decoder has \(maxTargetPositions) positions, so at most \(maxTargetPositions) new tokens (max_length \(maxTargetPositions + 1)) fit")
+                reason: "the decoder has \(maxTargetPositions) positions, so at most \(maxTargetPositions) new "
+                    + "tokens (max_length \(maxTargetPositions + 1)) fit")
         }
         return length
     }

@@ -28,7 +28,9 @@ public final class Seq2SeqSequence {
     ///   - parameters: already validated (`Seq2SeqParameters.validate`).
     ///   - maxLength: `parameters.resolvedMaxLength(maxTargetPositions:)`.
     ///   - seed: the sampler's seed when sampling (ignored otherwise).
-    public init(source: EncodedSource, parameters: Seq2SeqParameters, maxLength: Int, seed: UInt64?, model: Seq2SeqModel) {
+    public init(
+        source: EncodedSource, parameters: Seq2SeqParameters, maxLength: Int, seed: UInt64?, model: Seq2SeqModel
+    ) {
         self.source = source
         self.model = model
         self.maxLength = maxLength
@@ -42,8 +44,10 @@ public final class Seq2SeqSequence {
                 numBeams: parameters.numBeams, vocabularySize: v, maxLength: maxLength,
                 decoderStartTokenID: parameters.decoderStartTokenID, lengthPenalty: parameters.lengthPenalty,
                 earlyStopping: parameters.earlyStopping, eosTokenIDs: parameters.generation.eosTokenIDs,
-                forcedBOSTokenID: parameters.forcedBOSTokenID, repetitionPenalty: parameters.generation.repetitionPenalty,
-                noRepeatNgramSize: parameters.generation.noRepeatNgramSize, outputTokens: parameters.outputVocabulary?.tokens)
+                forcedBOSTokenID: parameters.forcedBOSTokenID,
+                repetitionPenalty: parameters.generation.repetitionPenalty,
+                noRepeatNgramSize: parameters.generation.noRepeatNgramSize,
+                outputTokens: parameters.outputVocabulary?.tokens)
             search = .beams(state, BeamCacheReorder(beams: parameters.numBeams))
             caches = (0..<parameters.numBeams).map { _ in model.makeTargetCache(capacity: capacity) }
         } else {
@@ -74,7 +78,8 @@ public final class Seq2SeqSequence {
         TargetCacheGrowth.growIfFull(&caches, model: model, maxLength: maxLength)
         switch search {
         case .sampled(_, let history):
-            steps.append(Seq2SeqStep(target: caches[0], source: source, token: history.tokens[history.tokens.count - 1]))
+            steps.append(
+                Seq2SeqStep(target: caches[0], source: source, token: history.tokens[history.tokens.count - 1]))
         case .beams(let state, _):
             for b in caches.indices {
                 steps.append(Seq2SeqStep(target: caches[b], source: source, token: state.lastToken(beam: b)))

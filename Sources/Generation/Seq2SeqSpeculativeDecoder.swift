@@ -16,8 +16,10 @@ public final class Seq2SeqSpeculativeDecoder {
     private var proposals: [Int] = []
     private var steps: [Seq2SeqStep] = []
 
-    public init(model: Seq2SeqModel, draft: SpeculativeDraft, draftTokens: Int = 4,
-                maxDraftTokens: Int = SpeculativeDecoder.defaultMaxDraftTokens) throws {
+    public init(
+        model: Seq2SeqModel, draft: SpeculativeDraft, draftTokens: Int = 4,
+        maxDraftTokens: Int = SpeculativeDecoder.defaultMaxDraftTokens
+    ) throws {
         guard draftTokens >= 1 else { throw SpeculativeError.invalidDraftTokens(draftTokens) }
         if let other = (draft as? Seq2SeqModelDraft)?.model, other.vocabularySize != model.vocabularySize {
             throw SpeculativeError.vocabularyMismatch(target: model.vocabularySize, draft: other.vocabularySize)
@@ -47,11 +49,15 @@ public final class Seq2SeqSpeculativeDecoder {
     }
 
     /// Translates `source` greedily; `parameters` must ask for one beam and no sampling.
-    public func translate(source: [Int], parameters: Seq2SeqParameters) throws -> (output: Seq2SeqOutput, statistics: SpeculativeStatistics) {
+    public func translate(source: [Int], parameters: Seq2SeqParameters) throws -> (
+        output: Seq2SeqOutput, statistics: SpeculativeStatistics
+    ) {
         try parameters.validate(vocabularySize: vocabulary)
         guard parameters.numBeams == 1, parameters.generation.isGreedy else {
-            throw GenerationError.invalidParameter(name: "draft", value: "with beams or sampling",
-                                                   reason: "speculative translation is greedy: drop the draft, or --beams and sampling")
+            throw GenerationError.invalidParameter(
+                name: "draft", value: "with beams or sampling",
+                reason: "speculative translation is greedy: drop the draft, or "
+                    + "--beams and sampling")
         }
         let maxLength = try parameters.resolvedMaxLength(maxTargetPositions: model.maxTargetPositions)
         let encoded = try model.encode([source])[0]
@@ -59,7 +65,8 @@ public final class Seq2SeqSpeculativeDecoder {
         try draft.start(capacity: maxLength)
         let cache = model.makeTargetCache(capacity: maxLength)
         let sampler = Sampler(vocabularySize: vocabulary, parameters: parameters.generation)
-        let history = TokenHistory(prompt: [parameters.decoderStartTokenID], vocabularySize: vocabulary, reserve: maxLength)
+        let history = TokenHistory(
+            prompt: [parameters.decoderStartTokenID], vocabularySize: vocabulary, reserve: maxLength)
         let eos = Set(parameters.generation.eosTokenIDs)
         var statistics = SpeculativeStatistics()
         var length = DraftLength(initial: initialDraftTokens, maximum: maxDraftTokens)

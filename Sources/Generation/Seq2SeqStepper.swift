@@ -41,7 +41,8 @@ public final class Seq2SeqStepper {
             firstRow.append(steps.count)
             sequence.appendSteps(to: &steps)
         }
-        let rows = steps.count, v = model.vocabularySize
+        let rows = steps.count
+        let v = model.vocabularySize
         reserveLogits(rows: rows)
         try model.decode(steps, logits: nil, vocabulary: nil)
         // Drop the steps' references to the caches before beam reorders swap them.
@@ -88,7 +89,8 @@ public final class Seq2SeqStepper {
     /// nothing without a repetition penalty, so both run on the compute pool: log-softmax over
     /// every beam row of a 256k vocabulary would otherwise keep one core busy while the others wait.
     private func advance() {
-        let v = model.vocabularySize, logits = self.logits
+        let v = model.vocabularySize
+        let logits = self.logits
         independentRows.removeAll(keepingCapacity: true)
         dependentSequences.removeAll(keepingCapacity: true)
         beamSequences.removeAll(keepingCapacity: true)

@@ -51,8 +51,10 @@ public final class SpeculativeDecoder {
 
     /// `draftTokens` is where the adaptive draft length starts; it moves between 1 and
     /// `maxDraftTokens`.
-    public init(target: CausalLanguageModel, draft: SpeculativeDraft, tokenizer: Tokenizer,
-                draftTokens: Int = 4, maxDraftTokens: Int = defaultMaxDraftTokens) throws {
+    public init(
+        target: CausalLanguageModel, draft: SpeculativeDraft, tokenizer: Tokenizer,
+        draftTokens: Int = 4, maxDraftTokens: Int = defaultMaxDraftTokens
+    ) throws {
         guard target.writesLogitsForEveryToken else { throw SpeculativeError.targetCannotVerify }
         guard draftTokens >= 1 else { throw SpeculativeError.invalidDraftTokens(draftTokens) }
         for model in Self.models(of: draft) where model.vocabularySize != target.vocabularySize {
@@ -190,9 +192,13 @@ public final class SpeculativeDecoder {
         guard wanted > 0 else { return 0 }
         let before = history.tokens.count
         let greedy = sequence.parameters.isGreedy
-        let proposed = try draft.propose(count: wanted, history: history, sampler: sequence.sampler,
-                                         probabilities: greedy ? nil : draftProbabilities)
-        precondition(proposed <= wanted && history.tokens.count == before + proposed, "a draft appends what it proposes")
+        let proposed = try draft.propose(
+            count: wanted, history: history, sampler: sequence.sampler,
+            probabilities: greedy ? nil : draftProbabilities)
+        precondition(
+            proposed <= wanted && history.tokens.count == before + proposed,
+            "a draft appends what it "
+                + "proposes")
         for i in 0..<proposed { proposals.append(history.tokens[before + i]) }
         history.truncate(to: before)
         return proposed
@@ -205,7 +211,8 @@ public final class SpeculativeDecoder {
         _ sequence: GenerationSequence, logits: UnsafeMutablePointer<Float>, onStep: ((GenerationStep) -> Bool)?
     ) -> (accepted: Int, cancelled: Bool) {
         let greedy = sequence.parameters.isGreedy
-        let sampler = sequence.sampler, history = sequence.history
+        let sampler = sequence.sampler
+        let history = sequence.history
         var accepted = 0
         for i in 0...proposals.count {
             let row = logits + i * vocabulary
@@ -221,12 +228,15 @@ public final class SpeculativeDecoder {
                 SpeculativeSampling.probabilities(out: targetProbabilities, scores: row, count: vocabulary)
                 let q = draftProbabilities + i * vocabulary
                 let token: Int
-                if SpeculativeSampling.accepts(proposals[i], target: targetProbabilities, draft: q, uniform: sampler.uniform()) {
+                if SpeculativeSampling.accepts(
+                    proposals[i], target: targetProbabilities, draft: q, uniform: sampler.uniform())
+                {
                     token = proposals[i]
                     keptProposal = true
                 } else {
-                    token = SpeculativeSampling.drawResidual(target: targetProbabilities, draft: q, count: vocabulary,
-                                                             uniform: sampler.uniform())
+                    token = SpeculativeSampling.drawResidual(
+                        target: targetProbabilities, draft: q, count: vocabulary,
+                        uniform: sampler.uniform())
                 }
                 step = sequence.append(token, processedLogits: row)
             }

@@ -11,7 +11,8 @@ public protocol SpeculativeDraft: AnyObject {
     /// target will: with `probabilities` (sampling) each proposal is drawn from its processed
     /// distribution, which is written there as row i (vocabularySize floats); without it
     /// (greedy) each is the processed argmax.
-    func propose(count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?) throws -> Int
+    func propose(count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?)
+        throws -> Int
     /// Only the first `length` tokens of the history are final: forget anything after them.
     func keep(prefix length: Int)
 }

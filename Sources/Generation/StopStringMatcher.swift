@@ -44,7 +44,10 @@ public struct StopStringMatcher: Sendable {
         for pattern in patterns {
             var k = min(pattern.count - 1, text.count)
             while k > held {
-                if text[(text.count - k)...].elementsEqual(pattern[..<k]) { held = k; break }
+                if text[(text.count - k)...].elementsEqual(pattern[..<k]) {
+                    held = k
+                    break
+                }
                 k -= 1
             }
         }

@@ -82,7 +82,8 @@ public final class TextGenerator {
 
     /// The same generation as an asynchronous sequence of steps, run on a
     /// background thread; cancelling the consuming task stops it.
-    public func stream(promptIDs: [Int], parameters: GenerationParameters) -> AsyncThrowingStream<GenerationStep, Error> {
+    public func stream(promptIDs: [Int], parameters: GenerationParameters) -> AsyncThrowingStream<GenerationStep, Error>
+    {
         AsyncThrowingStream { continuation in
             let cancelled = CancellationFlag()
             continuation.onTermination = { _ in cancelled.set() }

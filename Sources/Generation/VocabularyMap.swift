@@ -33,16 +33,20 @@ public struct VocabularyMap: Sendable {
     /// Reads a map file. `tokenID` gives a token string's id (nil when the vocabulary lacks it),
     /// `tokenString` an id's string.
     /// - Throws: `VocabularyMapError` for an unreadable file or a line without a tab.
-    public init(contentsOf url: URL, tokenID: @escaping @Sendable (String) -> Int?, tokenString: @escaping @Sendable (Int) -> String?,
-                unknownTokenID: Int, specialTokenIDs: [Int]) throws {
+    public init(
+        contentsOf url: URL, tokenID: @escaping @Sendable (String) -> Int?,
+        tokenString: @escaping @Sendable (Int) -> String?,
+        unknownTokenID: Int, specialTokenIDs: [Int]
+    ) throws {
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
             throw VocabularyMapError.unreadable(path: url.path, reason: error.localizedDescription)
         }
-        try self.init(data: data, name: url.path, tokenID: tokenID, tokenString: tokenString, unknownTokenID: unknownTokenID,
-                      specialTokenIDs: specialTokenIDs)
+        try self.init(
+            data: data, name: url.path, tokenID: tokenID, tokenString: tokenString, unknownTokenID: unknownTokenID,
+            specialTokenIDs: specialTokenIDs)
     }
 
     /// Reads a map held in memory; `name` is what errors call it.
@@ -51,14 +55,19 @@ public struct VocabularyMap: Sendable {
     /// batch's source has its n-gram. A 256k-line map with 2.3M target tokens took 1.3 s to
     /// load with every target resolved up front (one random access into the tokenizer's table
     /// each), most of a `translate` call.
-    public init(data: Data, name: String = "vocabulary map", tokenID: @escaping @Sendable (String) -> Int?,
-                tokenString: @escaping @Sendable (Int) -> String?, unknownTokenID: Int, specialTokenIDs: [Int]) throws {
+    public init(
+        data: Data, name: String = "vocabulary map", tokenID: @escaping @Sendable (String) -> Int?,
+        tokenString: @escaping @Sendable (Int) -> String?, unknownTokenID: Int, specialTokenIDs: [Int]
+    ) throws {
         let text = [UInt8](data)
         var rules: [String: Range<Int>] = [:]
         var longest = 0
         var always: Range<Int>?
         var lineNumber = 0
-        let tab = UInt8(ascii: "\t"), space = UInt8(ascii: " "), newline = UInt8(ascii: "\n"), carriageReturn = UInt8(ascii: "\r")
+        let tab = UInt8(ascii: "\t")
+        let space = UInt8(ascii: " ")
+        let newline = UInt8(ascii: "\n")
+        let carriageReturn = UInt8(ascii: "\r")
         var start = 0
         while start < text.count {
             var end = start
@@ -69,7 +78,10 @@ public struct VocabularyMap: Sendable {
             defer { start = next }
             if end == start { continue }
             guard let split = text[start..<end].firstIndex(of: tab) else {
-                throw VocabularyMapError.malformedLine(name: name, line: lineNumber, reason: "no tab between the source n-gram and its target tokens")
+                throw VocabularyMapError.malformedLine(
+                    name: name, line: lineNumber,
+                    reason: "no tab between the "
+                        + "source n-gram and its target tokens")
             }
             let targets = (split + 1)..<end
             if split == start {
@@ -85,12 +97,16 @@ public struct VocabularyMap: Sendable {
         self.tokenID = tokenID
         self.tokenString = tokenString
         self.unknownTokenID = unknownTokenID
-        fixed = specialTokenIDs + (always.map { Self.ids(of: text[$0], tokenID: tokenID, unknownTokenID: unknownTokenID) } ?? [])
+        fixed =
+            specialTokenIDs
+            + (always.map { Self.ids(of: text[$0], tokenID: tokenID, unknownTokenID: unknownTokenID) } ?? [])
     }
 
     /// The ids of space-separated tokens, unknown ones as the unknown token.
     private static func ids(of tokens: ArraySlice<UInt8>, tokenID: (String) -> Int?, unknownTokenID: Int) -> [Int] {
-        tokens.split(separator: UInt8(ascii: " ")).map { tokenID(String(decoding: $0, as: UTF8.self)) ?? unknownTokenID }
+        tokens.split(separator: UInt8(ascii: " ")).map {
+            tokenID(String(decoding: $0, as: UTF8.self)) ?? unknownTokenID
+        }
     }
 
     /// The source n-grams the map has target tokens for.
@@ -108,7 +124,8 @@ public struct VocabularyMap: Sendable {
                     guard let token = strings[end] else { break }  // no key spells an unknown id
                     key += end == start ? token : " " + token
                     if let targets = rules[key] {
-                        candidates.formUnion(Self.ids(of: text[targets], tokenID: tokenID, unknownTokenID: unknownTokenID))
+                        candidates.formUnion(
+                            Self.ids(of: text[targets], tokenID: tokenID, unknownTokenID: unknownTokenID))
                     }
                 }
             }
@@ -127,7 +144,8 @@ public enum VocabularyMapError: Error, CustomStringConvertible, Equatable {
         case .unreadable(let path, let reason):
             return "cannot read the vocabulary map \(path): \(reason). Check the path."
         case .malformedLine(let name, let line, let reason):
-            return "\(name), line \(line): \(reason). Each line is `source tokens<TAB>target tokens` (CTranslate2's vmap.txt format)."
+            return "\(name), line \(line): \(reason). Each line is `source tokens<TAB>target tokens` "
+                + "(CTranslate2's vmap.txt format)."
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Serves one accepted socket: read head, read body, respond, write, repeat
@@ -80,7 +81,8 @@ final class Connection {
             switch parser.phase {
             case .idle:
                 if server.isDraining { return }
-                deadline = requestIndex == 0
+                deadline =
+                    requestIndex == 0
                     ? acceptedAt &+ nanoseconds(configuration.headerTimeout)
                     : idleSince &+ nanoseconds(configuration.idleTimeout)
                 timeoutError = nil  // nothing of a request arrived: close without a word
@@ -143,8 +145,9 @@ final class Connection {
             signal.detachProbe()
             handle.setCurrentSignal(nil)
         }
-        let context = RequestContext(remoteAddress: remoteAddress, localPort: listener.port, listenerName: listener.name,
-                                     connectionID: handle.id, requestIndex: index, disconnect: signal)
+        let context = RequestContext(
+            remoteAddress: remoteAddress, localPort: listener.port, listenerName: listener.name,
+            connectionID: handle.id, requestIndex: index, disconnect: signal)
         let responder = listener.responder
         let response: HTTPResponse
         do {
@@ -164,15 +167,18 @@ final class Connection {
     /// Writes `response`; `delivered` is false when the client is gone or the
     /// stream was aborted, `keepAlive` whether another request may follow.
     private func write(_ response: HTTPResponse, for request: HTTPRequest, signal: DisconnectSignal)
-        -> (delivered: Bool, keepAlive: Bool) {
-        var keepAlive = request.wantsKeepAlive && !server.isDraining
+        -> (delivered: Bool, keepAlive: Bool)
+    {
+        var keepAlive =
+            request.wantsKeepAlive && !server.isDraining
             && !response.headers.tokens(for: "Connection").contains("close")
         let sendsBody = request.method != .HEAD && response.status.allowsBody
 
         switch response.body {
         case .bytes(let body):
-            var out = head(response, framing: response.status.allowsBody ? .contentLength(body.count) : .none,
-                           request: request, keepAlive: keepAlive)
+            var out = head(
+                response, framing: response.status.allowsBody ? .contentLength(body.count) : .none,
+                request: request, keepAlive: keepAlive)
             if sendsBody { out += body }
             let delivered = write(out)
             if !delivered { signal.markDisconnected() }
@@ -181,7 +187,8 @@ final class Connection {
         case .stream(let produce):
             let chunked = request.version.isAtLeastHTTP11
             if !chunked && sendsBody { keepAlive = false }
-            let framing: ResponseHead.Framing = !response.status.allowsBody ? .none : chunked ? .chunked : .closeDelimited
+            let framing: ResponseHead.Framing =
+                !response.status.allowsBody ? .none : chunked ? .chunked : .closeDelimited
             guard write(head(response, framing: framing, request: request, keepAlive: keepAlive)) else {
                 signal.markDisconnected()
                 return (false, false)
@@ -211,11 +218,14 @@ final class Connection {
         }
     }
 
-    private func head(_ response: HTTPResponse, framing: ResponseHead.Framing, request: HTTPRequest,
-                      keepAlive: Bool) -> [UInt8] {
-        ResponseHead.serialize(status: response.status, headers: response.headers, framing: framing,
-                               keepAlive: keepAlive, requestVersion: request.version,
-                               serverName: configuration.serverName)
+    private func head(
+        _ response: HTTPResponse, framing: ResponseHead.Framing, request: HTTPRequest,
+        keepAlive: Bool
+    ) -> [UInt8] {
+        ResponseHead.serialize(
+            status: response.status, headers: response.headers, framing: framing,
+            keepAlive: keepAlive, requestVersion: request.version,
+            serverName: configuration.serverName)
     }
 
     // MARK: Errors and closing

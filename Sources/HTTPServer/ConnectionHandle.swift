@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The socket of one connection, shared between its thread (which owns and
 /// closes it) and the server (which may force it shut at the end of a graceful

@@ -14,8 +14,10 @@ public struct HTTPErrorReport: Sendable {
     public var path: String?
     public var method: HTTPMethod?
 
-    public init(status: HTTPStatus, message: String, type: String? = nil, code: String? = nil,
-                headers: HTTPHeaders = HTTPHeaders(), path: String? = nil, method: HTTPMethod? = nil) {
+    public init(
+        status: HTTPStatus, message: String, type: String? = nil, code: String? = nil,
+        headers: HTTPHeaders = HTTPHeaders(), path: String? = nil, method: HTTPMethod? = nil
+    ) {
         self.status = status
         self.message = message
         self.type = type ?? HTTPErrorReport.defaultType(for: status)
@@ -29,11 +31,13 @@ public struct HTTPErrorReport: Sendable {
     /// else is an internal error whose details are not shown to the client.
     public init(error: Error, path: String? = nil, method: HTTPMethod? = nil) {
         if let error = error as? HTTPResponseError {
-            self.init(status: error.status, message: error.message, type: error.errorType, code: error.errorCode,
-                      headers: error.headers, path: path, method: method)
+            self.init(
+                status: error.status, message: error.message, type: error.errorType, code: error.errorCode,
+                headers: error.headers, path: path, method: method)
         } else {
-            self.init(status: .internalServerError, message: "The server had an internal error.",
-                      type: "server_error", code: "internal_error", path: path, method: method)
+            self.init(
+                status: .internalServerError, message: "The server had an internal error.",
+                type: "server_error", code: "internal_error", path: path, method: method)
         }
     }
 
@@ -52,7 +56,8 @@ public enum HTTPErrorRenderers {
     /// `{"error":{"message":"...","type":"invalid_request_error","code":"..."}}` (code may be null).
     public static let openAI: HTTPErrorRenderer = { report in
         let code = report.code.map(JSONText.quoted) ?? "null"
-        let body = #"{"error":{"message":\#(JSONText.quoted(report.message)),"type":\#(JSONText.quoted(report.type)),"code":\#(code)}}"#
+        let body =
+            #"{"error":{"message":\#(JSONText.quoted(report.message)),"type":\#(JSONText.quoted(report.type)),"code":\#(code)}}"#
         return errorResponse(report, body: body)
     }
 

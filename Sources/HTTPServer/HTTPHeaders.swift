@@ -73,7 +73,8 @@ public struct HTTPHeaders: Sendable, Sequence, Equatable, ExpressibleByDictionar
 
 /// ASCII case-insensitive equality, without allocating lowercased copies.
 func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
-    let x = a.utf8, y = b.utf8
+    let x = a.utf8
+    let y = b.utf8
     guard x.count == y.count else { return false }
     for (c, d) in zip(x, y) where c != d {
         if asciiLower(c) != asciiLower(d) { return false }

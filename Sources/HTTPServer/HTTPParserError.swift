@@ -70,10 +70,10 @@ public enum HTTPParserError: Error, Equatable, Sendable, CustomStringConvertible
         case .bodyTooLarge: return .payloadTooLarge
         case .unsupportedExpectation: return .expectationFailed
         case .invalidRequestLine, .invalidMethod, .invalidTarget, .invalidVersion, .invalidLineTerminator,
-             .invalidHeaderName, .invalidHeaderValue, .obsoleteLineFolding, .missingHost, .duplicateHost,
-             .invalidContentLength, .duplicateContentLength, .conflictingContentLength,
-             .contentLengthWithTransferEncoding, .invalidTransferEncoding, .invalidChunkedEncoding,
-             .framingFieldInTrailers, .truncatedRequest:
+            .invalidHeaderName, .invalidHeaderValue, .obsoleteLineFolding, .missingHost, .duplicateHost,
+            .invalidContentLength, .duplicateContentLength, .conflictingContentLength,
+            .contentLengthWithTransferEncoding, .invalidTransferEncoding, .invalidChunkedEncoding,
+            .framingFieldInTrailers, .truncatedRequest:
             return .badRequest
         }
     }
@@ -127,12 +127,15 @@ public enum HTTPParserError: Error, Equatable, Sendable, CustomStringConvertible
         case .invalidHeaderName: return "A header field name is invalid."
         case .invalidHeaderValue:
             return "A header field value contains a control character; this server refuses them (RFC 9110 §5.5)."
-        case .obsoleteLineFolding: return "Obsolete header line folding is refused here; send each field on one line."
+        case .obsoleteLineFolding:
+            return "Obsolete header line folding is refused here; send each field on one "
+                + "line."
         case .missingHost: return "HTTP/1.1 requests (and later 1.x, answered as 1.1) must have a Host header."
         case .duplicateHost: return "The request has more than one Host header."
         case .invalidContentLength: return "Content-Length must be a non-negative decimal number."
         case .duplicateContentLength:
-            return "The request repeats Content-Length (as fields or a list); this server accepts exactly one value."
+            return "The request repeats Content-Length (as fields or a list); this server accepts exactly one "
+                + "value."
         case .conflictingContentLength: return "The request has conflicting Content-Length headers."
         case .contentLengthWithTransferEncoding:
             return "Content-Length and Transfer-Encoding must not both be sent; this server refuses the pair."

@@ -35,8 +35,10 @@ public struct HTTPRequest: Sendable, Equatable {
         self.init(method: method, target: target, parsedTarget: parsed, version: version, headers: headers, body: body)
     }
 
-    init(method: HTTPMethod, target: String, parsedTarget: RequestTarget, version: HTTPVersion,
-         headers: HTTPHeaders, body: [UInt8]) {
+    init(
+        method: HTTPMethod, target: String, parsedTarget: RequestTarget, version: HTTPVersion,
+        headers: HTTPHeaders, body: [UInt8]
+    ) {
         self.method = method
         self.target = target
         self.path = parsedTarget.path
@@ -75,8 +77,11 @@ public struct HTTPRequest: Sendable, Equatable {
         do {
             return try decoder.decode(type, from: Data(body))
         } catch {
-            throw HTTPError(.badRequest, "The request body is not valid JSON for this endpoint: \(Self.describe(error))",
-                            code: "invalid_json")
+            throw HTTPError(
+                .badRequest,
+                "The request body is not valid JSON for this endpoint: "
+                    + "\(Self.describe(error))",
+                code: "invalid_json")
         }
     }
 

@@ -27,8 +27,10 @@ public struct ClosureResponder: HTTPResponder {
     private let handler: @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
     private let renderer: HTTPErrorRenderer
 
-    public init(errorRenderer: @escaping HTTPErrorRenderer = HTTPErrorRenderers.openAI,
-                _ handler: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse) {
+    public init(
+        errorRenderer: @escaping HTTPErrorRenderer = HTTPErrorRenderers.openAI,
+        _ handler: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
+    ) {
         self.handler = handler
         self.renderer = errorRenderer
     }
@@ -58,8 +60,10 @@ public struct RequestContext: Sendable {
     /// Fires when the client goes away; see `DisconnectSignal`.
     public let disconnect: DisconnectSignal
 
-    public init(remoteAddress: String = "127.0.0.1:0", localPort: Int = 0, listenerName: String? = nil,
-                connectionID: UInt64 = 0, requestIndex: Int = 0, disconnect: DisconnectSignal = DisconnectSignal()) {
+    public init(
+        remoteAddress: String = "127.0.0.1:0", localPort: Int = 0, listenerName: String? = nil,
+        connectionID: UInt64 = 0, requestIndex: Int = 0, disconnect: DisconnectSignal = DisconnectSignal()
+    ) {
         self.remoteAddress = remoteAddress
         self.localPort = localPort
         self.listenerName = listenerName

@@ -37,8 +37,10 @@ public struct HTTPResponse: Sendable {
     }
 
     /// A UTF-8 text response.
-    public static func text(_ text: String, status: HTTPStatus = .ok,
-                            contentType: String = "text/plain; charset=utf-8") -> HTTPResponse {
+    public static func text(
+        _ text: String, status: HTTPStatus = .ok,
+        contentType: String = "text/plain; charset=utf-8"
+    ) -> HTTPResponse {
         HTTPResponse(status: status, headers: ["Content-Type": contentType], body: .bytes(Array(text.utf8)))
     }
 
@@ -48,14 +50,18 @@ public struct HTTPResponse: Sendable {
     }
 
     /// A JSON response encoding `value`.
-    public static func json<Value: Encodable>(_ value: Value, status: HTTPStatus = .ok,
-                                              encoder: JSONEncoder = JSONEncoder()) throws -> HTTPResponse {
+    public static func json<Value: Encodable>(
+        _ value: Value, status: HTTPStatus = .ok,
+        encoder: JSONEncoder = JSONEncoder()
+    ) throws -> HTTPResponse {
         json(bytes: Array(try encoder.encode(value)), status: status)
     }
 
     /// A streamed response of any content type.
-    public static func stream(status: HTTPStatus = .ok, contentType: String, headers: HTTPHeaders = HTTPHeaders(),
-                              _ produce: @escaping @Sendable (ResponseBodyWriter) throws -> Void) -> HTTPResponse {
+    public static func stream(
+        status: HTTPStatus = .ok, contentType: String, headers: HTTPHeaders = HTTPHeaders(),
+        _ produce: @escaping @Sendable (ResponseBodyWriter) throws -> Void
+    ) -> HTTPResponse {
         var headers = headers
         headers.set("Content-Type", contentType)
         return HTTPResponse(status: status, headers: headers, body: .stream(produce))
@@ -69,15 +75,19 @@ public struct HTTPResponse: Sendable {
     ///         }
     ///         events.send(data: "[DONE]")
     ///     }
-    public static func eventStream(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(),
-                                   _ produce: @escaping @Sendable (ServerSentEventWriter) throws -> Void) -> HTTPResponse {
+    public static func eventStream(
+        status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(),
+        _ produce: @escaping @Sendable (ServerSentEventWriter) throws -> Void
+    ) -> HTTPResponse {
         var headers = headers
         headers.set("Content-Type", "text/event-stream")
         headers.set("Cache-Control", "no-cache")
         // Ask reverse proxies (nginx) not to buffer the stream.
         headers.set("X-Accel-Buffering", "no")
-        return HTTPResponse(status: status, headers: headers, body: .stream { writer in
-            try produce(ServerSentEventWriter(writer: writer))
-        })
+        return HTTPResponse(
+            status: status, headers: headers,
+            body: .stream { writer in
+                try produce(ServerSentEventWriter(writer: writer))
+            })
     }
 }

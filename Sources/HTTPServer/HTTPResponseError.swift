@@ -40,8 +40,10 @@ public struct HTTPError: HTTPResponseError, CustomStringConvertible {
     public var errorCode: String?
     public var headers: HTTPHeaders
 
-    public init(_ status: HTTPStatus, _ message: String? = nil, type: String? = nil, code: String? = nil,
-                headers: HTTPHeaders = HTTPHeaders()) {
+    public init(
+        _ status: HTTPStatus, _ message: String? = nil, type: String? = nil, code: String? = nil,
+        headers: HTTPHeaders = HTTPHeaders()
+    ) {
         self.status = status
         self.message = message ?? status.reasonPhrase
         self.errorType = type ?? HTTPErrorReport.defaultType(for: status)
@@ -50,8 +52,10 @@ public struct HTTPError: HTTPResponseError, CustomStringConvertible {
     }
 
     /// 429 or 503 with `Retry-After: seconds`, for a full queue or a loading model.
-    public static func retryLater(_ status: HTTPStatus = .serviceUnavailable, _ message: String,
-                                  afterSeconds seconds: Int, code: String? = nil) -> HTTPError {
+    public static func retryLater(
+        _ status: HTTPStatus = .serviceUnavailable, _ message: String,
+        afterSeconds seconds: Int, code: String? = nil
+    ) -> HTTPError {
         HTTPError(status, message, code: code, headers: ["Retry-After": String(max(0, seconds))])
     }
 

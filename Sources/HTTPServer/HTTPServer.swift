@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The HTTP/1.1 server: listeners, connection threads, limits and graceful shutdown.
@@ -52,8 +53,10 @@ public final class HTTPServer: @unchecked Sendable {
     ///   - name: handed to handlers as `RequestContext.listenerName`.
     /// - Throws: `HTTPServerError` (address in use, bad address, server shut down).
     @discardableResult
-    public func listen(host: String = "127.0.0.1", port: Int, name: String? = nil,
-                       responder: HTTPResponder) throws -> Listener {
+    public func listen(
+        host: String = "127.0.0.1", port: Int, name: String? = nil,
+        responder: HTTPResponder
+    ) throws -> Listener {
         state.lock()
         defer { state.unlock() }
         guard !shutDown else { throw HTTPServerError.shutDown }
@@ -178,7 +181,9 @@ public final class HTTPServer: @unchecked Sendable {
         state.unlock()
 
         // The connection is made on its own thread, which alone ever touches it.
-        let thread = Thread { Connection(handle: handle, server: self, listener: listener, remoteAddress: remoteAddress).run() }
+        let thread = Thread {
+            Connection(handle: handle, server: self, listener: listener, remoteAddress: remoteAddress).run()
+        }
         thread.name = "http-connection-\(id)"
         thread.start()
     }
@@ -195,14 +200,17 @@ public final class HTTPServer: @unchecked Sendable {
     /// is delayed a little (a bounded number at once) and preceded by a drain of
     /// what the client sent, so the 503 is not destroyed by a reset.
     private func reject(_ fd: Int32, by listener: Listener) {
-        let report = HTTPErrorReport(error: HTTPConnectionError.tooManyConnections(
-            retryAfterSeconds: configuration.retryAfterWhenBusy))
+        let report = HTTPErrorReport(
+            error: HTTPConnectionError.tooManyConnections(
+                retryAfterSeconds: configuration.retryAfterWhenBusy))
         let response = listener.responder.errorResponse(for: report)
         var body: [UInt8] = []
         if case .bytes(let bytes) = response.body { body = bytes }
-        let out = ResponseHead.serialize(status: response.status, headers: response.headers,
-                                         framing: .contentLength(body.count), keepAlive: false,
-                                         requestVersion: .http1_1, serverName: configuration.serverName) + body
+        let out =
+            ResponseHead.serialize(
+                status: response.status, headers: response.headers,
+                framing: .contentLength(body.count), keepAlive: false,
+                requestVersion: .http1_1, serverName: configuration.serverName) + body
         _ = out.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
 

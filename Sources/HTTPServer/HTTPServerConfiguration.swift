@@ -65,8 +65,9 @@ public struct HTTPServerConfiguration: Sendable {
 
     /// The parser's share of these settings.
     public var parserLimits: RequestParser.Limits {
-        RequestParser.Limits(maxRequestLineBytes: maxRequestLineBytes, maxRequestHeadBytes: maxRequestHeadBytes,
-                             maxHeaderCount: maxHeaderCount, maxBodyBytes: maxBodyBytes,
-                             lengthRequiredMethods: lengthRequiredMethods)
+        RequestParser.Limits(
+            maxRequestLineBytes: maxRequestLineBytes, maxRequestHeadBytes: maxRequestHeadBytes,
+            maxHeaderCount: maxHeaderCount, maxBodyBytes: maxBodyBytes,
+            lengthRequiredMethods: lengthRequiredMethods)
     }
 }

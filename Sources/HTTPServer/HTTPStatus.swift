@@ -12,8 +12,9 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
         self.code = valid ? code : 500
         let phrase = reasonPhrase ?? HTTPStatus.standardPhrase(for: self.code)
         // The phrase goes on the status line: keep it to visible ASCII and spaces.
-        self.reasonPhrase = String(phrase.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }
-            .map(Character.init))
+        self.reasonPhrase = String(
+            phrase.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }
+                .map(Character.init))
     }
 
     public static func == (lhs: HTTPStatus, rhs: HTTPStatus) -> Bool { lhs.code == rhs.code }

@@ -43,9 +43,11 @@ public struct RequestParser {
         /// Methods that must announce a body length (411 without `Content-Length` or chunked).
         public var lengthRequiredMethods: Set<HTTPMethod>
 
-        public init(maxRequestLineBytes: Int = 8 * 1024, maxRequestHeadBytes: Int = 16 * 1024,
-                    maxHeaderCount: Int = 100, maxBodyBytes: Int = 1 << 20, maxChunkSizeLineBytes: Int = 1024,
-                    lengthRequiredMethods: Set<HTTPMethod> = [.POST, .PUT, .PATCH]) {
+        public init(
+            maxRequestLineBytes: Int = 8 * 1024, maxRequestHeadBytes: Int = 16 * 1024,
+            maxHeaderCount: Int = 100, maxBodyBytes: Int = 1 << 20, maxChunkSizeLineBytes: Int = 1024,
+            lengthRequiredMethods: Set<HTTPMethod> = [.POST, .PUT, .PATCH]
+        ) {
             self.maxRequestLineBytes = maxRequestLineBytes
             self.maxRequestHeadBytes = maxRequestHeadBytes
             self.maxHeaderCount = maxHeaderCount
@@ -165,17 +167,21 @@ public struct RequestParser {
         while true {
             switch state {
             case .requestLine:
-                guard let line = try nextLine(limit: limits.maxRequestLineBytes, tooLong: .requestLineTooLong,
-                                              rejects: RequestParser.isForbiddenInRequestLine,
-                                              rejected: .invalidRequestLine)
+                guard
+                    let line = try nextLine(
+                        limit: limits.maxRequestLineBytes, tooLong: .requestLineTooLong,
+                        rejects: RequestParser.isForbiddenInRequestLine,
+                        rejected: .invalidRequestLine)
                 else { return nil }
                 try parseRequestLine(line)
                 headBytes = line.count + 2
                 state = .headerLines
 
             case .headerLines:
-                guard let line = try nextLine(limit: limits.maxRequestHeadBytes - headBytes,
-                                              tooLong: .headerSectionTooLarge)
+                guard
+                    let line = try nextLine(
+                        limit: limits.maxRequestHeadBytes - headBytes,
+                        tooLong: .headerSectionTooLarge)
                 else { return nil }
                 headBytes += line.count + 2
                 if line.isEmpty {
@@ -220,7 +226,8 @@ public struct RequestParser {
                 state = .chunkSize
 
             case .trailers(let count, let bytes):
-                guard let line = try nextLine(limit: limits.maxRequestHeadBytes - bytes, tooLong: .headerSectionTooLarge)
+                guard
+                    let line = try nextLine(limit: limits.maxRequestHeadBytes - bytes, tooLong: .headerSectionTooLarge)
                 else { return nil }
                 if line.isEmpty { return completeRequest() }
                 guard count < limits.maxHeaderCount else { throw .tooManyHeaders }
@@ -228,7 +235,8 @@ public struct RequestParser {
                 // would only confuse a hop that merges trailers into the header section.
                 let field = try RequestParser.parseFieldLine(line)
                 if asciiCaseInsensitiveEquals(field.name, "Content-Length")
-                    || asciiCaseInsensitiveEquals(field.name, "Transfer-Encoding") {
+                    || asciiCaseInsensitiveEquals(field.name, "Transfer-Encoding")
+                {
                     throw .framingFieldInTrailers
                 }
                 state = .trailers(count: count + 1, bytes: bytes + line.count + 2)
@@ -307,9 +315,10 @@ public struct RequestParser {
     private static func parseVersion(_ bytes: ArraySlice<UInt8>) throws(HTTPParserError) -> HTTPVersion {
         let text = Array(bytes)
         guard text.count == 8, text.starts(with: Array("HTTP/".utf8)),
-              ASCII.isDigit(text[5]), text[6] == UInt8(ascii: "."), ASCII.isDigit(text[7])
+            ASCII.isDigit(text[5]), text[6] == UInt8(ascii: "."), ASCII.isDigit(text[7])
         else { throw .invalidVersion }
-        let major = Int(text[5] - ASCII.zero), minor = Int(text[7] - ASCII.zero)
+        let major = Int(text[5] - ASCII.zero)
+        let minor = Int(text[7] - ASCII.zero)
         guard major == 1 else { throw .unsupportedVersion }
         // RFC 9110 §2.5: a higher minor version is answered as the highest we support.
         return HTTPVersion(major: 1, minor: min(minor, 1))
@@ -444,8 +453,8 @@ enum ASCII {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), 0x30...0x39: return true
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
             return true
         default: return false
         }

@@ -68,12 +68,16 @@ struct RequestTarget: Equatable {
         return Array("/".utf8)[...]
     }
 
-    private static func parseQuery(_ raw: ArraySlice<UInt8>) throws(HTTPParserError) -> [(name: String, value: String)] {
+    private static func parseQuery(_ raw: ArraySlice<UInt8>) throws(HTTPParserError) -> [(name: String, value: String)]
+    {
         var items: [(name: String, value: String)] = []
         for pair in raw.split(separator: UInt8(ascii: "&")) {
             if let equals = pair.firstIndex(of: UInt8(ascii: "=")) {
-                items.append((name: try percentDecode(pair[..<equals], plusAsSpace: true),
-                              value: try percentDecode(pair[(equals + 1)...], plusAsSpace: true)))
+                items.append(
+                    (
+                        name: try percentDecode(pair[..<equals], plusAsSpace: true),
+                        value: try percentDecode(pair[(equals + 1)...], plusAsSpace: true)
+                    ))
             } else {
                 items.append((name: try percentDecode(pair, plusAsSpace: true), value: ""))
             }
@@ -90,7 +94,7 @@ struct RequestTarget: Equatable {
             let byte = raw[index]
             if byte == UInt8(ascii: "%") {
                 guard index + 2 < raw.endIndex,
-                      let high = hexValue(raw[index + 1]), let low = hexValue(raw[index + 2])
+                    let high = hexValue(raw[index + 1]), let low = hexValue(raw[index + 2])
                 else { throw .invalidTarget }
                 bytes.append(high << 4 | low)
                 index += 3

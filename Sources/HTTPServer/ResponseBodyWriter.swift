@@ -33,7 +33,8 @@ public final class ResponseBodyWriter: @unchecked Sendable {
 
     /// A writer that collects what is written, for testing handlers without a socket.
     public static func collecting(into collector: BodyCollector, disconnect: DisconnectSignal = DisconnectSignal())
-        -> ResponseBodyWriter {
+        -> ResponseBodyWriter
+    {
         ResponseBodyWriter(disconnect: disconnect) { bytes in
             collector.append(bytes)
             return true

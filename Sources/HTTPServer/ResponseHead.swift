@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Serializes a status line and header section, with the framing headers the
@@ -17,14 +17,17 @@ enum ResponseHead {
 
     static let framingHeaderNames = ["Content-Length", "Transfer-Encoding", "Connection"]
 
-    static func serialize(status: HTTPStatus, headers: HTTPHeaders, framing: Framing, keepAlive: Bool,
-                          requestVersion: HTTPVersion, serverName: String?) -> [UInt8] {
+    static func serialize(
+        status: HTTPStatus, headers: HTTPHeaders, framing: Framing, keepAlive: Bool,
+        requestVersion: HTTPVersion, serverName: String?
+    ) -> [UInt8] {
         var out = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n"
         out += "Date: \(httpDate())\r\n"
         if let serverName, !headers.contains("Server"), isSafeValue(serverName) { out += "Server: \(serverName)\r\n" }
         for (name, value) in headers
         where !framingHeaderNames.contains(where: { asciiCaseInsensitiveEquals($0, name) })
-            && !asciiCaseInsensitiveEquals(name, "Date") && isSafeName(name) && isSafeValue(value) {
+            && !asciiCaseInsensitiveEquals(name, "Date") && isSafeName(name) && isSafeValue(value)
+        {
             out += "\(name): \(value)\r\n"
         }
         switch framing {

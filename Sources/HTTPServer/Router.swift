@@ -130,16 +130,19 @@ public final class Router: HTTPResponder, Sendable {
         return errorRenderer(HTTPErrorReport(error: error, path: request.path, method: request.method))
     }
 
-    private static func dispatch(_ request: HTTPRequest, _ context: RequestContext,
-                                 _ resolution: Resolution) throws -> HTTPResponse {
+    private static func dispatch(
+        _ request: HTTPRequest, _ context: RequestContext,
+        _ resolution: Resolution
+    ) throws -> HTTPResponse {
         switch resolution {
         case .matched(let match, _):
             return try match.route.handler(request, context)
         case .options(let allowed, _):
             return .empty(status: .noContent, headers: ["Allow": allowHeader(allowed)])
         case .methodNotAllowed(let allowed, _):
-            throw HTTPError(.methodNotAllowed, "Method \(request.method) is not allowed for \(request.path).",
-                            code: "method_not_allowed", headers: ["Allow": allowHeader(allowed)])
+            throw HTTPError(
+                .methodNotAllowed, "Method \(request.method) is not allowed for \(request.path).",
+                code: "method_not_allowed", headers: ["Allow": allowHeader(allowed)])
         case .notFound:
             throw HTTPError(.notFound, "Invalid URL (\(request.method) \(request.path))", code: "unknown_url")
         }

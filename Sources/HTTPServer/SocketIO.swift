@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Blocking-socket I/O with deadlines, via `poll(2)`. Everything here retries
@@ -35,11 +36,15 @@ public enum SocketIO {
 
     /// Reads what is available, waiting at most until `deadline`; also returns
     /// early when `wakeFD` (if >= 0) becomes readable.
-    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, deadline: UInt64,
-                     wakeFD: Int32 = -1) -> ReadResult {
+    public static func read(
+        _ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, deadline: UInt64,
+        wakeFD: Int32 = -1
+    ) -> ReadResult {
         while true {
-            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+            ]
             let ready = poll(&fds, 2, pollTimeout(until: deadline))
             if ready < 0 {
                 if errno == EINTR { continue }

@@ -1,8 +1,9 @@
 import HTTPServer
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Which file a path names (device and inode), to notice that the job database was deleted or

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import HTTPServer
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// An exclusive advisory lock (`flock`) on `<database>.lock`, held for as long as a store is open.
 ///
@@ -35,7 +36,10 @@ final class DatabaseFileLock {
             close(descriptor)
             descriptor = -1
             if code == EWOULDBLOCK { throw JobStoreError.databaseInUse(path: databasePath) }
-            throw JobStoreError.cannotOpen(path: databasePath, reason: "cannot lock \(path): \(String(cString: strerror(code)))")
+            throw JobStoreError.cannotOpen(
+                path: databasePath,
+                reason: "cannot lock \(path): "
+                    + "\(String(cString: strerror(code)))")
         }
     }
 

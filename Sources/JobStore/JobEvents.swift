@@ -125,7 +125,10 @@ final class EventBuffer: @unchecked Sendable {
 
     func push(_ event: JobEvent) {
         condition.lock()
-        guard !ended else { condition.unlock(); return }
+        guard !ended else {
+            condition.unlock()
+            return
+        }
         if case .token(let delta) = event, case .token(let earlier)? = pending.last {
             pending[pending.count - 1] = .token(earlier + delta)
         } else {

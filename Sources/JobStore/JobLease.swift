@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import HTTPServer
+import Synchronization
 
 /// Set when a running job should stop: a client cancelled it, or the server is shutting down
 /// and its grace period ran out. Executors poll it between tokens.
@@ -29,15 +29,18 @@ public final class ProgressReporter: Sendable {
 
     /// Reports into the in-process event hub (the SQLite store).
     convenience init(hub: JobEventHub, jobID: JobID, leaseToken: UInt64) {
-        self.init(jobID: jobID, append: { hub.appendText(jobID, lease: leaseToken, $0) },
-                  text: { hub.text(of: jobID, lease: leaseToken) ?? "" },
-                  paragraph: { hub.appendParagraph(jobID, lease: leaseToken, $0) })
+        self.init(
+            jobID: jobID, append: { hub.appendText(jobID, lease: leaseToken, $0) },
+            text: { hub.text(of: jobID, lease: leaseToken) ?? "" },
+            paragraph: { hub.appendParagraph(jobID, lease: leaseToken, $0) })
     }
 
     /// Reports wherever the store keeps progress (`append` and `paragraph` must drop what they
     /// get once the lease is gone).
-    init(jobID: JobID, append: @escaping @Sendable (String) -> Void, text: @escaping @Sendable () -> String,
-         paragraph: @escaping @Sendable (Data) -> Void) {
+    init(
+        jobID: JobID, append: @escaping @Sendable (String) -> Void, text: @escaping @Sendable () -> String,
+        paragraph: @escaping @Sendable (Data) -> Void
+    ) {
         self.jobID = jobID
         self.append = append
         self.currentText = text

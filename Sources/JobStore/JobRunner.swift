@@ -21,7 +21,8 @@ public final class JobRunner: @unchecked Sendable {
     /// stop (throwing, e.g. `try cancellation.check()`) once it is set: the job was cancelled or
     /// the server is shutting down. Throwing marks the job failed with the error's description
     /// (or cancelled, if that is why). Called on a worker thread; may block.
-    public typealias Handler = @Sendable (_ job: Job, _ progress: ProgressReporter, _ cancellation: CancellationFlag) throws -> Data
+    public typealias Handler =
+        @Sendable (_ job: Job, _ progress: ProgressReporter, _ cancellation: CancellationFlag) throws -> Data
 
     public struct Configuration: Sendable {
         /// Worker threads per job type. Jobs of a type not listed here stay queued.
@@ -37,9 +38,11 @@ public final class JobRunner: @unchecked Sendable {
         /// record, a failed sweep). Defaults to standard error.
         public var log: @Sendable (String) -> Void
 
-        public init(concurrency: [String: Int], resultTTL: TimeInterval? = 24 * 3600, sweepInterval: TimeInterval = 300,
-                    idlePollInterval: TimeInterval = 1,
-                    log: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data("[jobs] \($0)\n".utf8)) }) {
+        public init(
+            concurrency: [String: Int], resultTTL: TimeInterval? = 24 * 3600, sweepInterval: TimeInterval = 300,
+            idlePollInterval: TimeInterval = 1,
+            log: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data("[jobs] \($0)\n".utf8)) }
+        ) {
             self.concurrency = concurrency
             self.resultTTL = resultTTL
             self.sweepInterval = sweepInterval
@@ -228,13 +231,18 @@ public final class JobRunner: @unchecked Sendable {
                 case .success(let result): try store.complete(lease, result: result)
                 case .failure(let error): try store.fail(lease, message: String(describing: error))
                 }
-                if failedBefore { configuration.log("recorded the outcome of job \(lease.jobID) now that the job store takes writes again") }
+                if failedBefore {
+                    configuration.log(
+                        "recorded the outcome of job \(lease.jobID) now that the job store takes writes again")
+                }
                 return
             } catch JobStoreError.leaseLost, JobStoreError.closed {
                 return  // Re-queued by stop() or the store closed: this outcome no longer counts.
             } catch {
                 if !failedBefore {
-                    configuration.log("could not record the outcome of job \(lease.jobID), keeping it and retrying: \(error)")
+                    configuration.log(
+                        "could not record the outcome of job \(lease.jobID), keeping it and "
+                            + "retrying: \(error)")
                     failedBefore = true
                 }
                 condition.lock()

@@ -1,4 +1,5 @@
 import HTTPServer
+
 /// The job database schema, versioned with `PRAGMA user_version`.
 ///
 /// To change the schema, append a migration: never edit a shipped one, because databases in the
@@ -9,7 +10,9 @@ enum JobSchema {
     static let applicationID: Int32 = 0x4F43_544A
 
     static let migrations: [(version: Int, sql: String)] = [
-        (1, """
+        (
+            1,
+            """
             CREATE TABLE jobs (
                 -- The rowid doubles as the FIFO order. A re-queued job keeps its place, so work
                 -- interrupted by a restart runs before anything submitted later.
@@ -36,7 +39,8 @@ enum JobSchema {
             CREATE INDEX jobs_status ON jobs (status, seq);
             -- The TTL sweep deletes the oldest finished jobs.
             CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
-            """),
+            """
+        )
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -50,8 +50,10 @@ public final class JobStore: JobStorage, @unchecked Sendable {
         /// Where the store reports what it repaired on its own (a deleted file restored).
         public var log: (@Sendable (String) -> Void)?
 
-        public init(durability: Durability = .processCrash, busyTimeout: TimeInterval = 5, maxAttempts: Int = 3,
-                    checkIntegrityOnOpen: Bool = true, clock: @escaping @Sendable () -> Date = { Date() }) {
+        public init(
+            durability: Durability = .processCrash, busyTimeout: TimeInterval = 5, maxAttempts: Int = 3,
+            checkIntegrityOnOpen: Bool = true, clock: @escaping @Sendable () -> Date = { Date() }
+        ) {
             self.durability = durability
             self.busyTimeout = busyTimeout
             self.maxAttempts = maxAttempts
@@ -99,7 +101,9 @@ public final class JobStore: JobStorage, @unchecked Sendable {
     /// is corrupt, comes from a newer version, or is already open in another process.
     public init(path: String, configuration: Configuration = Configuration()) throws {
         guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file:") else {
-            throw JobStoreError.invalidArgument("the job store needs a plain file path (in-memory databases cannot use WAL)")
+            throw JobStoreError.invalidArgument(
+                "the job store needs a plain file path (in-memory databases cannot "
+                    + "use WAL)")
         }
         guard configuration.maxAttempts >= 1 else {
             throw JobStoreError.invalidArgument("maxAttempts must be at least 1")
@@ -142,7 +146,10 @@ public final class JobStore: JobStorage, @unchecked Sendable {
         // The first statement that reads the file: a file that is not a database fails here.
         let mode = try db.scalar("PRAGMA journal_mode = WAL")
         guard mode == .text("wal") else {
-            throw JobStoreError.cannotOpen(path: db.path, reason: "SQLite refused WAL mode (journal_mode is \(mode)); the file system may not support the shared memory WAL needs")
+            throw JobStoreError.cannotOpen(
+                path: db.path,
+                reason: "SQLite refused WAL mode (journal_mode is "
+                    + "\(mode)); the file system may not support the shared memory WAL needs")
         }
         switch configuration.durability {
         case .processCrash: try db.execute("PRAGMA synchronous = NORMAL")
@@ -169,7 +176,9 @@ public final class JobStore: JobStorage, @unchecked Sendable {
         if version == 0 {
             // Version 0 is either a brand-new file or somebody else's database.
             let tables = try db.scalar("SELECT count(*) FROM sqlite_master")
-            if tables != .integer(0) || (applicationID != .integer(0) && applicationID != .integer(Int64(JobSchema.applicationID))) {
+            if tables != .integer(0)
+                || (applicationID != .integer(0) && applicationID != .integer(Int64(JobSchema.applicationID)))
+            {
                 throw JobStoreError.foreignDatabase(path: db.path)
             }
         } else if applicationID != .integer(Int64(JobSchema.applicationID)) {
@@ -190,7 +199,8 @@ public final class JobStore: JobStorage, @unchecked Sendable {
         guard let error = error as? SQLiteError else {
             return .sqlite(code: -1, message: String(describing: error), sql: nil)
         }
-        let reason = error.systemErrno != 0
+        let reason =
+            error.systemErrno != 0
             ? "\(error.message) (\(String(cString: strerror(error.systemErrno))))" : error.message
         switch error.primaryCode {
         case SQLITE_NOTADB: return .notADatabase(path: path)
@@ -242,7 +252,8 @@ public final class JobStore: JobStorage, @unchecked Sendable {
         let stamp = Int(configuration.clock().timeIntervalSince1970)
         if current != nil {
             let saved = path + ".saved-\(stamp)"
-            let error = JobStoreError.fileReplaced(path: path, savedTo: (try? Self.copy(database, to: saved)) != nil ? saved : nil)
+            let error = JobStoreError.fileReplaced(
+                path: path, savedTo: (try? Self.copy(database, to: saved)) != nil ? saved : nil)
             failure = error
             throw error
         }
@@ -254,7 +265,10 @@ public final class JobStore: JobStorage, @unchecked Sendable {
             database.close()
             self.database = nil
             guard rename(restoring, path) == 0 else {
-                throw JobStoreError.cannotOpen(path: path, reason: "cannot rename \(restoring): \(String(cString: strerror(errno)))")
+                throw JobStoreError.cannotOpen(
+                    path: path,
+                    reason: "cannot rename \(restoring): "
+                        + "\(String(cString: strerror(errno)))")
             }
             let reopened = try SQLiteDatabase(path: path)
             try Self.configure(reopened, configuration: configuration)
@@ -265,8 +279,12 @@ public final class JobStore: JobStorage, @unchecked Sendable {
                 fileLock = try? DatabaseFileLock(databasePath: path)
             }
             let jobs = { if case .integer(let n) = count { return String(n) } else { return "all" } }()
-            repairs.append("the job database file was deleted while serving; restored at \(path) with its \(jobs) jobs")
-            configuration.log?("job database \(path) was deleted while open: restored it from the open connection (\(jobs) jobs)")
+            repairs.append(
+                "the job database file was deleted while serving; restored at \(path) with its \(jobs) "
+                    + "jobs")
+            configuration.log?(
+                "job database \(path) was deleted while open: restored it from the open connection "
+                    + "(\(jobs) jobs)")
         } catch {
             try? FileManager.default.removeItem(atPath: restoring)
             let translated = Self.translate(error, path: path)
@@ -285,7 +303,8 @@ public final class JobStore: JobStorage, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard database != nil else {
-            return JobStorageHealth(backend: "sqlite", location: path, state: "closed", repairs: repairs.isEmpty ? nil : repairs)
+            return JobStorageHealth(
+                backend: "sqlite", location: path, state: "closed", repairs: repairs.isEmpty ? nil : repairs)
         }
         do {
             try guardFileLocked()
@@ -301,8 +320,9 @@ public final class JobStore: JobStorage, @unchecked Sendable {
             let translated = Self.translate(error, path: path)
             if Self.isEnvironmental(translated) { failure = translated }
         }
-        return JobStorageHealth(backend: "sqlite", location: path, state: failure == nil ? "ok" : "unavailable",
-                                error: failure.map { "\($0)" }, repairs: repairs.isEmpty ? nil : repairs)
+        return JobStorageHealth(
+            backend: "sqlite", location: path, state: failure == nil ? "ok" : "unavailable",
+            error: failure.map { "\($0)" }, repairs: repairs.isEmpty ? nil : repairs)
     }
 
     // MARK: - Submitting and reading
@@ -327,8 +347,11 @@ public final class JobStore: JobStorage, @unchecked Sendable {
         let submission: Submission = try withDatabase { db in
             let submission: Submission = try db.transaction {
                 if let key = idempotencyKey,
-                   let existing = try db.query("SELECT \(Self.columns) FROM jobs WHERE idempotency_key = ?",
-                                               [.text(key)], row: Self.decodeJob).first {
+                    let existing = try db.query(
+                        "SELECT \(Self.columns) FROM jobs WHERE idempotency_key = ?",
+                        [.text(key)], row: Self.decodeJob
+                    ).first
+                {
                     guard existing.type == type, Self.sameJSON(existing.params, params) else {
                         throw JobStoreError.idempotencyConflict(key: key, existingJobID: existing.id)
                     }
@@ -336,13 +359,19 @@ public final class JobStore: JobStorage, @unchecked Sendable {
                 }
                 let id = JobID.random()
                 let now = Self.milliseconds(configuration.clock())
-                try db.run("""
+                try db.run(
+                    """
                     INSERT INTO jobs (id, type, params, idempotency_key, status, created_at)
                     VALUES (?, ?, ?, ?, 'queued', ?)
-                    """, [.text(id.rawValue), .text(type), .blob(params), idempotencyKey.map { .text($0) } ?? .null, .integer(now)])
-                let job = Job(id: id, type: type, params: params, idempotencyKey: idempotencyKey, status: .queued,
-                              attempts: 0, cancelRequested: false, result: nil, errorMessage: nil, partialText: nil,
-                              createdAt: Self.date(now), startedAt: nil, finishedAt: nil)
+                    """,
+                    [
+                        .text(id.rawValue), .text(type), .blob(params), idempotencyKey.map { .text($0) } ?? .null,
+                        .integer(now),
+                    ])
+                let job = Job(
+                    id: id, type: type, params: params, idempotencyKey: idempotencyKey, status: .queued,
+                    attempts: 0, cancelRequested: false, result: nil, errorMessage: nil, partialText: nil,
+                    createdAt: Self.date(now), startedAt: nil, finishedAt: nil)
                 return Submission(job: job, created: true)
             }
             if !submission.created { return Submission(job: withPartialText(submission.job), created: false) }
@@ -364,11 +393,14 @@ public final class JobStore: JobStorage, @unchecked Sendable {
         return try withDatabase { db in
             let jobs: [Job]
             if let status {
-                jobs = try db.query("SELECT \(Self.columns) FROM jobs WHERE status = ? ORDER BY seq \(order) LIMIT ?",
-                                    [.text(status.rawValue), .integer(Int64(limit))], row: Self.decodeJob)
+                jobs = try db.query(
+                    "SELECT \(Self.columns) FROM jobs WHERE status = ? ORDER BY seq \(order) LIMIT "
+                        + "?",
+                    [.text(status.rawValue), .integer(Int64(limit))], row: Self.decodeJob)
             } else {
-                jobs = try db.query("SELECT \(Self.columns) FROM jobs ORDER BY seq \(order) LIMIT ?",
-                                    [.integer(Int64(limit))], row: Self.decodeJob)
+                jobs = try db.query(
+                    "SELECT \(Self.columns) FROM jobs ORDER BY seq \(order) LIMIT ?",
+                    [.integer(Int64(limit))], row: Self.decodeJob)
             }
             return jobs.map(withPartialText)
         }
@@ -378,8 +410,10 @@ public final class JobStore: JobStorage, @unchecked Sendable {
     public func counts() throws -> [JobStatus: Int] {
         try withDatabase { db in
             var counts: [JobStatus: Int] = [:]
-            for (status, count) in try db.query("SELECT status, count(*) FROM jobs GROUP BY status",
-                                                row: { ($0.text(at: 0) ?? "", $0.int(at: 1)) }) {
+            for (status, count) in try db.query(
+                "SELECT status, count(*) FROM jobs GROUP BY status",
+                row: { ($0.text(at: 0) ?? "", $0.int(at: 1)) })
+            {
                 if let status = JobStatus(rawValue: status) { counts[status] = count }
             }
             return counts
@@ -399,7 +433,9 @@ public final class JobStore: JobStorage, @unchecked Sendable {
             switch job.status {
             case .queued:
                 let now = Self.milliseconds(configuration.clock())
-                try db.run("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ?", [.integer(now), .text(id.rawValue)])
+                try db.run(
+                    "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ?",
+                    [.integer(now), .text(id.rawValue)])
                 job.status = .cancelled
                 job.finishedAt = Self.date(now)
                 events.finished(id, .cancelled)
@@ -432,8 +468,13 @@ public final class JobStore: JobStorage, @unchecked Sendable {
         try withDatabase { db in
             // INDEXED BY: without statistics the planner prefers jobs_status, which would walk
             // every queued job of every other type before finding one of ours.
-            guard let id = try db.query("SELECT id FROM jobs INDEXED BY jobs_queue WHERE status = 'queued' AND type = ? ORDER BY seq LIMIT 1",
-                                        [.text(type)], row: { JobID(trusted: $0.text(at: 0) ?? "") }).first else { return nil }
+            guard
+                let id = try db.query(
+                    "SELECT id FROM jobs INDEXED BY jobs_queue WHERE status = 'queued' AND "
+                        + "type = ? ORDER BY seq LIMIT 1",
+                    [.text(type)], row: { JobID(trusted: $0.text(at: 0) ?? "") }
+                ).first
+            else { return nil }
             return try startLocked(id, db)
         }
     }
@@ -446,7 +487,8 @@ public final class JobStore: JobStorage, @unchecked Sendable {
 
     private func startLocked(_ id: JobID, _ db: SQLiteDatabase) throws -> JobLease {
         let now = Self.milliseconds(configuration.clock())
-        let changed = try db.run("""
+        let changed = try db.run(
+            """
             UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?
             WHERE id = ? AND status = 'queued'
             """, [.integer(now), .text(id.rawValue)])
@@ -455,9 +497,10 @@ public final class JobStore: JobStorage, @unchecked Sendable {
             throw JobStoreError.invalidState(id, status: job.status, operation: "start")
         }
         lastLeaseToken += 1
-        let lease = JobLease(job: job, cancellation: CancellationFlag(),
-                             progress: ProgressReporter(hub: events, jobID: id, leaseToken: lastLeaseToken),
-                             token: lastLeaseToken)
+        let lease = JobLease(
+            job: job, cancellation: CancellationFlag(),
+            progress: ProgressReporter(hub: events, jobID: id, leaseToken: lastLeaseToken),
+            token: lastLeaseToken)
         activeLeases[id] = lease
         events.started(id, attempt: job.attempts, lease: lease.token)
         return lease
@@ -488,12 +531,14 @@ public final class JobStore: JobStorage, @unchecked Sendable {
             var job = try ownedJob(lease, db)
             let status: JobStatus = job.cancelRequested ? .cancelled : requested
             let now = Self.milliseconds(configuration.clock())
-            try db.run("UPDATE jobs SET status = ?, result = ?, error = ?, finished_at = ? WHERE id = ?", [
-                .text(status.rawValue),
-                status == .succeeded ? .blob(result ?? Data()) : .null,
-                status == .failed ? .text(message ?? "failed") : .null,
-                .integer(now), .text(job.id.rawValue),
-            ])
+            try db.run(
+                "UPDATE jobs SET status = ?, result = ?, error = ?, finished_at = ? WHERE id = ?",
+                [
+                    .text(status.rawValue),
+                    status == .succeeded ? .blob(result ?? Data()) : .null,
+                    status == .failed ? .text(message ?? "failed") : .null,
+                    .integer(now), .text(job.id.rawValue),
+                ])
             activeLeases[job.id] = nil
             job.status = status
             job.result = status == .succeeded ? (result ?? Data()) : nil
@@ -518,13 +563,17 @@ public final class JobStore: JobStorage, @unchecked Sendable {
             activeLeases[job.id] = nil
             if job.cancelRequested {
                 let now = Self.milliseconds(configuration.clock())
-                try db.run("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ?", [.integer(now), .text(job.id.rawValue)])
+                try db.run(
+                    "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ?",
+                    [.integer(now), .text(job.id.rawValue)])
                 job.status = .cancelled
                 job.finishedAt = Self.date(now)
                 events.finished(job.id, .cancelled)
             } else {
-                try db.run("UPDATE jobs SET status = 'queued', attempts = attempts - 1, started_at = NULL WHERE id = ?",
-                           [.text(job.id.rawValue)])
+                try db.run(
+                    "UPDATE jobs SET status = 'queued', attempts = attempts - 1, started_at = NULL WHERE id "
+                        + "= ?",
+                    [.text(job.id.rawValue)])
                 job.status = .queued
                 job.attempts -= 1
                 job.startedAt = nil
@@ -554,22 +603,31 @@ public final class JobStore: JobStorage, @unchecked Sendable {
             let (report, finalEvents): (RecoveryReport, [(JobID, JobEvent)]) = try db.transaction {
                 var report = RecoveryReport()
                 var finalEvents: [(JobID, JobEvent)] = []
-                let orphans = try db.query("SELECT \(Self.columns) FROM jobs WHERE status = 'running' ORDER BY seq",
-                                           row: Self.decodeJob).filter { activeLeases[$0.id] == nil }
+                let orphans = try db.query(
+                    "SELECT \(Self.columns) FROM jobs WHERE status = 'running' ORDER BY seq",
+                    row: Self.decodeJob
+                ).filter { activeLeases[$0.id] == nil }
                 let now = Self.milliseconds(configuration.clock())
                 for job in orphans {
                     if job.cancelRequested {
-                        try db.run("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ?", [.integer(now), .text(job.id.rawValue)])
+                        try db.run(
+                            "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ?",
+                            [.integer(now), .text(job.id.rawValue)])
                         report.cancelled.append(job.id)
                         finalEvents.append((job.id, .cancelled))
                     } else if job.attempts >= configuration.maxAttempts {
-                        let message = "Gave up after \(job.attempts) attempts: the server stopped (crashed or was killed) while running this job each time."
-                        try db.run("UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?",
-                                   [.text(message), .integer(now), .text(job.id.rawValue)])
+                        let message =
+                            "Gave up after \(job.attempts) attempts: the server stopped (crashed or was "
+                            + "killed) while running this job each time."
+                        try db.run(
+                            "UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?",
+                            [.text(message), .integer(now), .text(job.id.rawValue)])
                         report.failed.append(job.id)
                         finalEvents.append((job.id, .failed(message: message)))
                     } else {
-                        try db.run("UPDATE jobs SET status = 'queued', started_at = NULL WHERE id = ?", [.text(job.id.rawValue)])
+                        try db.run(
+                            "UPDATE jobs SET status = 'queued', started_at = NULL WHERE id = ?",
+                            [.text(job.id.rawValue)])
                         report.requeued.append(job.id)
                     }
                 }
@@ -600,7 +658,8 @@ public final class JobStore: JobStorage, @unchecked Sendable {
         var total = 0
         while true {
             let deleted = try withDatabase { db in
-                try db.run("""
+                try db.run(
+                    """
                     DELETE FROM jobs WHERE seq IN (
                         SELECT seq FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT \(batch))
                     """, [.integer(cutoff)])
@@ -653,13 +712,16 @@ public final class JobStore: JobStorage, @unchecked Sendable {
 
     // MARK: - Rows
 
-    private static let columns = "id, type, params, idempotency_key, status, attempts, cancel_requested, result, error, created_at, started_at, finished_at"
+    private static let columns =
+        "id, type, params, idempotency_key, status, attempts, cancel_requested, result, "
+        + "error, created_at, started_at, finished_at"
 
     private static func decodeJob(_ row: SQLiteStatement) throws -> Job {
         guard let status = JobStatus(rawValue: row.text(at: 4) ?? "") else {
             // Reported like SQLite's own corruption, so the caller maps it to `.corrupt(path:)`.
-            throw SQLiteError(code: SQLITE_CORRUPT, message: "unknown job status '\(row.text(at: 4) ?? "NULL")'",
-                              sql: nil, systemErrno: 0)
+            throw SQLiteError(
+                code: SQLITE_CORRUPT, message: "unknown job status '\(row.text(at: 4) ?? "NULL")'",
+                sql: nil, systemErrno: 0)
         }
         return Job(
             id: JobID(trusted: row.text(at: 0) ?? ""),
@@ -696,7 +758,9 @@ public final class JobStore: JobStorage, @unchecked Sendable {
     static func sameJSON(_ a: Data, _ b: Data) -> Bool {
         if a == b { return true }
         func canonical(_ data: Data) -> Data? {
-            guard let value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return nil }
+            guard let value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
+                return nil
+            }
             return try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
         }
         guard let ca = canonical(a), let cb = canonical(b) else { return false }

@@ -52,42 +52,64 @@ public enum JobStoreError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .cannotOpen(path, reason):
-            return "Cannot open the job database at \(path): \(reason). Check that the directory exists and that this user can create and write files in it, or choose another path."
-        case let .readOnly(path, reason):
-            return "The job database at \(path) is read-only (\(reason)). The server must be able to write the file and create '-wal' and '-shm' files next to it: fix the permissions of the file and its directory."
-        case let .notADatabase(path):
-            return "The file at \(path) is not a SQLite database (or its header is destroyed). If it is a damaged job database, move it (and any '-wal'/'-shm' files) aside and restart to start with an empty one; otherwise point the server at another path."
-        case let .corrupt(path, detail):
-            return "The job database at \(path) is corrupt (\(detail)). Stop the server, move the file and its '-wal'/'-shm' files aside (keep them for salvage with `sqlite3 file .recover`), and restart with an empty database."
-        case let .foreignDatabase(path):
-            return "The SQLite database at \(path) belongs to another program (it has tables but no job table). Point the server at a dedicated job database file."
-        case let .schemaTooNew(path, found, supported):
-            return "The job database at \(path) has schema version \(found), but this build only understands up to \(supported): it was written by a newer Octavo Infer. Upgrade the server, or use another database file."
-        case let .databaseInUse(path):
-            return "The job database at \(path) is in use by another process (probably another Octavo Infer server). Two servers on one job database would run the same jobs twice: stop the other one, or give this one its own database."
-        case let .busy(path):
-            return "The job database at \(path) stayed locked by another connection for longer than the busy timeout. Close whatever else has it open (e.g. a sqlite3 shell in a transaction) or raise the busy timeout."
-        case let .diskFull(path):
-            return "The disk holding the job database at \(path) is full. Free space (or shorten the result TTL so old results are swept) and retry."
-        case let .sqlite(code, message, sql):
-            return "Job database error (SQLite code \(code)): \(message)" + (sql.map { " — while running: \($0)" } ?? "")
-        case let .fileReplaced(path, savedTo):
+        case .cannotOpen(let path, let reason):
+            return "Cannot open the job database at \(path): \(reason). Check that the directory exists and that "
+                + "this user can create and write files in it, or choose another path."
+        case .readOnly(let path, let reason):
+            return "The job database at \(path) is read-only (\(reason)). The server must be able to write the "
+                + "file and create '-wal' and '-shm' files next to it: fix the permissions of the file and its "
+                + "directory."
+        case .notADatabase(let path):
+            return "The file at \(path) is not a SQLite database (or its header is destroyed). If it is a damaged "
+                + "job database, move it (and any '-wal'/'-shm' files) aside and restart to start with an empty "
+                + "one; otherwise point the server at another path."
+        case .corrupt(let path, let detail):
+            return "The job database at \(path) is corrupt (\(detail)). Stop the server, move the file and its "
+                + "'-wal'/'-shm' files aside (keep them for salvage with `sqlite3 file .recover`), and restart "
+                + "with an empty database."
+        case .foreignDatabase(let path):
+            return "The SQLite database at \(path) belongs to another program (it has tables but no job table). "
+                + "Point the server at a dedicated job database file."
+        case .schemaTooNew(let path, let found, let supported):
+            return "The job database at \(path) has schema version \(found), but this build only understands up to "
+                + "\(supported): it was written by a newer Octavo Infer. Upgrade the server, or use another "
+                + "database file."
+        case .databaseInUse(let path):
+            return "The job database at \(path) is in use by another process (probably another Octavo Infer "
+                + "server). Two servers on one job database would run the same jobs twice: stop the other one, or "
+                + "give this one its own database."
+        case .busy(let path):
+            return "The job database at \(path) stayed locked by another connection for longer than the busy "
+                + "timeout. Close whatever else has it open (e.g. a sqlite3 shell in a transaction) or raise the "
+                + "busy timeout."
+        case .diskFull(let path):
+            return "The disk holding the job database at \(path) is full. Free space (or shorten the result TTL so "
+                + "old results are swept) and retry."
+        case .sqlite(let code, let message, let sql):
+            return "Job database error (SQLite code \(code)): \(message)"
+                + (sql.map { " — while running: \($0)" } ?? "")
+        case .fileReplaced(let path, let savedTo):
             let saved = savedTo.map { "Its jobs up to now were saved to \($0). " } ?? ""
-            return "The job database at \(path) was replaced by another file while the server had it open. \(saved)The server refuses job operations rather than write to a file nobody will find: stop it, put the right database at \(path), and start it again."
-        case let .unavailable(backend, reason):
-            return "The job store (\(backend)) is unavailable: \(reason) The request may not have been stored: retry shortly, with the same Idempotency-Key."
+            return "The job database at \(path) was replaced by another file while the server had it open. "
+                + "\(saved)The server refuses job operations rather than write to a file nobody will find: stop "
+                + "it, put the right database at \(path), and start it again."
+        case .unavailable(let backend, let reason):
+            return "The job store (\(backend)) is unavailable: \(reason) The request may not have been stored: "
+                + "retry shortly, with the same Idempotency-Key."
         case .closed:
             return "The job store is closed (the server is shutting down); retry against the restarted server."
-        case let .jobNotFound(id):
+        case .jobNotFound(let id):
             return "No job with id \(id): it never existed or its result expired and was removed."
-        case let .idempotencyConflict(key, existing):
-            return "Idempotency key '\(key)' was already used for job \(existing) with a different type or different params. Reuse a key only to retry the identical request; use a new key for a new request."
-        case let .leaseLost(id, status):
-            return "Job \(id) is no longer running under this worker (now \(status?.rawValue ?? "gone")): it was re-queued or finished elsewhere. Discard this outcome."
-        case let .invalidState(id, status, operation):
+        case .idempotencyConflict(let key, let existing):
+            return "Idempotency key '\(key)' was already used for job \(existing) with a different type or "
+                + "different params. Reuse a key only to retry the identical request; use a new key for a new "
+                + "request."
+        case .leaseLost(let id, let status):
+            return "Job \(id) is no longer running under this worker (now \(status?.rawValue ?? "gone")): it was "
+                + "re-queued or finished elsewhere. Discard this outcome."
+        case .invalidState(let id, let status, let operation):
             return "Cannot \(operation) job \(id): it is \(status.rawValue)."
-        case let .invalidArgument(message):
+        case .invalidArgument(let message):
             return "Invalid argument: \(message)"
         }
     }

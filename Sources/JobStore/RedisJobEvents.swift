@@ -14,8 +14,9 @@ extension RedisJobStore {
         let block = 1000
         while !buffer.isEnded && !closedFlag {
             do {
-                let reply = try client.send(["XREAD", "COUNT", "256", "BLOCK", String(block), "STREAMS", eventsKey(id), last]
-                    .map { Data($0.utf8) }, extraTimeout: Double(block) / 1000)
+                let reply = try client.send(
+                    ["XREAD", "COUNT", "256", "BLOCK", String(block), "STREAMS", eventsKey(id), last]
+                        .map { Data($0.utf8) }, extraTimeout: Double(block) / 1000)
                 guard let entries = reply.array?.first?.array?.last else {
                     // Nothing new: end if the job is gone (expired) so the thread does not linger.
                     if try client.send("EXISTS", jobKey(id)).integer == 0 { buffer.end() }
@@ -79,7 +80,8 @@ extension RedisJobStore {
     static func decodeEvents(_ reply: RedisValue) -> [(String, JobEvent)] {
         (reply.array ?? []).compactMap { entry in
             guard let parts = entry.array, parts.count == 2, let entryID = parts[0].string,
-                  let fields = parts[1].fieldMap, let name = fields["e"].map({ String(decoding: $0, as: UTF8.self) }) else { return nil }
+                let fields = parts[1].fieldMap, let name = fields["e"].map({ String(decoding: $0, as: UTF8.self) })
+            else { return nil }
             let data = fields["d"] ?? Data()
             let text = String(decoding: data, as: UTF8.self)
             switch name {

@@ -28,8 +28,11 @@ extension RedisJobStore {
             try ensureGroup(queue)
             if let lease = try reclaimAbandoned(queue) { return lease }
         }
-        let command = ["XREADGROUP", "GROUP", Self.group, configuration.consumerName, "COUNT", "1",
-                       "BLOCK", String(Int(configuration.claimBlock * 1000)), "STREAMS"] + queues + queues.map { _ in ">" }
+        let command =
+            [
+                "XREADGROUP", "GROUP", Self.group, configuration.consumerName, "COUNT", "1",
+                "BLOCK", String(Int(configuration.claimBlock * 1000)), "STREAMS",
+            ] + queues + queues.map { _ in ">" }
         let reply: RedisValue
         do {
             reply = try client.send(command.map { Data($0.utf8) }, extraTimeout: configuration.claimBlock)
@@ -41,15 +44,17 @@ extension RedisJobStore {
         var lease: JobLease?
         for stream in reply.array ?? [] {
             guard let parts = stream.array, parts.count == 2, let queue = parts[0].string,
-                  let entry = parts[1].array?.first?.array, entry.count == 2, let entryID = entry[0].string,
-                  let idText = entry[1].fieldMap?["id"],
-                  let id = JobID(rawValue: String(decoding: idText, as: UTF8.self)) else { continue }
+                let entry = parts[1].array?.first?.array, entry.count == 2, let entryID = entry[0].string,
+                let idText = entry[1].fieldMap?["id"],
+                let id = JobID(rawValue: String(decoding: idText, as: UTF8.self))
+            else { continue }
             if lease == nil {
                 lease = try start(id, entry: entryID, queue: queue, reclaimed: false)
             } else {
                 // A worker takes one job: give the others back (to the end of their queue).
-                _ = try eval(RedisJobScripts.release, keys: [jobKey(id), queue],
-                         arguments: [entryID, Self.group, id.rawValue].map { Data($0.utf8) })
+                _ = try eval(
+                    RedisJobScripts.release, keys: [jobKey(id), queue],
+                    arguments: [entryID, Self.group, id.rawValue].map { Data($0.utf8) })
             }
         }
         return lease
@@ -62,10 +67,13 @@ extension RedisJobStore {
         lock.unlock()
         guard due else { return nil }
         let leaseMilliseconds = String(Int(configuration.lease * 1000))
-        let reply = try client.send("XAUTOCLAIM", queue, Self.group, configuration.consumerName, leaseMilliseconds, "0-0",
-                                    "COUNT", "1")
-        if let entry = reply.array?.dropFirst().first?.array?.first?.array, entry.count == 2, let entryID = entry[0].string,
-           let idText = entry[1].fieldMap?["id"], let id = JobID(rawValue: String(decoding: idText, as: UTF8.self)) {
+        let reply = try client.send(
+            "XAUTOCLAIM", queue, Self.group, configuration.consumerName, leaseMilliseconds, "0-0",
+            "COUNT", "1")
+        if let entry = reply.array?.dropFirst().first?.array?.first?.array, entry.count == 2,
+            let entryID = entry[0].string,
+            let idText = entry[1].fieldMap?["id"], let id = JobID(rawValue: String(decoding: idText, as: UTF8.self))
+        {
             return try start(id, entry: entryID, queue: queue, reclaimed: true)
         }
         // Nothing abandoned: look again in a while (at once after a find: a dead server leaves several).
@@ -81,18 +89,24 @@ extension RedisJobStore {
         let token = leaseCounter
         lock.unlock()
         let leaseName = "\(configuration.consumerName):\(token)"
-        let giveUp = "Gave up after \(configuration.maxAttempts) attempts: the server running this job stopped (crashed or was killed) each time."
-        let reply = try eval(RedisJobScripts.claim, keys: [jobKey(id), eventsKey(id), queue],
-                             arguments: [entry, leaseName, now, String(configuration.maxAttempts), Self.group, ttlMilliseconds,
-                                         reclaimed ? "1" : "0", giveUp, prefix].map { Data($0.utf8) })
+        let giveUp =
+            "Gave up after \(configuration.maxAttempts) attempts: the server running this job stopped "
+            + "(crashed or was killed) each time."
+        let reply = try eval(
+            RedisJobScripts.claim, keys: [jobKey(id), eventsKey(id), queue],
+            arguments: [
+                entry, leaseName, now, String(configuration.maxAttempts), Self.group, ttlMilliseconds,
+                reclaimed ? "1" : "0", giveUp, prefix,
+            ].map { Data($0.utf8) })
         guard let job = Self.jobFromScript(id, reply, expecting: "started") else { return nil }
         let lease = RedisActiveLease(job: job, token: token, name: leaseName, queue: queue, entry: entry)
         lock.lock()
         active[id] = lease
         lock.unlock()
-        let progress = ProgressReporter(jobID: id, append: { [weak lease] in lease?.append($0) },
-                                        text: { [weak lease] in lease?.text ?? "" },
-                                        paragraph: { [weak lease] in lease?.appendParagraph($0) })
+        let progress = ProgressReporter(
+            jobID: id, append: { [weak lease] in lease?.append($0) },
+            text: { [weak lease] in lease?.text ?? "" },
+            paragraph: { [weak lease] in lease?.appendParagraph($0) })
         return JobLease(job: job, cancellation: lease.cancellation, progress: progress, token: token)
     }
 
@@ -125,17 +139,24 @@ extension RedisJobStore {
                 var commands: [[Data]] = []
                 if !text.isEmpty { commands.append(tokenCommand(id, lease: owned.name, text: text)) }
                 commands += paragraphs.map { paragraphCommand(id, lease: owned.name, json: $0) }
-                commands.append(evalCommand(RedisJobScripts.finish, keys: [jobKey(id), eventsKey(id), owned.queue],
-                                            arguments: [Data(owned.name.utf8), Data(status.rawValue.utf8), result,
-                                                        Data(message.utf8), Data(now.utf8), Data(ttlMilliseconds.utf8),
-                                                        Data(Self.group.utf8), Data(prefix.utf8)]))
+                commands.append(
+                    evalCommand(
+                        RedisJobScripts.finish, keys: [jobKey(id), eventsKey(id), owned.queue],
+                        arguments: [
+                            Data(owned.name.utf8), Data(status.rawValue.utf8), result,
+                            Data(message.utf8), Data(now.utf8), Data(ttlMilliseconds.utf8),
+                            Data(Self.group.utf8), Data(prefix.utf8),
+                        ]))
                 let reply = try client.pipeline(commands).last!.throwingError()
                 removeActive(id, token: owned.token)
-                if let job = Self.jobFromScript(id, reply, expecting: "ok") ?? Self.jobFromScript(id, reply, expecting: "already") {
+                if let job = Self.jobFromScript(id, reply, expecting: "ok")
+                    ?? Self.jobFromScript(id, reply, expecting: "already")
+                {
                     return job
                 }
                 throw JobStoreError.leaseLost(id, status: reply.array?.last?.string.flatMap(JobStatus.init(rawValue:)))
-            } catch let error as RedisError where error.isConnectionProblem && SocketIO.now() < deadline && !closedFlag {
+            } catch let error as RedisError where error.isConnectionProblem && SocketIO.now() < deadline && !closedFlag
+            {
                 Thread.sleep(forTimeInterval: 0.25)
             } catch let error as RedisError {
                 removeActive(id, token: owned.token)
@@ -152,10 +173,13 @@ extension RedisJobStore {
         removeActive(lease.jobID, token: owned.token)
         let id = lease.jobID
         let reply = try redis {
-            try eval(RedisJobScripts.requeue, keys: [jobKey(id), eventsKey(id), owned.queue],
-                     arguments: [owned.name, now, ttlMilliseconds, Self.group, prefix, id.rawValue].map { Data($0.utf8) })
+            try eval(
+                RedisJobScripts.requeue, keys: [jobKey(id), eventsKey(id), owned.queue],
+                arguments: [owned.name, now, ttlMilliseconds, Self.group, prefix, id.rawValue].map { Data($0.utf8) })
         }
-        guard let job = Self.jobFromScript(id, reply, expecting: "ok") else { throw JobStoreError.leaseLost(id, status: nil) }
+        guard let job = Self.jobFromScript(id, reply, expecting: "ok") else {
+            throw JobStoreError.leaseLost(id, status: nil)
+        }
         if job.status == .queued { signal.notify() }
         return job
     }
@@ -203,9 +227,11 @@ extension RedisJobStore {
                     actions.append((lease, .checkCancel))
                 }
                 if renew {
-                    commands.append(evalCommand(RedisJobScripts.renew, keys: [jobKey(lease.jobID), lease.queue],
-                                                arguments: [lease.name, Self.group, configuration.consumerName, lease.entry]
-                                                    .map { Data($0.utf8) }))
+                    commands.append(
+                        evalCommand(
+                            RedisJobScripts.renew, keys: [jobKey(lease.jobID), lease.queue],
+                            arguments: [lease.name, Self.group, configuration.consumerName, lease.entry]
+                                .map { Data($0.utf8) }))
                     actions.append((lease, .renew))
                 }
             }
@@ -239,7 +265,8 @@ extension RedisJobStore {
     }
 
     func tokenCommand(_ id: JobID, lease: String, text: String) -> [Data] {
-        evalCommand(RedisJobScripts.token, keys: [jobKey(id), eventsKey(id)], arguments: [Data(lease.utf8), Data(text.utf8)])
+        evalCommand(
+            RedisJobScripts.token, keys: [jobKey(id), eventsKey(id)], arguments: [Data(lease.utf8), Data(text.utf8)])
     }
 }
 

@@ -1,4 +1,5 @@
 import HTTPServer
+
 /// The Lua scripts behind `RedisJobStore`: every state change of a job is one script, so it is
 /// atomic in Redis whichever server runs it, and guarded by the job's current lease.
 ///
@@ -37,93 +38,97 @@ enum RedisJobScripts {
     /// KEYS: idem (or the job key when there is none), job, queue, events, recent.
     /// ARGV: id, type, params, idempotency key or '', now, prefix, how many recent jobs to index.
     /// Returns {1, id} for a new job, {0, existing id} when the key is taken.
-    static let submit = preamble + """
-        if ARGV[4] ~= '' then
-          local existing = redis.call('GET', KEYS[1])
-          if existing and redis.call('EXISTS', ARGV[6] .. 'job:' .. existing) == 1 then return {0, existing} end
-          redis.call('SET', KEYS[1], ARGV[1])
-        end
-        -- Submission order for listing: a counter, not the clock (ties, servers' clocks).
-        redis.call('ZADD', KEYS[5], redis.call('INCR', ARGV[6] .. 'sequence'), ARGV[1])
-        redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -1 - tonumber(ARGV[7]))
-        local entry = redis.call('XADD', KEYS[3], '*', 'id', ARGV[1])
-        redis.call('HSET', KEYS[2], 'type', ARGV[2], 'params', ARGV[3], 'key', ARGV[4], 'status', 'queued',
-                   'attempts', '0', 'cancel', '0', 'created', ARGV[5], 'queue', KEYS[3], 'entry', entry)
-        redis.call('XADD', KEYS[4], '*', 'e', 'queued', 'd', '')
-        return {1, ARGV[1]}
-        """
+    static let submit =
+        preamble + """
+            if ARGV[4] ~= '' then
+              local existing = redis.call('GET', KEYS[1])
+              if existing and redis.call('EXISTS', ARGV[6] .. 'job:' .. existing) == 1 then return {0, existing} end
+              redis.call('SET', KEYS[1], ARGV[1])
+            end
+            -- Submission order for listing: a counter, not the clock (ties, servers' clocks).
+            redis.call('ZADD', KEYS[5], redis.call('INCR', ARGV[6] .. 'sequence'), ARGV[1])
+            redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -1 - tonumber(ARGV[7]))
+            local entry = redis.call('XADD', KEYS[3], '*', 'id', ARGV[1])
+            redis.call('HSET', KEYS[2], 'type', ARGV[2], 'params', ARGV[3], 'key', ARGV[4], 'status', 'queued',
+                       'attempts', '0', 'cancel', '0', 'created', ARGV[5], 'queue', KEYS[3], 'entry', entry)
+            redis.call('XADD', KEYS[4], '*', 'e', 'queued', 'd', '')
+            return {1, ARGV[1]}
+            """
 
     /// Starts the job of a queue entry this consumer just read (or reclaimed from a dead one).
     /// KEYS: job, events, queue. ARGV: entry, lease, now, max attempts, group, ttl ms,
     /// reclaimed ('1'/'0'), give-up message, prefix.
     /// Returns {'started', HGETALL} or {'skip'} (cancelled, gave up, stale or gone: acknowledged).
-    static let claim = preamble + """
-        local s = redis.call('HMGET', KEYS[1], 'status', 'cancel', 'attempts', 'entry')
-        if not s[1] or s[4] ~= ARGV[1] then
-          drop(KEYS[3], ARGV[5], ARGV[1])
-          return {'skip'}
-        end
-        if s[1] == 'queued' or (s[1] == 'running' and ARGV[7] == '1') then
-          if s[2] == '1' then
-            settle(KEYS[1], KEYS[2], 'cancelled', nil, nil, ARGV[3], ARGV[6], ARGV[9])
+    static let claim =
+        preamble + """
+            local s = redis.call('HMGET', KEYS[1], 'status', 'cancel', 'attempts', 'entry')
+            if not s[1] or s[4] ~= ARGV[1] then
+              drop(KEYS[3], ARGV[5], ARGV[1])
+              return {'skip'}
+            end
+            if s[1] == 'queued' or (s[1] == 'running' and ARGV[7] == '1') then
+              if s[2] == '1' then
+                settle(KEYS[1], KEYS[2], 'cancelled', nil, nil, ARGV[3], ARGV[6], ARGV[9])
+                drop(KEYS[3], ARGV[5], ARGV[1])
+                return {'skip'}
+              end
+              local attempts = tonumber(s[3])
+              if s[1] == 'running' and attempts >= tonumber(ARGV[4]) then
+                settle(KEYS[1], KEYS[2], 'failed', 'error', ARGV[8], ARGV[3], ARGV[6], ARGV[9])
+                drop(KEYS[3], ARGV[5], ARGV[1])
+                return {'skip'}
+              end
+              redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', tostring(attempts + 1), 'started', ARGV[3],
+                         'lease', ARGV[2])
+              redis.call('XADD', KEYS[2], '*', 'e', 'started', 'd', tostring(attempts + 1))
+              return {'started', redis.call('HGETALL', KEYS[1])}
+            end
+            if s[1] == 'running' then return {'skip'} end
             drop(KEYS[3], ARGV[5], ARGV[1])
             return {'skip'}
-          end
-          local attempts = tonumber(s[3])
-          if s[1] == 'running' and attempts >= tonumber(ARGV[4]) then
-            settle(KEYS[1], KEYS[2], 'failed', 'error', ARGV[8], ARGV[3], ARGV[6], ARGV[9])
-            drop(KEYS[3], ARGV[5], ARGV[1])
-            return {'skip'}
-          end
-          redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', tostring(attempts + 1), 'started', ARGV[3],
-                     'lease', ARGV[2])
-          redis.call('XADD', KEYS[2], '*', 'e', 'started', 'd', tostring(attempts + 1))
-          return {'started', redis.call('HGETALL', KEYS[1])}
-        end
-        if s[1] == 'running' then return {'skip'} end
-        drop(KEYS[3], ARGV[5], ARGV[1])
-        return {'skip'}
-        """
+            """
 
     /// Records the outcome under `lease`: the one write of a job's result. Cancel wins.
     /// KEYS: job, events, queue. ARGV: lease, status, result, message, now, ttl ms, group, prefix.
     /// Returns {'ok', HGETALL}, {'already', HGETALL} (this lease finished it before: a retry
     /// after a lost reply) or {'lost', status}.
-    static let finish = preamble + """
-        local s = redis.call('HMGET', KEYS[1], 'status', 'lease', 'cancel', 'entry')
-        if not s[1] or s[2] ~= ARGV[1] then return {'lost', s[1] or ''} end
-        if s[1] ~= 'running' then return {'already', redis.call('HGETALL', KEYS[1])} end
-        local status = ARGV[2]
-        if s[3] == '1' then status = 'cancelled' end
-        if status == 'succeeded' then
-          settle(KEYS[1], KEYS[2], status, 'result', ARGV[3], ARGV[5], ARGV[6], ARGV[8])
-        elseif status == 'failed' then
-          settle(KEYS[1], KEYS[2], status, 'error', ARGV[4], ARGV[5], ARGV[6], ARGV[8])
-        else
-          settle(KEYS[1], KEYS[2], 'cancelled', nil, nil, ARGV[5], ARGV[6], ARGV[8])
-        end
-        drop(KEYS[3], ARGV[7], s[4])
-        return {'ok', redis.call('HGETALL', KEYS[1])}
-        """
+    static let finish =
+        preamble + """
+            local s = redis.call('HMGET', KEYS[1], 'status', 'lease', 'cancel', 'entry')
+            if not s[1] or s[2] ~= ARGV[1] then return {'lost', s[1] or ''} end
+            if s[1] ~= 'running' then return {'already', redis.call('HGETALL', KEYS[1])} end
+            local status = ARGV[2]
+            if s[3] == '1' then status = 'cancelled' end
+            if status == 'succeeded' then
+              settle(KEYS[1], KEYS[2], status, 'result', ARGV[3], ARGV[5], ARGV[6], ARGV[8])
+            elseif status == 'failed' then
+              settle(KEYS[1], KEYS[2], status, 'error', ARGV[4], ARGV[5], ARGV[6], ARGV[8])
+            else
+              settle(KEYS[1], KEYS[2], 'cancelled', nil, nil, ARGV[5], ARGV[6], ARGV[8])
+            end
+            drop(KEYS[3], ARGV[7], s[4])
+            return {'ok', redis.call('HGETALL', KEYS[1])}
+            """
 
     /// Gives a leased job back: a new queue entry (the old one is acknowledged), attempt not
     /// counted; cancelled instead when a cancel was requested.
     /// KEYS: job, events, queue. ARGV: lease, now, ttl ms, group, prefix, job id.
-    static let requeue = preamble + """
-        local s = redis.call('HMGET', KEYS[1], 'status', 'lease', 'cancel', 'entry', 'attempts')
-        if not s[1] or s[2] ~= ARGV[1] or s[1] ~= 'running' then return {'lost', s[1] or ''} end
-        drop(KEYS[3], ARGV[4], s[4])
-        if s[3] == '1' then
-          settle(KEYS[1], KEYS[2], 'cancelled', nil, nil, ARGV[2], ARGV[3], ARGV[5])
-        else
-          local entry = redis.call('XADD', KEYS[3], '*', 'id', ARGV[6])
-          redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', tostring(math.max(0, tonumber(s[5]) - 1)),
-                     'entry', entry)
-          redis.call('HDEL', KEYS[1], 'started', 'lease')
-          redis.call('XADD', KEYS[2], '*', 'e', 'queued', 'd', '')
-        end
-        return {'ok', redis.call('HGETALL', KEYS[1])}
-        """
+    static let requeue =
+        preamble + """
+            local s = redis.call('HMGET', KEYS[1], 'status', 'lease', 'cancel', 'entry', 'attempts')
+            if not s[1] or s[2] ~= ARGV[1] or s[1] ~= 'running' then return {'lost', s[1] or ''} end
+            drop(KEYS[3], ARGV[4], s[4])
+            if s[3] == '1' then
+              settle(KEYS[1], KEYS[2], 'cancelled', nil, nil, ARGV[2], ARGV[3], ARGV[5])
+            else
+              local entry = redis.call('XADD', KEYS[3], '*', 'id', ARGV[6])
+              redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', tostring(math.max(0, tonumber(s[5]) - 1)),
+                         'entry', entry)
+              redis.call('HDEL', KEYS[1], 'started', 'lease')
+              redis.call('XADD', KEYS[2], '*', 'e', 'queued', 'd', '')
+            end
+            return {'ok', redis.call('HGETALL', KEYS[1])}
+            """
 
     /// KEYS: job, events. ARGV: lease, story paragraph JSON. Adds a `paragraph` event while the
     /// lease owns the job.
@@ -144,17 +149,18 @@ enum RedisJobScripts {
 
     /// KEYS: job, events. ARGV: now, ttl ms, group, prefix.
     /// A queued job is cancelled at once (its queue entry deleted); a running one is flagged.
-    static let cancel = preamble + """
-        local s = redis.call('HMGET', KEYS[1], 'status', 'queue', 'entry')
-        if not s[1] then return {'none'} end
-        if s[1] == 'queued' then
-          settle(KEYS[1], KEYS[2], 'cancelled', nil, nil, ARGV[1], ARGV[2], ARGV[4])
-          if s[2] and s[3] then redis.call('XDEL', s[2], s[3]) end
-        elseif s[1] == 'running' then
-          redis.call('HSET', KEYS[1], 'cancel', '1')
-        end
-        return {'ok', redis.call('HGETALL', KEYS[1])}
-        """
+    static let cancel =
+        preamble + """
+            local s = redis.call('HMGET', KEYS[1], 'status', 'queue', 'entry')
+            if not s[1] then return {'none'} end
+            if s[1] == 'queued' then
+              settle(KEYS[1], KEYS[2], 'cancelled', nil, nil, ARGV[1], ARGV[2], ARGV[4])
+              if s[2] and s[3] then redis.call('XDEL', s[2], s[3]) end
+            elseif s[1] == 'running' then
+              redis.call('HSET', KEYS[1], 'cancel', '1')
+            end
+            return {'ok', redis.call('HGETALL', KEYS[1])}
+            """
 
     /// Gives back a fresh entry this consumer read but will not run: acknowledged and added again
     /// at the end of its queue. KEYS: job, queue. ARGV: entry, group, job id.

@@ -43,10 +43,12 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
         public var forgetConsumersIdleFor: TimeInterval
         public var clock: @Sendable () -> Date
 
-        public init(keyPrefix: String = "octavo", lease: TimeInterval = 30, resultTTL: TimeInterval? = 24 * 3600,
-                    maxAttempts: Int = 3, claimBlock: TimeInterval = 1, flushInterval: TimeInterval = 0.1,
-                    consumerName: String? = nil, forgetConsumersIdleFor: TimeInterval = 3600,
-                    clock: @escaping @Sendable () -> Date = { Date() }) {
+        public init(
+            keyPrefix: String = "octavo", lease: TimeInterval = 30, resultTTL: TimeInterval? = 24 * 3600,
+            maxAttempts: Int = 3, claimBlock: TimeInterval = 1, flushInterval: TimeInterval = 0.1,
+            consumerName: String? = nil, forgetConsumersIdleFor: TimeInterval = 3600,
+            clock: @escaping @Sendable () -> Date = { Date() }
+        ) {
             self.keyPrefix = keyPrefix
             self.lease = lease
             self.resultTTL = resultTTL
@@ -90,8 +92,12 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
     /// Connects lazily: a Redis that is down at startup makes calls fail (and `/health` say
     /// so) until it is back, instead of stopping the server.
     public init(url: RedisURL, configuration: Configuration = Configuration()) throws {
-        guard configuration.lease >= 1 else { throw JobStoreError.invalidArgument("the job lease must be at least 1 second") }
-        guard configuration.maxAttempts >= 1 else { throw JobStoreError.invalidArgument("maxAttempts must be at least 1") }
+        guard configuration.lease >= 1 else {
+            throw JobStoreError.invalidArgument("the job lease must be at least 1 second")
+        }
+        guard configuration.maxAttempts >= 1 else {
+            throw JobStoreError.invalidArgument("maxAttempts must be at least 1")
+        }
         self.configuration = configuration
         client = RedisClient(url: url, connectTimeout: 2, commandTimeout: 5, maxIdleConnections: 64)
         healthClient = RedisClient(url: url, connectTimeout: 1, commandTimeout: 1, maxIdleConnections: 1)
@@ -149,25 +155,32 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
             throw JobStoreError.invalidArgument("job type must be 1 to \(JobStore.maxTypeLength) bytes, without ':'")
         }
         if let key, key.isEmpty || key.utf8.count > JobStore.maxIdempotencyKeyLength {
-            throw JobStoreError.invalidArgument("idempotency key must be 1 to \(JobStore.maxIdempotencyKeyLength) bytes")
+            throw JobStoreError.invalidArgument(
+                "idempotency key must be 1 to \(JobStore.maxIdempotencyKeyLength) "
+                    + "bytes")
         }
         let id = JobID.random()
         let queue = queueKey(type: type, model: Self.model(ofParams: params))
         let reply = try redis {
-            try eval(RedisJobScripts.submit,
-                     keys: [key.map(idempotencyKey) ?? jobKey(id), jobKey(id), queue, eventsKey(id), recentKey],
-                     arguments: [Data(id.rawValue.utf8), Data(type.utf8), params, Data((key ?? "").utf8),
-                                 Data(now.utf8), Data(prefix.utf8), Data(String(Self.maxRecentJobs).utf8)])
+            try eval(
+                RedisJobScripts.submit,
+                keys: [key.map(idempotencyKey) ?? jobKey(id), jobKey(id), queue, eventsKey(id), recentKey],
+                arguments: [
+                    Data(id.rawValue.utf8), Data(type.utf8), params, Data((key ?? "").utf8),
+                    Data(now.utf8), Data(prefix.utf8), Data(String(Self.maxRecentJobs).utf8),
+                ])
         }
         guard let values = reply.array, values.count == 2, let created = values[0].integer,
-              let existing = values[1].string.flatMap(JobID.init(rawValue:)) else {
+            let existing = values[1].string.flatMap(JobID.init(rawValue:))
+        else {
             throw JobStoreError.unavailable(backend: "redis", reason: "unexpected reply to submit: \(reply)")
         }
         if created == 1 {
             signal.notify()
-            let job = Job(id: id, type: type, params: params, idempotencyKey: key, status: .queued, attempts: 0,
-                          cancelRequested: false, result: nil, errorMessage: nil, partialText: nil,
-                          createdAt: configuration.clock(), startedAt: nil, finishedAt: nil)
+            let job = Job(
+                id: id, type: type, params: params, idempotencyKey: key, status: .queued, attempts: 0,
+                cancelRequested: false, result: nil, errorMessage: nil, partialText: nil,
+                createdAt: configuration.clock(), startedAt: nil, finishedAt: nil)
             return Submission(job: job, created: true)
         }
         guard let job = try get(existing) else {
@@ -212,7 +225,9 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
                 }
                 offset += page
             }
-            if !expired.isEmpty { try client.send([Data("ZREM".utf8), Data(recentKey.utf8)] + expired.map { Data($0.rawValue.utf8) }) }
+            if !expired.isEmpty {
+                try client.send([Data("ZREM".utf8), Data(recentKey.utf8)] + expired.map { Data($0.rawValue.utf8) })
+            }
             return jobs
         }
     }
@@ -220,8 +235,9 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
     @discardableResult
     public func cancel(_ id: JobID) throws -> Job {
         let reply = try redis {
-            try eval(RedisJobScripts.cancel, keys: [jobKey(id), eventsKey(id)],
-                     arguments: [now, ttlMilliseconds, Self.group, prefix].map { Data($0.utf8) })
+            try eval(
+                RedisJobScripts.cancel, keys: [jobKey(id), eventsKey(id)],
+                arguments: [now, ttlMilliseconds, Self.group, prefix].map { Data($0.utf8) })
         }
         guard let job = Self.jobFromScript(id, reply, expecting: "ok") else { throw JobStoreError.jobNotFound(id) }
         if job.cancelRequested { activeLease(id)?.cancellation.cancel() }
@@ -282,7 +298,10 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
     /// stay running in Redis and are taken over by other servers after their lease.
     public func close() {
         lock.lock()
-        guard !isClosed else { lock.unlock(); return }
+        guard !isClosed else {
+            lock.unlock()
+            return
+        }
         isClosed = true
         let buffers = Array(followers.values)
         followers.removeAll()
@@ -355,10 +374,12 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
     private func forgetIdleConsumers(_ queue: String) throws {
         let limit = Int64(configuration.forgetConsumersIdleFor * 1000)
         for consumer in try client.send("XINFO", "CONSUMERS", queue, Self.group).array ?? [] {
-            guard let fields = consumer.fieldMap, let name = fields["name"].map({ String(decoding: $0, as: UTF8.self) }),
-                  let pending = fields["pending"].flatMap({ Int64(String(decoding: $0, as: UTF8.self)) }),
-                  let idle = fields["idle"].flatMap({ Int64(String(decoding: $0, as: UTF8.self)) }),
-                  pending == 0, idle >= limit, name != configuration.consumerName else { continue }
+            guard let fields = consumer.fieldMap,
+                let name = fields["name"].map({ String(decoding: $0, as: UTF8.self) }),
+                let pending = fields["pending"].flatMap({ Int64(String(decoding: $0, as: UTF8.self)) }),
+                let idle = fields["idle"].flatMap({ Int64(String(decoding: $0, as: UTF8.self)) }),
+                pending == 0, idle >= limit, name != configuration.consumerName
+            else { continue }
             try client.send("XGROUP", "DELCONSUMER", queue, Self.group, name)
         }
     }
@@ -372,20 +393,24 @@ public final class RedisJobStore: JobStorage, @unchecked Sendable {
     /// The job a script returned as `{expected, HGETALL}`.
     static func jobFromScript(_ id: JobID, _ reply: RedisValue, expecting expected: String) -> Job? {
         guard let values = reply.array, values.count == 2, values[0].string == expected,
-              let fields = values[1].fieldMap else { return nil }
+            let fields = values[1].fieldMap
+        else { return nil }
         return decodeJob(id, fields)
     }
 
     static func decodeJob(_ id: JobID, _ fields: [String: Data]) -> Job? {
         func text(_ name: String) -> String? { fields[name].map { String(decoding: $0, as: UTF8.self) } }
         func date(_ name: String) -> Date? { text(name).flatMap { Int64($0) }.map(JobStore.date) }
-        guard let status = text("status").flatMap(JobStatus.init(rawValue:)), let type = text("type") else { return nil }
+        guard let status = text("status").flatMap(JobStatus.init(rawValue:)), let type = text("type") else {
+            return nil
+        }
         let key = text("key")
-        return Job(id: id, type: type, params: fields["params"] ?? Data(), idempotencyKey: key?.isEmpty == false ? key : nil,
-                   status: status, attempts: Int(text("attempts") ?? "") ?? 0, cancelRequested: text("cancel") == "1",
-                   result: status == .succeeded ? (fields["result"] ?? Data()) : nil,
-                   errorMessage: status == .failed ? (text("error") ?? "failed") : nil, partialText: nil,
-                   createdAt: date("created") ?? Date(timeIntervalSince1970: 0), startedAt: date("started"),
-                   finishedAt: date("finished"))
+        return Job(
+            id: id, type: type, params: fields["params"] ?? Data(), idempotencyKey: key?.isEmpty == false ? key : nil,
+            status: status, attempts: Int(text("attempts") ?? "") ?? 0, cancelRequested: text("cancel") == "1",
+            result: status == .succeeded ? (fields["result"] ?? Data()) : nil,
+            errorMessage: status == .failed ? (text("error") ?? "failed") : nil, partialText: nil,
+            createdAt: date("created") ?? Date(timeIntervalSince1970: 0), startedAt: date("started"),
+            finishedAt: date("finished"))
     }
 }

@@ -93,8 +93,9 @@ final class SQLiteDatabase {
         if rc != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(db))
             sqlite3_free(errorMessage)
-            throw SQLiteError(code: sqlite3_extended_errcode(db), message: message, sql: sql,
-                              systemErrno: sqlite3_system_errno(db))
+            throw SQLiteError(
+                code: sqlite3_extended_errcode(db), message: message, sql: sql,
+                systemErrno: sqlite3_system_errno(db))
         }
     }
 
@@ -108,8 +109,9 @@ final class SQLiteDatabase {
         var raw: OpaquePointer?
         let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
         guard rc == SQLITE_OK, let raw else {
-            throw SQLiteError(code: sqlite3_extended_errcode(db), message: String(cString: sqlite3_errmsg(db)),
-                              sql: sql, systemErrno: sqlite3_system_errno(db))
+            throw SQLiteError(
+                code: sqlite3_extended_errcode(db), message: String(cString: sqlite3_errmsg(db)),
+                sql: sql, systemErrno: sqlite3_system_errno(db))
         }
         let statement = SQLiteStatement(raw, database: self, sql: sql)
         statementCache[sql] = statement
@@ -181,9 +183,10 @@ final class SQLiteDatabase {
     fileprivate func lastError(rc: Int32, sql: String?) -> SQLiteError {
         guard let handle else { return SQLiteError(code: rc, message: "database is closed", sql: sql, systemErrno: 0) }
         let extended = sqlite3_extended_errcode(handle)
-        return SQLiteError(code: (extended & 0xFF) == (rc & 0xFF) ? extended : rc,
-                           message: String(cString: sqlite3_errmsg(handle)), sql: sql,
-                           systemErrno: sqlite3_system_errno(handle))
+        return SQLiteError(
+            code: (extended & 0xFF) == (rc & 0xFF) ? extended : rc,
+            message: String(cString: sqlite3_errmsg(handle)), sql: sql,
+            systemErrno: sqlite3_system_errno(handle))
     }
 
     private func requireHandle() throws -> OpaquePointer {
@@ -222,7 +225,9 @@ final class SQLiteStatement {
         case .blob(let v):
             rc = v.withUnsafeBytes { buffer in
                 // A zero-length blob must still be a blob, not NULL: bind_zeroblob does that.
-                guard let base = buffer.baseAddress, buffer.count > 0 else { return sqlite3_bind_zeroblob(raw, index, 0) }
+                guard let base = buffer.baseAddress, buffer.count > 0 else {
+                    return sqlite3_bind_zeroblob(raw, index, 0)
+                }
                 return sqlite3_bind_blob64(raw, index, base, sqlite3_uint64(buffer.count), SQLITE_TRANSIENT)
             }
         }

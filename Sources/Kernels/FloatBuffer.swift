@@ -2,7 +2,7 @@
 /// or owned (widened or converted at load, or a workspace).
 ///
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A class so that many layers can share one buffer and the owner (mapping or
@@ -60,7 +60,8 @@ public final class FloatBuffer: @unchecked Sendable {
     public func releaseMappedPages(elements: Range<Int>) {
         guard isMapped, !elements.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let first = Int(bitPattern: pointer) + elements.lowerBound * 4, last = Int(bitPattern: pointer) + elements.upperBound * 4
+        let first = Int(bitPattern: pointer) + elements.lowerBound * 4
+        let last = Int(bitPattern: pointer) + elements.upperBound * 4
         let start = (first + page - 1) / page * page
         let end = last / page * page
         guard end > start, let address = UnsafeMutableRawPointer(bitPattern: start) else { return }

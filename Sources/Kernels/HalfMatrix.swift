@@ -9,8 +9,10 @@ public final class HalfMatrix: @unchecked Sendable {
 
     /// Rounds a float matrix to half precision (round to nearest even), transposing a Conv1D.
     /// `rowsDone` hears of each block of rows once it is converted (see `forEachConversionBlock`).
-    public init(converting weight: UnsafePointer<Float>, inFeatures: Int, outFeatures: Int, layout: WeightLayout,
-                pool: ComputePool = .shared, rowsDone: ((Range<Int>) -> Void)? = nil) {
+    public init(
+        converting weight: UnsafePointer<Float>, inFeatures: Int, outFeatures: Int, layout: WeightLayout,
+        pool: ComputePool = .shared, rowsDone: ((Range<Int>) -> Void)? = nil
+    ) {
         rows = outFeatures
         columns = inFeatures
         let h = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * columns))

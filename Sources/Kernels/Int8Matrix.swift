@@ -20,8 +20,10 @@ public final class Int8Matrix: @unchecked Sendable {
 
     /// Quantizes a float matrix: each output row scaled so its largest magnitude maps to 127.
     /// `rowsDone` hears of each block of rows once it is quantized (see `forEachConversionBlock`).
-    public init(quantizing weight: UnsafePointer<Float>, inFeatures: Int, outFeatures: Int, layout: WeightLayout,
-                pool: ComputePool = .shared, rowsDone: ((Range<Int>) -> Void)? = nil) {
+    public init(
+        quantizing weight: UnsafePointer<Float>, inFeatures: Int, outFeatures: Int, layout: WeightLayout,
+        pool: ComputePool = .shared, rowsDone: ((Range<Int>) -> Void)? = nil
+    ) {
         rows = outFeatures
         columns = inFeatures
         let q = UnsafeMutablePointer<Int8>.allocate(capacity: max(1, rows * columns))
@@ -51,8 +53,10 @@ public final class Int8Matrix: @unchecked Sendable {
     /// borrowing `rowSums` too when the file stores them. Without them every value is read once
     /// to sum the rows: NLLB-600M's 600 MB of int8 took about 490 ms to load that way, against
     /// about 13 ms with the sums stored.
-    public init(values: UnsafePointer<Int8>, scales: UnsafePointer<Float>, rows: Int, columns: Int, owner: AnyObject,
-                rowSums storedSums: UnsafePointer<Int32>? = nil, pool: ComputePool = .shared) {
+    public init(
+        values: UnsafePointer<Int8>, scales: UnsafePointer<Float>, rows: Int, columns: Int, owner: AnyObject,
+        rowSums storedSums: UnsafePointer<Int32>? = nil, pool: ComputePool = .shared
+    ) {
         self.values = values
         self.scales = scales
         self.rows = rows
@@ -111,7 +115,9 @@ public final class Int8Matrix: @unchecked Sendable {
 
 /// Symmetric int8 quantization of one vector: scale = max|x| / 127, q = round(x / scale).
 @inline(__always)
-public func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into q: UnsafeMutablePointer<Int8>, scale: UnsafeMutablePointer<Float>) {
+public func quantizeRow(
+    _ x: UnsafePointer<Float>, count: Int, into q: UnsafeMutablePointer<Int8>, scale: UnsafeMutablePointer<Float>
+) {
     var maximum: Float = 0
     for k in 0..<count { maximum = max(maximum, abs(x[k])) }
     let s = maximum / 127

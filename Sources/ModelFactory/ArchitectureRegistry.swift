@@ -38,7 +38,8 @@ public struct ArchitectureRegistry: Sendable {
         let architecture = try architecture(of: directory)
         guard architecture.capability == capability else {
             throw ModelFactoryError.wrongCapability(
-                path: directory.path, modelType: architecture.modelType, has: architecture.capability, needed: capability,
+                path: directory.path, modelType: architecture.modelType, has: architecture.capability,
+                needed: capability,
                 typesWithNeeded: architectures.filter { $0.capability == capability }.map(\.modelType))
         }
         return architecture

@@ -1,6 +1,6 @@
 import Foundation
-import Generation
 import GPT2
+import Generation
 import Tensor
 import Tokenizer
 
@@ -18,7 +18,8 @@ public struct GPT2Architecture: ModelArchitecture {
             modelType: config.modelType,
             fields: [
                 "n_layer": "\(config.nLayer)", "n_head": "\(config.nHead)", "n_embd": "\(config.nEmbd)",
-                "n_positions": "\(config.nPositions)", "vocab_size": "\(config.vocabSize)", "n_inner": "\(config.innerDim)",
+                "n_positions": "\(config.nPositions)", "vocab_size": "\(config.vocabSize)",
+                "n_inner": "\(config.innerDim)",
                 "activation_function": config.activationFunction, "layer_norm_epsilon": "\(config.layerNormEpsilon)",
                 "tie_word_embeddings": "\(config.tieWordEmbeddings)",
             ],
@@ -35,7 +36,9 @@ public struct GPT2Architecture: ModelArchitecture {
     }
 
     public func load(directory: URL, options: ModelLoadOptions) throws -> LoadedModel {
-        .causalGeneration(try GPT2Pipeline(directory: directory, precision: options.precision,
-                                           cachePrecision: options.cachePrecision))
+        .causalGeneration(
+            try GPT2Pipeline(
+                directory: directory, precision: options.precision,
+                cachePrecision: options.cachePrecision))
     }
 }

@@ -19,8 +19,10 @@ public struct M2M100Architecture: ModelArchitecture {
             fields: [
                 "encoder_layers": "\(config.encoderLayers)", "decoder_layers": "\(config.decoderLayers)",
                 "d_model": "\(config.dModel)", "encoder_attention_heads": "\(config.encoderAttentionHeads)",
-                "decoder_attention_heads": "\(config.decoderAttentionHeads)", "encoder_ffn_dim": "\(config.encoderFFNDim)",
-                "decoder_ffn_dim": "\(config.decoderFFNDim)", "max_position_embeddings": "\(config.maxPositionEmbeddings)",
+                "decoder_attention_heads": "\(config.decoderAttentionHeads)",
+                "encoder_ffn_dim": "\(config.encoderFFNDim)",
+                "decoder_ffn_dim": "\(config.decoderFFNDim)",
+                "max_position_embeddings": "\(config.maxPositionEmbeddings)",
                 "vocab_size": "\(config.vocabSize)", "activation_function": config.activationFunction,
                 "scale_embedding": "\(config.scaleEmbedding)", "tie_word_embeddings": "\(config.tieWordEmbeddings)",
             ],
@@ -38,7 +40,9 @@ public struct M2M100Architecture: ModelArchitecture {
     }
 
     public func load(directory: URL, options: ModelLoadOptions) throws -> LoadedModel {
-        .translation(try NLLBPipeline(directory: directory, precision: options.precision,
-                                      cachePrecision: options.cachePrecision, vocabularyMap: options.vocabularyMap))
+        .translation(
+            try NLLBPipeline(
+                directory: directory, precision: options.precision,
+                cachePrecision: options.cachePrecision, vocabularyMap: options.vocabularyMap))
     }
 }

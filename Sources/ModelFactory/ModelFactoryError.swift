@@ -12,8 +12,9 @@ public enum ModelFactoryError: Error, CustomStringConvertible, Equatable {
     case unsupportedModelType(String, path: String?, supported: [String])
     /// The folder holds a model of another capability than the command needs; `typesWithNeeded`
     /// are the model types that have it.
-    case wrongCapability(path: String, modelType: String, has: ModelCapability, needed: ModelCapability,
-                         typesWithNeeded: [String])
+    case wrongCapability(
+        path: String, modelType: String, has: ModelCapability, needed: ModelCapability,
+        typesWithNeeded: [String])
 
     public var description: String {
         switch self {
@@ -23,13 +24,15 @@ public enum ModelFactoryError: Error, CustomStringConvertible, Equatable {
             return "\(path): not a JSON object."
         case .missingModelType(let path):
             return "\(path): has no \"model_type\"; cannot tell which model this is."
-        case let .unsupportedModelType(type, path, supported):
+        case .unsupportedModelType(let type, let path, let supported):
             let place = path.map { "\($0): " } ?? ""
-            return "\(place)model_type '\(type)' is not supported (supported: \(supported.joined(separator: ", ")))."
-        case let .wrongCapability(path, type, has, needed, typesWithNeeded):
+            return "\(place)model_type '\(type)' is not supported (supported: "
+                + "\(supported.joined(separator: ", ")))."
+        case .wrongCapability(let path, let type, let has, let needed, let typesWithNeeded):
             let advice = has == .translation ? "`translate` or `serve`" : "`generate`, `story` or `serve`"
             return "\(path) holds a \(has.rawValue) model (config.json model_type \(type)); this command needs a "
-                + "\(needed.rawValue) model (model_type \(typesWithNeeded.joined(separator: " or "))). Use \(advice) for it."
+                + "\(needed.rawValue) model (model_type \(typesWithNeeded.joined(separator: " or "))). Use "
+                + "\(advice) for it."
         }
     }
 }

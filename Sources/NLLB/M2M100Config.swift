@@ -90,7 +90,9 @@ public struct M2M100Config: Encodable, Sendable, Equatable {
         do {
             config = try M2M100Config(file: ConfigJSON(contentsOf: url))
         } catch let fault as ConfigJSON.Fault {
-            if fault.deliberate { throw M2M100Error.unsupportedConfig(key: fault.key, value: fault.value, reason: fault.reason) }
+            if fault.deliberate {
+                throw M2M100Error.unsupportedConfig(key: fault.key, value: fault.value, reason: fault.reason)
+            }
             throw M2M100Error.malformedConfig(path: url.path, reason: "\(fault.key) \(fault.reason)")
         }
         try config.validate()
@@ -102,32 +104,41 @@ public struct M2M100Config: Encodable, Sendable, Equatable {
     /// and flags take its defaults; a null token id is deliberately not supported.
     init(file: ConfigJSON) throws {
         guard let modelType = try file.string("model_type") else {
-            throw ConfigJSON.Fault(key: "model_type", reason: "is missing (transformers cannot tell the architecture)", deliberate: false)
+            throw ConfigJSON.Fault(
+                key: "model_type", reason: "is missing (transformers cannot tell the architecture)", deliberate: false)
         }
         guard modelType == "m2m_100" else {
             throw M2M100Error.unsupportedConfig(
                 key: "model_type", value: "\"\(modelType)\"",
-                reason: "this loader reads M2M100 / NLLB checkpoints (model_type \"m2m_100\"); use the command for that architecture")
+                reason: "this loader reads M2M100 / NLLB checkpoints (model_type \"m2m_100\"); use the command for "
+                    + "that architecture")
         }
         func shape(_ key: String, count: Bool = false) throws -> Int {
             guard file.contains(key) else {
-                throw ConfigJSON.Fault(key: key, value: "(missing)", reason: "missing key \"\(key)\" (transformers would use its default; Octavo Infer deliberately does not guess a shape)", deliberate: true)
+                throw ConfigJSON.Fault(
+                    key: key, value: "(missing)",
+                    reason:
+                        "missing key \"\(key)\" (transformers would use its default; Octavo Infer deliberately does not guess a shape)",
+                    deliberate: true)
             }
             return try file.size(key, default: nil, count: count)
         }
         func id(_ key: String, _ fallback: Int) throws -> Int {
             guard let id = try file.tokenID(key, default: fallback) else {
-                throw ConfigJSON.Fault(key: key, value: "null", reason: "a null token id is deliberately not supported", deliberate: true)
+                throw ConfigJSON.Fault(
+                    key: key, value: "null", reason: "a null token id is deliberately not supported", deliberate: true)
             }
             return id
         }
-        self.init(vocabSize: try shape("vocab_size"), dModel: try shape("d_model"),
-                  encoderLayers: try shape("encoder_layers", count: true), decoderLayers: try shape("decoder_layers", count: true),
-                  attentionHeads: 16, ffnDim: 4096,
-                  maxPositionEmbeddings: try shape("max_position_embeddings"),
-                  activationFunction: try file.string("activation_function") ?? "relu",
-                  scaleEmbedding: file.flag("scale_embedding", default: true),
-                  tieWordEmbeddings: file.flag("tie_word_embeddings", default: true))
+        self.init(
+            vocabSize: try shape("vocab_size"), dModel: try shape("d_model"),
+            encoderLayers: try shape("encoder_layers", count: true),
+            decoderLayers: try shape("decoder_layers", count: true),
+            attentionHeads: 16, ffnDim: 4096,
+            maxPositionEmbeddings: try shape("max_position_embeddings"),
+            activationFunction: try file.string("activation_function") ?? "relu",
+            scaleEmbedding: file.flag("scale_embedding", default: true),
+            tieWordEmbeddings: file.flag("tie_word_embeddings", default: true))
         self.modelType = modelType
         encoderAttentionHeads = try shape("encoder_attention_heads", count: true)
         decoderAttentionHeads = try shape("decoder_attention_heads", count: true)
@@ -152,24 +163,34 @@ public struct M2M100Config: Encodable, Sendable, Equatable {
             .unsupportedConfig(key: key, value: "\(value)", reason: reason)
         }
         guard modelType == "m2m_100" else {
-            throw unsupported("model_type", "\"\(modelType)\"", "this loader reads M2M100 / NLLB checkpoints (model_type \"m2m_100\")")
+            throw unsupported(
+                "model_type", "\"\(modelType)\"", "this loader reads M2M100 / NLLB checkpoints (model_type \"m2m_100\")"
+            )
         }
         let sizes = [
-            ("vocab_size", vocabSize), ("d_model", dModel), ("encoder_layers", encoderLayers), ("decoder_layers", decoderLayers),
+            ("vocab_size", vocabSize), ("d_model", dModel), ("encoder_layers", encoderLayers),
+            ("decoder_layers", decoderLayers),
             ("encoder_attention_heads", encoderAttentionHeads), ("decoder_attention_heads", decoderAttentionHeads),
-            ("encoder_ffn_dim", encoderFFNDim), ("decoder_ffn_dim", decoderFFNDim), ("max_position_embeddings", maxPositionEmbeddings),
+            ("encoder_ffn_dim", encoderFFNDim), ("decoder_ffn_dim", decoderFFNDim),
+            ("max_position_embeddings", maxPositionEmbeddings),
         ]
         for (key, value) in sizes where value <= 0 { throw unsupported(key, value, "must be positive") }
-        for (key, heads) in [("encoder_attention_heads", encoderAttentionHeads), ("decoder_attention_heads", decoderAttentionHeads)]
+        for (key, heads) in [
+            ("encoder_attention_heads", encoderAttentionHeads), ("decoder_attention_heads", decoderAttentionHeads),
+        ]
         where dModel % heads != 0 {
             throw unsupported(key, heads, "d_model \(dModel) must be divisible by the number of heads")
         }
         // The sinusoid divides by half_dim - 1 (transformers fails the same way).
         guard dModel >= 4 else { throw unsupported("d_model", dModel, "the sinusoidal positions need d_model >= 4") }
         guard activation != nil else {
-            throw unsupported("activation_function", activationFunction, "supported: " + Activation.allCases.map(\.rawValue).joined(separator: ", "))
+            throw unsupported(
+                "activation_function", activationFunction,
+                "supported: " + Activation.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        for (key, id) in [("pad_token_id", padTokenID), ("eos_token_id", eosTokenID), ("decoder_start_token_id", decoderStartTokenID)]
+        for (key, id) in [
+            ("pad_token_id", padTokenID), ("eos_token_id", eosTokenID), ("decoder_start_token_id", decoderStartTokenID),
+        ]
         where id < 0 || id >= vocabSize {
             throw unsupported(key, id, "outside the vocabulary (0..<\(vocabSize))")
         }

@@ -15,12 +15,15 @@ struct M2M100DecoderLayer {
     let fc2: Linear
     let finalLayerNorm: LayerNormLayer
 
-    init(_ checkpoint: Checkpoint, _ tensors: M2M100Tensors.Layer, _ config: M2M100Config,
-         precision: WeightPrecision) throws {
+    init(
+        _ checkpoint: Checkpoint, _ tensors: M2M100Tensors.Layer, _ config: M2M100Config,
+        precision: WeightPrecision
+    ) throws {
         guard let crossTensors = tensors.encoderAttn, let crossNormTensors = tensors.encoderAttnLayerNorm else {
             preconditionFailure("M2M100Tensors lists cross-attention for every decoder layer")
         }
-        let eps = M2M100Config.layerNormEpsilon, heads = config.decoderAttentionHeads
+        let eps = M2M100Config.layerNormEpsilon
+        let heads = config.decoderAttentionHeads
         selfAttn = try M2M100Attention(checkpoint, tensors.selfAttn, heads: heads, precision: precision)
         selfAttnLayerNorm = try LayerNormLayer(checkpoint, tensors.selfAttnLayerNorm, epsilon: eps)
         encoderAttn = try M2M100Attention(checkpoint, crossTensors, heads: heads, precision: precision)

@@ -17,8 +17,10 @@ struct M2M100Encoder {
     let activation: Activation
     let ffnDim: Int
 
-    init(_ checkpoint: Checkpoint, _ tensors: M2M100Tensors, _ config: M2M100Config, embedding: M2M100InputEmbedding,
-         precision: WeightPrecision) throws {
+    init(
+        _ checkpoint: Checkpoint, _ tensors: M2M100Tensors, _ config: M2M100Config, embedding: M2M100InputEmbedding,
+        precision: WeightPrecision
+    ) throws {
         self.embedding = embedding
         layers = try tensors.encoderLayers.map { try M2M100EncoderLayer(checkpoint, $0, config, precision: precision) }
         layerNorm = try LayerNormLayer(checkpoint, tensors.encoderLayerNorm, epsilon: M2M100Config.layerNormEpsilon)
@@ -30,8 +32,12 @@ struct M2M100Encoder {
     /// rows in `ws.x`: source s occupies the rows from the sum of the earlier lengths.
     func forward(_ sources: [[Int]], rows: Int, workspace ws: M2M100Workspace) {
         let c = embedding.dimension
-        let x = ws.x.mutablePointer, normed = ws.normed.mutablePointer, hidden = ws.hidden.mutablePointer
-        let q = ws.q.mutablePointer, k = ws.k.mutablePointer, v = ws.v.mutablePointer
+        let x = ws.x.mutablePointer
+        let normed = ws.normed.mutablePointer
+        let hidden = ws.hidden.mutablePointer
+        let q = ws.q.mutablePointer
+        let k = ws.k.mutablePointer
+        let v = ws.v.mutablePointer
         let attended = ws.attended.mutablePointer
 
         // Embeddings: x[r] = embed_tokens[token]·embed_scale + positions[id]        [rows, C]
@@ -40,7 +46,8 @@ struct M2M100Encoder {
             var nonPad = 0
             for token in source {
                 if token != embedding.padTokenID { nonPad += 1 }
-                embedding(out: x + r * c, token: token, positionID: embedding.positionID(token: token, nonPadCount: nonPad))
+                embedding(
+                    out: x + r * c, token: token, positionID: embedding.positionID(token: token, nonPadCount: nonPad))
                 r += 1
             }
         }
@@ -49,28 +56,34 @@ struct M2M100Encoder {
             // Self-attention: x += out_proj(attend(q, k, v)), each source over its own rows
             let attention = layer.selfAttn
             layer.selfAttnLayerNorm(out: normed, input: x, rows: rows)
-            attention.qProj(out: q, input: normed, rows: rows)                              // [rows, C]
+            attention.qProj(out: q, input: normed, rows: rows)  // [rows, C]
             attention.kProj(out: k, input: normed, rows: rows)
             attention.vProj(out: v, input: normed, rows: rows)
             var start = 0
             for source in sources {
-                let length = source.count, keys = k + start * c, values = v + start * c, first = start
-                ComputePool.shared.forEachRowAndHead(rows: length, heads: attention.heads, multiplyAdds: 2 * length * length * c) { i, h, t in
+                let length = source.count
+                let keys = k + start * c
+                let values = v + start * c
+                let first = start
+                ComputePool.shared.forEachRowAndHead(
+                    rows: length, heads: attention.heads, multiplyAdds: 2 * length * length * c
+                ) { i, h, t in
                     let row = first + i
-                    attentionOverRows(out: attended + row * c, query: q + row * c, keys: keys, values: values,
-                                      length: length, heads: h..<(h + 1), headDim: attention.headDim, rowStride: c,
-                                      scale: attention.scale, scores: ws.scores.mutablePointer + t * ws.scoresPerThread)
+                    attentionOverRows(
+                        out: attended + row * c, query: q + row * c, keys: keys, values: values,
+                        length: length, heads: h..<(h + 1), headDim: attention.headDim, rowStride: c,
+                        scale: attention.scale, scores: ws.scores.mutablePointer + t * ws.scoresPerThread)
                 }
                 start += length
-            }                                                                                // [rows, C]
+            }  // [rows, C]
             attention.outProj(out: x, input: attended, rows: rows, accumulate: true)
 
             // Feed-forward: x += fc2(act(fc1(final_layer_norm(x))))
             layer.finalLayerNorm(out: normed, input: x, rows: rows)
-            layer.fc1(out: hidden, input: normed, rows: rows)                               // [rows, ffn]
+            layer.fc1(out: hidden, input: normed, rows: rows)  // [rows, ffn]
             activation.apply(hidden, count: rows * ffnDim)
-            layer.fc2(out: x, input: hidden, rows: rows, accumulate: true)                  // [rows, C]
+            layer.fc2(out: x, input: hidden, rows: rows, accumulate: true)  // [rows, C]
         }
-        layerNorm(out: x, input: x, rows: rows)                                             // last_hidden_state
+        layerNorm(out: x, input: x, rows: rows)  // last_hidden_state
     }
 }

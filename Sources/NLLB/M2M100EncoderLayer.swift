@@ -12,8 +12,10 @@ struct M2M100EncoderLayer {
     let fc2: Linear
     let finalLayerNorm: LayerNormLayer
 
-    init(_ checkpoint: Checkpoint, _ tensors: M2M100Tensors.Layer, _ config: M2M100Config,
-         precision: WeightPrecision) throws {
+    init(
+        _ checkpoint: Checkpoint, _ tensors: M2M100Tensors.Layer, _ config: M2M100Config,
+        precision: WeightPrecision
+    ) throws {
         let eps = M2M100Config.layerNormEpsilon
         let heads = config.encoderAttentionHeads
         selfAttn = try M2M100Attention(checkpoint, tensors.selfAttn, heads: heads, precision: precision)

@@ -18,25 +18,32 @@ public enum M2M100Error: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .configNotFound(let path):
-            return "\(path): not found. Point the model path at a Hugging Face M2M100/NLLB folder (config.json, model.safetensors, generation_config.json)."
+            return "\(path): not found. Point the model path at a Hugging Face M2M100/NLLB folder (config.json, "
+                + "model.safetensors, generation_config.json)."
         case .malformedConfig(let path, let reason):
             return "\(path): \(reason). Fix config.json (compare with the model's original on the hub)."
         case .unsupportedConfig(let key, let value, let reason):
             return "config.json: \(key) = \(value) is not supported (\(reason))."
         case .tokenOutOfRange(let id, let size):
-            return "token id \(id) is outside the model's vocabulary (0..<\(size)). The tokenizer does not match the model."
+            return "token id \(id) is outside the model's vocabulary (0..<\(size)). The tokenizer does not match "
+                + "the model."
         case .emptySource(let index):
-            return "source \(index) has no tokens. Tokenize with the NLLB tokenizer, which adds the language code and </s>."
+            return "source \(index) has no tokens. Tokenize with the NLLB tokenizer, which adds the language code "
+                + "and </s>."
         case .sourceTooLong(let index, let tokens, let limit):
-            return "source \(index) is \(tokens) tokens but the encoder has \(limit) positions. Split the text into shorter sentences."
+            return "source \(index) is \(tokens) tokens but the encoder has \(limit) positions. Split the text "
+                + "into shorter sentences."
         case .targetTooLong(let position, let limit):
-            return "target position \(position) is past the decoder's \(limit) positions. Ask for fewer new tokens (max_new_tokens / max_length)."
+            return "target position \(position) is past the decoder's \(limit) positions. Ask for fewer new tokens "
+                + "(max_new_tokens / max_length)."
         case .cacheFull(let position, let capacity):
-            return "target position \(position) does not fit a cache of \(capacity) positions. Make the cache with makeTargetCache(capacity:) large enough."
+            return "target position \(position) does not fit a cache of \(capacity) positions. Make the cache with "
+                + "makeTargetCache(capacity:) large enough."
         case .foreignCache(let reason):
             return "a decoder step was given a cache this model did not make (\(reason))."
         case .rowsNotDecoded(let rows, let decoded):
-            return "rows \(rows.lowerBound)..<\(rows.upperBound) were asked for, but the last decoder step computed \(decoded). Score right after decode."
+            return "rows \(rows.lowerBound)..<\(rows.upperBound) were asked for, but the last decoder step "
+                + "computed \(decoded). Score right after decode."
         }
     }
 }

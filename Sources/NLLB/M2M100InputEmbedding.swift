@@ -16,7 +16,8 @@ struct M2M100InputEmbedding {
     /// out[d_model] = embed_tokens[token]·scale + positions[positionID].
     @inline(__always)
     func callAsFunction(out: UnsafeMutablePointer<Float>, token: Int, positionID: Int) {
-        let e = tokens.row(token), p = positions.row(positionID)
+        let e = tokens.row(token)
+        let p = positions.row(positionID)
         for i in 0..<tokens.dimension {
             // Two roundings, as torch does them: the scaled embedding, then the sum.
             let scaled = e[i] * scale

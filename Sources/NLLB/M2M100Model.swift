@@ -43,9 +43,13 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     public let cachePrecision: KVCachePrecision
 
     /// Loads config.json and the weights of a Hugging Face M2M100 / NLLB folder.
-    public convenience init(directory: URL, precision: WeightPrecision = .f32, cachePrecision: KVCachePrecision = .f32) throws {
+    public convenience init(directory: URL, precision: WeightPrecision = .f32, cachePrecision: KVCachePrecision = .f32)
+        throws
+    {
         let config = try M2M100Config.load(directory: directory)
-        try self.init(config: config, checkpoint: Checkpoint(directory: directory), precision: precision, cachePrecision: cachePrecision)
+        try self.init(
+            config: config, checkpoint: Checkpoint(directory: directory), precision: precision,
+            cachePrecision: cachePrecision)
     }
 
     /// Builds the model from a config and weights named as transformers names them
@@ -55,8 +59,10 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     /// `model.shared.weight`; older files also (or only) have the encoder's and
     /// decoder's `embed_tokens` and `lm_head`.
     /// Matrices are kept at `precision`; a file written by `octavo-infer quantize` is used as stored.
-    public init(config: M2M100Config, checkpoint: Checkpoint, precision: WeightPrecision = .f32,
-                cachePrecision: KVCachePrecision = .f32) throws {
+    public init(
+        config: M2M100Config, checkpoint: Checkpoint, precision: WeightPrecision = .f32,
+        cachePrecision: KVCachePrecision = .f32
+    ) throws {
         try config.validate()
         self.config = config
         self.checkpoint = checkpoint
@@ -72,18 +78,22 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
             maxPositions: config.maxPositionEmbeddings + max(0, config.padTokenID - 1),
             dimension: config.dModel, paddingIndex: config.padTokenID)
         positionLimit = config.maxPositionEmbeddings
-        let embedding = M2M100InputEmbedding(tokens: shared, scale: config.embeddingScale, positions: positions, padTokenID: config.padTokenID)
+        let embedding = M2M100InputEmbedding(
+            tokens: shared, scale: config.embeddingScale, positions: positions, padTokenID: config.padTokenID)
         encoder = try M2M100Encoder(checkpoint, tensors, config, embedding: embedding, precision: precision)
         decoder = try M2M100Decoder(checkpoint, tensors, config, embedding: embedding, precision: precision)
         outputLayer = try OutputLayer(checkpoint, tensors.output, embedding: shared, precision: precision)
-        encoderWorkspace = M2M100Workspace(dModel: config.dModel, ffnDim: config.encoderFFNDim, maxPositions: positionLimit)
-        decoderWorkspace = M2M100Workspace(dModel: config.dModel, ffnDim: config.decoderFFNDim, maxPositions: positionLimit)
+        encoderWorkspace = M2M100Workspace(
+            dModel: config.dModel, ffnDim: config.encoderFFNDim, maxPositions: positionLimit)
+        decoderWorkspace = M2M100Workspace(
+            dModel: config.dModel, ffnDim: config.decoderFFNDim, maxPositions: positionLimit)
     }
 
     /// The matrices `octavo-infer quantize` converts: every attention projection and
     /// feed-forward layer, and the output layer (written as an explicit `lm_head.weight`,
     /// read from the shared embedding when tied).
-    public static func quantizableMatrices(config: M2M100Config, checkpoint: Checkpoint) -> [CheckpointQuantizer.Matrix] {
+    public static func quantizableMatrices(config: M2M100Config, checkpoint: Checkpoint) -> [CheckpointQuantizer.Matrix]
+    {
         M2M100Tensors(config: config, checkpoint: checkpoint).quantizableMatrices(in: checkpoint)
     }
 
@@ -106,12 +116,16 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         // per source (transformers computes them at the first decoder step and caches them).
         let c = config.dModel
         let memories = sources.map {
-            KVCache(layers: config.decoderLayers, heads: config.decoderAttentionHeads, headDim: config.decoderHeadDim, capacity: $0.count,
-                    precision: cachePrecision)
+            KVCache(
+                layers: config.decoderLayers, heads: config.decoderAttentionHeads, headDim: config.decoderHeadDim,
+                capacity: $0.count,
+                precision: cachePrecision)
         }
-        let hidden = ws.x.pointer, k = ws.k.mutablePointer, v = ws.v.mutablePointer
+        let hidden = ws.x.pointer
+        let k = ws.k.mutablePointer
+        let v = ws.v.mutablePointer
         for (l, layer) in decoder.layers.enumerated() {
-            layer.encoderAttn.kProj(out: k, input: hidden, rows: rows)                    // [rows, C]
+            layer.encoderAttn.kProj(out: k, input: hidden, rows: rows)  // [rows, C]
             layer.encoderAttn.vProj(out: v, input: hidden, rows: rows)
             var start = 0
             for (s, source) in sources.enumerated() {
@@ -128,16 +142,21 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     }
 
     public func makeTargetCache(capacity: Int) -> KVCache {
-        KVCache(layers: config.decoderLayers, heads: config.decoderAttentionHeads, headDim: config.decoderHeadDim,
-                capacity: max(1, min(capacity, positionLimit)), precision: cachePrecision)
+        KVCache(
+            layers: config.decoderLayers, heads: config.decoderAttentionHeads, headDim: config.decoderHeadDim,
+            capacity: max(1, min(capacity, positionLimit)), precision: cachePrecision)
     }
 
-    public func decode(_ steps: [Seq2SeqStep], logits: UnsafeMutablePointer<Float>?, vocabulary: OutputVocabulary?) throws {
+    public func decode(_ steps: [Seq2SeqStep], logits: UnsafeMutablePointer<Float>?, vocabulary: OutputVocabulary?)
+        throws
+    {
         lock.lock()
         defer { lock.unlock() }
         guard !steps.isEmpty else { return }
         try validate(steps)
-        if let tokens = vocabulary?.tokens, let first = tokens.first, let last = tokens.last, first < 0 || last >= config.vocabSize {
+        if let tokens = vocabulary?.tokens, let first = tokens.first, let last = tokens.last,
+            first < 0 || last >= config.vocabSize
+        {
             throw M2M100Error.tokenOutOfRange(id: first < 0 ? first : last, vocabularySize: config.vocabSize)
         }
         let ws = decoderWorkspace
@@ -154,7 +173,9 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         try scoreLocked(rows: rows, logits: logits, vocabulary: vocabulary)
     }
 
-    private func scoreLocked(rows: Range<Int>, logits: UnsafeMutablePointer<Float>, vocabulary: OutputVocabulary?) throws {
+    private func scoreLocked(rows: Range<Int>, logits: UnsafeMutablePointer<Float>, vocabulary: OutputVocabulary?)
+        throws
+    {
         guard rows.lowerBound >= 0 && rows.upperBound <= lastStepRows else {
             throw M2M100Error.rowsNotDecoded(rows: rows, decoded: lastStepRows)
         }
@@ -163,7 +184,7 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         if let vocabulary {
             try outputLayer(out: logits, input: input, rows: rows.count, restrictedTo: vocabulary.tokens)
         } else {
-            outputLayer(out: logits, input: input, rows: rows.count)                          // [rows, vocab]
+            outputLayer(out: logits, input: input, rows: rows.count)  // [rows, vocab]
         }
     }
 
@@ -181,7 +202,8 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
         var start = 0
         return sources.map { source in
             let c = config.dModel
-            let rows = Array(UnsafeBufferPointer(start: encoderWorkspace.x.pointer + start * c, count: source.count * c))
+            let rows = Array(
+                UnsafeBufferPointer(start: encoderWorkspace.x.pointer + start * c, count: source.count * c))
             start += source.count
             return rows
         }
@@ -232,8 +254,14 @@ public final class M2M100Model: Seq2SeqModel, @unchecked Sendable {
     }
 
     private func checkShape(of cache: KVCache, _ name: String) throws {
-        guard cache.layers == config.decoderLayers && cache.heads == config.decoderAttentionHeads && cache.headDim == config.decoderHeadDim else {
-            throw M2M100Error.foreignCache(reason: "the \(name) cache is \(cache.layers) layers × \(cache.heads) heads × \(cache.headDim), the decoder's \(config.decoderLayers) × \(config.decoderAttentionHeads) × \(config.decoderHeadDim)")
+        guard
+            cache.layers == config.decoderLayers && cache.heads == config.decoderAttentionHeads
+                && cache.headDim == config.decoderHeadDim
+        else {
+            throw M2M100Error.foreignCache(
+                reason: "the \(name) cache is \(cache.layers) layers × \(cache.heads) "
+                    + "heads × \(cache.headDim), the decoder's \(config.decoderLayers) × "
+                    + "\(config.decoderAttentionHeads) × \(config.decoderHeadDim)")
         }
     }
 }

@@ -45,7 +45,8 @@ public struct M2M100Tensors: CheckpointTensorTable {
             selfAttn = Attention(prefix + ".self_attn", dModel: d)
             selfAttnLayerNorm = LayerNormTensors(prefix + ".self_attn_layer_norm", features: d)
             encoderAttn = crossAttention ? Attention(prefix + ".encoder_attn", dModel: d) : nil
-            encoderAttnLayerNorm = crossAttention
+            encoderAttnLayerNorm =
+                crossAttention
                 ? LayerNormTensors(prefix + ".encoder_attn_layer_norm", features: d) : nil
             fc1 = LinearTensors(prefix + ".fc1", inFeatures: d, outFeatures: ffnDim, layout: .outputMajor)
             fc2 = LinearTensors(prefix + ".fc2", inFeatures: ffnDim, outFeatures: d, layout: .outputMajor)
@@ -80,8 +81,10 @@ public struct M2M100Tensors: CheckpointTensorTable {
     public init(config: M2M100Config, keyPrefix: String) {
         let d = config.dModel
         self.keyPrefix = keyPrefix
-        var sharedNames = [keyPrefix + "shared.weight", keyPrefix + "encoder.embed_tokens.weight",
-                           keyPrefix + "decoder.embed_tokens.weight"]
+        var sharedNames = [
+            keyPrefix + "shared.weight", keyPrefix + "encoder.embed_tokens.weight",
+            keyPrefix + "decoder.embed_tokens.weight",
+        ]
         if config.tieWordEmbeddings { sharedNames.append("lm_head.weight") }
         shared = EmbeddingTensors(names: sharedNames, count: config.vocabSize, dimension: d)
         encoderLayers = (0..<config.encoderLayers).map {

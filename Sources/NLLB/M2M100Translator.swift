@@ -38,7 +38,8 @@ public final class M2M100Translator {
 
     /// Loads the model and generation_config.json of a Hugging Face folder.
     public convenience init(directory: URL) throws {
-        try self.init(model: M2M100Model(directory: directory), generationConfig: GenerationConfigFile.load(directory: directory))
+        try self.init(
+            model: M2M100Model(directory: directory), generationConfig: GenerationConfigFile.load(directory: directory))
     }
 
     public init(model: M2M100Model, generationConfig: GenerationConfigFile = GenerationConfigFile()) {
@@ -52,7 +53,8 @@ public final class M2M100Translator {
     /// `translate` (e.g. `numBeams = 4`, `generation.maxNewTokens`).
     public func defaultParameters(targetLanguageID: Int) -> Seq2SeqParameters {
         var parameters = Seq2SeqParameters(
-            file: generationConfig, decoderStartTokenID: model.config.decoderStartTokenID, eosTokenIDs: [model.config.eosTokenID])
+            file: generationConfig, decoderStartTokenID: model.config.decoderStartTokenID,
+            eosTokenIDs: [model.config.eosTokenID])
         parameters.forcedBOSTokenID = targetLanguageID
         return parameters
     }
@@ -115,7 +117,8 @@ public final class M2M100Translator {
         var ids = output.generatedIDs
         if ids.first == targetLanguageID { ids = ids.dropFirst() }
         if let last = ids.last, eosTokenIDs.contains(last) { ids = ids.dropLast() }
-        return M2M100Translation(outputIDs: output.ids, translationIDs: Array(ids), finishReason: output.finishReason,
-                                 score: output.score)
+        return M2M100Translation(
+            outputIDs: output.ids, translationIDs: Array(ids), finishReason: output.finishReason,
+            score: output.score)
     }
 }

@@ -70,14 +70,19 @@ public final class NLLBPipeline: @unchecked Sendable {
     /// Loads the model, the tokenizer (sentencepiece.bpe.model or tokenizer.json) and
     /// generation_config.json of a Hugging Face NLLB folder, and the CTranslate2 vocabulary
     /// map at `vocabularyMap` when given.
-    public init(directory: URL, precision: WeightPrecision = .f32, cachePrecision: KVCachePrecision = .f32,
-                vocabularyMap: URL? = nil) throws {
+    public init(
+        directory: URL, precision: WeightPrecision = .f32, cachePrecision: KVCachePrecision = .f32,
+        vocabularyMap: URL? = nil
+    ) throws {
         let start = DispatchTime.now()
         self.directory = directory
         let model = try M2M100Model(directory: directory, precision: precision, cachePrecision: cachePrecision)
-        translator = M2M100Translator(model: model, generationConfig: try GenerationConfigFile.load(directory: directory))
+        translator = M2M100Translator(
+            model: model, generationConfig: try GenerationConfigFile.load(directory: directory))
         tokenizer = try NLLBTokenizer(folder: directory)
-        self.vocabularyMap = try vocabularyMap.map { [tokenizer] in try VocabularyMap(contentsOf: $0, tokenizer: tokenizer) }
+        self.vocabularyMap = try vocabularyMap.map { [tokenizer] in
+            try VocabularyMap(contentsOf: $0, tokenizer: tokenizer)
+        }
         loadMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
     }
 
@@ -108,7 +113,8 @@ public final class NLLBPipeline: @unchecked Sendable {
         let tokenizeStart = DispatchTime.now()
         let limit = maxSentenceTokens
         let splits = try texts.map { text -> SplitText in
-            let split = splitter.split(text, limit: .tokens(limit, count: { [tokenizer] in tokenizer.encode($0).count }))
+            let split = splitter.split(
+                text, limit: .tokens(limit, count: { [tokenizer] in tokenizer.encode($0).count }))
             guard !split.sentences.isEmpty else { throw NLLBPipelineError.emptyText }
             return split
         }
@@ -129,10 +135,13 @@ public final class NLLBPipeline: @unchecked Sendable {
         if let x = options.lengthPenalty { parameters.lengthPenalty = x }
         if let x = options.repetitionPenalty { parameters.generation.repetitionPenalty = x }
         if let x = options.noRepeatNgramSize { parameters.generation.noRepeatNgramSize = x }
-        if let vocabularyMap { parameters.outputVocabulary = vocabularyMap.vocabulary(sources: sources, targetPrefix: [targetID]) }
+        if let vocabularyMap {
+            parameters.outputVocabulary = vocabularyMap.vocabulary(sources: sources, targetPrefix: [targetID])
+        }
         try parameters.validate(vocabularySize: translator.model.vocabularySize)
-        return Prepared(sources: sources, splits: splits, parameters: parameters, targetLanguageID: targetID,
-                        tokenizeMs: tokenizeMs)
+        return Prepared(
+            sources: sources, splits: splits, parameters: parameters, targetLanguageID: targetID,
+            tokenizeMs: tokenizeMs)
     }
 
     /// The translated texts: `outputs[i]` is the model's output for `prepared.sources[i]`.
@@ -144,12 +153,15 @@ public final class NLLBPipeline: @unchecked Sendable {
         return try prepared.splits.map { split -> Translation in
             var sentences: [Sentence] = []
             for sentence in split.sentences {
-                let output = translator.translation(of: outputs[next], targetLanguageID: prepared.targetLanguageID,
-                                                    eosTokenIDs: prepared.parameters.generation.eosTokenIDs)
+                let output = translator.translation(
+                    of: outputs[next], targetLanguageID: prepared.targetLanguageID,
+                    eosTokenIDs: prepared.parameters.generation.eosTokenIDs)
                 next += 1
                 let text = tokenizer.decode(output.translationIDs, skipSpecialTokens: true)
-                sentences.append(Sentence(source: String(sentence.text), text: text, outputIDs: output.outputIDs,
-                                          finishReason: output.finishReason))
+                sentences.append(
+                    Sentence(
+                        source: String(sentence.text), text: text, outputIDs: output.outputIDs,
+                        finishReason: output.finishReason))
             }
             return Translation(text: try split.reassemble(sentences.map(\.text)), sentences: sentences)
         }
@@ -159,24 +171,29 @@ public final class NLLBPipeline: @unchecked Sendable {
     /// only), the sentences go one at a time through it: a draft's guesses checked by this
     /// model, the same ids as without.
     /// - Throws: as `prepare`.
-    public func translate(_ texts: [String], options: Options, shouldStop: (() -> Bool)? = nil,
-                          speculative: Seq2SeqSpeculativeDecoder? = nil) throws -> Result {
+    public func translate(
+        _ texts: [String], options: Options, shouldStop: (() -> Bool)? = nil,
+        speculative: Seq2SeqSpeculativeDecoder? = nil
+    ) throws -> Result {
         let prepared = try prepare(texts, options: options)
         let result: M2M100TranslationResult
         var statistics: SpeculativeStatistics?
         if let speculative {
-            (result, statistics) = try translator.translate(prepared.sources, targetLanguageID: prepared.targetLanguageID,
-                                                            parameters: prepared.parameters, speculative: speculative)
+            (result, statistics) = try translator.translate(
+                prepared.sources, targetLanguageID: prepared.targetLanguageID,
+                parameters: prepared.parameters, speculative: speculative)
         } else {
-            result = try translator.translate(prepared.sources, targetLanguageID: prepared.targetLanguageID,
-                                              parameters: prepared.parameters, shouldStop: shouldStop)
+            result = try translator.translate(
+                prepared.sources, targetLanguageID: prepared.targetLanguageID,
+                parameters: prepared.parameters, shouldStop: shouldStop)
         }
         let outputs = result.translations.map {
             Seq2SeqOutput(ids: $0.outputIDs, finishReason: $0.finishReason, score: $0.score)
         }
-        return Result(translations: try assemble(prepared, outputs: outputs), timings: result.timings,
-                      tokenizeMs: prepared.tokenizeMs, outputVocabularySize: prepared.parameters.outputVocabulary?.count,
-                      speculative: statistics)
+        return Result(
+            translations: try assemble(prepared, outputs: outputs), timings: result.timings,
+            tokenizeMs: prepared.tokenizeMs, outputVocabularySize: prepared.parameters.outputVocabulary?.count,
+            speculative: statistics)
     }
 }
 
@@ -189,7 +206,7 @@ public enum NLLBPipelineError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .emptyText: return "the text to translate is empty. Give some text."
-        case let .outputCountMismatch(expected, got):
+        case .outputCountMismatch(let expected, let got):
             return "expected one translation per sentence (\(expected)), got \(got). This is a bug: report it."
         }
     }

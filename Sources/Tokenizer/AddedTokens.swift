@@ -19,8 +19,10 @@ public struct AddedToken: Sendable, Hashable {
     public var normalized: Bool
 
     /// `normalized` defaults as in HF: false for special tokens, true for others.
-    public init(content: String, id: Int, special: Bool, lstrip: Bool = false, rstrip: Bool = false,
-                singleWord: Bool = false, normalized: Bool? = nil) {
+    public init(
+        content: String, id: Int, special: Bool, lstrip: Bool = false, rstrip: Bool = false,
+        singleWord: Bool = false, normalized: Bool? = nil
+    ) {
         self.content = content
         self.id = id
         self.special = special
@@ -62,7 +64,8 @@ struct AddedTokenMatcher: Sendable {
         for (index, pattern) in patterns.enumerated() { byFirstByte[Int(pattern.bytes[0])].append(index) }
         for byte in 0..<256 {
             byFirstByte[byte].sort { a, b in
-                patterns[a].bytes.count != patterns[b].bytes.count ? patterns[a].bytes.count > patterns[b].bytes.count : a < b
+                patterns[a].bytes.count != patterns[b].bytes.count
+                    ? patterns[a].bytes.count > patterns[b].bytes.count : a < b
             }
         }
         self.patterns = patterns

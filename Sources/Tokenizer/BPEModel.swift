@@ -24,9 +24,13 @@ struct BPEModel: Sendable {
 
     /// Builds the model; `merges` are token-string pairs in rank order. `source` and
     /// `mergeLine(rank)` only serve error messages.
-    init(vocabulary: [[UInt8]: Int], merges: [([UInt8], [UInt8])], unknownToken: [UInt8]?, fuseUnknown: Bool,
-         ignoreMerges: Bool, source: String, mergeLine: (Int) -> Int) throws {
-        guard !vocabulary.isEmpty else { throw TokenizerError.invalidVocabulary(path: source, reason: "the vocabulary is empty") }
+    init(
+        vocabulary: [[UInt8]: Int], merges: [([UInt8], [UInt8])], unknownToken: [UInt8]?, fuseUnknown: Bool,
+        ignoreMerges: Bool, source: String, mergeLine: (Int) -> Int
+    ) throws {
+        guard !vocabulary.isEmpty else {
+            throw TokenizerError.invalidVocabulary(path: source, reason: "the vocabulary is empty")
+        }
         var maxID = -1
         for (_, id) in vocabulary {
             guard id >= 0 && id < Int(Int32.max) else {
@@ -47,21 +51,27 @@ struct BPEModel: Sendable {
         var table = MergeTable(capacity: merges.count)
         for (rank, (left, right)) in merges.enumerated() {
             guard let leftID = vocabulary[left] else {
-                throw TokenizerError.mergeTokenNotInVocabulary(path: source, line: mergeLine(rank), token: String(decoding: left, as: UTF8.self))
+                throw TokenizerError.mergeTokenNotInVocabulary(
+                    path: source, line: mergeLine(rank), token: String(decoding: left, as: UTF8.self))
             }
             guard let rightID = vocabulary[right] else {
-                throw TokenizerError.mergeTokenNotInVocabulary(path: source, line: mergeLine(rank), token: String(decoding: right, as: UTF8.self))
+                throw TokenizerError.mergeTokenNotInVocabulary(
+                    path: source, line: mergeLine(rank), token: String(decoding: right, as: UTF8.self))
             }
             guard let newID = vocabulary[left + right] else {
-                throw TokenizerError.mergeTokenNotInVocabulary(path: source, line: mergeLine(rank), token: String(decoding: left + right, as: UTF8.self))
+                throw TokenizerError.mergeTokenNotInVocabulary(
+                    path: source, line: mergeLine(rank), token: String(decoding: left + right, as: UTF8.self))
             }
             table.insert(left: Int32(leftID), right: Int32(rightID), rank: Int32(rank), newID: Int32(newID))
         }
         var unknownID: Int32?
         if let unknownToken {
             guard let id = vocabulary[unknownToken] else {
-                throw TokenizerError.invalidField(path: source, field: "model.unk_token",
-                                                  reason: "names \(String(decoding: unknownToken, as: UTF8.self).debugDescription), which is not in the vocabulary")
+                throw TokenizerError.invalidField(
+                    path: source, field: "model.unk_token",
+                    reason: "names "
+                        + "\(String(decoding: unknownToken, as: UTF8.self).debugDescription), which is not in the vocabulary"
+                )
             }
             unknownID = Int32(id)
         }
@@ -135,7 +145,9 @@ struct BPEModel: Sendable {
     /// Repeatedly merges the adjacent pair of lowest rank (leftmost on ties); returns the
     /// new symbol count. `ranks[i]` is the rank of the pair (symbols[i], symbols[i+1]),
     /// Int32.max if they do not merge. Raw pointers: this is the hot loop of encoding.
-    private func mergeByScanning(_ symbols: UnsafeMutablePointer<Int32>, _ ranks: UnsafeMutablePointer<Int32>, count: Int) -> Int {
+    private func mergeByScanning(
+        _ symbols: UnsafeMutablePointer<Int32>, _ ranks: UnsafeMutablePointer<Int32>, count: Int
+    ) -> Int {
         var count = count
         for i in 0..<(count - 1) {
             ranks[i] = merges.lookup(left: symbols[i], right: symbols[i + 1])?.rank ?? Int32.max
@@ -186,7 +198,9 @@ struct BPEModel: Sendable {
             guard alive[position], next[position] < count else { continue }
             let right = next[position]
             // Stale if the pair at this position changed since the candidate was pushed.
-            guard let current = merges.lookup(left: symbols[position], right: symbols[right]), current.newID == top.newID else { continue }
+            guard let current = merges.lookup(left: symbols[position], right: symbols[right]),
+                current.newID == top.newID
+            else { continue }
             symbols[position] = top.newID
             alive[right] = false
             next[position] = next[right]

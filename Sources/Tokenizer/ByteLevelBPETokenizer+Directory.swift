@@ -19,7 +19,10 @@ extension ByteLevelBPETokenizer {
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         guard fileManager.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw TokenizerError.missingFile(path: directory.path, hint: "Pass the folder of a Hugging Face model (it holds tokenizer.json or vocab.json and merges.txt).")
+            throw TokenizerError.missingFile(
+                path: directory.path,
+                hint: "Pass the folder of a Hugging Face model "
+                    + "(it holds tokenizer.json or vocab.json and merges.txt).")
         }
         let configURL = directory.appendingPathComponent("tokenizer_config.json")
         let config = try TokenizerFiles.optionalJSONObject(configURL)
@@ -29,7 +32,9 @@ extension ByteLevelBPETokenizer {
         let vocabularyURL = directory.appendingPathComponent("vocab.json")
         let mergesURL = directory.appendingPathComponent("merges.txt")
         let hasTokenizerJSON = fileManager.fileExists(atPath: tokenizerJSONURL.path)
-        if !hasTokenizerJSON && !fileManager.fileExists(atPath: vocabularyURL.path) && !fileManager.fileExists(atPath: mergesURL.path) {
+        if !hasTokenizerJSON && !fileManager.fileExists(atPath: vocabularyURL.path)
+            && !fileManager.fileExists(atPath: mergesURL.path)
+        {
             throw TokenizerError.noTokenizerFiles(directory: directory.path)
         }
 
@@ -39,9 +44,10 @@ extension ByteLevelBPETokenizer {
         let addPrefixSpace: Bool
         switch config?["add_prefix_space"] {
         case nil: addPrefixSpace = false
-        case let .bool(value)?: addPrefixSpace = value
+        case .bool(let value)?: addPrefixSpace = value
         case let other? where !hasTokenizerJSON:
-            throw TokenizerError.invalidField(path: configPath, field: "add_prefix_space", reason: "should be true or false, found \(other.kindName)")
+            throw TokenizerError.invalidField(
+                path: configPath, field: "add_prefix_space", reason: "should be true or false, found \(other.kindName)")
         case _?: addPrefixSpace = false
         }
         let cleanUp = config?.truthy("clean_up_tokenization_spaces", default: false) ?? false
@@ -49,14 +55,17 @@ extension ByteLevelBPETokenizer {
         switch config?["extra_special_tokens"] {
         case nil, .null?, .object?, .array?: break
         case let other?:
-            throw TokenizerError.invalidField(path: configPath, field: "extra_special_tokens", reason: "should be an object, found \(other.kindName)")
+            throw TokenizerError.invalidField(
+                path: configPath, field: "extra_special_tokens", reason: "should be an object, found \(other.kindName)")
         }
         let declared = try declaredTokens(directory: directory, config: config, configPath: configPath)
 
         let addDeclared: (inout AddedVocabulary) -> Void = { vocabulary in
             for token in declared.addedTokens {
                 // Tokens already present with the same options are left alone.
-                if let existing = vocabulary.token(withContent: token.content), existing.sameOptions(as: token) { continue }
+                if let existing = vocabulary.token(withContent: token.content), existing.sameOptions(as: token) {
+                    continue
+                }
                 var token = token
                 token.special = token.special || declared.specialContents.contains(token.content)
                 vocabulary.add(token)
@@ -68,14 +77,17 @@ extension ByteLevelBPETokenizer {
 
         if hasTokenizerJSON {
             let file = try TokenizerJSON(contentsOf: tokenizerJSONURL)
-            return try ByteLevelBPETokenizer(file: file, path: tokenizerJSONURL.path, addPrefixSpace: addPrefixSpace,
-                                             extraTokens: addDeclared, cleanUpTokenizationSpaces: cleanUp)
+            return try ByteLevelBPETokenizer(
+                file: file, path: tokenizerJSONURL.path, addPrefixSpace: addPrefixSpace,
+                extraTokens: addDeclared, cleanUpTokenizationSpaces: cleanUp)
         }
-        let model = try ByteLevelBPETokenizer.model(vocabularyURL: vocabularyURL, mergesURL: mergesURL, asSlowTokenizer: true)
+        let model = try ByteLevelBPETokenizer.model(
+            vocabularyURL: vocabularyURL, mergesURL: mergesURL, asSlowTokenizer: true)
         var added = AddedVocabulary(baseVocabulary: model.vocabulary)
         addDeclared(&added)
-        return ByteLevelBPETokenizer(model: model, addedVocabulary: added, addPrefixSpace: addPrefixSpace,
-                                     useRegex: true, cleanUpTokenizationSpaces: cleanUp)
+        return ByteLevelBPETokenizer(
+            model: model, addedVocabulary: added, addPrefixSpace: addPrefixSpace,
+            useRegex: true, cleanUpTokenizationSpaces: cleanUp)
     }
 
     private struct DeclaredTokens {
@@ -86,12 +98,16 @@ extension ByteLevelBPETokenizer {
         var specialContents: Set<String> = []
     }
 
-    private static let specialAttributes = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"]
+    private static let specialAttributes = [
+        "bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token",
+    ]
 
-    private static func declaredTokens(directory: URL, config: JSONObject?, configPath: String) throws -> DeclaredTokens {
+    private static func declaredTokens(directory: URL, config: JSONObject?, configPath: String) throws -> DeclaredTokens
+    {
         var result = DeclaredTokens()
         let tokenizerClass = try config?.string("tokenizer_class", path: configPath)
-        let isGPT2Class = tokenizerClass == nil || tokenizerClass == "GPT2Tokenizer" || tokenizerClass == "GPT2TokenizerFast"
+        let isGPT2Class =
+            tokenizerClass == nil || tokenizerClass == "GPT2Tokenizer" || tokenizerClass == "GPT2TokenizerFast"
 
         // Special token attributes: GPT-2 defaults, then tokenizer_config.json (an explicit
         // null removes a default), then special_tokens_map.json in the older layout.
@@ -110,16 +126,23 @@ extension ByteLevelBPETokenizer {
         }
         let newLayout = config?["added_tokens_decoder"] != nil
         if newLayout {
-            guard case let .object(decoder)? = config?["added_tokens_decoder"] else {
-                throw TokenizerError.invalidField(path: configPath, field: "added_tokens_decoder", reason: "should be an object mapping ids to tokens")
+            guard case .object(let decoder)? = config?["added_tokens_decoder"] else {
+                throw TokenizerError.invalidField(
+                    path: configPath, field: "added_tokens_decoder", reason: "should be an object mapping ids to tokens"
+                )
             }
             var entries: [AddedToken] = []
             for member in decoder.members {
                 let (key, value) = (member.key, member.value)
                 guard let id = Int(key), id >= 0 else {
-                    throw TokenizerError.invalidField(path: configPath, field: "added_tokens_decoder[\(key.debugDescription)]", reason: "has a key that is not an id")
+                    throw TokenizerError.invalidField(
+                        path: configPath, field: "added_tokens_decoder[\(key.debugDescription)]",
+                        reason: "has a key that is not an id")
                 }
-                guard var token = try specialToken(value, path: configPath, field: "added_tokens_decoder[\(key)]", defaultSpecial: false) else { continue }
+                guard
+                    var token = try specialToken(
+                        value, path: configPath, field: "added_tokens_decoder[\(key)]", defaultSpecial: false)
+                else { continue }
                 token.id = id
                 entries.append(token)
             }
@@ -154,8 +177,10 @@ extension ByteLevelBPETokenizer {
                 var entries: [AddedToken] = []
                 for member in added.members {
                     let (content, value) = (member.key, member.value)
-                    guard case let .integer(id) = value, id >= 0 else {
-                        throw TokenizerError.invalidField(path: addedURL.path, field: content.debugDescription, reason: "should be a non-negative integer id")
+                    guard case .integer(let id) = value, id >= 0 else {
+                        throw TokenizerError.invalidField(
+                            path: addedURL.path, field: content.debugDescription,
+                            reason: "should be a non-negative integer id")
                     }
                     let special = result.specialContents.contains(content)
                     entries.append(AddedToken(content: content, id: id, special: special))
@@ -168,13 +193,15 @@ extension ByteLevelBPETokenizer {
 
     /// A token as transformers serializes one: a string, or an object with `content` and
     /// the AddedToken options. Null means "no such token".
-    private static func specialToken(_ value: JSONValue, path: String, field: String, defaultSpecial: Bool = true) throws -> AddedToken? {
+    private static func specialToken(_ value: JSONValue, path: String, field: String, defaultSpecial: Bool = true)
+        throws -> AddedToken?
+    {
         switch value {
         case .null:
             return nil
-        case let .string(content):
+        case .string(let content):
             return AddedToken(content: content, id: 0, special: defaultSpecial)
-        case let .object(object):
+        case .object(let object):
             guard let content = try object.string("content", path: path, prefix: field + ".") else {
                 throw TokenizerError.invalidField(path: path, field: field + ".content", reason: "is missing")
             }
@@ -184,9 +211,13 @@ extension ByteLevelBPETokenizer {
                 lstrip: try object.bool("lstrip", default: false, path: path, prefix: field + "."),
                 rstrip: try object.bool("rstrip", default: false, path: path, prefix: field + "."),
                 singleWord: try object.bool("single_word", default: false, path: path, prefix: field + "."),
-                normalized: try object.bool("normalized", default: !(defaultSpecial || special), path: path, prefix: field + "."))
+                normalized: try object.bool(
+                    "normalized", default: !(defaultSpecial || special), path: path, prefix: field + "."))
         default:
-            throw TokenizerError.invalidField(path: path, field: field, reason: "should be a string or a token object, found \(value.kindName)")
+            throw TokenizerError.invalidField(
+                path: path, field: field,
+                reason: "should be a string or a token "
+                    + "object, found \(value.kindName)")
         }
     }
 
@@ -195,12 +226,13 @@ extension ByteLevelBPETokenizer {
         switch value {
         case .null:
             return []
-        case let .array(items):
+        case .array(let items):
             return try items.enumerated().compactMap { index, item in
                 try specialToken(item, path: path, field: "additional_special_tokens[\(index)]")
             }
         default:
-            throw TokenizerError.invalidField(path: path, field: "additional_special_tokens", reason: "should be an array, found \(value.kindName)")
+            throw TokenizerError.invalidField(
+                path: path, field: "additional_special_tokens", reason: "should be an array, found \(value.kindName)")
         }
     }
 }

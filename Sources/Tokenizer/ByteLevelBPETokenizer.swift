@@ -57,29 +57,40 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     ///     default: `<|endoftext|>` as the only, special token.
     ///   - addPrefixSpace: HF's `add_prefix_space`.
     ///   - cleanUpTokenizationSpaces: the default for `decode(_:skipSpecialTokens:)`.
-    public init(vocabularyURL: URL, mergesURL: URL, addedTokens: [AddedToken]? = nil,
-                addPrefixSpace: Bool = false, cleanUpTokenizationSpaces: Bool = false) throws {
+    public init(
+        vocabularyURL: URL, mergesURL: URL, addedTokens: [AddedToken]? = nil,
+        addPrefixSpace: Bool = false, cleanUpTokenizationSpaces: Bool = false
+    ) throws {
         let model = try Self.model(vocabularyURL: vocabularyURL, mergesURL: mergesURL)
         var added = AddedVocabulary(baseVocabulary: model.vocabulary)
         for token in addedTokens ?? [AddedToken(content: Self.endOfText, id: 0, special: true, normalized: true)] {
             added.add(token)
         }
-        self.init(model: model, addedVocabulary: added, addPrefixSpace: addPrefixSpace, useRegex: true,
-                  cleanUpTokenizationSpaces: cleanUpTokenizationSpaces)
+        self.init(
+            model: model, addedVocabulary: added, addPrefixSpace: addPrefixSpace, useRegex: true,
+            cleanUpTokenizationSpaces: cleanUpTokenizationSpaces)
     }
 
     /// `asSlowTokenizer`: read merges.txt as transformers' GPT2Tokenizer does (see
     /// `TokenizerFiles.slowTokenizerMerges`) instead of as tokenizers' `BPE.from_file`.
     static func model(vocabularyURL: URL, mergesURL: URL, asSlowTokenizer: Bool = false) throws -> BPEModel {
         let vocabulary = try TokenizerFiles.vocabulary(
-            from: TokenizerFiles.readJSON(vocabularyURL, hint: "vocab.json maps every token to its id; it comes with merges.txt."),
+            from: TokenizerFiles.readJSON(
+                vocabularyURL,
+                hint: "vocab.json maps every token to its id; it comes "
+                    + "with merges.txt."),
             path: vocabularyURL.path, field: "(top level)")
-        let mergesText = try TokenizerFiles.read(mergesURL, hint: "merges.txt lists the BPE merges; it comes with vocab.json.")
-        let (merges, lines) = asSlowTokenizer
+        let mergesText = try TokenizerFiles.read(
+            mergesURL,
+            hint: "merges.txt lists the BPE merges; it comes with "
+                + "vocab.json.")
+        let (merges, lines) =
+            asSlowTokenizer
             ? try TokenizerFiles.slowTokenizerMerges(fromText: mergesText, path: mergesURL.path)
             : try TokenizerFiles.merges(fromText: mergesText, path: mergesURL.path)
-        return try BPEModel(vocabulary: vocabulary, merges: merges, unknownToken: nil, fuseUnknown: false,
-                            ignoreMerges: false, source: mergesURL.path, mergeLine: { lines[$0] })
+        return try BPEModel(
+            vocabulary: vocabulary, merges: merges, unknownToken: nil, fuseUnknown: false,
+            ignoreMerges: false, source: mergesURL.path, mergeLine: { lines[$0] })
     }
 
     /// Loads a `tokenizer.json` the way `tokenizers.Tokenizer.from_file` does, including
@@ -90,24 +101,31 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     /// pre-tokenizer and decoder and no normalizer.
     public init(tokenizerJSONURL: URL, cleanUpTokenizationSpaces: Bool = false) throws {
         let file = try TokenizerJSON(contentsOf: tokenizerJSONURL)
-        try self.init(file: file, path: tokenizerJSONURL.path, addPrefixSpace: file.addPrefixSpace,
-                      extraTokens: { _ in }, cleanUpTokenizationSpaces: cleanUpTokenizationSpaces)
+        try self.init(
+            file: file, path: tokenizerJSONURL.path, addPrefixSpace: file.addPrefixSpace,
+            extraTokens: { _ in }, cleanUpTokenizationSpaces: cleanUpTokenizationSpaces)
     }
 
-    init(file: TokenizerJSON, path: String, addPrefixSpace: Bool, extraTokens: (inout AddedVocabulary) -> Void,
-         cleanUpTokenizationSpaces: Bool) throws {
-        let model = try BPEModel(vocabulary: file.vocabulary, merges: file.merges, unknownToken: file.unknownToken,
-                                 fuseUnknown: file.fuseUnknown, ignoreMerges: file.ignoreMerges, source: path,
-                                 mergeLine: { $0 + 1 })
+    init(
+        file: TokenizerJSON, path: String, addPrefixSpace: Bool, extraTokens: (inout AddedVocabulary) -> Void,
+        cleanUpTokenizationSpaces: Bool
+    ) throws {
+        let model = try BPEModel(
+            vocabulary: file.vocabulary, merges: file.merges, unknownToken: file.unknownToken,
+            fuseUnknown: file.fuseUnknown, ignoreMerges: file.ignoreMerges, source: path,
+            mergeLine: { $0 + 1 })
         var added = AddedVocabulary(baseVocabulary: file.vocabulary)
         for token in file.addedTokens { added.add(token) }
         extraTokens(&added)
-        self.init(model: model, addedVocabulary: added, addPrefixSpace: addPrefixSpace, useRegex: file.useRegex,
-                  cleanUpTokenizationSpaces: cleanUpTokenizationSpaces)
+        self.init(
+            model: model, addedVocabulary: added, addPrefixSpace: addPrefixSpace, useRegex: file.useRegex,
+            cleanUpTokenizationSpaces: cleanUpTokenizationSpaces)
     }
 
-    init(model: BPEModel, addedVocabulary: AddedVocabulary, addPrefixSpace: Bool, useRegex: Bool,
-         cleanUpTokenizationSpaces: Bool) {
+    init(
+        model: BPEModel, addedVocabulary: AddedVocabulary, addPrefixSpace: Bool, useRegex: Bool,
+        cleanUpTokenizationSpaces: Bool
+    ) {
         self.model = model
         self.useRegex = useRegex
         self.addPrefixSpace = addPrefixSpace
@@ -179,9 +197,9 @@ public struct ByteLevelBPETokenizer: Tokenizer {
             rawMatcher.split(buffer, from: 0, to: buffer.count, into: &segments)
             for segment in segments {
                 switch segment {
-                case let .token(id):
+                case .token(let id):
                     ids.append(id)
-                case let .text(start, end):
+                case .text(let start, let end):
                     if normalizedMatcher.isEmpty {
                         encodeText(buffer, from: start, to: end, into: &ids, scratch: &state)
                         continue
@@ -190,8 +208,8 @@ public struct ByteLevelBPETokenizer: Tokenizer {
                     normalizedMatcher.split(buffer, from: start, to: end, into: &inner)
                     for piece in inner {
                         switch piece {
-                        case let .token(id): ids.append(id)
-                        case let .text(s, e): encodeText(buffer, from: s, to: e, into: &ids, scratch: &state)
+                        case .token(let id): ids.append(id)
+                        case .text(let s, let e): encodeText(buffer, from: s, to: e, into: &ids, scratch: &state)
                         }
                     }
                 }
@@ -201,8 +219,10 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     }
 
     /// Pre-tokenizes and BPE-encodes text that holds no added token.
-    func encodeText(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, into ids: inout [Int],
-                    scratch: inout BPEScratch) {
+    func encodeText(
+        _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, into ids: inout [Int],
+        scratch: inout BPEScratch
+    ) {
         guard start < end else { return }
         if addPrefixSpace && bytes[start] != 0x20 {
             // HF prepends the space to every text segment between added tokens.
@@ -216,14 +236,17 @@ public struct ByteLevelBPETokenizer: Tokenizer {
         }
     }
 
-    private func encodePieces(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, into ids: inout [Int],
-                              scratch: inout BPEScratch) {
+    private func encodePieces(
+        _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, into ids: inout [Int],
+        scratch: inout BPEScratch
+    ) {
         guard useRegex else {
             model.encodePiece(UnsafeBufferPointer(rebasing: bytes[start..<end]), into: &ids, scratch: &scratch)
             return
         }
         ByteLevelPreTokenizer.forEachPiece(in: bytes, from: start, to: end) { pieceStart, pieceEnd in
-            model.encodePiece(UnsafeBufferPointer(rebasing: bytes[pieceStart..<pieceEnd]), into: &ids, scratch: &scratch)
+            model.encodePiece(
+                UnsafeBufferPointer(rebasing: bytes[pieceStart..<pieceEnd]), into: &ids, scratch: &scratch)
         }
     }
 
@@ -281,7 +304,9 @@ public struct ByteLevelBPETokenizer: Tokenizer {
         result.reserveCapacity(text.count)
         var i = 0
         while i < text.count {
-            if text[i] == pattern[0], i + pattern.count <= text.count, text[i..<(i + pattern.count)].elementsEqual(pattern) {
+            if text[i] == pattern[0], i + pattern.count <= text.count,
+                text[i..<(i + pattern.count)].elementsEqual(pattern)
+            {
                 result += replacement
                 i += pattern.count
             } else {

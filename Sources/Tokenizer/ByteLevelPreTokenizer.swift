@@ -85,8 +85,10 @@ public enum ByteLevelPreTokenizer {
         if b0 < 0xF0 {
             return ((b0 & 0x0F) << 12 | UInt32(bytes[index + 1] & 0x3F) << 6 | UInt32(bytes[index + 2] & 0x3F), 3)
         }
-        return ((b0 & 0x07) << 18 | UInt32(bytes[index + 1] & 0x3F) << 12
-                    | UInt32(bytes[index + 2] & 0x3F) << 6 | UInt32(bytes[index + 3] & 0x3F), 4)
+        return (
+            (b0 & 0x07) << 18 | UInt32(bytes[index + 1] & 0x3F) << 12
+                | UInt32(bytes[index + 2] & 0x3F) << 6 | UInt32(bytes[index + 3] & 0x3F), 4
+        )
     }
 
     /// Calls `body(start, end)` with the byte range of every piece of `bytes[from..<to]`,
@@ -104,8 +106,10 @@ public enum ByteLevelPreTokenizer {
     ///    the next word can take it as its leading space (" world" stays one piece);
     /// 6. `\s+`: a lone whitespace scalar followed by a non-space.
     @inline(__always)
-    static func forEachPiece(in bytes: UnsafeBufferPointer<UInt8>, from: Int, to end: Int,
-                             _ body: (_ start: Int, _ end: Int) -> Void) {
+    static func forEachPiece(
+        in bytes: UnsafeBufferPointer<UInt8>, from: Int, to end: Int,
+        _ body: (_ start: Int, _ end: Int) -> Void
+    ) {
         var i = from
         while i < end {
             let start = i
@@ -113,15 +117,19 @@ public enum ByteLevelPreTokenizer {
             // 1. Contractions.
             if b0 == UInt8(ascii: "'"), i + 1 < end {
                 let b1 = bytes[i + 1]
-                if b1 == UInt8(ascii: "s") || b1 == UInt8(ascii: "t") || b1 == UInt8(ascii: "m") || b1 == UInt8(ascii: "d") {
+                if b1 == UInt8(ascii: "s") || b1 == UInt8(ascii: "t") || b1 == UInt8(ascii: "m")
+                    || b1 == UInt8(ascii: "d")
+                {
                     i += 2
                     body(start, i)
                     continue
                 }
                 if i + 2 < end {
                     let b2 = bytes[i + 2]
-                    if (b1 == UInt8(ascii: "r") && b2 == UInt8(ascii: "e")) || (b1 == UInt8(ascii: "v") && b2 == UInt8(ascii: "e"))
-                        || (b1 == UInt8(ascii: "l") && b2 == UInt8(ascii: "l")) {
+                    if (b1 == UInt8(ascii: "r") && b2 == UInt8(ascii: "e"))
+                        || (b1 == UInt8(ascii: "v") && b2 == UInt8(ascii: "e"))
+                        || (b1 == UInt8(ascii: "l") && b2 == UInt8(ascii: "l"))
+                    {
                         i += 3
                         body(start, i)
                         continue

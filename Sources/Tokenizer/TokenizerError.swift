@@ -26,29 +26,34 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .missingFile(path, hint):
+        case .missingFile(let path, let hint):
             return "Tokenizer file not found: \(path). \(hint)"
-        case let .noTokenizerFiles(directory):
+        case .noTokenizerFiles(let directory):
             return "No tokenizer in \(directory): expected tokenizer.json, or vocab.json together with merges.txt. "
                 + "Copy the tokenizer files of the Hugging Face model into this folder."
-        case let .unreadableFile(path, reason):
-            return "Cannot read tokenizer file \(path): \(reason). Check the file's permissions and that it is not a directory."
-        case let .malformedJSON(path, offset, reason):
+        case .unreadableFile(let path, let reason):
+            return "Cannot read tokenizer file \(path): \(reason). Check the file's permissions and that it is not "
+                + "a directory."
+        case .malformedJSON(let path, let offset, let reason):
             return "Malformed JSON in \(path) at byte \(offset): \(reason). "
-                + "The file is probably truncated or corrupted (a Git LFS pointer, an HTML error page?); download it again."
-        case let .invalidField(path, field, reason):
+                + "The file is probably truncated or corrupted (a Git LFS pointer, an HTML error page?); download "
+                + "it again."
+        case .invalidField(let path, let field, let reason):
             return "Invalid tokenizer file \(path): field `\(field)` \(reason). "
                 + "Make sure this is a Hugging Face tokenizer file of the expected kind."
-        case let .unsupported(path, component, found):
+        case .unsupported(let path, let component, let found):
             return "Unsupported tokenizer in \(path): \(component) is \(found). "
-                + "Only byte-level BPE tokenizers (GPT-2 style: BPE model, ByteLevel pre-tokenizer and decoder, no normalizer) are supported."
-        case let .malformedMergesLine(path, line, content):
-            return "Malformed merges file \(path), line \(line): \(content.debugDescription) is not two tokens separated by a single space. "
+                + "Only byte-level BPE tokenizers (GPT-2 style: BPE model, ByteLevel pre-tokenizer and decoder, no "
+                + "normalizer) are supported."
+        case .malformedMergesLine(let path, let line, let content):
+            return "Malformed merges file \(path), line \(line): \(content.debugDescription) is not two tokens "
+                + "separated by a single space. "
                 + "The file is probably corrupted; download it again."
-        case let .mergeTokenNotInVocabulary(path, line, token):
-            return "Merges and vocabulary do not match in \(path), merge \(line): token \(token.debugDescription) is not in the vocabulary. "
+        case .mergeTokenNotInVocabulary(let path, let line, let token):
+            return "Merges and vocabulary do not match in \(path), merge \(line): token \(token.debugDescription) "
+                + "is not in the vocabulary. "
                 + "vocab.json and merges.txt must come from the same model."
-        case let .invalidVocabulary(path, reason):
+        case .invalidVocabulary(let path, let reason):
             return "Invalid vocabulary in \(path): \(reason). Download the tokenizer files again."
         }
     }

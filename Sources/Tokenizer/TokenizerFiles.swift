@@ -34,8 +34,11 @@ enum TokenizerFiles {
 
     /// A vocabulary object `{"token": id, ...}` (vocab.json, or `model.vocab` of tokenizer.json).
     static func vocabulary(from value: JSONValue, path: String, field: String) throws -> [[UInt8]: Int] {
-        guard case let .object(object) = value else {
-            throw TokenizerError.invalidField(path: path, field: field, reason: "should be an object mapping tokens to ids, found \(value.kindName)")
+        guard case .object(let object) = value else {
+            throw TokenizerError.invalidField(
+                path: path, field: field,
+                reason: "should be an object mapping "
+                    + "tokens to ids, found \(value.kindName)")
         }
         var vocabulary: [[UInt8]: Int] = [:]
         vocabulary.reserveCapacity(object.members.count)
@@ -43,21 +46,32 @@ enum TokenizerFiles {
             let (token, id) = (member.key, member.value)
             if case .bool = id {
                 // Python reads true as the id 1 (transformers' slow tokenizer takes it); we refuse it on purpose.
-                throw TokenizerError.unsupported(path: path, component: "token \(token.debugDescription)'s id", found: "a boolean (deliberately not read as 0 or 1)")
+                throw TokenizerError.unsupported(
+                    path: path, component: "token \(token.debugDescription)'s id",
+                    found: "a boolean (deliberately not read as 0 or 1)")
             }
-            guard case let .integer(number) = id else {
-                throw TokenizerError.invalidField(path: path, field: "\(field)[\(token.debugDescription)]", reason: "should be an integer id, found \(id.kindName)")
+            guard case .integer(let number) = id else {
+                throw TokenizerError.invalidField(
+                    path: path, field: "\(field)[\(token.debugDescription)]",
+                    reason: "should be an integer id, found \(id.kindName)")
             }
             if number >= Int(Int32.max) && number <= Int(UInt32.max) {
                 // HF ids are u32; ids past 2^31 would size our tables to gigabytes, so they are refused on purpose.
-                throw TokenizerError.unsupported(path: path, component: "token \(token.debugDescription)'s id", found: "\(number) (ids of 2^31 - 1 and more are deliberately not supported)")
+                throw TokenizerError.unsupported(
+                    path: path, component: "token \(token.debugDescription)'s id",
+                    found: "\(number) (ids of 2^31 - 1 and more are deliberately not supported)")
             }
             guard number >= 0 && number < Int(Int32.max) else {
-                throw TokenizerError.invalidVocabulary(path: path, reason: "token \(token.debugDescription) has id \(number), outside 0..<\(Int32.max)")
+                throw TokenizerError.invalidVocabulary(
+                    path: path,
+                    reason: "token \(token.debugDescription) has id "
+                        + "\(number), outside 0..<\(Int32.max)")
             }
             vocabulary[Array(token.utf8)] = number
         }
-        guard !vocabulary.isEmpty else { throw TokenizerError.invalidVocabulary(path: path, reason: "the vocabulary is empty") }
+        guard !vocabulary.isEmpty else {
+            throw TokenizerError.invalidVocabulary(path: path, reason: "the vocabulary is empty")
+        }
         return vocabulary
     }
 
@@ -78,10 +92,12 @@ enum TokenizerFiles {
             if line.starts(with: versionPrefix) { continue }
             let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw TokenizerError.malformedMergesLine(path: path, line: index + 1, content: String(decoding: line, as: UTF8.self))
+                throw TokenizerError.malformedMergesLine(
+                    path: path, line: index + 1, content: String(decoding: line, as: UTF8.self))
             }
             guard String(validating: line, as: UTF8.self) != nil else {
-                throw TokenizerError.malformedMergesLine(path: path, line: index + 1, content: String(decoding: line, as: UTF8.self))
+                throw TokenizerError.malformedMergesLine(
+                    path: path, line: index + 1, content: String(decoding: line, as: UTF8.self))
             }
             merges.append((Array(parts[0]), Array(parts[1])))
             lineNumbers.append(index + 1)
@@ -94,7 +110,9 @@ enum TokenizerFiles {
     /// the first line (the `#version` header) and the last piece (empty after a final newline)
     /// are dropped, whatever they hold; each other line splits on whitespace into exactly two
     /// tokens; a repeated merge keeps the rank of its first occurrence.
-    static func slowTokenizerMerges(fromText bytes: [UInt8], path: String) throws -> (merges: [([UInt8], [UInt8])], lines: [Int]) {
+    static func slowTokenizerMerges(fromText bytes: [UInt8], path: String) throws -> (
+        merges: [([UInt8], [UInt8])], lines: [Int]
+    ) {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw TokenizerError.unreadableFile(path: path, reason: "it is not valid UTF-8")
         }
@@ -106,9 +124,13 @@ enum TokenizerFiles {
             // Python's str.split(): any Unicode whitespace, plus the separators U+001C...U+001F.
             let parts = lines[index].split { $0.properties.isWhitespace || (0x1C...0x1F).contains($0.value) }
             guard parts.count == 2 else {
-                throw TokenizerError.malformedMergesLine(path: path, line: index + 1, content: String(String.UnicodeScalarView(lines[index])))
+                throw TokenizerError.malformedMergesLine(
+                    path: path, line: index + 1, content: String(String.UnicodeScalarView(lines[index])))
             }
-            let (left, right) = (Array(String(String.UnicodeScalarView(parts[0])).utf8), Array(String(String.UnicodeScalarView(parts[1])).utf8))
+            let (left, right) = (
+                Array(String(String.UnicodeScalarView(parts[0])).utf8),
+                Array(String(String.UnicodeScalarView(parts[1])).utf8)
+            )
             guard seen.insert(left + [0x20] + right).inserted else { continue }
             merges.append((left, right))
             lineNumbers.append(index + 1)
@@ -120,8 +142,9 @@ enum TokenizerFiles {
     static func optionalJSONObject(_ url: URL) throws -> JSONObject? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         let value = try readJSON(url, hint: "")
-        guard case let .object(object) = value else {
-            throw TokenizerError.invalidField(path: url.path, field: "(top level)", reason: "should be an object, found \(value.kindName)")
+        guard case .object(let object) = value else {
+            throw TokenizerError.invalidField(
+                path: url.path, field: "(top level)", reason: "should be an object, found \(value.kindName)")
         }
         return object
     }
@@ -132,8 +155,12 @@ extension JSONObject {
     func bool(_ key: String, default fallback: Bool, path: String, prefix: String = "") throws -> Bool {
         switch self[key] {
         case nil, .null?: return fallback
-        case let .bool(value)?: return value
-        case let other?: throw TokenizerError.invalidField(path: path, field: prefix + key, reason: "should be true or false, found \(other.kindName)")
+        case .bool(let value)?: return value
+        case let other?:
+            throw TokenizerError.invalidField(
+                path: path, field: prefix + key,
+                reason: "should be "
+                    + "true or false, found \(other.kindName)")
         }
     }
 
@@ -143,12 +170,12 @@ extension JSONObject {
         switch self[key] {
         case nil: return fallback
         case .null?: return false
-        case let .bool(value)?: return value
-        case let .integer(value)?: return value != 0
-        case let .double(value)?: return value != 0
-        case let .string(value)?: return !value.isEmpty
-        case let .array(value)?: return !value.isEmpty
-        case let .object(value)?: return !value.members.isEmpty
+        case .bool(let value)?: return value
+        case .integer(let value)?: return value != 0
+        case .double(let value)?: return value != 0
+        case .string(let value)?: return !value.isEmpty
+        case .array(let value)?: return !value.isEmpty
+        case .object(let value)?: return !value.members.isEmpty
         }
     }
 
@@ -156,16 +183,24 @@ extension JSONObject {
     func string(_ key: String, path: String, prefix: String = "") throws -> String? {
         switch self[key] {
         case nil, .null?: return nil
-        case let .string(value)?: return value
-        case let other?: throw TokenizerError.invalidField(path: path, field: prefix + key, reason: "should be a string, found \(other.kindName)")
+        case .string(let value)?: return value
+        case let other?:
+            throw TokenizerError.invalidField(
+                path: path, field: prefix + key,
+                reason: "should be a "
+                    + "string, found \(other.kindName)")
         }
     }
 
     func object(_ key: String, path: String, prefix: String = "") throws -> JSONObject? {
         switch self[key] {
         case nil, .null?: return nil
-        case let .object(value)?: return value
-        case let other?: throw TokenizerError.invalidField(path: path, field: prefix + key, reason: "should be an object, found \(other.kindName)")
+        case .object(let value)?: return value
+        case let other?:
+            throw TokenizerError.invalidField(
+                path: path, field: prefix + key,
+                reason: "should be an "
+                    + "object, found \(other.kindName)")
         }
     }
 }

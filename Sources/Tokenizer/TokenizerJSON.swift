@@ -20,8 +20,9 @@ struct TokenizerJSON {
     init(contentsOf url: URL) throws {
         let path = url.path
         let root = try TokenizerFiles.readJSON(url, hint: "Pass the tokenizer.json of a Hugging Face model folder.")
-        guard case let .object(object) = root else {
-            throw TokenizerError.invalidField(path: path, field: "(top level)", reason: "should be an object, found \(root.kindName)")
+        guard case .object(let object) = root else {
+            throw TokenizerError.invalidField(
+                path: path, field: "(top level)", reason: "should be an object, found \(root.kindName)")
         }
 
         if let normalizer = object["normalizer"], !Self.isNull(normalizer) {
@@ -32,7 +33,8 @@ struct TokenizerJSON {
             throw TokenizerError.unsupported(path: path, component: "the pre-tokenizer", found: "missing")
         }
         guard try preTokenizer.string("type", path: path, prefix: "pre_tokenizer.") == "ByteLevel" else {
-            throw TokenizerError.unsupported(path: path, component: "the pre-tokenizer", found: Self.typeName(.object(preTokenizer)))
+            throw TokenizerError.unsupported(
+                path: path, component: "the pre-tokenizer", found: Self.typeName(.object(preTokenizer)))
         }
         (addPrefixSpace, useRegex) = try Self.byteLevelOptions(preTokenizer, path: path, prefix: "pre_tokenizer.")
 
@@ -40,7 +42,8 @@ struct TokenizerJSON {
             throw TokenizerError.unsupported(path: path, component: "the decoder", found: "missing")
         }
         guard try decoder.string("type", path: path, prefix: "decoder.") == "ByteLevel" else {
-            throw TokenizerError.unsupported(path: path, component: "the decoder", found: Self.typeName(.object(decoder)))
+            throw TokenizerError.unsupported(
+                path: path, component: "the decoder", found: Self.typeName(.object(decoder)))
         }
         _ = try Self.byteLevelOptions(decoder, path: path, prefix: "decoder.")
         try Self.checkPostProcessor(object["post_processor"], path: path)
@@ -62,8 +65,8 @@ struct TokenizerJSON {
 
         switch model["dropout"] {
         case nil, .null?: break
-        case let .double(value)? where value == 0: break
-        case let .integer(value)? where value == 0: break
+        case .double(let value)? where value == 0: break
+        case .integer(let value)? where value == 0: break
         case let other?: throw TokenizerError.unsupported(path: path, component: "BPE dropout", found: "\(other)")
         }
         for field in ["continuing_subword_prefix", "end_of_word_suffix"] {
@@ -81,28 +84,34 @@ struct TokenizerJSON {
         addedTokens = []
         switch object["added_tokens"] {
         case nil: break
-        case let .array(entries)?:
+        case .array(let entries)?:
             for (index, entry) in entries.enumerated() {
                 let field = "added_tokens[\(index)]"
-                guard case let .object(token) = entry else {
-                    throw TokenizerError.invalidField(path: path, field: field, reason: "should be an object, found \(entry.kindName)")
+                guard case .object(let token) = entry else {
+                    throw TokenizerError.invalidField(
+                        path: path, field: field,
+                        reason: "should be an object, "
+                            + "found \(entry.kindName)")
                 }
-                guard case let .integer(id)? = token["id"], id >= 0 else {
-                    throw TokenizerError.invalidField(path: path, field: field + ".id", reason: "should be a non-negative integer")
+                guard case .integer(let id)? = token["id"], id >= 0 else {
+                    throw TokenizerError.invalidField(
+                        path: path, field: field + ".id", reason: "should be a non-negative integer")
                 }
                 guard let content = try token.string("content", path: path, prefix: field + ".") else {
                     throw TokenizerError.invalidField(path: path, field: field + ".content", reason: "is missing")
                 }
                 let special = try token.bool("special", default: false, path: path, prefix: field + ".")
-                addedTokens.append(AddedToken(
-                    content: content, id: id, special: special,
-                    lstrip: try token.bool("lstrip", default: false, path: path, prefix: field + "."),
-                    rstrip: try token.bool("rstrip", default: false, path: path, prefix: field + "."),
-                    singleWord: try token.bool("single_word", default: false, path: path, prefix: field + "."),
-                    normalized: try token.bool("normalized", default: !special, path: path, prefix: field + ".")))
+                addedTokens.append(
+                    AddedToken(
+                        content: content, id: id, special: special,
+                        lstrip: try token.bool("lstrip", default: false, path: path, prefix: field + "."),
+                        rstrip: try token.bool("rstrip", default: false, path: path, prefix: field + "."),
+                        singleWord: try token.bool("single_word", default: false, path: path, prefix: field + "."),
+                        normalized: try token.bool("normalized", default: !special, path: path, prefix: field + ".")))
             }
         case let other?:
-            throw TokenizerError.invalidField(path: path, field: "added_tokens", reason: "should be an array, found \(other.kindName)")
+            throw TokenizerError.invalidField(
+                path: path, field: "added_tokens", reason: "should be an array, found \(other.kindName)")
         }
     }
 
@@ -110,26 +119,31 @@ struct TokenizerJSON {
     /// hub's gpt2) or ["a", "b"] pairs (tokenizers >= 0.20, which allows spaces in tokens).
     private static func merges(_ value: JSONValue?, path: String) throws -> [([UInt8], [UInt8])] {
         guard let value, !isNull(value) else { return [] }
-        guard case let .array(entries) = value else {
-            throw TokenizerError.invalidField(path: path, field: "model.merges", reason: "should be an array, found \(value.kindName)")
+        guard case .array(let entries) = value else {
+            throw TokenizerError.invalidField(
+                path: path, field: "model.merges", reason: "should be an array, found \(value.kindName)")
         }
         var merges: [([UInt8], [UInt8])] = []
         merges.reserveCapacity(entries.count)
         for (index, entry) in entries.enumerated() {
             switch entry {
-            case let .string(text):
-                let parts = Array(text.utf8).split(separator: UInt8(ascii: " "), maxSplits: 1, omittingEmptySubsequences: false)
+            case .string(let text):
+                let parts = Array(text.utf8).split(
+                    separator: UInt8(ascii: " "), maxSplits: 1, omittingEmptySubsequences: false)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                     throw TokenizerError.malformedMergesLine(path: path, line: index + 1, content: text)
                 }
                 merges.append((Array(parts[0]), Array(parts[1])))
-            case let .array(pair):
-                guard pair.count == 2, case let .string(left) = pair[0], case let .string(right) = pair[1] else {
-                    throw TokenizerError.invalidField(path: path, field: "model.merges[\(index)]", reason: "should be a pair of strings")
+            case .array(let pair):
+                guard pair.count == 2, case .string(let left) = pair[0], case .string(let right) = pair[1] else {
+                    throw TokenizerError.invalidField(
+                        path: path, field: "model.merges[\(index)]", reason: "should be a pair of strings")
                 }
                 merges.append((Array(left.utf8), Array(right.utf8)))
             default:
-                throw TokenizerError.invalidField(path: path, field: "model.merges[\(index)]", reason: "should be a string or a pair of strings, found \(entry.kindName)")
+                throw TokenizerError.invalidField(
+                    path: path, field: "model.merges[\(index)]",
+                    reason: "should be a string or a pair of strings, found \(entry.kindName)")
             }
         }
         return merges
@@ -137,13 +151,19 @@ struct TokenizerJSON {
 
     /// A ByteLevel component's options as tokenizers deserializes them: `add_prefix_space` and
     /// `trim_offsets` are required booleans, `use_regex` an optional one (default true).
-    private static func byteLevelOptions(_ component: JSONObject, path: String, prefix: String) throws -> (addPrefixSpace: Bool, useRegex: Bool) {
+    private static func byteLevelOptions(_ component: JSONObject, path: String, prefix: String) throws -> (
+        addPrefixSpace: Bool, useRegex: Bool
+    ) {
         func flag(_ key: String, required: Bool) throws -> Bool? {
             switch component[key] {
             case nil where !required: return nil
-            case let .bool(value)?: return value
+            case .bool(let value)?: return value
             case nil: throw TokenizerError.invalidField(path: path, field: prefix + key, reason: "is missing")
-            case let other?: throw TokenizerError.invalidField(path: path, field: prefix + key, reason: "should be true or false, found \(other.kindName)")
+            case let other?:
+                throw TokenizerError.invalidField(
+                    path: path, field: prefix + key,
+                    reason: "should be "
+                        + "true or false, found \(other.kindName)")
             }
         }
         let addPrefixSpace = try flag("add_prefix_space", required: true)!
@@ -156,13 +176,16 @@ struct TokenizerJSON {
     /// one of the processors tokenizers knows (not otherwise read).
     private static func checkPostProcessor(_ value: JSONValue?, path: String) throws {
         guard let value, !isNull(value) else { return }
-        guard case let .object(processor) = value, case let .string(type)? = processor["type"] else {
-            throw TokenizerError.invalidField(path: path, field: "post_processor", reason: "should be an object with a type, found \(value.kindName)")
+        guard case .object(let processor) = value, case .string(let type)? = processor["type"] else {
+            throw TokenizerError.invalidField(
+                path: path, field: "post_processor", reason: "should be an object with a type, found \(value.kindName)")
         }
         switch type {
         case "ByteLevel": _ = try byteLevelOptions(processor, path: path, prefix: "post_processor.")
         case "TemplateProcessing", "RobertaProcessing", "BertProcessing", "Sequence": break
-        default: throw TokenizerError.invalidField(path: path, field: "post_processor.type", reason: "\(type.debugDescription) is not a post-processor")
+        default:
+            throw TokenizerError.invalidField(
+                path: path, field: "post_processor.type", reason: "\(type.debugDescription) is not a post-processor")
         }
     }
 
@@ -171,11 +194,15 @@ struct TokenizerJSON {
     private static func checkTopLevel(_ object: JSONObject, path: String) throws {
         switch object["version"] {
         case nil, .string("1.0")?: break
-        case let other?: throw TokenizerError.invalidField(path: path, field: "version", reason: "should be \"1.0\", found \(other)")
+        case let other?:
+            throw TokenizerError.invalidField(path: path, field: "version", reason: "should be \"1.0\", found \(other)")
         }
         for key in ["truncation", "padding"] {
             if let value = object[key], !isNull(value) {
-                throw TokenizerError.unsupported(path: path, component: key, found: "\(value.kindName) (deliberately not supported)")
+                throw TokenizerError.unsupported(
+                    path: path, component: key,
+                    found: "\(value.kindName) "
+                        + "(deliberately not supported)")
             }
         }
     }
@@ -186,7 +213,7 @@ struct TokenizerJSON {
     }
 
     private static func typeName(_ value: JSONValue) -> String {
-        if case let .object(object) = value, case let .string(type)? = object["type"] {
+        if case .object(let object) = value, case .string(let type)? = object["type"] {
             if type == "Sequence" { return "a Sequence (only a lone ByteLevel is supported)" }
             return type
         }

@@ -13,7 +13,7 @@ struct WordCache {
     /// Longer pieces (runs of spaces or of one letter) are rare and not worth storing.
     static let maximumPieceLength = 128
 
-    private var slots: [Int32]           // entry index + 1, 0 = empty
+    private var slots: [Int32]  // entry index + 1, 0 = empty
     private var hashes: [UInt64] = []
     private var keyStarts: [Int32] = []
     private var idStarts: [Int32] = []  // entry i: ids[idStarts[i]..<idStarts[i + 1]]

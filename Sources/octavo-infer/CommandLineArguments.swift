@@ -20,14 +20,18 @@ struct CommandLineArguments {
     init(_ arguments: [String], spec: Spec) throws {
         var spec = spec
         // A command that takes --model resolves it through the hub cache, whose flags it then takes too.
-        if spec.options.contains("model") || spec.repeatable.contains("model") { spec.flags.formUnion(HubConfiguration.modelFlags) }
+        if spec.options.contains("model") || spec.repeatable.contains("model") {
+            spec.flags.formUnion(HubConfiguration.modelFlags)
+        }
         var index = 0
         var onlyPositionals = false
         while index < arguments.count {
             var argument = arguments[index]
             index += 1
             // Short forms of the most used options, where the command has them.
-            if !onlyPositionals, let long = Self.shortForms[argument], spec.options.contains(long) || spec.repeatable.contains(long) {
+            if !onlyPositionals, let long = Self.shortForms[argument],
+                spec.options.contains(long) || spec.repeatable.contains(long)
+            {
                 argument = "--" + long
             }
             if onlyPositionals || !argument.hasPrefix("--") || argument == "-" {
@@ -83,7 +87,9 @@ struct CommandLineArguments {
 
     func float(_ name: String) throws -> Float? {
         guard let text = string(name) else { return nil }
-        guard let value = Float(text), value.isFinite else { throw CLIError.usage("--\(name) expects a number, got '\(text)'") }
+        guard let value = Float(text), value.isFinite else {
+            throw CLIError.usage("--\(name) expects a number, got '\(text)'")
+        }
         return value
     }
 
@@ -95,7 +101,8 @@ struct CommandLineArguments {
 
 /// Levenshtein distance, for "did you mean" hints.
 func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
+    let a = Array(a)
+    let b = Array(b)
     var previous = Array(0...b.count)
     for i in 1...max(a.count, 1) where !a.isEmpty {
         var current = [i] + [Int](repeating: 0, count: b.count)

@@ -15,16 +15,19 @@ enum ModelFolder {
 
     /// A causal language model folder (`generate`, `story`, `serve`'s generation models).
     static func loadCausal(_ directory: URL, options: ModelLoadOptions = ModelLoadOptions()) throws
-        -> any CausalLanguagePipeline {
+        -> any CausalLanguagePipeline
+    {
         let architecture = try registry.architecture(of: directory, with: .causalGeneration)
-        guard case .causalGeneration(let pipeline) = try architecture.load(directory: directory, options: options) else {
+        guard case .causalGeneration(let pipeline) = try architecture.load(directory: directory, options: options)
+        else {
             preconditionFailure("\(architecture.modelType) loaded as another capability than it declares")
         }
         return pipeline
     }
 
     /// A translation model folder (`translate`, `serve`'s translation models).
-    static func loadTranslation(_ directory: URL, options: ModelLoadOptions = ModelLoadOptions()) throws -> NLLBPipeline {
+    static func loadTranslation(_ directory: URL, options: ModelLoadOptions = ModelLoadOptions()) throws -> NLLBPipeline
+    {
         let architecture = try registry.architecture(of: directory, with: .translation)
         guard case .translation(let pipeline) = try architecture.load(directory: directory, options: options) else {
             preconditionFailure("\(architecture.modelType) loaded as another capability than it declares")

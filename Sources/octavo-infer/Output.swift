@@ -4,7 +4,8 @@ import Foundation
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(
+        positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     let data = try encoder.encode(value)
     FileHandle.standardOutput.write(data + Data("\n".utf8))
 }
@@ -20,12 +21,18 @@ func writeStdout(_ text: String) {
 /// prompts with "hi", not "hi\n".
 func readInputText(_ arguments: CommandLineArguments, textOption: String, fileOption: String) throws -> String {
     if let text = arguments.string(textOption) {
-        guard arguments.string(fileOption) == nil else { throw CLIError.usage("give --\(textOption) or --\(fileOption), not both") }
+        guard arguments.string(fileOption) == nil else {
+            throw CLIError.usage("give --\(textOption) or --\(fileOption), not both")
+        }
         return text
     }
     if let path = arguments.string(fileOption) {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError.runtime("\(path): cannot read the file") }
-        guard let text = String(data: data, encoding: .utf8) else { throw CLIError.runtime("\(path): not valid UTF-8 text") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError.runtime("\(path): cannot read the file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CLIError.runtime("\(path): not valid UTF-8 text")
+        }
         return text
     }
     if isatty(STDIN_FILENO) != 0 {
@@ -37,7 +44,9 @@ func readInputText(_ arguments: CommandLineArguments, textOption: String, fileOp
 /// All of standard input as UTF-8, without its final newline (`\n` or `\r\n`).
 func readStandardInput() throws -> String {
     let data = FileHandle.standardInput.readDataToEndOfFile()
-    guard var text = String(data: data, encoding: .utf8) else { throw CLIError.runtime("standard input is not valid UTF-8 text") }
+    guard var text = String(data: data, encoding: .utf8) else {
+        throw CLIError.runtime("standard input is not valid UTF-8 text")
+    }
     if text.hasSuffix("\n") { text.removeLast() }  // "\r\n" is one Character: both go
     return text
 }
@@ -48,13 +57,18 @@ func unescapeCommandLineText(_ text: String) -> String {
     var out = ""
     var characters = text.makeIterator()
     while let c = characters.next() {
-        guard c == "\\" else { out.append(c); continue }
+        guard c == "\\" else {
+            out.append(c)
+            continue
+        }
         switch characters.next() {
         case "n"?: out.append("\n")
         case "t"?: out.append("\t")
         case "r"?: out.append("\r")
         case "\\"?: out.append("\\")
-        case let other?: out.append("\\"); out.append(other)
+        case let other?:
+            out.append("\\")
+            out.append(other)
         case nil: out.append("\\")
         }
     }

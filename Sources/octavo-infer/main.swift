@@ -25,20 +25,20 @@ let version = "0.1.0"
     let width = commands.map { $0.name.count }.max() ?? 0
     let list = commands.map { "  " + $0.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.summary }
     return """
-    octavo-infer \(version): local GPT-2 and NLLB-200 inference in Swift.
+        octavo-infer \(version): local GPT-2 and NLLB-200 inference in Swift.
 
-    Usage: octavo-infer <command> [options]
+        Usage: octavo-infer <command> [options]
 
-    Commands:
-    \(list.joined(separator: "\n"))
+        Commands:
+        \(list.joined(separator: "\n"))
 
-    --model takes a model folder, a hub id (owner/name[@revision]) or a catalog name
-    ('octavo-infer models'); hub models come from the Hugging Face cache, downloaded on first
-    use unless --offline or HF_HUB_OFFLINE=1 (--quiet hides the progress).
+        --model takes a model folder, a hub id (owner/name[@revision]) or a catalog name
+        ('octavo-infer models'); hub models come from the Hugging Face cache, downloaded on first
+        use unless --offline or HF_HUB_OFFLINE=1 (--quiet hides the progress).
 
-    Run 'octavo-infer <command> --help' for a command's options; 'octavo-infer -V' (--version)
-    prints the version.
-    """
+        Run 'octavo-infer <command> --help' for a command's options; 'octavo-infer -V' (--version)
+        prints the version.
+        """
 }
 
 @MainActor func runCommandLine(_ argv: [String]) -> Int32 {

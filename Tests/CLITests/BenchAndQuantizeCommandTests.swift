@@ -9,10 +9,15 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
 
     func testGPT2BenchReportsEveryFigure() throws {
         for dtype in ["f32", "int8"] {
-            let result = try CLI.run(["bench", "--model", gpt2, "--prompt-tokens", "8", "--new-tokens", "6", "--runs", "2", "--batch", "2", "--dtype", dtype, "--json"])
+            let result = try CLI.run([
+                "bench", "--model", gpt2, "--prompt-tokens", "8", "--new-tokens", "6", "--runs", "2", "--batch", "2",
+                "--dtype", dtype, "--json",
+            ])
             XCTAssertEqual(result.status, 0, result.stderr)
             let json = try result.json()
-            for key in ["load_ms", "prefill_ms", "time_to_first_token_ms", "decode_tokens_per_s", "peak_rss_mib"] { XCTAssertNotNil(json[key], key) }
+            for key in ["load_ms", "prefill_ms", "time_to_first_token_ms", "decode_tokens_per_s", "peak_rss_mib"] {
+                XCTAssertNotNil(json[key], key)
+            }
             XCTAssertEqual(json["dtype"] as? String, dtype)
             XCTAssertEqual(json["int8_kernel"] == nil, dtype == "f32", "the int8 kernel is named for int8 only")
             let quality = json["quality"] as? [String: Double]
@@ -20,27 +25,40 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
             if let quality { XCTAssertGreaterThan(quality["top1_agreement"] ?? 0, 0.5) }
             XCTAssertEqual((json["decode_tokens_per_s"] as? [String: Double])?.keys.sorted(), ["max", "median", "min"])
         }
-        XCTAssertEqual(try CLI.run(["bench", "--model", gpt2, "--prompt-tokens", "60", "--new-tokens", "10"]).status, 2, "past the 64 positions")
+        XCTAssertEqual(
+            try CLI.run(["bench", "--model", gpt2, "--prompt-tokens", "60", "--new-tokens", "10"]).status, 2,
+            "past the 64 positions")
     }
 
     /// `--kv-cache f16` reaches the model (the bench names it and measures its cost against
     /// fp32), generate and translate accept it, and anything else is a usage error.
     func testHalfKVCacheOption() throws {
-        let bench = try CLI.run(["bench", "--model", gpt2, "--prompt-tokens", "8", "--new-tokens", "6", "--runs", "1", "--kv-cache", "f16", "--json"])
+        let bench = try CLI.run([
+            "bench", "--model", gpt2, "--prompt-tokens", "8", "--new-tokens", "6", "--runs", "1", "--kv-cache", "f16",
+            "--json",
+        ])
         XCTAssertEqual(bench.status, 0, bench.stderr)
         let json = try bench.json()
         XCTAssertEqual(json["kv_cache"] as? String, "f16")
         XCTAssertEqual(json["dtype"] as? String, "f32")
         let quality = try XCTUnwrap(json["quality"] as? [String: Double], "an f16 cache reports its cost against fp32")
         XCTAssertGreaterThan(quality["mean_abs_logit_error"] ?? 0, 0)
-        let nllbBench = try CLI.run(["bench", "--model", nllb, "--prompt-tokens", "6", "--new-tokens", "4", "--runs", "1", "--kv-cache", "f16", "--json"])
+        let nllbBench = try CLI.run([
+            "bench", "--model", nllb, "--prompt-tokens", "6", "--new-tokens", "4", "--runs", "1", "--kv-cache", "f16",
+            "--json",
+        ])
         XCTAssertEqual(nllbBench.status, 0, nllbBench.stderr)
         XCTAssertEqual(try nllbBench.json()["kv_cache"] as? String, "f16")
 
-        let generate = try CLI.run(["generate", "--model", gpt2, "--kv-cache", "f16", "--prompt", "The sea remembers", "--greedy", "--max-new-tokens", "5", "--json"])
+        let generate = try CLI.run([
+            "generate", "--model", gpt2, "--kv-cache", "f16", "--prompt", "The sea remembers", "--greedy",
+            "--max-new-tokens", "5", "--json",
+        ])
         XCTAssertEqual(generate.status, 0, generate.stderr)
         XCTAssertEqual((try generate.json()["generated_ids"] as? [Int])?.count, 5)
-        let translate = try CLI.run(["translate", "--model", nllb, "--kv-cache", "f16", "--target", "fra_Latn", "--text", "Hello there"])
+        let translate = try CLI.run([
+            "translate", "--model", nllb, "--kv-cache", "f16", "--target", "fra_Latn", "--text", "Hello there",
+        ])
         XCTAssertEqual(translate.status, 0, translate.stderr)
 
         let wrong = try CLI.run(["generate", "--model", gpt2, "--kv-cache", "q4", "--prompt", "x"])
@@ -52,14 +70,21 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
     /// VNNI machine: the other code path) changes no generated id; an unknown name falls
     /// back to the fastest kernel with a warning.
     func testInt8KernelChoiceChangesNoToken() throws {
-        let args = ["generate", "--model", gpt2, "--dtype", "int8", "--prompt", "The sea remembers", "--greedy", "--max-new-tokens", "20", "--json"]
+        let args = [
+            "generate", "--model", gpt2, "--dtype", "int8", "--prompt", "The sea remembers", "--greedy",
+            "--max-new-tokens", "20", "--json",
+        ]
         let fastest = try CLI.run(args)
         XCTAssertEqual(fastest.status, 0, fastest.stderr)
         let avx2 = try CLI.run(args, environment: ["OCTAVO_INT8_KERNEL": "avx2"])
         XCTAssertEqual(avx2.status, 0, avx2.stderr)
         XCTAssertEqual(try avx2.json()["generated_ids"] as? [Int], try fastest.json()["generated_ids"] as? [Int])
-        let bench = try CLI.run(["bench", "--model", gpt2, "--prompt-tokens", "8", "--new-tokens", "4", "--runs", "1", "--dtype", "int8", "--json"],
-                                environment: ["OCTAVO_INT8_KERNEL": "avx2"])
+        let bench = try CLI.run(
+            [
+                "bench", "--model", gpt2, "--prompt-tokens", "8", "--new-tokens", "4", "--runs", "1", "--dtype", "int8",
+                "--json",
+            ],
+            environment: ["OCTAVO_INT8_KERNEL": "avx2"])
         XCTAssertEqual(try bench.json()["int8_kernel"] as? String, "avx2")
         let unknown = try CLI.run(args, environment: ["OCTAVO_INT8_KERNEL": "sse9"])
         XCTAssertEqual(unknown.status, 0, unknown.stderr)
@@ -68,7 +93,10 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
     }
 
     func testTranslationBench() throws {
-        let result = try CLI.run(["bench", "--model", nllb, "--prompt-tokens", "12", "--new-tokens", "5", "--batch", "2", "--beams", "2", "--runs", "1", "--json"])
+        let result = try CLI.run([
+            "bench", "--model", nllb, "--prompt-tokens", "12", "--new-tokens", "5", "--batch", "2", "--beams", "2",
+            "--runs", "1", "--json",
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try result.json()
         XCTAssertNotNil(json["target_tokens_per_s"])
@@ -76,7 +104,9 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
     }
 
     func testTokenizerBench() throws {
-        let result = try CLI.run(["bench", "--model", CLI.fixtures.appendingPathComponent("Tokenizer/gpt2").path, "--tokenizer", "--json"])
+        let result = try CLI.run([
+            "bench", "--model", CLI.fixtures.appendingPathComponent("Tokenizer/gpt2").path, "--tokenizer", "--json",
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertGreaterThan(try result.json()["ids"] as? Int ?? 0, 100_000)
     }
@@ -97,7 +127,10 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
         // bench names the precision the folder is stored in, and measures no quality cost
         // against itself (the saved folder holds no fp32 copy).
         for dtype in ["f32", "int8"] {
-            let bench = try CLI.run(["bench", "--model", output.path, "--prompt-tokens", "8", "--new-tokens", "4", "--runs", "1", "--dtype", dtype, "--json"])
+            let bench = try CLI.run([
+                "bench", "--model", output.path, "--prompt-tokens", "8", "--new-tokens", "4", "--runs", "1", "--dtype",
+                dtype, "--json",
+            ])
             XCTAssertEqual(bench.status, 0, bench.stderr)
             let json = try bench.json()
             XCTAssertEqual(json["dtype"] as? String, "int8", "--dtype \(dtype) on a saved int8 folder")
@@ -108,12 +141,16 @@ final class BenchAndQuantizeCommandTests: XCTestCase {
 
 extension BenchAndQuantizeCommandTests {
     func testQuantizedNLLBTranslatesLikeQuantizingAtLoad() throws {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("quantized-nllb-\(UUID().uuidString)")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "quantized-nllb-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: output) }
         for dtype in ["int8", "f16"] {
             try? FileManager.default.removeItem(at: output)
-            XCTAssertEqual(try CLI.run(["quantize", "--model", nllb, "--output", output.path, "--dtype", dtype]).status, 0)
-            let args = ["--target", "fra_Latn", "--text", "Once upon a time, a girl named Mira lived by the sea.", "--json"]
+            XCTAssertEqual(
+                try CLI.run(["quantize", "--model", nllb, "--output", output.path, "--dtype", dtype]).status, 0)
+            let args = [
+                "--target", "fra_Latn", "--text", "Once upon a time, a girl named Mira lived by the sea.", "--json",
+            ]
             let fromFile = try CLI.run(["translate", "--model", output.path] + args)
             XCTAssertEqual(fromFile.status, 0, fromFile.stderr)
             let atLoad = try CLI.run(["translate", "--model", nllb, "--dtype", dtype] + args).json()

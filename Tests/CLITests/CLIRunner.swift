@@ -11,7 +11,8 @@ enum CLI {
         /// stdout parsed as one JSON object.
         func json(file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
             let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8))
-            return try XCTUnwrap(object as? [String: Any], "stdout is not one JSON object: \(stdout)", file: file, line: line)
+            return try XCTUnwrap(
+                object as? [String: Any], "stdout is not one JSON object: \(stdout)", file: file, line: line)
         }
     }
 
@@ -34,8 +35,10 @@ enum CLI {
     }
 
     @discardableResult
-    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
-                    directory: URL? = nil) throws -> Result {
+    static func run(
+        _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+        directory: URL? = nil
+    ) throws -> Result {
         let process = Process()
         if let directory { process.currentDirectoryURL = directory }
         process.executableURL = try executable()
@@ -44,7 +47,9 @@ enum CLI {
         env["OPENBLAS_NUM_THREADS"] = "1"
         for (key, value) in environment { env[key] = value }
         process.environment = env
-        let out = Pipe(), err = Pipe(), input = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = stdin == nil ? FileHandle.nullDevice : input
@@ -55,14 +60,17 @@ enum CLI {
         }
         // Read both pipes before waiting so a large output cannot block the child.
         final class Box: @unchecked Sendable { var data = Data() }
-        let outBox = Box(), errBox = Box()
+        let outBox = Box()
+        let errBox = Box()
         let group = DispatchGroup()
         DispatchQueue.global().async(group: group) { outBox.data = out.fileHandleForReading.readDataToEndOfFile() }
         DispatchQueue.global().async(group: group) { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
         group.wait()
-        let outData = outBox.data, errData = errBox.data
+        let outData = outBox.data
+        let errData = errBox.data
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 }

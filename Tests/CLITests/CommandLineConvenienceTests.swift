@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import XCTest
+
 @testable import octavo_infer
 
 /// What users hit first: escapes in --stop, piped input, short options, --version, inspect on NLLB.
@@ -17,10 +18,13 @@ final class CommandLineConvenienceTests: XCTestCase {
     }
 
     func testPipedPromptLosesItsFinalNewlineOnly() throws {
-        let typed = try CLI.run(["generate", "-m", tiny, "-p", "Once upon a time", "--greedy", "--max-new-tokens", "2", "--json"])
+        let typed = try CLI.run([
+            "generate", "-m", tiny, "-p", "Once upon a time", "--greedy", "--max-new-tokens", "2", "--json",
+        ])
         XCTAssertEqual(typed.status, 0, typed.stderr)
-        let piped = try CLI.run(["generate", "--model", tiny, "--greedy", "--max-new-tokens", "2", "--json"],
-                                stdin: "Once upon a time\n")
+        let piped = try CLI.run(
+            ["generate", "--model", tiny, "--greedy", "--max-new-tokens", "2", "--json"],
+            stdin: "Once upon a time\n")
         XCTAssertEqual(piped.status, 0, piped.stderr)
         XCTAssertEqual(try piped.json()["prompt_ids"] as? [Int], try typed.json()["prompt_ids"] as? [Int])
         let twoLines = try CLI.run(["tokenize", "--model", tiny, "--json"], stdin: "a\n\n")
@@ -37,16 +41,20 @@ final class CommandLineConvenienceTests: XCTestCase {
     }
 
     func testTranslateReadsStandardInput() throws {
-        let typed = try CLI.run(["translate", "-m", nllb, "--target", "fra_Latn", "--text", "Hello.", "--max-new-tokens", "4"])
+        let typed = try CLI.run([
+            "translate", "-m", nllb, "--target", "fra_Latn", "--text", "Hello.", "--max-new-tokens", "4",
+        ])
         XCTAssertEqual(typed.status, 0, typed.stderr)
-        let piped = try CLI.run(["translate", "--model", nllb, "--target", "fra_Latn", "--max-new-tokens", "4"], stdin: "Hello.\n")
+        let piped = try CLI.run(
+            ["translate", "--model", nllb, "--target", "fra_Latn", "--max-new-tokens", "4"], stdin: "Hello.\n")
         XCTAssertEqual(piped.status, 0, piped.stderr)
         XCTAssertEqual(piped.stdout, typed.stdout)
     }
 
     func testVersionFlags() throws {
         // main.swift's globals are not initialized inside the test bundle: compare the two flags.
-        let short = try CLI.run(["-V"]), long = try CLI.run(["--version"])
+        let short = try CLI.run(["-V"])
+        let long = try CLI.run(["--version"])
         XCTAssertEqual(short.status, 0, short.stderr)
         XCTAssertTrue(short.stdout.hasPrefix("octavo-infer 0."), short.stdout)
         XCTAssertEqual(short.stdout, long.stdout)

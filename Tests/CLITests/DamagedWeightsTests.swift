@@ -15,18 +15,22 @@ final class DamagedWeightsTests: XCTestCase {
 
     var weights: URL { folder.appendingPathComponent("model.safetensors") }
 
-    func assertRefused(_ data: Data, containing text: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertRefused(_ data: Data, containing text: String, file: StaticString = #filePath, line: UInt = #line) throws
+    {
         try data.write(to: weights)
         let result = try CLI.run(["generate", "--model", folder.path, "--prompt", "Hi", "--max-new-tokens", "3"])
         XCTAssertEqual(result.status, 1, "stdout: \(result.stdout) stderr: \(result.stderr)", file: file, line: line)
         XCTAssertTrue(result.stderr.contains("model.safetensors"), result.stderr, file: file, line: line)
-        XCTAssertTrue(result.stderr.contains(text), "stderr should mention \(text): \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(
+            result.stderr.contains(text), "stderr should mention \(text): \(result.stderr)", file: file, line: line)
         XCTAssertEqual(result.stderr.filter { $0 == "\n" }.count, 1, result.stderr, file: file, line: line)
     }
 
     func testAHeaderLengthOneToEightBytesShortIsRefused() throws {
         let original = try Data(contentsOf: weights)
-        let length = original.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        let length = original.prefix(8).enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         for shorter in 1...8 {
             var data = original
             withUnsafeBytes(of: (length - UInt64(shorter)).littleEndian) { data.replaceSubrange(0..<8, with: $0) }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import octavo_infer
 
 /// Progress output on a fake clock: in place on a terminal, throttled in logs, silent when quiet.
@@ -29,9 +30,11 @@ final class DownloadProgressTests: XCTestCase {
         transfer(progress(.terminal, recorder), recorder)
         XCTAssertEqual(recorder.text.filter { $0 == "\n" }.count, 1, "one line, ended once")
         XCTAssertEqual(recorder.text.filter { $0 == "\r" }.count, 20)
-        XCTAssertTrue(recorder.text.contains("\rmodel.safetensors  50.0 MB / 100.0 MB  10.0 MB/s  5 s left"), recorder.text)
+        XCTAssertTrue(
+            recorder.text.contains("\rmodel.safetensors  50.0 MB / 100.0 MB  10.0 MB/s  5 s left"), recorder.text)
         let last = recorder.text.split(separator: "\r").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        XCTAssertEqual(last, "model.safetensors  100.0 MB / 100.0 MB  10.0 MB/s", "the shorter last line blanks the longer one")
+        XCTAssertEqual(
+            last, "model.safetensors  100.0 MB / 100.0 MB  10.0 MB/s", "the shorter last line blanks the longer one")
         XCTAssertTrue(recorder.text.hasSuffix(" \n"), recorder.text)
     }
 
@@ -39,7 +42,12 @@ final class DownloadProgressTests: XCTestCase {
         let recorder = Recorder()
         transfer(progress(.log, recorder), recorder)
         let lines = recorder.text.split(separator: "\n")
-        XCTAssertEqual(lines, ["model.safetensors  50.0 MB / 100.0 MB  10.0 MB/s  5 s left", "model.safetensors  100.0 MB / 100.0 MB  10.0 MB/s"])
+        XCTAssertEqual(
+            lines,
+            [
+                "model.safetensors  50.0 MB / 100.0 MB  10.0 MB/s  5 s left",
+                "model.safetensors  100.0 MB / 100.0 MB  10.0 MB/s",
+            ])
         XCTAssertFalse(recorder.text.contains("\r"))
     }
 

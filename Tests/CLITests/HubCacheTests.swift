@@ -25,15 +25,23 @@ final class HubCacheTests: XCTestCase {
 
     /// Runs the CLI with a scratch cache and the fake hub, never the real home.
     func run(_ arguments: [String], _ environment: [String: String] = [:]) throws -> CLI.Result {
-        var env = ["HF_HUB_CACHE": cache.path, "HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0", "HF_TOKEN": "",
-                   "HF_TOKEN_PATH": scratch.appendingPathComponent("no-token").path]
+        var env = [
+            "HF_HUB_CACHE": cache.path, "HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0", "HF_TOKEN": "",
+            "HF_TOKEN_PATH": scratch.appendingPathComponent("no-token").path,
+        ]
         for (key, value) in environment { env[key] = value }
         return try CLI.run(arguments, environment: env)
     }
 
-    func generateIDs(_ model: String, _ environment: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> [Int]? {
-        let result = try run(["generate", "--model", model, "--prompt", "Once upon a time", "--greedy", "--max-new-tokens", "3", "--json"],
-                             environment)
+    func generateIDs(
+        _ model: String, _ environment: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line
+    ) throws -> [Int]? {
+        let result = try run(
+            [
+                "generate", "--model", model, "--prompt", "Once upon a time", "--greedy", "--max-new-tokens", "3",
+                "--json",
+            ],
+            environment)
         XCTAssertEqual(result.status, 0, result.stderr, file: file, line: line)
         return try? result.json()["generated_ids"] as? [Int]
     }
@@ -43,7 +51,8 @@ final class HubCacheTests: XCTestCase {
         let folder = scratch.appendingPathComponent("repos/\(name)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for file in ["config.json", "tokenizer.json", "vocab.json", "merges.txt"] {
-            try FileManager.default.copyItem(at: tiny.appendingPathComponent(file), to: folder.appendingPathComponent(file))
+            try FileManager.default.copyItem(
+                at: tiny.appendingPathComponent(file), to: folder.appendingPathComponent(file))
         }
         for (file, bytes) in files { try Data(bytes).write(to: folder.appendingPathComponent(file)) }
         if let torchDtype {
@@ -55,7 +64,9 @@ final class HubCacheTests: XCTestCase {
         return folder
     }
 
-    func bytes(_ count: Int, seed: UInt8) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) } }
+    func bytes(_ count: Int, seed: UInt8) -> [UInt8] {
+        (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) }
+    }
 
     func contents(_ url: URL) -> [UInt8]? { FileManager.default.contents(atPath: url.path).map(Array.init) }
 
@@ -68,8 +79,10 @@ final class HubCacheTests: XCTestCase {
         let commit = FakeHub.commit(of: "octavo/tiny")
         let repo = cache.appendingPathComponent("models--octavo--tiny")
         XCTAssertEqual(contents(repo.appendingPathComponent("refs/main")), Array(commit.utf8), "the commit, no newline")
-        let wanted = ["added_tokens.json", "config.json", "generation_config.json", "merges.txt", "model.safetensors",
-                      "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "vocab.json"]
+        let wanted = [
+            "added_tokens.json", "config.json", "generation_config.json", "merges.txt", "model.safetensors",
+            "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "vocab.json",
+        ]
         let snapshot = repo.appendingPathComponent("snapshots/\(commit)")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: snapshot.path).sorted(), wanted)
         var etags: [String] = []
@@ -77,17 +90,23 @@ final class HubCacheTests: XCTestCase {
             let data = try XCTUnwrap(contents(tiny.appendingPathComponent(file)))
             let etag = FakeHub.etag(file: file, data: data)
             etags.append(etag)
-            XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: snapshot.appendingPathComponent(file).path),
-                           "../../blobs/\(etag)", file)
+            XCTAssertEqual(
+                try FileManager.default.destinationOfSymbolicLink(atPath: snapshot.appendingPathComponent(file).path),
+                "../../blobs/\(etag)", file)
             XCTAssertEqual(contents(repo.appendingPathComponent("blobs/\(etag)")), data, file)
-            XCTAssertTrue(FileManager.default.fileExists(atPath: cache.appendingPathComponent(".locks/models--octavo--tiny/\(etag).lock").path))
+            XCTAssertTrue(
+                FileManager.default.fileExists(
+                    atPath: cache.appendingPathComponent(".locks/models--octavo--tiny/\(etag).lock").path))
         }
         XCTAssertEqual(etags[1].count, 40, "small files (config.json) are named by their git etag")
         let weights = try XCTUnwrap(contents(tiny.appendingPathComponent("model.safetensors")))
         XCTAssertTrue(etags.contains(FakeHub.sha256Hex(weights)), "LFS files are named by their sha256")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: repo.appendingPathComponent("blobs").path).sorted(), etags.sorted(),
-                       "one blob per file, nothing .incomplete left")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: repo.path).sorted(), ["blobs", "refs", "snapshots"])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: repo.appendingPathComponent("blobs").path).sorted(),
+            etags.sorted(),
+            "one blob per file, nothing .incomplete left")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: repo.path).sorted(), ["blobs", "refs", "snapshots"])
 
         // Used as is from now on: no request reaches the hub.
         let before = hub.requests.count
@@ -106,7 +125,9 @@ final class HubCacheTests: XCTestCase {
         let before = hub.requests.count
         XCTAssertEqual(try generateIDs("octavo/tiny@\(commit)"), try generateIDs(tiny.path))
         XCTAssertEqual(hub.requests.count, before)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("models--octavo--tiny/refs").path), ["main"])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(
+                atPath: cache.appendingPathComponent("models--octavo--tiny/refs").path), ["main"])
         // An unknown revision is the hub's RevisionNotFound.
         let missing = try run(["generate", "--model", "octavo/tiny@v9", "--prompt", "x"])
         XCTAssertEqual(missing.status, 1)
@@ -126,9 +147,12 @@ final class HubCacheTests: XCTestCase {
         hub.rename("octavo/old-name", to: "octavo/tiny")
         let result = try run(["download", "octavo/old-name"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        let snapshot = cache.appendingPathComponent("models--octavo--old-name/snapshots/\(FakeHub.commit(of: "octavo/tiny"))")
+        let snapshot = cache.appendingPathComponent(
+            "models--octavo--old-name/snapshots/\(FakeHub.commit(of: "octavo/tiny"))")
         XCTAssertEqual(result.stdout, snapshot.path + "\n")
-        XCTAssertEqual(contents(snapshot.appendingPathComponent("model.safetensors")), contents(tiny.appendingPathComponent("model.safetensors")))
+        XCTAssertEqual(
+            contents(snapshot.appendingPathComponent("model.safetensors")),
+            contents(tiny.appendingPathComponent("model.safetensors")))
         XCTAssertTrue(hub.requests.contains { $0.hasPrefix("HEAD /octavo/old-name/resolve/") }, "\(hub.requests)")
     }
 
@@ -146,7 +170,8 @@ final class HubCacheTests: XCTestCase {
         hub.stop()
         let expected = try generateIDs(tiny.path)
         XCTAssertEqual(try generateIDs("octavo/tiny", ["HF_HUB_OFFLINE": "1"]), expected)
-        XCTAssertEqual(try generateIDs("octavo/tiny", ["HF_ENDPOINT": "http://127.0.0.1:1"]), expected, "no network needed")
+        XCTAssertEqual(
+            try generateIDs("octavo/tiny", ["HF_ENDPOINT": "http://127.0.0.1:1"]), expected, "no network needed")
         let tokens = try run(["tokenize", "--model", "octavo/tiny", "--offline", "--text", "Hello world", "--json"])
         XCTAssertEqual(tokens.status, 0, tokens.stderr)
         let direct = try run(["tokenize", "--model", tiny.path, "--text", "Hello world", "--json"])
@@ -155,19 +180,26 @@ final class HubCacheTests: XCTestCase {
         XCTAssertEqual(inspect.status, 0, inspect.stderr)
         let download = try run(["download", "octavo/tiny", "--offline"])
         XCTAssertEqual(download.status, 0, download.stderr)
-        XCTAssertEqual(download.stdout, cache.path + "/models--octavo--tiny/snapshots/\(FakeHub.commit(of: "octavo/tiny"))\n")
+        XCTAssertEqual(
+            download.stdout, cache.path + "/models--octavo--tiny/snapshots/\(FakeHub.commit(of: "octavo/tiny"))\n")
     }
 
     func testOfflineSaysWhichCommandWouldFetchTheModel() throws {
         let result = try run(["generate", "--model", "octavo/tiny", "--prompt", "x"], ["HF_HUB_OFFLINE": "1"])
         XCTAssertEqual(result.status, 1)
-        XCTAssertTrue(result.stderr.contains("octavo/tiny is not in the Hugging Face cache (\(cache.path))"), result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains("octavo/tiny is not in the Hugging Face cache (\(cache.path))"), result.stderr)
         XCTAssertTrue(result.stderr.contains("HF_HUB_OFFLINE=1"), result.stderr)
         XCTAssertTrue(result.stderr.contains("'octavo-infer download octavo/tiny' would fetch it"), result.stderr)
-        let byName = try run(["translate", "--model", "nllb-200-distilled-600M", "--offline", "--source", "eng_Latn", "--target", "fra_Latn",
-                              "--text", "Hello"])
+        let byName = try run([
+            "translate", "--model", "nllb-200-distilled-600M", "--offline", "--source", "eng_Latn", "--target",
+            "fra_Latn",
+            "--text", "Hello",
+        ])
         XCTAssertEqual(byName.status, 1)
-        XCTAssertTrue(byName.stderr.contains("nllb-200-distilled-600M (facebook/nllb-200-distilled-600M) is not in"), byName.stderr)
+        XCTAssertTrue(
+            byName.stderr.contains("nllb-200-distilled-600M (facebook/nllb-200-distilled-600M) is not in"),
+            byName.stderr)
         XCTAssertTrue(byName.stderr.contains("'octavo-infer download nllb-200-distilled-600M'"), byName.stderr)
         // The malformed --listen is read after the models: should resolution ever pass, serve still stops.
         let served = try run(["serve", "--model", "story=octavo/tiny", "--offline", "--listen", "not-a-port"])
@@ -183,16 +215,24 @@ final class HubCacheTests: XCTestCase {
 
     func testPyTorchOnlyRepositoryGetsTheBinFile() throws {
         let weights = bytes(70_000, seed: 1)
-        hub.add("octavo/bin-only", folder: try makeRepository("bin-only", files: ["pytorch_model.bin": weights, "tf_model.h5": [1, 2, 3]]))
+        hub.add(
+            "octavo/bin-only",
+            folder: try makeRepository("bin-only", files: ["pytorch_model.bin": weights, "tf_model.h5": [1, 2, 3]]))
         let result = try run(["download", "octavo/bin-only"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stderr.contains("weights: PyTorch .bin (the repository has no safetensors): pytorch_model.bin; skipping tf_model.h5"),
-                      result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains(
+                "weights: PyTorch .bin (the repository has no safetensors): "
+                    + "pytorch_model.bin; skipping tf_model.h5"),
+            result.stderr)
         let snapshot = URL(fileURLWithPath: result.stdout.trimmingCharacters(in: .newlines))
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: snapshot.path).sorted(),
-                       ["config.json", "merges.txt", "pytorch_model.bin", "tokenizer.json", "vocab.json"])
-        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: snapshot.appendingPathComponent("pytorch_model.bin").path),
-                       "../../blobs/\(FakeHub.sha256Hex(weights))")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: snapshot.path).sorted(),
+            ["config.json", "merges.txt", "pytorch_model.bin", "tokenizer.json", "vocab.json"])
+        XCTAssertEqual(
+            try FileManager.default.destinationOfSymbolicLink(
+                atPath: snapshot.appendingPathComponent("pytorch_model.bin").path),
+            "../../blobs/\(FakeHub.sha256Hex(weights))")
         XCTAssertEqual(contents(snapshot.appendingPathComponent("pytorch_model.bin")), weights)
     }
 
@@ -202,32 +242,43 @@ final class HubCacheTests: XCTestCase {
         let folder = scratch.appendingPathComponent("repos/\(weights)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let baseURL = CLI.fixtures.appendingPathComponent(base)
-        for name in try FileManager.default.contentsOfDirectory(atPath: baseURL.path) where !name.hasSuffix(".safetensors") {
-            try FileManager.default.copyItem(at: baseURL.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        for name in try FileManager.default.contentsOfDirectory(atPath: baseURL.path)
+        where !name.hasSuffix(".safetensors") {
+            try FileManager.default.copyItem(
+                at: baseURL.appendingPathComponent(name), to: folder.appendingPathComponent(name))
         }
         if let tokenizerFrom { try copyTokenizer(from: tokenizerFrom, to: folder) }
         let source = CLI.fixtures.appendingPathComponent("Torch/\(weights)")
         for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
-            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+            try FileManager.default.copyItem(
+                at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
         }
         return folder
     }
 
     func copyTokenizer(from fixture: String, to folder: URL) throws {
         for name in ["sentencepiece.bpe.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"] {
-            try FileManager.default.copyItem(at: CLI.fixtures.appendingPathComponent("\(fixture)/\(name)"), to: folder.appendingPathComponent(name))
+            try FileManager.default.copyItem(
+                at: CLI.fixtures.appendingPathComponent("\(fixture)/\(name)"), to: folder.appendingPathComponent(name))
         }
     }
 
     /// What the hub gives for a PyTorch-only repository runs, with the ids of the same weights in safetensors.
     func testPyTorchCheckpointsFromTheHubRunLikeTheirSafetensors() throws {
         hub.add("octavo/gpt2-bin", folder: try makeTorchRepository(base: "GPT2/tiny-f16", weights: "gpt2-f16-zip"))
-        hub.add("octavo/nllb-bin", folder: try makeTorchRepository(base: "NLLB/tiny-f16-untied", weights: "nllb-f16-sharded",
-                                                                   tokenizerFrom: "NLLB/tiny"))
-        XCTAssertEqual(try generateIDs("octavo/gpt2-bin"), try generateIDs(CLI.fixtures.appendingPathComponent("GPT2/tiny-f16").path))
+        hub.add(
+            "octavo/nllb-bin",
+            folder: try makeTorchRepository(
+                base: "NLLB/tiny-f16-untied", weights: "nllb-f16-sharded",
+                tokenizerFrom: "NLLB/tiny"))
+        XCTAssertEqual(
+            try generateIDs("octavo/gpt2-bin"),
+            try generateIDs(CLI.fixtures.appendingPathComponent("GPT2/tiny-f16").path))
         func translate(_ model: String) throws -> [Int]? {
-            let result = try run(["translate", "--model", model, "--source", "eng_Latn", "--target", "fra_Latn", "--text", "Hello world",
-                                  "--json"])
+            let result = try run([
+                "translate", "--model", model, "--source", "eng_Latn", "--target", "fra_Latn", "--text", "Hello world",
+                "--json",
+            ])
             XCTAssertEqual(result.status, 0, result.stderr)
             return try result.json()["output_ids"] as? [Int]
         }
@@ -242,17 +293,27 @@ final class HubCacheTests: XCTestCase {
     }
 
     func testShardedPyTorchRepositoryGetsTheIndexAndEveryShard() throws {
-        let index = #"{"metadata": {"total_size": 8}, "weight_map": {"a": "pytorch_model-00001-of-00002.bin", "b": "pytorch_model-00002-of-00002.bin"}}"#
-        hub.add("octavo/bin-sharded", folder: try makeRepository("bin-sharded", files: [
-            "pytorch_model.bin.index.json": Array(index.utf8),
-            "pytorch_model-00001-of-00002.bin": bytes(5000, seed: 2), "pytorch_model-00002-of-00002.bin": bytes(3000, seed: 3),
-        ]))
+        let index =
+            #"{"metadata": {"total_size": 8}, "weight_map": {"a": "pytorch_model-00001-of-00002.bin", "b": "pytorch_model-00002-of-00002.bin"}}"#
+        hub.add(
+            "octavo/bin-sharded",
+            folder: try makeRepository(
+                "bin-sharded",
+                files: [
+                    "pytorch_model.bin.index.json": Array(index.utf8),
+                    "pytorch_model-00001-of-00002.bin": bytes(5000, seed: 2),
+                    "pytorch_model-00002-of-00002.bin": bytes(3000, seed: 3),
+                ]))
         let result = try run(["download", "octavo/bin-sharded"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stderr.contains("PyTorch .bin (the repository has no safetensors): 3 files"), result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains("PyTorch .bin (the repository has no safetensors): 3 files"), result.stderr)
         let snapshot = URL(fileURLWithPath: result.stdout.trimmingCharacters(in: .newlines))
         let got = Set(try FileManager.default.contentsOfDirectory(atPath: snapshot.path))
-        XCTAssertTrue(got.isSuperset(of: ["pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"]))
+        XCTAssertTrue(
+            got.isSuperset(of: [
+                "pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin",
+            ]))
         // A cache missing one shard is incomplete: offline use says so rather than loading half a model.
         try FileManager.default.removeItem(at: snapshot.appendingPathComponent("pytorch_model-00002-of-00002.bin"))
         let offline = try run(["inspect", "--model", "octavo/bin-sharded", "--offline"])
@@ -266,9 +327,12 @@ final class HubCacheTests: XCTestCase {
         hub.add("octavo/both", folder: try makeRepository("both", files: files))
         let result = try run(["download", "octavo/both"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stderr.contains("weights: safetensors: model.safetensors; skipping pytorch_model.bin"), result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains("weights: safetensors: model.safetensors; skipping pytorch_model.bin"), result.stderr
+        )
         let snapshot = URL(fileURLWithPath: result.stdout.trimmingCharacters(in: .newlines))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: snapshot.appendingPathComponent("pytorch_model.bin").path))
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: snapshot.appendingPathComponent("pytorch_model.bin").path))
         XCTAssertFalse(hub.requests.contains { $0.hasSuffix("/pytorch_model.bin") })
     }
 
@@ -282,9 +346,12 @@ final class HubCacheTests: XCTestCase {
         let repo = cache.appendingPathComponent("models--octavo--tiny")
         let blob = FakeHub.sha256Hex(try XCTUnwrap(contents(tiny.appendingPathComponent("model.safetensors"))))
         XCTAssertFalse(FileManager.default.fileExists(atPath: repo.appendingPathComponent("blobs/\(blob)").path))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: repo.appendingPathComponent("blobs/\(blob).incomplete").path))
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: repo.appendingPathComponent("blobs/\(blob).incomplete").path))
         let snapshot = repo.appendingPathComponent("snapshots/\(FakeHub.commit(of: "octavo/tiny"))")
-        XCTAssertNil(try? FileManager.default.destinationOfSymbolicLink(atPath: snapshot.appendingPathComponent("model.safetensors").path))
+        XCTAssertNil(
+            try? FileManager.default.destinationOfSymbolicLink(
+                atPath: snapshot.appendingPathComponent("model.safetensors").path))
         XCTAssertFalse(FileManager.default.fileExists(atPath: repo.appendingPathComponent("refs/main").path))
         hub.corruptBodies = false
         XCTAssertEqual(try generateIDs("octavo/tiny"), try generateIDs(tiny.path))
@@ -296,7 +363,8 @@ final class HubCacheTests: XCTestCase {
         let first = try run(["download", "octavo/tiny"])
         XCTAssertEqual(first.status, 1)
         XCTAssertTrue(first.stderr.contains("received 100000 of \(weights.count) bytes; rerun"), first.stderr)
-        let partial = cache.appendingPathComponent("models--octavo--tiny/blobs/\(FakeHub.sha256Hex(weights)).incomplete")
+        let partial = cache.appendingPathComponent(
+            "models--octavo--tiny/blobs/\(FakeHub.sha256Hex(weights)).incomplete")
         XCTAssertEqual(contents(partial), Array(weights.prefix(100_000)))
 
         let second = try run(["download", "octavo/tiny"])
@@ -325,7 +393,8 @@ final class HubCacheTests: XCTestCase {
         try Data(weights).write(to: partial)
         let before = hub.requests.filter { $0.contains("/cdn/") }.count
         XCTAssertEqual(try run(["download", "octavo/tiny"]).status, 0)
-        XCTAssertEqual(hub.requests.filter { $0.contains("/cdn/") }.count, before, "no CDN request for a whole partial file")
+        XCTAssertEqual(
+            hub.requests.filter { $0.contains("/cdn/") }.count, before, "no CDN request for a whole partial file")
         XCTAssertEqual(contents(blobs.appendingPathComponent(FakeHub.sha256Hex(weights))), weights)
     }
 
@@ -334,13 +403,18 @@ final class HubCacheTests: XCTestCase {
     func testListDescribesCachedModelsAndRmRefusesAmbiguousNames() throws {
         hub.add("someone/tiny", folder: tiny)
         let weights = bytes(2000, seed: 5)
-        hub.add("octavo/bin-only", folder: try makeRepository("bin-only", files: ["pytorch_model.bin": weights], torchDtype: "float16"))
-        for repo in ["octavo/tiny", "someone/tiny", "octavo/bin-only"] { XCTAssertEqual(try run(["download", repo]).status, 0) }
+        hub.add(
+            "octavo/bin-only",
+            folder: try makeRepository("bin-only", files: ["pytorch_model.bin": weights], torchDtype: "float16"))
+        for repo in ["octavo/tiny", "someone/tiny", "octavo/bin-only"] {
+            XCTAssertEqual(try run(["download", repo]).status, 0)
+        }
 
         let listed = try run(["list", "--json"])
         XCTAssertEqual(listed.status, 0, listed.stderr)
         let models = try XCTUnwrap(listed.json()["models"] as? [[String: Any]])
-        XCTAssertEqual(models.compactMap { $0["repository"] as? String }, ["octavo/bin-only", "octavo/tiny", "someone/tiny"])
+        XCTAssertEqual(
+            models.compactMap { $0["repository"] as? String }, ["octavo/bin-only", "octavo/tiny", "someone/tiny"])
         let tinyRow = models[1]
         XCTAssertEqual(tinyRow["refs"] as? [String], ["main"])
         XCTAssertEqual(tinyRow["architecture"] as? String, "gpt2")
@@ -357,14 +431,18 @@ final class HubCacheTests: XCTestCase {
 
         let ambiguous = try run(["rm", "tiny"])
         XCTAssertEqual(ambiguous.status, 1)
-        XCTAssertTrue(ambiguous.stderr.contains("tiny is ambiguous: it names octavo/tiny, someone/tiny"), ambiguous.stderr)
+        XCTAssertTrue(
+            ambiguous.stderr.contains("tiny is ambiguous: it names octavo/tiny, someone/tiny"), ambiguous.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: cache.appendingPathComponent("models--octavo--tiny").path))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: cache.appendingPathComponent("models--someone--tiny").path))
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: cache.appendingPathComponent("models--someone--tiny").path))
 
         let removed = try run(["rm", "octavo/tiny"])
         XCTAssertEqual(removed.status, 0, removed.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: cache.appendingPathComponent("models--octavo--tiny").path))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: cache.appendingPathComponent(".locks/models--octavo--tiny").path))
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: cache.appendingPathComponent("models--octavo--tiny").path))
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: cache.appendingPathComponent(".locks/models--octavo--tiny").path))
         XCTAssertEqual(try run(["rm", "tiny"]).status, 0, "unique now")
         XCTAssertEqual(try run(["rm", "tiny"]).status, 1, "nothing left")
         let rest = try XCTUnwrap(try run(["list", "--json"]).json()["models"] as? [[String: Any]])
@@ -377,14 +455,17 @@ final class HubCacheTests: XCTestCase {
         let folder = cache.appendingPathComponent("models--" + repo.replacingOccurrences(of: "/", with: "--"))
         let snapshot = folder.appendingPathComponent("snapshots/\(commit)")
         try FileManager.default.createDirectory(at: snapshot, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("blobs"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("refs"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("blobs"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("refs"), withIntermediateDirectories: true)
         try Data(commit.utf8).write(to: folder.appendingPathComponent("refs/main"))
         for file in try FileManager.default.contentsOfDirectory(atPath: tiny.path) {
             let data = try XCTUnwrap(contents(tiny.appendingPathComponent(file)))
             let etag = FakeHub.etag(file: file, data: data)
             try Data(data).write(to: folder.appendingPathComponent("blobs/\(etag)"))
-            try FileManager.default.createSymbolicLink(atPath: snapshot.appendingPathComponent(file).path, withDestinationPath: "../../blobs/\(etag)")
+            try FileManager.default.createSymbolicLink(
+                atPath: snapshot.appendingPathComponent(file).path, withDestinationPath: "../../blobs/\(etag)")
         }
     }
 
@@ -392,15 +473,18 @@ final class HubCacheTests: XCTestCase {
         let elsewhere = scratch.appendingPathComponent("elsewhere")
         try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
         func catalog() throws -> [[String: Any]] {
-            let result = try CLI.run(["models", "--json"], environment: ["HF_HUB_CACHE": cache.path], directory: elsewhere)
+            let result = try CLI.run(
+                ["models", "--json"], environment: ["HF_HUB_CACHE": cache.path], directory: elsewhere)
             XCTAssertEqual(result.status, 0, result.stderr)
             return try XCTUnwrap(result.json()["models"] as? [[String: Any]])
         }
         let entries = try catalog()
-        XCTAssertEqual(Set(entries.compactMap { $0["name"] as? String }), [
-            "gpt2", "distilgpt2", "gpt2-medium", "gpt2-large", "gpt2-xl",
-            "nllb-200-distilled-600M", "nllb-200-distilled-1.3B", "nllb-200-1.3B", "nllb-200-3.3B",
-        ])
+        XCTAssertEqual(
+            Set(entries.compactMap { $0["name"] as? String }),
+            [
+                "gpt2", "distilgpt2", "gpt2-medium", "gpt2-large", "gpt2-xl",
+                "nllb-200-distilled-600M", "nllb-200-distilled-1.3B", "nllb-200-1.3B", "nllb-200-3.3B",
+            ])
         let gpt2 = try XCTUnwrap(entries.first { $0["name"] as? String == "gpt2" })
         XCTAssertEqual(gpt2["repository"] as? String, "openai-community/gpt2")
         XCTAssertEqual(gpt2["license"] as? String, "mit")
@@ -419,7 +503,8 @@ final class HubCacheTests: XCTestCase {
         XCTAssertEqual(marked.filter { $0["cached"] as? Bool == true }.compactMap { $0["name"] as? String }, ["gpt2"])
         XCTAssertEqual(try generateIDs("gpt2", ["HF_HUB_OFFLINE": "1"]), try generateIDs(tiny.path))
         let text = try CLI.run(["models"], environment: ["HF_HUB_CACHE": cache.path], directory: elsewhere)
-        XCTAssertTrue(text.stdout.split(separator: "\n").contains { $0.hasPrefix("*") && $0.contains(" gpt2 ") }, text.stdout)
+        XCTAssertTrue(
+            text.stdout.split(separator: "\n").contains { $0.hasPrefix("*") && $0.contains(" gpt2 ") }, text.stdout)
         let listed = try XCTUnwrap(try run(["list", "--json"]).json()["models"] as? [[String: Any]])
         XCTAssertEqual(listed.first?["catalog_name"] as? String, "gpt2")
     }

@@ -19,7 +19,8 @@ final class ModelFolderErrorTests: XCTestCase {
     func assertFails(containing text: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let result = try generate()
         XCTAssertEqual(result.status, 1, result.stderr, file: file, line: line)
-        XCTAssertTrue(result.stderr.contains(text), "stderr should mention \(text): \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(
+            result.stderr.contains(text), "stderr should mention \(text): \(result.stderr)", file: file, line: line)
         XCTAssertEqual(result.stderr.filter { $0 == "\n" }.count, 1, result.stderr, file: file, line: line)
     }
 
@@ -49,7 +50,8 @@ final class ModelFolderErrorTests: XCTestCase {
     func testMalformedConfig() throws {
         try "{ not json".write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         try assertFails(containing: "config.json")
-        try #"{"model_type": "gpt2", "n_layer": "two"}"#.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        try #"{"model_type": "gpt2", "n_layer": "two"}"#.write(
+            to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         try assertFails(containing: "n_layer")
     }
 
@@ -66,7 +68,9 @@ final class ModelFolderErrorTests: XCTestCase {
     }
 
     func testNotAFolder() throws {
-        let result = try CLI.run(["generate", "--model", folder.appendingPathComponent("config.json").path, "--prompt", "x"])
+        let result = try CLI.run([
+            "generate", "--model", folder.appendingPathComponent("config.json").path, "--prompt", "x",
+        ])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("not a folder"))
     }

@@ -1,11 +1,15 @@
 import XCTest
+
 @testable import octavo_infer
 
 /// The download checker's SHA-256, fed in pieces of every size, against the reference.
 final class SHA256Tests: XCTestCase {
     func testIncrementalUpdatesMatchTheReference() {
         var state: UInt64 = 1
-        func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) }
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33)
+        }
         for length in [0, 1, 55, 56, 63, 64, 65, 127, 128, 1000, 4099] {
             let message = (0..<length).map { _ in UInt8(next() % 256) }
             var reference = SHA256Reference()

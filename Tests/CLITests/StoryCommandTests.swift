@@ -7,7 +7,9 @@ final class StoryCommandTests: XCTestCase {
     let nllb = CLI.fixtures.appendingPathComponent("NLLB/tiny").path
 
     func testStreamedStoryIsTheJSONContentAndTheSeedRepeatsIt() throws {
-        let arguments = ["story", "--model", gpt2, "--prompt", "Once upon a time. Story:", "--audience", "children", "--seed", "4"]
+        let arguments = [
+            "story", "--model", gpt2, "--prompt", "Once upon a time. Story:", "--audience", "children", "--seed", "4",
+        ]
         let streamed = try CLI.run(arguments)
         XCTAssertEqual(streamed.status, 0, streamed.stderr)
         let json = try CLI.run(arguments + ["--json"]).json()
@@ -19,8 +21,10 @@ final class StoryCommandTests: XCTestCase {
     }
 
     func testTranslatedStoryHasOneTranslationPerParagraph() throws {
-        let result = try CLI.run(["story", "--model", gpt2, "--translator", nllb, "--prompt", "Hello. Story:",
-                                  "--language", "spa_Latn", "--seed", "4", "--json"])
+        let result = try CLI.run([
+            "story", "--model", gpt2, "--translator", nllb, "--prompt", "Hello. Story:",
+            "--language", "spa_Latn", "--seed", "4", "--json",
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try result.json()
         let paragraphs = try XCTUnwrap(json["paragraphs"] as? [[String: Any]])
@@ -28,8 +32,9 @@ final class StoryCommandTests: XCTestCase {
         let translations = paragraphs.compactMap { $0["translation"] as? String }
         XCTAssertEqual(translations.count, paragraphs.count)
         XCTAssertEqual(json["content"] as? String, "[Content]: " + translations.joined(separator: "\n\n[Content]: "))
-        XCTAssertEqual(json["original_content"] as? String,
-                       "[Content]: " + paragraphs.compactMap { $0["text"] as? String }.joined(separator: "\n\n[Content]: "))
+        XCTAssertEqual(
+            json["original_content"] as? String,
+            "[Content]: " + paragraphs.compactMap { $0["text"] as? String }.joined(separator: "\n\n[Content]: "))
     }
 
     func testMistakesAreUsageErrorsThatSayWhatToDo() throws {
@@ -39,7 +44,9 @@ final class StoryCommandTests: XCTestCase {
         let language = try CLI.run(["story", "--model", gpt2, "--prompt", "x", "--language", "spa_Latn"])
         XCTAssertEqual(language.status, 2)
         XCTAssertTrue(language.stderr.contains("--translator"), language.stderr)
-        let unknown = try CLI.run(["story", "--model", gpt2, "--translator", nllb, "--prompt", "x", "--language", "spa_latn"])
+        let unknown = try CLI.run([
+            "story", "--model", gpt2, "--translator", nllb, "--prompt", "x", "--language", "spa_latn",
+        ])
         XCTAssertEqual(unknown.status, 2)
         XCTAssertTrue(unknown.stderr.contains("spa_Latn"), unknown.stderr)
     }

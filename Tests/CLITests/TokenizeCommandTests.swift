@@ -14,7 +14,8 @@ final class TokenizeCommandTests: XCTestCase {
 
     func testDetokenizeIsTheInverse() throws {
         let text = "Naïve café — 東京 🙂\r\n  tabs\there"
-        let ids = try CLI.run(["tokenize", "--model", gpt2, "--text", text]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ids = try CLI.run(["tokenize", "--model", gpt2, "--text", text]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let back = try CLI.run(["detokenize", "--model", gpt2, "--json", ids]).json()
         XCTAssertEqual(back["text"] as? String, text)
     }
@@ -26,7 +27,9 @@ final class TokenizeCommandTests: XCTestCase {
     }
 
     func testInspectReportsParameters() throws {
-        let result = try CLI.run(["inspect", "--model", CLI.fixtures.appendingPathComponent("GPT2/tiny").path, "--json"])
+        let result = try CLI.run([
+            "inspect", "--model", CLI.fixtures.appendingPathComponent("GPT2/tiny").path, "--json",
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try result.json()
         // wte 513·48 + wpe 64·48 + 2 blocks + ln_f, tied head counted once

@@ -26,7 +26,11 @@ final class FormatFuzzTests: XCTestCase {
             case 0: bytes[at] = UInt8.random(in: 0...255, using: &random)
             case 1: bytes[at] ^= 1 << UInt8.random(in: 0..<8, using: &random)
             case 2: bytes.removeSubrange(at...)
-            case 3: bytes.insert(contentsOf: (0..<Int.random(in: 1...8, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }, at: at)
+            case 3:
+                bytes.insert(
+                    contentsOf: (0..<Int.random(in: 1...8, using: &random)).map { _ in
+                        UInt8.random(in: 0...255, using: &random)
+                    }, at: at)
             case 4: bytes[at] = [0x00, 0xFF, 0x7F, 0x80][Int.random(in: 0..<4, using: &random)]
             default:
                 let end = min(bytes.count, at + Int.random(in: 1...16, using: &random))
@@ -39,7 +43,8 @@ final class FormatFuzzTests: XCTestCase {
     private func fuzz(_ fixture: String, iterations: Int, seed: UInt64) throws {
         let original = try TorchFixtures.bytes(fixture)
         var random = Generator(state: seed)
-        var read = 0, refused = 0
+        var read = 0
+        var refused = 0
         for iteration in 0..<iterations {
             let bytes = Self.mutate(original, &random)
             do {
@@ -47,7 +52,10 @@ final class FormatFuzzTests: XCTestCase {
                 for record in checkpoint.tensors {
                     _ = TorchFixtures.values(of: record, in: bytes)
                     if let range = record.contiguousRange {
-                        XCTAssertTrue(range.lowerBound >= 0 && range.upperBound <= bytes.count, "\(fixture) iteration \(iteration)")
+                        XCTAssertTrue(
+                            range.lowerBound >= 0 && range.upperBound <= bytes.count,
+                            "\(fixture) "
+                                + "iteration \(iteration)")
                     }
                 }
                 read += 1

@@ -70,9 +70,12 @@ final class HostileFileTests: XCTestCase {
     }
 
     func testTorchRefusedEveryHostileFileToo() throws {
-        let verdicts = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: TorchFixtures.url("hostile/verdicts.json"))) as? [String: String]
-        let files = try FileManager.default.contentsOfDirectory(atPath: TorchFixtures.url("hostile").path).filter { $0.hasSuffix(".bin") }
+        let verdicts =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: TorchFixtures.url("hostile/verdicts.json"))) as? [String: String]
+        let files = try FileManager.default.contentsOfDirectory(atPath: TorchFixtures.url("hostile").path).filter {
+            $0.hasSuffix(".bin")
+        }
         XCTAssertEqual(Set(verdicts?.keys.map { $0 } ?? []), Set(files))
         for (file, verdict) in verdicts ?? [:] { XCTAssertNotEqual(verdict, "loaded", file) }
     }

@@ -1,5 +1,6 @@
-@testable import CheckpointFormats
 import XCTest
+
+@testable import CheckpointFormats
 
 final class PickleMachineTests: XCTestCase {
     private func load(_ bytes: [UInt8], limits: PickleLimits = PickleLimits()) throws -> PickleValue {
@@ -9,9 +10,12 @@ final class PickleMachineTests: XCTestCase {
     /// pickle.dumps(OrderedDict([('a', 1), ('b', [1.5, 'x', b'yz', None, True, -300, 2**40])]), protocol=4):
     /// FRAME, SHORT_BINUNICODE, MEMOIZE, STACK_GLOBAL, SHORT_BINBYTES, LONG1.
     static let protocol4: [UInt8] = [
-        128, 4, 149, 83, 0, 0, 0, 0, 0, 0, 0, 140, 11, 99, 111, 108, 108, 101, 99, 116, 105, 111, 110, 115, 148, 140, 11, 79,
-        114, 100, 101, 114, 101, 100, 68, 105, 99, 116, 148, 147, 148, 41, 82, 148, 40, 140, 1, 97, 148, 75, 1, 140, 1, 98,
-        148, 93, 148, 40, 71, 63, 248, 0, 0, 0, 0, 0, 0, 140, 1, 120, 148, 67, 2, 121, 122, 148, 78, 136, 74, 212, 254, 255,
+        128, 4, 149, 83, 0, 0, 0, 0, 0, 0, 0, 140, 11, 99, 111, 108, 108, 101, 99, 116, 105, 111, 110, 115, 148, 140,
+        11, 79,
+        114, 100, 101, 114, 101, 100, 68, 105, 99, 116, 148, 147, 148, 41, 82, 148, 40, 140, 1, 97, 148, 75, 1, 140, 1,
+        98,
+        148, 93, 148, 40, 71, 63, 248, 0, 0, 0, 0, 0, 0, 140, 1, 120, 148, 67, 2, 121, 122, 148, 78, 136, 74, 212, 254,
+        255,
         255, 138, 6, 0, 0, 0, 0, 0, 1, 101, 117, 46,
     ]
 

@@ -15,7 +15,9 @@ final class TorchCheckpointFileTests: XCTestCase {
                 let view = try checkpoint.require(tensor)
                 let truth = try XCTUnwrap(expected[tensor])
                 XCTAssertEqual(view.shape, truth.shape, "\(name) \(tensor)")
-                XCTAssertEqual(try view.floats().toArray().map(Double.init), truth.values.map { Double(Float($0)) }, "\(name) \(tensor)")
+                XCTAssertEqual(
+                    try view.floats().toArray().map(Double.init), truth.values.map { Double(Float($0)) },
+                    "\(name) \(tensor)")
             }
             XCTAssertEqual(checkpoint.info("f64")?.dtype, .f32, "F64 is narrowed to F32 as transformers loads it")
             XCTAssertEqual(checkpoint.info("i32")?.dtype, .i32)
@@ -26,19 +28,25 @@ final class TorchCheckpointFileTests: XCTestCase {
                 XCTAssertTrue(got.hasPrefix("I64"), got)
             }
             // The row at storage offset 4 is borrowed 16 bytes into the matrix's storage.
-            let matrix = try checkpoint.require("matrix"), row = try checkpoint.require("row")
+            let matrix = try checkpoint.require("matrix")
+            let row = try checkpoint.require("row")
             XCTAssertEqual(row.bytes.baseAddress, matrix.bytes.baseAddress.map { $0 + 16 }, name)
             // F32 views are always aligned for the kernels: the legacy format stores some F32
             // storages at unaligned offsets (checked below), which are copied.
             for tensor in checkpoint.tensorNames where checkpoint.info(tensor)?.dtype == .f32 {
-                XCTAssertEqual(Int(bitPattern: try checkpoint.require(tensor).bytes.baseAddress) % 4, 0, "\(name) \(tensor)")
+                XCTAssertEqual(
+                    Int(bitPattern: try checkpoint.require(tensor).bytes.baseAddress) % 4, 0,
+                    "\(name) "
+                        + "\(tensor)")
             }
             if name == "features-legacy.bin" {
                 let records = try TorchFixtures.read(name).tensors
                 XCTAssertTrue(records.contains { $0.dtype == .f32 && $0.storageRange.lowerBound % 4 != 0 })
             }
             // A strided tensor is copied once and the copy reused.
-            XCTAssertEqual(try checkpoint.require("matrix_t").bytes.baseAddress, try checkpoint.require("matrix_t").bytes.baseAddress)
+            XCTAssertEqual(
+                try checkpoint.require("matrix_t").bytes.baseAddress,
+                try checkpoint.require("matrix_t").bytes.baseAddress)
         }
     }
 
@@ -49,7 +57,10 @@ final class TorchCheckpointFileTests: XCTestCase {
         let target = folder.appendingPathComponent("pytorch_model.bin")
         let expectations: [(String, (CheckpointFormatError) -> Bool)] = [
             ("os-system.bin", { if case .forbiddenGlobal(_, "os.system") = $0 { return true } else { return false } }),
-            ("builtins-eval.bin", { if case .forbiddenGlobal(_, "builtins.eval") = $0 { return true } else { return false } }),
+            (
+                "builtins-eval.bin",
+                { if case .forbiddenGlobal(_, "builtins.eval") = $0 { return true } else { return false } }
+            ),
             ("lying-size.bin", { if case .entryOutOfBounds = $0 { return true } else { return false } }),
             ("wrong-magic.bin", { if case .wrongMagicNumber = $0 { return true } else { return false } }),
         ]

@@ -25,12 +25,14 @@ final class TorchCheckpointTests: XCTestCase {
         }
         // matrix, its transpose and its row 1 are views of one storage: it is located once.
         let byName = Dictionary(uniqueKeysWithValues: checkpoint.tensors.map { ($0.name, $0) })
-        let matrix = try XCTUnwrap(byName["matrix"]), transposed = try XCTUnwrap(byName["matrix_t"])
+        let matrix = try XCTUnwrap(byName["matrix"])
+        let transposed = try XCTUnwrap(byName["matrix_t"])
         let row = try XCTUnwrap(byName["row"])
         XCTAssertEqual(Set([matrix.storageKey, transposed.storageKey, row.storageKey]).count, 1)
         XCTAssertEqual(matrix.storageRange, row.storageRange)
         XCTAssertEqual(matrix.storageRange.count, 12 * 4)
-        XCTAssertEqual(row.contiguousRange, (matrix.storageRange.lowerBound + 16)..<(matrix.storageRange.lowerBound + 32))
+        XCTAssertEqual(
+            row.contiguousRange, (matrix.storageRange.lowerBound + 16)..<(matrix.storageRange.lowerBound + 32))
         XCTAssertNil(transposed.contiguousRange)
     }
 
@@ -40,6 +42,9 @@ final class TorchCheckpointTests: XCTestCase {
         let names = Set(archive.entries.map(\.name))
         XCTAssertTrue(names.contains("archive/data.pkl") || names.contains { $0.hasSuffix("/data.pkl") }, "\(names)")
         let order = try XCTUnwrap(archive.entries.first { $0.name.hasSuffix("/byteorder") })
-        XCTAssertEqual(String(decoding: bytes[try bytes.withUnsafeBytes { try archive.dataRange(of: order, in: $0) }], as: UTF8.self), "little")
+        XCTAssertEqual(
+            String(
+                decoding: bytes[try bytes.withUnsafeBytes { try archive.dataRange(of: order, in: $0) }], as: UTF8.self),
+            "little")
     }
 }

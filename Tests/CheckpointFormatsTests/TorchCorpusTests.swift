@@ -35,7 +35,8 @@ final class TorchCorpusTests: XCTestCase {
         let corpus = try TorchCorpus.load()
         XCTAssertGreaterThan(corpus.cases.count, 300)
         var disagreements: [String] = []
-        var refusedLikeTorch = 0, acceptedLikeTorch = 0
+        var refusedLikeTorch = 0
+        var acceptedLikeTorch = 0
         var deliberate: [DeliberateRefusal: Int] = [:]
         var faults: [String: Int] = [:]  // Our refusals by error case, for the report.
         for testCase in corpus.cases {
@@ -54,7 +55,7 @@ final class TorchCorpusTests: XCTestCase {
                 disagreements.append("\(label): accepted, torch refuses: \(message)")
             case (.accepted, .failure(let error)):
                 guard let error = error as? CheckpointFormatError,
-                      let reason = DeliberateRefusal.allCases.first(where: { $0.matches(error) })
+                    let reason = DeliberateRefusal.allCases.first(where: { $0.matches(error) })
                 else {
                     disagreements.append("\(label): refused (\(error)), torch accepts")
                     continue
@@ -64,14 +65,18 @@ final class TorchCorpusTests: XCTestCase {
                 disagreements.append("\(label): accepted, but torch's values are not from the file (they change)")
             case (.accepted(let expected, _), .success(let checkpoint)):
                 let got = checkpoint.tensors.map { TorchCorpus.Tensor($0, in: bytes) }
-                if got == expected { acceptedLikeTorch += 1 } else {
+                if got == expected {
+                    acceptedLikeTorch += 1
+                } else {
                     disagreements.append("\(label): read \(got), torch reads \(expected)")
                 }
             }
         }
-        print("torch corpus: \(corpus.cases.count) cases, \(refusedLikeTorch) refused and \(acceptedLikeTorch) read "
-            + "as torch does, deliberate refusals \(deliberate.map { "\($0.key): \($0.value)" }); "
-            + "refusals by kind \(faults.sorted { $0.value > $1.value }.map { "\($0.key): \($0.value)" })")
+        print(
+            "torch corpus: \(corpus.cases.count) cases, \(refusedLikeTorch) refused and \(acceptedLikeTorch) "
+                + "read "
+                + "as torch does, deliberate refusals \(deliberate.map { "\($0.key): \($0.value)" }); "
+                + "refusals by kind \(faults.sorted { $0.value > $1.value }.map { "\($0.key): \($0.value)" })")
         for line in disagreements.prefix(40) { XCTFail(line) }
         // TORCH_CORPUS_DUMP=<file> writes every disagreement, not only the first 40.
         if let dump = ProcessInfo.processInfo.environment["TORCH_CORPUS_DUMP"] {
@@ -116,8 +121,9 @@ struct TorchCorpus: Decodable {
             var hash: UInt64 = 0xCBF2_9CE4_8422_2325
             for byte in out { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
             let hex = String(hash, radix: 16)
-            self.init(name: record.name, dtype: record.dtype.rawValue, shape: record.shape,
-                      checksum: String(repeating: "0", count: 16 - hex.count) + hex)
+            self.init(
+                name: record.name, dtype: record.dtype.rawValue, shape: record.shape,
+                checksum: String(repeating: "0", count: 16 - hex.count) + hex)
         }
 
         var description: String { "\(name) \(dtype)\(shape) \(checksum)" }
@@ -140,8 +146,10 @@ struct TorchCorpus: Decodable {
             var tensors: [Tensor] = []
             while !list.isAtEnd {
                 var fields = try list.nestedUnkeyedContainer()
-                tensors.append(Tensor(name: try fields.decode(String.self), dtype: try fields.decode(String.self),
-                                      shape: try fields.decode([Int].self), checksum: try fields.decode(String.self)))
+                tensors.append(
+                    Tensor(
+                        name: try fields.decode(String.self), dtype: try fields.decode(String.self),
+                        shape: try fields.decode([Int].self), checksum: try fields.decode(String.self)))
             }
             self = .accepted(tensors, unstable: try container.decodeIfPresent(Bool.self, forKey: .unstable) ?? false)
         }

@@ -59,8 +59,10 @@ enum TorchFixtures {
 }
 
 /// Asserts that `body` throws a `CheckpointFormatError` matching `check`.
-func assertFormatError<T>(_ body: @autoclosure () throws -> T, file: StaticString = #filePath, line: UInt = #line,
-                          _ check: (CheckpointFormatError) -> Bool) {
+func assertFormatError<T>(
+    _ body: @autoclosure () throws -> T, file: StaticString = #filePath, line: UInt = #line,
+    _ check: (CheckpointFormatError) -> Bool
+) {
     do {
         _ = try body()
         XCTFail("no error thrown", file: file, line: line)

@@ -4,6 +4,7 @@ import Generation
 import Kernels
 import Tensor
 import XCTest
+
 @testable import GPT2
 
 /// A decode step allocates nothing: its buffers come from the model's workspace, the
@@ -24,15 +25,21 @@ final class DecodeAllocationTests: XCTestCase {
         kept.append(Array(kept[0].prefix(10)))
         let counted = allocation_counter_stop()
         XCTAssertEqual(kept.count, 2)
-        XCTAssertGreaterThanOrEqual(counted, 2, "the counter must see the Swift runtime's allocations, or the test below proves nothing")
+        XCTAssertGreaterThanOrEqual(
+            counted, 2,
+            "the counter must see the Swift runtime's allocations, or the test "
+                + "below proves nothing")
     }
 
     /// Greedy steps over 1 and 3 sequences, for each kind of matrices and caches, after a
     /// prefill and one warm-up step; only the model's forward pass is counted.
     func testDecodeStepsAllocateNothing() throws {
-        let configurations: [(WeightPrecision, KVCachePrecision)] = [(.f32, .f32), (.int8, .f32), (.f16, .f32), (.f32, .f16)]
+        let configurations: [(WeightPrecision, KVCachePrecision)] = [
+            (.f32, .f32), (.int8, .f32), (.f16, .f32), (.f32, .f16),
+        ]
         for (precision, cachePrecision) in configurations {
-            let model = try GPT2Model(directory: Fixtures.model("tiny"), precision: precision, cachePrecision: cachePrecision)
+            let model = try GPT2Model(
+                directory: Fixtures.model("tiny"), precision: precision, cachePrecision: cachePrecision)
             let v = model.vocabularySize
             for batch in [1, 3] {
                 let prompts = (0..<batch).map { b in (0..<(5 + b)).map { ($0 * 7 + b) % v } }
@@ -52,7 +59,10 @@ final class DecodeAllocationTests: XCTestCase {
                         _ = LogitsProcessors.argmax(logits + b * v, count: v)
                     }
                 }
-                XCTAssertEqual(counted, 0, "\(precision) matrices, \(cachePrecision) cache, batch \(batch): allocations in 8 decode steps")
+                XCTAssertEqual(
+                    counted, 0,
+                    "\(precision) matrices, \(cachePrecision) cache, batch \(batch): "
+                        + "allocations in 8 decode steps")
             }
         }
     }

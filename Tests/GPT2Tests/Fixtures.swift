@@ -46,6 +46,7 @@ enum Fixtures {
 }
 
 /// Largest |a - b| over two equal-length sequences.
-func maxAbsDifference<A: Collection, B: Collection>(_ a: A, _ b: B) -> Float where A.Element == Float, B.Element == Float {
+func maxAbsDifference<A: Collection, B: Collection>(_ a: A, _ b: B) -> Float
+where A.Element == Float, B.Element == Float {
     zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }

@@ -2,12 +2,14 @@ import Foundation
 import Generation
 import Tokenizer
 import XCTest
+
 @testable import GPT2
 
 /// Greedy continuations against transformers' `generate()` on the tiny fixtures.
 final class GPT2GenerationTests: XCTestCase {
     func generator(_ name: String) throws -> TextGenerator {
-        TextGenerator(model: try GPT2Model(directory: Fixtures.model(name)), tokenizer: NumberTokenizer(vocabularySize: 513))
+        TextGenerator(
+            model: try GPT2Model(directory: Fixtures.model(name)), tokenizer: NumberTokenizer(vocabularySize: 513))
     }
 
     func greedy(maxNewTokens: Int) -> GenerationParameters {
@@ -22,7 +24,8 @@ final class GPT2GenerationTests: XCTestCase {
             let generator = try generator(name)
             let ref = try Fixtures.reference(name)
             for prompt in ref.prompts {
-                let result = try generator.generate(promptIDs: prompt.ids, parameters: greedy(maxNewTokens: ref.greedy_max_new_tokens))
+                let result = try generator.generate(
+                    promptIDs: prompt.ids, parameters: greedy(maxNewTokens: ref.greedy_max_new_tokens))
                 XCTAssertEqual(result.generatedIDs, prompt.greedy, "\(name): \(prompt.text)")
                 XCTAssertEqual(result.finishReason, .length)
             }
@@ -65,13 +68,17 @@ final class GPT2GenerationTests: XCTestCase {
     func testContextOverflowIsAnErrorBeforeAnyWork() throws {
         let generator = try generator("tiny")  // n_positions 64
         var parameters = greedy(maxNewTokens: 60)
-        XCTAssertThrowsError(try generator.generate(promptIDs: Array(repeating: 5, count: 10), parameters: parameters)) { error in
-            XCTAssertEqual(error as? GenerationError, .contextOverflow(promptTokens: 10, requestedNewTokens: 60, maxPositions: 64))
+        XCTAssertThrowsError(try generator.generate(promptIDs: Array(repeating: 5, count: 10), parameters: parameters))
+        { error in
+            XCTAssertEqual(
+                error as? GenerationError, .contextOverflow(promptTokens: 10, requestedNewTokens: 60, maxPositions: 64))
             XCTAssertTrue("\(error)".contains("at most 54 new tokens"))
         }
         parameters.maxNewTokens = 1
-        XCTAssertThrowsError(try generator.generate(promptIDs: Array(repeating: 5, count: 70), parameters: parameters)) { error in
-            XCTAssertEqual(error as? GenerationError, .contextOverflow(promptTokens: 70, requestedNewTokens: 1, maxPositions: 64))
+        XCTAssertThrowsError(try generator.generate(promptIDs: Array(repeating: 5, count: 70), parameters: parameters))
+        { error in
+            XCTAssertEqual(
+                error as? GenerationError, .contextOverflow(promptTokens: 70, requestedNewTokens: 1, maxPositions: 64))
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Generation
 import Tensor
 import XCTest
+
 @testable import GPT2
 
 /// Logits against transformers' GPT2LMHeadModel on the tiny fixtures.
@@ -83,13 +84,16 @@ final class GPT2ParityTests: XCTestCase {
         let caches = prompts.map { gpt2.makeCache(capacity: $0.count + 1) }
         var logits = [Float](repeating: 0, count: prompts.count * gpt2.vocabularySize)
         try logits.withUnsafeMutableBufferPointer { out in
-            try gpt2.forward(zip(caches, prompts).map { SequenceStep(cache: $0, tokens: $1[...]) }, logits: out.baseAddress!)
+            try gpt2.forward(
+                zip(caches, prompts).map { SequenceStep(cache: $0, tokens: $1[...]) }, logits: out.baseAddress!)
         }
         for (index, prompt) in prompts.enumerated() {
             let expected = try Fixtures.logits("tiny", prompt: index)
             let last = prompt.count - 1
             let mine = logits[(index * gpt2.vocabularySize)..<((index + 1) * gpt2.vocabularySize)]
-            XCTAssertLessThan(maxAbsDifference(mine, expected.values[(last * expected.cols)..<((last + 1) * expected.cols)]), tolerance)
+            XCTAssertLessThan(
+                maxAbsDifference(mine, expected.values[(last * expected.cols)..<((last + 1) * expected.cols)]),
+                tolerance)
         }
     }
 }

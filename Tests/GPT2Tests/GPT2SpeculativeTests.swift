@@ -5,6 +5,7 @@ import Kernels
 import Tensor
 import Tokenizer
 import XCTest
+
 @testable import GPT2
 
 /// Speculative decoding on the tiny fixtures: whatever the draft, greedy ids are exactly
@@ -26,8 +27,12 @@ final class GPT2SpeculativeTests: XCTestCase {
             ("f16", ModelDraft(model: try GPT2Model(directory: Fixtures.model("tiny"), precision: .f16))),
             ("variant", ModelDraft(model: try GPT2Model(directory: Fixtures.model("variant")))),
             ("ngram", NGramDraft()),
-            ("ngram+int8", FallbackDraft(first: NGramDraft(),
-                                         second: ModelDraft(model: try GPT2Model(directory: Fixtures.model("tiny"), precision: .int8)))),
+            (
+                "ngram+int8",
+                FallbackDraft(
+                    first: NGramDraft(),
+                    second: ModelDraft(model: try GPT2Model(directory: Fixtures.model("tiny"), precision: .int8)))
+            ),
         ]
     }
 
@@ -39,8 +44,12 @@ final class GPT2SpeculativeTests: XCTestCase {
             for k in [1, 3, 7] {
                 let decoder = try SpeculativeDecoder(target: target, draft: draft, tokenizer: tokenizer, draftTokens: k)
                 for prompt in ref.prompts {
-                    let result = try decoder.generate(promptIDs: prompt.ids, parameters: greedy(maxNewTokens: ref.greedy_max_new_tokens))
-                    XCTAssertEqual(result.generation.generatedIDs, prompt.greedy, "draft \(name), k \(k): \(prompt.text)")
+                    let result = try decoder.generate(
+                        promptIDs: prompt.ids, parameters: greedy(maxNewTokens: ref.greedy_max_new_tokens))
+                    XCTAssertEqual(
+                        result.generation.generatedIDs, prompt.greedy,
+                        "draft \(name), k \(k): "
+                            + "\(prompt.text)")
                     XCTAssertEqual(result.generation.finishReason, .length)
                     proposedByDraft[name, default: 0] += result.statistics.proposedTokens
                     XCTAssertLessThanOrEqual(result.statistics.acceptedTokens, result.statistics.proposedTokens)
@@ -54,13 +63,15 @@ final class GPT2SpeculativeTests: XCTestCase {
     func testTheSelfDraftIsAcceptedAndTheOtherModelIsOftenRejected() throws {
         let target = try GPT2Model(directory: Fixtures.model("tiny"))
         let prompt = try Fixtures.reference("tiny").prompts[0]
-        let selfDraft = try SpeculativeDecoder(target: target, draft: ModelDraft(model: try GPT2Model(directory: Fixtures.model("tiny"))),
-                                               tokenizer: tokenizer, draftTokens: 4)
+        let selfDraft = try SpeculativeDecoder(
+            target: target, draft: ModelDraft(model: try GPT2Model(directory: Fixtures.model("tiny"))),
+            tokenizer: tokenizer, draftTokens: 4)
         let same = try selfDraft.generate(promptIDs: prompt.ids, parameters: greedy(maxNewTokens: 24)).statistics
         XCTAssertEqual(same.acceptanceRate, 1, "the target drafting for itself agrees everywhere")
         XCTAssertLessThan(same.rounds, 23, "accepted drafts save target passes")
-        let other = try SpeculativeDecoder(target: target, draft: ModelDraft(model: try GPT2Model(directory: Fixtures.model("variant"))),
-                                           tokenizer: tokenizer, draftTokens: 4)
+        let other = try SpeculativeDecoder(
+            target: target, draft: ModelDraft(model: try GPT2Model(directory: Fixtures.model("variant"))),
+            tokenizer: tokenizer, draftTokens: 4)
         let different = try other.generate(promptIDs: prompt.ids, parameters: greedy(maxNewTokens: 24)).statistics
         XCTAssertLessThan(different.acceptanceRate, 1)
     }
@@ -99,10 +110,16 @@ final class GPT2SpeculativeTests: XCTestCase {
         let prompt = try Fixtures.reference("tiny").prompts[1]
         let decoder = try SpeculativeDecoder(target: target, draft: NGramDraft(), tokenizer: tokenizer)
         var streamed: [Int] = []
-        let full = try decoder.generate(promptIDs: prompt.ids, parameters: greedy(maxNewTokens: 20)) { streamed.append($0.token); return true }
+        let full = try decoder.generate(promptIDs: prompt.ids, parameters: greedy(maxNewTokens: 20)) {
+            streamed.append($0.token)
+            return true
+        }
         XCTAssertEqual(streamed, full.generation.generatedIDs)
         var seen = 0
-        let cut = try decoder.generate(promptIDs: prompt.ids, parameters: greedy(maxNewTokens: 20)) { _ in seen += 1; return seen < 5 }
+        let cut = try decoder.generate(promptIDs: prompt.ids, parameters: greedy(maxNewTokens: 20)) { _ in
+            seen += 1
+            return seen < 5
+        }
         XCTAssertEqual(cut.generation.finishReason, .cancelled)
         XCTAssertEqual(cut.generation.generatedIDs, Array(full.generation.generatedIDs.prefix(5)))
     }
@@ -113,18 +130,28 @@ final class GPT2SpeculativeTests: XCTestCase {
         let target = try GPT2Model(directory: Fixtures.model("tiny"))
         let ref = try Fixtures.reference("tiny")
         let (first, second) = (ref.prompts[0], ref.prompts[3])
-        let n = ref.greedy_max_new_tokens, v = target.vocabularySize
-        let decoder = try SpeculativeDecoder(target: target, draft: ModelDraft(model: try GPT2Model(directory: Fixtures.model("tiny"), precision: .int8)),
-                                             tokenizer: tokenizer, draftTokens: 3)
-        let speculating = try GenerationSequence(promptIDs: first.ids, parameters: greedy(maxNewTokens: n), tokenizer: tokenizer,
-                                                 vocabularySize: v, maxPositions: target.maxPositions)
-        let plain = try GenerationSequence(promptIDs: second.ids, parameters: greedy(maxNewTokens: n), tokenizer: tokenizer,
-                                           vocabularySize: v, maxPositions: target.maxPositions)
-        let cacheA = target.makeCache(capacity: first.ids.count + n), cacheB = target.makeCache(capacity: second.ids.count + n)
+        let n = ref.greedy_max_new_tokens
+        let v = target.vocabularySize
+        let decoder = try SpeculativeDecoder(
+            target: target,
+            draft: ModelDraft(model: try GPT2Model(directory: Fixtures.model("tiny"), precision: .int8)),
+            tokenizer: tokenizer, draftTokens: 3)
+        let speculating = try GenerationSequence(
+            promptIDs: first.ids, parameters: greedy(maxNewTokens: n), tokenizer: tokenizer,
+            vocabularySize: v, maxPositions: target.maxPositions)
+        let plain = try GenerationSequence(
+            promptIDs: second.ids, parameters: greedy(maxNewTokens: n), tokenizer: tokenizer,
+            vocabularySize: v, maxPositions: target.maxPositions)
+        let cacheA = target.makeCache(capacity: first.ids.count + n)
+        let cacheB = target.makeCache(capacity: second.ids.count + n)
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: (decoder.maxDraftTokens + 2) * v)
         defer { logits.deallocate() }
-        try target.forward([SequenceStep(cache: cacheA, tokens: first.ids[...]), SequenceStep(cache: cacheB, tokens: second.ids[...])],
-                           logits: logits)
+        try target.forward(
+            [
+                SequenceStep(cache: cacheA, tokens: first.ids[...]),
+                SequenceStep(cache: cacheB, tokens: second.ids[...]),
+            ],
+            logits: logits)
         _ = speculating.advance(logits: logits)
         _ = plain.advance(logits: logits + v)
         try decoder.begin(capacity: cacheA.capacity)
@@ -136,7 +163,9 @@ final class GPT2SpeculativeTests: XCTestCase {
             let speculatingRows = speculating.isFinished ? 0 : steps[0].logitsRows
             try target.forward(steps, logits: logits)
             passes += 1
-            if !speculating.isFinished { XCTAssertTrue(decoder.finishRound(speculating, cache: cacheA, logits: logits, onStep: nil)) }
+            if !speculating.isFinished {
+                XCTAssertTrue(decoder.finishRound(speculating, cache: cacheA, logits: logits, onStep: nil))
+            }
             if !plain.isFinished { _ = plain.advance(logits: logits + speculatingRows * v) }
         }
         XCTAssertEqual(speculating.generatedIDs, first.greedy)
@@ -152,8 +181,12 @@ final class GPT2SpeculativeTests: XCTestCase {
         let tokens = [3, 17, 250, 9, 44, 101]
         let all = UnsafeMutablePointer<Float>.allocate(capacity: tokens.count * v)
         let one = UnsafeMutablePointer<Float>.allocate(capacity: v)
-        defer { all.deallocate(); one.deallocate() }
-        let batched = model.makeCache(capacity: 16), stepped = model.makeCache(capacity: 16)
+        defer {
+            all.deallocate()
+            one.deallocate()
+        }
+        let batched = model.makeCache(capacity: 16)
+        let stepped = model.makeCache(capacity: 16)
         try model.forward([SequenceStep(cache: batched, tokens: tokens[..<2])], logits: one)
         try model.forward([SequenceStep(cache: batched, tokens: tokens[2...], logitsForEveryToken: true)], logits: all)
         try model.forward([SequenceStep(cache: stepped, tokens: tokens[..<2])], logits: one)

@@ -2,6 +2,7 @@ import Foundation
 import Generation
 import Tensor
 import XCTest
+
 @testable import GPT2
 
 /// GPT-2 from PyTorch `.bin` folders (Tests/Fixtures/Torch, written by torch.save) gives the
@@ -13,12 +14,15 @@ final class GPT2TorchCheckpointTests: XCTestCase {
     static func folder(base: String, weights: String) throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gpt2-bin-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for name in try FileManager.default.contentsOfDirectory(atPath: Fixtures.model(base).path) where !name.hasSuffix(".safetensors") {
-            try FileManager.default.copyItem(at: Fixtures.model(base).appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        for name in try FileManager.default.contentsOfDirectory(atPath: Fixtures.model(base).path)
+        where !name.hasSuffix(".safetensors") {
+            try FileManager.default.copyItem(
+                at: Fixtures.model(base).appendingPathComponent(name), to: folder.appendingPathComponent(name))
         }
         let source = torchFixtures.appendingPathComponent(weights)
         for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
-            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+            try FileManager.default.copyItem(
+                at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
         }
         return folder
     }
@@ -64,17 +68,20 @@ final class GPT2TorchCheckpointTests: XCTestCase {
         let folder = try Self.folder(base: "tiny-f16", weights: "gpt2-f16-zip")
         defer { try? FileManager.default.removeItem(at: folder) }
         let checkpoint = try Checkpoint(directory: folder)
-        let wte = try checkpoint.require("transformer.wte.weight"), head = try checkpoint.require("lm_head.weight")
+        let wte = try checkpoint.require("transformer.wte.weight")
+        let head = try checkpoint.require("lm_head.weight")
         XCTAssertEqual(wte.bytes.baseAddress, head.bytes.baseAddress, "tied weights share one storage")
         XCTAssertTrue(wte.owner is MappedFile, "a contiguous tensor is borrowed from the mapping")
-        XCTAssertFalse(try checkpoint.require("transformer.h.0.mlp.c_fc.weight").owner is MappedFile, "a transposed one is copied")
+        XCTAssertFalse(
+            try checkpoint.require("transformer.h.0.mlp.c_fc.weight").owner is MappedFile, "a transposed one is copied")
     }
 
     func testSafeTensorsArePreferredWhenBothExist() throws {
         let folder = try Self.folder(base: "tiny-f16", weights: "gpt2-bf16-legacy")
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.copyItem(at: Fixtures.model("tiny-f16").appendingPathComponent("model.safetensors"),
-                                         to: folder.appendingPathComponent("model.safetensors"))
+        try FileManager.default.copyItem(
+            at: Fixtures.model("tiny-f16").appendingPathComponent("model.safetensors"),
+            to: folder.appendingPathComponent("model.safetensors"))
         XCTAssertEqual(Checkpoint.format(of: folder), .safetensors)
         let checkpoint = try Checkpoint(directory: folder)
         XCTAssertTrue(checkpoint.files.allSatisfy { $0 is SafeTensorsFile })

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Generation
 
 /// `BeamSearchState` on hand-computed cases: a toy "model" gives next-token
@@ -135,7 +136,9 @@ final class BeamSearchTests: XCTestCase {
         XCTAssertTrue(reordered[1] === caches[3], "the only cache nobody continues takes the copy")
         // Attention over a single position returns that position's value.
         func storedValue(_ cache: KVCache) -> Float {
-            var out: Float = .nan, query: Float = 1, score: Float = 0
+            var out: Float = .nan
+            var query: Float = 1
+            var score: Float = 0
             cache.attend(layer: 0, out: &out, query: &query, length: 1, heads: 0..<1, scale: 1, scores: &score)
             return out
         }
@@ -158,7 +161,9 @@ final class Seq2SeqParametersTests: XCTestCase {
     }
 
     func testFromTheNLLBGenerationConfig() throws {
-        let file = try parse(#"{"bos_token_id": 0, "decoder_start_token_id": 2, "eos_token_id": 2, "max_length": 200, "pad_token_id": 1}"#)
+        let file = try parse(
+            #"{"bos_token_id": 0, "decoder_start_token_id": 2, "eos_token_id": 2, "max_length": 200, "pad_token_id": 1}"#
+        )
         let p = Seq2SeqParameters(file: file, decoderStartTokenID: 9, eosTokenIDs: [9])
         XCTAssertEqual(p.decoderStartTokenID, 2)
         XCTAssertEqual(p.generation.eosTokenIDs, [2])

@@ -1,6 +1,7 @@
 import Foundation
 import ReaderCorpus
 import XCTest
+
 @testable import Generation
 
 /// Replays Tests/Fixtures/ReaderCorpus/generation-configs.json: where transformers'
@@ -11,7 +12,8 @@ final class GenerationConfigCorpusTests: XCTestCase {
     func testEveryCaseAgreesWithTransformers() throws {
         let corpus = try ReaderCorpus("generation-configs.json")
         let path = "/models/x/generation_config.json"
-        var disagreements: [String] = [], deliberate: [String] = []
+        var disagreements: [String] = []
+        var deliberate: [String] = []
         for item in corpus.cases {
             let label = "\(item.id) (\(item.mutation))"
             do {
@@ -34,8 +36,9 @@ final class GenerationConfigCorpusTests: XCTestCase {
                 }
             }
         }
-        print("generation_config corpus: \(corpus.cases.count) cases, \(disagreements.count) disagreements, "
-              + "\(deliberate.count) refused as deliberately unsupported:\n" + deliberate.joined(separator: "\n"))
+        print(
+            "generation_config corpus: \(corpus.cases.count) cases, \(disagreements.count) disagreements, "
+                + "\(deliberate.count) refused as deliberately unsupported:\n" + deliberate.joined(separator: "\n"))
         XCTAssertTrue(disagreements.isEmpty, disagreements.joined(separator: "\n"))
         XCTAssertGreaterThan(corpus.cases.count, 200)
     }
@@ -50,11 +53,14 @@ final class GenerationConfigCorpusTests: XCTestCase {
             ("temperature", config.temperature.map(Double.init)), ("top_k", config.topK.map(Double.init)),
             ("top_p", config.topP.map(Double.init)), ("min_p", config.minP.map(Double.init)),
             ("repetition_penalty", config.repetitionPenalty.map(Double.init)),
-            ("no_repeat_ngram_size", config.noRepeatNgramSize.map(Double.init)), ("max_length", config.maxLength.map(Double.init)),
-            ("max_new_tokens", config.maxNewTokens.map(Double.init)), ("bos_token_id", config.bosTokenID.map(Double.init)),
+            ("no_repeat_ngram_size", config.noRepeatNgramSize.map(Double.init)),
+            ("max_length", config.maxLength.map(Double.init)),
+            ("max_new_tokens", config.maxNewTokens.map(Double.init)),
+            ("bos_token_id", config.bosTokenID.map(Double.init)),
             ("pad_token_id", config.padTokenID.map(Double.init)),
             ("decoder_start_token_id", config.decoderStartTokenID.map(Double.init)),
-            ("forced_bos_token_id", config.forcedBOSTokenID.map(Double.init)), ("num_beams", config.numBeams.map(Double.init)),
+            ("forced_bos_token_id", config.forcedBOSTokenID.map(Double.init)),
+            ("num_beams", config.numBeams.map(Double.init)),
             ("length_penalty", config.lengthPenalty.map(Double.init)),
             ("do_sample", config.doSample.map { $0 ? 1 : 0 }),
         ]

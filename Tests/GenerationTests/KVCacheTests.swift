@@ -1,6 +1,7 @@
 import Kernels
 import Tensor
 import XCTest
+
 @testable import Generation
 
 /// The cache stores at its precision, attends over what it stored, and copies (beam reorders)
@@ -14,7 +15,8 @@ final class KVCacheTests: XCTestCase {
 
     /// Attention as Tensor computes it over fp32 [heads, capacity, headDim] arrays.
     func expectedAttention(query: [Float], keys: [[Float]], values: [[Float]], round: (Float) -> Float) -> [Float] {
-        var k = [Float](repeating: 0, count: heads * capacity * headDim), v = k
+        var k = [Float](repeating: 0, count: heads * capacity * headDim)
+        var v = k
         for (t, (key, value)) in zip(keys, values).enumerated() {
             for h in 0..<heads {
                 for d in 0..<headDim {
@@ -23,15 +25,19 @@ final class KVCacheTests: XCTestCase {
                 }
             }
         }
-        var out = [Float](repeating: .nan, count: heads * headDim), scores = [Float](repeating: 0, count: capacity)
-        attention(out: &out, query: query, keys: k, values: v, length: keys.count, heads: 0..<heads, headDim: headDim,
-                  headStride: capacity * headDim, scale: 0.25, scores: &scores)
+        var out = [Float](repeating: .nan, count: heads * headDim)
+        var scores = [Float](repeating: 0, count: capacity)
+        attention(
+            out: &out, query: query, keys: k, values: v, length: keys.count, heads: 0..<heads, headDim: headDim,
+            headStride: capacity * headDim, scale: 0.25, scores: &scores)
         return out
     }
 
     func attend(_ cache: KVCache, layer: Int, query: [Float]) -> [Float] {
-        var out = [Float](repeating: .nan, count: heads * headDim), scores = [Float](repeating: 0, count: capacity)
-        cache.attend(layer: layer, out: &out, query: query, length: cache.length, heads: 0..<heads, scale: 0.25, scores: &scores)
+        var out = [Float](repeating: .nan, count: heads * headDim)
+        var scores = [Float](repeating: 0, count: capacity)
+        cache.attend(
+            layer: layer, out: &out, query: query, length: cache.length, heads: 0..<heads, scale: 0.25, scores: &scores)
         return out
     }
 
@@ -52,12 +58,15 @@ final class KVCacheTests: XCTestCase {
             let round: (Float) -> Float = precision == .f16 ? { Float(Float16($0)) } : { $0 }
             let cache = filled(precision, positions: 7)
             for layer in 0..<layers {
-                let expected = expectedAttention(query: query, keys: rows(7, seed: layer), values: rows(7, seed: 10 + layer), round: round)
+                let expected = expectedAttention(
+                    query: query, keys: rows(7, seed: layer), values: rows(7, seed: 10 + layer), round: round)
                 XCTAssertEqual(attend(cache, layer: layer, query: query), expected, "\(precision), layer \(layer)")
             }
         }
         // The rounding is really there: an f16 cache is not an f32 one.
-        XCTAssertNotEqual(attend(filled(.f16, positions: 7), layer: 1, query: query), attend(filled(.f32, positions: 7), layer: 1, query: query))
+        XCTAssertNotEqual(
+            attend(filled(.f16, positions: 7), layer: 1, query: query),
+            attend(filled(.f32, positions: 7), layer: 1, query: query))
     }
 
     func testHalfCacheHoldsHalfTheBytes() {
@@ -72,13 +81,18 @@ final class KVCacheTests: XCTestCase {
         let query = rows(1, seed: 42)[0]
         for precision in KVCachePrecision.allCases {
             let source = filled(precision, positions: 5)
-            let larger = KVCache(layers: layers, heads: heads, headDim: headDim, capacity: capacity + 4, precision: precision)
+            let larger = KVCache(
+                layers: layers, heads: heads, headDim: headDim, capacity: capacity + 4, precision: precision)
             larger.copy(from: source)
             XCTAssertEqual(larger.length, 5)
             for layer in 0..<layers {
-                var a = [Float](repeating: .nan, count: heads * headDim), b = a, scores = [Float](repeating: 0, count: capacity + 4)
-                source.attend(layer: layer, out: &a, query: query, length: 5, heads: 0..<heads, scale: 0.25, scores: &scores)
-                larger.attend(layer: layer, out: &b, query: query, length: 5, heads: 0..<heads, scale: 0.25, scores: &scores)
+                var a = [Float](repeating: .nan, count: heads * headDim)
+                var b = a
+                var scores = [Float](repeating: 0, count: capacity + 4)
+                source.attend(
+                    layer: layer, out: &a, query: query, length: 5, heads: 0..<heads, scale: 0.25, scores: &scores)
+                larger.attend(
+                    layer: layer, out: &b, query: query, length: 5, heads: 0..<heads, scale: 0.25, scores: &scores)
                 XCTAssertEqual(a, b, "\(precision), layer \(layer)")
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Generation
 
 /// Each filter against transformers' LogitsProcessor on recorded rows, and on
@@ -64,7 +65,9 @@ final class LogitsProcessorTests: XCTestCase {
         var scores: [Float] = [1, 3, 2, 3, 0]
         var scratch = [Float](repeating: 0, count: 5)
         scores.withUnsafeMutableBufferPointer { s in
-            scratch.withUnsafeMutableBufferPointer { LogitsProcessors.topK(s.baseAddress!, count: 5, k: 1, scratch: $0.baseAddress!) }
+            scratch.withUnsafeMutableBufferPointer {
+                LogitsProcessors.topK(s.baseAddress!, count: 5, k: 1, scratch: $0.baseAddress!)
+            }
         }
         XCTAssertEqual(scores, [-.infinity, 3, -.infinity, 3, -.infinity])
     }
@@ -109,14 +112,18 @@ final class LogitsProcessorTests: XCTestCase {
 
     func testRepetitionPenaltyByHand() {
         var scores: [Float] = [2, -2, 2]
-        scores.withUnsafeMutableBufferPointer { LogitsProcessors.repetitionPenalty($0.baseAddress!, distinctTokens: [0, 1], penalty: 2) }
+        scores.withUnsafeMutableBufferPointer {
+            LogitsProcessors.repetitionPenalty($0.baseAddress!, distinctTokens: [0, 1], penalty: 2)
+        }
         XCTAssertEqual(scores, [1, -4, 2])
     }
 
     func testNoRepeatNgramByHand() {
         var scores: [Float] = [0, 0, 0, 0]
         // "1 2 3 1" with n = 2: the prefix is [1], which was followed by 2 → ban 2.
-        scores.withUnsafeMutableBufferPointer { LogitsProcessors.noRepeatNgram($0.baseAddress!, tokens: [1, 2, 3, 1][...], size: 2) }
+        scores.withUnsafeMutableBufferPointer {
+            LogitsProcessors.noRepeatNgram($0.baseAddress!, tokens: [1, 2, 3, 1][...], size: 2)
+        }
         XCTAssertEqual(scores, [0, 0, -.infinity, 0])
     }
 
@@ -127,7 +134,9 @@ final class LogitsProcessorTests: XCTestCase {
             var values = (0..<n).map { _ in Float(Int(random.next() % 50)) }
             let k = 1 + Int(random.next() % UInt64(n))
             let expected = values.sorted(by: >)[k - 1]
-            let got = values.withUnsafeMutableBufferPointer { LogitsProcessors.kthLargest($0.baseAddress!, count: n, k: k) }
+            let got = values.withUnsafeMutableBufferPointer {
+                LogitsProcessors.kthLargest($0.baseAddress!, count: n, k: k)
+            }
             XCTAssertEqual(got, expected, "trial \(trial)")
         }
     }

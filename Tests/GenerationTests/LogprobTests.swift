@@ -1,6 +1,7 @@
 import Foundation
 import Tokenizer
 import XCTest
+
 @testable import Generation
 
 /// `GenerationSequence` reports the chosen token's log-probability and the top alternatives.
@@ -10,15 +11,18 @@ final class LogprobTests: XCTestCase {
         let vocabularySize = 4
         let specialTokenIDs: Set<Int> = []
         func encode(_ text: String) -> [Int] { text.utf8.map { Int($0) % 4 } }
-        func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String { ids.map { String(UnicodeScalar(UInt8(97 + $0))) }.joined() }
+        func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
+            ids.map { String(UnicodeScalar(UInt8(97 + $0))) }.joined()
+        }
         func bytes(forToken id: Int, isFirst: Bool) -> [UInt8]? { (0..<4).contains(id) ? [UInt8(97 + id)] : nil }
     }
 
     func makeSequence(topLogprobs: Int) throws -> GenerationSequence {
         var parameters = GenerationParameters()
         parameters.maxNewTokens = 2
-        return try GenerationSequence(promptIDs: [0], parameters: parameters, tokenizer: LetterTokenizer(),
-                                      vocabularySize: 4, maxPositions: 16, topLogprobs: topLogprobs)
+        return try GenerationSequence(
+            promptIDs: [0], parameters: parameters, tokenizer: LetterTokenizer(),
+            vocabularySize: 4, maxPositions: 16, topLogprobs: topLogprobs)
     }
 
     func testTopLogprobsAreTheMostLikelyTokensInOrder() throws {
@@ -42,8 +46,9 @@ final class LogprobTests: XCTestCase {
     func testNoLogprobsUnlessAsked() throws {
         var parameters = GenerationParameters()
         parameters.maxNewTokens = 1
-        let sequence = try GenerationSequence(promptIDs: [0], parameters: parameters, tokenizer: LetterTokenizer(),
-                                              vocabularySize: 4, maxPositions: 16)
+        let sequence = try GenerationSequence(
+            promptIDs: [0], parameters: parameters, tokenizer: LetterTokenizer(),
+            vocabularySize: 4, maxPositions: 16)
         var logits: [Float] = [1, 3, 2, 0]
         let step = logits.withUnsafeMutableBufferPointer { sequence.advance(logits: $0.baseAddress!) }
         XCTAssertNil(step.logprob)

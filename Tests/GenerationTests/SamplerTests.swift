@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Generation
 
 final class SamplerTests: XCTestCase {
@@ -31,7 +32,9 @@ final class SamplerTests: XCTestCase {
     }
 
     func testSameSeedSameStream() {
-        var a = RandomSource(seed: 99), b = RandomSource(seed: 99), c = RandomSource(seed: 100)
+        var a = RandomSource(seed: 99)
+        var b = RandomSource(seed: 99)
+        var c = RandomSource(seed: 100)
         let first = (0..<10).map { _ in a.next() }
         XCTAssertEqual(first, (0..<10).map { _ in b.next() })
         XCTAssertNotEqual(first, (0..<10).map { _ in c.next() })
@@ -48,9 +51,10 @@ final class SamplerTests: XCTestCase {
         XCTAssertTrue(p.isGreedy)
         let sampler = Sampler(vocabularySize: 3, parameters: p)
         var scores: [Float] = [1, 3, 2]
-        XCTAssertEqual(scores.withUnsafeMutableBufferPointer {
-            sampler.choose($0.baseAddress!, history: TokenHistory(prompt: [0], vocabularySize: 3, reserve: 0))
-        }, 1)
+        XCTAssertEqual(
+            scores.withUnsafeMutableBufferPointer {
+                sampler.choose($0.baseAddress!, history: TokenHistory(prompt: [0], vocabularySize: 3, reserve: 0))
+            }, 1)
     }
 
     func testInvalidParametersAreRejectedWithTheirName() {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Generation
 
 /// The adaptive draft length, the n-gram draft, and taking tokens back from a history.
@@ -53,7 +54,9 @@ final class SpeculativeDraftTests: XCTestCase {
         var kept: [Int] = []
         init(_ tokens: [Int]) { self.tokens = tokens }
         func start(capacity: Int) throws {}
-        func propose(count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?) throws -> Int {
+        func propose(count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?)
+            throws -> Int
+        {
             for token in tokens.prefix(count) { history.append(token) }
             return min(count, tokens.count)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Tokenizer
 import XCTest
+
 @testable import Generation
 
 /// A model over a tiny vocabulary whose logits depend on the token read and its position, so
@@ -30,8 +31,9 @@ final class PositionalMarkovModel: CausalLanguageModel {
         for step in steps {
             let first = step.logitsForEveryToken ? 0 : step.tokens.count - 1
             for j in first..<step.tokens.count {
-                self.logits(after: step.tokens[step.tokens.startIndex + j], at: step.cache.length + j,
-                            into: logits + row * vocabularySize)
+                self.logits(
+                    after: step.tokens[step.tokens.startIndex + j], at: step.cache.length + j,
+                    into: logits + row * vocabularySize)
                 row += 1
             }
             step.cache.advance(by: step.tokens.count)
@@ -50,9 +52,11 @@ final class SpeculativeSamplingTests: XCTestCase {
         func bytes(forToken id: Int, isFirst: Bool) -> [UInt8]? { [UInt8(97 + id)] }
     }
 
-    let target = PositionalMarkovModel(table: [[0.2, 1.0, -0.3], [0.9, -0.2, 0.4], [-0.1, 0.3, 0.8]], positionWeight: 0.4)
+    let target = PositionalMarkovModel(
+        table: [[0.2, 1.0, -0.3], [0.9, -0.2, 0.4], [-0.1, 0.3, 0.8]], positionWeight: 0.4)
     /// Disagrees with the target often, so that rejections and corrections are exercised.
-    let draft = PositionalMarkovModel(table: [[1.2, -0.4, 0.1], [-0.3, 0.2, 1.1], [0.6, 0.7, -0.8]], positionWeight: -0.3)
+    let draft = PositionalMarkovModel(
+        table: [[1.2, -0.4, 0.1], [-0.3, 0.2, 1.1], [0.6, 0.7, -0.8]], positionWeight: -0.3)
     let prompt = [2, 0]
     let newTokens = 4
     let runs = 12_000
@@ -72,7 +76,10 @@ final class SpeculativeSamplingTests: XCTestCase {
         let sampler = Sampler(vocabularySize: v, parameters: parameters)
         let row = UnsafeMutablePointer<Float>.allocate(capacity: v)
         let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: v)
-        defer { row.deallocate(); probabilities.deallocate() }
+        defer {
+            row.deallocate()
+            probabilities.deallocate()
+        }
         return (0..<cells).map { cell in
             let tokens = digits(cell)
             let history = TokenHistory(prompt: prompt, vocabularySize: v, reserve: newTokens)
@@ -91,7 +98,10 @@ final class SpeculativeSamplingTests: XCTestCase {
 
     func digits(_ cell: Int) -> [Int] {
         var rest = cell
-        return (0..<newTokens).map { _ in defer { rest /= target.vocabularySize }; return rest % target.vocabularySize }
+        return (0..<newTokens).map { _ in
+            defer { rest /= target.vocabularySize }
+            return rest % target.vocabularySize
+        }
     }
 
     func cell(_ tokens: [Int]) -> Int { tokens.reversed().reduce(0) { $0 * target.vocabularySize + $1 } }
@@ -99,7 +109,9 @@ final class SpeculativeSamplingTests: XCTestCase {
     /// Pearson's statistic over the cells the target can reach, and whether an unreachable
     /// cell was ever produced.
     func chiSquare(observed: [Int], expected: [Double]) -> (statistic: Double, cells: Int, impossible: Int) {
-        var statistic = 0.0, cells = 0, impossible = 0
+        var statistic = 0.0
+        var cells = 0
+        var impossible = 0
         for (o, p) in zip(observed, expected) {
             if p == 0 {
                 impossible += o
@@ -115,7 +127,8 @@ final class SpeculativeSamplingTests: XCTestCase {
     /// The chi-square quantile at 1 - 1e-6 (Wilson-Hilferty), conservative so a correct
     /// sampler fails about once in a million seeds budgets.
     func threshold(degreesOfFreedom k: Int) -> Double {
-        let z = 4.753, a = 2 / (9 * Double(k))
+        let z = 4.753
+        let a = 2 / (9 * Double(k))
         return Double(k) * pow(1 - a + z * a.squareRoot(), 3)
     }
 
@@ -128,8 +141,10 @@ final class SpeculativeSamplingTests: XCTestCase {
     func check(_ configure: (inout GenerationParameters) -> Void, name: String) throws {
         let expected = exactDistribution(parameters(configure))
         XCTAssertEqual(expected.reduce(0, +), 1, accuracy: 1e-5)
-        let decoder = try SpeculativeDecoder(target: target, draft: ModelDraft(model: draft), tokenizer: Letters(), draftTokens: 2)
-        var proposed = 0, accepted = 0
+        let decoder = try SpeculativeDecoder(
+            target: target, draft: ModelDraft(model: draft), tokenizer: Letters(), draftTokens: 2)
+        var proposed = 0
+        var accepted = 0
         let speculative = try histogram { seed in
             var p = parameters(configure)
             p.seed = seed
@@ -141,7 +156,10 @@ final class SpeculativeSamplingTests: XCTestCase {
         let fit = chiSquare(observed: speculative, expected: expected)
         XCTAssertEqual(fit.impossible, 0, "\(name): produced a continuation the target's filters rule out")
         XCTAssertLessThan(fit.statistic, threshold(degreesOfFreedom: fit.cells - 1), name)
-        XCTAssertGreaterThan(proposed - accepted, runs / 4, "\(name): rejections must be common for the test to mean anything")
+        XCTAssertGreaterThan(
+            proposed - accepted, runs / 4,
+            "\(name): rejections must be common for the test to "
+                + "mean anything")
         XCTAssertGreaterThan(accepted, runs / 4, name)
 
         // The same test on the draft's own samples fails: it can tell the two distributions apart.
@@ -152,29 +170,43 @@ final class SpeculativeSamplingTests: XCTestCase {
             return try plainDraft.generate(promptIDs: prompt, parameters: p).generatedIDs
         }
         let control = chiSquare(observed: drafted, expected: expected)
-        XCTAssertTrue(control.impossible > 0 || control.statistic > threshold(degreesOfFreedom: fit.cells - 1),
-                      "\(name): the draft's distribution passed for the target's; the test has no power")
+        XCTAssertTrue(
+            control.impossible > 0 || control.statistic > threshold(degreesOfFreedom: fit.cells - 1),
+            "\(name): the draft's distribution passed for the target's; the test has no power")
     }
 
     func testTemperatureAndRepetitionPenaltyKeepTheTargetDistribution() throws {
-        try check({ $0.temperature = 0.8; $0.repetitionPenalty = 1.3 }, name: "temperature 0.8, repetition 1.3")
+        try check(
+            {
+                $0.temperature = 0.8
+                $0.repetitionPenalty = 1.3
+            }, name: "temperature 0.8, repetition 1.3")
     }
 
     func testTopKKeepsTheTargetDistribution() throws {
-        try check({ $0.topK = 2; $0.temperature = 1.2 }, name: "top-k 2")
+        try check(
+            {
+                $0.topK = 2
+                $0.temperature = 1.2
+            }, name: "top-k 2")
     }
 
     func testTopPAndFrequencyPenaltyKeepTheTargetDistribution() throws {
-        try check({ $0.topP = 0.8; $0.frequencyPenalty = 0.5 }, name: "top-p 0.8, frequency 0.5")
+        try check(
+            {
+                $0.topP = 0.8
+                $0.frequencyPenalty = 0.5
+            }, name: "top-p 0.8, frequency 0.5")
     }
 
     func testResidualDrawNeverPicksTheRejectedSurplus() {
-        var p: [Float] = [0.5, 0.3, 0.2], q: [Float] = [0.7, 0.1, 0.2]
+        var p: [Float] = [0.5, 0.3, 0.2]
+        var q: [Float] = [0.7, 0.1, 0.2]
         // max(0, p - q) = [0, 0.2, 0]: only token 1 can come out of a rejection.
         for u in stride(from: 0.0, to: 1.0, by: 0.05) {
             XCTAssertEqual(SpeculativeSampling.drawResidual(target: &p, draft: &q, count: 3, uniform: u), 1)
         }
-        XCTAssertTrue(SpeculativeSampling.accepts(0, target: &p, draft: &q, uniform: 0.7))   // 0.7 < 0.5/0.7
+        XCTAssertTrue(SpeculativeSampling.accepts(0, target: &p, draft: &q, uniform: 0.7))  // 0.7 < 0.5/0.7
         XCTAssertFalse(SpeculativeSampling.accepts(0, target: &p, draft: &q, uniform: 0.72))
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Generation
 
 final class StopStringTests: XCTestCase {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Generation
 
 /// CTranslate2's vmap.txt, read as its `VocabularyMap` reads it, and the candidates of a batch
@@ -11,9 +12,11 @@ final class VocabularyMapTests: XCTestCase {
     func id(_ word: String) -> Int { ids[word]! }
 
     func map(_ text: String) throws -> VocabularyMap {
-        let ids = self.ids, words = self.words
-        return try VocabularyMap(data: Data(text.utf8), name: "test map", tokenID: { ids[$0] }, tokenString: { words[$0] },
-                                 unknownTokenID: 0, specialTokenIDs: [0, 1, 2, 3])
+        let ids = self.ids
+        let words = self.words
+        return try VocabularyMap(
+            data: Data(text.utf8), name: "test map", tokenID: { ids[$0] }, tokenString: { words[$0] },
+            unknownTokenID: 0, specialTokenIDs: [0, 1, 2, 3])
     }
 
     func candidates(_ map: VocabularyMap, _ sources: [[String]], prefix: [String] = []) -> [String] {
@@ -24,7 +27,9 @@ final class VocabularyMapTests: XCTestCase {
         let map = try map("a\tx\nb\ty z\na b\tw\n\tv\n")
         XCTAssertEqual(map.ruleCount, 3)
         XCTAssertEqual(candidates(map, [["a"]]), ["<unk>", "<s>", "</s>", "<pad>", "x", "v"])
-        XCTAssertEqual(candidates(map, [["b", "a"]]), ["<unk>", "<s>", "</s>", "<pad>", "x", "y", "z", "v"], "b a is not the bigram a b")
+        XCTAssertEqual(
+            candidates(map, [["b", "a"]]), ["<unk>", "<s>", "</s>", "<pad>", "x", "y", "z", "v"],
+            "b a is not the bigram a b")
         XCTAssertEqual(candidates(map, [["a", "b"]]), ["<unk>", "<s>", "</s>", "<pad>", "x", "y", "z", "w", "v"])
         XCTAssertEqual(candidates(map, [["c"]], prefix: ["lang"]), ["<unk>", "<s>", "</s>", "<pad>", "v", "lang"])
     }
@@ -49,14 +54,20 @@ final class VocabularyMapTests: XCTestCase {
 
     func testALineWithoutATabIsAnErrorNamingTheLine() throws {
         XCTAssertThrowsError(try map("a\tx\nb y\n")) { error in
-            XCTAssertEqual(error as? VocabularyMapError, .malformedLine(name: "test map", line: 2, reason: "no tab between the source n-gram and its target tokens"))
+            XCTAssertEqual(
+                error as? VocabularyMapError,
+                .malformedLine(
+                    name: "test map", line: 2, reason: "no tab between the source n-gram and its target tokens"))
             XCTAssertTrue("\(error)".contains("line 2"))
         }
     }
 
     func testAMissingFileSaysWhich() {
         let url = URL(fileURLWithPath: "/nonexistent/vmap.txt")
-        XCTAssertThrowsError(try VocabularyMap(contentsOf: url, tokenID: { _ in 0 }, tokenString: { _ in "" }, unknownTokenID: 0, specialTokenIDs: [])) { error in
+        XCTAssertThrowsError(
+            try VocabularyMap(
+                contentsOf: url, tokenID: { _ in 0 }, tokenString: { _ in "" }, unknownTokenID: 0, specialTokenIDs: [])
+        ) { error in
             guard case .unreadable(let path, _)? = error as? VocabularyMapError else { return XCTFail("\(error)") }
             XCTAssertEqual(path, url.path)
         }
@@ -73,13 +84,21 @@ final class VocabularyMapTests: XCTestCase {
         parameters.outputVocabulary = OutputVocabulary([2, 4, 5])
         XCTAssertNoThrow(try parameters.validate(vocabularySize: 10))
         parameters.outputVocabulary = OutputVocabulary([2, 4, 10])
-        XCTAssertThrowsError(try parameters.validate(vocabularySize: 10)) { XCTAssertTrue("\($0)".contains("token 10, outside"), "\($0)") }
+        XCTAssertThrowsError(try parameters.validate(vocabularySize: 10)) {
+            XCTAssertTrue("\($0)".contains("token 10, outside"), "\($0)")
+        }
         parameters.outputVocabulary = OutputVocabulary([-1, 2, 4])
-        XCTAssertThrowsError(try parameters.validate(vocabularySize: 10)) { XCTAssertTrue("\($0)".contains("token -1, outside"), "\($0)") }
+        XCTAssertThrowsError(try parameters.validate(vocabularySize: 10)) {
+            XCTAssertTrue("\($0)".contains("token -1, outside"), "\($0)")
+        }
         parameters.outputVocabulary = OutputVocabulary([3, 4, 5])
-        XCTAssertThrowsError(try parameters.validate(vocabularySize: 10)) { XCTAssertTrue("\($0)".contains("lacks the EOS token 2"), "\($0)") }
+        XCTAssertThrowsError(try parameters.validate(vocabularySize: 10)) {
+            XCTAssertTrue("\($0)".contains("lacks the EOS token 2"), "\($0)")
+        }
         parameters.outputVocabulary = OutputVocabulary([2, 4, 5])
         parameters.numBeams = 2
-        XCTAssertThrowsError(try parameters.validate(vocabularySize: 10)) { XCTAssertTrue("\($0)".contains("at least 4 candidate tokens"), "\($0)") }
+        XCTAssertThrowsError(try parameters.validate(vocabularySize: 10)) {
+            XCTAssertTrue("\($0)".contains("at least 4 candidate tokens"), "\($0)")
+        }
     }
 }

@@ -1,6 +1,7 @@
-@testable import HTTPServer
 import Foundation
 import XCTest
+
+@testable import HTTPServer
 @testable import ServiceTestSupport
 
 /// End to end over loopback: real sockets, real threads.
@@ -15,8 +16,9 @@ final class HTTPServerTests: ServerTestCase {
         XCTAssertNotNil(get.headers["Date"])
         XCTAssertEqual(get.headers["Server"], "octavo-infer")
 
-        let post = try TestClient.request(port: port, "POST", "/echo", headers: ["Content-Type": "application/json"],
-                                          body: #"{"prompt":"héllo"}"#)
+        let post = try TestClient.request(
+            port: port, "POST", "/echo", headers: ["Content-Type": "application/json"],
+            body: #"{"prompt":"héllo"}"#)
         XCTAssertEqual(post.status, 200)
         XCTAssertEqual(post.text, #"{"prompt":"héllo"}"#)
         XCTAssertEqual(post.headers["Content-Type"], "application/json")
@@ -62,9 +64,10 @@ final class HTTPServerTests: ServerTestCase {
     func testPipelinedRequestsAreAnsweredInOrder() throws {
         try start()
         let client = try TestClient(port: port)
-        client.send("GET /items/1 HTTP/1.1\r\nHost: x\r\n\r\n"
-            + "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfirst"
-            + "GET /items/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        client.send(
+            "GET /items/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfirst"
+                + "GET /items/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         XCTAssertEqual(try client.readResponse().text, #"{"id":"1"}"#)
         XCTAssertEqual(try client.readResponse().text, "first")
         let last = try client.readResponse()
@@ -114,7 +117,9 @@ final class HTTPServerTests: ServerTestCase {
         let missing = try TestClient.request(port: port, "/nope")
         XCTAssertEqual(missing.status, 404)
         XCTAssertEqual(missing.headers["Content-Type"], "application/json")
-        XCTAssertEqual(missing.text, #"{"error":{"message":"Invalid URL (GET /nope)","type":"invalid_request_error","code":"unknown_url"}}"#)
+        XCTAssertEqual(
+            missing.text,
+            #"{"error":{"message":"Invalid URL (GET /nope)","type":"invalid_request_error","code":"unknown_url"}}"#)
 
         let wrongMethod = try TestClient.request(port: port, "DELETE", "/hello")
         XCTAssertEqual(wrongMethod.status, 405)
@@ -125,10 +130,12 @@ final class HTTPServerTests: ServerTestCase {
         let router = DemoRoutes.router()
         router.use(CORSMiddleware())
         try start(responder: router)
-        let preflight = try TestClient.request(port: port, "OPTIONS", "/echo", headers: [
-            "Origin": "http://app.example", "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type, authorization",
-        ])
+        let preflight = try TestClient.request(
+            port: port, "OPTIONS", "/echo",
+            headers: [
+                "Origin": "http://app.example", "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type, authorization",
+            ])
         XCTAssertEqual(preflight.status, 204)
         XCTAssertEqual(preflight.headers["Access-Control-Allow-Origin"], "*")
         XCTAssertEqual(preflight.headers["Access-Control-Allow-Headers"], "content-type, authorization")
@@ -152,9 +159,11 @@ final class HTTPServerTests: ServerTestCase {
         XCTAssertEqual(response.headers["Cache-Control"], "no-cache")
         XCTAssertEqual(response.headers["Transfer-Encoding"], "chunked")
         XCTAssertNil(response.headers["Content-Length"])
-        XCTAssertEqual(response.chunks?.map { String(decoding: $0, as: UTF8.self) }, [
-            "data: {\"index\":0}\n\n", "data: {\"index\":1}\n\n", "data: {\"index\":2}\n\n", "data: [DONE]\n\n",
-        ])
+        XCTAssertEqual(
+            response.chunks?.map { String(decoding: $0, as: UTF8.self) },
+            [
+                "data: {\"index\":0}\n\n", "data: {\"index\":1}\n\n", "data: {\"index\":2}\n\n", "data: [DONE]\n\n",
+            ])
         // Still usable after the stream's terminating chunk.
         client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertEqual(try client.readResponse().text, "hello")
@@ -228,7 +237,8 @@ final class HTTPServerTests: ServerTestCase {
         let busy = try TestClient.request(port: port, "/busy")
         XCTAssertEqual(busy.status, 429)
         XCTAssertEqual(busy.headers["Retry-After"], "7")
-        XCTAssertEqual(busy.text, #"{"error":{"message":"Queue full","type":"invalid_request_error","code":"queue_full"}}"#)
+        XCTAssertEqual(
+            busy.text, #"{"error":{"message":"Queue full","type":"invalid_request_error","code":"queue_full"}}"#)
     }
 
     func testResponseHeaderInjectionIsDropped() throws {
@@ -271,7 +281,8 @@ final class HTTPServerTests: ServerTestCase {
 
     func testLegacyErrorShapeForParserErrorsChosenByPath() throws {
         let router = Router(errorRenderer: { report in
-            (report.path ?? "").hasPrefix("/v1/") ? HTTPErrorRenderers.openAI(report) : HTTPErrorRenderers.legacy(report)
+            (report.path ?? "").hasPrefix("/v1/")
+                ? HTTPErrorRenderers.openAI(report) : HTTPErrorRenderers.legacy(report)
         })
         try start({ $0.maxRequestHeadBytes = 512 }, responder: router)
         let big = String(repeating: "x", count: 600)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import ServiceTestSupport
 
 /// What an internet-facing server meets: malformed, oversized, slow, silent and
@@ -7,7 +8,8 @@ import XCTest
 final class HostileInputTests: ServerTestCase {
     /// Sends `bytes` on a fresh connection and returns the status of the error
     /// response, checking that the server then closes the connection.
-    private func statusAfterSending(_ bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line) throws -> Int {
+    private func statusAfterSending(_ bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line) throws -> Int
+    {
         let client = try TestClient(port: port)
         client.send(bytes)
         let response = try client.readResponse()
@@ -43,7 +45,9 @@ final class HostileInputTests: ServerTestCase {
 
     func testOversizedRequestLine() throws {
         try start()
-        let status = try statusAfterSending("GET /\(String(repeating: "a", count: 20_000)) HTTP/1.1\r\nHost: x\r\n\r\n")
+        let status = try statusAfterSending(
+            "GET /\(String(repeating: "a", count: 20_000)) HTTP/1.1\r\nHost: "
+                + "x\r\n\r\n")
         XCTAssertEqual(status, 414)
         assertHealthy()
     }
@@ -51,14 +55,18 @@ final class HostileInputTests: ServerTestCase {
     func testOversizedHeaderSection() throws {
         try start()
         let header = "X-Filler: \(String(repeating: "f", count: 1000))\r\n"
-        let status = try statusAfterSending("GET /hello HTTP/1.1\r\nHost: x\r\n\(String(repeating: header, count: 40))\r\n")
+        let status = try statusAfterSending(
+            "GET /hello HTTP/1.1\r\nHost: "
+                + "x\r\n\(String(repeating: header, count: 40))\r\n")
         XCTAssertEqual(status, 431)
         assertHealthy()
     }
 
     func testHeaderFlood() throws {
         try start()
-        let status = try statusAfterSending("GET /hello HTTP/1.1\r\nHost: x\r\n\(String(repeating: "a:b\r\n", count: 5000))\r\n")
+        let status = try statusAfterSending(
+            "GET /hello HTTP/1.1\r\nHost: "
+                + "x\r\n\(String(repeating: "a:b\r\n", count: 5000))\r\n")
         XCTAssertEqual(status, 431)
         assertHealthy()
     }
@@ -77,7 +85,9 @@ final class HostileInputTests: ServerTestCase {
     func testOversizedChunkedBody() throws {
         try start { $0.maxBodyBytes = 1024 }
         let chunk = "400\r\n\(String(repeating: "z", count: 1024))\r\n"
-        let status = try statusAfterSending("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\(chunk)\(chunk)0\r\n\r\n")
+        let status = try statusAfterSending(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                + "chunked\r\n\r\n\(chunk)\(chunk)0\r\n\r\n")
         XCTAssertEqual(status, 413)
         assertHealthy()
     }
@@ -92,14 +102,16 @@ final class HostileInputTests: ServerTestCase {
             let response = try client.readResponse()
             XCTAssertTrue([400, 414].contains(response.status), "\(response.status)")
         }
-        XCTAssertEqual(try statusAfterSending("\u{16}\u{03}\u{01}\u{00}\u{a5}\u{01}\u{00}\u{00}\u{a1}\u{03}\u{03}"), 400)
+        XCTAssertEqual(
+            try statusAfterSending("\u{16}\u{03}\u{01}\u{00}\u{a5}\u{01}\u{00}\u{00}\u{a1}\u{03}\u{03}"), 400)
         XCTAssertEqual(try statusAfterSending("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 505)
         assertHealthy()
     }
 
     func testHeaderInjection() throws {
         try start()
-        XCTAssertEqual(try statusAfterSending(Array("GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\u{0}b\r\n\r\n".utf8)), 400)
+        XCTAssertEqual(
+            try statusAfterSending(Array("GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\u{0}b\r\n\r\n".utf8)), 400)
         XCTAssertEqual(try statusAfterSending("GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\rX-B: b\r\n\r\n"), 400)
         XCTAssertEqual(try statusAfterSending("GET /hello HTTP/1.1\r\nHost: x\nX-B: b\r\n\r\n"), 400)
         XCTAssertEqual(try statusAfterSending("GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\r\n folded\r\n\r\n"), 400)
@@ -117,7 +129,8 @@ final class HostileInputTests: ServerTestCase {
         XCTAssertEqual(try statusAfterSending(head + "Content-Length: 99999999999999999999\r\n\r\n"), 413)
         XCTAssertEqual(try statusAfterSending(head + "Content-Length: -5\r\n\r\nabc"), 400)
         XCTAssertEqual(try statusAfterSending(head + "Content-Length: 3\r\nContent-Length: 30\r\n\r\nabc"), 400)
-        XCTAssertEqual(try statusAfterSending(head + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 400)
+        XCTAssertEqual(
+            try statusAfterSending(head + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 400)
         XCTAssertEqual(try statusAfterSending(head + "\r\n"), 411)
         XCTAssertEqual(try statusAfterSending(head + "Transfer-Encoding: gzip\r\n\r\n"), 400)
         XCTAssertEqual(try statusAfterSending(head + "Transfer-Encoding: gzip, chunked\r\n\r\n"), 501)
@@ -127,8 +140,9 @@ final class HostileInputTests: ServerTestCase {
     func testSmuggledSecondRequestIsNeverServed() throws {
         try start()
         let client = try TestClient(port: port)
-        client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\n"
-            + "GET /think HTTP/1.1\r\nHost: x\r\n\r\n")
+        client.send(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\n"
+                + "GET /think HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertEqual(try client.readResponse().status, 400)
         XCTAssertTrue(client.waitForClose(timeout: 5))
         XCTAssertNil(observations.wait(for: "think-started", timeout: 0.3))

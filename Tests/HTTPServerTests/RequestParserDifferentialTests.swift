@@ -1,6 +1,7 @@
-@testable import HTTPServer
 import Foundation
 import XCTest
+
+@testable import HTTPServer
 @testable import ServiceTestSupport
 
 /// Differential test of `RequestParser` against h11, a strict pure-Python HTTP/1.1 parser.
@@ -201,8 +202,9 @@ final class RequestParserDifferentialTests: XCTestCase {
             func disagree(_ what: String) {
                 result.disagreements.append(
                     "\(testCase.id) [\(testCase.mutation)] \(what)\n    input: \(escaped(input))"
-                    + "\n    h11: \(reference.end) \(reference.error ?? "") after \(reference.requests.count) request(s)"
-                    + "; ours: \(ours.error?.code ?? "no error") after \(ours.requests.count)")
+                        + "\n    h11: \(reference.end) \(reference.error ?? "") after \(reference.requests.count) "
+                        + "request(s)"
+                        + "; ours: \(ours.error?.code ?? "no error") after \(ours.requests.count)")
             }
             var deviated = false
             for (index, expected) in reference.requests.enumerated() {
@@ -247,10 +249,11 @@ final class RequestParserDifferentialTests: XCTestCase {
         XCTAssertGreaterThan(corpus.cases.count, 300, "corpus too small: regenerate it")
         let result = Self.compare(corpus.cases)
         let statuses = result.rejectStatuses.sorted { $0.key < $1.key }.map { "\($0.value) x \($0.key)" }
-        print("h11 \(corpus.h11Version) corpus: \(corpus.cases.count) cases, \(result.agreedAccepts) accepted "
-              + "and \(result.agreedRejects) refused by both (our statuses: \(statuses.joined(separator: ", "))), "
-              + "\(result.deviations.values.map(\.count).reduce(0, +)) deliberately refused, "
-              + "\(result.disagreements.count) disagreements")
+        print(
+            "h11 \(corpus.h11Version) corpus: \(corpus.cases.count) cases, \(result.agreedAccepts) accepted "
+                + "and \(result.agreedRejects) refused by both (our statuses: \(statuses.joined(separator: ", "))), "
+                + "\(result.deviations.values.map(\.count).reduce(0, +)) deliberately refused, "
+                + "\(result.disagreements.count) disagreements")
         for reason in Deviation.allCases {
             if let ids = result.deviations[reason] { print("  \(ids.count) x \(reason.rawValue)") }
         }
@@ -338,8 +341,11 @@ private func rawFieldSections(_ bytes: [UInt8]) -> [[(name: String, value: Strin
         if line.isEmpty || line.elementsEqual([ASCII.cr]) {
             sections.append([])
         } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
-            sections[sections.count - 1].append((String(decoding: line[..<colon], as: UTF8.self),
-                                                 String(decoding: line[(colon + 1)...], as: UTF8.self)))
+            sections[sections.count - 1].append(
+                (
+                    String(decoding: line[..<colon], as: UTF8.self),
+                    String(decoding: line[(colon + 1)...], as: UTF8.self)
+                ))
         }
     }
     return sections

@@ -1,6 +1,7 @@
-@testable import HTTPServer
 import Foundation
 import XCTest
+
+@testable import HTTPServer
 @testable import ServiceTestSupport
 
 /// A deterministic mutation fuzzer for `RequestParser`, small enough to run on
@@ -35,37 +36,46 @@ import XCTest
 final class RequestParserFuzzTests: XCTestCase {
     static let corpus: [String] = [
         "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
-        "GET /v1/models?limit=10&after=a%20b HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nUser-Agent: fuzz\r\n\r\n",
-        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n{\"prompt\":\"hi\",\"n\":1234567}",
-        "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: yes\r\n\r\n",
+        "GET /v1/models?limit=10&after=a%20b HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nUser-Agent: "
+            + "fuzz\r\n\r\n",
+        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+            + "27\r\n\r\n{\"prompt\":\"hi\",\"n\":1234567}",
+        "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n "
+            + "world\r\n0\r\nTrailer: yes\r\n\r\n",
         "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         "GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
         "GET http://example.com:80/abs?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n",
         "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
         "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nping",
-        "DELETE /v1/jobs/%7Bid%7D/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-123\r\nX-A: 1\r\nX-A: 2\r\n\r\n",
+        "DELETE /v1/jobs/%7Bid%7D/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-123\r\nX-A: 1\r\nX-A: "
+            + "2\r\n\r\n",
         "\r\n\r\nHEAD /h HTTP/1.1\r\nHost: x\r\n\r\n",
-        "PUT /p HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nPATCH /q HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok",
+        "PUT /p HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nPATCH /q HTTP/1.1\r\nHost: x\r\nContent-Length: "
+            + "2\r\n\r\nok",
     ]
 
     static let dictionary: [String] = [
         "\r\n", "\r\n\r\n", "\n", "\r", "\0", " ", "\t", ":", "%", "%00", "%zz", "?", "#", "/", "*",
-        "Content-Length: ", "Content-Length: 5\r\n", "Content-Length: -1\r\n", "Content-Length: 99999999999999999999\r\n",
-        "Transfer-Encoding: chunked\r\n", "Transfer-Encoding: gzip, chunked\r\n", "Host: y\r\n", "Expect: 100-continue\r\n",
+        "Content-Length: ", "Content-Length: 5\r\n", "Content-Length: -1\r\n",
+        "Content-Length: 99999999999999999999\r\n",
+        "Transfer-Encoding: chunked\r\n", "Transfer-Encoding: gzip, chunked\r\n", "Host: y\r\n",
+        "Expect: 100-continue\r\n",
         "0\r\n\r\n", "ffffffffffffffffff\r\n", "7fffffffffffffff\r\n", "1;a=b\r\n", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0",
         "GET ", "POST ", " /x ", "Connection: close\r\n", String(repeating: "A", count: 300), "\u{FF}\u{FE}",
     ]
 
     /// Small limits, so the fuzzer reaches every limit check.
-    static let smallLimits = RequestParser.Limits(maxRequestLineBytes: 64, maxRequestHeadBytes: 256, maxHeaderCount: 6,
-                                                  maxBodyBytes: 96, maxChunkSizeLineBytes: 24)
+    static let smallLimits = RequestParser.Limits(
+        maxRequestLineBytes: 64, maxRequestHeadBytes: 256, maxHeaderCount: 6,
+        maxBodyBytes: 96, maxChunkSizeLineBytes: 24)
 
     func testMutatedRequestsParseTheSameWholeOrInPieces() {
         var random = SplitMix64(seed: 0x0C7A_F00D)
         let corpus = Self.corpus.map { Array($0.utf8) }
         let dictionary = Self.dictionary.map { Array($0.utf8) }
         let iterations = 20_000
-        var requestsSeen = 0, failuresSeen = Set<String>()
+        var requestsSeen = 0
+        var failuresSeen = Set<String>()
         let started = Date()
         for iteration in 0..<iterations {
             var input = corpus[Int(random.next() % UInt64(corpus.count))]
@@ -84,8 +94,9 @@ final class RequestParserFuzzTests: XCTestCase {
         // The fuzzer is only useful if it exercises both paths broadly.
         XCTAssertGreaterThan(requestsSeen, iterations / 20)
         XCTAssertGreaterThan(failuresSeen.count, 15, "error kinds reached: \(failuresSeen.sorted())")
-        print("fuzz: \(iterations) inputs, \(requestsSeen) requests, \(failuresSeen.count) error kinds, "
-              + String(format: "%.1f s", Date().timeIntervalSince(started)))
+        print(
+            "fuzz: \(iterations) inputs, \(requestsSeen) requests, \(failuresSeen.count) error kinds, "
+                + String(format: "%.1f s", Date().timeIntervalSince(started)))
     }
 
     func testRandomBytesNeverTrap() {
@@ -123,8 +134,8 @@ final class RequestParserFuzzTests: XCTestCase {
             if case .failure? = outcomes.last { break }
         }
         guard wholeOutcomes == pieceOutcomes,
-              whole.errorAtEndOfStream == pieces.errorAtEndOfStream,
-              whole.phase == pieces.phase || wholeOutcomes.last.map(isFailure) == true
+            whole.errorAtEndOfStream == pieces.errorAtEndOfStream,
+            whole.phase == pieces.phase || wholeOutcomes.last.map(isFailure) == true
         else { return nil }
         // Sticky failure.
         if case .failure(let error)? = wholeOutcomes.last {
@@ -139,8 +150,10 @@ final class RequestParserFuzzTests: XCTestCase {
 
     /// Outcomes until more data is needed, without `.needMoreData`; nil if it does
     /// not stop or a request breaks a limit.
-    private static func drain(_ parser: inout RequestParser, limits: RequestParser.Limits,
-                              inputSize: Int) -> [RequestParser.Outcome]? {
+    private static func drain(
+        _ parser: inout RequestParser, limits: RequestParser.Limits,
+        inputSize: Int
+    ) -> [RequestParser.Outcome]? {
         var outcomes: [RequestParser.Outcome] = []
         // Every request consumes at least a few bytes: more calls than bytes means a loop.
         for _ in 0...(inputSize + 2) {
@@ -153,7 +166,7 @@ final class RequestParserFuzzTests: XCTestCase {
                 return outcomes
             case .request(let request):
                 guard request.body.count <= limits.maxBodyBytes, request.headers.count <= limits.maxHeaderCount,
-                      !request.path.contains("\0"), request.path.hasPrefix("/") || request.path == "*"
+                    !request.path.contains("\0"), request.path.hasPrefix("/") || request.path == "*"
                 else { return nil }
                 outcomes.append(outcome)
             }
@@ -168,8 +181,10 @@ final class RequestParserFuzzTests: XCTestCase {
 
     // MARK: Mutations
 
-    static func mutate(_ input: inout [UInt8], corpus: [[UInt8]], dictionary: [[UInt8]],
-                       random: inout SplitMix64) {
+    static func mutate(
+        _ input: inout [UInt8], corpus: [[UInt8]], dictionary: [[UInt8]],
+        random: inout SplitMix64
+    ) {
         func index(_ upper: Int) -> Int { upper <= 0 ? 0 : Int(random.next() % UInt64(upper)) }
         switch random.next() % 8 {
         case 0 where !input.isEmpty:  // flip a bit
@@ -177,7 +192,8 @@ final class RequestParserFuzzTests: XCTestCase {
             input[at] ^= UInt8(1) << UInt8(random.next() % 8)
         case 1 where !input.isEmpty:  // replace a byte, biased to interesting ones
             let interesting: [UInt8] = [0, 9, 10, 13, 32, 37, 43, 44, 58, 59, 0x7F, 0x80, 0xFF]
-            input[index(input.count)] = random.next() % 2 == 0
+            input[index(input.count)] =
+                random.next() % 2 == 0
                 ? interesting[index(interesting.count)] : UInt8(truncatingIfNeeded: random.next())
         case 2:  // insert random bytes
             let bytes = (0..<(1 + index(4))).map { _ in UInt8(truncatingIfNeeded: random.next()) }

@@ -1,5 +1,6 @@
-@testable import HTTPServer
 import XCTest
+
+@testable import HTTPServer
 @testable import ServiceTestSupport
 
 final class RequestParserTests: XCTestCase {
@@ -26,8 +27,10 @@ final class RequestParserTests: XCTestCase {
         }
     }
 
-    private func request(_ text: String, limits: RequestParser.Limits = .init(),
-                         file: StaticString = #filePath, line: UInt = #line) -> HTTPRequest? {
+    private func request(
+        _ text: String, limits: RequestParser.Limits = .init(),
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> HTTPRequest? {
         let results = Self.outcomes(text, limits: limits)
         guard case .request(let request)? = results.first else {
             XCTFail("expected a request, got \(results)", file: file, line: line)
@@ -36,13 +39,17 @@ final class RequestParserTests: XCTestCase {
         return request
     }
 
-    private func assertFails(_ text: String, with expected: HTTPParserError, status: Int,
-                             limits: RequestParser.Limits = .init(), file: StaticString = #filePath, line: UInt = #line) {
+    private func assertFails(
+        _ text: String, with expected: HTTPParserError, status: Int,
+        limits: RequestParser.Limits = .init(), file: StaticString = #filePath, line: UInt = #line
+    ) {
         assertFails(Array(text.utf8), with: expected, status: status, limits: limits, file: file, line: line)
     }
 
-    private func assertFails(_ bytes: [UInt8], with expected: HTTPParserError, status: Int,
-                             limits: RequestParser.Limits = .init(), file: StaticString = #filePath, line: UInt = #line) {
+    private func assertFails(
+        _ bytes: [UInt8], with expected: HTTPParserError, status: Int,
+        limits: RequestParser.Limits = .init(), file: StaticString = #filePath, line: UInt = #line
+    ) {
         let results = Self.outcomes(bytes, limits: limits)
         XCTAssertEqual(results.last, .failure(expected), "\(results)", file: file, line: line)
         XCTAssertEqual(expected.status.code, status, file: file, line: line)
@@ -65,14 +72,19 @@ final class RequestParserTests: XCTestCase {
 
     func testPostWithContentLength() throws {
         let body = #"{"prompt":"hi"}"#
-        let request = try XCTUnwrap(request(
-            "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"))
+        let request = try XCTUnwrap(
+            request(
+                "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                    + "\(body.utf8.count)\r\n\r\n\(body)"))
         XCTAssertEqual(request.method, .POST)
         XCTAssertEqual(request.bodyText, body)
     }
 
     func testHeadersAreAMultiMapKeepingOrderAndSpelling() throws {
-        let request = try XCTUnwrap(request("GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a: 2\r\nX-B:   padded value \t\r\n\r\n"))
+        let request = try XCTUnwrap(
+            request(
+                "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a: 2\r\nX-B:   padded value "
+                    + "\t\r\n\r\n"))
         XCTAssertEqual(request.headers.values(for: "X-A"), ["1", "2"])
         XCTAssertEqual(request.headers["x-b"], "padded value")
         XCTAssertEqual(request.headers.entries.map(\.name), ["Host", "X-A", "x-a", "X-B"])
@@ -84,7 +96,10 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testQueryAndPercentDecoding() throws {
-        let request = try XCTUnwrap(request("GET /v1/jobs/a%20b%2Fc/events?limit=10&name=caf%C3%A9+au+lait&flag HTTP/1.1\r\nHost: x\r\n\r\n"))
+        let request = try XCTUnwrap(
+            request(
+                "GET /v1/jobs/a%20b%2Fc/events?limit=10&name=caf%C3%A9+au+lait&flag "
+                    + "HTTP/1.1\r\nHost: x\r\n\r\n"))
         XCTAssertEqual(request.path, "/v1/jobs/a b/c/events")
         XCTAssertEqual(request.pathSegments, ["v1", "jobs", "a b/c", "events"])
         XCTAssertEqual(request.query, "limit=10&name=caf%C3%A9+au+lait&flag")
@@ -95,7 +110,10 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testAbsoluteFormTarget() throws {
-        let request = try XCTUnwrap(request("GET http://example.com:8080/v1/models?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n"))
+        let request = try XCTUnwrap(
+            request(
+                "GET http://example.com:8080/v1/models?x=1 HTTP/1.1\r\nHost: "
+                    + "example.com\r\n\r\n"))
         XCTAssertEqual(request.path, "/v1/models")
         XCTAssertEqual(request.queryValue("x"), "1")
         let bare = try XCTUnwrap(self.request("GET HTTP://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n"))
@@ -131,7 +149,9 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testPipelinedRequestsComeOutInOrder() {
-        let text = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /c HTTP/1.1\r\nHost: x\r\n\r\nGET /d"
+        let text =
+            "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: "
+            + "3\r\n\r\nabcGET /c HTTP/1.1\r\nHost: x\r\n\r\nGET /d"
         var parser = RequestParser()
         parser.feed(Array(text.utf8))
         let results = Self.drain(&parser)
@@ -147,7 +167,8 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testChunkedBodyWithExtensionsAndTrailers() throws {
-        let text = "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        let text =
+            "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
             + "5;name=value\r\nhello\r\n1;ext \u{1}\t\r\n \r\nA \r\n0123456789\r\n0\r\nX-Checksum: abc\r\n\r\n"
         let request = try XCTUnwrap(request(text))
         XCTAssertEqual(request.bodyText, "hello 0123456789")
@@ -171,7 +192,9 @@ final class RequestParserTests: XCTestCase {
     // MARK: Incremental behaviour
 
     func testByteByByteFeedingGivesTheSameRequest() {
-        let text = "POST /v1/x?y=1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: y\r\n\r\n"
+        let text =
+            "POST /v1/x?y=1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+            + "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: y\r\n\r\n"
         var parser = RequestParser()
         var piecewise: [RequestParser.Outcome] = []
         for byte in text.utf8 {
@@ -224,8 +247,10 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testTargetErrors() {
-        for target in ["abc", "/a#frag", "/a%zz", "/a%4", "/a%00b", "/a%FF", "/?q=%", "http://", "http:///x",
-                       "ftp://x/y", "example.com:443"] {
+        for target in [
+            "abc", "/a#frag", "/a%zz", "/a%4", "/a%00b", "/a%FF", "/?q=%", "http://", "http:///x",
+            "ftp://x/y", "example.com:443",
+        ] {
             assertFails("GET \(target) HTTP/1.1\r\nHost: x\r\n\r\n", with: .invalidTarget, status: 400)
         }
     }
@@ -250,9 +275,11 @@ final class RequestParserTests: XCTestCase {
         assertFails("GET / HTTP/1.1\r\n: empty name\r\n\r\n", with: .invalidHeaderName, status: 400)
         assertFails("GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n", with: .obsoleteLineFolding, status: 400)
         assertFails("GET / HTTP/1.1\r\n\tHost: x\r\n\r\n", with: .obsoleteLineFolding, status: 400)
-        assertFails(Array("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u{0}b\r\n\r\n".utf8), with: .invalidHeaderValue, status: 400)
+        assertFails(
+            Array("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u{0}b\r\n\r\n".utf8), with: .invalidHeaderValue, status: 400)
         assertFails("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rInjected: 1\r\n\r\n", with: .invalidHeaderValue, status: 400)
-        assertFails(Array("GET / HTTP/1.1\r\nHost: x\r\nX-A: \u{7F}\r\n\r\n".utf8), with: .invalidHeaderValue, status: 400)
+        assertFails(
+            Array("GET / HTTP/1.1\r\nHost: x\r\nX-A: \u{7F}\r\n\r\n".utf8), with: .invalidHeaderValue, status: 400)
     }
 
     func testHostErrors() {
@@ -271,12 +298,15 @@ final class RequestParserTests: XCTestCase {
         assertFails(head + "Content-Length: 5,\r\n\r\n", with: .conflictingContentLength, status: 400)
         assertFails(head + "Content-Length:\r\n\r\n", with: .invalidContentLength, status: 400)
         assertFails(head + "Content-Length: 0x10\r\n\r\n", with: .invalidContentLength, status: 400)
-        assertFails(head + "Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc", with: .duplicateContentLength, status: 400)
-        assertFails(head + "Content-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", with: .conflictingContentLength, status: 400)
+        assertFails(
+            head + "Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc", with: .duplicateContentLength, status: 400)
+        assertFails(
+            head + "Content-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", with: .conflictingContentLength, status: 400)
         assertFails(head + "Content-Length: 99999999999999999999\r\n\r\n", with: .bodyTooLarge, status: 413)
         assertFails(head + "Content-Length: 9223372036854775807\r\n\r\n", with: .bodyTooLarge, status: 413)
-        assertFails(head + "Content-Length: \(String(repeating: "9", count: 5000))\r\n\r\n", with: .invalidContentLength,
-                    status: 400)
+        assertFails(
+            head + "Content-Length: \(String(repeating: "9", count: 5000))\r\n\r\n", with: .invalidContentLength,
+            status: 400)
         assertFails(head + "Content-Length: 1048577\r\n\r\n", with: .bodyTooLarge, status: 413)
         assertFails("POST / HTTP/1.1\r\nHost: x\r\n\r\n", with: .lengthRequired, status: 411)
         assertFails("PUT / HTTP/1.0\r\n\r\n", with: .lengthRequired, status: 411)
@@ -284,22 +314,31 @@ final class RequestParserTests: XCTestCase {
 
     /// Up to 20 digits, leading zeros included, as h11 allows.
     func testLeadingZerosDoNotOverflow() throws {
-        let request = try XCTUnwrap(request("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \(String(repeating: "0", count: 19))2\r\n\r\nhi"))
+        let request = try XCTUnwrap(
+            request(
+                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                    + "\(String(repeating: "0", count: 19))2\r\n\r\nhi"))
         XCTAssertEqual(request.bodyText, "hi")
-        assertFails("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \(String(repeating: "0", count: 20))2\r\n\r\nhi",
-                    with: .invalidContentLength, status: 400)
+        assertFails(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \(String(repeating: "0", count: 20))2\r\n\r\nhi",
+            with: .invalidContentLength, status: 400)
     }
 
     func testTransferEncodingErrors() {
         let head = "POST / HTTP/1.1\r\nHost: x\r\n"
-        assertFails(head + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", with: .contentLengthWithTransferEncoding, status: 400)
+        assertFails(
+            head + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", with: .contentLengthWithTransferEncoding,
+            status: 400)
         assertFails(head + "Transfer-Encoding: gzip, chunked\r\n\r\n", with: .unsupportedTransferEncoding, status: 501)
-        assertFails(head + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", with: .unsupportedTransferEncoding, status: 501)
+        assertFails(
+            head + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            with: .unsupportedTransferEncoding, status: 501)
         assertFails(head + "Transfer-Encoding: chunked, gzip\r\n\r\n", with: .invalidTransferEncoding, status: 400)
         assertFails(head + "Transfer-Encoding: chunked,\r\n\r\n", with: .unsupportedTransferEncoding, status: 501)
         assertFails(head + "Transfer-Encoding: identity\r\n\r\n", with: .invalidTransferEncoding, status: 400)
         assertFails(head + "Transfer-Encoding:\r\n\r\n", with: .invalidTransferEncoding, status: 400)
-        assertFails("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", with: .invalidTransferEncoding, status: 400)
+        assertFails(
+            "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", with: .invalidTransferEncoding, status: 400)
     }
 
     func testChunkedErrors() {
@@ -312,7 +351,8 @@ final class RequestParserTests: XCTestCase {
         assertFails(head + "3;a\rb\r\nabc\r\n", with: .invalidChunkedEncoding, status: 400)
         assertFails(head + "3 ;a\r\nabc\r\n", with: .invalidChunkedEncoding, status: 400)
         assertFails(head + "000000000000000000003\r\nabc\r\n", with: .invalidChunkedEncoding, status: 400)
-        assertFails(head + "1;" + String(repeating: "e", count: 2000) + "\r\n", with: .invalidChunkedEncoding, status: 400)
+        assertFails(
+            head + "1;" + String(repeating: "e", count: 2000) + "\r\n", with: .invalidChunkedEncoding, status: 400)
         assertFails(head + "FFFFFFFFFFFFFFFFFFFF\r\n", with: .bodyTooLarge, status: 413)
         assertFails(head + "100001\r\n", with: .bodyTooLarge, status: 413)
         assertFails(head + "0\r\nBad Trailer\r\n\r\n", with: .invalidHeaderName, status: 400)
@@ -325,12 +365,21 @@ final class RequestParserTests: XCTestCase {
 
     func testSizeLimits() {
         let limits = RequestParser.Limits(maxRequestLineBytes: 64, maxRequestHeadBytes: 128, maxHeaderCount: 3)
-        assertFails("GET /\(String(repeating: "a", count: 100)) HTTP/1.1\r\nHost: x\r\n\r\n", with: .requestLineTooLong, status: 414, limits: limits)
+        assertFails(
+            "GET /\(String(repeating: "a", count: 100)) HTTP/1.1\r\nHost: x\r\n\r\n", with: .requestLineTooLong,
+            status: 414, limits: limits)
         // Without a line end in sight: refused as soon as the limit is passed.
-        assertFails("GET /\(String(repeating: "a", count: 100))", with: .requestLineTooLong, status: 414, limits: limits)
-        assertFails("GET / HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "b", count: 120))\r\n\r\n", with: .headerSectionTooLarge, status: 431, limits: limits)
-        assertFails("GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", with: .tooManyHeaders, status: 431, limits: limits)
-        assertFails("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", with: .tooManyHeaders, status: 431, limits: limits)
+        assertFails(
+            "GET /\(String(repeating: "a", count: 100))", with: .requestLineTooLong, status: 414, limits: limits)
+        assertFails(
+            "GET / HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "b", count: 120))\r\n\r\n",
+            with: .headerSectionTooLarge, status: 431, limits: limits)
+        assertFails(
+            "GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", with: .tooManyHeaders, status: 431,
+            limits: limits)
+        assertFails(
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n",
+            with: .tooManyHeaders, status: 431, limits: limits)
         XCTAssertNotNil(request("GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\n\r\n", limits: limits))
     }
 
@@ -344,11 +393,13 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testExpectationErrors() {
-        assertFails("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nExpect: something-else\r\n\r\n",
-                    with: .unsupportedExpectation, status: 417)
+        assertFails(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nExpect: something-else\r\n\r\n",
+            with: .unsupportedExpectation, status: 417)
         // An oversized body is refused before the client is told to continue.
-        assertFails("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n",
-                    with: .bodyTooLarge, status: 413)
+        assertFails(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n",
+            with: .bodyTooLarge, status: 413)
     }
 
     func testEndOfStreamMidRequest() {

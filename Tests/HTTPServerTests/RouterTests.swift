@@ -1,6 +1,7 @@
-@testable import HTTPServer
 import Foundation
 import XCTest
+
+@testable import HTTPServer
 @testable import ServiceTestSupport
 
 final class RouterTests: XCTestCase {
@@ -8,8 +9,10 @@ final class RouterTests: XCTestCase {
         try call(router, .GET, target)
     }
 
-    private func call(_ router: HTTPResponder, _ method: HTTPMethod, _ target: String,
-                      headers: HTTPHeaders = ["Host": "x"]) throws -> HTTPResponse {
+    private func call(
+        _ router: HTTPResponder, _ method: HTTPMethod, _ target: String,
+        headers: HTTPHeaders = ["Host": "x"]
+    ) throws -> HTTPResponse {
         try router.respond(to: HTTPRequest(method: method, target: target, headers: headers), context: RequestContext())
     }
 
@@ -40,7 +43,9 @@ final class RouterTests: XCTestCase {
     func testRemainderParameterTakesTheRestOfThePath() throws {
         let router = Router()
         router.get("/v1/models/{model...}", echoRoute("model"))
-        XCTAssertEqual(text(try call(router, "/v1/models/facebook/nllb-200")), "model /v1/models/{model...} model=facebook/nllb-200")
+        XCTAssertEqual(
+            text(try call(router, "/v1/models/facebook/nllb-200")),
+            "model /v1/models/{model...} model=facebook/nllb-200")
         XCTAssertEqual(text(try call(router, "/v1/models/gpt2")), "model /v1/models/{model...} model=gpt2")
         XCTAssertEqual(try call(router, "/v1/models").status, .notFound)
     }
@@ -110,10 +115,12 @@ final class RouterTests: XCTestCase {
 
     func testRendererCanChooseTheShapeByPath() throws {
         let router = Router(errorRenderer: { report in
-            (report.path ?? "").hasPrefix("/v1/") ? HTTPErrorRenderers.openAI(report) : HTTPErrorRenderers.legacy(report)
+            (report.path ?? "").hasPrefix("/v1/")
+                ? HTTPErrorRenderers.openAI(report) : HTTPErrorRenderers.legacy(report)
         })
         router.post("/translate") { _, _ in throw HTTPError(.badRequest, "Missing \"text\" field") }
-        XCTAssertEqual(text(try call(router, .POST, "/translate")), #"{"error":"Missing \"text\" field","Status":false}"#)
+        XCTAssertEqual(
+            text(try call(router, .POST, "/translate")), #"{"error":"Missing \"text\" field","Status":false}"#)
         XCTAssertTrue(text(try call(router, "/v1/x")).hasPrefix(#"{"error":{"message""#))
     }
 
@@ -128,7 +135,8 @@ final class RouterTests: XCTestCase {
         router.onInternalError { error, request in hooked.record("\(request.path) \(error)") }
         router.get("/hidden") { _, _ in throw Hidden() }
         router.get("/teapot") { _, _ in throw Teapot() }
-        router.get("/later") { _, _ in throw HTTPError.retryLater(.serviceUnavailable, "Model loading", afterSeconds: 3) }
+        router.get("/later") { _, _ in throw HTTPError.retryLater(.serviceUnavailable, "Model loading", afterSeconds: 3)
+        }
 
         let hidden = try call(router, "/hidden")
         XCTAssertEqual(hidden.status, .internalServerError)
@@ -147,8 +155,9 @@ final class RouterTests: XCTestCase {
         let router = Router()
         router.post("/c") { request, _ in .text(try request.decodeJSON(Body.self).prompt) }
         func post(_ body: String) throws -> HTTPResponse {
-            try router.respond(to: HTTPRequest(method: .POST, target: "/c", headers: ["Host": "x"], body: Array(body.utf8)),
-                               context: RequestContext())
+            try router.respond(
+                to: HTTPRequest(method: .POST, target: "/c", headers: ["Host": "x"], body: Array(body.utf8)),
+                context: RequestContext())
         }
         XCTAssertEqual(text(try post(#"{"prompt":"hi"}"#)), "hi")
         let missing = try post(#"{"other":1}"#)
@@ -173,10 +182,11 @@ final class RouterTests: XCTestCase {
         let router = Router()
         router.use(tagging("outer"))
         router.use(tagging("inner"))
-        router.use(ClosureMiddleware { request, context, next in
-            if request.path == "/forbidden" { throw HTTPError(.forbidden, "no") }
-            return try next(request, context)
-        })
+        router.use(
+            ClosureMiddleware { request, context, next in
+                if request.path == "/forbidden" { throw HTTPError(.forbidden, "no") }
+                return try next(request, context)
+            })
         router.get("/ok") { _, _ in .text("ok") }
         router.get("/forbidden") { _, _ in .text("unreachable") }
 
@@ -184,18 +194,20 @@ final class RouterTests: XCTestCase {
         XCTAssertEqual(trail.all, ["outer in", "inner in", "inner out", "outer out"])
         let forbidden = try call(router, "/forbidden")
         XCTAssertEqual(forbidden.status, .forbidden)
-        XCTAssertEqual(forbidden.headers.values(for: "X-Trail"), ["inner", "outer"], "errors pass through outer middleware")
+        XCTAssertEqual(
+            forbidden.headers.values(for: "X-Trail"), ["inner", "outer"], "errors pass through outer middleware")
         XCTAssertEqual(try call(router, "/missing").headers.values(for: "X-Trail"), ["inner", "outer"])
     }
 
     func testWrappedResponderForAPerListenerDefault() throws {
         let router = Router()
         router.get("/model") { request, _ in .text(request.headers["X-Default-Model"] ?? "none") }
-        let nllbPort = router.wrapped(in: ClosureMiddleware { request, context, next in
-            var request = request
-            request.headers.set("X-Default-Model", "nllb-200")
-            return try next(request, context)
-        })
+        let nllbPort = router.wrapped(
+            in: ClosureMiddleware { request, context, next in
+                var request = request
+                request.headers.set("X-Default-Model", "nllb-200")
+                return try next(request, context)
+            })
         XCTAssertEqual(text(try call(nllbPort, "/model")), "nllb-200")
         XCTAssertEqual(text(try call(router, "/model")), "none")
         XCTAssertEqual(try call(nllbPort, "/missing").status, .notFound)
@@ -205,8 +217,10 @@ final class RouterTests: XCTestCase {
         let router = Router()
         router.use(CORSMiddleware(allowHeaders: ["Authorization", "Content-Type"], exposeHeaders: ["X-Request-Id"]))
         router.post("/v1/completions") { _, _ in .text("done") }
-        let preflightHeaders: HTTPHeaders = ["Host": "x", "Origin": "https://a.example",
-                                             "Access-Control-Request-Method": "POST"]
+        let preflightHeaders: HTTPHeaders = [
+            "Host": "x", "Origin": "https://a.example",
+            "Access-Control-Request-Method": "POST",
+        ]
         let preflight = try call(router, .OPTIONS, "/v1/completions", headers: preflightHeaders)
         XCTAssertEqual(preflight.status, .noContent)
         XCTAssertEqual(preflight.headers["Access-Control-Allow-Headers"], "Authorization, Content-Type")
@@ -223,8 +237,10 @@ final class RouterTests: XCTestCase {
 
     func testBearerAuth() throws {
         let router = Router()
-        router.use(BearerAuthMiddleware(apiKeys: ["key-one", "key-two"],
-                                        exemptRoutes: ["/health", "GET /v1/models", "/v1/jobs/{id}/"]))
+        router.use(
+            BearerAuthMiddleware(
+                apiKeys: ["key-one", "key-two"],
+                exemptRoutes: ["/health", "GET /v1/models", "/v1/jobs/{id}/"]))
         for path in ["/health", "/v1/models", "/v1/jobs/{id}", "/private"] {
             router.get(path) { _, _ in .text("open") }
             router.post(path) { _, _ in .text("open") }
@@ -274,10 +290,12 @@ final class RouterTests: XCTestCase {
 
     func testServerSentEventFormatting() throws {
         XCTAssertEqual(ServerSentEventWriter.format(data: "{}", event: nil, id: nil), "data: {}\n\n")
-        XCTAssertEqual(ServerSentEventWriter.format(data: "a\nb\r\nc\rd", event: "token", id: "7"),
-                       "event: token\nid: 7\ndata: a\ndata: b\ndata: c\ndata: d\n\n")
-        XCTAssertEqual(ServerSentEventWriter.format(data: "x", event: "evil\ndata: injected", id: nil),
-                       "event: evil data: injected\ndata: x\n\n")
+        XCTAssertEqual(
+            ServerSentEventWriter.format(data: "a\nb\r\nc\rd", event: "token", id: "7"),
+            "event: token\nid: 7\ndata: a\ndata: b\ndata: c\ndata: d\n\n")
+        XCTAssertEqual(
+            ServerSentEventWriter.format(data: "x", event: "evil\ndata: injected", id: nil),
+            "event: evil data: injected\ndata: x\n\n")
 
         let collector = BodyCollector()
         let response = HTTPResponse.eventStream { events in
@@ -317,10 +335,11 @@ final class RouterTests: XCTestCase {
         let signal = DisconnectSignal()
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.1) { signal.markDisconnected() }
         let started = Date()
-        XCTAssertThrowsError(try AsyncBridge.run(cancellingOn: signal) { () async throws -> Int in
-            try await Task.sleep(nanoseconds: 20_000_000_000)
-            return 1
-        })
+        XCTAssertThrowsError(
+            try AsyncBridge.run(cancellingOn: signal) { () async throws -> Int in
+                try await Task.sleep(nanoseconds: 20_000_000_000)
+                return 1
+            })
         XCTAssertLessThan(Date().timeIntervalSince(started), 5)
     }
 

@@ -20,10 +20,11 @@
 
 import Foundation
 import JobStore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 func emit(_ line: String) {

@@ -1,9 +1,11 @@
-@testable import JobStore
 import Foundation
 import XCTest
+
+@testable import JobStore
 @testable import ServiceTestSupport
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Crash recovery with real processes: `jobstore-crash-helper` (Tests/JobStoreCrashHelper)
@@ -140,9 +142,9 @@ final class HelperProcess: @unchecked Sendable {
         let name = "jobstore-crash-helper"
         var directories: [URL] = []
         #if os(macOS)
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            directories.append(bundle.bundleURL.deletingLastPathComponent())
-        }
+            for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+                directories.append(bundle.bundleURL.deletingLastPathComponent())
+            }
         #endif
         if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             directories.append(URL(fileURLWithPath: path).deletingLastPathComponent())

@@ -1,6 +1,7 @@
-@testable import JobStore
 import Foundation
 import XCTest
+
+@testable import JobStore
 @testable import ServiceTestSupport
 
 final class JobEventsTests: JobStoreTestCase {
@@ -89,8 +90,12 @@ final class JobEventsTests: JobStoreTestCase {
         second.progress.token("final")
         try store.complete(second, result: .json("{}"))
         let events = collectEvents(subscription, timeout: 1)
-        XCTAssertEqual(events, [.queued, .started(attempt: 1), .token("draft"), .queued, .started(attempt: 1), .token("final"),
-                                .done(result: .json("{}"))])
+        XCTAssertEqual(
+            events,
+            [
+                .queued, .started(attempt: 1), .token("draft"), .queued, .started(attempt: 1), .token("final"),
+                .done(result: .json("{}")),
+            ])
         XCTAssertEqual(renderedText(events), "final")
     }
 

@@ -1,7 +1,8 @@
 import Foundation
+import XCTest
+
 @testable import JobStore
 @testable import ServiceTestSupport
-import XCTest
 
 /// A finished job whose outcome the store cannot take (disk full, database locked) keeps the
 /// outcome and records it once the store takes writes again: the work is not lost or redone.
@@ -52,7 +53,9 @@ final class JobOutcomeRetryTests: JobStoreTestCase {
         func recoverUnfinished() throws -> JobStore.RecoveryReport { try inner.recoverUnfinished() }
         func expire(olderThan age: TimeInterval) throws -> Int { try inner.expire(olderThan: age) }
         var workGeneration: UInt64 { inner.workGeneration }
-        func waitForWork(after generation: UInt64, timeout: TimeInterval) { inner.waitForWork(after: generation, timeout: timeout) }
+        func waitForWork(after generation: UInt64, timeout: TimeInterval) {
+            inner.waitForWork(after: generation, timeout: timeout)
+        }
         func wakeWorkers() { inner.wakeWorkers() }
         func health() -> JobStorageHealth { inner.health() }
         func close() { inner.close() }
@@ -63,9 +66,16 @@ final class JobOutcomeRetryTests: JobStoreTestCase {
         var log: [String] = []
         let logLock = NSLock()
         let runs = Counter()
-        let runner = JobRunner(store: store, configuration: .init(concurrency: ["echo": 1], idlePollInterval: 0.05, log: { line in
-            logLock.lock(); log.append(line); logLock.unlock()
-        })) { job, _, _ in
+        let runner = JobRunner(
+            store: store,
+            configuration: .init(
+                concurrency: ["echo": 1], idlePollInterval: 0.05,
+                log: { line in
+                    logLock.lock()
+                    log.append(line)
+                    logLock.unlock()
+                })
+        ) { job, _, _ in
             runs.increment()
             return Data(#"{"done":true}"#.utf8)
         }
@@ -86,7 +96,15 @@ final class JobOutcomeRetryTests: JobStoreTestCase {
     final class Counter: @unchecked Sendable {
         private let lock = NSLock()
         private var count = 0
-        func increment() { lock.lock(); count += 1; lock.unlock() }
-        var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+        func increment() {
+            lock.lock()
+            count += 1
+            lock.unlock()
+        }
+        var value: Int {
+            lock.lock()
+            defer { lock.unlock() }
+            return count
+        }
     }
 }

@@ -1,6 +1,7 @@
-@testable import JobStore
 import Foundation
 import XCTest
+
+@testable import JobStore
 @testable import ServiceTestSupport
 
 final class JobRunnerTests: JobStoreTestCase {
@@ -12,19 +13,24 @@ final class JobRunnerTests: JobStoreTestCase {
         try super.tearDownWithError()
     }
 
-    private func makeRunner(_ store: JobStore, concurrency: [String: Int], resultTTL: TimeInterval? = nil,
-                            sweepInterval: TimeInterval = 300, idlePollInterval: TimeInterval = 30,
-                            handler: @escaping JobRunner.Handler) -> JobRunner {
+    private func makeRunner(
+        _ store: JobStore, concurrency: [String: Int], resultTTL: TimeInterval? = nil,
+        sweepInterval: TimeInterval = 300, idlePollInterval: TimeInterval = 30,
+        handler: @escaping JobRunner.Handler
+    ) -> JobRunner {
         // A long idle poll: the tests must pass on wake-ups alone.
-        let configuration = JobRunner.Configuration(concurrency: concurrency, resultTTL: resultTTL, sweepInterval: sweepInterval,
-                                                    idlePollInterval: idlePollInterval, log: { _ in })
+        let configuration = JobRunner.Configuration(
+            concurrency: concurrency, resultTTL: resultTTL, sweepInterval: sweepInterval,
+            idlePollInterval: idlePollInterval, log: { _ in })
         let runner = JobRunner(store: store, configuration: configuration, handler: handler)
         runners.append(runner)
         return runner
     }
 
-    private func waitForStatus(_ store: JobStore, _ id: JobID, _ status: JobStatus, timeout: TimeInterval = 10,
-                               file: StaticString = #filePath, line: UInt = #line) throws {
+    private func waitForStatus(
+        _ store: JobStore, _ id: JobID, _ status: JobStatus, timeout: TimeInterval = 10,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         try waitUntil(timeout: timeout, "job \(id) to become \(status)", file: file, line: line) {
             try store.get(id)?.status == status
         }
@@ -74,7 +80,8 @@ final class JobRunnerTests: JobStoreTestCase {
 
     func testSubmissionWakesIdleWorkerPromptly() throws {
         let store = try openStore()
-        let runner = makeRunner(store, concurrency: ["generate": 1], idlePollInterval: 60) { _, _, _ in Data("ok".utf8) }
+        let runner = makeRunner(store, concurrency: ["generate": 1], idlePollInterval: 60) { _, _, _ in Data("ok".utf8)
+        }
         try runner.start()
         usleep(50_000)  // the worker is idle and parked
         let started = Date()
@@ -111,7 +118,8 @@ final class JobRunnerTests: JobStoreTestCase {
         try runner.start()
         try waitForStatus(store, id, .failed)
         XCTAssertEqual(try store.get(id)?.errorMessage, "context length exceeded")
-        XCTAssertEqual(collectEvents(try store.subscribe(id), timeout: 1), [.failed(message: "context length exceeded")])
+        XCTAssertEqual(
+            collectEvents(try store.subscribe(id), timeout: 1), [.failed(message: "context length exceeded")])
     }
 
     func testCancelQueuedJobNeverRunsIt() throws {

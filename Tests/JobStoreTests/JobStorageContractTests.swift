@@ -1,6 +1,7 @@
-@testable import JobStore
 import Foundation
 import XCTest
+
+@testable import JobStore
 @testable import ServiceTestSupport
 
 /// What the handlers and `JobRunner` rely on, run against both stores through `JobStorage`
@@ -33,9 +34,11 @@ final class JobStorageContractTests: JobStoreTestCase {
     /// A story job's paragraphs: a subscriber from the start and one that joins after two of
     /// them each see every paragraph exactly once, in order, then the result.
     private func exerciseParagraphs(_ store: any JobStorage) throws {
-        let secondWritten = DispatchSemaphore(value: 0), lateSubscribed = DispatchSemaphore(value: 0)
+        let secondWritten = DispatchSemaphore(value: 0)
+        let lateSubscribed = DispatchSemaphore(value: 0)
         let paragraphs = (0..<3).map { Data(#"{"index":\#($0),"text":"p\#($0)","translation":null}"#.utf8) }
-        let runner = JobRunner(store: store, configuration: .init(concurrency: ["story": 1], log: { _ in })) { _, progress, _ in
+        let runner = JobRunner(store: store, configuration: .init(concurrency: ["story": 1], log: { _ in })) {
+            _, progress, _ in
             progress.paragraph(paragraphs[0])
             progress.paragraph(paragraphs[1])
             Thread.sleep(forTimeInterval: 0.3)  // written to the store (Redis flushes every 100 ms)
@@ -57,7 +60,9 @@ final class JobStorageContractTests: JobStoreTestCase {
                 seen.append(event)
                 if event.isFinal { break }
             }
-            let shown = seen.compactMap { event -> Data? in if case .paragraph(let json) = event { return json } else { return nil } }
+            let shown = seen.compactMap { event -> Data? in
+                if case .paragraph(let json) = event { return json } else { return nil }
+            }
             XCTAssertEqual(shown, paragraphs, "\(name): \(seen)")
             XCTAssertEqual(seen.last, .done(result: Data(#"{"done":true}"#.utf8)), name)
         }
@@ -82,18 +87,23 @@ final class JobStorageContractTests: JobStoreTestCase {
         }
 
         let gate = DispatchSemaphore(value: 0)
-        let runner = JobRunner(store: store, configuration: .init(concurrency: ["echo": 2], log: { _ in })) { job, progress, cancellation in
+        let runner = JobRunner(store: store, configuration: .init(concurrency: ["echo": 2], log: { _ in })) {
+            job, progress, cancellation in
             progress.token("n=")
             if job.params == self.params(99) {
                 // Held until the runner stops: it must go back to the queue.
-                while gate.wait(timeout: .now() + 0.05) == .timedOut { if cancellation.isCancelled { throw CancellationError() } }
+                while gate.wait(timeout: .now() + 0.05) == .timedOut {
+                    if cancellation.isCancelled { throw CancellationError() }
+                }
             }
             return Data(#"{"echo":"#.utf8) + job.params + Data("}".utf8)
         }
         try runner.start()
         let watched = try store.submit(type: "echo", params: params(50), idempotencyKey: nil).job
         let subscription = try store.subscribe(watched.id)
-        let ids = try (0..<10).map { try store.submit(type: "echo", params: params(100 + $0), idempotencyKey: nil).job.id }
+        let ids = try (0..<10).map {
+            try store.submit(type: "echo", params: params(100 + $0), idempotencyKey: nil).job.id
+        }
         var events: [JobEvent] = []
         while case .event(let event) = subscription.next(timeout: 10) {
             events.append(event)
@@ -105,8 +115,10 @@ final class JobStorageContractTests: JobStoreTestCase {
         }
         XCTAssertEqual(try store.get(ids[3])?.result, Data(#"{"echo":{"n":103}}"#.utf8))
         XCTAssertEqual(try store.get(cancelled.id)?.status, .cancelled, "a cancelled job never runs")
-        XCTAssertEqual(try store.list(status: .succeeded, limit: 3, newestFirst: true).map(\.id), [ids[9], ids[8], ids[7]])
-        XCTAssertEqual(try store.list(status: nil, limit: 2, newestFirst: false).map(\.id), [keyed.job.id, cancelled.id])
+        XCTAssertEqual(
+            try store.list(status: .succeeded, limit: 3, newestFirst: true).map(\.id), [ids[9], ids[8], ids[7]])
+        XCTAssertEqual(
+            try store.list(status: nil, limit: 2, newestFirst: false).map(\.id), [keyed.job.id, cancelled.id])
         XCTAssertEqual(try store.list(status: .cancelled, limit: 100, newestFirst: true).map(\.id), [cancelled.id])
 
         let held = try store.submit(type: "echo", params: params(99), idempotencyKey: nil).job

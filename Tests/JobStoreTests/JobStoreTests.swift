@@ -1,6 +1,7 @@
-@testable import JobStore
 import Foundation
 import XCTest
+
+@testable import JobStore
 @testable import ServiceTestSupport
 
 final class JobStoreTests: JobStoreTestCase {
@@ -30,8 +31,12 @@ final class JobStoreTests: JobStoreTestCase {
         let unknown = JobID.random()
         XCTAssertNil(try store.get(unknown))
         XCTAssertThrowsError(try store.cancel(unknown)) { XCTAssertEqual($0 as? JobStoreError, .jobNotFound(unknown)) }
-        XCTAssertThrowsError(try store.subscribe(unknown)) { XCTAssertEqual($0 as? JobStoreError, .jobNotFound(unknown)) }
-        XCTAssertThrowsError(try store.markRunning(unknown)) { XCTAssertEqual($0 as? JobStoreError, .jobNotFound(unknown)) }
+        XCTAssertThrowsError(try store.subscribe(unknown)) {
+            XCTAssertEqual($0 as? JobStoreError, .jobNotFound(unknown))
+        }
+        XCTAssertThrowsError(try store.markRunning(unknown)) {
+            XCTAssertEqual($0 as? JobStoreError, .jobNotFound(unknown))
+        }
     }
 
     func testJobIDsAreWellFormedAndUnique() {
@@ -48,8 +53,10 @@ final class JobStoreTests: JobStoreTestCase {
         XCTAssertTrue(positions.dropFirst().allSatisfy { $0 == 32 }, "\(positions)")
         XCTAssertEqual(positions.first, 8, "the leading character carries the top 3 bits")
 
-        for bad in ["", "job_", "job_123", "JOB_0123456789abcdefghjkmnpqrs", "job_0123456789abcdefghjkmnpqri",
-                    "job_0123456789ABCDEFGHJKMNPQRS", "job_0123456789abcdefghjkmnpqrs0", "../etc/passwd"] {
+        for bad in [
+            "", "job_", "job_123", "JOB_0123456789abcdefghjkmnpqrs", "job_0123456789abcdefghjkmnpqri",
+            "job_0123456789ABCDEFGHJKMNPQRS", "job_0123456789abcdefghjkmnpqrs0", "../etc/passwd",
+        ] {
             XCTAssertNil(JobID(rawValue: bad), bad)
         }
     }
@@ -78,7 +85,8 @@ final class JobStoreTests: JobStoreTestCase {
         XCTAssertThrowsError(try store.submit(type: "", params: .json("{}")))
         XCTAssertThrowsError(try store.submit(type: String(repeating: "t", count: 65), params: .json("{}")))
         XCTAssertThrowsError(try store.submit(type: "generate", params: .json("{}"), idempotencyKey: ""))
-        XCTAssertThrowsError(try store.submit(type: "generate", params: .json("{}"), idempotencyKey: String(repeating: "k", count: 256)))
+        XCTAssertThrowsError(
+            try store.submit(type: "generate", params: .json("{}"), idempotencyKey: String(repeating: "k", count: 256)))
         XCTAssertEqual(try store.list(), [])
     }
 
@@ -103,7 +111,8 @@ final class JobStoreTests: JobStoreTestCase {
         XCTAssertEqual(retry.job.idempotencyKey, "req-1")
 
         // A retry whose JSON was re-serialised (key order, spacing) is the same request.
-        let reordered = try store.submit(type: "story", params: .json(#"{ "b": [1, 2], "a": 1 }"#), idempotencyKey: "req-1")
+        let reordered = try store.submit(
+            type: "story", params: .json(#"{ "b": [1, 2], "a": 1 }"#), idempotencyKey: "req-1")
         XCTAssertEqual(reordered.job.id, first.job.id)
 
         // Still the same job once it has finished, and after a restart.
@@ -119,11 +128,15 @@ final class JobStoreTests: JobStoreTestCase {
     func testSameIdempotencyKeyWithDifferentRequestIsConflict() throws {
         let store = try openStore()
         let first = try store.submit(type: "story", params: .json(#"{"prompt":"a"}"#), idempotencyKey: "req-1")
-        XCTAssertThrowsError(try store.submit(type: "story", params: .json(#"{"prompt":"b"}"#), idempotencyKey: "req-1")) {
+        XCTAssertThrowsError(
+            try store.submit(type: "story", params: .json(#"{"prompt":"b"}"#), idempotencyKey: "req-1")
+        ) {
             XCTAssertEqual($0 as? JobStoreError, .idempotencyConflict(key: "req-1", existingJobID: first.job.id))
             XCTAssertTrue(String(describing: $0).contains("new key"))
         }
-        XCTAssertThrowsError(try store.submit(type: "translate", params: .json(#"{"prompt":"a"}"#), idempotencyKey: "req-1")) {
+        XCTAssertThrowsError(
+            try store.submit(type: "translate", params: .json(#"{"prompt":"a"}"#), idempotencyKey: "req-1")
+        ) {
             XCTAssertEqual($0 as? JobStoreError, .idempotencyConflict(key: "req-1", existingJobID: first.job.id))
         }
         // Different keys, or no key, are independent jobs even with identical params.
@@ -134,7 +147,8 @@ final class JobStoreTests: JobStoreTestCase {
     }
 
     func testParamsComparisonIsByJSONValue() {
-        XCTAssertTrue(JobStore.sameJSON(.json(#"{"a":1,"b":{"c":"x","d":null}}"#), .json(#"{"b":{"d":null,"c":"x"},"a":1}"#)))
+        XCTAssertTrue(
+            JobStore.sameJSON(.json(#"{"a":1,"b":{"c":"x","d":null}}"#), .json(#"{"b":{"d":null,"c":"x"},"a":1}"#)))
         XCTAssertFalse(JobStore.sameJSON(.json(#"{"a":1}"#), .json(#"{"a":2}"#)))
         XCTAssertFalse(JobStore.sameJSON(.json(#"[1,2]"#), .json(#"[2,1]"#)))
         XCTAssertFalse(JobStore.sameJSON(.json(#"{"a":"1"}"#), .json(#"{"a":1}"#)))
@@ -407,10 +421,13 @@ final class JobStoreTests: JobStoreTestCase {
                     if index % 10 == 0 {
                         // All threads race for the same 15 keys: one job per key must come out.
                         let key = "shared-\(index)"
-                        let submission = try store.submit(type: "generate", params: .json(#"{"k":"\#(key)"}"#), idempotencyKey: key)
+                        let submission = try store.submit(
+                            type: "generate", params: .json(#"{"k":"\#(key)"}"#), idempotencyKey: key)
                         keyed.append((key, submission.job.id))
                     } else {
-                        ids.append(try store.submit(type: "generate", params: .json("{\"w\":\(worker),\"i\":\(index)}")).job.id)
+                        ids.append(
+                            try store.submit(type: "generate", params: .json("{\"w\":\(worker),\"i\":\(index)}")).job.id
+                        )
                     }
                 } catch { errors.append("\(error)") }
             }
@@ -468,7 +485,9 @@ final class JobStoreTests: JobStoreTestCase {
         let walSize = (try? FileManager.default.attributesOfItem(atPath: databasePath + "-wal")[.size] as? Int) ?? 0
         XCTAssertEqual(walSize, 0, "everything is checkpointed into the main file")
         XCTAssertThrowsError(try store.get(id)) { XCTAssertEqual($0 as? JobStoreError, .closed) }
-        XCTAssertThrowsError(try store.submit(type: "a", params: Data())) { XCTAssertEqual($0 as? JobStoreError, .closed) }
+        XCTAssertThrowsError(try store.submit(type: "a", params: Data())) {
+            XCTAssertEqual($0 as? JobStoreError, .closed)
+        }
         XCTAssertEqual(try openStore().get(id)?.status, .queued)
     }
 
@@ -493,13 +512,16 @@ final class JobStoreTests: JobStoreTestCase {
         }
         // A text file, too.
         _ = FileManager.default.createFile(atPath: databasePath, contents: Data("job_abc queued\n".utf8))
-        XCTAssertThrowsError(try openStore()) { XCTAssertEqual($0 as? JobStoreError, .notADatabase(path: databasePath)) }
+        XCTAssertThrowsError(try openStore()) {
+            XCTAssertEqual($0 as? JobStoreError, .notADatabase(path: databasePath))
+        }
     }
 
     func testDamagedPagesAreReportedCorrupt() throws {
         let store = try openStore()
         for index in 0..<400 {
-            _ = try store.submit(type: "story", params: .json(#"{"prompt":"\#(String(repeating: "x", count: 200))","n":\#(index)}"#))
+            _ = try store.submit(
+                type: "story", params: .json(#"{"prompt":"\#(String(repeating: "x", count: 200))","n":\#(index)}"#))
         }
         store.close()
         // Scribble over a few pages in the middle, as a bad disk or a stray write would.
@@ -518,7 +540,8 @@ final class JobStoreTests: JobStoreTestCase {
         // Enough rows for a multi-page table and index, checkpointed into the main file.
         let store = try openStore()
         for index in 0..<400 {
-            _ = try store.submit(type: "story", params: .json(#"{"prompt":"\#(String(repeating: "x", count: 200))","n":\#(index)}"#))
+            _ = try store.submit(
+                type: "story", params: .json(#"{"prompt":"\#(String(repeating: "x", count: 200))","n":\#(index)}"#))
         }
         store.close()
         let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: databasePath)[.size] as? Int)
@@ -567,8 +590,11 @@ final class JobStoreTests: JobStoreTestCase {
         let readOnlyDirectory = directory.appendingPathComponent("ro")
         try FileManager.default.createDirectory(at: readOnlyDirectory, withIntermediateDirectories: false)
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: readOnlyDirectory.path)
-        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: readOnlyDirectory.path) }
-        XCTAssertThrowsError(try openStore(path: readOnlyDirectory.appendingPathComponent("jobs.sqlite").path)) { error in
+        defer {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: readOnlyDirectory.path)
+        }
+        XCTAssertThrowsError(try openStore(path: readOnlyDirectory.appendingPathComponent("jobs.sqlite").path)) {
+            error in
             guard case .readOnly? = error as? JobStoreError else { return XCTFail("\(error)") }
         }
 
@@ -587,7 +613,8 @@ final class JobStoreTests: JobStoreTestCase {
         try raw.execute("PRAGMA user_version = 99")
         raw.close()
         XCTAssertThrowsError(try openStore()) {
-            XCTAssertEqual($0 as? JobStoreError, .schemaTooNew(path: databasePath, found: 99, supported: JobSchema.latestVersion))
+            XCTAssertEqual(
+                $0 as? JobStoreError, .schemaTooNew(path: databasePath, found: 99, supported: JobSchema.latestVersion))
             XCTAssertTrue(String(describing: $0).contains("newer Octavo Infer"))
         }
     }
@@ -596,16 +623,21 @@ final class JobStoreTests: JobStoreTestCase {
         let raw = try SQLiteDatabase(path: databasePath)
         try raw.execute("CREATE TABLE users (name TEXT)")
         raw.close()
-        XCTAssertThrowsError(try openStore()) { XCTAssertEqual($0 as? JobStoreError, .foreignDatabase(path: databasePath)) }
+        XCTAssertThrowsError(try openStore()) {
+            XCTAssertEqual($0 as? JobStoreError, .foreignDatabase(path: databasePath))
+        }
     }
 
     func testErrorDescriptionsSayWhatToDo() {
         let id = JobID.random()
         let errors: [JobStoreError] = [
             .cannotOpen(path: "/x", reason: "r"), .readOnly(path: "/x", reason: "r"), .notADatabase(path: "/x"),
-            .corrupt(path: "/x", detail: "d"), .foreignDatabase(path: "/x"), .schemaTooNew(path: "/x", found: 3, supported: 1),
-            .databaseInUse(path: "/x"), .busy(path: "/x"), .diskFull(path: "/x"), .sqlite(code: 1, message: "m", sql: "SELECT 1"),
-            .closed, .jobNotFound(id), .idempotencyConflict(key: "k", existingJobID: id), .leaseLost(id, status: .queued),
+            .corrupt(path: "/x", detail: "d"), .foreignDatabase(path: "/x"),
+            .schemaTooNew(path: "/x", found: 3, supported: 1),
+            .databaseInUse(path: "/x"), .busy(path: "/x"), .diskFull(path: "/x"),
+            .sqlite(code: 1, message: "m", sql: "SELECT 1"),
+            .closed, .jobNotFound(id), .idempotencyConflict(key: "k", existingJobID: id),
+            .leaseLost(id, status: .queued),
             .invalidState(id, status: .failed, operation: "start"), .invalidArgument("a"),
         ]
         for error in errors {

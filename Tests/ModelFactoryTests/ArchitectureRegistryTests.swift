@@ -1,6 +1,6 @@
 import Foundation
-import Generation
 import GPT2
+import Generation
 import ModelFactory
 import NLLB
 import Tokenizer
@@ -21,12 +21,15 @@ final class ArchitectureRegistryTests: XCTestCase {
         let folder = try FactoryFixtures.folder(withConfig: #"{"model_type": "llama", "hidden_size": 64}"#)
         defer { try? FileManager.default.removeItem(at: folder) }
         XCTAssertThrowsError(try registry.architecture(of: folder)) { error in
-            XCTAssertEqual(error as? ModelFactoryError,
-                           .unsupportedModelType("llama", path: folder.path, supported: ["gpt2", "m2m_100"]))
-            XCTAssertTrue("\(error)".contains("model_type 'llama' is not supported (supported: gpt2, m2m_100)"), "\(error)")
+            XCTAssertEqual(
+                error as? ModelFactoryError,
+                .unsupportedModelType("llama", path: folder.path, supported: ["gpt2", "m2m_100"]))
+            XCTAssertTrue(
+                "\(error)".contains("model_type 'llama' is not supported (supported: gpt2, m2m_100)"), "\(error)")
         }
         XCTAssertThrowsError(try registry.load(directory: folder)) { error in
-            XCTAssertEqual((error as? ModelFactoryError).map { if case .unsupportedModelType = $0 { true } else { false } }, true)
+            XCTAssertEqual(
+                (error as? ModelFactoryError).map { if case .unsupportedModelType = $0 { true } else { false } }, true)
         }
     }
 
@@ -51,8 +54,11 @@ final class ArchitectureRegistryTests: XCTestCase {
     func testAFolderOfTheOtherCapabilityNamesTheTypesThatFit() throws {
         let gpt2 = FactoryFixtures.folder("GPT2/tiny")
         XCTAssertThrowsError(try registry.architecture(of: gpt2, with: .translation)) { error in
-            XCTAssertEqual(error as? ModelFactoryError, .wrongCapability(path: gpt2.path, modelType: "gpt2", has: .causalGeneration,
-                                                                         needed: .translation, typesWithNeeded: ["m2m_100"]))
+            XCTAssertEqual(
+                error as? ModelFactoryError,
+                .wrongCapability(
+                    path: gpt2.path, modelType: "gpt2", has: .causalGeneration,
+                    needed: .translation, typesWithNeeded: ["m2m_100"]))
         }
         XCTAssertEqual(try registry.architecture(of: gpt2, with: .causalGeneration).modelType, "gpt2")
     }
@@ -60,37 +66,54 @@ final class ArchitectureRegistryTests: XCTestCase {
     /// Each registered model_type loads its tiny fixture, and the loaded model gives transformers' ids.
     func testEveryRegisteredTypeLoadsItsTinyFixture() throws {
         for architecture in registry.architectures {
-            let folder = try XCTUnwrap(FactoryFixtures.tinyFolderByModelType[architecture.modelType],
-                                       "no tiny fixture for the registered model_type \(architecture.modelType)")
+            let folder = try XCTUnwrap(
+                FactoryFixtures.tinyFolderByModelType[architecture.modelType],
+                "no tiny fixture for the registered model_type \(architecture.modelType)")
             XCTAssertEqual(try registry.architecture(of: folder).modelType, architecture.modelType)
             let loaded = try registry.load(directory: folder)
             XCTAssertEqual(loaded.capability, architecture.capability)
             switch loaded {
             case .causalGeneration(let pipeline):
-                try assertGreedyIDsMatchTheReference(pipeline, reference: folder.deletingLastPathComponent()
-                    .appendingPathComponent("tiny.reference.json"))
+                try assertGreedyIDsMatchTheReference(
+                    pipeline,
+                    reference: folder.deletingLastPathComponent()
+                        .appendingPathComponent("tiny.reference.json"))
                 XCTAssertEqual(pipeline.architecture, architecture.modelType)
             case .translation(let pipeline):
-                try assertTranslationsMatchTheReference(pipeline, reference: folder.deletingLastPathComponent()
-                    .appendingPathComponent("tiny.reference.json"))
+                try assertTranslationsMatchTheReference(
+                    pipeline,
+                    reference: folder.deletingLastPathComponent()
+                        .appendingPathComponent("tiny.reference.json"))
             }
         }
     }
 
     private func assertGreedyIDsMatchTheReference(_ pipeline: any CausalLanguagePipeline, reference: URL) throws {
-        struct Prompt: Decodable { let ids: [Int]; let greedy: [Int] }
-        struct File: Decodable { let greedy_max_new_tokens: Int; let prompts: [Prompt] }
+        struct Prompt: Decodable {
+            let ids: [Int]
+            let greedy: [Int]
+        }
+        struct File: Decodable {
+            let greedy_max_new_tokens: Int
+            let prompts: [Prompt]
+        }
         let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: reference))
         var parameters = GenerationParameters()
         parameters.maxNewTokens = file.greedy_max_new_tokens
         let generator = TextGenerator(model: pipeline.languageModel, tokenizer: pipeline.textTokenizer)
         for prompt in file.prompts {
-            XCTAssertEqual(try generator.generate(promptIDs: prompt.ids, parameters: parameters).generatedIDs, prompt.greedy)
+            XCTAssertEqual(
+                try generator.generate(promptIDs: prompt.ids, parameters: parameters).generatedIDs, prompt.greedy)
         }
     }
 
     private func assertTranslationsMatchTheReference(_ pipeline: NLLBPipeline, reference: URL) throws {
-        struct TextCase: Decodable { let text: String; let target: String; let num_beams: Int; let output_ids: [Int] }
+        struct TextCase: Decodable {
+            let text: String
+            let target: String
+            let num_beams: Int
+            let output_ids: [Int]
+        }
         struct File: Decodable { let text_cases: [TextCase] }
         let cases = try JSONDecoder().decode(File.self, from: Data(contentsOf: reference)).text_cases
         XCTAssertFalse(cases.isEmpty)
@@ -103,7 +126,8 @@ final class ArchitectureRegistryTests: XCTestCase {
     }
 
     func testConfigReaderAndTokenizerComeFromTheArchitecture() throws {
-        let gpt2 = FactoryFixtures.folder("GPT2/tiny"), nllb = FactoryFixtures.folder("NLLB/tiny")
+        let gpt2 = FactoryFixtures.folder("GPT2/tiny")
+        let nllb = FactoryFixtures.folder("NLLB/tiny")
         let gpt2Summary = try registry.architecture(of: gpt2).readConfig(directory: gpt2)
         XCTAssertEqual(gpt2Summary.fields["n_layer"], "2")
         XCTAssertEqual(gpt2Summary.contextLength, 64)

@@ -11,8 +11,11 @@ final class TensorTableTests: XCTestCase {
     func table(_ path: String) throws -> (any CheckpointTensorTable, Checkpoint) {
         let folder = FactoryFixtures.folder(path)
         let checkpoint = try Checkpoint(directory: folder)
-        return (try ArchitectureRegistry.standard.architecture(of: folder).tensorTable(directory: folder, checkpoint: checkpoint),
-                checkpoint)
+        return (
+            try ArchitectureRegistry.standard.architecture(of: folder).tensorTable(
+                directory: folder, checkpoint: checkpoint),
+            checkpoint
+        )
     }
 
     /// The names a checkpoint must hold: each required entry's preferred name.
@@ -33,7 +36,8 @@ final class TensorTableTests: XCTestCase {
         let (table, checkpoint) = try table("GPT2/tiny-openai-layout")
         XCTAssertEqual((table as? GPT2Tensors)?.keyPrefix, "")
         XCTAssertEqual(table.mismatches(with: checkpoint), [])
-        XCTAssertEqual(table.bufferNames, ["h.0.attn.bias", "h.0.attn.masked_bias", "h.1.attn.bias", "h.1.attn.masked_bias"])
+        XCTAssertEqual(
+            table.bufferNames, ["h.0.attn.bias", "h.0.attn.masked_bias", "h.1.attn.bias", "h.1.attn.masked_bias"])
         XCTAssertEqual(requiredNames(table).union(table.bufferNames), Set(checkpoint.tensorNames))
         XCTAssertTrue(requiredNames(table).contains("h.0.attn.c_attn.weight"))
     }
@@ -46,7 +50,8 @@ final class TensorTableTests: XCTestCase {
             XCTAssertEqual(table.tiedCopies(in: checkpoint), [], path)
         }
         XCTAssertTrue(try requiredNames(table("NLLB/tiny-f16-untied").0).contains("lm_head.weight"))
-        XCTAssertFalse(try requiredNames(table("NLLB/tiny").0).contains("lm_head.weight"), "tied: lm_head is the shared embedding")
+        XCTAssertFalse(
+            try requiredNames(table("NLLB/tiny").0).contains("lm_head.weight"), "tied: lm_head is the shared embedding")
     }
 
     /// transformers' older saves store the shared embedding under every tied name (the weights
@@ -55,12 +60,15 @@ final class TensorTableTests: XCTestCase {
         let checkpoint = try Checkpoint(directory: FactoryFixtures.folder("Torch/nllb-f16-sharded"))
         var config = try M2M100Config.load(directory: FactoryFixtures.folder("NLLB/tiny-f16-untied"))
         let untied = M2M100Tensors(config: config, checkpoint: checkpoint)
-        XCTAssertEqual(untied.tiedCopies(in: checkpoint), ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"])
+        XCTAssertEqual(
+            untied.tiedCopies(in: checkpoint),
+            ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"])
         XCTAssertEqual(untied.mismatches(with: checkpoint), [])
         config.tieWordEmbeddings = true
         let tied = M2M100Tensors(config: config, checkpoint: checkpoint)
-        XCTAssertEqual(tied.tiedCopies(in: checkpoint),
-                       ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"])
+        XCTAssertEqual(
+            tied.tiedCopies(in: checkpoint),
+            ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"])
         XCTAssertEqual(tied.quantizableMatrices(in: checkpoint).last?.source, "model.shared.weight")
     }
 
@@ -69,15 +77,18 @@ final class TensorTableTests: XCTestCase {
         let checkpoint = try Checkpoint(directory: FactoryFixtures.folder("GPT2/tiny"))
         var config = try GPT2Config.load(directory: FactoryFixtures.folder("GPT2/tiny"))
         config.nLayer = 3
-        XCTAssertTrue(GPT2Tensors(config: config, checkpoint: checkpoint).mismatches(with: checkpoint)
-            .contains("missing 'transformer.h.2.ln_1.weight'"))
+        XCTAssertTrue(
+            GPT2Tensors(config: config, checkpoint: checkpoint).mismatches(with: checkpoint)
+                .contains("missing 'transformer.h.2.ln_1.weight'"))
         config.nLayer = 1
-        XCTAssertTrue(GPT2Tensors(config: config, checkpoint: checkpoint).mismatches(with: checkpoint)
-            .contains("'transformer.h.1.ln_1.weight' is not in the table"))
+        XCTAssertTrue(
+            GPT2Tensors(config: config, checkpoint: checkpoint).mismatches(with: checkpoint)
+                .contains("'transformer.h.1.ln_1.weight' is not in the table"))
         config.nLayer = 2
         config.nInner = 100
-        XCTAssertTrue(GPT2Tensors(config: config, checkpoint: checkpoint).mismatches(with: checkpoint)
-            .contains("'transformer.h.0.mlp.c_fc.weight' is [48, 192], the table says [48, 100]"))
+        XCTAssertTrue(
+            GPT2Tensors(config: config, checkpoint: checkpoint).mismatches(with: checkpoint)
+                .contains("'transformer.h.0.mlp.c_fc.weight' is [48, 192], the table says [48, 100]"))
     }
 
     /// quantize converts the table's matrices; a tied head is read from the embedding it is tied to.

@@ -2,6 +2,7 @@ import Foundation
 import Generation
 import Tensor
 import XCTest
+
 @testable import NLLB
 
 /// Paths and readers for the committed golden fixtures (made by scripts/fixtures/make_nllb_fixtures.py).
@@ -54,7 +55,8 @@ enum NLLBFixtures {
     }
 
     /// A case's parameters over the folder's generation_config.json, as generate(**kwargs) overlays them.
-    static func parameters(_ c: CaseParameters, translator: M2M100Translator, targetLanguage: Int) -> Seq2SeqParameters {
+    static func parameters(_ c: CaseParameters, translator: M2M100Translator, targetLanguage: Int) -> Seq2SeqParameters
+    {
         var p = translator.defaultParameters(targetLanguageID: targetLanguage)
         p.numBeams = c.num_beams
         if let n = c.max_new_tokens { p.generation.maxNewTokens = n }
@@ -67,7 +69,8 @@ enum NLLBFixtures {
 }
 
 /// Largest |a - b| over two equal-length sequences.
-func maxAbsDifference<A: Collection, B: Collection>(_ a: A, _ b: B) -> Float where A.Element == Float, B.Element == Float {
+func maxAbsDifference<A: Collection, B: Collection>(_ a: A, _ b: B) -> Float
+where A.Element == Float, B.Element == Float {
     precondition(a.count == b.count, "lengths differ: \(a.count) vs \(b.count)")
     return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }

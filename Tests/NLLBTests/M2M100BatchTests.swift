@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import XCTest
+
 @testable import NLLB
 
 /// Several sources of different lengths at once give what each gives alone (the
@@ -14,9 +15,14 @@ final class M2M100BatchTests: XCTestCase {
                 // One call per target language (forced_bos_token_id is per call), all its sources together.
                 for target in Set(ref.target_languages) {
                     let indices = ref.sources.indices.filter { ref.target_languages[$0] == target }
-                    let parameters = NLLBFixtures.parameters(c.parameters, translator: translator, targetLanguage: target)
-                    let result = try translator.translate(indices.map { ref.sources[$0] }, targetLanguageID: target, parameters: parameters)
-                    XCTAssertEqual(result.translations.map(\.outputIDs), indices.map { c.outputs[$0] }, "\(name) \(c.name)")
+                    let parameters = NLLBFixtures.parameters(
+                        c.parameters, translator: translator, targetLanguage: target)
+                    let result = try translator.translate(
+                        indices.map { ref.sources[$0] }, targetLanguageID: target, parameters: parameters)
+                    XCTAssertEqual(
+                        result.translations.map(\.outputIDs), indices.map { c.outputs[$0] },
+                        "\(name) "
+                            + "\(c.name)")
                 }
             }
         }
@@ -34,7 +40,8 @@ final class M2M100BatchTests: XCTestCase {
             parameters.lengthPenalty = 1.5
             let batch = try translator.translate(ref.sources, targetLanguageID: target, parameters: parameters)
             for (i, source) in ref.sources.enumerated() {
-                let alone = try translator.translate([source], targetLanguageID: target, parameters: parameters).translations[0]
+                let alone = try translator.translate([source], targetLanguageID: target, parameters: parameters)
+                    .translations[0]
                 let together = batch.translations[i]
                 XCTAssertEqual(together.outputIDs, alone.outputIDs, "beams \(beams) source \(i)")
                 XCTAssertEqual(together.finishReason, alone.finishReason)
@@ -42,7 +49,10 @@ final class M2M100BatchTests: XCTestCase {
                 XCTAssertEqual(together.score ?? 0, alone.score ?? 0, accuracy: 1e-5)
             }
             XCTAssertEqual(batch.timings.sourceTokens, ref.sources.reduce(0) { $0 + $1.count })
-            XCTAssertGreaterThan(batch.timings.decodedRows, batch.timings.decoderSteps, "steps must batch several sequences")
+            XCTAssertGreaterThan(
+                batch.timings.decodedRows, batch.timings.decoderSteps,
+                "steps must batch several "
+                    + "sequences")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import XCTest
+
 @testable import NLLB
 
 /// Greedy and beam-search ids against transformers' `generate(input_ids,
@@ -40,7 +41,9 @@ final class M2M100GenerationTests: XCTestCase {
         let beam = try XCTUnwrap(outputs["beam4"])
         XCTAssertNotEqual(beam, outputs["beam4_early_stopping"], "early_stopping must change some output")
         XCTAssertNotEqual(beam, outputs["beam4_length_penalty_2"], "length_penalty must change some output")
-        XCTAssertNotEqual(outputs["beam4_length_penalty_2"], outputs["beam4_length_penalty_2_never"], "\"never\" must change some output")
+        XCTAssertNotEqual(
+            outputs["beam4_length_penalty_2"], outputs["beam4_length_penalty_2_never"],
+            "\"never\" must change some output")
         XCTAssertNotEqual(beam, outputs["greedy"], "beam search must differ from greedy somewhere")
         XCTAssertNotEqual(outputs["greedy"], outputs["greedy_no_repeat_ngram_3"])
         XCTAssertNotEqual(outputs["greedy"], outputs["greedy_repetition_1.2"])
@@ -56,7 +59,8 @@ final class M2M100GenerationTests: XCTestCase {
         let target = ref.target_languages[i]
         var parameters = translator.defaultParameters(targetLanguageID: target)
         parameters.generation.maxNewTokens = 24
-        let translation = try translator.translate([ref.sources[i]], targetLanguageID: target, parameters: parameters).translations[0]
+        let translation = try translator.translate([ref.sources[i]], targetLanguageID: target, parameters: parameters)
+            .translations[0]
         XCTAssertEqual(translation.outputIDs, greedy.outputs[i])
         XCTAssertEqual(translation.translationIDs, Array(greedy.outputs[i].dropFirst(2).dropLast()))
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import XCTest
+
 @testable import NLLB
 
 /// Inputs the model cannot take are errors before any work, never silent truncation.
@@ -18,7 +19,8 @@ final class M2M100InputTests: XCTestCase {
         language = ref.sources[0][0]
     }
 
-    func expect(_ expected: M2M100Error, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
+    func expect(_ expected: M2M100Error, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void)
+    {
         XCTAssertThrowsError(try body(), file: file, line: line) { error in
             XCTAssertEqual(error as? M2M100Error, expected, file: file, line: line)
         }
@@ -31,15 +33,23 @@ final class M2M100InputTests: XCTestCase {
         expect(.sourceTooLong(index: 1, tokens: 65, maxPositions: 64)) {
             _ = try translator.translate([sentence(10), sentence(65)], targetLanguageID: target)
         }
-        expect(.sourceTooLong(index: 0, tokens: 65, maxPositions: 64)) { _ = try model.encoderHiddenStates([sentence(65)]) }
+        expect(.sourceTooLong(index: 0, tokens: 65, maxPositions: 64)) {
+            _ = try model.encoderHiddenStates([sentence(65)])
+        }
         XCTAssertTrue("\(M2M100Error.sourceTooLong(index: 0, tokens: 65, maxPositions: 64))".contains("Split"))
     }
 
     func testTokensOutsideTheVocabulary() {
         let v = vocabulary
-        expect(.tokenOutOfRange(id: v, vocabularySize: v)) { _ = try translator.translate([[language, v, 2]], targetLanguageID: target) }
-        expect(.tokenOutOfRange(id: -1, vocabularySize: v)) { _ = try translator.translate([[language, -1, 2]], targetLanguageID: target) }
-        expect(.tokenOutOfRange(id: v + 10, vocabularySize: v)) { _ = try translator.translate([sentence(5)], targetLanguageID: v + 10) }
+        expect(.tokenOutOfRange(id: v, vocabularySize: v)) {
+            _ = try translator.translate([[language, v, 2]], targetLanguageID: target)
+        }
+        expect(.tokenOutOfRange(id: -1, vocabularySize: v)) {
+            _ = try translator.translate([[language, -1, 2]], targetLanguageID: target)
+        }
+        expect(.tokenOutOfRange(id: v + 10, vocabularySize: v)) {
+            _ = try translator.translate([sentence(5)], targetLanguageID: v + 10)
+        }
     }
 
     func testAnEmptySource() {
@@ -52,15 +62,19 @@ final class M2M100InputTests: XCTestCase {
         parameters.generation.maxNewTokens = 64
         _ = try translator.translate([sentence(5)], targetLanguageID: target, parameters: parameters)
         parameters.generation.maxNewTokens = 65
-        XCTAssertThrowsError(try translator.translate([sentence(5)], targetLanguageID: target, parameters: parameters)) { error in
-            guard case .invalidParameter(let name, let value, let reason) = error as? GenerationError else { return XCTFail("\(error)") }
+        XCTAssertThrowsError(try translator.translate([sentence(5)], targetLanguageID: target, parameters: parameters))
+        { error in
+            guard case .invalidParameter(let name, let value, let reason) = error as? GenerationError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(name, "max_new_tokens")
             XCTAssertEqual(value, "65")
             XCTAssertTrue(reason.contains("at most 64 new tokens"), reason)
         }
         parameters.generation.maxNewTokens = nil
         parameters.generation.maxLength = 66
-        XCTAssertThrowsError(try translator.translate([sentence(5)], targetLanguageID: target, parameters: parameters)) { error in
+        XCTAssertThrowsError(try translator.translate([sentence(5)], targetLanguageID: target, parameters: parameters))
+        { error in
             guard case .invalidParameter(let name, _, _) = error as? GenerationError else { return XCTFail("\(error)") }
             XCTAssertEqual(name, "max_length")
         }
@@ -70,7 +84,9 @@ final class M2M100InputTests: XCTestCase {
     func testDecoderStepsPastThePositionsOrTheCache() throws {
         let source = try model.encode([sentence(5)])[0]
         let small = model.makeTargetCache(capacity: 2)
-        for token in [2, target] { try model.decode([Seq2SeqStep(target: small, source: source, token: token)], logits: nil) }
+        for token in [2, target] {
+            try model.decode([Seq2SeqStep(target: small, source: source, token: token)], logits: nil)
+        }
         expect(.cacheFull(position: 2, capacity: 2)) {
             try model.decode([Seq2SeqStep(target: small, source: source, token: 7)], logits: nil)
         }
@@ -81,7 +97,8 @@ final class M2M100InputTests: XCTestCase {
             try model.decode([Seq2SeqStep(target: full, source: source, token: 7)], logits: nil)
         }
         let foreign = KVCache(layers: 3, heads: 4, headDim: 8, capacity: 8)
-        XCTAssertThrowsError(try model.decode([Seq2SeqStep(target: foreign, source: source, token: 7)], logits: nil)) { error in
+        XCTAssertThrowsError(try model.decode([Seq2SeqStep(target: foreign, source: source, token: 7)], logits: nil)) {
+            error in
             guard case .foreignCache = error as? M2M100Error else { return XCTFail("\(error)") }
         }
     }
@@ -92,12 +109,14 @@ final class M2M100InputTests: XCTestCase {
         XCTAssertThrowsError(try translator.translate([sentence(5)], targetLanguageID: target, parameters: parameters))
         parameters.numBeams = 4
         parameters.generation.doSample = true
-        XCTAssertThrowsError(try translator.translate([sentence(5)], targetLanguageID: target, parameters: parameters)) { error in
+        XCTAssertThrowsError(try translator.translate([sentence(5)], targetLanguageID: target, parameters: parameters))
+        { error in
             XCTAssertTrue("\(error)".contains("beam sampling is not supported"), "\(error)")
         }
         parameters.generation.doSample = false
         parameters.generation.eosTokenIDs = [99999]
-        XCTAssertThrowsError(try translator.translate([sentence(5)], targetLanguageID: target, parameters: parameters)) { error in
+        XCTAssertThrowsError(try translator.translate([sentence(5)], targetLanguageID: target, parameters: parameters))
+        { error in
             guard case .invalidParameter(let name, _, _) = error as? GenerationError else { return XCTFail("\(error)") }
             XCTAssertEqual(name, "eos_token_id")
         }

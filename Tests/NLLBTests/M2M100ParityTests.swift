@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import XCTest
+
 @testable import NLLB
 
 /// Encoder outputs and decoder logits against transformers' M2M100ForConditionalGeneration
@@ -35,7 +36,10 @@ final class M2M100ParityTests: XCTestCase {
             let model = try M2M100Model(directory: NLLBFixtures.model(name))
             let ref = try NLLBFixtures.reference(name)
             let encoded = try model.encode(ref.sources)
-            let steps = encoded.map { Seq2SeqStep(target: model.makeTargetCache(capacity: 4), source: $0, token: model.config.decoderStartTokenID) }
+            let steps = encoded.map {
+                Seq2SeqStep(
+                    target: model.makeTargetCache(capacity: 4), source: $0, token: model.config.decoderStartTokenID)
+            }
             let v = model.vocabularySize
             var logits = [Float](repeating: 0, count: steps.count * v)
             try logits.withUnsafeMutableBufferPointer { try model.decode(steps, logits: $0.baseAddress!) }
@@ -67,7 +71,9 @@ final class M2M100ParityTests: XCTestCase {
         XCTAssertGreaterThan(worst, tolerance / 10, "f16 caches cannot give fp32's logits: the path was not taken")
     }
 
-    func teacherForcedWorstDifference(cachePrecision: KVCachePrecision, tolerance: Float, sameArgmax: Bool = false) throws -> Float {
+    func teacherForcedWorstDifference(cachePrecision: KVCachePrecision, tolerance: Float, sameArgmax: Bool = false)
+        throws -> Float
+    {
         let name = "tiny"
         let model = try M2M100Model(directory: NLLBFixtures.model(name), cachePrecision: cachePrecision)
         let ref = try NLLBFixtures.reference(name)
@@ -84,14 +90,17 @@ final class M2M100ParityTests: XCTestCase {
             var logits = [Float](repeating: 0, count: v)
             for (position, token) in forced.decoder_input_ids.enumerated() {
                 try logits.withUnsafeMutableBufferPointer {
-                    try model.decode([Seq2SeqStep(target: cache, source: source, token: token)], logits: $0.baseAddress!)
+                    try model.decode(
+                        [Seq2SeqStep(target: cache, source: source, token: token)], logits: $0.baseAddress!)
                 }
                 let row = Array(expected.values[(position * v)..<((position + 1) * v)])
                 let diff = maxAbsDifference(logits, row[...])
                 worst = max(worst, diff)
                 XCTAssertLessThan(diff, tolerance, "position \(position)")
                 if sameArgmax {
-                    XCTAssertEqual(LogitsProcessors.argmax(logits, count: v), LogitsProcessors.argmax(row, count: v), "position \(position)")
+                    XCTAssertEqual(
+                        LogitsProcessors.argmax(logits, count: v), LogitsProcessors.argmax(row, count: v),
+                        "position \(position)")
                 }
             }
         }
@@ -101,7 +110,10 @@ final class M2M100ParityTests: XCTestCase {
     func testLoadsTheConfigAndWeightLayout() throws {
         let tiny = try M2M100Model(directory: NLLBFixtures.model("tiny"))
         XCTAssertTrue(tiny.config.tieWordEmbeddings)
-        XCTAssertTrue(tiny.lmHead.weights.isFloat32Borrowing(tiny.encoder.embedding.tokens.table), "a tied lm_head reads the shared embedding")
+        XCTAssertTrue(
+            tiny.lmHead.weights.isFloat32Borrowing(tiny.encoder.embedding.tokens.table),
+            "a tied lm_head "
+                + "reads the shared embedding")
         XCTAssertTrue(tiny.encoder.embedding.tokens.table.isMapped, "F32 weights are borrowed from the mapping")
         XCTAssertEqual(tiny.maxSourcePositions, 64)
         let untied = try M2M100Model(directory: NLLBFixtures.model("tiny-f16-untied"))

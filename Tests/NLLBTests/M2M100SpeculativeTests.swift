@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import XCTest
+
 @testable import NLLB
 
 /// Speculative greedy translation gives transformers' greedy ids exactly, for every draft.
@@ -26,16 +27,24 @@ final class M2M100SpeculativeTests: XCTestCase {
                     let decoder = try Seq2SeqSpeculativeDecoder(model: translator.model, draft: draft, draftTokens: k)
                     for c in greedyCases {
                         for (i, source) in ref.sources.enumerated() {
-                            let parameters = NLLBFixtures.parameters(c.parameters, translator: translator, targetLanguage: ref.target_languages[i])
+                            let parameters = NLLBFixtures.parameters(
+                                c.parameters, translator: translator, targetLanguage: ref.target_languages[i])
                             let result = try decoder.translate(source: source, parameters: parameters)
-                            XCTAssertEqual(result.output.ids, c.outputs[i], "\(name) \(c.name) source \(i), draft \(draftName), k \(k)")
-                            let expectedReason: FinishReason = c.outputs[i].last == 2 && c.outputs[i].count > 2 ? .eos : .length
+                            XCTAssertEqual(
+                                result.output.ids, c.outputs[i],
+                                "\(name) \(c.name) source \(i), draft "
+                                    + "\(draftName), k \(k)")
+                            let expectedReason: FinishReason =
+                                c.outputs[i].last == 2 && c.outputs[i].count > 2 ? .eos : .length
                             XCTAssertEqual(result.output.finishReason, expectedReason)
                             proposed += result.statistics.proposedTokens
                         }
                     }
                 }
-                XCTAssertGreaterThan(proposed, 0, "\(name): draft \(draftName) proposed nothing, so nothing was verified")
+                XCTAssertGreaterThan(
+                    proposed, 0,
+                    "\(name): draft \(draftName) proposed nothing, so nothing was "
+                        + "verified")
             }
         }
     }
@@ -52,8 +61,10 @@ final class M2M100SpeculativeTests: XCTestCase {
     func testSamplingAndBeamsAreRefused() throws {
         let translator = try M2M100Translator(directory: NLLBFixtures.model("tiny"))
         let decoder = try Seq2SeqSpeculativeDecoder(model: translator.model, draft: NGramDraft())
-        var parameters = translator.defaultParameters(targetLanguageID: try NLLBFixtures.reference("tiny").target_languages[0])
+        var parameters = translator.defaultParameters(
+            targetLanguageID: try NLLBFixtures.reference("tiny").target_languages[0])
         parameters.numBeams = 2
-        XCTAssertThrowsError(try decoder.translate(source: try NLLBFixtures.reference("tiny").sources[0], parameters: parameters))
+        XCTAssertThrowsError(
+            try decoder.translate(source: try NLLBFixtures.reference("tiny").sources[0], parameters: parameters))
     }
 }

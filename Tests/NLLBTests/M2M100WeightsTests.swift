@@ -2,6 +2,7 @@ import Foundation
 import Generation
 import Tensor
 import XCTest
+
 @testable import NLLB
 
 /// Checkpoint naming variants load to the same model; missing, misshapen or
@@ -23,7 +24,8 @@ final class M2M100WeightsTests: XCTestCase {
     func rewrite(_ name: String, rename: (String) -> String? = { $0 }, extra: [String: [String]] = [:]) throws {
         let source = NLLBFixtures.model(name)
         for file in ["config.json", "generation_config.json"] {
-            try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: folder.appendingPathComponent(file))
+            try FileManager.default.copyItem(
+                at: source.appendingPathComponent(file), to: folder.appendingPathComponent(file))
         }
         let weights = try SafeTensorsFile(path: source.appendingPathComponent("model.safetensors").path)
         var entries: [SafeTensorsWriter.Entry] = []
@@ -45,7 +47,9 @@ final class M2M100WeightsTests: XCTestCase {
         let encoded = try model.encode([source])
         var logits = [Float](repeating: 0, count: model.vocabularySize)
         try logits.withUnsafeMutableBufferPointer {
-            try model.decode([Seq2SeqStep(target: model.makeTargetCache(capacity: 1), source: encoded[0], token: 2)], logits: $0.baseAddress!)
+            try model.decode(
+                [Seq2SeqStep(target: model.makeTargetCache(capacity: 1), source: encoded[0], token: 2)],
+                logits: $0.baseAddress!)
         }
         return logits
     }
@@ -55,12 +59,15 @@ final class M2M100WeightsTests: XCTestCase {
     func testEmbeddingUnderAnyOfItsTiedNames() throws {
         let source = try NLLBFixtures.reference("tiny").sources[1]
         let expected = try firstStepLogits(NLLBFixtures.model("tiny"), source: source)
-        for names in [["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"],
-                      ["model.decoder.embed_tokens.weight"], ["lm_head.weight"]] {
+        for names in [
+            ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"],
+            ["model.decoder.embed_tokens.weight"], ["lm_head.weight"],
+        ] {
             try? FileManager.default.removeItem(at: folder)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try rewrite("tiny", rename: { $0 == "model.shared.weight" ? names[0] : $0 },
-                        extra: ["model.shared.weight": Array(names.dropFirst())])
+            try rewrite(
+                "tiny", rename: { $0 == "model.shared.weight" ? names[0] : $0 },
+                extra: ["model.shared.weight": Array(names.dropFirst())])
             XCTAssertEqual(try firstStepLogits(folder, source: source), expected, "\(names)")
         }
     }
@@ -106,7 +113,9 @@ final class M2M100WeightsTests: XCTestCase {
         config["vocab_size"] = vocabulary + 95
         try JSONSerialization.data(withJSONObject: config).write(to: url)
         XCTAssertThrowsError(try M2M100Model(directory: folder)) { error in
-            guard case .unexpectedShape(let tensor, let expected, let got) = error as? TensorError else { return XCTFail("\(error)") }
+            guard case .unexpectedShape(let tensor, let expected, let got) = error as? TensorError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(tensor, "model.shared.weight")
             XCTAssertEqual(expected, [vocabulary + 95, 32])
             XCTAssertEqual(got, [vocabulary, 32])
@@ -126,8 +135,9 @@ final class M2M100WeightsTests: XCTestCase {
     }
 
     func testNoWeightsFile() throws {
-        try FileManager.default.copyItem(at: NLLBFixtures.model("tiny").appendingPathComponent("config.json"),
-                                         to: folder.appendingPathComponent("config.json"))
+        try FileManager.default.copyItem(
+            at: NLLBFixtures.model("tiny").appendingPathComponent("config.json"),
+            to: folder.appendingPathComponent("config.json"))
         XCTAssertThrowsError(try M2M100Model(directory: folder)) { error in
             guard case .fileNotFound = error as? TensorError else { return XCTFail("\(error)") }
         }
@@ -140,9 +150,16 @@ final class M2M100WeightsTests: XCTestCase {
         let attention = 4 * (c.dModel * c.dModel + c.dModel)
         let encoderLayer = attention + 2 * c.encoderFFNDim * c.dModel + c.encoderFFNDim + c.dModel + 4 * c.dModel
         let decoderLayer = 2 * attention + 2 * c.decoderFFNDim * c.dModel + c.decoderFFNDim + c.dModel + 6 * c.dModel
-        let expected = c.vocabSize * c.dModel + c.encoderLayers * encoderLayer + c.decoderLayers * decoderLayer + 4 * c.dModel
+        let expected =
+            c.vocabSize * c.dModel + c.encoderLayers * encoderLayer + c.decoderLayers * decoderLayer + 4 * c.dModel
         XCTAssertEqual(tiny.parameterCount, expected)
-        try rewrite("tiny", extra: ["model.shared.weight": ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"]])
+        try rewrite(
+            "tiny",
+            extra: [
+                "model.shared.weight": [
+                    "model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight",
+                ]
+            ])
         XCTAssertEqual(try M2M100Model(directory: folder).parameterCount, expected)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Tokenizer
 import XCTest
+
 @testable import NLLB
 
 /// Text in, text out: sentence splitting, batching, long inputs, both tokenizer sources.
@@ -62,7 +63,9 @@ final class NLLBPipelineTests: XCTestCase {
         let pieces = result.translations[0].sentences
         XCTAssertGreaterThan(pieces.count, 1)
         XCTAssertEqual(pieces.map(\.source).joined(separator: " "), long, "every word is translated, none dropped")
-        for piece in pieces { XCTAssertLessThanOrEqual(pipeline.tokenizer.encode(piece.source).count, pipeline.maxSentenceTokens) }
+        for piece in pieces {
+            XCTAssertLessThanOrEqual(pipeline.tokenizer.encode(piece.source).count, pipeline.maxSentenceTokens)
+        }
     }
 
     func testErrors() throws {

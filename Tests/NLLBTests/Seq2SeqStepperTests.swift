@@ -1,6 +1,7 @@
 import Foundation
 import Generation
 import XCTest
+
 @testable import NLLB
 
 /// One `Seq2SeqStepper` step mixes sequences that joined at different steps, search beams or
@@ -13,7 +14,8 @@ final class Seq2SeqStepperTests: XCTestCase {
         let greedy = try XCTUnwrap(reference.cases.first { $0.name == "greedy" })
         // Each source: its own vocabulary (its greedy output, or every third token), greedy or 3 beams.
         let parameters = reference.sources.indices.map { i -> Seq2SeqParameters in
-            var p = NLLBFixtures.parameters(greedy.parameters, translator: translator, targetLanguage: reference.target_languages[i])
+            var p = NLLBFixtures.parameters(
+                greedy.parameters, translator: translator, targetLanguage: reference.target_languages[i])
             p.numBeams = i % 2 == 0 ? 1 : 3
             p.generation.maxNewTokens = 10
             p.generation.maxLength = nil
@@ -22,8 +24,10 @@ final class Seq2SeqStepperTests: XCTestCase {
             return p
         }
         let alone = try reference.sources.indices.map { i in
-            try translator.translate([reference.sources[i]], targetLanguageID: reference.target_languages[i],
-                                     parameters: parameters[i]).translations[0].outputIDs
+            try translator.translate(
+                [reference.sources[i]], targetLanguageID: reference.target_languages[i],
+                parameters: parameters[i]
+            ).translations[0].outputIDs
         }
         let stepper = Seq2SeqStepper(model: model)
         var running: [Seq2SeqSequence] = []
@@ -31,7 +35,8 @@ final class Seq2SeqStepperTests: XCTestCase {
         for (i, source) in reference.sources.enumerated() {
             let encoded = try model.encode([source])[0]
             let maxLength = try parameters[i].resolvedMaxLength(maxTargetPositions: model.maxTargetPositions)
-            let sequence = Seq2SeqSequence(source: encoded, parameters: parameters[i], maxLength: maxLength, seed: nil, model: model)
+            let sequence = Seq2SeqSequence(
+                source: encoded, parameters: parameters[i], maxLength: maxLength, seed: nil, model: model)
             running.append(sequence)
             all.append(sequence)
             try stepper.step(running)  // the next source joins one step later
@@ -49,7 +54,8 @@ final class Seq2SeqStepperTests: XCTestCase {
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: 2 * model.vocabularySize)
         defer { logits.deallocate() }
         let source = try model.encode([try NLLBFixtures.reference("tiny").sources[0]])[0]
-        try model.decode([Seq2SeqStep(target: model.makeTargetCache(capacity: 4), source: source, token: 2)], logits: nil)
+        try model.decode(
+            [Seq2SeqStep(target: model.makeTargetCache(capacity: 4), source: source, token: 2)], logits: nil)
         XCTAssertNoThrow(try model.score(rows: 0..<1, logits: logits, vocabulary: nil))
         XCTAssertThrowsError(try model.score(rows: 0..<2, logits: logits, vocabulary: nil)) { error in
             XCTAssertEqual(error as? M2M100Error, .rowsNotDecoded(rows: 0..<2, decoded: 1))

@@ -3,6 +3,7 @@ import Generation
 import Tensor
 import Tokenizer
 import XCTest
+
 @testable import NLLB
 
 /// Translating with a restricted output vocabulary (CTranslate2's vocabulary map): the scored
@@ -17,8 +18,9 @@ final class VocabularyRestrictionTests: XCTestCase {
         let cache = model.makeTargetCache(capacity: 4)
         var logits = [Float](repeating: .nan, count: model.vocabularySize)
         try logits.withUnsafeMutableBufferPointer {
-            try model.decode([Seq2SeqStep(target: cache, source: encoded, token: model.config.decoderStartTokenID)],
-                             logits: $0.baseAddress!, vocabulary: vocabulary)
+            try model.decode(
+                [Seq2SeqStep(target: cache, source: encoded, token: model.config.decoderStartTokenID)],
+                logits: $0.baseAddress!, vocabulary: vocabulary)
         }
         return logits
     }
@@ -27,12 +29,15 @@ final class VocabularyRestrictionTests: XCTestCase {
         let reference = try NLLBFixtures.reference("tiny")
         for precision in [WeightPrecision.f32, .int8] {
             let model = try M2M100Model(directory: Self.folder, precision: precision)
-            let vocabulary = OutputVocabulary(Array(stride(from: 0, to: model.vocabularySize, by: 7)) + [model.vocabularySize - 1])
+            let vocabulary = OutputVocabulary(
+                Array(stride(from: 0, to: model.vocabularySize, by: 7)) + [model.vocabularySize - 1])
             let full = try firstStepLogits(model, source: reference.sources[1], vocabulary: nil)
             let restricted = try firstStepLogits(model, source: reference.sources[1], vocabulary: vocabulary)
             for token in 0..<model.vocabularySize {
                 if vocabulary.contains(token) {
-                    XCTAssertEqual(restricted[token], full[token], accuracy: 1e-5 * max(1, abs(full[token])), "\(precision) token \(token)")
+                    XCTAssertEqual(
+                        restricted[token], full[token], accuracy: 1e-5 * max(1, abs(full[token])),
+                        "\(precision) token \(token)")
                 } else {
                     XCTAssertEqual(restricted[token], -.infinity, "\(precision) token \(token)")
                 }
@@ -44,8 +49,11 @@ final class VocabularyRestrictionTests: XCTestCase {
         let model = try M2M100Model(directory: Self.folder)
         let source = try NLLBFixtures.reference("tiny").sources[0]
         for outside in [-1, model.vocabularySize] {
-            XCTAssertThrowsError(try firstStepLogits(model, source: source, vocabulary: OutputVocabulary([2, outside]))) { error in
-                XCTAssertEqual(error as? M2M100Error, .tokenOutOfRange(id: outside, vocabularySize: model.vocabularySize))
+            XCTAssertThrowsError(
+                try firstStepLogits(model, source: source, vocabulary: OutputVocabulary([2, outside]))
+            ) { error in
+                XCTAssertEqual(
+                    error as? M2M100Error, .tokenOutOfRange(id: outside, vocabularySize: model.vocabularySize))
             }
         }
     }
@@ -60,7 +68,8 @@ final class VocabularyRestrictionTests: XCTestCase {
             let expected = greedy.outputs[i]
             var parameters = NLLBFixtures.parameters(greedy.parameters, translator: translator, targetLanguage: target)
             parameters.outputVocabulary = OutputVocabulary(expected + [2])
-            let same = try translator.translate([source], targetLanguageID: target, parameters: parameters).translations[0]
+            let same = try translator.translate([source], targetLanguageID: target, parameters: parameters)
+                .translations[0]
             XCTAssertEqual(same.outputIDs, expected, "source \(i)")
 
             // Without the first token the model chose after the language code, it must say something else, from what is left.
@@ -68,9 +77,12 @@ final class VocabularyRestrictionTests: XCTestCase {
             guard let banned = generated.first(where: { $0 != 2 }) else { continue }
             let allowed = (0..<translator.model.vocabularySize).filter { $0 != banned && $0 % 3 != 0 || $0 == 2 }
             parameters.outputVocabulary = OutputVocabulary(allowed)
-            let other = try translator.translate([source], targetLanguageID: target, parameters: parameters).translations[0]
+            let other = try translator.translate([source], targetLanguageID: target, parameters: parameters)
+                .translations[0]
             XCTAssertNotEqual(other.outputIDs, expected, "source \(i)")
-            for token in other.outputIDs.dropFirst(2) { XCTAssertTrue(parameters.outputVocabulary!.contains(token), "source \(i): \(token) is not allowed") }
+            for token in other.outputIDs.dropFirst(2) {
+                XCTAssertTrue(parameters.outputVocabulary!.contains(token), "source \(i): \(token) is not allowed")
+            }
             changed += 1
         }
         XCTAssertGreaterThan(changed, 2)
@@ -85,8 +97,12 @@ final class VocabularyRestrictionTests: XCTestCase {
             parameters.numBeams = 4
             parameters.generation.maxNewTokens = 12
             parameters.outputVocabulary = allowed
-            let output = try translator.translate([source], targetLanguageID: reference.target_languages[i], parameters: parameters).translations[0]
-            for token in output.outputIDs.dropFirst(2) { XCTAssertTrue(allowed.contains(token), "source \(i): \(token)") }
+            let output = try translator.translate(
+                [source], targetLanguageID: reference.target_languages[i], parameters: parameters
+            ).translations[0]
+            for token in output.outputIDs.dropFirst(2) {
+                XCTAssertTrue(allowed.contains(token), "source \(i): \(token)")
+            }
             XCTAssertTrue(output.score?.isFinite == true, "source \(i): a finite score")
         }
     }
@@ -95,7 +111,8 @@ final class VocabularyRestrictionTests: XCTestCase {
         let plain = try NLLBPipeline(directory: Self.folder)
         let tokenizer = plain.tokenizer
         let text = "The dragon slept under the old tree."
-        let unrestricted = try plain.translate([text], options: .init(target: "fra_Latn")).translations[0].sentences[0].outputIDs
+        let unrestricted = try plain.translate([text], options: .init(target: "fra_Latn")).translations[0].sentences[0]
+            .outputIDs
         // Every source piece may become itself or the first piece the unrestricted translation used.
         let sourceIDs = tokenizer.encode(text)
         let firstWord = try XCTUnwrap(unrestricted.dropFirst(2).first { $0 != 2 })
@@ -115,7 +132,9 @@ final class VocabularyRestrictionTests: XCTestCase {
         for token in output { XCTAssertTrue(expected.contains(token), "\(token) is not a candidate") }
         XCTAssertNotEqual(output, unrestricted, "the map must have restricted something")
 
-        XCTAssertThrowsError(try NLLBPipeline(directory: Self.folder, vocabularyMap: file.appendingPathExtension("missing"))) { error in
+        XCTAssertThrowsError(
+            try NLLBPipeline(directory: Self.folder, vocabularyMap: file.appendingPathExtension("missing"))
+        ) { error in
             XCTAssertTrue(error is VocabularyMapError, "\(error)")
         }
     }
@@ -123,7 +142,10 @@ final class VocabularyRestrictionTests: XCTestCase {
     // MARK: - Against CTranslate2 (scripts/fixtures/make_nllb_vmap_fixture.py)
 
     struct CTranslate2Reference: Decodable {
-        struct Outputs: Decodable { let vmap: [Int]; let no_vmap: [Int] }
+        struct Outputs: Decodable {
+            let vmap: [Int]
+            let no_vmap: [Int]
+        }
         struct Source: Decodable {
             let reference_index: Int
             let source_ids: [Int]
@@ -131,7 +153,10 @@ final class VocabularyRestrictionTests: XCTestCase {
             let candidates: [Int]
             let outputs: [String: Outputs]
         }
-        struct Batch: Decodable { let candidates: [Int]; let outputs: [String: [[Int]]] }
+        struct Batch: Decodable {
+            let candidates: [Int]
+            let outputs: [String: [[Int]]]
+        }
         let fixed_candidates: [Int]
         let sources: [Source]
         let batch: Batch
@@ -154,9 +179,11 @@ final class VocabularyRestrictionTests: XCTestCase {
 
     func testCandidatesAndTranslationsMatchCTranslate2() throws {
         let reference = try JSONDecoder().decode(
-            CTranslate2Reference.self, from: Data(contentsOf: NLLBFixtures.root.appendingPathComponent("tiny.vmap-reference.json")))
+            CTranslate2Reference.self,
+            from: Data(contentsOf: NLLBFixtures.root.appendingPathComponent("tiny.vmap-reference.json")))
         let tokenizer = try NLLBTokenizer(folder: Self.folder)
-        let map = try VocabularyMap(contentsOf: NLLBFixtures.root.appendingPathComponent("tiny.vmap.txt"), tokenizer: tokenizer)
+        let map = try VocabularyMap(
+            contentsOf: NLLBFixtures.root.appendingPathComponent("tiny.vmap.txt"), tokenizer: tokenizer)
         let translator = try M2M100Translator(directory: Self.folder)
         XCTAssertEqual(map.vocabulary(sources: [], targetPrefix: []).tokens, reference.fixed_candidates)
 
@@ -166,25 +193,38 @@ final class VocabularyRestrictionTests: XCTestCase {
             XCTAssertEqual(vocabulary.tokens, source.candidates, "source \(source.reference_index)")
             for (mode, outputs) in source.outputs {
                 var parameters = ctranslate2Parameters(mode, translator: translator, target: source.target_language)
-                let full = try translator.translate([source.source_ids], targetLanguageID: source.target_language, parameters: parameters)
-                XCTAssertEqual(full.translations[0].outputIDs, outputs.no_vmap, "source \(source.reference_index) \(mode), whole vocabulary")
+                let full = try translator.translate(
+                    [source.source_ids], targetLanguageID: source.target_language, parameters: parameters)
+                XCTAssertEqual(
+                    full.translations[0].outputIDs, outputs.no_vmap,
+                    "source \(source.reference_index) "
+                        + "\(mode), whole vocabulary")
                 parameters.outputVocabulary = vocabulary
-                let restricted = try translator.translate([source.source_ids], targetLanguageID: source.target_language, parameters: parameters)
-                XCTAssertEqual(restricted.translations[0].outputIDs, outputs.vmap, "source \(source.reference_index) \(mode), with the map")
+                let restricted = try translator.translate(
+                    [source.source_ids], targetLanguageID: source.target_language, parameters: parameters)
+                XCTAssertEqual(
+                    restricted.translations[0].outputIDs, outputs.vmap,
+                    "source "
+                        + "\(source.reference_index) \(mode), with the map")
                 if outputs.vmap != outputs.no_vmap { restrictedDiffers += 1 }
             }
         }
         XCTAssertGreaterThanOrEqual(restrictedDiffers, 4, "the fixture must show the map changing translations")
 
         // Translated together, the sources share one candidate set: the union over the batch.
-        let union = map.vocabulary(sources: reference.sources.map(\.source_ids), targetPrefix: reference.sources.map(\.target_language))
+        let union = map.vocabulary(
+            sources: reference.sources.map(\.source_ids), targetPrefix: reference.sources.map(\.target_language))
         XCTAssertEqual(union.tokens, reference.batch.candidates)
         for (mode, outputs) in reference.batch.outputs {
             for (source, expected) in zip(reference.sources, outputs) {
                 var parameters = ctranslate2Parameters(mode, translator: translator, target: source.target_language)
                 parameters.outputVocabulary = union
-                let output = try translator.translate([source.source_ids], targetLanguageID: source.target_language, parameters: parameters)
-                XCTAssertEqual(output.translations[0].outputIDs, expected, "source \(source.reference_index) \(mode), in the batch")
+                let output = try translator.translate(
+                    [source.source_ids], targetLanguageID: source.target_language, parameters: parameters)
+                XCTAssertEqual(
+                    output.translations[0].outputIDs, expected,
+                    "source \(source.reference_index) "
+                        + "\(mode), in the batch")
             }
         }
     }

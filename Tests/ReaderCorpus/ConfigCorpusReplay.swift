@@ -12,9 +12,12 @@ public struct ConfigCorpusReplay {
     /// the values read (compared with the reference's `values`) or throws. `classify` tells a
     /// thrown error apart: nil when it is not the reader's typed error, else whether it is a
     /// deliberate refusal; a typed refusal must name `fileName`.
-    public init(_ corpus: ReaderCorpus, kind: String, fileName: String = "config.json",
-                load: (URL) throws -> [String: Any?], classify: (Error) -> (deliberate: Bool, typed: Bool)) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("corpus-\(kind)-\(UUID().uuidString)")
+    public init(
+        _ corpus: ReaderCorpus, kind: String, fileName: String = "config.json",
+        load: (URL) throws -> [String: Any?], classify: (Error) -> (deliberate: Bool, typed: Bool)
+    ) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "corpus-\(kind)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         for item in corpus.cases where item.fields["kind"] as? String == kind {
@@ -47,7 +50,8 @@ public struct ConfigCorpusReplay {
 
     /// One line for the test log, then the deliberate refusals.
     public var summary: String {
-        "\(cases) cases, \(disagreements.count) disagreements, \(deliberate.count) refused as deliberately unsupported:\n"
+        "\(cases) cases, \(disagreements.count) disagreements, \(deliberate.count) refused as deliberately "
+            + "unsupported:\n"
             + deliberate.joined(separator: "\n")
     }
 }
@@ -62,7 +66,8 @@ public enum ConfigValues {
             case (nil, is NSNull?), (nil, nil): same = true
             // Python's True is the integer 1; flags are compared for their truthiness.
             case (let v as Int, let e as NSNumber): same = e.doubleValue == Double(v)
-            case (let v as Float, let e as NSNumber): same = abs(Double(v) - e.doubleValue) <= 1e-6 * max(1, abs(e.doubleValue))
+            case (let v as Float, let e as NSNumber):
+                same = abs(Double(v) - e.doubleValue) <= 1e-6 * max(1, abs(e.doubleValue))
             case (let v as Bool, let e as NSNumber): same = (e.doubleValue != 0) == v
             case (let v as Bool, let e as String): same = !e.isEmpty == v
             case (let v as Bool, let e as [Any]): same = !e.isEmpty == v
@@ -71,7 +76,10 @@ public enum ConfigValues {
             case (let v as String, let e as String): same = v == e
             default: same = false
             }
-            if !same { return "\(key) is \(value.map { "\($0)" } ?? "null"), the reference has \(expected.map { "\($0)" } ?? "nothing")" }
+            if !same {
+                return
+                    "\(key) is \(value.map { "\($0)" } ?? "null"), the reference has \(expected.map { "\($0)" } ?? "nothing")"
+            }
         }
         return nil
     }
@@ -80,8 +88,10 @@ public enum ConfigValues {
 /// Writes `seed`, mutated `iterations` times, as `fileName` in a scratch folder and calls `load`
 /// on it: returns how many were refused with the reader's typed error (`isTyped`) and the
 /// descriptions of any other error.
-public func fuzzFolderFile(_ fileName: String, seed: Data, mutatorSeed: UInt64, iterations: Int,
-                           load: (URL) throws -> Void, isTyped: (Error) -> Bool) throws -> (refused: Int, untyped: [String]) {
+public func fuzzFolderFile(
+    _ fileName: String, seed: Data, mutatorSeed: UInt64, iterations: Int,
+    load: (URL) throws -> Void, isTyped: (Error) -> Bool
+) throws -> (refused: Int, untyped: [String]) {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
@@ -92,7 +102,7 @@ public func fuzzFolderFile(_ fileName: String, seed: Data, mutatorSeed: UInt64, 
         try mutator.mutate(seed).write(to: folder.appendingPathComponent(fileName))
         do {
             try load(folder)
-        } catch where isTyped(error) {
+        } catch  where isTyped(error) {
             refused += 1
         } catch {
             untyped.append("\(type(of: error)): \(error)")

@@ -41,9 +41,10 @@ public struct ReaderCorpus {
                 (at: splice[0] as! Int, delete: splice[1] as! Int, insert: Data(base64Encoded: splice[2] as! String)!)
             }
             let seed = object["seed"] as? String ?? "\(object["folder"]!)/\(object["file"]!)"
-            return Case(id: object["id"] as! String, seed: seed, mutation: object["mutation"] as! String,
-                        accepted: object["accepted"] as! Bool, referenceError: object["error"] as? String, fields: object,
-                        splices: splices)
+            return Case(
+                id: object["id"] as! String, seed: seed, mutation: object["mutation"] as! String,
+                accepted: object["accepted"] as! Bool, referenceError: object["error"] as? String, fields: object,
+                splices: splices)
         }
     }
 
@@ -63,7 +64,9 @@ public struct ReaderCorpus {
 
     /// Splices as the corpus stores them: `[at, delete, insert_base64]`.
     public static func apply(_ splices: [[Any]], to seed: Data) -> Data {
-        apply(splices.map { (at: $0[0] as! Int, delete: $0[1] as! Int, insert: Data(base64Encoded: $0[2] as! String)!) }, to: seed)
+        apply(
+            splices.map { (at: $0[0] as! Int, delete: $0[1] as! Int, insert: Data(base64Encoded: $0[2] as! String)!) },
+            to: seed)
     }
 }
 
@@ -96,8 +99,10 @@ public struct TextMutator {
 
     private mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
 
-    static let tokens = ["-1", "0", "1e309", "-0", "1.5", "9223372036854775808", "true", "null", "\"\"", "\"x\"",
-                         "[]", "{}", "[", "]", "{", "}", ",", ":", "\"\\ud800\"", "NaN", "\u{0}", "\"vocab_size\": 0,"]
+    static let tokens = [
+        "-1", "0", "1e309", "-0", "1.5", "9223372036854775808", "true", "null", "\"\"", "\"x\"",
+        "[]", "{}", "[", "]", "{", "}", ",", ":", "\"\\ud800\"", "NaN", "\u{0}", "\"vocab_size\": 0,",
+    ]
 
     /// `seed` with one to three mutations.
     public mutating func mutate(_ seed: Data) -> Data {

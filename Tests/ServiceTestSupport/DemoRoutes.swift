@@ -1,5 +1,6 @@
-@testable import HTTPServer
 import Foundation
+
+@testable import HTTPServer
 
 /// Records what handlers observed, for tests to wait on.
 final class Observations: @unchecked Sendable {
@@ -37,14 +38,17 @@ enum DemoRoutes {
         let router = Router()
         router.get("/hello") { _, _ in .text("hello") }
         router.post("/echo") { request, _ in
-            HTTPResponse(status: .ok, headers: ["Content-Type": request.headers["Content-Type"] ?? "application/octet-stream"],
-                         body: .bytes(request.body))
+            HTTPResponse(
+                status: .ok, headers: ["Content-Type": request.headers["Content-Type"] ?? "application/octet-stream"],
+                body: .bytes(request.body))
         }
         router.get("/items/{id}") { request, _ in
             .json(bytes: Array(#"{"id":\#(JSONText.quoted(request.parameter("id") ?? ""))}"#.utf8))
         }
         router.get("/connection") { _, context in
-            .text("\(context.connectionID) \(context.requestIndex) \(context.localPort) \(context.listenerName ?? "-")")
+            .text(
+                "\(context.connectionID) \(context.requestIndex) \(context.localPort) "
+                    + "\(context.listenerName ?? "-")")
         }
         router.get("/sleep") { request, _ in
             let milliseconds = Int(request.queryValue("ms") ?? "") ?? 100
@@ -99,9 +103,13 @@ enum DemoRoutes {
             throw HTTPError.retryLater(.tooManyRequests, "Queue full", afterSeconds: 7, code: "queue_full")
         }
         router.get("/inject") { _, _ in
-            HTTPResponse(status: .ok, headers: ["X-Good": "yes", "X-Bad": "a\r\nSet-Cookie: evil=1",
-                                                "Bad Name": "x", "Content-Length": "999"],
-                         body: .bytes(Array("safe".utf8)))
+            HTTPResponse(
+                status: .ok,
+                headers: [
+                    "X-Good": "yes", "X-Bad": "a\r\nSet-Cookie: evil=1",
+                    "Bad Name": "x", "Content-Length": "999",
+                ],
+                body: .bytes(Array("safe".utf8)))
         }
         return router
     }

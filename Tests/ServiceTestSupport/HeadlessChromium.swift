@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Debian's Chromium, headless, driven over the DevTools protocol on a pipe
@@ -39,7 +40,8 @@ final class HeadlessChromium {
     init(windowWidth: Int = 1280, windowHeight: Int = 900) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.path) else { throw Failure.missing(Self.path) }
         profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)")
-        var toChrome: [Int32] = [0, 0], fromChrome: [Int32] = [0, 0]
+        var toChrome: [Int32] = [0, 0]
+        var fromChrome: [Int32] = [0, 0]
         guard pipe(&toChrome) == 0, pipe(&fromChrome) == 0 else { throw Failure.spawn(errno) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -48,9 +50,11 @@ final class HeadlessChromium {
         posix_spawn_file_actions_adddup2(&actions, fromChrome[1], 4)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let arguments = [Self.path, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--no-first-run", "--remote-debugging-pipe", "--user-data-dir=\(profile.path)",
-                         "--window-size=\(windowWidth),\(windowHeight)", "about:blank"]
+        let arguments = [
+            Self.path, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--no-first-run", "--remote-debugging-pipe", "--user-data-dir=\(profile.path)",
+            "--window-size=\(windowWidth),\(windowHeight)", "about:blank",
+        ]
         var argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         let status = posix_spawn(&pid, Self.path, &actions, nil, &argv, environ)
@@ -85,8 +89,9 @@ final class HeadlessChromium {
 
     /// The value of a JavaScript expression in the page (promises awaited).
     func evaluate(_ expression: String, timeout: TimeInterval = 30) throws -> Any? {
-        let reply = try send("Runtime.evaluate", ["expression": expression, "returnByValue": true, "awaitPromise": true],
-                             timeout: timeout)
+        let reply = try send(
+            "Runtime.evaluate", ["expression": expression, "returnByValue": true, "awaitPromise": true],
+            timeout: timeout)
         if let exception = reply["exceptionDetails"] as? [String: Any] { throw Failure.protocolError("\(exception)") }
         return (reply["result"] as? [String: Any])?["value"]
     }

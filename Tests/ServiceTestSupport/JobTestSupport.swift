@@ -1,6 +1,7 @@
-@testable import JobStore
 import Foundation
 import XCTest
+
+@testable import JobStore
 
 /// Base class for job store tests: a private temporary directory per test, removed afterwards,
 /// and stores that are closed even when a test fails half way.
@@ -38,8 +39,10 @@ class JobStoreTestCase: XCTestCase {
     }
 
     /// Polls `condition` until it holds or `timeout` passes (generous: the CI machine is loaded).
-    func waitUntil(timeout: TimeInterval = 10, _ message: @autoclosure () -> String = "condition",
-                   file: StaticString = #filePath, line: UInt = #line, _ condition: () throws -> Bool) rethrows {
+    func waitUntil(
+        timeout: TimeInterval = 10, _ message: @autoclosure () -> String = "condition",
+        file: StaticString = #filePath, line: UInt = #line, _ condition: () throws -> Bool
+    ) rethrows {
         let deadline = Date(timeIntervalSinceNow: timeout)
         while Date() < deadline {
             if try condition() { return }

@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real nginx (Debian's `nginx`) in front of some servers, on a free loopback port, with its
@@ -59,9 +60,12 @@ final class NginxProcess {
         prefix = FileManager.default.temporaryDirectory.appendingPathComponent("octavo-nginx-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: prefix, withIntermediateDirectories: true)
         let config = prefix.appendingPathComponent("nginx.conf")
-        try Self.configuration(port: port, upstreams: upstreams, prefix: prefix.path).write(to: config, atomically: true, encoding: .utf8)
+        try Self.configuration(port: port, upstreams: upstreams, prefix: prefix.path).write(
+            to: config, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["-p", prefix.path, "-c", config.path, "-e", prefix.appendingPathComponent("error.log").path]
+        process.arguments = [
+            "-p", prefix.path, "-c", config.path, "-e", prefix.appendingPathComponent("error.log").path,
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -1,13 +1,16 @@
-@testable import JobStore
 import Foundation
 import XCTest
+
+@testable import JobStore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Finds a system binary (Debian puts redis-server and nginx in /usr/bin or /usr/sbin).
 func findSystemBinary(_ name: String, package: String) throws -> String {
-    let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+    let directories =
+        (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
         + ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"]
     for directory in directories where FileManager.default.isExecutableFile(atPath: directory + "/" + name) {
         return directory + "/" + name
@@ -29,7 +32,9 @@ final class RedisServerProcess {
     private var process: Process?
     private let binary: String
 
-    init(appendOnly: Bool = true, appendFsync: String = "everysec", extraArguments: [String] = [], port: Int? = nil) throws {
+    init(appendOnly: Bool = true, appendFsync: String = "everysec", extraArguments: [String] = [], port: Int? = nil)
+        throws
+    {
         binary = try findSystemBinary("redis-server", package: "redis-server")
         self.port = try port ?? freeLoopbackPort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("octavo-redis-\(UUID().uuidString)")
@@ -51,9 +56,12 @@ final class RedisServerProcess {
     func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path, "--save", "",
-                             "--appendonly", appendOnly ? "yes" : "no", "--appendfsync", appendFsync,
-                             "--daemonize", "no", "--logfile", directory.appendingPathComponent("redis.log").path]
+        process.arguments =
+            [
+                "--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path, "--save", "",
+                "--appendonly", appendOnly ? "yes" : "no", "--appendfsync", appendFsync,
+                "--daemonize", "no", "--logfile", directory.appendingPathComponent("redis.log").path,
+            ]
             + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -94,8 +102,10 @@ final class RedisServerProcess {
 }
 
 /// Waits until `condition` holds, polling.
-func pollUntil(_ timeout: TimeInterval, _ what: String, file: StaticString = #filePath, line: UInt = #line,
-               _ condition: () throws -> Bool) rethrows {
+func pollUntil(
+    _ timeout: TimeInterval, _ what: String, file: StaticString = #filePath, line: UInt = #line,
+    _ condition: () throws -> Bool
+) rethrows {
     let deadline = Date(timeIntervalSinceNow: timeout)
     while Date() < deadline {
         if try condition() { return }
@@ -107,7 +117,8 @@ func pollUntil(_ timeout: TimeInterval, _ what: String, file: StaticString = #fi
 /// CPU seconds (user + system) a process has used so far, from /proc.
 func cpuSeconds(ofProcess pid: Int32) -> Double {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return 0 }
+        let close = stat.lastIndex(of: ")")
+    else { return 0 }
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     // After the command name: state is field 3, utime 14 and stime 15 (1-based, whole line).
     guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }

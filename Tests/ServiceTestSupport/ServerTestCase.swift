@@ -1,6 +1,7 @@
-@testable import HTTPServer
 import Foundation
 import XCTest
+
+@testable import HTTPServer
 
 /// Starts a real server on 127.0.0.1, port 0, for each test, and shuts it down after.
 class ServerTestCase: XCTestCase {
@@ -9,8 +10,10 @@ class ServerTestCase: XCTestCase {
     var observations = Observations()
     var logLines = Observations()
 
-    func start(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in },
-               responder: HTTPResponder? = nil) throws {
+    func start(
+        _ configure: (inout HTTPServerConfiguration) -> Void = { _ in },
+        responder: HTTPResponder? = nil
+    ) throws {
         var configuration = HTTPServerConfiguration()
         let log = logLines
         configuration.log = { log.record($0) }

@@ -1,8 +1,10 @@
-@testable import HTTPServer
 import Foundation
 import XCTest
+
+@testable import HTTPServer
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A response as the test client read it off the wire.
@@ -48,7 +50,9 @@ final class TestClient {
         address.sin_port = in_port_t(UInt16(port)).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard result == 0 else {
             let code = errno
@@ -72,7 +76,9 @@ final class TestClient {
     func send(_ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = bytes[offset...].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if sent <= 0 { return false }
             offset += sent
         }
@@ -104,13 +110,16 @@ final class TestClient {
 
     private func takeLine() throws -> String {
         while true {
-            if let index = buffer.firstIndex(of: UInt8(ascii: "\n")), index > 0, buffer[index - 1] == UInt8(ascii: "\r") {
+            if let index = buffer.firstIndex(of: UInt8(ascii: "\n")), index > 0, buffer[index - 1] == UInt8(ascii: "\r")
+            {
                 let line = String(decoding: buffer[..<(index - 1)], as: UTF8.self)
                 buffer.removeSubrange(...index)
                 return line
             }
             guard fill() else {
-                if peerClosed { throw TestClientError.closedBeforeResponse(received: String(decoding: buffer, as: UTF8.self)) }
+                if peerClosed {
+                    throw TestClientError.closedBeforeResponse(received: String(decoding: buffer, as: UTF8.self))
+                }
                 throw TestClientError.timedOut
             }
         }
@@ -200,8 +209,10 @@ final class TestClient {
         try request(port: port, "GET", target, headers: headers)
     }
 
-    static func request(port: Int, _ method: String, _ target: String, headers: [String: String] = [:],
-                        body: String? = nil) throws -> TestResponse {
+    static func request(
+        port: Int, _ method: String, _ target: String, headers: [String: String] = [:],
+        body: String? = nil
+    ) throws -> TestResponse {
         let client = try TestClient(port: port)
         var text = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
         for (name, value) in headers { text += "\(name): \(value)\r\n" }

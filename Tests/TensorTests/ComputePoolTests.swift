@@ -1,7 +1,8 @@
-import Kernels
-import XCTest
 import Foundation
+import Kernels
 import Synchronization
+import XCTest
+
 @testable import Tensor
 
 /// The pool every kernel runs on: each thread runs each job once, ranges cover every index
@@ -10,13 +11,17 @@ import Synchronization
 final class ComputePoolTests: XCTestCase {
     /// Runs `body` on another thread and fails (instead of hanging the suite) if it has not
     /// returned within `seconds`.
-    func finishes(within seconds: Double, _ body: @escaping @Sendable () -> Void, file: StaticString = #filePath, line: UInt = #line) {
+    func finishes(
+        within seconds: Double, _ body: @escaping @Sendable () -> Void, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             body()
             done.signal()
         }
-        XCTAssertEqual(done.wait(timeout: .now() + seconds), .success, "the pool did not finish the job", file: file, line: line)
+        XCTAssertEqual(
+            done.wait(timeout: .now() + seconds), .success, "the pool did not finish the job", file: file, line: line)
     }
 
     // Each test drives its pool from `finishes`, so that a pool that stops waking its workers
@@ -41,7 +46,9 @@ final class ComputePoolTests: XCTestCase {
                     }
                     let counts = Array(UnsafeBufferPointer(start: calls, count: threads))
                     let placement = Array(UnsafeBufferPointer(start: onCaller, count: threads))
-                    if counts != Array(repeating: 1, count: threads) || placement != [true] + Array(repeating: false, count: threads - 1) {
+                    if counts != Array(repeating: 1, count: threads)
+                        || placement != [true] + Array(repeating: false, count: threads - 1)
+                    {
                         wrong.withLock { $0.append("\(threads) threads: calls \(counts), on the caller \(placement)") }
                     }
                 }
@@ -55,7 +62,10 @@ final class ComputePoolTests: XCTestCase {
         finishes(within: 20) {
             let pool = ComputePool(threads: 3)
             defer { pool.stop() }
-            for (count, granularity, minimum) in [(0, 1, 1), (1, 1, 1), (2, 1, 1), (7, 1, 1), (100, 8, 1), (101, 8, 1), (1000, 16, 256), (50257, 8, 256), (5, 8, 1)] {
+            for (count, granularity, minimum) in [
+                (0, 1, 1), (1, 1, 1), (2, 1, 1), (7, 1, 1), (100, 8, 1), (101, 8, 1), (1000, 16, 256), (50257, 8, 256),
+                (5, 8, 1),
+            ] {
                 let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
                 defer { hits.deallocate() }
                 hits.initialize(repeating: 0, count: max(count, 1))

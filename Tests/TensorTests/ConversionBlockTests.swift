@@ -1,13 +1,17 @@
-@testable import Kernels
-import XCTest
 import Foundation
+import XCTest
+
+@testable import Kernels
 @testable import Tensor
 
 /// Converting a mapped matrix block by block, giving each block's file pages back.
 final class ConversionBlockTests: XCTestCase {
     func testBlocksCoverEveryRowOnceInOrder() {
-        var converted: [Range<Int>] = [], done: [Range<Int>] = []
-        forEachConversionBlock(rows: 1000, columns: 100, layout: .outputMajor, rowsDone: { done.append($0) }, blockBytes: 30 * 400) {
+        var converted: [Range<Int>] = []
+        var done: [Range<Int>] = []
+        forEachConversionBlock(
+            rows: 1000, columns: 100, layout: .outputMajor, rowsDone: { done.append($0) }, blockBytes: 30 * 400
+        ) {
             converted.append($0)
         }
         XCTAssertEqual(converted, done, "each block is reported after it is converted")
@@ -19,10 +23,14 @@ final class ConversionBlockTests: XCTestCase {
         // Input-major rows are strided over the whole matrix, and nobody listening means no
         // reason to split: one call either way.
         converted = []
-        forEachConversionBlock(rows: 1000, columns: 100, layout: .inputMajor, rowsDone: { _ in }, blockBytes: 400) { converted.append($0) }
+        forEachConversionBlock(rows: 1000, columns: 100, layout: .inputMajor, rowsDone: { _ in }, blockBytes: 400) {
+            converted.append($0)
+        }
         XCTAssertEqual(converted, [0..<1000])
         converted = []
-        forEachConversionBlock(rows: 1000, columns: 100, layout: .outputMajor, rowsDone: nil, blockBytes: 400) { converted.append($0) }
+        forEachConversionBlock(rows: 1000, columns: 100, layout: .outputMajor, rowsDone: nil, blockBytes: 400) {
+            converted.append($0)
+        }
         XCTAssertEqual(converted, [0..<1000])
     }
 
@@ -30,24 +38,31 @@ final class ConversionBlockTests: XCTestCase {
     /// matrix, and the floats still read correctly afterwards (the pages come back from
     /// the file).
     func testReleasedPagesReadBackFromTheFile() throws {
-        let rows = 3000, columns = 700
+        let rows = 3000
+        let columns = 700
         let floats = (0..<(rows * columns)).map { Float(sin(Double($0) * 0.001)) }
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("blocks-\(UUID().uuidString).safetensors")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "blocks-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
-        try floats.withUnsafeBufferPointer { try SafeTensorsWriter.write([.init(name: "w", shape: [rows, columns], floats: $0)], to: url) }
+        try floats.withUnsafeBufferPointer {
+            try SafeTensorsWriter.write([.init(name: "w", shape: [rows, columns], floats: $0)], to: url)
+        }
         let file = try SafeTensorsFile(path: url.path)
         let weight = try XCTUnwrap(file.view("w")).floats(expectedShape: [rows, columns])
         XCTAssertTrue(weight.isMapped)
         let reference = Int8Matrix(quantizing: floats, inFeatures: columns, outFeatures: rows, layout: .outputMajor)
         var reported = 0
-        let blocked = Int8Matrix(quantizing: weight.pointer, inFeatures: columns, outFeatures: rows, layout: .outputMajor,
-                                 rowsDone: { range in
-                                     reported += range.count
-                                     weight.releaseMappedPages(elements: (range.lowerBound * columns)..<(range.upperBound * columns))
-                                 })
+        let blocked = Int8Matrix(
+            quantizing: weight.pointer, inFeatures: columns, outFeatures: rows, layout: .outputMajor,
+            rowsDone: { range in
+                reported += range.count
+                weight.releaseMappedPages(elements: (range.lowerBound * columns)..<(range.upperBound * columns))
+            })
         XCTAssertEqual(reported, rows)
         XCTAssertTrue(memcmp(blocked.values, reference.values, rows * columns) == 0)
-        XCTAssertEqual(Array(UnsafeBufferPointer(start: blocked.scales, count: rows)), Array(UnsafeBufferPointer(start: reference.scales, count: rows)))
+        XCTAssertEqual(
+            Array(UnsafeBufferPointer(start: blocked.scales, count: rows)),
+            Array(UnsafeBufferPointer(start: reference.scales, count: rows)))
         XCTAssertEqual(weight.toArray(), floats)
     }
 }

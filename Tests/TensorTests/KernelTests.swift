@@ -1,6 +1,7 @@
-import Kernels
 import Foundation
+import Kernels
 import XCTest
+
 @testable import Tensor
 
 /// Each kernel against a naive reference written the obvious way.
@@ -8,7 +9,7 @@ final class KernelTests: XCTestCase {
     var state: UInt64 = 42
     func random(_ n: Int, scale: Float = 1) -> [Float] {
         (0..<n).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
         }
     }
@@ -30,24 +31,32 @@ final class KernelTests: XCTestCase {
 
     func testMatmulBothLayoutsGemvAndGemm() {
         for (rows, inner, cols) in [(1, 37, 19), (5, 64, 48), (3, 1, 7), (1, 8, 1)] {
-            let x = random(rows * inner), w = random(inner * cols)
+            let x = random(rows * inner)
+            let w = random(inner * cols)
             for layout in [WeightLayout.inputMajor, .outputMajor] {
                 var out = [Float](repeating: 0, count: rows * cols)
                 matmul(out: &out, input: x, weight: w, rows: rows, inner: inner, cols: cols, layout: layout)
                 let expected = naiveMatmul(x, w, rows: rows, inner: inner, cols: cols, layout: layout)
-                XCTAssertLessThan(zip(out, expected).map { abs($0 - $1) }.max()!, 1e-4, "\(rows)x\(inner)x\(cols) \(layout)")
+                XCTAssertLessThan(
+                    zip(out, expected).map { abs($0 - $1) }.max()!, 1e-4,
+                    "\(rows)x\(inner)x\(cols) "
+                        + "\(layout)")
                 // accumulate adds onto what is there
                 var acc = [Float](repeating: 1, count: rows * cols)
-                matmul(out: &acc, input: x, weight: w, rows: rows, inner: inner, cols: cols, layout: layout, accumulate: true)
+                matmul(
+                    out: &acc, input: x, weight: w, rows: rows, inner: inner, cols: cols, layout: layout,
+                    accumulate: true)
                 XCTAssertLessThan(zip(acc, expected).map { abs($0 - $1 - 1) }.max()!, 1e-4)
             }
         }
     }
 
     func testLayerNorm() {
-        let rows = 3, cols = 50
+        let rows = 3
+        let cols = 50
         let x = random(rows * cols, scale: 5).map { $0 + 100 }  // a large mean must not lose digits
-        let w = random(cols), b = random(cols)
+        let w = random(cols)
+        let b = random(cols)
         var out = [Float](repeating: 0, count: rows * cols)
         layerNorm(out: &out, input: x, weight: w, bias: b, rows: rows, cols: cols, epsilon: 1e-5)
         for r in 0..<rows {
@@ -66,9 +75,13 @@ final class KernelTests: XCTestCase {
         func check(_ activation: Activation, _ f: (Double) -> Double) {
             var y = x
             activation.apply(&y, count: y.count)
-            for (v, got) in zip(x, y) { XCTAssertEqual(got, Float(f(Double(v))), accuracy: 1e-6, "\(activation) at \(v)") }
+            for (v, got) in zip(x, y) {
+                XCTAssertEqual(got, Float(f(Double(v))), accuracy: 1e-6, "\(activation) at \(v)")
+            }
         }
-        let tanhGelu: (Double) -> Double = { 0.5 * $0 * (1 + tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) }
+        let tanhGelu: (Double) -> Double = {
+            0.5 * $0 * (1 + tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0)))
+        }
         check(.geluNew, tanhGelu)
         check(.geluPyTorchTanh, tanhGelu)
         check(.gelu) { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) }
@@ -111,30 +124,43 @@ final class KernelTests: XCTestCase {
     /// remainder of its four-key groups, from a cache and from projection rows.
     func testAttentionAgainstNaive() {
         for (headDim, length) in [(10, 11), (64, 1), (64, 3), (64, 4), (64, 6), (64, 37)] {
-            let heads = 3, capacity = 40
-            let q = random(heads * headDim), k = random(heads * capacity * headDim), v = random(heads * capacity * headDim)
+            let heads = 3
+            let capacity = 40
+            let q = random(heads * headDim)
+            let k = random(heads * capacity * headDim)
+            let v = random(heads * capacity * headDim)
             let scale: Float = 0.3
             var expected = [Float](repeating: 0, count: heads * headDim)
             for h in 0..<heads {
                 var weights = (0..<length).map { t -> Double in
-                    (0..<headDim).reduce(0.0) { $0 + Double(q[h * headDim + $1]) * Double(k[h * capacity * headDim + t * headDim + $1]) } * Double(scale)
+                    (0..<headDim).reduce(0.0) {
+                        $0 + Double(q[h * headDim + $1]) * Double(k[h * capacity * headDim + t * headDim + $1])
+                    } * Double(scale)
                 }
                 let m = weights.max()!
                 weights = weights.map { exp($0 - m) }
                 let total = weights.reduce(0, +)
                 for d in 0..<headDim {
-                    expected[h * headDim + d] = Float((0..<length).reduce(0.0) { $0 + weights[$1] / total * Double(v[h * capacity * headDim + $1 * headDim + d]) })
+                    expected[h * headDim + d] = Float(
+                        (0..<length).reduce(0.0) {
+                            $0 + weights[$1] / total * Double(v[h * capacity * headDim + $1 * headDim + d])
+                        })
                 }
             }
             var out = [Float](repeating: .nan, count: heads * headDim)
             var scores = [Float](repeating: 0, count: capacity)
-            attention(out: &out, query: q, keys: k, values: v, length: length, heads: 0..<heads, headDim: headDim,
-                      headStride: capacity * headDim, scale: scale, scores: &scores)
-            for i in 0..<(heads * headDim) { XCTAssertEqual(out[i], expected[i], accuracy: 1e-5, "head width \(headDim), length \(length), element \(i)") }
+            attention(
+                out: &out, query: q, keys: k, values: v, length: length, heads: 0..<heads, headDim: headDim,
+                headStride: capacity * headDim, scale: scale, scores: &scores)
+            for i in 0..<(heads * headDim) {
+                XCTAssertEqual(
+                    out[i], expected[i], accuracy: 1e-5, "head width \(headDim), length \(length), element \(i)")
+            }
 
             // The same keys and values as rows of a projection: row t holds every head's position t.
             let rowStride = heads * headDim
-            var keyRows = [Float](repeating: 0, count: length * rowStride), valueRows = keyRows
+            var keyRows = [Float](repeating: 0, count: length * rowStride)
+            var valueRows = keyRows
             for h in 0..<heads {
                 for t in 0..<length {
                     for d in 0..<headDim {
@@ -144,9 +170,13 @@ final class KernelTests: XCTestCase {
                 }
             }
             var rowsOut = [Float](repeating: .nan, count: heads * headDim)
-            attentionOverRows(out: &rowsOut, query: q, keys: keyRows, values: valueRows, length: length, heads: 0..<heads,
-                              headDim: headDim, rowStride: rowStride, scale: scale, scores: &scores)
-            for i in 0..<(heads * headDim) { XCTAssertEqual(rowsOut[i], expected[i], accuracy: 1e-5, "over rows, head width \(headDim), length \(length)") }
+            attentionOverRows(
+                out: &rowsOut, query: q, keys: keyRows, values: valueRows, length: length, heads: 0..<heads,
+                headDim: headDim, rowStride: rowStride, scale: scale, scores: &scores)
+            for i in 0..<(heads * headDim) {
+                XCTAssertEqual(
+                    rowsOut[i], expected[i], accuracy: 1e-5, "over rows, head width \(headDim), length \(length)")
+            }
         }
     }
 
@@ -156,8 +186,11 @@ final class KernelTests: XCTestCase {
     func testAttentionIsBitForBitTheDotAndAxpyLoop() {
         for headDim in [10, 64, 72, 100, 130] {
             for length in [1, 2, 3, 4, 5, 8, 9, 37] {
-                let heads = 2, capacity = 40
-                let q = random(heads * headDim), k = random(heads * capacity * headDim), v = random(heads * capacity * headDim)
+                let heads = 2
+                let capacity = 40
+                let q = random(heads * headDim)
+                let k = random(heads * capacity * headDim)
+                let v = random(heads * capacity * headDim)
                 let scale: Float = 0.37
                 var expected = [Float](repeating: 0, count: heads * headDim)
                 q.withUnsafeBufferPointer { q in
@@ -172,7 +205,9 @@ final class KernelTests: XCTestCase {
                                     }
                                     softmax(&scores, count: length)
                                     for t in 0..<length {
-                                        axpy(o.baseAddress! + h * headDim, scores[t], v.baseAddress! + (h * capacity + t) * headDim, count: headDim)
+                                        axpy(
+                                            o.baseAddress! + h * headDim, scores[t],
+                                            v.baseAddress! + (h * capacity + t) * headDim, count: headDim)
                                     }
                                 }
                             }
@@ -181,8 +216,9 @@ final class KernelTests: XCTestCase {
                 }
                 var out = [Float](repeating: .nan, count: heads * headDim)
                 var scratch = [Float](repeating: 0, count: capacity)
-                attention(out: &out, query: q, keys: k, values: v, length: length, heads: 0..<heads, headDim: headDim,
-                          headStride: capacity * headDim, scale: scale, scores: &scratch)
+                attention(
+                    out: &out, query: q, keys: k, values: v, length: length, heads: 0..<heads, headDim: headDim,
+                    headStride: capacity * headDim, scale: scale, scores: &scratch)
                 XCTAssertEqual(out, expected, "head width \(headDim), length \(length)")
             }
         }
@@ -190,7 +226,8 @@ final class KernelTests: XCTestCase {
 
     func testDotAndAxpyAllTailLengths() {
         for n in 0..<40 {
-            let a = random(n), b = random(n)
+            let a = random(n)
+            let b = random(n)
             let expected = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             XCTAssertEqual(dot(a, b, count: n), Float(expected), accuracy: 1e-5)
             var y = a

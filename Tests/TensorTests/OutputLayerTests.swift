@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import XCTest
+
 @testable import Tensor
 
 /// `OutputLayer`, the one output layer both models build: a tied head reads the embedding's own
@@ -20,11 +21,20 @@ final class OutputLayerTests: XCTestCase {
     func values(_ count: Int, seed: Float) -> [Float] { (0..<count).map { sin(Float($0) * 0.37 + seed) } }
 
     /// A checkpoint with `embed.weight` and, when asked, a different `lm_head.weight`.
-    func checkpoint(withHead: Bool, metadata: [String: String] = [:], head: [SafeTensorsWriter.Entry]? = nil) throws -> Checkpoint {
+    func checkpoint(withHead: Bool, metadata: [String: String] = [:], head: [SafeTensorsWriter.Entry]? = nil) throws
+        -> Checkpoint
+    {
         var entries: [SafeTensorsWriter.Entry] = []
-        let table = values(vocab * width, seed: 0), other = values(vocab * width, seed: 1)
-        table.withUnsafeBufferPointer { entries.append(.init(name: "embed.weight", shape: [vocab, width], floats: $0)) }
-        if withHead { other.withUnsafeBufferPointer { entries.append(.init(name: "lm_head.weight", shape: [vocab, width], floats: $0)) } }
+        let table = values(vocab * width, seed: 0)
+        let other = values(vocab * width, seed: 1)
+        table.withUnsafeBufferPointer {
+            entries.append(.init(name: "embed.weight", shape: [vocab, width], floats: $0))
+        }
+        if withHead {
+            other.withUnsafeBufferPointer {
+                entries.append(.init(name: "lm_head.weight", shape: [vocab, width], floats: $0))
+            }
+        }
         entries += head ?? []
         let url = folder.appendingPathComponent("\(UUID().uuidString).safetensors")
         try SafeTensorsWriter.write(entries, metadata: metadata, to: url)
@@ -38,7 +48,8 @@ final class OutputLayerTests: XCTestCase {
     }
 
     func reference(seed: Float) -> [Float] {
-        let w = values(vocab * width, seed: seed), x = values(width, seed: 2)
+        let w = values(vocab * width, seed: seed)
+        let x = values(width, seed: 2)
         return (0..<vocab).map { o in (0..<width).reduce(Float(0)) { $0 + w[o * width + $1] * x[$1] } }
     }
 
@@ -66,8 +77,9 @@ final class OutputLayerTests: XCTestCase {
     func testUntiedHeadReadsLMHead() throws {
         let checkpoint = try checkpoint(withHead: true)
         let embedding = EmbeddingTensors(names: ["embed.weight"], count: vocab, dimension: width)
-        let layer = try OutputLayer(checkpoint, OutputLayerTensors(embedding: embedding, isTied: false),
-                                    embedding: try Embedding(checkpoint, embedding), precision: .f32)
+        let layer = try OutputLayer(
+            checkpoint, OutputLayerTensors(embedding: embedding, isTied: false),
+            embedding: try Embedding(checkpoint, embedding), precision: .f32)
         XCTAssertFalse(layer.borrowsEmbedding)
         assertClose(logits(layer), reference(seed: 1), tolerance: 1e-5)
     }
@@ -77,14 +89,18 @@ final class OutputLayerTests: XCTestCase {
         let source = values(vocab * width, seed: 1)
         let q = Int8Matrix(quantizing: source, inFeatures: width, outFeatures: vocab, layout: .outputMajor)
         let head: [SafeTensorsWriter.Entry] = [
-            .init(name: "lm_head.weight", dtype: .i8, shape: [vocab, width], data: Data(bytes: q.values, count: vocab * width)),
-            .init(name: "lm_head.weight" + QuantizedTensors.scaleSuffix, dtype: .f32, shape: [vocab],
-                  data: Data(bytes: q.scales, count: vocab * 4)),
+            .init(
+                name: "lm_head.weight", dtype: .i8, shape: [vocab, width],
+                data: Data(bytes: q.values, count: vocab * width)),
+            .init(
+                name: "lm_head.weight" + QuantizedTensors.scaleSuffix, dtype: .f32, shape: [vocab],
+                data: Data(bytes: q.scales, count: vocab * 4)),
         ]
         let checkpoint = try checkpoint(withHead: false, head: head)
         let embedding = EmbeddingTensors(names: ["embed.weight"], count: vocab, dimension: width)
-        let layer = try OutputLayer(checkpoint, OutputLayerTensors(embedding: embedding, isTied: true),
-                                    embedding: try Embedding(checkpoint, embedding), precision: .f32)
+        let layer = try OutputLayer(
+            checkpoint, OutputLayerTensors(embedding: embedding, isTied: true),
+            embedding: try Embedding(checkpoint, embedding), precision: .f32)
         XCTAssertFalse(layer.borrowsEmbedding)
         guard case .int8 = layer.linear.weights else { return XCTFail("the stored int8 head was not used") }
         assertClose(logits(layer), reference(seed: 1), tolerance: 0.05)
@@ -93,14 +109,20 @@ final class OutputLayerTests: XCTestCase {
     func testRestrictedCallsScoreOnlyTheAskedOutputs() throws {
         let checkpoint = try checkpoint(withHead: false)
         let embedding = EmbeddingTensors(names: ["embed.weight"], count: vocab, dimension: width)
-        let layer = try OutputLayer(checkpoint, OutputLayerTensors(embedding: embedding, isTied: true),
-                                    embedding: try Embedding(checkpoint, embedding), precision: .f32)
-        let full = logits(layer), input = values(width, seed: 2)
+        let layer = try OutputLayer(
+            checkpoint, OutputLayerTensors(embedding: embedding, isTied: true),
+            embedding: try Embedding(checkpoint, embedding), precision: .f32)
+        let full = logits(layer)
+        let input = values(width, seed: 2)
         for outputs in [[0, 5, 36], [0, 5, 36], [3, 4]] {
             var out = [Float](repeating: .nan, count: vocab)
             try layer(out: &out, input: input, rows: 1, restrictedTo: outputs)
             for o in 0..<vocab {
-                if outputs.contains(o) { XCTAssertEqual(out[o], full[o], accuracy: 1e-5) } else { XCTAssertEqual(out[o], -.infinity) }
+                if outputs.contains(o) {
+                    XCTAssertEqual(out[o], full[o], accuracy: 1e-5)
+                } else {
+                    XCTAssertEqual(out[o], -.infinity)
+                }
             }
         }
         var out = [Float](repeating: 0, count: vocab)

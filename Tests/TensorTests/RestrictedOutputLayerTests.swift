@@ -1,5 +1,6 @@
 import Kernels
 import XCTest
+
 @testable import Tensor
 
 /// A restricted output layer gives the selected outputs exactly as the full layer computes
@@ -14,11 +15,14 @@ final class RestrictedOutputLayerTests: XCTestCase {
     let outputs = [0, 1, 2, 7, 64, 65, 150, 299, 300]
 
     func layers() -> [(String, Linear)] {
-        let w = FloatBuffer(count: inFeatures * outFeatures), bias = FloatBuffer(count: outFeatures)
+        let w = FloatBuffer(count: inFeatures * outFeatures)
+        let bias = FloatBuffer(count: outFeatures)
         w.mutablePointer.update(from: random(inFeatures * outFeatures), count: inFeatures * outFeatures)
         bias.mutablePointer.update(from: random(outFeatures), count: outFeatures)
         func linear(_ layout: WeightLayout, _ precision: WeightPrecision, bias: FloatBuffer?) -> Linear {
-            Linear(weight: w, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout, precision: precision)
+            Linear(
+                weight: w, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout,
+                precision: precision)
         }
         return [
             ("f32 [out, in]", linear(.outputMajor, .f32, bias: nil)),
@@ -39,12 +43,19 @@ final class RestrictedOutputLayerTests: XCTestCase {
                 restricted(out: &out, input: input, rows: rows)
                 for r in 0..<rows {
                     for o in 0..<outFeatures {
-                        let got = out[r * outFeatures + o], want = full[r * outFeatures + o]
+                        let got = out[r * outFeatures + o]
+                        let want = full[r * outFeatures + o]
                         if outputs.contains(o) {
                             // A row's dot product does not depend on which other rows share the call.
-                            XCTAssertEqual(got, want, accuracy: 1e-5 * max(1, abs(want)), "\(name), \(rows) rows: row \(r), output \(o)")
+                            XCTAssertEqual(
+                                got, want, accuracy: 1e-5 * max(1, abs(want)),
+                                "\(name), \(rows) rows: "
+                                    + "row \(r), output \(o)")
                         } else {
-                            XCTAssertEqual(got, -.infinity, "\(name), \(rows) rows: row \(r), output \(o) is not selected")
+                            XCTAssertEqual(
+                                got, -.infinity,
+                                "\(name), \(rows) rows: row \(r), output \(o) is not "
+                                    + "selected")
                         }
                     }
                 }
@@ -56,11 +67,14 @@ final class RestrictedOutputLayerTests: XCTestCase {
         let layer = layers()[3].1
         let restricted = try RestrictedOutputLayer(layer, outputs: outputs)
         let input = random(5 * inFeatures)
-        var full = [Float](repeating: 0, count: 5 * outFeatures), out = full
+        var full = [Float](repeating: 0, count: 5 * outFeatures)
+        var out = full
         layer(out: &full, input: input, rows: 5)
         restricted(out: &out, input: input, rows: 5)
         for r in 0..<5 {
-            for o in outputs { XCTAssertEqual(out[r * outFeatures + o], full[r * outFeatures + o], "row \(r), output \(o)") }
+            for o in outputs {
+                XCTAssertEqual(out[r * outFeatures + o], full[r * outFeatures + o], "row \(r), output \(o)")
+            }
         }
     }
 
@@ -68,7 +82,8 @@ final class RestrictedOutputLayerTests: XCTestCase {
         let layer = layers()[0].1
         let restricted = try RestrictedOutputLayer(layer, outputs: Array(0..<outFeatures))
         let input = random(2 * inFeatures)
-        var full = [Float](repeating: 0, count: 2 * outFeatures), out = full
+        var full = [Float](repeating: 0, count: 2 * outFeatures)
+        var out = full
         layer(out: &full, input: input, rows: 2)
         restricted(out: &out, input: input, rows: 2)
         XCTAssertEqual(out, full)

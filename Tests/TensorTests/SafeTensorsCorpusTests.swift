@@ -1,6 +1,7 @@
 import Foundation
 import ReaderCorpus
 import XCTest
+
 @testable import Tensor
 
 /// Replays Tests/Fixtures/ReaderCorpus/safetensors.json: every mutated file the safetensors
@@ -9,7 +10,8 @@ import XCTest
 final class SafeTensorsCorpusTests: XCTestCase {
     func testEveryCaseAgreesWithTheSafetensorsLibrary() throws {
         let corpus = try ReaderCorpus("safetensors.json")
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("safetensors-corpus-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "safetensors-corpus-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("case.safetensors").path
@@ -26,7 +28,9 @@ final class SafeTensorsCorpusTests: XCTestCase {
                 }
                 let (count, hash) = try Self.summary(of: file)
                 if count != item.fields["tensor_count"] as? Int || hash != item.fields["tensors_hash"] as? String {
-                    disagreements.append("\(label): \(count) tensors hashing to \(hash), the library reads \(item.fields["tensor_count"]!) hashing to \(item.fields["tensors_hash"]!)")
+                    disagreements.append(
+                        "\(label): \(count) tensors hashing to \(hash), the library reads "
+                            + "\(item.fields["tensor_count"]!) hashing to \(item.fields["tensors_hash"]!)")
                 }
             } catch let error as TensorError {
                 if item.accepted {
@@ -39,7 +43,9 @@ final class SafeTensorsCorpusTests: XCTestCase {
             }
         }
         let accepted = corpus.cases.filter(\.accepted).count
-        print("safetensors corpus: \(corpus.cases.count) cases (\(accepted) accepted by the library), \(disagreements.count) disagreements")
+        print(
+            "safetensors corpus: \(corpus.cases.count) cases (\(accepted) accepted by the library), "
+                + "\(disagreements.count) disagreements")
         XCTAssertTrue(disagreements.isEmpty, disagreements.joined(separator: "\n"))
         XCTAssertGreaterThan(corpus.cases.count, 300)
         XCTAssertGreaterThan(accepted, 50)
@@ -48,7 +54,9 @@ final class SafeTensorsCorpusTests: XCTestCase {
     /// The lines "name|dtype|[shape]|value hash" of the tensors in code-point order of their
     /// names, hashed together, as make_safetensors_corpus.py writes them.
     static func summary(of file: SafeTensorsFile) throws -> (count: Int, hash: String) {
-        let names = file.tensors.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) { $0.value < $1.value } }
+        let names = file.tensors.keys.sorted {
+            $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) { $0.value < $1.value }
+        }
         var lines = ""
         for name in names {
             let view = file.view(name)!

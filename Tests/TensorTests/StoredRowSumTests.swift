@@ -1,6 +1,7 @@
+import Foundation
 import Kernels
 import XCTest
-import Foundation
+
 @testable import Tensor
 
 /// A file written by `quantize` stores each int8 row's sum (the VNNI kernel's correction), and
@@ -13,7 +14,10 @@ final class StoredRowSumTests: XCTestCase {
 
     private func quantizedEntries() throws -> [SafeTensorsWriter.Entry] {
         let w = (0..<(inFeatures * outFeatures)).map { Float(sin(Double($0) * 0.83)) * 3 }
-        let source = try write(w.withUnsafeBufferPointer { [SafeTensorsWriter.Entry(name: "m.weight", shape: [outFeatures, inFeatures], floats: $0)] })
+        let source = try write(
+            w.withUnsafeBufferPointer {
+                [SafeTensorsWriter.Entry(name: "m.weight", shape: [outFeatures, inFeatures], floats: $0)]
+            })
         defer { try? FileManager.default.removeItem(at: source) }
         let quantizer = CheckpointQuantizer(
             checkpoint: Checkpoint(files: [try SafeTensorsFile(path: source.path)]),
@@ -23,7 +27,8 @@ final class StoredRowSumTests: XCTestCase {
     }
 
     private func write(_ entries: [SafeTensorsWriter.Entry]) throws -> URL {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("row-sums-\(UUID().uuidString).safetensors")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "row-sums-\(UUID().uuidString).safetensors")
         try SafeTensorsWriter.write(entries, metadata: ["format": "pt"], to: file)
         return file
     }
@@ -32,7 +37,8 @@ final class StoredRowSumTests: XCTestCase {
         let file = try write(entries)
         defer { try? FileManager.default.removeItem(at: file) }
         let checkpoint = try Checkpoint(files: [SafeTensorsFile(path: file.path)])
-        let linear = try Linear(checkpoint, "m", inFeatures: inFeatures, outFeatures: outFeatures, layout: .outputMajor, hasBias: false)
+        let linear = try Linear(
+            checkpoint, "m", inFeatures: inFeatures, outFeatures: outFeatures, layout: .outputMajor, hasBias: false)
         guard case .int8(let matrix) = linear.weights else { throw XCTSkip("not loaded as int8") }
         return (matrix, checkpoint.view("m.weight" + QuantizedTensors.rowSumSuffix))
     }
@@ -47,12 +53,16 @@ final class StoredRowSumTests: XCTestCase {
         let (matrix, stored) = try load(entries)
         let view = try XCTUnwrap(stored)
         XCTAssertEqual(view.dtype, .i32)
-        XCTAssertEqual(UnsafeRawPointer(matrix.rowSums), view.bytes.baseAddress, "the sums are read from the file, not recomputed")
+        XCTAssertEqual(
+            UnsafeRawPointer(matrix.rowSums), view.bytes.baseAddress,
+            "the sums are read from the file, "
+                + "not recomputed")
         XCTAssertEqual(Array(UnsafeBufferPointer(start: matrix.rowSums, count: outFeatures)), exactSums(matrix))
     }
 
     func testAFileWithoutSumsStillLoadsWithThemComputed() throws {
-        let (matrix, stored) = try load(try quantizedEntries().filter { !$0.name.hasSuffix(QuantizedTensors.rowSumSuffix) })
+        let (matrix, stored) = try load(
+            try quantizedEntries().filter { !$0.name.hasSuffix(QuantizedTensors.rowSumSuffix) })
         XCTAssertNil(stored)
         XCTAssertEqual(Array(UnsafeBufferPointer(start: matrix.rowSums, count: outFeatures)), exactSums(matrix))
     }
@@ -66,7 +76,8 @@ final class StoredRowSumTests: XCTestCase {
         let checkpoint = try Checkpoint(files: [try SafeTensorsFile(path: file.path)])
         let view = try XCTUnwrap(checkpoint.view("m.weight_row_sum"))
         XCTAssertNotEqual(Int(bitPattern: view.bytes.baseAddress!) % 4, 0, "the sums must start unaligned")
-        let linear = try Linear(checkpoint, "m", inFeatures: inFeatures, outFeatures: outFeatures, layout: .outputMajor, hasBias: false)
+        let linear = try Linear(
+            checkpoint, "m", inFeatures: inFeatures, outFeatures: outFeatures, layout: .outputMajor, hasBias: false)
         guard case .int8(let matrix) = linear.weights else { return XCTFail("not loaded as int8") }
         XCTAssertEqual(Int(bitPattern: matrix.rowSums) % 4, 0)
         XCTAssertEqual(Array(UnsafeBufferPointer(start: matrix.rowSums, count: outFeatures)), exactSums(matrix))
@@ -77,7 +88,8 @@ final class StoredRowSumTests: XCTestCase {
         let asFloats = [Float](repeating: 0, count: outFeatures).withUnsafeBufferPointer {
             SafeTensorsWriter.Entry(name: "m.weight_row_sum", shape: [outFeatures], floats: $0)
         }
-        let short = SafeTensorsWriter.Entry(name: "m.weight_row_sum", dtype: .i32, shape: [outFeatures - 1], data: Data(count: 4 * (outFeatures - 1)))
+        let short = SafeTensorsWriter.Entry(
+            name: "m.weight_row_sum", dtype: .i32, shape: [outFeatures - 1], data: Data(count: 4 * (outFeatures - 1)))
         for (bad, expected) in [(asFloats, "F32"), (short, "\(outFeatures - 1)")] {
             XCTAssertThrowsError(try load(entries + [bad])) { error in
                 XCTAssertTrue("\(error)".contains("m.weight_row_sum") && "\(error)".contains(expected), "\(error)")

@@ -1,6 +1,7 @@
-import Kernels
 import Foundation
+import Kernels
 import XCTest
+
 @testable import Tensor
 
 /// Scratch buffers are 64-byte aligned, grow when asked for more, are kept between calls,
@@ -33,11 +34,16 @@ final class ThreadScratchTests: XCTestCase {
         final class Addresses: @unchecked Sendable {
             let lock = NSLock()
             var values: Set<Int> = []
-            func add(_ value: Int) { lock.lock(); values.insert(value); lock.unlock() }
+            func add(_ value: Int) {
+                lock.lock()
+                values.insert(value)
+                lock.unlock()
+            }
         }
         let addresses = Addresses()
         let group = DispatchGroup()
-        let ready = DispatchSemaphore(value: 0), finish = DispatchSemaphore(value: 0)
+        let ready = DispatchSemaphore(value: 0)
+        let finish = DispatchSemaphore(value: 0)
         for _ in 0..<4 {
             // Four threads alive at once, each holding its slot until all have taken theirs.
             group.enter()

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Tokenizer
 
 /// Added and special tokens (every lstrip/rstrip/single_word/normalized combination) and
@@ -11,12 +12,20 @@ final class AddedTokensTests: XCTestCase {
         }
     }
 
-    private func assertProbes(_ tokenizer: ByteLevelBPETokenizer, _ list: Any?, _ name: String,
-                              file: StaticString = #filePath, line: UInt = #line) {
+    private func assertProbes(
+        _ tokenizer: ByteLevelBPETokenizer, _ list: Any?, _ name: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         for probe in probes(list) {
-            XCTAssertEqual(tokenizer.encode(probe.text), probe.ids, "\(name): \(probe.text.debugDescription)", file: file, line: line)
-            XCTAssertSameScalars(tokenizer.decode(probe.ids, skipSpecialTokens: false), probe.decoded, "\(name): decode", file: file, line: line)
-            XCTAssertSameScalars(tokenizer.decode(probe.ids, skipSpecialTokens: true), probe.skip, "\(name): decode skipping specials", file: file, line: line)
+            XCTAssertEqual(
+                tokenizer.encode(probe.text), probe.ids, "\(name): \(probe.text.debugDescription)", file: file,
+                line: line)
+            XCTAssertSameScalars(
+                tokenizer.decode(probe.ids, skipSpecialTokens: false), probe.decoded, "\(name): decode", file: file,
+                line: line)
+            XCTAssertSameScalars(
+                tokenizer.decode(probe.ids, skipSpecialTokens: true), probe.skip, "\(name): decode skipping specials",
+                file: file, line: line)
         }
     }
 
@@ -36,10 +45,12 @@ final class AddedTokensTests: XCTestCase {
         let folders = Fixtures.smallExpected["folders"] as! [String: [String: Any]]
         XCTAssertEqual(folders.count, 5)
         for (folder, expected) in folders.sorted(by: { $0.key < $1.key }) {
-            let tokenizer = try ByteLevelBPETokenizer.load(directory: Fixtures.smallDirectory.appendingPathComponent(folder))
+            let tokenizer = try ByteLevelBPETokenizer.load(
+                directory: Fixtures.smallDirectory.appendingPathComponent(folder))
             XCTAssertEqual(tokenizer.vocabularySize, expected["vocabulary_size"] as? Int, folder)
             XCTAssertEqual(tokenizer.specialTokenIDs, Set(ints(expected["special_ids"])), folder)
-            XCTAssertEqual(tokenizer.cleanUpTokenizationSpaces, expected["clean_up_tokenization_spaces"] as? Bool, folder)
+            XCTAssertEqual(
+                tokenizer.cleanUpTokenizationSpaces, expected["clean_up_tokenization_spaces"] as? Bool, folder)
             assertProbes(tokenizer, expected["probes"], folder)
         }
     }
@@ -49,9 +60,28 @@ final class AddedTokensTests: XCTestCase {
         let fuzz = Fixtures.smallExpected["fuzz"] as! [String: Any]
         let texts = fuzz["texts"] as! [String]
         let loaders: [(String, () throws -> ByteLevelBPETokenizer)] = [
-            ("tokenizer_json_backend", { try ByteLevelBPETokenizer(tokenizerJSONURL: Fixtures.smallDirectory.appendingPathComponent("tokenizer-json/tokenizer.json")) }),
-            ("vocab-merges-config", { try ByteLevelBPETokenizer.load(directory: Fixtures.smallDirectory.appendingPathComponent("vocab-merges-config")) }),
-            ("tokenizer-json-config", { try ByteLevelBPETokenizer.load(directory: Fixtures.smallDirectory.appendingPathComponent("tokenizer-json-config")) }),
+            (
+                "tokenizer_json_backend",
+                {
+                    try ByteLevelBPETokenizer(
+                        tokenizerJSONURL: Fixtures.smallDirectory.appendingPathComponent(
+                            "tokenizer-json/tokenizer.json"))
+                }
+            ),
+            (
+                "vocab-merges-config",
+                {
+                    try ByteLevelBPETokenizer.load(
+                        directory: Fixtures.smallDirectory.appendingPathComponent("vocab-merges-config"))
+                }
+            ),
+            (
+                "tokenizer-json-config",
+                {
+                    try ByteLevelBPETokenizer.load(
+                        directory: Fixtures.smallDirectory.appendingPathComponent("tokenizer-json-config"))
+                }
+            ),
         ]
         for (name, load) in loaders {
             let tokenizer = try load()
@@ -60,7 +90,9 @@ final class AddedTokensTests: XCTestCase {
             var failures = 0
             for (text, ids) in zip(texts, expected) where tokenizer.encode(text) != ids {
                 failures += 1
-                if failures <= 5 { XCTFail("\(name): \(text.debugDescription): got \(tokenizer.encode(text)), HF \(ids)") }
+                if failures <= 5 {
+                    XCTFail("\(name): \(text.debugDescription): got \(tokenizer.encode(text)), HF \(ids)")
+                }
             }
         }
     }
@@ -116,8 +148,10 @@ final class AddedTokensTests: XCTestCase {
         let tokenizer = try ByteLevelBPETokenizer(
             vocabularyURL: directory.appendingPathComponent("vocab.json"),
             mergesURL: directory.appendingPathComponent("merges.txt"),
-            addedTokens: [AddedToken(content: "<|im_start|>", id: 0, special: true),
-                          AddedToken(content: "<|im_end|>", id: 0, special: true)])
+            addedTokens: [
+                AddedToken(content: "<|im_start|>", id: 0, special: true),
+                AddedToken(content: "<|im_end|>", id: 0, special: true),
+            ])
         XCTAssertEqual(tokenizer.vocabularySize, 702)
         XCTAssertEqual(tokenizer.specialTokenIDs, [700, 701])
         XCTAssertEqual(tokenizer.encode("<|im_start|>hi<|im_end|>").first, 700)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Tokenizer
 
 /// The real GPT-2 tokenizer against Hugging Face's GPT2TokenizerFast on the hard corpus.
@@ -7,8 +8,9 @@ final class ByteLevelBPETests: XCTestCase {
     private var lineEntries: [[String: Any]] { Fixtures.gpt2Expected["lines"] as! [[String: Any]] }
 
     func testCorpusFixtureIsIntact() {
-        XCTAssertEqual(Fixtures.corpusLines.count, Fixtures.gpt2Expected["line_count"] as? Int,
-                       "hard-corpus.txt changed (line endings converted?) since gpt2-expected.json was written")
+        XCTAssertEqual(
+            Fixtures.corpusLines.count, Fixtures.gpt2Expected["line_count"] as? Int,
+            "hard-corpus.txt changed (line endings converted?) since gpt2-expected.json was written")
         XCTAssertEqual(lineEntries.count, Fixtures.corpusLines.count)
     }
 
@@ -20,7 +22,9 @@ final class ByteLevelBPETests: XCTestCase {
         assertCorpusLines(Fixtures.gpt2FromTokenizerJSON)
     }
 
-    private func assertCorpusLines(_ tokenizer: ByteLevelBPETokenizer, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertCorpusLines(
+        _ tokenizer: ByteLevelBPETokenizer, file: StaticString = #filePath, line: UInt = #line
+    ) {
         var failures = 0
         for (index, entry) in lineEntries.enumerated() {
             let text = Fixtures.corpusLines[index]
@@ -28,7 +32,8 @@ final class ByteLevelBPETests: XCTestCase {
             let want = ints(entry["ids"])
             if got != want {
                 failures += 1
-                XCTFail("corpus line \(index + 1) \(text.debugDescription): got \(got), HF \(want)", file: file, line: line)
+                XCTFail(
+                    "corpus line \(index + 1) \(text.debugDescription): got \(got), HF \(want)", file: file, line: line)
             }
             if failures > 10 { return }
         }
@@ -97,7 +102,10 @@ final class ByteLevelBPETests: XCTestCase {
             let cleaned = (entry["decoded_clean_up"] as? String) ?? plain
             XCTAssertSameScalars(tokenizer.decode(ids, skipSpecialTokens: false), plain, "line \(index + 1)")
             XCTAssertSameScalars(tokenizer.decode(ids, skipSpecialTokens: true), skip, "line \(index + 1)")
-            XCTAssertSameScalars(tokenizer.decode(ids, cleanUpTokenizationSpaces: true), cleaned, "line \(index + 1)")
+            XCTAssertSameScalars(
+                tokenizer.decode(ids, cleanUpTokenizationSpaces: true), cleaned,
+                "line "
+                    + "\(index + 1)")
             if entry["decoded_skip_special"] != nil { checkedSkip += 1 }
             if entry["decoded_clean_up"] != nil { checkedCleanUp += 1 }
         }
@@ -154,7 +162,9 @@ final class ByteLevelBPETests: XCTestCase {
             for (index, text) in Fixtures.corpusLines.enumerated() where !text.contains("<|endoftext|>") {
                 var ids: [Int] = []
                 var copy = text
-                copy.withUTF8 { buffer in tokenizer.encodeText(buffer, from: 0, to: buffer.count, into: &ids, scratch: &scratch) }
+                copy.withUTF8 { buffer in
+                    tokenizer.encodeText(buffer, from: 0, to: buffer.count, into: &ids, scratch: &scratch)
+                }
                 XCTAssertEqual(ids, ints(lineEntries[index]["ids"]), "line \(index + 1)")
             }
         }
@@ -174,14 +184,17 @@ final class ByteLevelBPETests: XCTestCase {
             XCTAssertEqual(out, [index, -index])
         }
         var out: [Int] = []
-        XCTAssertFalse(Array("nope".utf8).withUnsafeBufferPointer { cache.lookup($0, hash: WordCache.hash($0), into: &out) })
+        XCTAssertFalse(
+            Array("nope".utf8).withUnsafeBufferPointer { cache.lookup($0, hash: WordCache.hash($0), into: &out) })
         XCTAssertEqual(cache.count, 5000)
     }
 
     func testVeryLongWordsAndRuns() {
         let tokenizer = Fixtures.gpt2FromVocabAndMerges
-        for text in [String(repeating: "a", count: 5000), String(repeating: "ab", count: 2000),
-                     String(repeating: " ", count: 3000) + "x", String(repeating: "😀", count: 1000)] {
+        for text in [
+            String(repeating: "a", count: 5000), String(repeating: "ab", count: 2000),
+            String(repeating: " ", count: 3000) + "x", String(repeating: "😀", count: 1000),
+        ] {
             let ids = tokenizer.encode(text)
             XCTAssertSameScalars(tokenizer.decode(ids, skipSpecialTokens: false), text)
         }
@@ -193,7 +206,8 @@ final class ByteLevelBPETests: XCTestCase {
         let expected = lineEntries.map { ints($0["ids"]) }
         let mismatches = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: 8) { worker in
-            for index in stride(from: worker, to: lines.count, by: 8) where tokenizer.encode(lines[index]) != expected[index] {
+            for index in stride(from: worker, to: lines.count, by: 8)
+            where tokenizer.encode(lines[index]) != expected[index] {
                 mismatches.withLock { $0 += 1 }
             }
         }

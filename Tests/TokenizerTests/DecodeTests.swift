@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Tokenizer
 
 /// Decoding details: invalid UTF-8, special tokens, unknown ids, tokenization-space cleanup.
@@ -14,7 +15,10 @@ final class DecodeTests: XCTestCase {
         for entry in lossyCases {
             let ids = ints(entry["ids"])
             let want = entry["text"] as! String
-            XCTAssertSameScalars(tokenizer.decode(ids, skipSpecialTokens: false), want, "bytes \(ints(entry["bytes"]))")
+            XCTAssertSameScalars(
+                tokenizer.decode(ids, skipSpecialTokens: false), want,
+                "bytes "
+                    + "\(ints(entry["bytes"]))")
         }
     }
 

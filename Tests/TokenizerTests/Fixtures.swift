@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Tokenizer
 
 /// Paths of the committed fixtures and tokenizers loaded once for the whole suite
@@ -12,8 +13,9 @@ enum Fixtures {
     static let smallDirectory = root.appendingPathComponent("Tokenizer/bpe-small")
 
     static let gpt2FromVocabAndMerges: ByteLevelBPETokenizer = {
-        try! ByteLevelBPETokenizer(vocabularyURL: gpt2Directory.appendingPathComponent("vocab.json"),
-                                   mergesURL: gpt2Directory.appendingPathComponent("merges.txt"))
+        try! ByteLevelBPETokenizer(
+            vocabularyURL: gpt2Directory.appendingPathComponent("vocab.json"),
+            mergesURL: gpt2Directory.appendingPathComponent("merges.txt"))
     }()
 
     static let gpt2FromTokenizerJSON: ByteLevelBPETokenizer = {
@@ -21,10 +23,13 @@ enum Fixtures {
     }()
 
     /// The corpus as raw bytes, and its lines split on "\n" only.
-    static let corpusBytes: [UInt8] = [UInt8](try! Data(contentsOf: corpusDirectory.appendingPathComponent("hard-corpus.txt")))
+    static let corpusBytes: [UInt8] = [UInt8](
+        try! Data(contentsOf: corpusDirectory.appendingPathComponent("hard-corpus.txt")))
     static let corpusText = String(decoding: corpusBytes, as: UTF8.self)
-    static let corpusLines: [String] = corpusBytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        .map { String(decoding: $0, as: UTF8.self) }
+    static let corpusLines: [String] = corpusBytes.split(
+        separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false
+    )
+    .map { String(decoding: $0, as: UTF8.self) }
 
     static let gpt2Expected: [String: Any] = json(corpusDirectory.appendingPathComponent("gpt2-expected.json"))
     static let smallExpected: [String: Any] = json(smallDirectory.appendingPathComponent("expected.json"))
@@ -39,12 +44,12 @@ enum Fixtures {
     private static func foundationValue(_ value: JSONValue) -> Any {
         switch value {
         case .null: return NSNull()
-        case let .bool(b): return b
-        case let .integer(i): return i
-        case let .double(d): return d
-        case let .string(s): return s
-        case let .array(a): return a.map(foundationValue)
-        case let .object(o):
+        case .bool(let b): return b
+        case .integer(let i): return i
+        case .double(let d): return d
+        case .string(let s): return s
+        case .array(let a): return a.map(foundationValue)
+        case .object(let o):
             var dictionary: [String: Any] = [:]
             for member in o.members { dictionary[member.key] = foundationValue(member.value) }
             return dictionary
@@ -52,17 +57,22 @@ enum Fixtures {
     }
 
     static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("octavo-tokenizer-tests-\(UUID().uuidString)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "octavo-tokenizer-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
 }
 
 /// Strings equal scalar by scalar (Swift's `==` would accept canonically equivalent text).
-func XCTAssertSameScalars(_ actual: String, _ expected: String, _ message: @autoclosure () -> String = "",
-                          file: StaticString = #filePath, line: UInt = #line) {
+func XCTAssertSameScalars(
+    _ actual: String, _ expected: String, _ message: @autoclosure () -> String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
     if !actual.unicodeScalars.elementsEqual(expected.unicodeScalars) {
-        XCTFail("\(actual.debugDescription) is not scalar-equal to \(expected.debugDescription). \(message())", file: file, line: line)
+        XCTFail(
+            "\(actual.debugDescription) is not scalar-equal to \(expected.debugDescription). \(message())", file: file,
+            line: line)
     }
 }
 

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Tokenizer
 
 /// FLORES-200 codes: order, names, ids, and the unknown-code error with suggestions.

@@ -1,13 +1,16 @@
 import XCTest
+
 @testable import Tokenizer
 
 /// `decode` equal to NLLBTokenizer.decode (`.slow`) and NllbTokenizerFast.decode
 /// (`.fast`), with and without special tokens; streaming bytes.
 final class NLLBTokenizerDecodingTests: XCTestCase {
     func testDecodeMatchesTransformers() throws {
-        for (name, folder, preferring) in [("nllb-tiny", SentencePieceFixtures.nllbTiny, NLLBTokenizer.VocabularySource.sentencePieceModel),
-                                           ("nllb-tiny", SentencePieceFixtures.nllbTiny, .tokenizerJSON),
-                                           ("nllb-tiny-unigram", SentencePieceFixtures.nllbTinyUnigramFolder, .tokenizerJSON)] {
+        for (name, folder, preferring) in [
+            ("nllb-tiny", SentencePieceFixtures.nllbTiny, NLLBTokenizer.VocabularySource.sentencePieceModel),
+            ("nllb-tiny", SentencePieceFixtures.nllbTiny, .tokenizerJSON),
+            ("nllb-tiny-unigram", SentencePieceFixtures.nllbTinyUnigramFolder, .tokenizerJSON),
+        ] {
             let tokenizer = try NLLBTokenizer(folder: folder, preferring: preferring)
             let expected = try XCTUnwrap(SentencePieceFixtures.nllbExpected.tokenizers[name])
             for c in expected.cases {
@@ -41,8 +44,9 @@ final class NLLBTokenizerDecodingTests: XCTestCase {
             let ids = c.slow_ids.filter { !tokenizer.specialTokenIDs.contains($0) }
             var bytes: [UInt8] = []
             for (i, id) in ids.enumerated() { bytes += try XCTUnwrap(tokenizer.bytes(forToken: id, isFirst: i == 0)) }
-            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), tokenizer.decode(ids, skipSpecialTokens: true, style: .fast),
-                           SentencePieceFixtures.show(c.text))
+            XCTAssertEqual(
+                String(decoding: bytes, as: UTF8.self), tokenizer.decode(ids, skipSpecialTokens: true, style: .fast),
+                SentencePieceFixtures.show(c.text))
         }
         XCTAssertNil(tokenizer.bytes(forToken: tokenizer.vocabularySize, isFirst: false))
         XCTAssertNil(tokenizer.bytes(forToken: -5, isFirst: true))

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Tokenizer
 
 /// NLLB ids exactly equal to transformers 4.57.1's NLLBTokenizer (`encode`, style `.slow`)
@@ -15,7 +16,9 @@ final class NLLBTokenizerEncodingTests: XCTestCase {
         "A\u{30A}\u{301} \u{FB01}\u{301} e\u{301}\u{301}",
     ]
 
-    private func check(_ tokenizer: NLLBTokenizer, against name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func check(
+        _ tokenizer: NLLBTokenizer, against name: String, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let expected = try XCTUnwrap(SentencePieceFixtures.nllbExpected.tokenizers[name])
         XCTAssertEqual(tokenizer.vocabularySize, expected.vocab_size, file: file, line: line)
         var fastDiffering = Set<String>()
@@ -23,26 +26,35 @@ final class NLLBTokenizerEncodingTests: XCTestCase {
             let shown = SentencePieceFixtures.show(c.text)
             let ids = tokenizer.encode(c.text)
             XCTAssertEqual(ids, c.slow_ids, "slow ids of \(shown)", file: file, line: line)
-            XCTAssertEqual(tokenizer.encode(c.text, style: .fast), c.fast_ids, "fast ids of \(shown)", file: file, line: line)
+            XCTAssertEqual(
+                tokenizer.encode(c.text, style: .fast), c.fast_ids, "fast ids of \(shown)", file: file, line: line)
             if c.slow_ids != c.fast_ids { fastDiffering.insert(c.text) }
             for (language, pair) in c.source {
-                XCTAssertEqual(try tokenizer.encodeSource(c.text, language: language), pair.slow, "\(language) source \(shown)", file: file, line: line)
-                XCTAssertEqual(try tokenizer.encodeSource(c.text, language: language, style: .fast), pair.fast,
-                               "\(language) fast source \(shown)", file: file, line: line)
+                XCTAssertEqual(
+                    try tokenizer.encodeSource(c.text, language: language), pair.slow, "\(language) source \(shown)",
+                    file: file, line: line)
+                XCTAssertEqual(
+                    try tokenizer.encodeSource(c.text, language: language, style: .fast), pair.fast,
+                    "\(language) fast source \(shown)", file: file, line: line)
             }
             for (language, pair) in c.target {
-                XCTAssertEqual(try tokenizer.encodeTarget(c.text, language: language), pair.slow, "\(language) target \(shown)", file: file, line: line)
-                XCTAssertEqual(try tokenizer.encodeTarget(c.text, language: language, style: .fast), pair.fast,
-                               "\(language) fast target \(shown)", file: file, line: line)
+                XCTAssertEqual(
+                    try tokenizer.encodeTarget(c.text, language: language), pair.slow, "\(language) target \(shown)",
+                    file: file, line: line)
+                XCTAssertEqual(
+                    try tokenizer.encodeTarget(c.text, language: language, style: .fast), pair.fast,
+                    "\(language) fast target \(shown)", file: file, line: line)
             }
         }
-        XCTAssertEqual(fastDiffering, Self.fastDiscrepancies, "the slow/fast discrepancies changed", file: file, line: line)
+        XCTAssertEqual(
+            fastDiffering, Self.fastDiscrepancies, "the slow/fast discrepancies changed", file: file, line: line)
         // Random texts built to hit the slow/fast differences (a fifth of them differ).
         XCTAssertGreaterThan(expected.stress.filter { $0.slow != $0.fast }.count, 30, file: file, line: line)
         for c in expected.stress {
             let shown = SentencePieceFixtures.show(c.text)
             XCTAssertEqual(tokenizer.encode(c.text), c.slow, "slow ids of \(shown)", file: file, line: line)
-            XCTAssertEqual(tokenizer.encode(c.text, style: .fast), c.fast, "fast ids of \(shown)", file: file, line: line)
+            XCTAssertEqual(
+                tokenizer.encode(c.text, style: .fast), c.fast, "fast ids of \(shown)", file: file, line: line)
         }
     }
 
@@ -84,9 +96,11 @@ final class NLLBTokenizerEncodingTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nllb-legacy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.copyItem(at: SentencePieceFixtures.nllbTinyBPEModel,
-                                         to: folder.appendingPathComponent("sentencepiece.bpe.model"))
-        try Data(#"{"legacy_behaviour": true, "src_lang": "spa_Latn"}"#.utf8).write(to: folder.appendingPathComponent("tokenizer_config.json"))
+        try FileManager.default.copyItem(
+            at: SentencePieceFixtures.nllbTinyBPEModel,
+            to: folder.appendingPathComponent("sentencepiece.bpe.model"))
+        try Data(#"{"legacy_behaviour": true, "src_lang": "spa_Latn"}"#.utf8).write(
+            to: folder.appendingPathComponent("tokenizer_config.json"))
         let tokenizer = try NLLBTokenizer(folder: folder)
         XCTAssertTrue(tokenizer.legacyBehaviour)
         XCTAssertEqual(tokenizer.defaultSourceLanguage, "spa_Latn")

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Tokenizer
 
 /// Missing, damaged and inconsistent tokenizer folders give typed errors.
@@ -31,8 +32,11 @@ final class NLLBTokenizerErrorTests: XCTestCase {
         }
         let nowhere = empty.appendingPathComponent("nope")
         XCTAssertThrowsError(try NLLBTokenizer(folder: nowhere))
-        XCTAssertThrowsError(try NLLBTokenizer(sentencePieceModel: nowhere.appendingPathComponent("x.model"))) { error in
-            guard case .sentencePiece(.fileNotFound, _)? = error as? NLLBTokenizerError else { return XCTFail("\(error)") }
+        XCTAssertThrowsError(try NLLBTokenizer(sentencePieceModel: nowhere.appendingPathComponent("x.model"))) {
+            error in
+            guard case .sentencePiece(.fileNotFound, _)? = error as? NLLBTokenizerError else {
+                return XCTFail("\(error)")
+            }
         }
     }
 
@@ -40,7 +44,9 @@ final class NLLBTokenizerErrorTests: XCTestCase {
         let model = try fixture("sentencepiece.bpe.model")
         let dir = try folder(["sentencepiece.bpe.model": model.prefix(model.count / 2)])
         XCTAssertThrowsError(try NLLBTokenizer(folder: dir)) { error in
-            guard case .sentencePiece(.malformedProtobuf, _)? = error as? NLLBTokenizerError else { return XCTFail("\(error)") }
+            guard case .sentencePiece(.malformedProtobuf, _)? = error as? NLLBTokenizerError else {
+                return XCTFail("\(error)")
+            }
         }
     }
 
@@ -52,12 +58,14 @@ final class NLLBTokenizerErrorTests: XCTestCase {
         XCTAssertThrowsError(try NLLBTokenizer(folder: folder(["tokenizer.json": Data("[1, 2]".utf8)]))) { error in
             guard case .invalidJSON? = error as? NLLBTokenizerError else { return XCTFail("\(error)") }
         }
-        let wordPiece = #"{"model": {"type": "WordPiece", "vocab": {}}, "pre_tokenizer": {"type": "Metaspace", "replacement": "▁"}}"#
+        let wordPiece =
+            #"{"model": {"type": "WordPiece", "vocab": {}}, "pre_tokenizer": {"type": "Metaspace", "replacement": "▁"}}"#
         XCTAssertThrowsError(try NLLBTokenizer(folder: folder(["tokenizer.json": Data(wordPiece.utf8)]))) { error in
             guard case .unsupportedTokenizerJSON? = error as? NLLBTokenizerError else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".contains("WordPiece"))
         }
-        let byteLevel = #"{"model": {"type": "BPE", "vocab": {}, "merges": []}, "pre_tokenizer": {"type": "ByteLevel"}}"#
+        let byteLevel =
+            #"{"model": {"type": "BPE", "vocab": {}, "merges": []}, "pre_tokenizer": {"type": "ByteLevel"}}"#
         XCTAssertThrowsError(try NLLBTokenizer(folder: folder(["tokenizer.json": Data(byteLevel.utf8)]))) { error in
             guard case .unsupportedTokenizerJSON? = error as? NLLBTokenizerError else { return XCTFail("\(error)") }
         }
@@ -68,13 +76,17 @@ final class NLLBTokenizerErrorTests: XCTestCase {
         var decoder = config["added_tokens_decoder"] as! [String: Any]
         decoder["1247"] = ["content": "fra_Latn", "special": true]
         config["added_tokens_decoder"] = decoder
-        let dir = try folder(["tokenizer.json": fixture("tokenizer.json"),
-                              "tokenizer_config.json": JSONSerialization.data(withJSONObject: config)])
+        let dir = try folder([
+            "tokenizer.json": fixture("tokenizer.json"),
+            "tokenizer_config.json": JSONSerialization.data(withJSONObject: config),
+        ])
         XCTAssertThrowsError(try NLLBTokenizer(folder: dir)) { error in
             guard case .inconsistentFiles? = error as? NLLBTokenizerError else { return XCTFail("\(error)") }
         }
-        let badConfig = try folder(["sentencepiece.bpe.model": fixture("sentencepiece.bpe.model"),
-                                    "tokenizer_config.json": Data("{not json".utf8)])
+        let badConfig = try folder([
+            "sentencepiece.bpe.model": fixture("sentencepiece.bpe.model"),
+            "tokenizer_config.json": Data("{not json".utf8),
+        ])
         XCTAssertThrowsError(try NLLBTokenizer(folder: badConfig)) { error in
             guard case .invalidJSON? = error as? NLLBTokenizerError else { return XCTFail("\(error)") }
         }

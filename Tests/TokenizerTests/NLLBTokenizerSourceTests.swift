@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Tokenizer
 
 /// The two ways to load the NLLB tokenizer (`sentencepiece.bpe.model` or `tokenizer.json`)
@@ -49,7 +50,9 @@ final class NLLBTokenizerSourceTests: XCTestCase {
             XCTAssertEqual(tokenizer.languageCodes, FloresLanguages.codes)
             XCTAssertEqual(tokenizer.maskID, 1403)
             for text in ["Hello world", "  Der schnelle   Fuchs ", "敏捷的棕色狐狸 eng_Latn </s>"] {
-                XCTAssertEqual(try tokenizer.encodeSource(text, language: "spa_Latn"), try reference.encodeSource(text, language: "spa_Latn"))
+                XCTAssertEqual(
+                    try tokenizer.encodeSource(text, language: "spa_Latn"),
+                    try reference.encodeSource(text, language: "spa_Latn"))
             }
         }
     }
@@ -69,10 +72,13 @@ final class NLLBTokenizerSourceTests: XCTestCase {
         list[2]["content"] = " "
         normalizer["normalizers"] = list
         json["normalizer"] = normalizer
-        json["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [
-            ["type": "WhitespaceSplit"],
-            ["type": "Metaspace", "replacement": "\u{2581}", "add_prefix_space": true],
-        ]]
+        json["pre_tokenizer"] = [
+            "type": "Sequence",
+            "pretokenizers": [
+                ["type": "WhitespaceSplit"],
+                ["type": "Metaspace", "replacement": "\u{2581}", "add_prefix_space": true],
+            ],
+        ]
         let folder = try copyFolder([])
         defer { try? FileManager.default.removeItem(at: folder) }
         try JSONSerialization.data(withJSONObject: json).write(to: folder.appendingPathComponent("tokenizer.json"))
@@ -109,8 +115,9 @@ final class NLLBTokenizerSourceTests: XCTestCase {
 
     func testBareModelLayouts() throws {
         let expected = try XCTUnwrap(SentencePieceFixtures.nllbExpected.tokenizers["nllb-tiny"]?.bare_model_layout)
-        let transformersLayout = try NLLBTokenizer(sentencePieceModel: SentencePieceFixtures.nllbTinyBPEModel,
-                                                   bareModelLayout: .transformersBareModel)
+        let transformersLayout = try NLLBTokenizer(
+            sentencePieceModel: SentencePieceFixtures.nllbTinyBPEModel,
+            bareModelLayout: .transformersBareModel)
         XCTAssertEqual(transformersLayout.vocabularySize, expected.vocab_size)
         for (token, id) in expected.ids {
             XCTAssertEqual(transformersLayout.id(forToken: token), id, token)
@@ -130,8 +137,11 @@ final class NLLBTokenizerSourceTests: XCTestCase {
         let spm = try SentencePieceProcessor(contentsOf: SentencePieceFixtures.tinyUnigramModel)
         // Texts with special tokens typed in are split by NLLB first; leave them out here.
         for c in SentencePieceFixtures.spmExpected.models["tiny-unigram"]!.stress
-        where !["<s>", "</s>", "<unk>", "<pad>", "<mask>"].contains(where: { Array(c.text.utf8).containsSequence(Array($0.utf8)) }) {
-            XCTAssertEqual(tokenizer.encode(c.text), c.ids.map { $0 == 0 ? 3 : $0 + 1 }, SentencePieceFixtures.show(c.text))
+        where !["<s>", "</s>", "<unk>", "<pad>", "<mask>"].contains(where: {
+            Array(c.text.utf8).containsSequence(Array($0.utf8))
+        }) {
+            XCTAssertEqual(
+                tokenizer.encode(c.text), c.ids.map { $0 == 0 ? 3 : $0 + 1 }, SentencePieceFixtures.show(c.text))
         }
         XCTAssertEqual(tokenizer.vocabularySize, spm.vocabularySize + 1 + 202 + 1)
     }

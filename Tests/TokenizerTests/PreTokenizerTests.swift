@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Tokenizer
 
 /// GPT-2's split regex and byte table, piece by piece.
@@ -12,8 +13,9 @@ final class PreTokenizerTests: XCTestCase {
             let text = entry["text"] as! String
             let want = entry["pieces"] as! [String]
             let got = ByteLevelPreTokenizer.split(text)
-            XCTAssertTrue(got.elementsEqual(want, by: { $0.unicodeScalars.elementsEqual($1.unicodeScalars) }),
-                          "\(text.debugDescription): got \(got), HF \(want)")
+            XCTAssertTrue(
+                got.elementsEqual(want, by: { $0.unicodeScalars.elementsEqual($1.unicodeScalars) }),
+                "\(text.debugDescription): got \(got), HF \(want)")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import ReaderCorpus
 import XCTest
+
 @testable import Tokenizer
 
 /// Replays Tests/Fixtures/ReaderCorpus/sentencepiece.json: mutated `.model` files. Where the
@@ -28,8 +29,10 @@ final class SentencePieceCorpusTests: XCTestCase {
                 disagreements.append("\(label): not a SentencePieceError: \(error)")
             }
         }
-        print("sentencepiece corpus: \(corpus.cases.count) cases (\(corpus.cases.filter(\.accepted).count) accepted), "
-              + "\(disagreements.count) disagreements:\n" + disagreements.joined(separator: "\n"))
+        print(
+            "sentencepiece corpus: \(corpus.cases.count) cases (\(corpus.cases.filter(\.accepted).count) "
+                + "accepted), "
+                + "\(disagreements.count) disagreements:\n" + disagreements.joined(separator: "\n"))
         XCTAssertTrue(disagreements.isEmpty, disagreements.joined(separator: "\n"))
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Tokenizer
 
 /// `decode` equal to `SentencePieceProcessor.decode(ids)`, and streaming bytes
@@ -9,7 +10,10 @@ final class SentencePieceDecodingTests: XCTestCase {
             let processor = try SentencePieceProcessor(contentsOf: url)
             let expected = try XCTUnwrap(SentencePieceFixtures.spmExpected.models[name])
             for c in expected.cases {
-                XCTAssertEqual(processor.decode(c.ids), c.decoded, "\(name): decode of \(SentencePieceFixtures.show(c.text))")
+                XCTAssertEqual(
+                    processor.decode(c.ids), c.decoded,
+                    "\(name): decode of "
+                        + "\(SentencePieceFixtures.show(c.text))")
             }
             for d in expected.decodes {
                 XCTAssertEqual(processor.decode(d.ids), d.decoded, "\(name): decode of \(d.ids)")
@@ -27,8 +31,9 @@ final class SentencePieceDecodingTests: XCTestCase {
                     // "first" while nothing visible has been produced, as sentencepiece decides it.
                     bytes += try XCTUnwrap(processor.bytes(forToken: id, isFirst: bytes.isEmpty))
                 }
-                XCTAssertEqual(String(decoding: bytes, as: UTF8.self), c.decoded,
-                               "\(name): streamed \(SentencePieceFixtures.show(c.text))")
+                XCTAssertEqual(
+                    String(decoding: bytes, as: UTF8.self), c.decoded,
+                    "\(name): streamed \(SentencePieceFixtures.show(c.text))")
             }
         }
     }

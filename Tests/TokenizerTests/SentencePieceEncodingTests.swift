@@ -1,10 +1,13 @@
 import XCTest
+
 @testable import Tokenizer
 
 /// Ids, pieces and normalized text exactly equal to the `sentencepiece` library
 /// (0.2.3) on the hard corpus, for a BPE model (NLLB-like) and two unigram models.
 final class SentencePieceEncodingTests: XCTestCase {
-    private func check(model url: URL, expectations name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func check(model url: URL, expectations name: String, file: StaticString = #filePath, line: UInt = #line)
+        throws
+    {
         let processor = try SentencePieceProcessor(contentsOf: url)
         guard let expected = SentencePieceFixtures.spmExpected.models[name] else {
             return XCTFail("no expectations for \(name)", file: file, line: line)
@@ -20,7 +23,8 @@ final class SentencePieceEncodingTests: XCTestCase {
         }
         XCTAssertFalse(expected.stress.isEmpty)
         for c in expected.stress {
-            XCTAssertEqual(processor.encode(c.text), c.ids, "ids of \(SentencePieceFixtures.show(c.text))", file: file, line: line)
+            XCTAssertEqual(
+                processor.encode(c.text), c.ids, "ids of \(SentencePieceFixtures.show(c.text))", file: file, line: line)
         }
     }
 

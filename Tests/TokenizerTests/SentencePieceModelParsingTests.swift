@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Tokenizer
 
 /// The protobuf reader and `SentencePieceModel` loading: fields, defaults, and typed
@@ -96,7 +97,9 @@ final class SentencePieceModelParsingTests: XCTestCase {
             }
         }
         // Text files that people mistake for models.
-        for text in ["version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 4852054\n", "<unk>\t0\n<s>\t0\n", ""] {
+        for text in [
+            "version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 4852054\n", "<unk>\t0\n<s>\t0\n", "",
+        ] {
             XCTAssertThrowsError(try SentencePieceModel(serialized: Array(text.utf8))) { error in
                 XCTAssertTrue(error is SentencePieceError, "\(error)")
             }
@@ -106,12 +109,18 @@ final class SentencePieceModelParsingTests: XCTestCase {
     func testMalformedWireData() {
         // field 1 (pieces), length 200 but only 2 bytes follow
         XCTAssertThrowsError(try SentencePieceModel(serialized: [0x0A, 0xC8, 0x01, 0x0A, 0x00])) { error in
-            XCTAssertEqual(error as? SentencePieceError,
-                           .malformedProtobuf(offset: 1, reason: "length-delimited field of 200 bytes runs past the end of the data"))
+            XCTAssertEqual(
+                error as? SentencePieceError,
+                .malformedProtobuf(
+                    offset: 1,
+                    reason: "length-delimited field of 200 bytes runs past "
+                        + "the end of the data"))
         }
         // unterminated varint
         XCTAssertThrowsError(try SentencePieceModel(serialized: [0x08, 0xFF, 0xFF])) { error in
-            guard case .malformedProtobuf(let offset, _)? = error as? SentencePieceError else { return XCTFail("\(error)") }
+            guard case .malformedProtobuf(let offset, _)? = error as? SentencePieceError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(offset, 1)
         }
         // wire type 7 does not exist
@@ -124,8 +133,10 @@ final class SentencePieceModelParsingTests: XCTestCase {
             XCTAssertEqual(error as? SentencePieceError, .invalidModel(reason: "the model has no pieces"))
         }
         // a message with only unknown fields (varint, fixed64, fixed32, group) parses but has no pieces
-        let unknownOnly: [UInt8] = [0xF8, 0x01, 0x05, 0xF9, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0xFD, 0x01, 1, 2, 3, 4,
-                                    0xFB, 0x01, 0x08, 0x01, 0xFC, 0x01]
+        let unknownOnly: [UInt8] = [
+            0xF8, 0x01, 0x05, 0xF9, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0xFD, 0x01, 1, 2, 3, 4,
+            0xFB, 0x01, 0x08, 0x01, 0xFC, 0x01,
+        ]
         XCTAssertThrowsError(try SentencePieceModel(serialized: unknownOnly)) { error in
             XCTAssertEqual(error as? SentencePieceError, .invalidModel(reason: "the model has no pieces"))
         }
@@ -136,24 +147,35 @@ final class SentencePieceModelParsingTests: XCTestCase {
         var trainer = SentencePieceModel.TrainerSpec()
         trainer.modelType = .bpe
         let normalizer = SentencePieceModel.NormalizerSpec()
-        XCTAssertThrowsError(try SentencePieceModel(pieces: [.init(piece: "a", score: 0)], trainerSpec: trainer, normalizerSpec: normalizer))
+        XCTAssertThrowsError(
+            try SentencePieceModel(
+                pieces: [.init(piece: "a", score: 0)], trainerSpec: trainer, normalizerSpec: normalizer))
         // A duplicate piece is refused when the model is put to use (the processor's tries find it).
-        let duplicated = try SentencePieceModel(pieces: [unk, .init(piece: "a", score: 0), .init(piece: "a", score: -1)],
-                                                trainerSpec: trainer, normalizerSpec: normalizer)
+        let duplicated = try SentencePieceModel(
+            pieces: [unk, .init(piece: "a", score: 0), .init(piece: "a", score: -1)],
+            trainerSpec: trainer, normalizerSpec: normalizer)
         XCTAssertThrowsError(try SentencePieceProcessor(model: duplicated)) { error in
             XCTAssertTrue("\(error)".contains("defined twice"), "\(error)")
         }
-        XCTAssertThrowsError(try SentencePieceModel(pieces: [unk, .init(piece: "", score: 0)], trainerSpec: trainer, normalizerSpec: normalizer))
-        XCTAssertThrowsError(try SentencePieceModel(pieces: [unk, .init(piece: "<0x41>", score: 0, type: .byte)],
-                                                    trainerSpec: trainer, normalizerSpec: normalizer))
+        XCTAssertThrowsError(
+            try SentencePieceModel(
+                pieces: [unk, .init(piece: "", score: 0)], trainerSpec: trainer, normalizerSpec: normalizer))
+        XCTAssertThrowsError(
+            try SentencePieceModel(
+                pieces: [unk, .init(piece: "<0x41>", score: 0, type: .byte)],
+                trainerSpec: trainer, normalizerSpec: normalizer))
         trainer.byteFallback = true
-        XCTAssertThrowsError(try SentencePieceModel(pieces: [unk, .init(piece: "<0x41>", score: 0, type: .byte)],
-                                                    trainerSpec: trainer, normalizerSpec: normalizer)) { error in
+        XCTAssertThrowsError(
+            try SentencePieceModel(
+                pieces: [unk, .init(piece: "<0x41>", score: 0, type: .byte)],
+                trainerSpec: trainer, normalizerSpec: normalizer)
+        ) { error in
             XCTAssertTrue("\(error)".contains("no byte piece for 0x0"), "\(error)")
         }
         trainer.byteFallback = false
         trainer.modelType = .word
-        XCTAssertThrowsError(try SentencePieceModel(pieces: [unk], trainerSpec: trainer, normalizerSpec: normalizer)) { error in
+        XCTAssertThrowsError(try SentencePieceModel(pieces: [unk], trainerSpec: trainer, normalizerSpec: normalizer)) {
+            error in
             XCTAssertEqual(error as? SentencePieceError, .unsupportedModelType("WORD"))
         }
         trainer.modelType = .bpe
@@ -174,10 +196,13 @@ final class SentencePieceModelParsingTests: XCTestCase {
         for _ in 0..<50 {
             let units = 1 + Int(generator.next() % 64)
             var blob: [UInt8] = [UInt8(units * 4 & 0xFF), UInt8(units * 4 >> 8), 0, 0]
-            for _ in 0..<(units * 4 + Int(generator.next() % 32)) { blob.append(UInt8(truncatingIfNeeded: generator.next())) }
+            for _ in 0..<(units * 4 + Int(generator.next() % 32)) {
+                blob.append(UInt8(truncatingIfNeeded: generator.next()))
+            }
             var spec = SentencePieceModel.NormalizerSpec()
             spec.precompiledCharsmap = blob
-            let model = try SentencePieceModel(pieces: [unk, .init(piece: "a", score: -1)], trainerSpec: trainer, normalizerSpec: spec)
+            let model = try SentencePieceModel(
+                pieces: [unk, .init(piece: "a", score: -1)], trainerSpec: trainer, normalizerSpec: spec)
             guard let processor = try? SentencePieceProcessor(model: model) else { continue }
             _ = processor.encode("abc \u{0} \u{FF} é 漢字 \u{1F600}")
         }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Tokenizer
 
 /// Normalization exactly like `SentencePieceProcessor.normalize` (nmt_nfkc and nfkc
@@ -9,7 +10,10 @@ final class SentencePieceNormalizationTests: XCTestCase {
             let processor = try SentencePieceProcessor(contentsOf: url)
             let expected = try XCTUnwrap(SentencePieceFixtures.spmExpected.models[name])
             for c in expected.cases {
-                XCTAssertEqual(processor.normalize(c.text), c.normalized, "\(name): \(SentencePieceFixtures.show(c.text))")
+                XCTAssertEqual(
+                    processor.normalize(c.text), c.normalized,
+                    "\(name): "
+                        + "\(SentencePieceFixtures.show(c.text))")
             }
         }
     }
@@ -21,13 +25,13 @@ final class SentencePieceNormalizationTests: XCTestCase {
         XCTAssertEqual(p.normalize("\t\n"), "")
         XCTAssertEqual(p.normalize("  Hello   world  "), "▁Hello▁world")
         XCTAssertEqual(p.normalize("Hello\tworld"), "▁Hello▁world")
-        XCTAssertEqual(p.normalize("ＨＥＬＬＯ"), "▁HELLO")            // full width
-        XCTAssertEqual(p.normalize("ﬁ"), "▁fi")                          // ligature
-        XCTAssertEqual(p.normalize("e\u{301}"), "▁\u{E9}")               // combining -> composed
+        XCTAssertEqual(p.normalize("ＨＥＬＬＯ"), "▁HELLO")  // full width
+        XCTAssertEqual(p.normalize("ﬁ"), "▁fi")  // ligature
+        XCTAssertEqual(p.normalize("e\u{301}"), "▁\u{E9}")  // combining -> composed
         XCTAssertEqual(p.normalize("\u{1100}\u{1161}\u{11A8}"), "▁\u{AC01}")  // conjoining jamo
-        XCTAssertEqual(p.normalize("ｶﾞ"), "▁\u{30AC}")                   // half-width kana + voiced mark
-        XCTAssertEqual(p.normalize("a\u{3000}b"), "▁a▁b")               // ideographic space
-        XCTAssertEqual(p.normalize("▁x"), "▁x")                          // U+2581 in the input is a space
+        XCTAssertEqual(p.normalize("ｶﾞ"), "▁\u{30AC}")  // half-width kana + voiced mark
+        XCTAssertEqual(p.normalize("a\u{3000}b"), "▁a▁b")  // ideographic space
+        XCTAssertEqual(p.normalize("▁x"), "▁x")  // U+2581 in the input is a space
     }
 
     func testIdentityNormalizationKeepsText() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Tokenizer
 
 /// Paths and golden data shared by the SentencePiece and NLLB tests.
@@ -120,6 +121,8 @@ enum SentencePieceFixtures {
 
     /// A readable form of a string for failure messages (escapes invisible characters).
     static func show(_ s: String) -> String {
-        s.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F ? String($0) : "\\u{\(String($0.value, radix: 16))}" }.joined()
+        s.unicodeScalars.map {
+            $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F ? String($0) : "\\u{\(String($0.value, radix: 16))}"
+        }.joined()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Tokenizer
 
 /// `SentenceSplitter`: exact pieces and offsets for each rule, layout-preserving
@@ -14,8 +15,9 @@ final class SentenceSplitterTests: XCTestCase {
     // MARK: - Sentence boundaries
 
     func testSplitsAtTerminatorsAndKeepsPunctuation() {
-        XCTAssertEqual(sentences("Hello world. How are you? I'm fine! Really…"),
-                       ["Hello world.", "How are you?", "I'm fine!", "Really…"])
+        XCTAssertEqual(
+            sentences("Hello world. How are you? I'm fine! Really…"),
+            ["Hello world.", "How are you?", "I'm fine!", "Really…"])
         XCTAssertEqual(sentences("Really?! Yes!!! OK... Then"), ["Really?!", "Yes!!!", "OK...", "Then"])
         XCTAssertEqual(sentences("No terminator at all"), ["No terminator at all"])
     }
@@ -35,58 +37,69 @@ final class SentenceSplitterTests: XCTestCase {
 
     func testClosingQuotesAndBracketsStayWithTheSentence() {
         XCTAssertEqual(sentences("He said \"Stop.\" Then he left."), ["He said \"Stop.\"", "Then he left."])
-        XCTAssertEqual(sentences("She smiled. “Hello.” (It was late.) Done."),
-                       ["She smiled.", "“Hello.”", "(It was late.)", "Done."])
+        XCTAssertEqual(
+            sentences("She smiled. “Hello.” (It was late.) Done."),
+            ["She smiled.", "“Hello.”", "(It was late.)", "Done."])
         XCTAssertEqual(sentences("«Viens !» Il partit."), ["«Viens !»", "Il partit."])
     }
 
     func testLowerCaseContinuationDoesNotSplit() {
         XCTAssertEqual(sentences("\"Stop!\" she cried. Then silence."), ["\"Stop!\" she cried.", "Then silence."])
-        XCTAssertEqual(sentences("Wait... what happened? Nothing… really. I waited... Then it came."),
-                       ["Wait... what happened?", "Nothing… really.", "I waited...", "Then it came."])
+        XCTAssertEqual(
+            sentences("Wait... what happened? Nothing… really. I waited... Then it came."),
+            ["Wait... what happened?", "Nothing… really.", "I waited...", "Then it came."])
         XCTAssertEqual(sentences("It weighs approx. five kilos."), ["It weighs approx. five kilos."])
     }
 
     func testAbbreviationsDoNotEndSentences() {
-        XCTAssertEqual(sentences("Mr. Smith met Dr. Jones at St. Mary's. They talked."),
-                       ["Mr. Smith met Dr. Jones at St. Mary's.", "They talked."])
+        XCTAssertEqual(
+            sentences("Mr. Smith met Dr. Jones at St. Mary's. They talked."),
+            ["Mr. Smith met Dr. Jones at St. Mary's.", "They talked."])
         XCTAssertEqual(sentences("It was Ali vs. Frazier. Great fight."), ["It was Ali vs. Frazier.", "Great fight."])
         XCTAssertEqual(sentences("(Mrs. Brown) left. Bye."), ["(Mrs. Brown) left.", "Bye."])
         XCTAssertEqual(sentences("MR. BIG arrived. Yes."), ["MR. BIG arrived.", "Yes."])
     }
 
     func testEtceteraEndsASentenceOnlyBeforeACapital() {
-        XCTAssertEqual(sentences("We bought apples, pears, etc. and then left. Then we ate, etc. Later it rained."),
-                       ["We bought apples, pears, etc. and then left.", "Then we ate, etc.", "Later it rained."])
+        XCTAssertEqual(
+            sentences("We bought apples, pears, etc. and then left. Then we ate, etc. Later it rained."),
+            ["We bought apples, pears, etc. and then left.", "Then we ate, etc.", "Later it rained."])
     }
 
     func testInitialismsAndInitials() {
-        XCTAssertEqual(sentences("He moved to the U.S. Army base. It was big."),
-                       ["He moved to the U.S. Army base.", "It was big."])
-        XCTAssertEqual(sentences("Bring fruit, e.g. Apples, i.e. Something sweet. Fine."),
-                       ["Bring fruit, e.g. Apples, i.e. Something sweet.", "Fine."])
-        XCTAssertEqual(sentences("J. R. R. Tolkien wrote it. Then he slept."),
-                       ["J. R. R. Tolkien wrote it.", "Then he slept."])
-        XCTAssertEqual(sentences("We met at 5 p.m. Then we left. At 6 p.m. sharp it ended."),
-                       ["We met at 5 p.m.", "Then we left.", "At 6 p.m. sharp it ended."])
+        XCTAssertEqual(
+            sentences("He moved to the U.S. Army base. It was big."),
+            ["He moved to the U.S. Army base.", "It was big."])
+        XCTAssertEqual(
+            sentences("Bring fruit, e.g. Apples, i.e. Something sweet. Fine."),
+            ["Bring fruit, e.g. Apples, i.e. Something sweet.", "Fine."])
+        XCTAssertEqual(
+            sentences("J. R. R. Tolkien wrote it. Then he slept."),
+            ["J. R. R. Tolkien wrote it.", "Then he slept."])
+        XCTAssertEqual(
+            sentences("We met at 5 p.m. Then we left. At 6 p.m. sharp it ended."),
+            ["We met at 5 p.m.", "Then we left.", "At 6 p.m. sharp it ended."])
     }
 
     func testNumberAbbreviationsOnlyBeforeNumbers() {
-        XCTAssertEqual(sentences("No. 5 was there. See Fig. 2 and Jan. 2024 notes. I said no. Then left."),
-                       ["No. 5 was there.", "See Fig. 2 and Jan. 2024 notes.", "I said no.", "Then left."])
+        XCTAssertEqual(
+            sentences("No. 5 was there. See Fig. 2 and Jan. 2024 notes. I said no. Then left."),
+            ["No. 5 was there.", "See Fig. 2 and Jan. 2024 notes.", "I said no.", "Then left."])
     }
 
     func testDecimalsURLsAndEmailsDoNotSplit() {
         XCTAssertEqual(sentences("Pi is 3.14 roughly. Yes."), ["Pi is 3.14 roughly.", "Yes."])
-        XCTAssertEqual(sentences("Write to hi@example.com or see example.com/a.b?x=1 for more. Thanks."),
-                       ["Write to hi@example.com or see example.com/a.b?x=1 for more.", "Thanks."])
+        XCTAssertEqual(
+            sentences("Write to hi@example.com or see example.com/a.b?x=1 for more. Thanks."),
+            ["Write to hi@example.com or see example.com/a.b?x=1 for more.", "Thanks."])
         XCTAssertEqual(sentences("Visit example.com. Then rest."), ["Visit example.com.", "Then rest."])
     }
 
     func testNumberedListsKeepTheirMarker() {
         let split = splitter.split("1. First item\n2. Second item. Done.\na. Sub item\nIV. Part four")
-        XCTAssertEqual(split.paragraphs.map { $0.sentences.map { String($0.text) } },
-                       [["1. First item"], ["2. Second item.", "Done."], ["a. Sub item"], ["IV. Part four"]])
+        XCTAssertEqual(
+            split.paragraphs.map { $0.sentences.map { String($0.text) } },
+            [["1. First item"], ["2. Second item.", "Done."], ["a. Sub item"], ["IV. Part four"]])
         XCTAssertEqual(sentences("He counted to 3. Then stopped."), ["He counted to 3.", "Then stopped."])
     }
 
@@ -113,14 +126,17 @@ final class SentenceSplitterTests: XCTestCase {
         let text = "  Para one. Sentence two.\n\nPara two.\r\n \r\n\tPara three \n"
         let split = splitter.split(text)
         XCTAssertEqual(split.leadingWhitespace, "  ")
-        XCTAssertEqual(split.paragraphs.map { String(split.source[$0.range]) },
-                       ["Para one. Sentence two.", "Para two.", "Para three"])
+        XCTAssertEqual(
+            split.paragraphs.map { String(split.source[$0.range]) },
+            ["Para one. Sentence two.", "Para two.", "Para three"])
         XCTAssertEqual(split.paragraphs.map { String($0.separator) }, ["\n\n", "\r\n \r\n\t", ""])
         XCTAssertEqual(split.trailingWhitespace, " \n")
-        XCTAssertEqual(try split.reassemble(split.sentences.map { $0.text.uppercased() }),
-                       "  PARA ONE. SENTENCE TWO.\n\nPARA TWO.\r\n \r\n\tPARA THREE \n")
-        XCTAssertEqual(try split.reassemble(["A", "B", "C", "D"], keepingOuterWhitespace: false),
-                       "A B\n\nC\r\n \r\n\tD")
+        XCTAssertEqual(
+            try split.reassemble(split.sentences.map { $0.text.uppercased() }),
+            "  PARA ONE. SENTENCE TWO.\n\nPARA TWO.\r\n \r\n\tPARA THREE \n")
+        XCTAssertEqual(
+            try split.reassemble(["A", "B", "C", "D"], keepingOuterWhitespace: false),
+            "A B\n\nC\r\n \r\n\tD")
     }
 
     func testSingleSpaceVersusOriginalWhitespaceJoin() throws {
@@ -158,7 +174,7 @@ final class SentenceSplitterTests: XCTestCase {
 
     func testLongSentenceIsCutAtTheBestClauseBoundary() throws {
         let first = String(repeating: "word ", count: 20) + "then; "  // semicolon near character 106
-        let middle = String(repeating: "more, ", count: 8)              // commas after it
+        let middle = String(repeating: "more, ", count: 8)  // commas after it
         let sentence = first + middle + String(repeating: "tail ", count: 10) + "end."
         let split = splitter.split(sentence, limit: .characters(160))
         let pieces = split.sentences.map { String($0.text) }
@@ -190,8 +206,9 @@ final class SentenceSplitterTests: XCTestCase {
         XCTAssertEqual(pieces.count, 50)
         // A single grapheme over the limit is kept whole rather than broken.
         let family = "👨‍👩‍👧‍👦"
-        XCTAssertEqual(splitter.split(family + family, limit: .characters(2)).sentences.map { String($0.text) },
-                       [family, family])
+        XCTAssertEqual(
+            splitter.split(family + family, limit: .characters(2)).sentences.map { String($0.text) },
+            [family, family])
     }
 
     func testCJKWithoutSpacesIsCutAfterFullWidthCommas() {
@@ -220,18 +237,22 @@ final class SentenceSplitterTests: XCTestCase {
     }
 
     func testDegenerateLimitsStillTerminate() {
-        XCTAssertEqual(splitter.split("ab cd", limit: .characters(0)).sentences.map { String($0.text) },
-                       ["a", "b", "c", "d"])
-        XCTAssertEqual(splitter.split("ab", limit: .tokens(0, count: { $0.count })).sentences.map { String($0.text) },
-                       ["a", "b"])
+        XCTAssertEqual(
+            splitter.split("ab cd", limit: .characters(0)).sentences.map { String($0.text) },
+            ["a", "b", "c", "d"])
+        XCTAssertEqual(
+            splitter.split("ab", limit: .tokens(0, count: { $0.count })).sentences.map { String($0.text) },
+            ["a", "b"])
     }
 
     // MARK: - Totality
 
     func testRandomTextTilesTheSourceExactly() throws {
-        let alphabet: [String] = ["a", "B", "é", "e\u{301}", " ", "  ", "\n", "\n\n", "\r\n", "\t", ".", "...", "!",
-                                  "?", "…", "。", "！", "\"", "”", "(", ")", "Mr", "U.S", "3", "1", ",", ";", "字",
-                                  "🙂", "👨‍👩‍👧", "\u{3000}", "\u{2028}", "\u{85}", "।", "؟"]
+        let alphabet: [String] = [
+            "a", "B", "é", "e\u{301}", " ", "  ", "\n", "\n\n", "\r\n", "\t", ".", "...", "!",
+            "?", "…", "。", "！", "\"", "”", "(", ")", "Mr", "U.S", "3", "1", ",", ";", "字",
+            "🙂", "👨‍👩‍👧", "\u{3000}", "\u{2028}", "\u{85}", "।", "؟",
+        ]
         var generator = SplitterTestRandom(seed: 42)
         for round in 0..<300 {
             let length = Int(generator.next() % 60)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Tokenizer
 
 final class StreamingDecoderTests: XCTestCase {
@@ -34,8 +35,9 @@ final class StreamingDecoderTests: XCTestCase {
         for text in Fixtures.corpusLines {
             let ids = tokenizer.encode(text)
             XCTAssertSameScalars(stream(ids, tokenizer).joined(), tokenizer.decode(ids, skipSpecialTokens: false))
-            XCTAssertSameScalars(stream(ids, tokenizer, skipSpecialTokens: true).joined(),
-                                 tokenizer.decode(ids, skipSpecialTokens: true))
+            XCTAssertSameScalars(
+                stream(ids, tokenizer, skipSpecialTokens: true).joined(),
+                tokenizer.decode(ids, skipSpecialTokens: true))
         }
     }
 
@@ -44,7 +46,8 @@ final class StreamingDecoderTests: XCTestCase {
         let tokenizer = Fixtures.gpt2FromVocabAndMerges
         for entry in Fixtures.gpt2Expected["lossy_decode"] as! [[String: Any]] {
             let ids = ints(entry["ids"])
-            XCTAssertSameScalars(stream(ids, tokenizer).joined(), entry["text"] as! String, "bytes \(ints(entry["bytes"]))")
+            XCTAssertSameScalars(
+                stream(ids, tokenizer).joined(), entry["text"] as! String, "bytes \(ints(entry["bytes"]))")
         }
     }
 
@@ -70,12 +73,12 @@ final class StreamingDecoderTests: XCTestCase {
         typealias D = StreamingDecoder
         XCTAssertEqual(D.completePrefixLength([]), 0)
         XCTAssertEqual(D.completePrefixLength([0x41]), 1)
-        XCTAssertEqual(D.completePrefixLength([0x41, 0xF0, 0x9F, 0x98]), 1)   // emoji missing its last byte
+        XCTAssertEqual(D.completePrefixLength([0x41, 0xF0, 0x9F, 0x98]), 1)  // emoji missing its last byte
         XCTAssertEqual(D.completePrefixLength([0x41, 0xF0, 0x9F, 0x98, 0x80]), 5)
         XCTAssertEqual(D.completePrefixLength([0x41, 0xE4]), 1)
-        XCTAssertEqual(D.completePrefixLength([0xE0, 0x80]), 2)               // overlong start: already invalid
-        XCTAssertEqual(D.completePrefixLength([0xED, 0xA0]), 2)               // surrogate start: already invalid
-        XCTAssertEqual(D.completePrefixLength([0xF4, 0x90]), 2)               // > U+10FFFF: already invalid
+        XCTAssertEqual(D.completePrefixLength([0xE0, 0x80]), 2)  // overlong start: already invalid
+        XCTAssertEqual(D.completePrefixLength([0xED, 0xA0]), 2)  // surrogate start: already invalid
+        XCTAssertEqual(D.completePrefixLength([0xF4, 0x90]), 2)  // > U+10FFFF: already invalid
         XCTAssertEqual(D.completePrefixLength([0xF5]), 1)
         XCTAssertEqual(D.completePrefixLength([0x80, 0x80]), 2)
         XCTAssertEqual(D.completePrefixLength([0xC3]), 0)

@@ -1,6 +1,7 @@
 import Foundation
 import ReaderCorpus
 import XCTest
+
 @testable import Tokenizer
 
 /// Replays Tests/Fixtures/ReaderCorpus/tokenizer-folders.json: tokenizer folders (the tiny
@@ -11,7 +12,8 @@ final class TokenizerFolderCorpusTests: XCTestCase {
     func testEveryCaseAgreesWithTransformers() throws {
         let corpus = try ReaderCorpus("tokenizer-folders.json")
         let sentences = try XCTUnwrap(corpus.document["sentences"] as? [String: [String]])
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tokenizer-corpus-\(UUID().uuidString)")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tokenizer-corpus-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
 
         var disagreements: [String] = []
@@ -22,7 +24,8 @@ final class TokenizerFolderCorpusTests: XCTestCase {
             let source = ReaderCorpus.fixtures.appendingPathComponent(item.fields["folder"] as! String)
             let files = item.fields["files"] as! [String]
             for file in files {
-                try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: folder.appendingPathComponent(file))
+                try FileManager.default.copyItem(
+                    at: source.appendingPathComponent(file), to: folder.appendingPathComponent(file))
             }
             for (file, splices) in item.fields["edits"] as? [String: [[Any]]] ?? [:] {
                 let url = folder.appendingPathComponent(file)
@@ -39,7 +42,9 @@ final class TokenizerFolderCorpusTests: XCTestCase {
                     ids = sentences[kind]!.map { tokenizer.encode($0) }
                 } else {
                     let tokenizer = try NLLBTokenizer(folder: folder)
-                    ids = try sentences[kind]!.map { try tokenizer.encodeSource($0, language: "eng_Latn", style: .fast) }
+                    ids = try sentences[kind]!.map {
+                        try tokenizer.encodeSource($0, language: "eng_Latn", style: .fast)
+                    }
                 }
                 if !item.accepted {
                     disagreements.append("\(label): loaded, transformers refuses it: \(item.referenceError ?? "")")
@@ -61,12 +66,17 @@ final class TokenizerFolderCorpusTests: XCTestCase {
             try? FileManager.default.removeItem(at: folder)
         }
         let accepted = corpus.cases.filter(\.accepted).count
-        print("tokenizer folder corpus: \(corpus.cases.count) cases (\(accepted) accepted by transformers), "
-              + "\(disagreements.count) disagreements, \(deliberatelyUnsupported.count) refused as deliberately unsupported:\n"
-              + deliberatelyUnsupported.joined(separator: "\n"))
+        print(
+            "tokenizer folder corpus: \(corpus.cases.count) cases (\(accepted) accepted by transformers), "
+                + "\(disagreements.count) disagreements, \(deliberatelyUnsupported.count) refused as deliberately "
+                + "unsupported:\n"
+                + deliberatelyUnsupported.joined(separator: "\n"))
         XCTAssertTrue(disagreements.isEmpty, disagreements.joined(separator: "\n"))
         XCTAssertGreaterThan(corpus.cases.count, 200)
-        XCTAssertLessThan(deliberatelyUnsupported.count, 20, "refusing more than the reference is for a few deliberate cases only")
+        XCTAssertLessThan(
+            deliberatelyUnsupported.count, 20,
+            "refusing more than the reference is for a few "
+                + "deliberate cases only")
     }
 
     /// Refusals that go beyond the reference on purpose, each saying so: components we do not

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Tokenizer
 
 /// A bounded, seeded mutation fuzzer for the tokenizer readers (tokenizer.json, vocab.json +
@@ -9,7 +10,7 @@ final class TokenizerReaderFuzzTests: XCTestCase {
     struct Generator {
         var state: UInt64
         mutating func next(_ bound: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int((state >> 33) % UInt64(max(bound, 1)))
         }
     }
@@ -35,7 +36,8 @@ final class TokenizerReaderFuzzTests: XCTestCase {
 
     func fuzz(_ seedURL: URL, iterations: Int, seed: UInt64, load: (URL) throws -> [Int]) throws {
         let original = [UInt8](try Data(contentsOf: seedURL))
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tokenizer-fuzz-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tokenizer-fuzz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent(seedURL.lastPathComponent)
@@ -65,16 +67,21 @@ final class TokenizerReaderFuzzTests: XCTestCase {
     func testVocabularyAndMerges() throws {
         let tiny = Fixtures.root.appendingPathComponent("GPT2/tiny")
         try fuzz(tiny.appendingPathComponent("vocab.json"), iterations: 600, seed: 2) {
-            try ByteLevelBPETokenizer(vocabularyURL: $0, mergesURL: tiny.appendingPathComponent("merges.txt")).encode("Hello world")
+            try ByteLevelBPETokenizer(vocabularyURL: $0, mergesURL: tiny.appendingPathComponent("merges.txt")).encode(
+                "Hello world")
         }
         try fuzz(tiny.appendingPathComponent("merges.txt"), iterations: 600, seed: 3) {
-            try ByteLevelBPETokenizer(vocabularyURL: tiny.appendingPathComponent("vocab.json"), mergesURL: $0).encode("Hello world")
+            try ByteLevelBPETokenizer(vocabularyURL: tiny.appendingPathComponent("vocab.json"), mergesURL: $0).encode(
+                "Hello world")
         }
     }
 
     func testSentencePieceModel() throws {
         for (index, name) in ["tiny-bpe-bytefallback.model", "tiny-unigram-bytefallback.model"].enumerated() {
-            try fuzz(SentencePieceFixtures.sentencePiece.appendingPathComponent(name), iterations: 800, seed: 4 + UInt64(index)) {
+            try fuzz(
+                SentencePieceFixtures.sentencePiece.appendingPathComponent(name), iterations: 800,
+                seed: 4 + UInt64(index)
+            ) {
                 try SentencePieceProcessor(contentsOf: $0).encode("Hello world, naïve café ☃!")
             }
         }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Tokenizer
 
 /// The character classes of the split regex, against Swift's own Unicode data.
@@ -23,11 +24,15 @@ final class UnicodeCategoriesTests: XCTestCase {
             let ours = UnicodeCategories.classify(value)
             let swift = Self.swiftClass(scalar)
             if ours == swift { continue }
-            if ours == .other && (swift == .letter || swift == .number) && scalar.properties.age.map({ $0.major >= 15 }) != false {
+            if ours == .other && (swift == .letter || swift == .number)
+                && scalar.properties.age.map({ $0.major >= 15 }) != false
+            {
                 newer += 1
                 continue
             }
-            XCTFail("U+\(String(value, radix: 16, uppercase: true)): table says \(ours), Swift says \(swift) (Unicode age \(String(describing: scalar.properties.age)))")
+            XCTFail(
+                "U+\(String(value, radix: 16, uppercase: true)): table says \(ours), Swift says \(swift) "
+                    + "(Unicode age \(String(describing: scalar.properties.age)))")
             return
         }
         // About 4,600 with Swift 6.3 (Unicode 16/17 additions); zero would mean Swift's data
@@ -41,17 +46,20 @@ final class UnicodeCategoriesTests: XCTestCase {
         XCTAssertEqual(UnicodeCategories.classify(UInt32(UInt8(ascii: "7"))), .number)
         XCTAssertEqual(UnicodeCategories.classify(UInt32(UInt8(ascii: "'"))), .other)
         XCTAssertEqual(UnicodeCategories.classify(0x20), .whitespace)
-        XCTAssertEqual(UnicodeCategories.classify(0x85), .whitespace)    // NEL
+        XCTAssertEqual(UnicodeCategories.classify(0x85), .whitespace)  // NEL
         XCTAssertEqual(UnicodeCategories.classify(0x3000), .whitespace)  // ideographic space
-        XCTAssertEqual(UnicodeCategories.classify(0x200B), .other)       // zero width space is not White_Space
-        XCTAssertEqual(UnicodeCategories.classify(0x180E), .other)       // Mongolian vowel separator (no longer Zs)
-        XCTAssertEqual(UnicodeCategories.classify(0x00BD), .number)      // ½
-        XCTAssertEqual(UnicodeCategories.classify(0x0301), .other)       // combining acute
-        XCTAssertEqual(UnicodeCategories.classify(0x4E2D), .letter)      // 中
-        XCTAssertEqual(UnicodeCategories.classify(0x1F600), .other)      // 😀
-        XCTAssertEqual(UnicodeCategories.classify(0xE000), .other)       // private use
+        XCTAssertEqual(UnicodeCategories.classify(0x200B), .other)  // zero width space is not White_Space
+        XCTAssertEqual(UnicodeCategories.classify(0x180E), .other)  // Mongolian vowel separator (no longer Zs)
+        XCTAssertEqual(UnicodeCategories.classify(0x00BD), .number)  // ½
+        XCTAssertEqual(UnicodeCategories.classify(0x0301), .other)  // combining acute
+        XCTAssertEqual(UnicodeCategories.classify(0x4E2D), .letter)  // 中
+        XCTAssertEqual(UnicodeCategories.classify(0x1F600), .other)  // 😀
+        XCTAssertEqual(UnicodeCategories.classify(0xE000), .other)  // private use
         XCTAssertEqual(UnicodeCategories.classify(0xD800), .other)
         XCTAssertEqual(UnicodeCategories.classify(0x110000), .other)
-        XCTAssertEqual(UnicodeCategories.classify(0xA7CE), .other, "newer than the reference's Unicode: not a letter yet")
+        XCTAssertEqual(
+            UnicodeCategories.classify(0xA7CE), .other,
+            "newer than the reference's Unicode: not a "
+                + "letter yet")
     }
 }

@@ -29,8 +29,10 @@ public struct PickleMachine {
 
     /// Runs one pickle starting at `offset` up to its STOP; gives its value, the offset after the
     /// STOP and the persistent ids (storage references) it named, in order.
-    public static func load(_ bytes: UnsafeRawBufferPointer, offset: Int = 0, path: String,
-                            limits: PickleLimits = PickleLimits())
+    public static func load(
+        _ bytes: UnsafeRawBufferPointer, offset: Int = 0, path: String,
+        limits: PickleLimits = PickleLimits()
+    )
         throws -> (value: PickleValue, end: Int, persistentIDs: [PickleValue])
     {
         var machine = PickleMachine(path: path, limits: limits)
@@ -109,7 +111,8 @@ public struct PickleMachine {
         case .appends:
             try append(try popToMark(position), at: position)
         case .setItem:
-            let value = try pop(position), key = try pop(position)
+            let value = try pop(position)
+            let key = try pop(position)
             try setItems([key, value], at: position)
         case .setItems:
             try setItems(try popToMark(position), at: position)
@@ -130,12 +133,18 @@ public struct PickleMachine {
             }
             try pushGlobal(try utf8(module, at: position), try utf8(name, at: position))
         case .reduce:
-            let arguments = try pop(position), callable = try pop(position)
-            guard let items = arguments.value.tuple else { throw malformed("REDUCE arguments are not a tuple", position) }
+            let arguments = try pop(position)
+            let callable = try pop(position)
+            guard let items = arguments.value.tuple else {
+                throw malformed("REDUCE arguments are not a tuple", position)
+            }
             try pushCall(callable, items, argumentsDepth: arguments.depth, at: position)
         case .newObj:
-            let arguments = try pop(position), callable = try pop(position)
-            guard let items = arguments.value.tuple else { throw malformed("NEWOBJ arguments are not a tuple", position) }
+            let arguments = try pop(position)
+            let callable = try pop(position)
+            guard let items = arguments.value.tuple else {
+                throw malformed("NEWOBJ arguments are not a tuple", position)
+            }
             try pushCall(callable, items, argumentsDepth: arguments.depth, at: position)
         case .build:
             let state = try pop(position)
@@ -255,7 +264,8 @@ public struct PickleMachine {
             // A storage class of another dtype (float8, complex) is not hostile, just not read here.
             if module == "torch", name.hasSuffix("Storage") {
                 throw CheckpointFormatError.unsupportedLayout(
-                    path: path, reason: "it stores tensors as \(qualified), a dtype this engine does not read "
+                    path: path,
+                    reason: "it stores tensors as \(qualified), a dtype this engine does not read "
                         + "(F32, F16, BF16, F64 and integer storages are)")
             }
             throw CheckpointFormatError.forbiddenGlobal(path: path, global: qualified)
@@ -263,8 +273,10 @@ public struct PickleMachine {
         try push(.global(qualified))
     }
 
-    private mutating func pushCall(_ callable: Slot, _ arguments: [PickleValue], argumentsDepth: Int,
-                                   at position: Int) throws {
+    private mutating func pushCall(
+        _ callable: Slot, _ arguments: [PickleValue], argumentsDepth: Int,
+        at position: Int
+    ) throws {
         guard case .global(let name) = callable.value else {
             throw malformed("REDUCE or NEWOBJ of something that is not an allowed global", position)
         }

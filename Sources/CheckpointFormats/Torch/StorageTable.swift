@@ -31,13 +31,14 @@ struct StorageTable {
             throw bad("it is not torch's (\"storage\", class, key, location, size\(format == .zip ? "" : ", view"))")
         }
         guard case .global(let className) = fields[1], let dtype = PickleGlobals.storages[className],
-              format == .zip || className != "torch.storage.UntypedStorage"  // torch's legacy reader fails on it
+            format == .zip || className != "torch.storage.UntypedStorage"  // torch's legacy reader fails on it
         else { throw bad("'\(fields[1])' is not a storage class") }
         guard let key = fields[2].string else { throw bad("its key is not a string") }
         guard let count = fields[4].int, count >= 0, !count.multipliedReportingOverflow(by: dtype.size).overflow else {
             throw bad("its storage has \(fields[4]) elements")
         }
-        if format == .legacy, case .none = fields[5] {} else if format == .legacy {
+        if format == .legacy, case .none = fields[5] {
+        } else if format == .legacy {
             throw CheckpointFormatError.unsupportedLayout(
                 path: path, reason: "storage views (torch < 0.4) are not supported")
         }
@@ -49,7 +50,7 @@ struct StorageTable {
     /// Grows a legacy storage to `count` elements when it holds fewer.
     mutating func grow(_ key: String, toAtLeast count: Int) {
         guard let storage = byKey[key], storage.elementCount < count,
-              !count.multipliedReportingOverflow(by: storage.dtype.size).overflow
+            !count.multipliedReportingOverflow(by: storage.dtype.size).overflow
         else { return }
         byKey[key] = Storage(dtype: storage.dtype, elementCount: count)
     }

@@ -14,7 +14,10 @@ struct TensorLayout {
     /// values (step counters, `_metadata`) are skipped.
     static func collect(_ root: PickleValue, storages: StorageTable, path: String) throws -> [TensorLayout] {
         guard case .dict(let dict) = root else {
-            throw CheckpointFormatError.unsupportedLayout(path: path, reason: "the checkpoint is not a dict of tensors")
+            throw CheckpointFormatError.unsupportedLayout(
+                path: path,
+                reason: "the checkpoint is not a dict of "
+                    + "tensors")
         }
         var layouts: [TensorLayout] = []
         for (key, value) in zip(dict.keys, dict.values) {
@@ -42,13 +45,15 @@ struct TensorLayout {
     /// The layout of `value` when it is a rebuilt tensor or parameter, else nil.
     init?(_ value: PickleValue, name: String, storages: StorageTable, path: String) throws {
         guard case .object(let object) = value else { return nil }
-        func bad(_ reason: String) -> CheckpointFormatError { .malformedTensor(path: path, tensor: name, reason: reason) }
+        func bad(_ reason: String) -> CheckpointFormatError {
+            .malformedTensor(path: path, tensor: name, reason: reason)
+        }
         switch object.callable {
         case PickleGlobals.rebuildParameter, PickleGlobals.rebuildParameterWithState:
             // (data, requires_grad, backward_hooks[, state]), as torch._utils defines them.
             let arity = object.callable == PickleGlobals.rebuildParameter ? 3 : 4
             guard object.arguments.count == arity, case .object(let inner) = object.arguments[0],
-                  inner.callable == PickleGlobals.rebuildTensor
+                inner.callable == PickleGlobals.rebuildTensor
             else { throw bad("a parameter without a tensor") }
             try self.init(rebuild: inner, name: name, storages: storages, path: path)
             try Self.checkRequiresGrad(object.arguments[1], dtype: storages.byKey[storageKey]?.dtype, bad)
@@ -60,8 +65,10 @@ struct TensorLayout {
     }
 
     /// torch sets `requires_grad` on each tensor it rebuilds: a bool, true only for floats.
-    private static func checkRequiresGrad(_ value: PickleValue, dtype: TorchDType?,
-                                          _ bad: (String) -> CheckpointFormatError) throws {
+    private static func checkRequiresGrad(
+        _ value: PickleValue, dtype: TorchDType?,
+        _ bad: (String) -> CheckpointFormatError
+    ) throws {
         guard case .bool(let flag) = value else { throw bad("its requires_grad is not a bool") }
         if flag, let dtype, ![.f32, .f16, .bf16, .f64].contains(dtype) {
             throw bad("it requires grad but holds \(dtype.rawValue), which torch refuses")
@@ -71,7 +78,9 @@ struct TensorLayout {
     /// `_rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])`.
     private init(rebuild: PickleObject, name: String, storages: StorageTable, path: String) throws {
         let arguments = rebuild.arguments
-        func bad(_ reason: String) -> CheckpointFormatError { .malformedTensor(path: path, tensor: name, reason: reason) }
+        func bad(_ reason: String) -> CheckpointFormatError {
+            .malformedTensor(path: path, tensor: name, reason: reason)
+        }
         guard arguments.count == 6 || arguments.count == 7 else {
             throw bad("_rebuild_tensor_v2 takes 6 or 7 arguments, not \(arguments.count)")
         }
@@ -92,9 +101,10 @@ struct TensorLayout {
             throw bad("its storage offset is not a non-negative integer")
         }
         guard let sizes = arguments[2].tuple, let strides = arguments[3].tuple, sizes.count == strides.count,
-              sizes.count <= Self.maxDimensions
+            sizes.count <= Self.maxDimensions
         else { throw bad("its sizes and strides do not match") }
-        var shape: [Int] = [], steps: [Int] = []
+        var shape: [Int] = []
+        var steps: [Int] = []
         for (size, stride) in zip(sizes, strides) {
             guard let size = size.int, size >= 0, let stride = stride.int, stride >= 0 else {
                 throw bad("sizes and strides must be non-negative integers")
@@ -125,7 +135,9 @@ struct TensorLayout {
 
     /// The checked record: every element the shape and strides reach lies inside the storage.
     func record(storages: StorageTable, ranges: [String: Range<Int>], path: String) throws -> TorchTensorRecord {
-        func bad(_ reason: String) -> CheckpointFormatError { .malformedTensor(path: path, tensor: name, reason: reason) }
+        func bad(_ reason: String) -> CheckpointFormatError {
+            .malformedTensor(path: path, tensor: name, reason: reason)
+        }
         guard let storage = storages.byKey[storageKey], let range = ranges[storageKey] else {
             throw CheckpointFormatError.missingEntry(path: path, entry: "data/" + storageKey)
         }
@@ -150,7 +162,8 @@ struct TensorLayout {
         guard !count.multipliedReportingOverflow(by: storage.dtype.size).overflow else {
             throw bad("its byte size overflows")
         }
-        return TorchTensorRecord(name: name, dtype: storage.dtype, shape: shape, strides: strides,
-                                 storageOffset: offset, storageKey: storageKey, storageRange: range)
+        return TorchTensorRecord(
+            name: name, dtype: storage.dtype, shape: shape, strides: strides,
+            storageOffset: offset, storageKey: storageKey, storageRange: range)
     }
 }

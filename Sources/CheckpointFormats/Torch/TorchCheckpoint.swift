@@ -33,8 +33,10 @@ public struct TorchCheckpoint: Sendable {
     /// Versions of the zip format torch 2.x reads (caffe2/serialize/versions.h).
     static let zipVersions: ClosedRange<Int64> = 1...10
 
-    private static func readZip(_ bytes: UnsafeRawBufferPointer, path: String,
-                                limits: PickleLimits) throws -> [TorchTensorRecord] {
+    private static func readZip(
+        _ bytes: UnsafeRawBufferPointer, path: String,
+        limits: PickleLimits
+    ) throws -> [TorchTensorRecord] {
         let archive = try ZipArchive(bytes: bytes, path: path)
         // Records are named under the first entry's folder, and every entry must share it.
         guard let first = archive.entries.first, let slash = first.name.firstIndex(of: "/") else {
@@ -74,7 +76,8 @@ public struct TorchCheckpoint: Sendable {
         if let order = try record("byteorder") {
             guard text(order) == "little" else {
                 throw CheckpointFormatError.unsupportedLayout(
-                    path: path, reason: text(order) == "big"
+                    path: path,
+                    reason: text(order) == "big"
                         ? "the storages are big-endian; only little-endian is read"
                         : "its byteorder record says '\(text(order))', neither little nor big")
             }
@@ -97,7 +100,8 @@ public struct TorchCheckpoint: Sendable {
             guard range.count == storage.byteCount else {
                 throw CheckpointFormatError.storageOutOfBounds(
                     path: path, storage: key,
-                    reason: "holds \(range.count) bytes where its \(storage.elementCount) \(storage.dtype.rawValue) "
+                    reason: "holds \(range.count) bytes where its \(storage.elementCount) "
+                        + "\(storage.dtype.rawValue) "
                         + "elements take \(storage.byteCount)")
             }
             ranges[key] = range
@@ -115,7 +119,8 @@ public struct TorchCheckpoint: Sendable {
             negative = bytes[index] == 0x2D
             index += 1
         }
-        var value: Int64 = 0, digits = 0
+        var value: Int64 = 0
+        var digits = 0
         while index < bytes.count, (0x30...0x39).contains(bytes[index]), digits < 18 {
             value = value * 10 + Int64(bytes[index] - 0x30)
             index += 1
@@ -131,7 +136,10 @@ public struct TorchCheckpoint: Sendable {
         while let last = text.last, spaces.contains(last) { text.removeLast() }
         while let head = text.first, spaces.contains(head) { text.removeFirst() }
         var negative = false
-        if let sign = text.first, sign == 0x2B || sign == 0x2D { negative = sign == 0x2D; text.removeFirst() }
+        if let sign = text.first, sign == 0x2B || sign == 0x2D {
+            negative = sign == 0x2D
+            text.removeFirst()
+        }
         guard let head = text.first, let tail = text.last, (0x30...0x39).contains(head), (0x30...0x39).contains(tail)
         else { return nil }
         var value = 0
@@ -154,10 +162,12 @@ public struct TorchCheckpoint: Sendable {
     /// `torch.serialization.MAGIC_NUMBER`, 0x1950a86a20f9469cfc6c, as pickle's little-endian bytes.
     static let magicNumber: [UInt8] = [0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]
 
-    private static func readLegacy(_ bytes: UnsafeRawBufferPointer, path: String,
-                                   limits: PickleLimits) throws -> [TorchTensorRecord] {
+    private static func readLegacy(
+        _ bytes: UnsafeRawBufferPointer, path: String,
+        limits: PickleLimits
+    ) throws -> [TorchTensorRecord] {
         guard let magic = try? PickleMachine.load(bytes, path: path, limits: limits),
-              case .bigInt(let value) = magic.value, trimmed(value) == magicNumber
+            case .bigInt(let value) = magic.value, trimmed(value) == magicNumber
         else { throw CheckpointFormatError.wrongMagicNumber(path: path) }
         let version = try PickleMachine.load(bytes, offset: magic.end, path: path, limits: limits)
         guard version.value.int == 1001 else {
@@ -166,7 +176,10 @@ public struct TorchCheckpoint: Sendable {
         }
         let system = try PickleMachine.load(bytes, offset: version.end, path: path, limits: limits)
         if case .dict(let info) = system.value, case .bool(false)? = info.value(forKey: "little_endian") {
-            throw CheckpointFormatError.unsupportedLayout(path: path, reason: "the checkpoint was written big-endian")
+            throw CheckpointFormatError.unsupportedLayout(
+                path: path,
+                reason: "the checkpoint was written "
+                    + "big-endian")
         }
         let object = try PickleMachine.load(bytes, offset: system.end, path: path, limits: limits)
         var storages = StorageTable(path: path, format: .legacy)
@@ -212,8 +225,11 @@ public struct TorchCheckpoint: Sendable {
         // torch would hand out such a tensor with whatever bytes its fresh storage held.
         if let unlisted = layouts.first(where: { ranges[$0.storageKey] == nil }) {
             throw CheckpointFormatError.unsupportedLayout(
-                path: path, reason: "tensor '\(unlisted.name)' uses storage '\(unlisted.storageKey)', which the storage "
-                    + "key list leaves out, so its bytes are not in the file (torch would give uninitialised memory)")
+                path: path,
+                reason: "tensor '\(unlisted.name)' uses storage '\(unlisted.storageKey)', which the "
+                    + "storage "
+                    + "key list leaves out, so its bytes are not in the file (torch would give uninitialised "
+                    + "memory)")
         }
         return try layouts.map { try $0.record(storages: storages, ranges: ranges, path: path) }
     }

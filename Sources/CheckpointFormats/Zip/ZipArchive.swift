@@ -32,10 +32,12 @@ public struct ZipArchive: Sendable {
         var reader = ByteReader(bytes, offset: directory.offset)
         let end = directory.offset + directory.size
         var entries: [ZipEntry] = []
-        var byName: [String: Int] = [:], byLowercasedName: [String: Int] = [:]
+        var byName: [String: Int] = [:]
+        var byLowercasedName: [String: Int] = [:]
         for _ in 0..<directory.count {
-            let entry = try Self.readDirectoryEntry(&reader, fileSize: bytes.count, directoryEnd: end,
-                                                    onDisk: directory.disk, path: path)
+            let entry = try Self.readDirectoryEntry(
+                &reader, fileSize: bytes.count, directoryEnd: end,
+                onDisk: directory.disk, path: path)
             // torch's reader would find one of the two at random; a writer never makes both.
             guard byName[entry.name] == nil else {
                 throw CheckpointFormatError.entryOutOfBounds(
@@ -85,19 +87,30 @@ public struct ZipArchive: Sendable {
 
     // MARK: - End of central directory
 
-    private struct Directory { let offset: Int; let size: Int; let count: Int; let disk: UInt64 }
+    private struct Directory {
+        let offset: Int
+        let size: Int
+        let count: Int
+        let disk: UInt64
+    }
 
     private static func locateDirectory(_ bytes: UnsafeRawBufferPointer, path: String) throws -> Directory {
         // The end record is 22 bytes plus a comment of at most 65535 bytes, at the very end.
         guard bytes.count >= 22 else {
-            throw CheckpointFormatError.truncated(path: path, reason: "\(bytes.count) bytes cannot hold a zip directory")
+            throw CheckpointFormatError.truncated(
+                path: path,
+                reason: "\(bytes.count) bytes cannot hold a zip "
+                    + "directory")
         }
         var position = bytes.count - 22
         let lowest = max(0, bytes.count - 22 - 65535)
         var found: Int?
         while position >= lowest {
             var reader = ByteReader(bytes, offset: position)
-            if reader.unsigned(4) == UInt64(endOfDirectorySignature) { found = position; break }
+            if reader.unsigned(4) == UInt64(endOfDirectorySignature) {
+                found = position
+                break
+            }
             position -= 1
         }
         guard let end = found else {
@@ -105,8 +118,8 @@ public struct ZipArchive: Sendable {
         }
         var reader = ByteReader(bytes, offset: end + 4)
         guard var disk = reader.unsigned(2), var directoryDisk = reader.unsigned(2),
-              var onDisk = reader.unsigned(2), var count = reader.unsigned(2),
-              var size = reader.unsigned(4), var offset = reader.unsigned(4)
+            var onDisk = reader.unsigned(2), var count = reader.unsigned(2),
+            var size = reader.unsigned(4), var offset = reader.unsigned(4)
         else {
             throw CheckpointFormatError.truncated(path: path, reason: "end of central directory record cut short")
         }
@@ -127,7 +140,9 @@ public struct ZipArchive: Sendable {
         }
         guard offset <= UInt64(bytes.count), size <= UInt64(bytes.count) - offset else {
             throw CheckpointFormatError.truncated(
-                path: path, reason: "the central directory claims bytes \(offset)+\(size) of a \(bytes.count)-byte file")
+                path: path,
+                reason: "the central directory claims bytes \(offset)+\(size) of a \(bytes.count)-byte "
+                    + "file")
         }
         return Directory(offset: Int(offset), size: Int(size), count: Int(count), disk: disk)
     }
@@ -140,7 +155,7 @@ public struct ZipArchive: Sendable {
         guard endRecord >= 20 + 56 else { return nil }
         var locator = ByteReader(bytes, offset: endRecord - 20)
         guard locator.unsigned(4) == UInt64(zip64LocatorSignature),
-              locator.unsigned(4) != nil, let recordOffset = locator.unsigned(8), let disks = locator.unsigned(4)
+            locator.unsigned(4) != nil, let recordOffset = locator.unsigned(8), let disks = locator.unsigned(4)
         else { return nil }
         guard recordOffset <= UInt64(bytes.count - 56) else {
             throw CheckpointFormatError.notAZip(path: path, reason: "the zip64 locator points past the end")
@@ -150,7 +165,7 @@ public struct ZipArchive: Sendable {
         guard let recordSize = record.unsigned(8) else { return nil }
         record.offset += 4
         guard let disk = record.unsigned(4), let directoryDisk = record.unsigned(4), let onDisk = record.unsigned(8),
-              let count = record.unsigned(8), let size = record.unsigned(8), let offset = record.unsigned(8)
+            let count = record.unsigned(8), let size = record.unsigned(8), let offset = record.unsigned(8)
         else { return nil }
         guard recordSize >= 44 else {
             throw CheckpointFormatError.notAZip(path: path, reason: "the zip64 end record is too short")
@@ -164,8 +179,10 @@ public struct ZipArchive: Sendable {
 
     // MARK: - Entries
 
-    private static func readDirectoryEntry(_ reader: inout ByteReader, fileSize: Int, directoryEnd: Int,
-                                           onDisk: UInt64, path: String) throws -> ZipEntry {
+    private static func readDirectoryEntry(
+        _ reader: inout ByteReader, fileSize: Int, directoryEnd: Int,
+        onDisk: UInt64, path: String
+    ) throws -> ZipEntry {
         let start = reader.offset
         guard directoryEnd - start >= 46, reader.unsigned(4) == UInt64(directoryEntrySignature) else {
             throw CheckpointFormatError.notAZip(path: path, reason: "no central directory entry at byte \(start)")
@@ -174,14 +191,14 @@ public struct ZipArchive: Sendable {
         guard let flags = reader.unsigned(2), let method = reader.unsigned(2) else { throw cut(path) }
         reader.offset += 8
         guard let compressed32 = reader.unsigned(4), let size32 = reader.unsigned(4),
-              let nameLength = reader.unsigned(2), let extraLength = reader.unsigned(2),
-              let commentLength = reader.unsigned(2), let disk = reader.unsigned(2)
+            let nameLength = reader.unsigned(2), let extraLength = reader.unsigned(2),
+            let commentLength = reader.unsigned(2), let disk = reader.unsigned(2)
         else { throw cut(path) }
         reader.offset += 6
         guard let local32 = reader.unsigned(4) else { throw cut(path) }
         guard Int(nameLength + extraLength + commentLength) <= directoryEnd - reader.offset,
-              let nameBytes = reader.take(Int(nameLength)), let extra = reader.take(Int(extraLength)),
-              reader.take(Int(commentLength)) != nil
+            let nameBytes = reader.take(Int(nameLength)), let extra = reader.take(Int(extraLength)),
+            reader.take(Int(commentLength)) != nil
         else { throw cut(path) }
         let name = String(decoding: nameBytes, as: UTF8.self)
         func bad(_ reason: String) -> CheckpointFormatError {
@@ -189,13 +206,18 @@ public struct ZipArchive: Sendable {
         }
 
         // A zip64 extra field holds, in order, each value whose 32-bit field is 0xFFFFFFFF.
-        var size = size32, compressed = compressed32, local = local32
+        var size = size32
+        var compressed = compressed32
+        var local = local32
         if size32 == 0xFFFF_FFFF || compressed32 == 0xFFFF_FFFF || local32 == 0xFFFF_FFFF {
             var fields = ByteReader(extra)
             var zip64: ByteReader?
             while let id = fields.unsigned(2), let length = fields.unsigned(2) {
                 guard let body = fields.take(Int(length)) else { break }
-                if id == 0x0001 { zip64 = ByteReader(body); break }
+                if id == 0x0001 {
+                    zip64 = ByteReader(body)
+                    break
+                }
             }
             guard var values = zip64 else { throw bad("has zip64 sizes but no zip64 field") }
             func next() throws -> UInt64 {
@@ -215,8 +237,9 @@ public struct ZipArchive: Sendable {
         guard flags & 0x2000 == 0 else { throw bad("has a masked local header") }
         guard local <= UInt64(fileSize), compressed <= UInt64(fileSize), local + 30 + compressed <= UInt64(fileSize)
         else { throw bad("claims \(compressed) bytes from byte \(local), past the end of the file") }
-        return ZipEntry(name: name, method: Int(method), flags: Int(flags), size: Int(size),
-                        localHeaderOffset: Int(local))
+        return ZipEntry(
+            name: name, method: Int(method), flags: Int(flags), size: Int(size),
+            localHeaderOffset: Int(local))
     }
 
     private static func cut(_ path: String) -> CheckpointFormatError {

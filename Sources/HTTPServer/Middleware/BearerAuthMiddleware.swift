@@ -22,8 +22,10 @@ public struct BearerAuthMiddleware: HTTPMiddleware {
     public let exemptRoutes: Set<String>
     private let isExempt: (@Sendable (HTTPRequest) -> Bool)?
 
-    public init(apiKeys: [String], exemptRoutes: Set<String> = [],
-                isExempt: (@Sendable (HTTPRequest) -> Bool)? = nil) {
+    public init(
+        apiKeys: [String], exemptRoutes: Set<String> = [],
+        isExempt: (@Sendable (HTTPRequest) -> Bool)? = nil
+    ) {
         self.init(keys: APIKeyRing(apiKeys), exemptRoutes: exemptRoutes, isExempt: isExempt)
     }
 
@@ -38,12 +40,14 @@ public struct BearerAuthMiddleware: HTTPMiddleware {
             return try next(request, context)
         }
         guard let header = request.headers["Authorization"], let token = BearerAuthMiddleware.bearerToken(header) else {
-            throw HTTPError(.unauthorized, "Missing API key: send 'Authorization: Bearer <key>'.",
-                            code: "missing_api_key", headers: ["WWW-Authenticate": "Bearer"])
+            throw HTTPError(
+                .unauthorized, "Missing API key: send 'Authorization: Bearer <key>'.",
+                code: "missing_api_key", headers: ["WWW-Authenticate": "Bearer"])
         }
         guard keys.matches(token) else {
-            throw HTTPError(.unauthorized, "Incorrect API key provided.", code: "invalid_api_key",
-                            headers: ["WWW-Authenticate": #"Bearer error="invalid_token""#])
+            throw HTTPError(
+                .unauthorized, "Incorrect API key provided.", code: "invalid_api_key",
+                headers: ["WWW-Authenticate": #"Bearer error="invalid_token""#])
         }
         return try next(request, context)
     }

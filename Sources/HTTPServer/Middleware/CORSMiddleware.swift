@@ -24,9 +24,11 @@ public struct CORSMiddleware: HTTPMiddleware {
     /// `Access-Control-Max-Age` for preflights, in seconds.
     public var maxAge: Int?
 
-    public init(allowedOrigins: [String] = ["*"],
-                allowMethods: [HTTPMethod] = [.GET, .HEAD, .POST, .PUT, .PATCH, .DELETE, .OPTIONS],
-                allowHeaders: [String]? = nil, exposeHeaders: [String] = [], maxAge: Int? = 86400) {
+    public init(
+        allowedOrigins: [String] = ["*"],
+        allowMethods: [HTTPMethod] = [.GET, .HEAD, .POST, .PUT, .PATCH, .DELETE, .OPTIONS],
+        allowHeaders: [String]? = nil, exposeHeaders: [String] = [], maxAge: Int? = 86400
+    ) {
         self.allowedOrigins = AllowedOrigins(allowedOrigins)
         self.allowMethods = allowMethods
         self.allowHeaders = allowHeaders
@@ -37,7 +39,8 @@ public struct CORSMiddleware: HTTPMiddleware {
     public func respond(to request: HTTPRequest, context: RequestContext, next: HTTPNext) throws -> HTTPResponse {
         let origin = request.headers["Origin"]
         if request.method == .OPTIONS, request.route != nil, let origin,
-           request.headers.contains("Access-Control-Request-Method") {
+            request.headers.contains("Access-Control-Request-Method")
+        {
             return try preflight(request, origin: origin)
         }
         var response = try next(request, context)
@@ -53,8 +56,11 @@ public struct CORSMiddleware: HTTPMiddleware {
 
     private func preflight(_ request: HTTPRequest, origin: String) throws -> HTTPResponse {
         guard let allowOrigin = allowOriginValue(for: origin) else {
-            throw HTTPError(.forbidden, "Origin '\(origin)' may not call this server from a browser: start the server "
-                            + "with --cors-origin \(origin) to allow it.", code: "origin_not_allowed")
+            throw HTTPError(
+                .forbidden,
+                "Origin '\(origin)' may not call this server from a browser: start the "
+                    + "server "
+                    + "with --cors-origin \(origin) to allow it.", code: "origin_not_allowed")
         }
         var headers: HTTPHeaders = [
             "Access-Control-Allow-Origin": allowOrigin,

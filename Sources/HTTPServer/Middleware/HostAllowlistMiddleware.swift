@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Refuses requests whose `Host` is not one of the server's own names, against DNS rebinding:
@@ -23,7 +23,9 @@ public struct HostAllowlistMiddleware: HTTPMiddleware {
     private let exemptRoutes: Set<String>
     private let isActive: @Sendable () -> Bool
 
-    public init(allowedHosts: [String], exemptRoutes: Set<String> = [], isActive: @escaping @Sendable () -> Bool = { true }) {
+    public init(
+        allowedHosts: [String], exemptRoutes: Set<String> = [], isActive: @escaping @Sendable () -> Bool = { true }
+    ) {
         var names = Set(allowedHosts.map(Self.normalize))
         names.insert("localhost")
         if let own = Self.machineHostName() { names.insert(Self.normalize(own)) }
@@ -36,9 +38,11 @@ public struct HostAllowlistMiddleware: HTTPMiddleware {
         guard isActive(), let host = request.headers["Host"], !isExempt(request), !allows(hostHeader: host) else {
             return try next(request, context)
         }
-        throw HTTPError(HTTPStatus(code: 421, reasonPhrase: "Misdirected Request"), "Host '\(host)' is not a name of this server, so the request was refused "
-                        + "(DNS rebinding protection). If clients reach the server under this name, start it with "
-                        + "--allowed-host \(Self.hostName(fromHostHeader: host)).", code: "host_not_allowed")
+        throw HTTPError(
+            HTTPStatus(code: 421, reasonPhrase: "Misdirected Request"),
+            "Host '\(host)' is not a name of this server, so the request was refused "
+                + "(DNS rebinding protection). If clients reach the server under this name, start it with "
+                + "--allowed-host \(Self.hostName(fromHostHeader: host)).", code: "host_not_allowed")
     }
 
     /// True when a `Host` header value names this server.

@@ -1,6 +1,6 @@
 import Foundation
-import HTTPServer
 import Generation
+import HTTPServer
 
 /// Errors of the API layer, and the one place that maps lower layers' errors
 /// (executors, generation, translation, jobs) to HTTP statuses.
@@ -20,9 +20,11 @@ enum APIErrors {
     }
 
     static func contextOverflow(promptTokens: Int, maxPositions: Int, model: String) -> HTTPError {
-        HTTPError(.badRequest,
-                  "The prompt is \(promptTokens) tokens but model '\(model)' reads at most \(maxPositions) positions, one of which must be left for generating. Shorten the prompt.",
-                  code: "context_length_exceeded")
+        HTTPError(
+            .badRequest,
+            "The prompt is \(promptTokens) tokens but model '\(model)' reads at most \(maxPositions) "
+                + "positions, one of which must be left for generating. Shorten the prompt.",
+            code: "context_length_exceeded")
     }
 
     /// The HTTP error for anything a handler's lower layers threw.
@@ -32,10 +34,12 @@ enum APIErrors {
             return error
         case let error as ExecutorError:
             switch error {
-            case let .queueFull(_, _, retry):
-                return HTTPError.retryLater(.tooManyRequests, error.description, afterSeconds: retry, code: "queue_full")
+            case .queueFull(_, _, let retry):
+                return HTTPError.retryLater(
+                    .tooManyRequests, error.description, afterSeconds: retry, code: "queue_full")
             case .shuttingDown:
-                return HTTPError.retryLater(.serviceUnavailable, error.description, afterSeconds: 5, code: "shutting_down")
+                return HTTPError.retryLater(
+                    .serviceUnavailable, error.description, afterSeconds: 5, code: "shutting_down")
             case .timedOut:
                 return HTTPError(.requestTimeout, error.description, code: "request_timeout")
             case .modelFailure, .backendContract:
@@ -50,12 +54,14 @@ enum APIErrors {
             case .emptyPrompt, .tokenOutOfRange:
                 return HTTPError(.badRequest, String(describing: error), code: "invalid_value")
             case .malformedGenerationConfig:
-                return HTTPError(.internalServerError, String(describing: error), type: "server_error", code: "model_error")
+                return HTTPError(
+                    .internalServerError, String(describing: error), type: "server_error", code: "model_error")
             }
         case let error as TranslationError:
             return HTTPError(.badRequest, error.description, code: "unsupported_language")
         default:
-            return HTTPError(.internalServerError, "The model failed: \(error)", type: "server_error", code: "model_error")
+            return HTTPError(
+                .internalServerError, "The model failed: \(error)", type: "server_error", code: "model_error")
         }
     }
 }

@@ -39,8 +39,11 @@ enum APIJSON {
             if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, let key = culprit(type, in: data) {
                 // Foundation reports a number that does not fit its field (1.5 or 1e30 for an
                 // integer) as invalid JSON without a path: find the field by leaving each out.
-                throw HTTPError(.badRequest, "Invalid '\(key)': the value does not fit this field (wrong kind of number, or out of range).",
-                                code: "invalid_value")
+                throw HTTPError(
+                    .badRequest,
+                    "Invalid '\(key)': the value does not fit this field (wrong kind of "
+                        + "number, or out of range).",
+                    code: "invalid_value")
             }
             throw HTTPError(.badRequest, describe(error), code: "invalid_request")
         } catch {
@@ -50,12 +53,15 @@ enum APIJSON {
 
     /// The top-level field without which `data` decodes, if there is one.
     private static func culprit<T: Decodable>(_ type: T.Type, in data: Data) -> String? {
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], object.count <= 64 else { return nil }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], object.count <= 64 else {
+            return nil
+        }
         for key in object.keys.sorted() {
             var rest = object
             rest.removeValue(forKey: key)
             if let trimmed = try? JSONSerialization.data(withJSONObject: rest),
-               (try? makeDecoder().decode(type, from: trimmed)) != nil {
+                (try? makeDecoder().decode(type, from: trimmed)) != nil
+            {
                 return key
             }
         }

@@ -1,4 +1,5 @@
 import HTTPServer
+
 /// OpenAI's `prompt`: a string, an array of strings, an array of token ids, or an array
 /// of arrays of token ids.
 enum PromptInput: Decodable, Equatable {
@@ -16,9 +17,11 @@ enum PromptInput: Decodable, Equatable {
         } else if let lists = try? container.decode([[Int]].self) {
             self = .tokenLists(lists)
         } else {
-            throw DecodingError.typeMismatch(String.self, DecodingError.Context(
-                codingPath: decoder.codingPath,
-                debugDescription: "expected a string, an array of strings, or token ids"))
+            throw DecodingError.typeMismatch(
+                String.self,
+                DecodingError.Context(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "expected a string, an array of strings, or token ids"))
         }
     }
 

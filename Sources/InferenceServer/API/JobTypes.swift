@@ -1,6 +1,6 @@
-import JobStore
 import Foundation
 import HTTPServer
+import JobStore
 
 /// `POST /v1/jobs` body: `{"type": "generate"|"translate"|"story", "idempotency_key"?, ...params}`,
 /// the params being exactly the body of `/v1/generate`, `/v1/translate` or `/generate_story`.
@@ -47,7 +47,9 @@ enum JobView {
             "error": job.errorMessage.map { $0 as Any } ?? NSNull(),
             "result": NSNull(),
         ]
-        if let result = job.result, let value = try? JSONSerialization.jsonObject(with: result, options: [.fragmentsAllowed]) {
+        if let result = job.result,
+            let value = try? JSONSerialization.jsonObject(with: result, options: [.fragmentsAllowed])
+        {
             object["result"] = value
         }
         if let partial = job.partialText { object["partial_text"] = partial }
@@ -62,7 +64,8 @@ enum JobView {
         case .token(let text): return #"{"text":\#(JSONText.quoted(text))}"#
         case .paragraph(let json): return String(decoding: json, as: UTF8.self)
         case .done(let result):
-            let embedded = (try? JSONSerialization.jsonObject(with: result, options: [.fragmentsAllowed])) != nil
+            let embedded =
+                (try? JSONSerialization.jsonObject(with: result, options: [.fragmentsAllowed])) != nil
                 ? String(decoding: result, as: UTF8.self) : "null"
             return #"{"status":"succeeded","result":\#(embedded)}"#
         case .failed(let message): return #"{"status":"failed","error":\#(JSONText.quoted(message))}"#

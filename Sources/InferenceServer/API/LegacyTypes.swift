@@ -26,11 +26,13 @@ struct LegacyStoryRequest {
         var audience: String?
         if let value = object["Audience"] {
             guard let string = value as? String else {
-                throw HTTPError(.badRequest, "Audience must be a string: children, young or adult", code: "invalid_value")
+                throw HTTPError(
+                    .badRequest, "Audience must be a string: children, young or adult", code: "invalid_value")
             }
             audience = string
         }
-        return LegacyStoryRequest(prompt: text, audience: audience, model: try LegacyJSON.optionalString(object, "model"))
+        return LegacyStoryRequest(
+            prompt: text, audience: audience, model: try LegacyJSON.optionalString(object, "model"))
     }
 }
 
@@ -46,7 +48,9 @@ struct LegacyTranslateRequest {
         if text == nil || text is NSNull || (text as? String)?.isEmpty == true {
             throw HTTPError(.badRequest, "No text provided", code: "no_text")
         }
-        guard let text = text as? String else { throw HTTPError(.badRequest, "Text must be a string", code: "invalid_value") }
+        guard let text = text as? String else {
+            throw HTTPError(.badRequest, "Text must be a string", code: "invalid_value")
+        }
         guard let target = try LegacyJSON.optionalString(object, "Tgt_lang"), !target.isEmpty else {
             throw HTTPError(.badRequest, "No target language provided (Tgt_lang)", code: "no_target_language")
         }
@@ -71,7 +75,8 @@ enum LegacyJSON {
     /// The body as a JSON object; anything else is a 400 (the legacy renderers give it the route's shape).
     static func object(_ body: [UInt8]) throws -> [String: Any] {
         guard !body.isEmpty,
-              let value = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) else {
+            let value = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+        else {
             throw HTTPError(.badRequest, "The request body must be JSON", code: "invalid_json")
         }
         guard let object = value as? [String: Any] else {
@@ -82,7 +87,9 @@ enum LegacyJSON {
 
     static func optionalString(_ object: [String: Any], _ key: String) throws -> String? {
         guard let value = object[key], !(value is NSNull) else { return nil }
-        guard let string = value as? String else { throw HTTPError(.badRequest, "\(key) must be a string", code: "invalid_value") }
+        guard let string = value as? String else {
+            throw HTTPError(.badRequest, "\(key) must be a string", code: "invalid_value")
+        }
         return string
     }
 

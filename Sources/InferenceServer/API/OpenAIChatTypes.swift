@@ -56,8 +56,12 @@ struct ChatRequestMessage: Decodable {
             } else if let parts = try? container.decode([Part].self) {
                 self = .parts(parts)
             } else {
-                throw DecodingError.typeMismatch(String.self, DecodingError.Context(
-                    codingPath: decoder.codingPath, debugDescription: "expected a string or an array of content parts"))
+                throw DecodingError.typeMismatch(
+                    String.self,
+                    DecodingError.Context(
+                        codingPath: decoder.codingPath,
+                        debugDescription: "expected a string or an array of content "
+                            + "parts"))
             }
         }
     }

@@ -72,7 +72,11 @@ struct CompletionChoice: Encodable {
         try c.encode(text, forKey: .text)
         try c.encode(index, forKey: .index)
         if let logprobs { try c.encode(logprobs, forKey: .logprobs) } else { try c.encodeNil(forKey: .logprobs) }
-        if let finish_reason { try c.encode(finish_reason, forKey: .finish_reason) } else { try c.encodeNil(forKey: .finish_reason) }
+        if let finish_reason {
+            try c.encode(finish_reason, forKey: .finish_reason)
+        } else {
+            try c.encodeNil(forKey: .finish_reason)
+        }
     }
 }
 

@@ -5,12 +5,17 @@ import HTTPServer
 /// a 400 naming the field; values are checked as Doubles before becoming Floats, so 1e300
 /// cannot turn into infinity unnoticed.
 enum SamplingValidation {
-    static func number(_ value: Double?, _ field: String, in range: ClosedRange<Double>,
-                       excludingLower: Bool = false) throws -> Float? {
+    static func number(
+        _ value: Double?, _ field: String, in range: ClosedRange<Double>,
+        excludingLower: Bool = false
+    ) throws -> Float? {
         guard let value else { return nil }
         guard value.isFinite, range.contains(value), !(excludingLower && value == range.lowerBound) else {
             let lower = excludingLower ? "(\(format(range.lowerBound))" : "[\(format(range.lowerBound))"
-            throw APIErrors.invalid(field, "must be a number in \(lower), \(format(range.upperBound))], got \(format(value)).")
+            throw APIErrors.invalid(
+                field,
+                "must be a number in \(lower), \(format(range.upperBound))], got "
+                    + "\(format(value)).")
         }
         return Float(value)
     }
@@ -18,7 +23,10 @@ enum SamplingValidation {
     static func integer(_ value: Int?, _ field: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let value else { return nil }
         guard range.contains(value) else {
-            throw APIErrors.invalid(field, "must be an integer in [\(range.lowerBound), \(range.upperBound)], got \(value).")
+            throw APIErrors.invalid(
+                field,
+                "must be an integer in [\(range.lowerBound), \(range.upperBound)], got "
+                    + "\(value).")
         }
         return value
     }

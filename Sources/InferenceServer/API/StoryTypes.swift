@@ -64,7 +64,8 @@ struct StoryResponse: Encodable {
     let timings: StoryTimings
 
     enum CodingKeys: String, CodingKey {
-        case model, translator, language, audience, paragraphs, content, original_content, finish_reason, seed, usage, timings
+        case model, translator, language, audience, paragraphs, content, original_content, finish_reason, seed, usage,
+            timings
     }
 
     func encode(to encoder: Encoder) throws {

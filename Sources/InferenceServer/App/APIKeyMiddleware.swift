@@ -1,4 +1,5 @@
 import HTTPServer
+
 /// `Authorization: Bearer KEY` on every route but `/health` and the playground page `/` — and, for loopback clients
 /// only, the two compatibility routes (`/generate_story`, `/translate`), because the old
 /// frontend calls them without a key from the same machine. A compatibility route
@@ -25,8 +26,9 @@ struct APIKeyMiddleware: HTTPMiddleware {
 
     func respond(to request: HTTPRequest, context: RequestContext, next: HTTPNext) throws -> HTTPResponse {
         if legacyOpenOnLoopback, let route = request.route, LegacyRoutes.all.contains(route),
-           Self.isLoopback(context.remoteAddress), !Self.cameThroughProxy(request),
-           request.headers["Origin"].map(allowedOrigins.allows) ?? true {
+            Self.isLoopback(context.remoteAddress), !Self.cameThroughProxy(request),
+            request.headers["Origin"].map(allowedOrigins.allows) ?? true
+        {
             return try next(request, context)
         }
         return try bearer.respond(to: request, context: context, next: next)

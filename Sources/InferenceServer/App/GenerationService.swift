@@ -1,6 +1,6 @@
 import Foundation
-import HTTPServer
 import Generation
+import HTTPServer
 import Tokenizer
 
 /// Which of the old story services' post-processing a model gets on `/generate_story`.
@@ -34,10 +34,12 @@ public final class GenerationService: Sendable {
     /// The draft greedy sequences decode with (exact speculative decoding), if any.
     public let draft: GenerationDraft?
 
-    public init(name: String, model: CausalLanguageModel, tokenizer: Tokenizer, defaults: GenerationParameters,
-                bosTokenID: Int?, storyVariant: LegacyStoryVariant? = nil, chatTemplate: ChatTemplate = .plain,
-                storyPresets: StoryPresets = .standard, architecture: String = "gpt2",
-                configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?, draft: GenerationDraft? = nil) {
+    public init(
+        name: String, model: CausalLanguageModel, tokenizer: Tokenizer, defaults: GenerationParameters,
+        bosTokenID: Int?, storyVariant: LegacyStoryVariant? = nil, chatTemplate: ChatTemplate = .plain,
+        storyPresets: StoryPresets = .standard, architecture: String = "gpt2",
+        configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?, draft: GenerationDraft? = nil
+    ) {
         self.name = name
         self.tokenizer = tokenizer
         vocabularySize = model.vocabularySize
@@ -49,19 +51,23 @@ public final class GenerationService: Sendable {
         self.architecture = architecture
         self.chatTemplate = chatTemplate
         self.draft = draft
-        executor = GenerationExecutor(name: name, model: model, tokenizer: tokenizer,
-                                      configuration: configuration, metrics: metrics, draft: draft)
+        executor = GenerationExecutor(
+            name: name, model: model, tokenizer: tokenizer,
+            configuration: configuration, metrics: metrics, draft: draft)
     }
 
     /// A loaded causal language model folder (`GPT2Pipeline`, or what the model factory loads).
-    public convenience init(name: String, pipeline: any CausalLanguagePipeline, storyVariant: LegacyStoryVariant? = nil,
-                            chatTemplate: ChatTemplate = .plain, storyPresets: StoryPresets = .standard,
-                            configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?,
-                            draft: GenerationDraft? = nil) {
-        self.init(name: name, model: pipeline.languageModel, tokenizer: pipeline.textTokenizer,
-                  defaults: pipeline.defaultParameters(), bosTokenID: pipeline.bosTokenID,
-                  storyVariant: storyVariant, chatTemplate: chatTemplate, storyPresets: storyPresets,
-                  architecture: pipeline.architecture, configuration: configuration, metrics: metrics, draft: draft)
+    public convenience init(
+        name: String, pipeline: any CausalLanguagePipeline, storyVariant: LegacyStoryVariant? = nil,
+        chatTemplate: ChatTemplate = .plain, storyPresets: StoryPresets = .standard,
+        configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?,
+        draft: GenerationDraft? = nil
+    ) {
+        self.init(
+            name: name, model: pipeline.languageModel, tokenizer: pipeline.textTokenizer,
+            defaults: pipeline.defaultParameters(), bosTokenID: pipeline.bosTokenID,
+            storyVariant: storyVariant, chatTemplate: chatTemplate, storyPresets: storyPresets,
+            architecture: pipeline.architecture, configuration: configuration, metrics: metrics, draft: draft)
     }
 
     /// The prompt's ids; an empty prompt starts from BOS (transformers' behaviour).
@@ -97,8 +103,10 @@ public final class TranslationService: Sendable {
     public let backend: TranslationBackend
     public let executor: TranslationExecutor
 
-    public init(name: String, backend: TranslationBackend, configuration: TranslationExecutor.Configuration,
-                metrics: ServerMetrics?) {
+    public init(
+        name: String, backend: TranslationBackend, configuration: TranslationExecutor.Configuration,
+        metrics: ServerMetrics?
+    ) {
         self.name = name
         self.backend = backend
         executor = TranslationExecutor(name: name, backend: backend, configuration: configuration, metrics: metrics)

@@ -20,8 +20,9 @@ public final class NLLBTranslationBackend: TranslationBackend, Sendable {
 
     public func validateLanguage(_ code: String, field: String) throws {
         guard !languages.contains(code) else { return }
-        throw TranslationError.unsupportedLanguage(code: code, field: field,
-                                                   suggestion: FloresLanguages.suggestions(for: code, among: languages).first)
+        throw TranslationError.unsupportedLanguage(
+            code: code, field: field,
+            suggestion: FloresLanguages.suggestions(for: code, among: languages).first)
     }
 
     /// Which texts of the request have sentences (blank ones translate to ""), and the
@@ -37,8 +38,9 @@ public final class NLLBTranslationBackend: TranslationBackend, Sendable {
             !request.texts[$0].trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
         }
         let maxNewTokens = request.maxNewTokens.map { min($0, model.maxTargetPositions - 2) }
-        var options = NLLBPipeline.Options(source: request.source, target: request.target, beams: request.beams,
-                                           maxNewTokens: maxNewTokens)
+        var options = NLLBPipeline.Options(
+            source: request.source, target: request.target, beams: request.beams,
+            maxNewTokens: maxNewTokens)
         options.beams = request.beams
         guard !translated.isEmpty else {
             let layout = Layout(translated: [], textCount: request.texts.count, prepared: nil)
@@ -52,8 +54,9 @@ public final class NLLBTranslationBackend: TranslationBackend, Sendable {
         if parameters.numBeams == 1 && !parameters.generation.isGreedy {
             seed = parameters.generation.seed ?? UInt64.random(in: 0...UInt64.max)
         }
-        return PreparedTranslation(sources: prepared.sources, parameters: parameters, maxLength: maxLength, seed: seed,
-                                   layout: Layout(translated: translated, textCount: request.texts.count, prepared: prepared))
+        return PreparedTranslation(
+            sources: prepared.sources, parameters: parameters, maxLength: maxLength, seed: seed,
+            layout: Layout(translated: translated, textCount: request.texts.count, prepared: prepared))
     }
 
     public func assemble(_ prepared: PreparedTranslation, outputs: [Seq2SeqOutput]) throws -> TranslationResult {

@@ -1,7 +1,7 @@
-import JobStore
 import Foundation
 import Generation
 import HTTPServer
+import JobStore
 
 /// The inference server application: models, executors, routes, listeners, durable jobs,
 /// and their lifecycle.
@@ -43,14 +43,20 @@ public final class ServerApp: @unchecked Sendable {
         router.use(RequestLogMiddleware(format: configuration.requestLogFormat, write: requestLog))
         let keys = APIKeyRing(configuration.apiKeys)
         apiKeys = keys
-        router.use(CORSMiddleware(allowedOrigins: configuration.corsOrigins, allowHeaders: Self.corsAllowHeaders,
-                                  exposeHeaders: ["Location", "Idempotent-Replayed", "Retry-After"]))
+        router.use(
+            CORSMiddleware(
+                allowedOrigins: configuration.corsOrigins, allowHeaders: Self.corsAllowHeaders,
+                exposeHeaders: ["Location", "Idempotent-Replayed", "Retry-After"]))
         router.use(MetricsMiddleware(metrics: metrics))
         // DNS rebinding protection only matters when keys guard the server; /health stays open to probes.
-        router.use(HostAllowlistMiddleware(allowedHosts: configuration.allowedHosts + [configuration.host],
-                                           exemptRoutes: ["GET /health"], isActive: { !keys.isEmpty }))
-        router.use(APIKeyMiddleware(keys: keys, legacyOpenOnLoopback: configuration.legacyRoutesOpenOnLoopback,
-                                    allowedOrigins: AllowedOrigins(configuration.corsOrigins)))
+        router.use(
+            HostAllowlistMiddleware(
+                allowedHosts: configuration.allowedHosts + [configuration.host],
+                exemptRoutes: ["GET /health"], isActive: { !keys.isEmpty }))
+        router.use(
+            APIKeyMiddleware(
+                keys: keys, legacyOpenOnLoopback: configuration.legacyRoutesOpenOnLoopback,
+                allowedOrigins: AllowedOrigins(configuration.corsOrigins)))
         OperationalHandlers(environment: environment).register(on: router)
         OpenAIHandlers(environment: environment).register(on: router)
         OpenAIChatHandlers(environment: environment).register(on: router)
@@ -79,10 +85,13 @@ public final class ServerApp: @unchecked Sendable {
         }
         let server = HTTPServer(configuration: configuration.http)
         do {
-            openedListeners.append(try server.listen(host: configuration.host, port: configuration.port, responder: router))
+            openedListeners.append(
+                try server.listen(host: configuration.host, port: configuration.port, responder: router))
             for extra in configuration.extraListeners {
-                openedListeners.append(try server.listen(host: configuration.host, port: extra.port, name: extra.model,
-                                                         responder: router))
+                openedListeners.append(
+                    try server.listen(
+                        host: configuration.host, port: extra.port, name: extra.model,
+                        responder: router))
             }
         } catch {
             server.shutdown(gracePeriod: 0)
@@ -102,12 +111,15 @@ public final class ServerApp: @unchecked Sendable {
             return try JobStore(path: path, configuration: storeConfiguration)
         }
         guard let url = configuration.jobsRedisURL else { return nil }
-        let store = try RedisJobStore(url: RedisURL(parsing: url),
-                                      configuration: .init(lease: configuration.jobLease, resultTTL: configuration.jobResultTTL))
+        let store = try RedisJobStore(
+            url: RedisURL(parsing: url),
+            configuration: .init(lease: configuration.jobLease, resultTTL: configuration.jobResultTTL))
         // Not fatal: the server starts degraded and uses Redis once it is back.
         let health = store.health()
         if !health.isOK {
-            log("the job store is unavailable (/health says degraded until it is back): \(health.error ?? health.state)")
+            log(
+                "the job store is unavailable (/health says degraded until it is back): "
+                    + "\(health.error ?? health.state)")
         }
         return store
     }
@@ -122,29 +134,41 @@ public final class ServerApp: @unchecked Sendable {
     /// Serves a causal language model folder (GPT-2, or any architecture the model factory loads) under `name`.
     /// Its chat template is `configuration.chatTemplateFiles[name]`, else the folder's own, else `.plain`;
     /// its story presets are `storyPresets`, else the folder's `story_presets.json`, else the standard ones.
-    public func addGenerationModel(name: String, pipeline: any CausalLanguagePipeline, storyVariant: LegacyStoryVariant? = nil,
-                                   storyPresets: StoryPresets? = nil, draft: GenerationDraft? = nil) throws {
-        let template = try configuration.chatTemplateFiles[name].map {
-            try ChatTemplate.load(file: URL(fileURLWithPath: $0), directory: pipeline.directory)
-        } ?? ChatTemplate.load(directory: pipeline.directory)
+    public func addGenerationModel(
+        name: String, pipeline: any CausalLanguagePipeline, storyVariant: LegacyStoryVariant? = nil,
+        storyPresets: StoryPresets? = nil, draft: GenerationDraft? = nil
+    ) throws {
+        let template =
+            try configuration.chatTemplateFiles[name].map {
+                try ChatTemplate.load(file: URL(fileURLWithPath: $0), directory: pipeline.directory)
+            } ?? ChatTemplate.load(directory: pipeline.directory)
         let presets = try storyPresets ?? StoryPresets.forModelFolder(pipeline.directory)
-        try registry.add(.generation(GenerationService(name: name, pipeline: pipeline, storyVariant: storyVariant,
-                                                       chatTemplate: template, storyPresets: presets,
-                                                       configuration: generationConfiguration, metrics: metrics,
-                                                       draft: draft)))
+        try registry.add(
+            .generation(
+                GenerationService(
+                    name: name, pipeline: pipeline, storyVariant: storyVariant,
+                    chatTemplate: template, storyPresets: presets,
+                    configuration: generationConfiguration, metrics: metrics,
+                    draft: draft)))
     }
 
     /// Serves an already-built generation service (tests build them around fake models).
-    public func addGenerationModel(_ makeService: (GenerationExecutor.Configuration, ServerMetrics) -> GenerationService) throws {
+    public func addGenerationModel(
+        _ makeService: (GenerationExecutor.Configuration, ServerMetrics) -> GenerationService
+    ) throws {
         try registry.add(.generation(makeService(generationConfiguration, metrics)))
     }
 
     /// Serves a translation model under `name`: this is where the NLLB backend plugs in.
     public func addTranslationModel(name: String, backend: TranslationBackend) throws {
-        let executorConfiguration = TranslationExecutor.Configuration(maxBatch: configuration.translationMaxBatch,
-                                                                      maxQueue: configuration.maxQueue)
-        try registry.add(.translation(TranslationService(name: name, backend: backend, configuration: executorConfiguration,
-                                                         metrics: metrics)))
+        let executorConfiguration = TranslationExecutor.Configuration(
+            maxBatch: configuration.translationMaxBatch,
+            maxQueue: configuration.maxQueue)
+        try registry.add(
+            .translation(
+                TranslationService(
+                    name: name, backend: backend, configuration: executorConfiguration,
+                    metrics: metrics)))
     }
 
     private var generationConfiguration: GenerationExecutor.Configuration {
@@ -165,8 +189,10 @@ public final class ServerApp: @unchecked Sendable {
             let log = configuration.log ?? { FileHandle.standardError.write(Data("[jobs] \($0)\n".utf8)) }
             let generationWorkers = max(1, configuration.maxBatch)
             let runnerConfiguration = JobRunner.Configuration(
-                concurrency: [JobKind.generate.rawValue: generationWorkers, JobKind.story.rawValue: generationWorkers,
-                              JobKind.translate.rawValue: max(1, configuration.translationMaxBatch)],
+                concurrency: [
+                    JobKind.generate.rawValue: generationWorkers, JobKind.story.rawValue: generationWorkers,
+                    JobKind.translate.rawValue: max(1, configuration.translationMaxBatch),
+                ],
                 resultTTL: configuration.jobResultTTL, log: log)
             let generationModels = registry.generationServices.map(\.name)
             (store as? RedisJobStore)?.setServedModels(byType: [
@@ -197,7 +223,9 @@ public final class ServerApp: @unchecked Sendable {
             return ShutdownReport()
         }
         stopped = true
-        let server = self.server, runner = self.runner, store = self.store
+        let server = self.server
+        let runner = self.runner
+        let store = self.store
         lock.unlock()
 
         let grace = gracePeriod ?? configuration.shutdownGracePeriod

@@ -1,6 +1,6 @@
-import JobStore
 import Foundation
 import HTTPServer
+import JobStore
 
 /// Everything `ServerApp` needs to know besides its models.
 public struct ServerConfiguration: Sendable {
@@ -73,7 +73,7 @@ public enum ServerAppError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .duplicateModel(let name):
             return "Two models are named '\(name)': give each --model a distinct NAME."
-        case let .unknownListenerModel(port, model):
+        case .unknownListenerModel(let port, let model):
             return "--listen \(port)=\(model) names no model: add --model \(model)=DIR or fix the name."
         case .alreadyStarted:
             return "The server was already started."

@@ -21,8 +21,10 @@ public enum ServingBatchSize {
     ///   - cacheBytesPerSequence: keys and values of one sequence at the model's full context.
     ///   - memoryBytes: the machine's physical memory.
     /// - Returns: a power of two in `range`.
-    public static func defaultMaxBatch(bytesPerWeight: Int, cores: Int, cacheBytesPerSequence: Int,
-                                       memoryBytes: UInt64) -> Int {
+    public static func defaultMaxBatch(
+        bytesPerWeight: Int, cores: Int, cacheBytesPerSequence: Int,
+        memoryBytes: UInt64
+    ) -> Int {
         let knee = sequencesPerCorePerWeightByte * max(1, cores) * max(1, bytesPerWeight)
         let fits = Int(min(memoryBytes / 4 / UInt64(max(1, cacheBytesPerSequence)), UInt64(range.upperBound)))
         let batch = min(max(min(knee, fits), range.lowerBound), range.upperBound)

@@ -1,6 +1,6 @@
-import JobStore
 import Foundation
 import HTTPServer
+import JobStore
 
 /// What handlers share: the models, the metrics, the limits, the job store, and whether
 /// the server is ready. Handlers reach models only through their services' executors.
@@ -21,8 +21,16 @@ final class ServingEnvironment: @unchecked Sendable {
     }
 
     var jobStore: (any JobStorage)? {
-        get { lock.lock(); defer { lock.unlock() }; return store }
-        set { lock.lock(); store = newValue; lock.unlock() }
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return store
+        }
+        set {
+            lock.lock()
+            store = newValue
+            lock.unlock()
+        }
     }
 
     var isStopping: Bool {
@@ -42,20 +50,23 @@ final class ServingEnvironment: @unchecked Sendable {
     /// executors run until the drain ends; `/health` already says "stopping".
     func requireReady() throws {
         guard registry.isReady else {
-            throw HTTPError.retryLater(.serviceUnavailable, "The models are still loading; retry shortly.", afterSeconds: 2,
-                                       code: "model_loading")
+            throw HTTPError.retryLater(
+                .serviceUnavailable, "The models are still loading; retry shortly.", afterSeconds: 2,
+                code: "model_loading")
         }
     }
 
     /// The generation model named `name`, else the listener's model, else the first one.
     /// Job workers pass `checkReady: false`: a job claimed during shutdown must not fail for it.
-    func generationService(named name: String?, listener: String?, checkReady: Bool = true) throws -> GenerationService {
+    func generationService(named name: String?, listener: String?, checkReady: Bool = true) throws -> GenerationService
+    {
         if checkReady { try requireReady() }
         if let name {
             switch registry.entry(named: name) {
             case .generation(let service)?: return service
             case .translation?:
-                throw APIErrors.invalid("model", "'\(name)' is a translation model; use /v1/translate or another model.")
+                throw APIErrors.invalid(
+                    "model", "'\(name)' is a translation model; use /v1/translate or another model.")
             case nil:
                 throw APIErrors.modelNotFound(name, available: registry.generationServices.map(\.name))
             }
@@ -68,7 +79,9 @@ final class ServingEnvironment: @unchecked Sendable {
     }
 
     /// The translation model named `name`, else the listener's model, else the first one.
-    func translationService(named name: String?, listener: String?, checkReady: Bool = true) throws -> TranslationService {
+    func translationService(named name: String?, listener: String?, checkReady: Bool = true) throws
+        -> TranslationService
+    {
         if checkReady { try requireReady() }
         if let name {
             switch registry.entry(named: name) {

@@ -1,7 +1,7 @@
-import Synchronization
-import JobStore
 import Foundation
 import HTTPServer
+import JobStore
+import Synchronization
 
 /// What `ServerApp.shutdown` did, for the operator's log.
 public struct ShutdownReport: Sendable, Equatable {

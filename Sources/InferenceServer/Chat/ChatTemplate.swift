@@ -39,11 +39,14 @@ public struct ChatTemplate: Sendable {
     let eosToken: String
 
     /// The documented default template described above.
-    public static let plain = ChatTemplate(source: "plain", nodes: nil, stopStrings: ["\nUser:", "\nSystem:"],
-                                           bosToken: "", eosToken: "")
+    public static let plain = ChatTemplate(
+        source: "plain", nodes: nil, stopStrings: ["\nUser:", "\nSystem:"],
+        bosToken: "", eosToken: "")
 
-    private init(source: String, nodes: [ChatTemplateNode]?, stopStrings: [String], bosToken: String,
-                 eosToken: String) {
+    private init(
+        source: String, nodes: [ChatTemplateNode]?, stopStrings: [String], bosToken: String,
+        eosToken: String
+    ) {
         self.source = source
         self.nodes = nodes
         self.stopStrings = stopStrings
@@ -57,28 +60,34 @@ public struct ChatTemplate: Sendable {
     public init(jinja text: String, source: String, bosToken: String = "", eosToken: String = "") throws {
         let nodes = try ChatTemplateParser.parse(text, source: source)
         self.init(source: source, nodes: nodes, stopStrings: [], bosToken: bosToken, eosToken: eosToken)
-        _ = try render([ChatMessage(role: "system", content: "s"), ChatMessage(role: "user", content: "u"),
-                        ChatMessage(role: "assistant", content: "a")], addGenerationPrompt: true)
+        _ = try render(
+            [
+                ChatMessage(role: "system", content: "s"), ChatMessage(role: "user", content: "u"),
+                ChatMessage(role: "assistant", content: "a"),
+            ], addGenerationPrompt: true)
     }
 
     /// The folder's `chat_template` from tokenizer_config.json, or `.plain` when it has none.
     public static func load(directory: URL) throws -> ChatTemplate {
         let url = directory.appendingPathComponent("tokenizer_config.json")
         guard let data = try? Data(contentsOf: url),
-              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return .plain }
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else { return .plain }
         let text: String
         if let string = object["chat_template"] as? String {
             text = string
         } else if let named = object["chat_template"] as? [[String: Any]] {
             // transformers' list form: [{"name": "default", "template": "..."}, ...]
             guard let entry = named.first(where: { $0["name"] as? String == "default" }) ?? named.first,
-                  let template = entry["template"] as? String else { return .plain }
+                let template = entry["template"] as? String
+            else { return .plain }
             text = template
         } else {
             return .plain
         }
-        return try ChatTemplate(jinja: text, source: url.path, bosToken: Self.tokenText(object["bos_token"]),
-                                eosToken: Self.tokenText(object["eos_token"]))
+        return try ChatTemplate(
+            jinja: text, source: url.path, bosToken: Self.tokenText(object["bos_token"]),
+            eosToken: Self.tokenText(object["eos_token"]))
     }
 
     /// A template file given on the command line (`--chat-template NAME=FILE`); the folder's
@@ -87,9 +96,11 @@ public struct ChatTemplate: Sendable {
         guard let data = try? Data(contentsOf: file), let text = String(data: data, encoding: .utf8) else {
             throw ChatTemplateError.unreadable(path: file.path)
         }
-        var bos = "", eos = ""
+        var bos = ""
+        var eos = ""
         if let directory, let config = try? Data(contentsOf: directory.appendingPathComponent("tokenizer_config.json")),
-           let object = (try? JSONSerialization.jsonObject(with: config)) as? [String: Any] {
+            let object = (try? JSONSerialization.jsonObject(with: config)) as? [String: Any]
+        {
             bos = tokenText(object["bos_token"])
             eos = tokenText(object["eos_token"])
         }
@@ -113,9 +124,10 @@ public struct ChatTemplate: Sendable {
             if addGenerationPrompt { out += "Assistant:" }
             return out
         }
-        let list = ChatTemplateValue.list(messages.map {
-            .dictionary(["role": .string($0.role), "content": .string($0.content)])
-        })
+        let list = ChatTemplateValue.list(
+            messages.map {
+                .dictionary(["role": .string($0.role), "content": .string($0.content)])
+            })
         var scope: [String: ChatTemplateValue] = [
             "messages": list, "bos_token": .string(bosToken), "eos_token": .string(eosToken),
             "add_generation_prompt": .bool(addGenerationPrompt),
@@ -140,13 +152,14 @@ public enum ChatTemplateError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .unsupported(construct, source):
+        case .unsupported(let construct, let source):
             return "Chat template \(source) uses \(construct), which Octavo does not support (supported: "
                 + "for loops over messages, if/elif/else, ==, !=, and, or, not, +, ~, string and integer literals, "
-                + "message.role/content, messages[0], messages[-1], loop.first/last/index/index0/length, bos_token, "
+                + "message.role/content, messages[0], messages[-1], loop.first/last/index/index0/length, "
+                + "bos_token, "
                 + "eos_token, add_generation_prompt, the trim filter). Give a simpler template with "
                 + "--chat-template NAME=FILE."
-        case let .syntax(message, source):
+        case .syntax(let message, let source):
             return "Chat template \(source) is not valid: \(message)."
         case .unreadable(let path):
             return "Cannot read chat template file \(path): check the path of --chat-template NAME=FILE."

@@ -61,8 +61,9 @@ struct ExpressionParser {
                 var j = i
                 while j < characters.count, characters[j].isASCII, characters[j].isNumber { j += 1 }
                 guard let value = Int(String(characters[i..<j])) else {
-                    throw ChatTemplateError.syntax("the number \(String(characters[i..<j])) is too large",
-                                                   source: source)
+                    throw ChatTemplateError.syntax(
+                        "the number \(String(characters[i..<j])) is too large",
+                        source: source)
                 }
                 tokens.append(.integer(value))
                 i = j
@@ -117,7 +118,9 @@ struct ExpressionParser {
     }
 
     private func syntax(_ message: String) -> ChatTemplateError { .syntax(message, source: source) }
-    private func refused(_ construct: String) -> ChatTemplateError { .unsupported(construct: construct, source: source) }
+    private func refused(_ construct: String) -> ChatTemplateError {
+        .unsupported(construct: construct, source: source)
+    }
 
     private var peek: Token? { position < tokens.count ? tokens[position] : nil }
 
@@ -239,7 +242,7 @@ enum ChatTemplateRenderer {
                 out += text
             case .output(let expression):
                 out += try evaluate(expression, scope).text
-            case let .loop(variable, over, body):
+            case .loop(let variable, let over, let body):
                 guard case .list(let items) = try evaluate(over, scope) else {
                     throw ChatTemplateError.render("a for loop runs over something that is not a list")
                 }
@@ -254,7 +257,7 @@ enum ChatTemplateRenderer {
                 }
                 scope[variable] = saved.0
                 scope["loop"] = saved.1
-            case let .branches(branches, otherwise):
+            case .branches(let branches, let otherwise):
                 var taken = false
                 for branch in branches where try evaluate(branch.condition, scope).isTrue {
                     try render(branch.body, scope: &scope, into: &out)
@@ -270,7 +273,7 @@ enum ChatTemplateRenderer {
         switch expression {
         case .literal(let value): return value
         case .variable(let name): return scope[name] ?? .undefined
-        case let .member(base, key):
+        case .member(let base, let key):
             let container = try evaluate(base, scope)
             let key = try evaluate(key, scope)
             switch (container, key) {
@@ -281,10 +284,10 @@ enum ChatTemplateRenderer {
             default: return .undefined
             }
         case .not(let inner): return .bool(!(try evaluate(inner, scope).isTrue))
-        case let .and(a, b): return .bool(try evaluate(a, scope).isTrue && evaluate(b, scope).isTrue)
-        case let .or(a, b): return .bool(try evaluate(a, scope).isTrue || evaluate(b, scope).isTrue)
-        case let .equal(a, b, negated): return .bool((try evaluate(a, scope) == evaluate(b, scope)) != negated)
-        case let .concat(a, b): return .string(try evaluate(a, scope).text + evaluate(b, scope).text)
+        case .and(let a, let b): return .bool(try evaluate(a, scope).isTrue && evaluate(b, scope).isTrue)
+        case .or(let a, let b): return .bool(try evaluate(a, scope).isTrue || evaluate(b, scope).isTrue)
+        case .equal(let a, let b, let negated): return .bool((try evaluate(a, scope) == evaluate(b, scope)) != negated)
+        case .concat(let a, let b): return .string(try evaluate(a, scope).text + evaluate(b, scope).text)
         case .trim(let inner):
             return .string(try evaluate(inner, scope).text.trimmingCharacters(in: .whitespacesAndNewlines))
         }

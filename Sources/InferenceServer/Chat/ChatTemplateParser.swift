@@ -95,8 +95,9 @@ enum ChatTemplateParser {
                 pieces.append(.text(adjust(String(rest), trimLeading: trimNextLeading, dropNewline: dropNextNewline)))
                 break
             }
-            var before = adjust(String(rest[..<open.lowerBound]), trimLeading: trimNextLeading,
-                                dropNewline: dropNextNewline)
+            var before = adjust(
+                String(rest[..<open.lowerBound]), trimLeading: trimNextLeading,
+                dropNewline: dropNextNewline)
             let kind = rest[open]
             let closer = kind == "{{" ? "}}" : kind == "{%" ? "%}" : "#}"
             var inner = rest[open.upperBound...]
@@ -139,8 +140,10 @@ enum ChatTemplateParser {
     // MARK: Blocks
 
     /// Nodes up to an `endfor`/`endif`/`elif`/`else` tag, which is returned (with its text).
-    private static func parseBlock(_ pieces: [Piece], _ index: inout Int, bound: inout Set<String>,
-                                   source: String) throws -> ([ChatTemplateNode], String?) {
+    private static func parseBlock(
+        _ pieces: [Piece], _ index: inout Int, bound: inout Set<String>,
+        source: String
+    ) throws -> ([ChatTemplateNode], String?) {
         var nodes: [ChatTemplateNode] = []
         while index < pieces.count {
             let piece = pieces[index]
@@ -167,12 +170,15 @@ enum ChatTemplateParser {
         return (nodes, nil)
     }
 
-    private static func parseFor(_ tag: String, _ pieces: [Piece], _ index: inout Int, bound: inout Set<String>,
-                                 source: String) throws -> ChatTemplateNode {
+    private static func parseFor(
+        _ tag: String, _ pieces: [Piece], _ index: inout Int, bound: inout Set<String>,
+        source: String
+    ) throws -> ChatTemplateNode {
         let words = tag.split(separator: " ", omittingEmptySubsequences: true)
         guard words.count >= 4, words[2] == "in", ExpressionParser.isIdentifier(String(words[1])) else {
-            throw ChatTemplateError.unsupported(construct: "'{% \(tag) %}' (only 'for NAME in EXPRESSION')",
-                                                source: source)
+            throw ChatTemplateError.unsupported(
+                construct: "'{% \(tag) %}' (only 'for NAME in EXPRESSION')",
+                source: source)
         }
         let variable = String(words[1])
         let iterable = try ExpressionParser.parse(words[3...].joined(separator: " "), bound: bound, source: source)
@@ -187,8 +193,10 @@ enum ChatTemplateParser {
         return .loop(variable: variable, over: iterable, body: body)
     }
 
-    private static func parseIf(_ condition: String, _ pieces: [Piece], _ index: inout Int, bound: inout Set<String>,
-                                source: String) throws -> ChatTemplateNode {
+    private static func parseIf(
+        _ condition: String, _ pieces: [Piece], _ index: inout Int, bound: inout Set<String>,
+        source: String
+    ) throws -> ChatTemplateNode {
         var branches: [(condition: ChatTemplateExpression, body: [ChatTemplateNode])] = []
         var current = try ExpressionParser.parse(condition, bound: bound, source: source)
         while true {
@@ -213,9 +221,9 @@ enum ChatTemplateParser {
     }
 }
 
-private extension Substring {
+extension Substring {
     /// The first occurrence of any of `needles`.
-    func firstRange(where needles: [String]) -> Range<Substring.Index>? {
+    fileprivate func firstRange(where needles: [String]) -> Range<Substring.Index>? {
         needles.compactMap { range(of: $0) }.min { $0.lowerBound < $1.lowerBound }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import HTTPServer
 import Generation
+import HTTPServer
 
 /// One API request's sequences in an executor: submits them all (or none), cancels them
 /// when the client goes away, and gathers their events.
@@ -17,7 +17,8 @@ final class GenerationCall: @unchecked Sendable {
 
     /// Submits `requests` as choices 0..<count. If one cannot be queued, the ones already
     /// queued are cancelled and the error (queue full, shutting down) is thrown.
-    init(service: GenerationService, requests: [GenerationRequest], cancelOn disconnect: DisconnectSignal? = nil) throws {
+    init(service: GenerationService, requests: [GenerationRequest], cancelOn disconnect: DisconnectSignal? = nil) throws
+    {
         self.service = service
         count = requests.count
         do {
@@ -34,8 +35,10 @@ final class GenerationCall: @unchecked Sendable {
 
     /// Submits for an HTTP request: a full queue or a stopping executor is the HTTP error that
     /// says so (429 or 503 with Retry-After).
-    static func forRequest(service: GenerationService, requests: [GenerationRequest],
-                           cancelOn disconnect: DisconnectSignal) throws -> GenerationCall {
+    static func forRequest(
+        service: GenerationService, requests: [GenerationRequest],
+        cancelOn disconnect: DisconnectSignal
+    ) throws -> GenerationCall {
         do {
             return try GenerationCall(service: service, requests: requests, cancelOn: disconnect)
         } catch {
@@ -50,8 +53,10 @@ final class GenerationCall: @unchecked Sendable {
     /// Delivers every event to `onEvent` until each choice has ended, and returns each
     /// choice's outcome. `onEvent` returning false cancels the rest (client gone).
     /// `isCancelled` is polled between events (job cancellation).
-    func run(isCancelled: (() -> Bool)? = nil,
-             onEvent: (GenerationEvent) -> Bool = { _ in true }) -> [Result<GenerationOutcome, Error>] {
+    func run(
+        isCancelled: (() -> Bool)? = nil,
+        onEvent: (GenerationEvent) -> Bool = { _ in true }
+    ) -> [Result<GenerationOutcome, Error>] {
         var results = [Result<GenerationOutcome, Error>?](repeating: nil, count: count)
         var remaining = count
         var cancelled = false
@@ -82,7 +87,8 @@ final class GenerationCall: @unchecked Sendable {
     private func noteInRequestLog(_ results: [Result<GenerationOutcome, Error>]) {
         guard let record = RequestLogRecord.current else { return }
         record.model = service.name
-        var prompt = 0, generated = 0
+        var prompt = 0
+        var generated = 0
         var previous: [Int]?
         for case .success(let outcome) in results {
             if outcome.promptIDs != previous { prompt += outcome.promptIDs.count }
@@ -115,8 +121,10 @@ final class TranslationCall: Sendable {
 
     /// Prepares and submits `request`. - Throws: the backend's refusal (unknown language,
     /// bad options), `ExecutorError.queueFull` or `.shuttingDown`.
-    init(_ request: TranslationRequest, on service: TranslationService, timeout: TimeInterval?,
-         cancelOn disconnect: DisconnectSignal? = nil) throws {
+    init(
+        _ request: TranslationRequest, on service: TranslationService, timeout: TimeInterval?,
+        cancelOn disconnect: DisconnectSignal? = nil
+    ) throws {
         self.service = service
         prepared = try service.backend.prepare(request)
         collector = TranslationCollector(count: prepared.sources.count)
@@ -136,13 +144,16 @@ final class TranslationCall: Sendable {
     /// The translation, or its failure; nil when `timeout` passed first.
     func wait(timeout: TimeInterval) -> Result<TranslationResult, Error>? {
         guard let outputs = collector.wait(timeout: timeout) else { return nil }
-        let prepared = self.prepared, backend = service.backend
+        let prepared = self.prepared
+        let backend = service.backend
         return outputs.flatMap { outputs in Result { try backend.assemble(prepared, outputs: outputs) } }
     }
 
     /// Runs `request` and waits for it; every failure is the HTTP error that says so.
-    static func run(_ request: TranslationRequest, on service: TranslationService, timeout: TimeInterval,
-                    cancelOn disconnect: DisconnectSignal? = nil) throws -> TranslationResult {
+    static func run(
+        _ request: TranslationRequest, on service: TranslationService, timeout: TimeInterval,
+        cancelOn disconnect: DisconnectSignal? = nil
+    ) throws -> TranslationResult {
         let call: TranslationCall
         do {
             call = try TranslationCall(request, on: service, timeout: timeout, cancelOn: disconnect)

@@ -1,6 +1,6 @@
-import JobStore
 import Foundation
 import HTTPServer
+import JobStore
 
 /// `POST /v1/jobs`, `GET /v1/jobs` (recent jobs), `GET /v1/jobs/{id}`, `GET /v1/jobs/{id}/events`, `DELETE /v1/jobs/{id}`.
 struct JobHandlers {
@@ -29,7 +29,8 @@ struct JobHandlers {
         var status: JobStatus?
         if let text = request.queryValue("status") {
             guard let parsed = JobStatus(rawValue: text) else {
-                throw APIErrors.invalid("status", "must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+                throw APIErrors.invalid(
+                    "status", "must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
             }
             status = parsed
         }
@@ -49,7 +50,8 @@ struct JobHandlers {
         try environment.requireReady()
         let header = try APIJSON.decode(JobSubmissionHeader.self, from: request)
         guard let kind = JobKind(rawValue: header.type) else {
-            throw APIErrors.invalid("type", "must be one of \(JobKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+            throw APIErrors.invalid(
+                "type", "must be one of \(JobKind.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         let headerKey = request.headers["Idempotency-Key"]
         if let headerKey, let bodyKey = header.idempotencyKey, headerKey != bodyKey {
@@ -104,7 +106,9 @@ struct JobHandlers {
 
     private func requireStore() throws -> any JobStorage {
         guard let store = environment.jobStore else {
-            throw HTTPError(.notFound, "Durable jobs are off: start the server with --jobs-db PATH or --jobs-redis URL.", code: "jobs_disabled")
+            throw HTTPError(
+                .notFound, "Durable jobs are off: start the server with --jobs-db PATH or --jobs-redis URL.",
+                code: "jobs_disabled")
         }
         return store
     }
@@ -128,13 +132,23 @@ struct JobHandlers {
             case .jobNotFound(let id): throw Self.notFound(id.rawValue)
             case .idempotencyConflict: throw HTTPError(.conflict, error.description, code: "idempotency_conflict")
             case .invalidArgument: throw HTTPError(.badRequest, error.description, code: "invalid_value")
-            case .closed: throw HTTPError.retryLater(.serviceUnavailable, error.description, afterSeconds: 5, code: "shutting_down")
-            case .diskFull: throw HTTPError.retryLater(.serviceUnavailable, error.description, afterSeconds: 30, code: "job_store_full")
-            case .busy: throw HTTPError.retryLater(.serviceUnavailable, error.description, afterSeconds: 5, code: "job_store_busy")
-            case .fileReplaced: throw HTTPError(.serviceUnavailable, error.description, type: "server_error", code: "job_store_replaced")
+            case .closed:
+                throw HTTPError.retryLater(
+                    .serviceUnavailable, error.description, afterSeconds: 5, code: "shutting_down")
+            case .diskFull:
+                throw HTTPError.retryLater(
+                    .serviceUnavailable, error.description, afterSeconds: 30, code: "job_store_full")
+            case .busy:
+                throw HTTPError.retryLater(
+                    .serviceUnavailable, error.description, afterSeconds: 5, code: "job_store_busy")
+            case .fileReplaced:
+                throw HTTPError(
+                    .serviceUnavailable, error.description, type: "server_error", code: "job_store_replaced")
             case .unavailable:
-                throw HTTPError.retryLater(.serviceUnavailable, error.description, afterSeconds: 2, code: "job_store_unavailable")
-            default: throw HTTPError(.internalServerError, error.description, type: "server_error", code: "job_store_error")
+                throw HTTPError.retryLater(
+                    .serviceUnavailable, error.description, afterSeconds: 2, code: "job_store_unavailable")
+            default:
+                throw HTTPError(.internalServerError, error.description, type: "server_error", code: "job_store_error")
             }
         }
     }

@@ -12,8 +12,10 @@ enum JobPlan {
     case storyInLanguage(StoryPlan)
     case translate(TranslationService, TranslationRequest)
 
-    static func make(_ kind: JobKind, body: [UInt8], environment: ServingEnvironment, listener: String?,
-                     checkReady: Bool = true) throws -> JobPlan {
+    static func make(
+        _ kind: JobKind, body: [UInt8], environment: ServingEnvironment, listener: String?,
+        checkReady: Bool = true
+    ) throws -> JobPlan {
         switch kind {
         case .generate:
             let request = try APIJSON.decode(GenerateRequestBody.self, from: Data(body))
@@ -22,13 +24,20 @@ enum JobPlan {
             return .generate(service, generation)
         case .story where isStoryInLanguage(body):
             let request = try APIJSON.decode(StoryRequestBody.self, from: Data(body))
-            if request.stream == true { throw APIErrors.invalid("stream", "a job streams on /v1/jobs/{id}/events; leave stream out.") }
-            return .storyInLanguage(try StoryPlan.make(request, environment: environment, listener: listener, checkReady: checkReady))
+            if request.stream == true {
+                throw APIErrors.invalid("stream", "a job streams on /v1/jobs/{id}/events; leave stream out.")
+            }
+            return .storyInLanguage(
+                try StoryPlan.make(request, environment: environment, listener: listener, checkReady: checkReady))
         case .story:
             let story = try LegacyStoryRequest.parse(body)
-            let service = try environment.generationService(named: story.model, listener: listener, checkReady: checkReady)
-            return .story(service, try StoryGeneration.request(for: story, service: service,
-                                                               timeout: environment.configuration.requestTimeout))
+            let service = try environment.generationService(
+                named: story.model, listener: listener, checkReady: checkReady)
+            return .story(
+                service,
+                try StoryGeneration.request(
+                    for: story, service: service,
+                    timeout: environment.configuration.requestTimeout))
         case .translate:
             let request = try APIJSON.decode(TranslateRequestBody.self, from: Data(body))
             let (service, translation) = try NativeTranslation(environment: environment)
@@ -40,7 +49,9 @@ enum JobPlan {
     /// A story job's body is `/v1/stories`' (lower-case `prompt`, `genre`, `language`...) unless it
     /// has `/generate_story`'s `Prompt`.
     private static func isStoryInLanguage(_ body: [UInt8]) -> Bool {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any], object["Prompt"] == nil else {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+            object["Prompt"] == nil
+        else {
             return false
         }
         return ["prompt", "genre", "protagonists", "language", "audience"].contains { object[$0] != nil }

@@ -1,6 +1,6 @@
-import JobStore
 import Foundation
 import HTTPServer
+import JobStore
 
 /// Runs jobs for the `JobRunner`: a job is one more client of the model's executor, its
 /// tokens go to the job's progress (SSE subscribers), its result is the JSON the
@@ -9,15 +9,19 @@ struct JobWorker {
     let environment: ServingEnvironment
 
     func run(_ job: Job, progress: ProgressReporter, cancellation: CancellationFlag) throws -> Data {
-        guard let kind = JobKind(rawValue: job.type) else { throw APIErrors.invalid("type", "unknown job type '\(job.type)'.") }
-        let plan = try JobPlan.make(kind, body: Array(job.params), environment: environment, listener: nil, checkReady: false)
+        guard let kind = JobKind(rawValue: job.type) else {
+            throw APIErrors.invalid("type", "unknown job type '\(job.type)'.")
+        }
+        let plan = try JobPlan.make(
+            kind, body: Array(job.params), environment: environment, listener: nil, checkReady: false)
         switch plan {
         case .generate(let service, let request):
             let outcome = try generate(request, on: service, progress: progress, cancellation: cancellation)
             return Data(try APIJSON.encode(NativeGeneration.response(outcome, model: service.name)))
         case .story(let service, let request):
             let outcome = try generate(request, on: service, progress: progress, cancellation: cancellation)
-            return Data(try APIJSON.encode(LegacyStoryResponse(Content: StoryGeneration.content(outcome, service: service))))
+            return Data(
+                try APIJSON.encode(LegacyStoryResponse(Content: StoryGeneration.content(outcome, service: service))))
         case .storyInLanguage(let plan):
             let run = try retryWhileQueueFull(cancellation) {
                 try StoryRun(plan: plan, timeout: environment.configuration.requestTimeout, cancelOn: nil)
@@ -34,8 +38,10 @@ struct JobWorker {
         }
     }
 
-    private func generate(_ request: GenerationRequest, on service: GenerationService, progress: ProgressReporter,
-                          cancellation: CancellationFlag) throws -> GenerationOutcome {
+    private func generate(
+        _ request: GenerationRequest, on service: GenerationService, progress: ProgressReporter,
+        cancellation: CancellationFlag
+    ) throws -> GenerationOutcome {
         let call = try retryWhileQueueFull(cancellation) { try GenerationCall(service: service, requests: [request]) }
         let results = call.run(isCancelled: { cancellation.isCancelled }) { event in
             if case .token(_, let step) = event, !step.text.isEmpty { progress.token(step.text) }
@@ -46,8 +52,10 @@ struct JobWorker {
         return outcome
     }
 
-    private func translate(_ request: TranslationRequest, on service: TranslationService,
-                           cancellation: CancellationFlag) throws -> TranslationResult {
+    private func translate(
+        _ request: TranslationRequest, on service: TranslationService,
+        cancellation: CancellationFlag
+    ) throws -> TranslationResult {
         let timeout = environment.configuration.requestTimeout
         let call = try retryWhileQueueFull(cancellation) { try TranslationCall(request, on: service, timeout: timeout) }
         let deadline = Date(timeIntervalSinceNow: timeout)

@@ -1,6 +1,6 @@
 import Foundation
-import HTTPServer
 import Generation
+import HTTPServer
 
 /// The old Flask services' routes, exactly: `POST /generate_story` and `POST /translate`.
 /// Their error shapes come from `APIErrorRenderer` (chosen by path).
@@ -17,7 +17,8 @@ struct LegacyHandlers {
     func postGenerateStory(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         let story = try LegacyStoryRequest.parse(request.body)
         let service = try environment.generationService(named: story.model, listener: context.listenerName)
-        let generation = try StoryGeneration.request(for: story, service: service, timeout: environment.configuration.requestTimeout)
+        let generation = try StoryGeneration.request(
+            for: story, service: service, timeout: environment.configuration.requestTimeout)
         let call = try GenerationCall.forRequest(service: service, requests: [generation], cancelOn: context.disconnect)
         let outcome = try GenerationCall.outcomes(call.run())[0]
         return try LegacyJSON.encode(LegacyStoryResponse(Content: StoryGeneration.content(outcome, service: service)))
@@ -38,10 +39,13 @@ struct LegacyHandlers {
         var translated: [String] = []
         if !plan.sourceSentences.isEmpty {
             // max_length=1000 as the old service asked; backends cap it to their context.
-            let translation = TranslationRequest(texts: plan.sourceSentences, source: body.source, target: body.target,
-                                                 beams: nil, maxNewTokens: 1000)
-            translated = try TranslationCall.run(translation, on: service, timeout: environment.configuration.requestTimeout,
-                                                 cancelOn: context.disconnect).texts
+            let translation = TranslationRequest(
+                texts: plan.sourceSentences, source: body.source, target: body.target,
+                beams: nil, maxNewTokens: 1000)
+            translated = try TranslationCall.run(
+                translation, on: service, timeout: environment.configuration.requestTimeout,
+                cancelOn: context.disconnect
+            ).texts
         }
         return try LegacyJSON.encode(LegacyTranslateResponse(Content: plan.render(translations: translated)))
     }
@@ -51,17 +55,22 @@ struct LegacyHandlers {
 /// and the `story` job type share it).
 enum StoryGeneration {
     /// `/generate_story`'s request: the audience's preset, anything unknown meaning the fallback.
-    static func request(for story: LegacyStoryRequest, service: GenerationService, timeout: TimeInterval) throws -> GenerationRequest {
+    static func request(for story: LegacyStoryRequest, service: GenerationService, timeout: TimeInterval) throws
+        -> GenerationRequest
+    {
         let presets = service.storyPresets
         let preset = story.audience.flatMap(presets.preset(named:)) ?? presets.preset(named: presets.fallback)!
-        return try request(prompt: story.prompt, preset: preset, seed: nil, maxNewTokens: nil, service: service, timeout: timeout)
+        return try request(
+            prompt: story.prompt, preset: preset, seed: nil, maxNewTokens: nil, service: service, timeout: timeout)
     }
 
     /// Sampling on with the preset's top_p, temperature and repetition penalty over the model's
     /// defaults (transformers' top_k 50 unless generation_config.json says otherwise); the
     /// budget is the preset's max_length counting the prompt unless `maxNewTokens` is given.
-    static func request(prompt: String, preset: StoryPreset, seed: UInt64?, maxNewTokens: Int?, service: GenerationService,
-                        timeout: TimeInterval) throws -> GenerationRequest {
+    static func request(
+        prompt: String, preset: StoryPreset, seed: UInt64?, maxNewTokens: Int?, service: GenerationService,
+        timeout: TimeInterval
+    ) throws -> GenerationRequest {
         let promptIDs = service.encode(prompt)
         var p = service.defaults
         p.doSample = true
@@ -70,7 +79,8 @@ enum StoryGeneration {
         p.repetitionPenalty = preset.repetitionPenalty
         p.seed = seed
         p.stopStrings = []
-        try service.capBudget(&p, promptCount: promptIDs.count, requested: maxNewTokens ?? max(0, preset.maxLength - promptIDs.count))
+        try service.capBudget(
+            &p, promptCount: promptIDs.count, requested: maxNewTokens ?? max(0, preset.maxLength - promptIDs.count))
         do { try p.validate() } catch { throw APIErrors.httpError(for: error) }
         return GenerationRequest(promptIDs: promptIDs, parameters: p, timeout: timeout)
     }

@@ -1,6 +1,6 @@
 import Foundation
-import HTTPServer
 import Generation
+import HTTPServer
 
 /// `POST /v1/generate` (also the `generate` job type): the CLI's options over HTTP.
 ///
@@ -26,7 +26,9 @@ struct NativeGeneration {
                 _ = call.run(onEvent: { event in
                     switch event {
                     case .token(_, let step):
-                        return events.send(data: APIJSON.encodeString(GenerateTokenEvent(id: step.token, text: step.text)), event: "token")
+                        return events.send(
+                            data: APIJSON.encodeString(GenerateTokenEvent(id: step.token, text: step.text)),
+                            event: "token")
                     case .finished(_, let outcome): final = outcome
                     case .failed(_, let error): failure = error
                     }
@@ -35,8 +37,10 @@ struct NativeGeneration {
                 if let final {
                     events.send(data: APIJSON.encodeString(Self.response(final, model: service.name)), event: "done")
                 } else {
-                    events.send(data: OpenAIHandlers.errorJSON(APIErrors.httpError(for: failure ?? ExecutorError.shuttingDown(model: service.name))),
-                                event: "error")
+                    events.send(
+                        data: OpenAIHandlers.errorJSON(
+                            APIErrors.httpError(for: failure ?? ExecutorError.shuttingDown(model: service.name))),
+                        event: "error")
                 }
             }
         }
@@ -45,7 +49,9 @@ struct NativeGeneration {
     }
 
     /// The model and the executor request for `body`, every value checked.
-    func prepare(_ body: GenerateRequestBody, listener: String?, checkReady: Bool = true) throws -> (GenerationService, GenerationRequest) {
+    func prepare(_ body: GenerateRequestBody, listener: String?, checkReady: Bool = true) throws -> (
+        GenerationService, GenerationRequest
+    ) {
         let limits = environment.configuration
         let service = try environment.generationService(named: body.model, listener: listener, checkReady: checkReady)
         let promptIDs: [Int]
@@ -60,12 +66,15 @@ struct NativeGeneration {
         if body.maxNewTokens != nil && body.maxLength != nil {
             throw APIErrors.invalid("max_length", "give max_new_tokens or max_length, not both.")
         }
-        if body.greedy == true && body.sample == true { throw APIErrors.invalid("greedy", "give greedy or sample, not both.") }
+        if body.greedy == true && body.sample == true {
+            throw APIErrors.invalid("greedy", "give greedy or sample, not both.")
+        }
 
         var p = service.defaults
         let maxNew = try SamplingValidation.integer(body.maxNewTokens, "max_new_tokens", in: 0...Int(Int32.max))
         let maxLength = try SamplingValidation.integer(body.maxLength, "max_length", in: 1...Int(Int32.max))
-        let samplingGiven = body.temperature != nil || body.topK != nil || body.topP != nil || body.minP != nil || body.seed != nil
+        let samplingGiven =
+            body.temperature != nil || body.topK != nil || body.topP != nil || body.minP != nil || body.seed != nil
         if body.greedy == true {
             p.doSample = false
         } else if body.sample == true || samplingGiven {
@@ -75,12 +84,25 @@ struct NativeGeneration {
         if let v = try SamplingValidation.integer(body.topK, "top_k", in: 0...Int(Int32.max)) { p.topK = v }
         if let v = try SamplingValidation.number(body.topP, "top_p", in: 0...1, excludingLower: true) { p.topP = v }
         if let v = try SamplingValidation.number(body.minP, "min_p", in: 0...1) { p.minP = v }
-        if let v = try SamplingValidation.number(body.repetitionPenalty, "repetition_penalty", in: 0...10, excludingLower: true) { p.repetitionPenalty = v }
-        if let v = try SamplingValidation.number(body.presencePenalty, "presence_penalty", in: -2...2) { p.presencePenalty = v }
-        if let v = try SamplingValidation.number(body.frequencyPenalty, "frequency_penalty", in: -2...2) { p.frequencyPenalty = v }
-        if let v = try SamplingValidation.integer(body.noRepeatNgramSize, "no_repeat_ngram_size", in: 0...service.maxPositions) { p.noRepeatNgramSize = v }
+        if let v = try SamplingValidation.number(
+            body.repetitionPenalty, "repetition_penalty", in: 0...10, excludingLower: true)
+        {
+            p.repetitionPenalty = v
+        }
+        if let v = try SamplingValidation.number(body.presencePenalty, "presence_penalty", in: -2...2) {
+            p.presencePenalty = v
+        }
+        if let v = try SamplingValidation.number(body.frequencyPenalty, "frequency_penalty", in: -2...2) {
+            p.frequencyPenalty = v
+        }
+        if let v = try SamplingValidation.integer(
+            body.noRepeatNgramSize, "no_repeat_ngram_size", in: 0...service.maxPositions)
+        {
+            p.noRepeatNgramSize = v
+        }
         if let seed = body.seed { p.seed = seed }
-        p.stopStrings = try SamplingValidation.stops(body.stop, maxCount: limits.maxStopStrings, maxBytes: limits.maxStopStringBytes)
+        p.stopStrings = try SamplingValidation.stops(
+            body.stop, maxCount: limits.maxStopStrings, maxBytes: limits.maxStopStringBytes)
         if body.ignoreEos == true { p.eosTokenIDs = [] }
 
         let requested: Int
@@ -97,11 +119,13 @@ struct NativeGeneration {
     }
 
     static func response(_ outcome: GenerationOutcome, model: String) -> GenerateResponse {
-        let prompt = outcome.promptIDs.count, generated = outcome.generatedIDs.count
+        let prompt = outcome.promptIDs.count
+        let generated = outcome.generatedIDs.count
         return GenerateResponse(
             model: model, text: outcome.text, prompt_ids: outcome.promptIDs, generated_ids: outcome.generatedIDs,
             finish_reason: outcome.finishReason.rawValue, stop: outcome.stopString, seed: outcome.seed,
-            usage: CompletionUsage(prompt_tokens: prompt, completion_tokens: generated, total_tokens: prompt + generated),
+            usage: CompletionUsage(
+                prompt_tokens: prompt, completion_tokens: generated, total_tokens: prompt + generated),
             timings: outcome.timings)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import HTTPServer
 import Generation
+import HTTPServer
 
 /// `POST /v1/chat/completions`: the conversation becomes one prompt through the model's
 /// `ChatTemplate`, and from there it is a completion: the same validation
@@ -18,7 +18,8 @@ struct OpenAIChatHandlers {
         let body = try APIJSON.decode(ChatCompletionRequest.self, from: request)
         let service = try environment.generationService(named: body.model, listener: context.listenerName)
         let plan = try makePlan(body, service: service)
-        let call = try GenerationCall.forRequest(service: service, requests: plan.requests, cancelOn: context.disconnect)
+        let call = try GenerationCall.forRequest(
+            service: service, requests: plan.requests, cancelOn: context.disconnect)
         let id = "chatcmpl-" + RandomID.make(length: 24)
         let created = Int(Date().timeIntervalSince1970)
         if body.stream == true {
@@ -34,13 +35,15 @@ struct OpenAIChatHandlers {
         })
         let outcomes = try GenerationCall.outcomes(results)
         let choices = outcomes.enumerated().map { index, outcome in
-            ChatChoice(index: index, message: ChatMessageBody(role: "assistant", content: outcome.text, isDelta: false),
-                       logprobs: plan.logprobs == nil ? nil : logprobs[index],
-                       finish_reason: OpenAIHandlers.finishReason(outcome.finishReason))
+            ChatChoice(
+                index: index, message: ChatMessageBody(role: "assistant", content: outcome.text, isDelta: false),
+                logprobs: plan.logprobs == nil ? nil : logprobs[index],
+                finish_reason: OpenAIHandlers.finishReason(outcome.finishReason))
         }
         let usage = OpenAIHandlers.usage(plan, outcomes.map(\.generatedIDs.count))
-        let response = ChatCompletionResponse(id: id, object: "chat.completion", created: created, model: service.name,
-                                              choices: choices, usage: usage)
+        let response = ChatCompletionResponse(
+            id: id, object: "chat.completion", created: created, model: service.name,
+            choices: choices, usage: usage)
         return .json(bytes: try APIJSON.encode(response))
     }
 
@@ -108,8 +111,9 @@ struct OpenAIChatHandlers {
             case "system", "developer": role = "system"
             case "user", "assistant": role = message.role
             default:
-                throw APIErrors.invalid("messages[\(index)].role",
-                                        "'\(message.role)' is not supported; use system, user or assistant.")
+                throw APIErrors.invalid(
+                    "messages[\(index)].role",
+                    "'\(message.role)' is not supported; use system, user or assistant.")
             }
             switch message.content {
             case .text(let text)?:
@@ -118,8 +122,9 @@ struct OpenAIChatHandlers {
                 var text = ""
                 for (p, part) in parts.enumerated() {
                     guard part.type == "text", let piece = part.text else {
-                        throw APIErrors.unsupported("messages[\(index)].content[\(p)]",
-                                                    "only text parts are supported, got '\(part.type)'.")
+                        throw APIErrors.unsupported(
+                            "messages[\(index)].content[\(p)]",
+                            "only text parts are supported, got '\(part.type)'.")
                     }
                     text += piece
                 }
@@ -133,13 +138,16 @@ struct OpenAIChatHandlers {
         }
     }
 
-    private func stream(_ call: GenerationCall, plan: OpenAIHandlers.Plan, id: String, created: Int,
-                        includeUsage: Bool) -> HTTPResponse {
+    private func stream(
+        _ call: GenerationCall, plan: OpenAIHandlers.Plan, id: String, created: Int,
+        includeUsage: Bool
+    ) -> HTTPResponse {
         let service = plan.service
         return .eventStream { events in
             func send(_ choice: ChatChoice) -> Bool {
-                let chunk = ChatCompletionResponse(id: id, object: "chat.completion.chunk", created: created,
-                                                   model: service.name, choices: [choice], usage: nil)
+                let chunk = ChatCompletionResponse(
+                    id: id, object: "chat.completion.chunk", created: created,
+                    model: service.name, choices: [choice], usage: nil)
                 return events.send(data: APIJSON.encodeString(chunk))
             }
             // OpenAI's first chunk of each choice carries the role and empty content.
@@ -156,11 +164,15 @@ struct OpenAIChatHandlers {
                 case .token(let choice, let step):
                     let logprobs = plan.logprobs == nil ? nil : ChatLogprobs(content: [entry(step, service)])
                     guard !step.text.isEmpty || logprobs != nil else { return true }
-                    return send(ChatChoice(index: choice, delta: ChatMessageBody(content: step.text, isDelta: true),
-                                           logprobs: logprobs))
+                    return send(
+                        ChatChoice(
+                            index: choice, delta: ChatMessageBody(content: step.text, isDelta: true),
+                            logprobs: logprobs))
                 case .finished(let choice, let outcome):
-                    return send(ChatChoice(index: choice, delta: ChatMessageBody(isDelta: true),
-                                           finish_reason: OpenAIHandlers.finishReason(outcome.finishReason)))
+                    return send(
+                        ChatChoice(
+                            index: choice, delta: ChatMessageBody(isDelta: true),
+                            finish_reason: OpenAIHandlers.finishReason(outcome.finishReason)))
                 case .failed(_, let error):
                     failure = failure ?? error
                     return true
@@ -173,8 +185,9 @@ struct OpenAIChatHandlers {
             let generated = results.map { (try? $0.get())?.generatedIDs.count ?? 0 }
             let usage = OpenAIHandlers.usage(plan, generated)
             if includeUsage {
-                let chunk = ChatCompletionResponse(id: id, object: "chat.completion.chunk", created: created,
-                                                   model: service.name, choices: [], usage: usage)
+                let chunk = ChatCompletionResponse(
+                    id: id, object: "chat.completion.chunk", created: created,
+                    model: service.name, choices: [], usage: usage)
                 events.send(data: APIJSON.encodeString(chunk))
             }
             events.send(data: "[DONE]")

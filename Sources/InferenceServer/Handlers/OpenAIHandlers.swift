@@ -1,6 +1,6 @@
 import Foundation
-import HTTPServer
 import Generation
+import HTTPServer
 
 /// The OpenAI-compatible routes: `POST /v1/completions`, `GET /v1/models`, `GET /v1/models/{id}`
 /// (`POST /v1/chat/completions` is `OpenAIChatHandlers`).
@@ -36,8 +36,11 @@ struct OpenAIHandlers {
             throw APIErrors.modelNotFound(name, available: environment.registry.generationServices.map(\.name))
         }
         guard Self.kind(entry) == "generation" else {
-            throw HTTPError(.notFound, "'\(name)' is a translation model: it is listed by GET /v1/models?all=true and "
-                            + "served by POST /v1/translate, not by the OpenAI routes.", code: "model_not_found")
+            throw HTTPError(
+                .notFound,
+                "'\(name)' is a translation model: it is listed by GET /v1/models?all=true "
+                    + "and "
+                    + "served by POST /v1/translate, not by the OpenAI routes.", code: "model_not_found")
         }
         return .json(bytes: try APIJSON.encode(card(entry)))
     }
@@ -69,11 +72,13 @@ struct OpenAIHandlers {
         let body = try APIJSON.decode(CompletionRequest.self, from: request)
         let service = try environment.generationService(named: body.model, listener: context.listenerName)
         let plan = try makePlan(body, service: service)
-        let call = try GenerationCall.forRequest(service: service, requests: plan.requests, cancelOn: context.disconnect)
+        let call = try GenerationCall.forRequest(
+            service: service, requests: plan.requests, cancelOn: context.disconnect)
         let id = "cmpl-" + RandomID.make(length: 24)
         let created = Int(Date().timeIntervalSince1970)
         if body.stream == true {
-            return stream(call, plan: plan, id: id, created: created, includeUsage: body.streamOptions?.includeUsage == true)
+            return stream(
+                call, plan: plan, id: id, created: created, includeUsage: body.streamOptions?.includeUsage == true)
         }
         var accumulators = (0..<plan.requests.count).map { _ in LogprobAccumulator(service: service) }
         let results = call.run(onEvent: { event in
@@ -83,9 +88,10 @@ struct OpenAIHandlers {
         let outcomes = try GenerationCall.outcomes(results)
         let choices = outcomes.enumerated().map { index, outcome -> CompletionChoice in
             let prefix = plan.echo ? plan.promptTexts[index / plan.n] : ""
-            return CompletionChoice(text: prefix + outcome.text, index: index,
-                                    logprobs: plan.logprobs == nil ? nil : accumulators[index].logprobs,
-                                    finish_reason: Self.finishReason(outcome.finishReason))
+            return CompletionChoice(
+                text: prefix + outcome.text, index: index,
+                logprobs: plan.logprobs == nil ? nil : accumulators[index].logprobs,
+                finish_reason: Self.finishReason(outcome.finishReason))
         }
         let usage = Self.usage(plan, outcomes.map(\.generatedIDs.count))
         let response = CompletionResponse(id: id, created: created, model: service.name, choices: choices, usage: usage)
@@ -99,11 +105,17 @@ struct OpenAIHandlers {
         if let bestOf = body.bestOf, bestOf != n {
             throw APIErrors.unsupported("best_of", "only best_of equal to n (or absent) is supported.")
         }
-        if let bias = body.logitBias, !bias.isEmpty { throw APIErrors.unsupported("logit_bias", "send an empty object or leave it out.") }
-        if let suffix = body.suffix, !suffix.isEmpty { throw APIErrors.unsupported("suffix", "insertion is not supported by these models.") }
+        if let bias = body.logitBias, !bias.isEmpty {
+            throw APIErrors.unsupported("logit_bias", "send an empty object or leave it out.")
+        }
+        if let suffix = body.suffix, !suffix.isEmpty {
+            throw APIErrors.unsupported("suffix", "insertion is not supported by these models.")
+        }
         let logprobs = try SamplingValidation.integer(body.logprobs, "logprobs", in: 0...20)
         let echo = body.echo ?? false
-        if echo && logprobs != nil { throw APIErrors.unsupported("echo", "echo together with logprobs (prompt logprobs) is not supported.") }
+        if echo && logprobs != nil {
+            throw APIErrors.unsupported("echo", "echo together with logprobs (prompt logprobs) is not supported.")
+        }
         let maxTokens = try SamplingValidation.integer(body.maxTokens, "max_tokens", in: 0...Int(Int32.max)) ?? 16
 
         var parameters = GenerationParameters()
@@ -112,10 +124,15 @@ struct OpenAIHandlers {
         parameters.topP = try SamplingValidation.number(body.topP, "top_p", in: 0...1, excludingLower: true) ?? 1
         parameters.topK = try SamplingValidation.integer(body.topK, "top_k", in: 0...Int(Int32.max)) ?? 0
         parameters.minP = try SamplingValidation.number(body.minP, "min_p", in: 0...1) ?? 0
-        parameters.repetitionPenalty = try SamplingValidation.number(body.repetitionPenalty, "repetition_penalty", in: 0...10, excludingLower: true) ?? 1
-        parameters.presencePenalty = try SamplingValidation.number(body.presencePenalty, "presence_penalty", in: -2...2) ?? 0
-        parameters.frequencyPenalty = try SamplingValidation.number(body.frequencyPenalty, "frequency_penalty", in: -2...2) ?? 0
-        parameters.stopStrings = try SamplingValidation.stops(body.stop, maxCount: limits.maxStopStrings, maxBytes: limits.maxStopStringBytes)
+        parameters.repetitionPenalty =
+            try SamplingValidation.number(
+                body.repetitionPenalty, "repetition_penalty", in: 0...10, excludingLower: true) ?? 1
+        parameters.presencePenalty =
+            try SamplingValidation.number(body.presencePenalty, "presence_penalty", in: -2...2) ?? 0
+        parameters.frequencyPenalty =
+            try SamplingValidation.number(body.frequencyPenalty, "frequency_penalty", in: -2...2) ?? 0
+        parameters.stopStrings = try SamplingValidation.stops(
+            body.stop, maxCount: limits.maxStopStrings, maxBytes: limits.maxStopStringBytes)
         parameters.eosTokenIDs = service.defaults.eosTokenIDs
 
         let prompts: [[Int]]
@@ -131,7 +148,8 @@ struct OpenAIHandlers {
         }
         guard !prompts.isEmpty else { throw APIErrors.invalid("prompt", "give at least one prompt.") }
         guard prompts.count * n <= limits.maxChoicesPerRequest else {
-            throw APIErrors.invalid("n", "prompts × n may be at most \(limits.maxChoicesPerRequest), got \(prompts.count * n).")
+            throw APIErrors.invalid(
+                "n", "prompts × n may be at most \(limits.maxChoicesPerRequest), got \(prompts.count * n).")
         }
         var requests: [GenerationRequest] = []
         for ids in prompts {
@@ -141,24 +159,32 @@ struct OpenAIHandlers {
                 p.seed = body.seed.map { UInt64(bitPattern: $0) &+ UInt64(choice) }
                 try service.capBudget(&p, promptCount: ids.count, requested: maxTokens)
                 do { try p.validate() } catch { throw APIErrors.httpError(for: error) }
-                requests.append(GenerationRequest(promptIDs: ids, parameters: p, wantsLogprobs: logprobs != nil,
-                                                  topLogprobs: logprobs ?? 0, timeout: limits.requestTimeout))
+                requests.append(
+                    GenerationRequest(
+                        promptIDs: ids, parameters: p, wantsLogprobs: logprobs != nil,
+                        topLogprobs: logprobs ?? 0, timeout: limits.requestTimeout))
             }
         }
         if !echo { promptTexts = [] }
-        return Plan(service: service, requests: requests, promptTexts: promptTexts, n: n, echo: echo, logprobs: logprobs)
+        return Plan(
+            service: service, requests: requests, promptTexts: promptTexts, n: n, echo: echo, logprobs: logprobs)
     }
 
-    private func stream(_ call: GenerationCall, plan: Plan, id: String, created: Int, includeUsage: Bool) -> HTTPResponse {
+    private func stream(_ call: GenerationCall, plan: Plan, id: String, created: Int, includeUsage: Bool)
+        -> HTTPResponse
+    {
         let service = plan.service
         return .eventStream { events in
             func send(_ choice: CompletionChoice) -> Bool {
-                let chunk = CompletionResponse(id: id, created: created, model: service.name, choices: [choice], usage: nil)
+                let chunk = CompletionResponse(
+                    id: id, created: created, model: service.name, choices: [choice], usage: nil)
                 return events.send(data: APIJSON.encodeString(chunk))
             }
             if plan.echo {
                 for index in 0..<plan.requests.count {
-                    _ = send(CompletionChoice(text: plan.promptTexts[index / plan.n], index: index, logprobs: nil, finish_reason: nil))
+                    _ = send(
+                        CompletionChoice(
+                            text: plan.promptTexts[index / plan.n], index: index, logprobs: nil, finish_reason: nil))
                 }
             }
             var failure: Error?
@@ -172,10 +198,13 @@ struct OpenAIHandlers {
                         logprobs = accumulator.logprobs
                     }
                     guard !step.text.isEmpty || logprobs != nil else { return true }
-                    return send(CompletionChoice(text: step.text, index: choice, logprobs: logprobs, finish_reason: nil))
+                    return send(
+                        CompletionChoice(text: step.text, index: choice, logprobs: logprobs, finish_reason: nil))
                 case .finished(let choice, let outcome):
-                    return send(CompletionChoice(text: "", index: choice, logprobs: nil,
-                                                 finish_reason: Self.finishReason(outcome.finishReason)))
+                    return send(
+                        CompletionChoice(
+                            text: "", index: choice, logprobs: nil,
+                            finish_reason: Self.finishReason(outcome.finishReason)))
                 case .failed(_, let error):
                     failure = failure ?? error
                     return true
@@ -198,7 +227,8 @@ struct OpenAIHandlers {
 
     static func usage(_ plan: Plan, _ generated: [Int]) -> CompletionUsage {
         // Each prompt counts once, whatever n is (OpenAI's accounting).
-        let prompt = stride(from: 0, to: plan.requests.count, by: plan.n).map { plan.requests[$0].promptIDs.count }.reduce(0, +)
+        let prompt = stride(from: 0, to: plan.requests.count, by: plan.n).map { plan.requests[$0].promptIDs.count }
+            .reduce(0, +)
         let completion = generated.reduce(0, +)
         return CompletionUsage(prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion)
     }

@@ -1,6 +1,6 @@
-import JobStore
 import Foundation
 import HTTPServer
+import JobStore
 
 /// `GET /health` and `GET /metrics`.
 struct OperationalHandlers {
@@ -44,8 +44,9 @@ struct OperationalHandlers {
         if status == "ok", let jobs, !jobs.isOK { status = "degraded" }
         // Degraded stays 200: the synchronous routes still work, so a load balancer keeps the server.
         let healthy = status == "ok" || status == "degraded"
-        var response = HTTPResponse.json(bytes: try APIJSON.encode(Health(status: status, models: models, jobs: jobs)),
-                                         status: healthy ? .ok : .serviceUnavailable)
+        var response = HTTPResponse.json(
+            bytes: try APIJSON.encode(Health(status: status, models: models, jobs: jobs)),
+            status: healthy ? .ok : .serviceUnavailable)
         if !healthy { response.headers.set("Retry-After", "2") }
         return response
     }

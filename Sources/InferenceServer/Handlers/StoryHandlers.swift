@@ -1,6 +1,6 @@
 import Foundation
-import HTTPServer
 import Generation
+import HTTPServer
 
 /// `POST /v1/stories`: a story written for an audience and, when `language` is not English,
 /// translated paragraph by paragraph on the translation model while the story model writes the
@@ -19,7 +19,8 @@ struct StoryHandlers {
         let plan = try StoryPlan.make(body, environment: environment, listener: context.listenerName)
         let run: StoryRun
         do {
-            run = try StoryRun(plan: plan, timeout: environment.configuration.requestTimeout, cancelOn: context.disconnect)
+            run = try StoryRun(
+                plan: plan, timeout: environment.configuration.requestTimeout, cancelOn: context.disconnect)
         } catch {
             throw APIErrors.httpError(for: error)
         }
@@ -29,8 +30,10 @@ struct StoryHandlers {
                     events.send(data: APIJSON.encodeString(StoryParagraphJSON(paragraph)), event: "paragraph")
                 }
                 switch result {
-                case .success(let outcome): events.send(data: APIJSON.encodeString(StoryResponse(outcome, plan: plan)), event: "done")
-                case .failure(let error): events.send(data: OpenAIHandlers.errorJSON(APIErrors.httpError(for: error)), event: "error")
+                case .success(let outcome):
+                    events.send(data: APIJSON.encodeString(StoryResponse(outcome, plan: plan)), event: "done")
+                case .failure(let error):
+                    events.send(data: OpenAIHandlers.errorJSON(APIErrors.httpError(for: error)), event: "error")
                 }
             }
         }
@@ -53,8 +56,10 @@ struct StoryPlan {
     /// backend caps it to its context).
     var translationMaxNewTokens = 1000
 
-    static func make(_ body: StoryRequestBody, environment: ServingEnvironment, listener: String?,
-                     checkReady: Bool = true) throws -> StoryPlan {
+    static func make(
+        _ body: StoryRequestBody, environment: ServingEnvironment, listener: String?,
+        checkReady: Bool = true
+    ) throws -> StoryPlan {
         let service = try environment.generationService(named: body.model, listener: listener, checkReady: checkReady)
         let language = body.language ?? sourceLanguage
         var translator: TranslationService?
@@ -62,19 +67,25 @@ struct StoryPlan {
             if body.translator == nil && environment.registry.translationServices.isEmpty {
                 throw noTranslator(language)
             }
-            translator = try environment.translationService(named: body.translator, listener: nil, checkReady: checkReady)
+            translator = try environment.translationService(
+                named: body.translator, listener: nil, checkReady: checkReady)
         }
-        return try StoryPlan(body, service: service, translator: translator, timeout: environment.configuration.requestTimeout)
+        return try StoryPlan(
+            body, service: service, translator: translator, timeout: environment.configuration.requestTimeout)
     }
 
     /// Checks `body` against the story model and the translator (when one is needed).
-    init(_ body: StoryRequestBody, service: GenerationService, translator: TranslationService?, timeout: TimeInterval) throws {
+    init(_ body: StoryRequestBody, service: GenerationService, translator: TranslationService?, timeout: TimeInterval)
+        throws
+    {
         let prompt = try Self.prompt(body)
         let presets = service.storyPresets
         let audience = body.audience ?? presets.fallback
         guard let preset = presets.preset(named: audience) else {
-            throw APIErrors.invalid("audience", "'\(audience)' is not an audience of '\(service.name)': use one of "
-                + presets.names.joined(separator: ", ") + ".")
+            throw APIErrors.invalid(
+                "audience",
+                "'\(audience)' is not an audience of '\(service.name)': use one of "
+                    + presets.names.joined(separator: ", ") + ".")
         }
         if body.maxNewTokens != nil && body.maxLength != nil {
             throw APIErrors.invalid("max_length", "give max_new_tokens or max_length, not both.")
@@ -83,12 +94,15 @@ struct StoryPlan {
         let maxLength = try SamplingValidation.integer(body.maxLength, "max_length", in: 1...Int(Int32.max))
         var budget = preset
         if let maxLength { budget.maxLength = maxLength }
-        generation = try StoryGeneration.request(prompt: prompt, preset: budget, seed: body.seed, maxNewTokens: maxNew,
-                                                 service: service, timeout: timeout)
+        generation = try StoryGeneration.request(
+            prompt: prompt, preset: budget, seed: body.seed, maxNewTokens: maxNew,
+            service: service, timeout: timeout)
         language = body.language ?? Self.sourceLanguage
         if language != Self.sourceLanguage {
             guard let translator else { throw Self.noTranslator(language) }
-            do { try translator.backend.validateLanguage(language, field: "language") } catch { throw APIErrors.httpError(for: error) }
+            do { try translator.backend.validateLanguage(language, field: "language") } catch {
+                throw APIErrors.httpError(for: error)
+            }
         }
         self.service = service
         self.audience = audience.lowercased()
@@ -96,8 +110,11 @@ struct StoryPlan {
     }
 
     static func noTranslator(_ language: String) -> HTTPError {
-        APIErrors.invalid("language", "'\(language)' needs a translation model and none is loaded: start serve with "
-            + "--model NAME=NLLB_FOLDER (or give the story command --translator), or leave language at \(sourceLanguage).")
+        APIErrors.invalid(
+            "language",
+            "'\(language)' needs a translation model and none is loaded: start serve with "
+                + "--model NAME=NLLB_FOLDER (or give the story command --translator), or leave language at "
+                + "\(sourceLanguage).")
     }
 
     /// `prompt`, or the platform's medium-model prompt built from the structured fields. It ends
@@ -114,7 +131,8 @@ struct StoryPlan {
             throw HTTPError(.badRequest, "Missing 'prompt' (or 'genre' and 'protagonists').", code: "invalid_request")
         }
         let reader = body.gender.map { " for a \($0)" } ?? ""
-        return "### Prompt: Write a short story in the genre \(genre)\(reader) where the protagonists are \(protagonists).\n"
+        return "### Prompt: Write a short story in the genre \(genre)\(reader) where the protagonists are "
+            + "\(protagonists).\n"
             + "### Genre: \(genre)\n### Story:"
     }
 }
@@ -133,10 +151,12 @@ final class StoryRun: Sendable {
         call = try GenerationCall(service: plan.service, requests: [plan.generation], cancelOn: disconnect)
         var translate: StoryWriter.Translate?
         if let translator = plan.translator {
-            let target = plan.language, budget = plan.translationMaxNewTokens
+            let target = plan.language
+            let budget = plan.translationMaxNewTokens
             translate = { text in
-                try StoryTeller.translate(paragraph: text, to: target, on: translator, maxNewTokens: budget, timeout: timeout,
-                                          cancelOn: disconnect)
+                try StoryTeller.translate(
+                    paragraph: text, to: target, on: translator, maxNewTokens: budget, timeout: timeout,
+                    cancelOn: disconnect)
             }
         }
         writer = StoryWriter(translate: translate)
@@ -146,8 +166,10 @@ final class StoryRun: Sendable {
 
     /// Runs the story to its end. `onParagraph` returning false (client gone) cancels it.
     /// `isCancelled` is polled between tokens (job cancellation).
-    func run(started: UInt64, isCancelled: (() -> Bool)? = nil,
-             onParagraph: (StoryParagraph) -> Bool) -> Result<StoryOutcome, Error> {
+    func run(
+        started: UInt64, isCancelled: (() -> Bool)? = nil,
+        onParagraph: (StoryParagraph) -> Bool
+    ) -> Result<StoryOutcome, Error> {
         let service = plan.service
         var text = service.tokenizer.decode(plan.generation.promptIDs, skipSpecialTokens: true)
         var paragraphs: [StoryParagraph] = []
@@ -182,24 +204,29 @@ final class StoryRun: Sendable {
         } catch {
             return .failure(error)
         }
-        return .success(StoryOutcome(
-            paragraphs: paragraphs, finishReason: outcome.finishReason.rawValue, seed: outcome.seed,
-            promptTokens: outcome.promptIDs.count, generatedTokens: outcome.generatedIDs.count,
-            generationMilliseconds: outcome.timings.totalMs,
-            totalMilliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6))
+        return .success(
+            StoryOutcome(
+                paragraphs: paragraphs, finishReason: outcome.finishReason.rawValue, seed: outcome.seed,
+                promptTokens: outcome.promptIDs.count, generatedTokens: outcome.generatedIDs.count,
+                generationMilliseconds: outcome.timings.totalMs,
+                totalMilliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6))
     }
 }
 
 extension StoryResponse {
     init(_ outcome: StoryOutcome, plan: StoryPlan) {
-        let prompt = outcome.promptTokens, generated = outcome.generatedTokens
+        let prompt = outcome.promptTokens
+        let generated = outcome.generatedTokens
         self.init(
-            model: plan.service.name, translator: plan.translator?.name, language: plan.language, audience: plan.audience,
+            model: plan.service.name, translator: plan.translator?.name, language: plan.language,
+            audience: plan.audience,
             paragraphs: outcome.paragraphs.map(StoryParagraphJSON.init), content: outcome.content,
             original_content: outcome.originalContent, finish_reason: outcome.finishReason, seed: outcome.seed,
-            usage: CompletionUsage(prompt_tokens: prompt, completion_tokens: generated, total_tokens: prompt + generated),
-            timings: StoryTimings(generation_ms: outcome.generationMilliseconds, translation_ms: outcome.translationMilliseconds,
-                                  total_ms: outcome.totalMilliseconds))
+            usage: CompletionUsage(
+                prompt_tokens: prompt, completion_tokens: generated, total_tokens: prompt + generated),
+            timings: StoryTimings(
+                generation_ms: outcome.generationMilliseconds, translation_ms: outcome.translationMilliseconds,
+                total_ms: outcome.totalMilliseconds))
     }
 }
 

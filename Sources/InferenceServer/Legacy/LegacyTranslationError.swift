@@ -1,4 +1,5 @@
 import HTTPServer
+
 /// A failure while rebuilding a translated story. It is the server's fault,
 /// not the client's, so it answers 500 like the old service's catch-all.
 public enum LegacyTranslationError: HTTPResponseError, Equatable, CustomStringConvertible {
@@ -11,7 +12,7 @@ public enum LegacyTranslationError: HTTPResponseError, Equatable, CustomStringCo
 
     public var description: String {
         switch self {
-        case let .translationCountMismatch(expected, got):
+        case .translationCountMismatch(let expected, let got):
             return "translation returned \(got) sentences for \(expected) sent"
         }
     }

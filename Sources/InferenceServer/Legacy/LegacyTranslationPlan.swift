@@ -55,8 +55,9 @@ public struct LegacyTranslationPlan: Sendable {
     ///   is exactly one translation per source sentence.
     public func render(translations: [String]) throws -> String {
         guard translations.count == sourceSentences.count else {
-            throw LegacyTranslationError.translationCountMismatch(expected: sourceSentences.count,
-                                                                  got: translations.count)
+            throw LegacyTranslationError.translationCountMismatch(
+                expected: sourceSentences.count,
+                got: translations.count)
         }
         var output = ""
         for (segment, split) in zip(segments, splits) {

@@ -1,4 +1,5 @@
 import HTTPServer
+
 /// The story markup the old `/translate` service protected from translation:
 /// finds the `[...]` tags that structure a story and cuts the text around them.
 ///
@@ -63,7 +64,9 @@ public enum LegacyTranslationText {
 
     /// Where the tag opening at `open` ends (after its `]` and an optional `:`),
     /// or nil when the brackets there do not hold a structural tag.
-    private static func structuralTagEnd(in scalars: String.UnicodeScalarView, openingAt open: String.Index) -> String.Index? {
+    private static func structuralTagEnd(in scalars: String.UnicodeScalarView, openingAt open: String.Index) -> String
+        .Index?
+    {
         let nameStart = scalars.index(after: open)
         var index = nameStart
         var length = 0

@@ -1,4 +1,5 @@
 import HTTPServer
+
 /// Whitespace exactly as Python 3's `str.split()` and `str.strip()` (no
 /// arguments) see it, for code that must reproduce the old Python services.
 ///
@@ -11,7 +12,7 @@ enum PythonWhitespace {
     static func contains(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A,
-             0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
+            0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
             return true
         default:
             return false
@@ -79,8 +80,10 @@ enum PythonWhitespace {
     }
 
     /// The end of `needle` if it occurs in `scalars` starting at `start`.
-    private static func match(_ needle: [Unicode.Scalar], in scalars: Substring.UnicodeScalarView,
-                              at start: String.Index) -> String.Index? {
+    private static func match(
+        _ needle: [Unicode.Scalar], in scalars: Substring.UnicodeScalarView,
+        at start: String.Index
+    ) -> String.Index? {
         var index = start
         for scalar in needle {
             guard index < scalars.endIndex, scalars[index] == scalar else { return nil }

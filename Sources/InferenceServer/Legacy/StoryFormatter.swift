@@ -1,4 +1,5 @@
 import HTTPServer
+
 /// The old GPT-2 story services' post-processing, reproduced exactly: turns the
 /// decoded model output into the `Content` field of `POST /generate_story`.
 ///

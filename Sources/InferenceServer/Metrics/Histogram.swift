@@ -1,4 +1,5 @@
 import HTTPServer
+
 /// A Prometheus histogram: cumulative bucket counts, sum and count.
 struct Histogram {
     /// Upper bounds, ascending; `+Inf` is implicit.

@@ -1,4 +1,5 @@
 import HTTPServer
+
 /// Counts every answered request by matched route pattern, method and status.
 struct MetricsMiddleware: HTTPMiddleware {
     let metrics: ServerMetrics
@@ -6,7 +7,8 @@ struct MetricsMiddleware: HTTPMiddleware {
     func respond(to request: HTTPRequest, context: RequestContext, next: HTTPNext) throws -> HTTPResponse {
         // Inside a Router inner errors come back as responses, so the status is always known here.
         let response = try next(request, context)
-        metrics.recordRequest(route: request.route ?? "unmatched", method: request.method.rawValue, status: response.status.code)
+        metrics.recordRequest(
+            route: request.route ?? "unmatched", method: request.method.rawValue, status: response.status.code)
         return response
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import HTTPServer
+import Synchronization
 
 /// How each answered request is logged (`serve --log-format`).
 public enum RequestLogFormat: String, Sendable, CaseIterable {
@@ -92,7 +92,8 @@ struct RequestLogMiddleware: HTTPMiddleware {
     /// else a new random one.
     static func requestID(_ sent: String?) -> String {
         if let sent, !sent.isEmpty, sent.utf8.count <= 128,
-           sent.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            sent.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
+        {
             return sent
         }
         return RandomID.make(length: 20)
@@ -102,13 +103,17 @@ struct RequestLogMiddleware: HTTPMiddleware {
         guard format != .off else { return }
         let (model, prompt, generated) = record.counts
         let milliseconds = (Date().timeIntervalSince(start) * 10_000).rounded() / 10
-        write(Self.line(format: format, time: start, id: record.requestID, method: request.method.rawValue,
-                        path: request.path, model: model, status: status, promptTokens: prompt,
-                        generatedTokens: generated, milliseconds: milliseconds))
+        write(
+            Self.line(
+                format: format, time: start, id: record.requestID, method: request.method.rawValue,
+                path: request.path, model: model, status: status, promptTokens: prompt,
+                generatedTokens: generated, milliseconds: milliseconds))
     }
 
-    static func line(format: RequestLogFormat, time: Date, id: String, method: String, path: String, model: String?,
-                     status: Int, promptTokens: Int, generatedTokens: Int, milliseconds: Double) -> String {
+    static func line(
+        format: RequestLogFormat, time: Date, id: String, method: String, path: String, model: String?,
+        status: Int, promptTokens: Int, generatedTokens: Int, milliseconds: Double
+    ) -> String {
         let stamp = timestamp(time)
         switch format {
         case .json:

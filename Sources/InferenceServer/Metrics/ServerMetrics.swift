@@ -7,7 +7,11 @@ import HTTPServer
 ///
 /// Sendable by hand: every counter is read and written under the metrics lock.
 public final class ServerMetrics: @unchecked Sendable {
-    private struct RequestKey: Hashable { let route: String; let method: String; let status: Int }
+    private struct RequestKey: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
 
     private struct ModelSeries {
         var promptTokens: UInt64 = 0
@@ -90,7 +94,10 @@ public final class ServerMetrics: @unchecked Sendable {
 
     /// Requests counted for a route, any method, optionally one status.
     public func requestCount(route: String, status: Int? = nil) -> UInt64 {
-        read { $0.requests.filter { $0.key.route == route && (status == nil || $0.key.status == status) }.values.reduce(0, +) }
+        read {
+            $0.requests.filter { $0.key.route == route && (status == nil || $0.key.status == status) }.values.reduce(
+                0, +)
+        }
     }
 
     /// The largest batch size seen for `model` (an upper bucket bound), 0 if none ran.
@@ -116,18 +123,29 @@ public final class ServerMetrics: @unchecked Sendable {
             func header(_ name: String, _ type: String, _ help: String) {
                 out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
             }
-            header("octavo_http_requests_total", "counter", "HTTP requests answered, by route pattern, method and status.")
-            for (key, value) in metrics.requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
-                out += "octavo_http_requests_total" + PrometheusText.labels([("route", key.route), ("method", key.method), ("status", String(key.status))]) + " \(value)\n"
+            header(
+                "octavo_http_requests_total", "counter", "HTTP requests answered, by route pattern, method and status.")
+            for (key, value) in metrics.requests.sorted(by: {
+                ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status)
+            }) {
+                out +=
+                    "octavo_http_requests_total"
+                    + PrometheusText.labels([
+                        ("route", key.route), ("method", key.method), ("status", String(key.status)),
+                    ]) + " \(value)\n"
             }
             let names = metrics.models.keys.sorted()
             func counter(_ name: String, _ help: String, _ value: (ModelSeries) -> UInt64) {
                 header(name, "counter", help)
-                for model in names { out += name + PrometheusText.labels([("model", model)]) + " \(value(metrics.models[model]!))\n" }
+                for model in names {
+                    out += name + PrometheusText.labels([("model", model)]) + " \(value(metrics.models[model]!))\n"
+                }
             }
             func gauge(_ name: String, _ help: String, _ value: (ModelSeries) -> Int) {
                 header(name, "gauge", help)
-                for model in names { out += name + PrometheusText.labels([("model", model)]) + " \(value(metrics.models[model]!))\n" }
+                for model in names {
+                    out += name + PrometheusText.labels([("model", model)]) + " \(value(metrics.models[model]!))\n"
+                }
             }
             func histogram(_ name: String, _ help: String, _ value: (ModelSeries) -> Histogram) {
                 header(name, "histogram", help)
@@ -143,13 +161,20 @@ public final class ServerMetrics: @unchecked Sendable {
             counter("octavo_prompt_tokens_total", "Prompt tokens admitted into a batch.") { $0.promptTokens }
             counter("octavo_generated_tokens_total", "Tokens generated.") { $0.generatedTokens }
             counter("octavo_requests_completed_total", "Sequences that ran to the end.") { $0.completed }
-            counter("octavo_requests_cancelled_total", "Sequences cancelled (client gone, job cancelled, shutdown).") { $0.cancelled }
+            counter("octavo_requests_cancelled_total", "Sequences cancelled (client gone, job cancelled, shutdown).") {
+                $0.cancelled
+            }
             counter("octavo_requests_timed_out_total", "Sequences that hit the per-request timeout.") { $0.timedOut }
             gauge("octavo_queue_depth", "Requests waiting for a batch slot.") { $0.queueDepth }
             gauge("octavo_active_sequences", "Sequences in the running batch.") { $0.activeSequences }
             histogram("octavo_time_to_first_token_seconds", "Submission to first token.") { $0.timeToFirstToken }
-            histogram("octavo_token_latency_seconds", "Time between consecutive tokens of a sequence.") { $0.tokenLatency }
-            histogram("octavo_batch_size", "Sequences per forward pass (generation) or sentences per decoder step (translation).") { $0.batchSize }
+            histogram("octavo_token_latency_seconds", "Time between consecutive tokens of a sequence.") {
+                $0.tokenLatency
+            }
+            histogram(
+                "octavo_batch_size",
+                "Sequences per forward pass (generation) or sentences per decoder step (translation)."
+            ) { $0.batchSize }
             return out
         }
     }

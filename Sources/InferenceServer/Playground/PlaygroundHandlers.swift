@@ -1,4 +1,5 @@
 import HTTPServer
+
 /// `GET /`: the playground page, open without the API key (it holds no data; the page sends the
 /// key the user types with every API call).
 struct PlaygroundHandlers {

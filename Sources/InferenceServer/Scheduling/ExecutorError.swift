@@ -17,15 +17,18 @@ public enum ExecutorError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .queueFull(model, capacity, retry):
-            return "The queue of model '\(model)' is full (\(capacity) requests waiting). Retry in \(retry) s, or start the server with a larger --max-queue."
-        case let .shuttingDown(model):
-            return "The server is shutting down and model '\(model)' takes no more work. Retry against the restarted server."
-        case let .timedOut(seconds):
-            return "The request did not finish within the server's \(Int(seconds.rounded())) s per-request timeout. Ask for fewer tokens, or raise --request-timeout."
-        case let .modelFailure(model, reason):
+        case .queueFull(let model, let capacity, let retry):
+            return "The queue of model '\(model)' is full (\(capacity) requests waiting). Retry in \(retry) s, or "
+                + "start the server with a larger --max-queue."
+        case .shuttingDown(let model):
+            return "The server is shutting down and model '\(model)' takes no more work. Retry against the "
+                + "restarted server."
+        case .timedOut(let seconds):
+            return "The request did not finish within the server's \(Int(seconds.rounded())) s per-request "
+                + "timeout. Ask for fewer tokens, or raise --request-timeout."
+        case .modelFailure(let model, let reason):
             return "Model '\(model)' failed: \(reason)"
-        case let .backendContract(model, reason):
+        case .backendContract(let model, let reason):
             return "Translation model '\(model)' returned an unusable answer: \(reason)"
         }
     }

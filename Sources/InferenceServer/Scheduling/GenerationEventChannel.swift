@@ -1,6 +1,6 @@
 import Foundation
-import HTTPServer
 import Generation
+import HTTPServer
 
 /// An event of a submitted generation, tagged with the caller's choice index (so one
 /// channel can carry several sequences: OpenAI's `n` and prompt arrays).

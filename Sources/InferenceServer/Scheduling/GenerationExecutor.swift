@@ -1,6 +1,6 @@
 import Foundation
-import HTTPServer
 import Generation
+import HTTPServer
 import Tokenizer
 
 /// Text generation on the executor skeleton: every slot is one sequence, and a step is ONE
@@ -16,19 +16,24 @@ public typealias GenerationTicket = ExecutorTicket
 extension ModelExecutor where Stepper == GenerationStepper {
     /// Starts the executor's thread. The model must not be driven by anyone else afterwards.
     /// With `draft`, greedy sequences decode speculatively (see `GenerationStepper`).
-    public convenience init(name: String, model: CausalLanguageModel, tokenizer: Tokenizer,
-                            configuration: Configuration = Configuration(), metrics: ServerMetrics? = nil,
-                            draft: GenerationDraft? = nil) {
-        let stepper = GenerationStepper(name: name, model: model, tokenizer: tokenizer,
-                                        maxBatch: configuration.maxBatch, metrics: metrics, draft: draft)
+    public convenience init(
+        name: String, model: CausalLanguageModel, tokenizer: Tokenizer,
+        configuration: Configuration = Configuration(), metrics: ServerMetrics? = nil,
+        draft: GenerationDraft? = nil
+    ) {
+        let stepper = GenerationStepper(
+            name: name, model: model, tokenizer: tokenizer,
+            maxBatch: configuration.maxBatch, metrics: metrics, draft: draft)
         self.init(name: name, stepper: stepper, configuration: configuration, metrics: metrics)
     }
 
     /// Queues `request`; its events go to `channel`, tagged `choice`.
     /// - Throws: `ExecutorError.queueFull` or `.shuttingDown`, before anything is queued.
     @discardableResult
-    public func submit(_ request: GenerationRequest, to channel: GenerationEventChannel,
-                       choice: Int = 0) throws -> GenerationTicket {
+    public func submit(
+        _ request: GenerationRequest, to channel: GenerationEventChannel,
+        choice: Int = 0
+    ) throws -> GenerationTicket {
         try submit([PendingGeneration(request: request, channel: channel, choice: choice)], timeout: request.timeout)
     }
 }
@@ -53,8 +58,10 @@ public final class GenerationStepper: BatchStepper {
     /// draft caches are sized once).
     private var idleDecoders: [SpeculativeDecoder] = []
 
-    init(name: String, model: CausalLanguageModel, tokenizer: Tokenizer, maxBatch: Int, metrics: ServerMetrics?,
-         draft: GenerationDraft? = nil) {
+    init(
+        name: String, model: CausalLanguageModel, tokenizer: Tokenizer, maxBatch: Int, metrics: ServerMetrics?,
+        draft: GenerationDraft? = nil
+    ) {
         self.name = name
         self.model = model
         self.tokenizer = tokenizer
@@ -68,7 +75,9 @@ public final class GenerationStepper: BatchStepper {
 
     deinit { logits.deallocate() }
 
-    public func admit(_ pending: PendingGeneration, submittedAt: DispatchTime, now: DispatchTime) throws -> GenerationSlot {
+    public func admit(_ pending: PendingGeneration, submittedAt: DispatchTime, now: DispatchTime) throws
+        -> GenerationSlot
+    {
         let request = pending.request
         let sequence = try GenerationSequence(
             promptIDs: request.promptIDs, parameters: request.parameters, tokenizer: tokenizer,
@@ -77,8 +86,9 @@ public final class GenerationStepper: BatchStepper {
         let capacity = request.promptIDs.count + sequence.maxNewTokens
         let cache = model.makeCache(capacity: min(model.maxPositions, capacity))
         metrics?.recordAdmission(model: name, promptTokens: request.promptIDs.count)
-        let slot = GenerationSlot(pending: pending, sequence: sequence, cache: cache, submittedAt: submittedAt,
-                                  admittedAt: now)
+        let slot = GenerationSlot(
+            pending: pending, sequence: sequence, cache: cache, submittedAt: submittedAt,
+            admittedAt: now)
         if request.parameters.isGreedy && capacity <= model.maxPositions && !sequence.isFinished {
             slot.speculation = try speculativeDecoder(capacity: capacity)
         }
@@ -89,9 +99,11 @@ public final class GenerationStepper: BatchStepper {
     /// take it (a draft model with fewer positions): that sequence runs plainly.
     private func speculativeDecoder(capacity: Int) throws -> SpeculativeDecoder? {
         guard let draft else { return nil }
-        let decoder = try idleDecoders.popLast()
-            ?? SpeculativeDecoder(target: model, draft: draft.makeDraft(), tokenizer: tokenizer,
-                                  draftTokens: draft.draftTokens)
+        let decoder =
+            try idleDecoders.popLast()
+            ?? SpeculativeDecoder(
+                target: model, draft: draft.makeDraft(), tokenizer: tokenizer,
+                draftTokens: draft.draftTokens)
         do {
             try decoder.begin(capacity: capacity)
         } catch SpeculativeError.draftContextTooShort {
@@ -131,9 +143,12 @@ public final class GenerationStepper: BatchStepper {
 
     /// Keeps the draft's guesses the target agrees with, and the target's own next token: each
     /// goes to the client as its own event, in order.
-    private func finishRound(_ slot: GenerationSlot, decoder: SpeculativeDecoder, logits: UnsafeMutablePointer<Float>,
-                             at now: DispatchTime) {
-        let channel = slot.pending.channel, choice = slot.pending.choice
+    private func finishRound(
+        _ slot: GenerationSlot, decoder: SpeculativeDecoder, logits: UnsafeMutablePointer<Float>,
+        at now: DispatchTime
+    ) {
+        let channel = slot.pending.channel
+        let choice = slot.pending.choice
         var kept = 0
         _ = decoder.finishRound(slot.sequence, cache: slot.cache, logits: logits) { step in
             kept += 1
@@ -159,8 +174,9 @@ public final class GenerationStepper: BatchStepper {
     }
 
     public func cancelBeforeAdmission(_ pending: PendingGeneration) {
-        let empty = GenerationOutcome(promptIDs: pending.request.promptIDs, generatedIDs: [], text: "",
-                                      finishReason: .cancelled, stopString: nil, seed: 0, timings: RequestTimings())
+        let empty = GenerationOutcome(
+            promptIDs: pending.request.promptIDs, generatedIDs: [], text: "",
+            finishReason: .cancelled, stopString: nil, seed: 0, timings: RequestTimings())
         pending.channel.send(.finished(choice: pending.choice, outcome: empty))
     }
 

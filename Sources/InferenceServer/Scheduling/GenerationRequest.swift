@@ -1,6 +1,6 @@
 import Foundation
-import HTTPServer
 import Generation
+import HTTPServer
 
 /// One generation as an executor runs it: prompt ids and fully resolved parameters.
 ///
@@ -17,8 +17,10 @@ public struct GenerationRequest: Sendable {
     /// `ExecutorError.timedOut`; nil for no limit.
     public var timeout: TimeInterval?
 
-    public init(promptIDs: [Int], parameters: GenerationParameters, wantsLogprobs: Bool = false,
-                topLogprobs: Int = 0, timeout: TimeInterval? = nil) {
+    public init(
+        promptIDs: [Int], parameters: GenerationParameters, wantsLogprobs: Bool = false,
+        topLogprobs: Int = 0, timeout: TimeInterval? = nil
+    ) {
         self.promptIDs = promptIDs
         self.parameters = parameters
         self.wantsLogprobs = wantsLogprobs

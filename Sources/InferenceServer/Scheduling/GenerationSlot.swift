@@ -1,6 +1,6 @@
 import Foundation
-import HTTPServer
 import Generation
+import HTTPServer
 
 /// A generation waiting in an executor's queue: what to generate and where its events go.
 public struct PendingGeneration {
@@ -32,8 +32,10 @@ public final class GenerationSlot {
     var firstTokenAt: DispatchTime?
     var lastTokenAt: DispatchTime?
 
-    init(pending: PendingGeneration, sequence: GenerationSequence, cache: KVCache, submittedAt: DispatchTime,
-         admittedAt: DispatchTime) {
+    init(
+        pending: PendingGeneration, sequence: GenerationSequence, cache: KVCache, submittedAt: DispatchTime,
+        admittedAt: DispatchTime
+    ) {
         self.pending = pending
         self.submittedAt = submittedAt
         self.sequence = sequence

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import HTTPServer
+import Synchronization
 
 /// Sizes of an executor's running batch and of its queue.
 public struct ExecutorConfiguration: Sendable {
@@ -138,8 +138,10 @@ public final class ModelExecutor<Stepper: BatchStepper>: @unchecked Sendable {
 
     /// Starts the executor's thread. The stepper (and its model) must not be driven by
     /// anyone else afterwards.
-    public init(name: String, stepper: Stepper, configuration: Configuration = Configuration(),
-                metrics: ServerMetrics? = nil) {
+    public init(
+        name: String, stepper: Stepper, configuration: Configuration = Configuration(),
+        metrics: ServerMetrics? = nil
+    ) {
         self.name = name
         self.stepper = stepper
         self.configuration = configuration
@@ -165,11 +167,14 @@ public final class ModelExecutor<Stepper: BatchStepper>: @unchecked Sendable {
         // A request that can start right away does not count against the queue.
         let freeSlots = configuration.maxBatch - activeCount
         guard queue.count < configuration.maxQueue + max(0, freeSlots) else {
-            throw ExecutorError.queueFull(model: name, capacity: configuration.maxQueue,
-                                          retryAfterSeconds: configuration.retryAfterSeconds)
+            throw ExecutorError.queueFull(
+                model: name, capacity: configuration.maxQueue,
+                retryAfterSeconds: configuration.retryAfterSeconds)
         }
-        queue.append(Submission(units: units[...], outcome: Outcome(units: units.count), ticket: ticket,
-                                submittedAt: .now(), timeout: timeout))
+        queue.append(
+            Submission(
+                units: units[...], outcome: Outcome(units: units.count), ticket: ticket,
+                submittedAt: .now(), timeout: timeout))
         condition.signal()
         return ticket
     }
@@ -307,8 +312,9 @@ public final class ModelExecutor<Stepper: BatchStepper>: @unchecked Sendable {
                 finish(slot, outcome, cancelled: false, at: now)
                 return nil
             }
-            return Running(slot: slot, outcome: outcome, ticket: submission.ticket, deadline: submission.deadline,
-                           timeout: submission.timeout)
+            return Running(
+                slot: slot, outcome: outcome, ticket: submission.ticket, deadline: submission.deadline,
+                timeout: submission.timeout)
         } catch {
             fail(unit, outcome, error)
             return nil

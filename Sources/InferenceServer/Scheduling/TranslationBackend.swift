@@ -47,9 +47,10 @@ public enum TranslationError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .unsupportedLanguage(code, field, suggestion):
+        case .unsupportedLanguage(let code, let field, let suggestion):
             let hint = suggestion.map { " Did you mean '\($0)'?" } ?? ""
-            return "Unknown \(field) language '\(code)': use a FLORES-200 code such as eng_Latn or spa_Latn (GET /v1/languages lists them).\(hint)"
+            return "Unknown \(field) language '\(code)': use a FLORES-200 code such as eng_Latn or spa_Latn (GET "
+                + "/v1/languages lists them).\(hint)"
         }
     }
 }
@@ -110,7 +111,8 @@ extension TranslationBackend {
     public func validateLanguage(_ code: String, field: String) throws {
         guard !languages.contains(code) else { return }
         let lowered = code.lowercased()
-        let suggestion = languages.first { $0.lowercased() == lowered }
+        let suggestion =
+            languages.first { $0.lowercased() == lowered }
             ?? languages.first { $0.lowercased().hasPrefix(String(lowered.prefix(3))) && lowered.count >= 3 }
         throw TranslationError.unsupportedLanguage(code: code, field: field, suggestion: suggestion)
     }

@@ -11,18 +11,24 @@ public typealias TranslationExecutor = ModelExecutor<TranslationStepper>
 
 extension ModelExecutor where Stepper == TranslationStepper {
     /// Starts the executor's thread, which drives `backend.model` from then on.
-    public convenience init(name: String, backend: TranslationBackend, configuration: Configuration = Configuration(),
-                            metrics: ServerMetrics? = nil) {
-        self.init(name: name, stepper: TranslationStepper(name: name, model: backend.model, metrics: metrics),
-                  configuration: configuration, metrics: metrics)
+    public convenience init(
+        name: String, backend: TranslationBackend, configuration: Configuration = Configuration(),
+        metrics: ServerMetrics? = nil
+    ) {
+        self.init(
+            name: name, stepper: TranslationStepper(name: name, model: backend.model, metrics: metrics),
+            configuration: configuration, metrics: metrics)
     }
 
     /// Queues every sentence of `prepared`; their outputs go to `collector`.
     /// - Throws: `ExecutorError.queueFull` or `.shuttingDown`, before anything is queued.
-    func submit(_ prepared: PreparedTranslation, to collector: TranslationCollector,
-                timeout: TimeInterval?) throws -> ExecutorTicket {
-        let shared = TranslationUnit.Shared(parameters: prepared.parameters, maxLength: prepared.maxLength,
-                                            seed: prepared.seed, collector: collector)
+    func submit(
+        _ prepared: PreparedTranslation, to collector: TranslationCollector,
+        timeout: TimeInterval?
+    ) throws -> ExecutorTicket {
+        let shared = TranslationUnit.Shared(
+            parameters: prepared.parameters, maxLength: prepared.maxLength,
+            seed: prepared.seed, collector: collector)
         let units = prepared.sources.enumerated().map { TranslationUnit(source: $1, index: $0, shared: shared) }
         return try submit(units, timeout: timeout)
     }
@@ -83,8 +89,9 @@ public final class TranslationStepper: BatchStepper {
         // Alone, so that the encoder's rows never depend on which sentences arrived with it.
         let source = try model.encode([unit.source])[0]
         let shared = unit.shared
-        let sequence = Seq2SeqSequence(source: source, parameters: shared.parameters, maxLength: shared.maxLength,
-                                       seed: shared.seed.map { $0 &+ UInt64(unit.index) }, model: model)
+        let sequence = Seq2SeqSequence(
+            source: source, parameters: shared.parameters, maxLength: shared.maxLength,
+            seed: shared.seed.map { $0 &+ UInt64(unit.index) }, model: model)
         metrics?.recordAdmission(model: name, promptTokens: unit.source.count)
         return TranslationSlot(unit: unit, sequence: sequence)
     }
@@ -110,7 +117,8 @@ public final class TranslationStepper: BatchStepper {
 
     public func cancelBeforeAdmission(_ unit: TranslationUnit) {
         let start = unit.shared.parameters.decoderStartTokenID
-        unit.shared.collector.deliver(Seq2SeqOutput(ids: [start], finishReason: .cancelled, score: nil), index: unit.index)
+        unit.shared.collector.deliver(
+            Seq2SeqOutput(ids: [start], finishReason: .cancelled, score: nil), index: unit.index)
     }
 
     public func unit(of slot: TranslationSlot) -> TranslationUnit { slot.unit }

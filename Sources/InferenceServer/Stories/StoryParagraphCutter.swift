@@ -1,4 +1,5 @@
 import HTTPServer
+
 /// Cuts a story into the old services' paragraphs while the model is still writing it, handing
 /// out each paragraph once it can no longer change: the paragraphs it gives, in order, are
 /// exactly `StoryFormatter`'s for the finished text.
@@ -44,7 +45,8 @@ public struct StoryParagraphCutter: Sendable {
         }
         let all = StoryFormatter.paragraphs(of: Substring(words.joined(separator: " ")))
         guard let last = all.last, let lastWord = last.split(separator: " ").last else { return all }
-        let closed = PythonWhitespace.words(of: Substring(last)).count >= StoryFormatter.wordsPerParagraph
+        let closed =
+            PythonWhitespace.words(of: Substring(last)).count >= StoryFormatter.wordsPerParagraph
             && lastWord.unicodeScalars.last == "."
         return closed ? all : Array(all.dropLast())
     }

@@ -10,7 +10,10 @@ public struct StoryPreset: Sendable, Equatable, Codable {
     public var maxLength: Int
 
     enum CodingKeys: String, CodingKey {
-        case topP = "top_p", temperature, repetitionPenalty = "repetition_penalty", maxLength = "max_length"
+        case topP = "top_p"
+        case temperature
+        case repetitionPenalty = "repetition_penalty"
+        case maxLength = "max_length"
     }
 }
 
@@ -21,11 +24,12 @@ public struct StoryPreset: Sendable, Equatable, Codable {
 /// `{"top_p", "temperature", "repetition_penalty", "max_length"}`; it replaces the table.
 public struct StoryPresets: Sendable, Equatable {
     /// The old services' presets (sampling on, top_k from the model's defaults).
-    public static let standard = StoryPresets(presets: [
-        "children": StoryPreset(topP: 0.9, temperature: 1.0, repetitionPenalty: 1.2, maxLength: 500),
-        "young": StoryPreset(topP: 0.7, temperature: 0.7, repetitionPenalty: 1.2, maxLength: 500),
-        "adult": StoryPreset(topP: 0.5, temperature: 0.3, repetitionPenalty: 1.2, maxLength: 500),
-    ], fallback: "adult")
+    public static let standard = StoryPresets(
+        presets: [
+            "children": StoryPreset(topP: 0.9, temperature: 1.0, repetitionPenalty: 1.2, maxLength: 500),
+            "young": StoryPreset(topP: 0.7, temperature: 0.7, repetitionPenalty: 1.2, maxLength: 500),
+            "adult": StoryPreset(topP: 0.5, temperature: 0.3, repetitionPenalty: 1.2, maxLength: 500),
+        ], fallback: "adult")
 
     /// The file a model folder may hold.
     public static let fileName = "story_presets.json"
@@ -52,15 +56,22 @@ public struct StoryPresets: Sendable, Equatable {
         } catch {
             throw StoryPresetsError.malformed(path: url.path, reason: "\(error)")
         }
-        guard !decoded.isEmpty else { throw StoryPresetsError.malformed(path: url.path, reason: "it names no audience") }
+        guard !decoded.isEmpty else {
+            throw StoryPresetsError.malformed(path: url.path, reason: "it names no audience")
+        }
         for (name, preset) in decoded {
             guard preset.topP > 0, preset.topP <= 1, preset.temperature >= 0, preset.repetitionPenalty > 0,
-                  preset.maxLength > 0 else {
-                throw StoryPresetsError.malformed(path: url.path, reason: "audience '\(name)' has a value out of range "
-                    + "(top_p in (0, 1], temperature >= 0, repetition_penalty > 0, max_length > 0)")
+                preset.maxLength > 0
+            else {
+                throw StoryPresetsError.malformed(
+                    path: url.path,
+                    reason: "audience '\(name)' has a value out of "
+                        + "range "
+                        + "(top_p in (0, 1], temperature >= 0, repetition_penalty > 0, max_length > 0)")
             }
         }
-        let lowered = Dictionary(decoded.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+        let lowered = Dictionary(
+            decoded.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
         return StoryPresets(presets: lowered, fallback: lowered["adult"] != nil ? "adult" : lowered.keys.sorted()[0])
     }
 }
@@ -71,8 +82,9 @@ public enum StoryPresetsError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .malformed(path, reason):
-            return "\(path): not a valid story presets file (\(reason)). Fix it or remove it to use the standard presets."
+        case .malformed(let path, let reason):
+            return "\(path): not a valid story presets file (\(reason)). Fix it or remove it to use the standard "
+                + "presets."
         }
     }
 }

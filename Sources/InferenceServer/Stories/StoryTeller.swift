@@ -42,8 +42,10 @@ public enum StoryTeller {
         /// New tokens at most per translated sentence (default 1000, the old translator's max_length).
         public var translationMaxNewTokens = 1000
 
-        public init(prompt: String, audience: String? = nil, language: String? = nil, seed: UInt64? = nil,
-                    maxNewTokens: Int? = nil) {
+        public init(
+            prompt: String, audience: String? = nil, language: String? = nil, seed: UInt64? = nil,
+            maxNewTokens: Int? = nil
+        ) {
             self.prompt = prompt
             self.audience = audience
             self.language = language
@@ -55,8 +57,10 @@ public enum StoryTeller {
     /// Writes the story, calling `onParagraph` with each paragraph (translated when a language was
     /// asked for) as soon as it is ready; returning false stops.
     /// - Throws: the request's faults as `HTTPError` (their messages say what to change).
-    public static func tell(_ options: Options, service: GenerationService, translator: TranslationService?,
-                            timeout: TimeInterval = 3600, onParagraph: (StoryParagraph) -> Bool) throws -> StoryOutcome {
+    public static func tell(
+        _ options: Options, service: GenerationService, translator: TranslationService?,
+        timeout: TimeInterval = 3600, onParagraph: (StoryParagraph) -> Bool
+    ) throws -> StoryOutcome {
         let started = DispatchTime.now().uptimeNanoseconds
         var body = StoryRequestBody()
         body.prompt = options.prompt
@@ -66,19 +70,23 @@ public enum StoryTeller {
         body.maxNewTokens = options.maxNewTokens
         var plan = try StoryPlan(body, service: service, translator: translator, timeout: timeout)
         plan.translationMaxNewTokens = options.translationMaxNewTokens
-        return try StoryRun(plan: plan, timeout: timeout, cancelOn: nil).run(started: started, onParagraph: onParagraph).get()
+        return try StoryRun(plan: plan, timeout: timeout, cancelOn: nil).run(started: started, onParagraph: onParagraph)
+            .get()
     }
 
     /// One paragraph in `language`, as the story paths translate it: cut into sentences as the old
     /// translator did (tags kept aside), the sentences translated from English as one batch, and
     /// put back together.
-    public static func translate(paragraph: String, to language: String, on translator: TranslationService,
-                                 maxNewTokens: Int = 1000, timeout: TimeInterval = 3600,
-                                 cancelOn disconnect: DisconnectSignal? = nil) throws -> String {
+    public static func translate(
+        paragraph: String, to language: String, on translator: TranslationService,
+        maxNewTokens: Int = 1000, timeout: TimeInterval = 3600,
+        cancelOn disconnect: DisconnectSignal? = nil
+    ) throws -> String {
         let sentences = LegacyText.planTranslation(paragraph)
         guard !sentences.sourceSentences.isEmpty else { return try sentences.render(translations: []) }
-        let request = TranslationRequest(texts: sentences.sourceSentences, source: StoryPlan.sourceLanguage, target: language,
-                                         beams: nil, maxNewTokens: maxNewTokens)
+        let request = TranslationRequest(
+            texts: sentences.sourceSentences, source: StoryPlan.sourceLanguage, target: language,
+            beams: nil, maxNewTokens: maxNewTokens)
         let result = try TranslationCall.run(request, on: translator, timeout: timeout, cancelOn: disconnect)
         return try sentences.render(translations: result.texts)
     }

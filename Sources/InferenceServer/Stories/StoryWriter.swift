@@ -109,10 +109,12 @@ public final class StoryWriter: @unchecked Sendable {
                     let start = DispatchTime.now().uptimeNanoseconds
                     result = Result { try translate(text) }.map { translation in
                         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-                        return StoryParagraph(index: index, text: text, translation: translation, translationMilliseconds: elapsed)
+                        return StoryParagraph(
+                            index: index, text: text, translation: translation, translationMilliseconds: elapsed)
                     }
                 } else {
-                    result = .success(StoryParagraph(index: index, text: text, translation: nil, translationMilliseconds: 0))
+                    result = .success(
+                        StoryParagraph(index: index, text: text, translation: nil, translationMilliseconds: 0))
                 }
                 self.condition.lock()
                 self.done[index] = result

@@ -27,8 +27,10 @@ public final class RedisClient: @unchecked Sendable {
     private var idle: [RedisConnection] = []
     private var isClosed = false
 
-    public init(url: RedisURL, connectTimeout: TimeInterval = 2, commandTimeout: TimeInterval = 5,
-                maxIdleConnections: Int = 16) {
+    public init(
+        url: RedisURL, connectTimeout: TimeInterval = 2, commandTimeout: TimeInterval = 5,
+        maxIdleConnections: Int = 16
+    ) {
         self.url = url
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
@@ -101,7 +103,12 @@ public final class RedisClient: @unchecked Sendable {
         var reused: RedisConnection?
         while let candidate = idle.popLast() {
             // An idle connection that Redis closed (a restart) would fail the command for nothing.
-            if candidate.peerHasGone { stale.append(candidate) } else { reused = candidate; break }
+            if candidate.peerHasGone {
+                stale.append(candidate)
+            } else {
+                reused = candidate
+                break
+            }
         }
         lock.unlock()
         for connection in stale { connection.close() }

@@ -1,7 +1,8 @@
 import Foundation
 import HTTPServer
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One TCP connection to Redis, used by one thread at a time (`RedisClient` hands them out).
@@ -21,7 +22,8 @@ final class RedisConnection {
         fd = try Self.connect(host: url.host, port: url.port, timeout: connectTimeout)
         var setup: [[Data]] = []
         if let password = url.password {
-            setup.append(["AUTH"].map { Data($0.utf8) } + (url.username.map { [Data($0.utf8)] } ?? []) + [Data(password.utf8)])
+            setup.append(
+                ["AUTH"].map { Data($0.utf8) } + (url.username.map { [Data($0.utf8)] } ?? []) + [Data(password.utf8)])
         }
         if url.database != 0 { setup.append([Data("SELECT".utf8), Data(String(url.database).utf8)]) }
         if !setup.isEmpty {
@@ -50,7 +52,9 @@ final class RedisConnection {
     /// Sends every command in one write (pipelining) and reads their replies in order. Error
     /// replies come back as `.error` values; failures to talk to Redis throw.
     func execute(_ commands: [[Data]], timeout: TimeInterval) throws -> [RedisValue] {
-        guard !isBroken, fd >= 0 else { throw RedisError.connectionLost(host: url.host, port: url.port, reason: "connection closed") }
+        guard !isBroken, fd >= 0 else {
+            throw RedisError.connectionLost(host: url.host, port: url.port, reason: "connection closed")
+        }
         var request: [UInt8] = []
         for command in commands { RedisCommandEncoder.encode(command, into: &request) }
         let deadline = SocketIO.deadline(after: timeout)
@@ -58,7 +62,8 @@ final class RedisConnection {
             let reason = errno == 0 ? "write failed" : String(cString: strerror(errno))
             close()
             if SocketIO.now() >= deadline {
-                throw RedisError.timedOut(host: url.host, port: url.port, operation: Self.name(commands), seconds: timeout)
+                throw RedisError.timedOut(
+                    host: url.host, port: url.port, operation: Self.name(commands), seconds: timeout)
             }
             throw RedisError.connectionLost(host: url.host, port: url.port, reason: reason)
         }
@@ -119,7 +124,10 @@ final class RedisConnection {
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &list)
         guard status == 0, let first = list else {
-            throw RedisError.connectionFailed(host: host, port: port, reason: "cannot resolve host (\(String(cString: gai_strerror(status))))")
+            throw RedisError.connectionFailed(
+                host: host, port: port,
+                reason: "cannot resolve host "
+                    + "(\(String(cString: gai_strerror(status))))")
         }
         defer { freeaddrinfo(list) }
         var lastError = RedisError.connectionFailed(host: host, port: port, reason: "no address")
@@ -127,8 +135,10 @@ final class RedisConnection {
         let deadline = SocketIO.deadline(after: timeout)
         while let info = cursor {
             cursor = info.pointee.ai_next
-            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-                            info.pointee.ai_protocol)
+            let fd = socket(
+                info.pointee.ai_family,
+                info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
+                info.pointee.ai_protocol)
             guard fd >= 0 else { continue }
             var code: Int32 = 0
             if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) != 0 {
@@ -136,7 +146,9 @@ final class RedisConnection {
                 if code == EINPROGRESS {
                     var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
                     var ready: Int32
-                    repeat { ready = poll(&pfd, 1, SocketIO.pollTimeout(until: deadline)) } while ready < 0 && errno == EINTR
+                    repeat {
+                        ready = poll(&pfd, 1, SocketIO.pollTimeout(until: deadline))
+                    } while ready < 0 && errno == EINTR
                     if ready == 0 {
                         Glibc.close(fd)
                         throw RedisError.timedOut(host: host, port: port, operation: "connect", seconds: timeout)
@@ -154,7 +166,8 @@ final class RedisConnection {
                 return fd
             }
             Glibc.close(fd)
-            lastError = code == ECONNREFUSED
+            lastError =
+                code == ECONNREFUSED
                 ? .connectionRefused(host: host, port: port)
                 : .connectionFailed(host: host, port: port, reason: String(cString: strerror(code)))
         }

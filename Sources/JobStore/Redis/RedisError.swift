@@ -38,20 +38,25 @@ public enum RedisError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .invalidURL(url, reason):
-            return "Invalid Redis URL '\(url)': \(reason). Use redis://[:PASSWORD@]HOST[:PORT][/DB], e.g. redis://127.0.0.1:6379/0."
-        case let .connectionRefused(host, port):
-            return "Redis refused the connection at \(host):\(port): it is not running there, or listens on another port. Start Redis or fix the URL."
-        case let .connectionFailed(host, port, reason):
+        case .invalidURL(let url, let reason):
+            return "Invalid Redis URL '\(url)': \(reason). Use redis://[:PASSWORD@]HOST[:PORT][/DB], e.g. "
+                + "redis://127.0.0.1:6379/0."
+        case .connectionRefused(let host, let port):
+            return "Redis refused the connection at \(host):\(port): it is not running there, or listens on "
+                + "another port. Start Redis or fix the URL."
+        case .connectionFailed(let host, let port, let reason):
             return "Cannot connect to Redis at \(host):\(port): \(reason). Check the host name and the network."
-        case let .connectionLost(host, port, reason):
-            return "The connection to Redis at \(host):\(port) dropped (\(reason)); the command may not have run. Retry once Redis is back."
-        case let .timedOut(host, port, operation, seconds):
-            return "Redis at \(host):\(port) did not answer \(operation) within \(seconds) s: it is overloaded, blocked or unreachable."
-        case let .server(message):
+        case .connectionLost(let host, let port, let reason):
+            return "The connection to Redis at \(host):\(port) dropped (\(reason)); the command may not have run. "
+                + "Retry once Redis is back."
+        case .timedOut(let host, let port, let operation, let seconds):
+            return "Redis at \(host):\(port) did not answer \(operation) within \(seconds) s: it is overloaded, "
+                + "blocked or unreachable."
+        case .server(let message):
             return "Redis answered with an error: \(message)"
-        case let .protocolViolation(detail):
-            return "The server does not speak RESP2 as expected (\(detail)): check that the URL points at a Redis server."
+        case .protocolViolation(let detail):
+            return "The server does not speak RESP2 as expected (\(detail)): check that the URL points at a Redis "
+                + "server."
         case .closed:
             return "The Redis client is closed."
         }

@@ -82,7 +82,9 @@ struct RedisReplyParser {
 
     private static func integer(_ line: ArraySlice<UInt8>) throws -> Int64 {
         guard let value = Int64(String(decoding: line, as: UTF8.self)) else {
-            throw RedisError.protocolViolation("'\(String(decoding: line.prefix(40), as: UTF8.self))' is not an integer")
+            throw RedisError.protocolViolation(
+                "'\(String(decoding: line.prefix(40), as: UTF8.self))' is not an "
+                    + "integer")
         }
         return value
     }

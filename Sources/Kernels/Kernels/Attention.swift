@@ -18,8 +18,9 @@ public func attention(
     length: Int, heads: Range<Int>, headDim: Int, headStride: Int, scale: Float,
     scores: UnsafeMutablePointer<Float>
 ) {
-    attendHeads(out: out, query: query, keys: keys, values: values, length: length, heads: heads, headDim: headDim,
-                headStride: headStride, scale: scale, scores: scores)
+    attendHeads(
+        out: out, query: query, keys: keys, values: values, length: length, heads: heads, headDim: headDim,
+        headStride: headStride, scale: scale, scores: scores)
 }
 
 /// The same over a cache kept in half floats: each key and value is widened to fp32 as it is
@@ -30,8 +31,9 @@ public func attention(
     length: Int, heads: Range<Int>, headDim: Int, headStride: Int, scale: Float,
     scores: UnsafeMutablePointer<Float>
 ) {
-    attendHeads(out: out, query: query, keys: keys, values: values, length: length, heads: heads, headDim: headDim,
-                headStride: headStride, scale: scale, scores: scores)
+    attendHeads(
+        out: out, query: query, keys: keys, values: values, length: length, heads: heads, headDim: headDim,
+        headStride: headStride, scale: scale, scores: scores)
 }
 
 @inline(__always)
@@ -42,8 +44,9 @@ private func attendHeads<Element: CachedElement>(
     scores: UnsafeMutablePointer<Float>
 ) {
     for h in heads {
-        attendHead(out: out + h * headDim, query: query + h * headDim,
-                   keys: keys + h * headStride, values: values + h * headStride, stride: headDim,
-                   length: length, headDim: headDim, scale: scale, scores: scores)
+        attendHead(
+            out: out + h * headDim, query: query + h * headDim,
+            keys: keys + h * headStride, values: values + h * headStride, stride: headDim,
+            length: length, headDim: headDim, scale: scale, scores: scores)
     }
 }

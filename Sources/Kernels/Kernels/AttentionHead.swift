@@ -37,25 +37,46 @@ func attendHead<Element: CachedElement>(
 /// as `dot` sums it: two accumulators over alternate groups of eight, then the lanes, then
 /// the scalar tail.
 @inline(__always)
-func dot4<Element: CachedElement>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Element>, stride: Int, count: Int) -> SIMD4<Float> {
+func dot4<Element: CachedElement>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Element>, stride: Int, count: Int)
+    -> SIMD4<Float>
+{
     let rawA = UnsafeRawPointer(a)
-    let b0 = b, b1 = b + stride, b2 = b + 2 * stride, b3 = b + 3 * stride
-    var e0 = SIMD8<Float>(), e1 = SIMD8<Float>(), e2 = SIMD8<Float>(), e3 = SIMD8<Float>()
-    var o0 = SIMD8<Float>(), o1 = SIMD8<Float>(), o2 = SIMD8<Float>(), o3 = SIMD8<Float>()
-    @inline(__always) func query(_ i: Int) -> SIMD8<Float> { rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) }
+    let b0 = b
+    let b1 = b + stride
+    let b2 = b + 2 * stride
+    let b3 = b + 3 * stride
+    var e0 = SIMD8<Float>()
+    var e1 = SIMD8<Float>()
+    var e2 = SIMD8<Float>()
+    var e3 = SIMD8<Float>()
+    var o0 = SIMD8<Float>()
+    var o1 = SIMD8<Float>()
+    var o2 = SIMD8<Float>()
+    var o3 = SIMD8<Float>()
+    @inline(__always) func query(_ i: Int) -> SIMD8<Float> {
+        rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+    }
     @inline(__always) func load(_ p: UnsafePointer<Element>, _ i: Int) -> SIMD8<Float> { Element.widen8(p + i) }
     var i = 0
     while i + 16 <= count {
-        let even = query(i), odd = query(i + 8)
-        e0 += even * load(b0, i); o0 += odd * load(b0, i + 8)
-        e1 += even * load(b1, i); o1 += odd * load(b1, i + 8)
-        e2 += even * load(b2, i); o2 += odd * load(b2, i + 8)
-        e3 += even * load(b3, i); o3 += odd * load(b3, i + 8)
+        let even = query(i)
+        let odd = query(i + 8)
+        e0 += even * load(b0, i)
+        o0 += odd * load(b0, i + 8)
+        e1 += even * load(b1, i)
+        o1 += odd * load(b1, i + 8)
+        e2 += even * load(b2, i)
+        o2 += odd * load(b2, i + 8)
+        e3 += even * load(b3, i)
+        o3 += odd * load(b3, i + 8)
         i += 16
     }
     if i + 8 <= count {
         let even = query(i)
-        e0 += even * load(b0, i); e1 += even * load(b1, i); e2 += even * load(b2, i); e3 += even * load(b3, i)
+        e0 += even * load(b0, i)
+        e1 += even * load(b1, i)
+        e2 += even * load(b2, i)
+        e3 += even * load(b3, i)
         i += 8
     }
     var sums = SIMD4((e0 + o0).sum(), (e1 + o1).sum(), (e2 + o2).sum(), (e3 + o3).sum())
@@ -75,25 +96,43 @@ func dot4<Element: CachedElement>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<
 /// kept in registers over all the rows.
 @inline(__always)
 func weightedSumOfRows<Element: CachedElement>(
-    out: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, rows: UnsafePointer<Element>, stride: Int, count: Int, width: Int
+    out: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, rows: UnsafePointer<Element>, stride: Int,
+    count: Int, width: Int
 ) {
     let rawOut = UnsafeMutableRawPointer(out)
     @inline(__always) func load(_ t: Int, _ c: Int) -> SIMD8<Float> { Element.widen8(rows + t * stride + c) }
     var c = 0
     while c + 64 <= width {
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
+        var a0 = SIMD8<Float>()
+        var a1 = SIMD8<Float>()
+        var a2 = SIMD8<Float>()
+        var a3 = SIMD8<Float>()
+        var a4 = SIMD8<Float>()
+        var a5 = SIMD8<Float>()
+        var a6 = SIMD8<Float>()
+        var a7 = SIMD8<Float>()
         for t in 0..<count {
             let w = SIMD8<Float>(repeating: weights[t])
-            a0 = a0 + w * load(t, c); a1 = a1 + w * load(t, c + 8)
-            a2 = a2 + w * load(t, c + 16); a3 = a3 + w * load(t, c + 24)
-            a4 = a4 + w * load(t, c + 32); a5 = a5 + w * load(t, c + 40)
-            a6 = a6 + w * load(t, c + 48); a7 = a7 + w * load(t, c + 56)
+            a0 = a0 + w * load(t, c)
+            a1 = a1 + w * load(t, c + 8)
+            a2 = a2 + w * load(t, c + 16)
+            a3 = a3 + w * load(t, c + 24)
+            a4 = a4 + w * load(t, c + 32)
+            a5 = a5 + w * load(t, c + 40)
+            a6 = a6 + w * load(t, c + 48)
+            a7 = a7 + w * load(t, c + 56)
         }
         @inline(__always) func store(_ a: SIMD8<Float>, _ j: Int) {
             rawOut.storeBytes(of: a, toByteOffset: (c + 8 * j) * 4, as: SIMD8<Float>.self)
         }
-        store(a0, 0); store(a1, 1); store(a2, 2); store(a3, 3); store(a4, 4); store(a5, 5); store(a6, 6); store(a7, 7)
+        store(a0, 0)
+        store(a1, 1)
+        store(a2, 2)
+        store(a3, 3)
+        store(a4, 4)
+        store(a5, 5)
+        store(a6, 6)
+        store(a7, 7)
         c += 64
     }
     while c + 8 <= width {

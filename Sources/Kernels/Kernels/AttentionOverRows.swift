@@ -18,8 +18,9 @@ public func attentionOverRows(
     scores: UnsafeMutablePointer<Float>
 ) {
     for h in heads {
-        attendHead(out: out + h * headDim, query: query + h * headDim,
-                   keys: keys + h * headDim, values: values + h * headDim, stride: rowStride,
-                   length: length, headDim: headDim, scale: scale, scores: scores)
+        attendHead(
+            out: out + h * headDim, query: query + h * headDim,
+            keys: keys + h * headDim, values: values + h * headDim, stride: rowStride,
+            length: length, headDim: headDim, scale: scale, scores: scores)
     }
 }

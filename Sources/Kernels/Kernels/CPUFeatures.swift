@@ -6,12 +6,13 @@ enum CPUFeatures {
     /// The `flags` line of /proc/cpuinfo: Linux lists there only what the kernel enabled.
     static let flags: Set<Substring> = {
         #if arch(x86_64) && os(Linux)
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-              let colon = line.firstIndex(of: ":") else { return [] }
-        return Set(line[line.index(after: colon)...].split(separator: " "))
+            guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+                let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+                let colon = line.firstIndex(of: ":")
+            else { return [] }
+            return Set(line[line.index(after: colon)...].split(separator: " "))
         #else
-        return []
+            return []
         #endif
     }()
 

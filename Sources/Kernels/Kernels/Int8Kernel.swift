@@ -35,7 +35,10 @@ public enum Int8Kernel: String, Sendable, CaseIterable, CustomStringConvertible 
         if let name = ProcessInfo.processInfo.environment["OCTAVO_INT8_KERNEL"] {
             if let kernel = Int8Kernel(rawValue: name), kernel.isSupported { return kernel }
             let names = supported.map(\.rawValue).joined(separator: ", ")
-            FileHandle.standardError.write(Data("octavo: OCTAVO_INT8_KERNEL=\(name) is not a kernel this CPU runs (\(names)); using \(supported.last!)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "octavo: OCTAVO_INT8_KERNEL=\(name) is not a kernel this CPU runs (\(names)); using \(supported.last!)\n"
+                        .utf8))
         }
         return supported.last!
     }()

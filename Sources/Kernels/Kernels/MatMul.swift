@@ -1,6 +1,7 @@
 import COpenBLAS
+
 #if arch(x86_64)
-import X86AVX512
+    import X86AVX512
 #endif
 
 /// How a weight matrix of a linear map x·W is stored.
@@ -42,8 +43,9 @@ public func matmul(
     if rows == 1 {
         switch layout {
         case .inputMajor:
-            matmulInputMajorSplitByRows(out: out, x: input, weight: weight, rows: 1, inner: inner, cols: cols,
-                                        accumulate: accumulate, pool: pool)
+            matmulInputMajorSplitByRows(
+                out: out, x: input, weight: weight, rows: 1, inner: inner, cols: cols,
+                accumulate: accumulate, pool: pool)
         case .outputMajor:
             pool.parallelFor(cols, granularity: 8, minimumPerThread: minimumColumns) { range in
                 matvecOutputMajor(y: out, x: input, weight: weight, inner: inner, rows: range, accumulate: accumulate)
@@ -54,44 +56,52 @@ public func matmul(
     if rows <= fewRowsLimit {
         switch layout {
         case .inputMajor:
-            matmulInputMajorSplitByRows(out: out, x: input, weight: weight, rows: rows, inner: inner, cols: cols,
-                                        accumulate: accumulate, pool: pool)
+            matmulInputMajorSplitByRows(
+                out: out, x: input, weight: weight, rows: rows, inner: inner, cols: cols,
+                accumulate: accumulate, pool: pool)
         case .outputMajor:
             pool.parallelFor(cols, granularity: 4, minimumPerThread: minimumColumns) { range in
-                matmulOutputMajorFewRows(out: out, outStride: cols, x: input, weight: weight, rows: rows, inner: inner,
-                                         rowRange: range, accumulate: accumulate)
+                matmulOutputMajorFewRows(
+                    out: out, outStride: cols, x: input, weight: weight, rows: rows, inner: inner,
+                    rowRange: range, accumulate: accumulate)
             }
         }
         return
     }
     let beta: Float = accumulate ? 1 : 0
     #if arch(x86_64)
-    if layout == .inputMajor && unpackedProductRows.contains(rows) && CPUFeatures.useUnpackedProduct {
-        // 64-column strips on our AVX-512 kernel; a last strip narrower than 64 through sgemm.
-        pool.parallelFor(cols, granularity: 64, minimumPerThread: max(64, minimumColumns / rows)) { columns in
-            let wide = columns.lowerBound..<(columns.lowerBound + columns.count / 64 * 64)
-            if !wide.isEmpty {
-                inputMajorProductAVX512(c: out, ldc: cols, a: input, lda: inner, w: weight, ldw: cols,
-                                        rows: rows, inner: inner, columns: wide, accumulate: accumulate)
+        if layout == .inputMajor && unpackedProductRows.contains(rows) && CPUFeatures.useUnpackedProduct {
+            // 64-column strips on our AVX-512 kernel; a last strip narrower than 64 through sgemm.
+            pool.parallelFor(cols, granularity: 64, minimumPerThread: max(64, minimumColumns / rows)) { columns in
+                let wide = columns.lowerBound..<(columns.lowerBound + columns.count / 64 * 64)
+                if !wide.isEmpty {
+                    inputMajorProductAVX512(
+                        c: out, ldc: cols, a: input, lda: inner, w: weight, ldw: cols,
+                        rows: rows, inner: inner, columns: wide, accumulate: accumulate)
+                }
+                if wide.upperBound < columns.upperBound {
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows),
+                        Int32(columns.upperBound - wide.upperBound), Int32(inner),
+                        1, input, Int32(inner), weight + wide.upperBound, Int32(cols), beta, out + wide.upperBound,
+                        Int32(cols))
+                }
             }
-            if wide.upperBound < columns.upperBound {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns.upperBound - wide.upperBound), Int32(inner),
-                            1, input, Int32(inner), weight + wide.upperBound, Int32(cols), beta, out + wide.upperBound, Int32(cols))
-            }
+            return
         }
-        return
-    }
     #endif
     pool.parallelFor(cols, granularity: 16, minimumPerThread: max(16, minimumColumns / rows)) { columns in
         let n = Int32(columns.count)
         let c = out + columns.lowerBound
         switch layout {
         case .inputMajor:
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), n, Int32(inner),
-                        1, input, Int32(inner), weight + columns.lowerBound, Int32(cols), beta, c, Int32(cols))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), n, Int32(inner),
+                1, input, Int32(inner), weight + columns.lowerBound, Int32(cols), beta, c, Int32(cols))
         case .outputMajor:
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), n, Int32(inner),
-                        1, input, Int32(inner), weight + columns.lowerBound * inner, Int32(inner), beta, c, Int32(cols))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), n, Int32(inner),
+                1, input, Int32(inner), weight + columns.lowerBound * inner, Int32(inner), beta, c, Int32(cols))
         }
     }
 }
@@ -109,14 +119,18 @@ func matmulInputMajorSplitByRows(
     out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     rows: Int, inner: Int, cols: Int, accumulate: Bool, pool: ComputePool
 ) {
-    @inline(__always) func product(_ y: UnsafeMutablePointer<Float>, _ yStride: Int, _ k: Range<Int>, _ accumulate: Bool) {
+    @inline(__always) func product(
+        _ y: UnsafeMutablePointer<Float>, _ yStride: Int, _ k: Range<Int>, _ accumulate: Bool
+    ) {
         if rows == 1 {
-            matvecInputMajor(y: y, x: x + k.lowerBound, weight: weight + k.lowerBound * cols, inner: k.count, cols: cols,
-                             columns: 0..<cols, accumulate: accumulate)
+            matvecInputMajor(
+                y: y, x: x + k.lowerBound, weight: weight + k.lowerBound * cols, inner: k.count, cols: cols,
+                columns: 0..<cols, accumulate: accumulate)
         } else {
-            matmulInputMajorFewRows(out: y, outStride: yStride, x: x + k.lowerBound, xStride: inner,
-                                    weight: weight + k.lowerBound * cols, rows: rows, inner: k.count, cols: cols,
-                                    columns: 0..<cols, accumulate: accumulate)
+            matmulInputMajorFewRows(
+                out: y, outStride: yStride, x: x + k.lowerBound, xStride: inner,
+                weight: weight + k.lowerBound * cols, rows: rows, inner: k.count, cols: cols,
+                columns: 0..<cols, accumulate: accumulate)
         }
     }
     // Below this many weights per thread, waking the pool costs more than it saves.

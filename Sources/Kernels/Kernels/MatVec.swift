@@ -1,5 +1,5 @@
 #if arch(x86_64)
-import X86Intrinsics
+    import X86Intrinsics
 #endif
 
 /// Matrix-vector products for one row of activations (batch-1 decode), written
@@ -28,10 +28,14 @@ public func matvecInputMajor(
     let stride = cols * 4
     var k = 0
     while k + 8 <= inner {
-        let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
-        let x2 = SIMD8<Float>(repeating: x[k + 2]), x3 = SIMD8<Float>(repeating: x[k + 3])
-        let x4 = SIMD8<Float>(repeating: x[k + 4]), x5 = SIMD8<Float>(repeating: x[k + 5])
-        let x6 = SIMD8<Float>(repeating: x[k + 6]), x7 = SIMD8<Float>(repeating: x[k + 7])
+        let x0 = SIMD8<Float>(repeating: x[k])
+        let x1 = SIMD8<Float>(repeating: x[k + 1])
+        let x2 = SIMD8<Float>(repeating: x[k + 2])
+        let x3 = SIMD8<Float>(repeating: x[k + 3])
+        let x4 = SIMD8<Float>(repeating: x[k + 4])
+        let x5 = SIMD8<Float>(repeating: x[k + 5])
+        let x6 = SIMD8<Float>(repeating: x[k + 6])
+        let x7 = SIMD8<Float>(repeating: x[k + 7])
         let r0 = UnsafeRawPointer(weight + k * cols)
         var j = columns.lowerBound
         while j < vectorEnd {
@@ -97,8 +101,14 @@ public func matvecOutputMajor(
     var r = rows.lowerBound
     while r + 8 <= rows.upperBound {
         let p = UnsafeRawPointer(weight + r * inner)
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
+        var a0 = SIMD8<Float>()
+        var a1 = SIMD8<Float>()
+        var a2 = SIMD8<Float>()
+        var a3 = SIMD8<Float>()
+        var a4 = SIMD8<Float>()
+        var a5 = SIMD8<Float>()
+        var a6 = SIMD8<Float>()
+        var a7 = SIMD8<Float>()
         var k = 0
         while k < vectorEnd {
             let xv = load8(xRaw, k)
@@ -112,8 +122,14 @@ public func matvecOutputMajor(
             a7 += xv * load8(p + 7 * stride, k)
             k += 8
         }
-        finish(r, a0.sum()); finish(r + 1, a1.sum()); finish(r + 2, a2.sum()); finish(r + 3, a3.sum())
-        finish(r + 4, a4.sum()); finish(r + 5, a5.sum()); finish(r + 6, a6.sum()); finish(r + 7, a7.sum())
+        finish(r, a0.sum())
+        finish(r + 1, a1.sum())
+        finish(r + 2, a2.sum())
+        finish(r + 3, a3.sum())
+        finish(r + 4, a4.sum())
+        finish(r + 5, a5.sum())
+        finish(r + 6, a6.sum())
+        finish(r + 7, a7.sum())
         r += 8
     }
     while r < rows.upperBound {
@@ -141,7 +157,8 @@ public func matvecOutputMajor(
 /// 3072 and 768 columns are) fall into the same L1 sets, and at eight rows they evict
 /// each other on every strip (16 floats off the 4 KiB pattern is enough).
 public func matmulInputMajorFewRows(
-    out: UnsafeMutablePointer<Float>, outStride: Int, x: UnsafePointer<Float>, xStride: Int, weight: UnsafePointer<Float>,
+    out: UnsafeMutablePointer<Float>, outStride: Int, x: UnsafePointer<Float>, xStride: Int,
+    weight: UnsafePointer<Float>,
     rows: Int, inner: Int, cols: Int, columns: Range<Int>, accumulate: Bool
 ) {
     let vectorEnd = columns.lowerBound + (columns.count / 8) * 8
@@ -155,8 +172,14 @@ public func matmulInputMajorFewRows(
         let r0 = UnsafeRawPointer(weight + k * cols)
         var j = columns.lowerBound
         while j < vectorEnd {
-            let w0 = load8(r0, j), w1 = load8(r0 + stride, j), w2 = load8(r0 + 2 * stride, j), w3 = load8(r0 + 3 * stride, j)
-            let w4 = load8(r0 + 4 * stride, j), w5 = load8(r0 + 5 * stride, j), w6 = load8(r0 + 6 * stride, j), w7 = load8(r0 + 7 * stride, j)
+            let w0 = load8(r0, j)
+            let w1 = load8(r0 + stride, j)
+            let w2 = load8(r0 + 2 * stride, j)
+            let w3 = load8(r0 + 3 * stride, j)
+            let w4 = load8(r0 + 4 * stride, j)
+            let w5 = load8(r0 + 5 * stride, j)
+            let w6 = load8(r0 + 6 * stride, j)
+            let w7 = load8(r0 + 7 * stride, j)
             for i in 0..<rows {
                 let xi = x + i * xStride + k
                 let offset = (i * outStride + j) * 4
@@ -219,7 +242,8 @@ public func matmulOutputMajorFewRows(
     out: UnsafeMutablePointer<Float>, outStride: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     rows: Int, inner: Int, rowRange: Range<Int>, accumulate: Bool
 ) {
-    let o = OutputMajorOperands(out: out, outStride: outStride, x: x, weight: weight, inner: inner, accumulate: accumulate)
+    let o = OutputMajorOperands(
+        out: out, outStride: outStride, x: x, weight: weight, inner: inner, accumulate: accumulate)
     let prefetch = rows >= 3
     var r = rowRange.lowerBound
     while r + 4 <= rowRange.upperBound {
@@ -245,11 +269,20 @@ private struct OutputMajorOperands {
 private func outputMajorTiles(_ P: Int, _ o: OutputMajorOperands, rows: Int, r: Int, prefetch: Bool) {
     var i = 0
     while i + 4 <= rows {
-        if prefetch && i == 0 { outputMajorTile(P, 4, o, r: r, i: i, prefetch: true) } else { outputMajorTile(P, 4, o, r: r, i: i, prefetch: false) }
+        if prefetch && i == 0 {
+            outputMajorTile(P, 4, o, r: r, i: i, prefetch: true)
+        } else {
+            outputMajorTile(P, 4, o, r: r, i: i, prefetch: false)
+        }
         i += 4
     }
     switch rows - i {
-    case 3: if prefetch && i == 0 { outputMajorTile(P, 3, o, r: r, i: i, prefetch: true) } else { outputMajorTile(P, 3, o, r: r, i: i, prefetch: false) }
+    case 3:
+        if prefetch && i == 0 {
+            outputMajorTile(P, 3, o, r: r, i: i, prefetch: true)
+        } else {
+            outputMajorTile(P, 3, o, r: r, i: i, prefetch: false)
+        }
     case 2: outputMajorTile(P, 2, o, r: r, i: i, prefetch: false)
     case 1: outputMajorTile(P, 1, o, r: r, i: i, prefetch: false)
     default: break
@@ -268,23 +301,39 @@ private func outputMajorTile(_ P: Int, _ G: Int, _ o: OutputMajorOperands, r: In
     let vectorEnd = (inner / 8) * 8
     let rowBytes = inner * 4
     let w0 = UnsafeRawPointer(o.weight + r * inner)
-    let w1 = w0 + (P > 1 ? rowBytes : 0), w2 = w0 + (P > 2 ? 2 * rowBytes : 0), w3 = w0 + (P > 3 ? 3 * rowBytes : 0)
+    let w1 = w0 + (P > 1 ? rowBytes : 0)
+    let w2 = w0 + (P > 2 ? 2 * rowBytes : 0)
+    let w3 = w0 + (P > 3 ? 3 * rowBytes : 0)
     let x0 = UnsafeRawPointer(o.x + i * inner)
-    let x1 = x0 + (G > 1 ? rowBytes : 0), x2 = x0 + (G > 2 ? 2 * rowBytes : 0), x3 = x0 + (G > 3 ? 3 * rowBytes : 0)
+    let x1 = x0 + (G > 1 ? rowBytes : 0)
+    let x2 = x0 + (G > 2 ? 2 * rowBytes : 0)
+    let x3 = x0 + (G > 3 ? 3 * rowBytes : 0)
     let ahead = P * rowBytes
-    var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>(), a03 = SIMD8<Float>()
-    var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>(), a13 = SIMD8<Float>()
-    var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a22 = SIMD8<Float>(), a23 = SIMD8<Float>()
-    var a30 = SIMD8<Float>(), a31 = SIMD8<Float>(), a32 = SIMD8<Float>(), a33 = SIMD8<Float>()
+    var a00 = SIMD8<Float>()
+    var a01 = SIMD8<Float>()
+    var a02 = SIMD8<Float>()
+    var a03 = SIMD8<Float>()
+    var a10 = SIMD8<Float>()
+    var a11 = SIMD8<Float>()
+    var a12 = SIMD8<Float>()
+    var a13 = SIMD8<Float>()
+    var a20 = SIMD8<Float>()
+    var a21 = SIMD8<Float>()
+    var a22 = SIMD8<Float>()
+    var a23 = SIMD8<Float>()
+    var a30 = SIMD8<Float>()
+    var a31 = SIMD8<Float>()
+    var a32 = SIMD8<Float>()
+    var a33 = SIMD8<Float>()
     var k = 0
     while k < vectorEnd {
         #if arch(x86_64)
-        if prefetch && k & 15 == 0 {
-            prefetchIntoL2(w0 + ahead + k * 4)
-            if P > 1 { prefetchIntoL2(w1 + ahead + k * 4) }
-            if P > 2 { prefetchIntoL2(w2 + ahead + k * 4) }
-            if P > 3 { prefetchIntoL2(w3 + ahead + k * 4) }
-        }
+            if prefetch && k & 15 == 0 {
+                prefetchIntoL2(w0 + ahead + k * 4)
+                if P > 1 { prefetchIntoL2(w1 + ahead + k * 4) }
+                if P > 2 { prefetchIntoL2(w2 + ahead + k * 4) }
+                if P > 3 { prefetchIntoL2(w3 + ahead + k * 4) }
+            }
         #endif
         let v0 = load8(w0, k)
         let v1 = P > 1 ? load8(w1, k) : SIMD8<Float>()
@@ -324,7 +373,9 @@ private func outputMajorTile(_ P: Int, _ G: Int, _ o: OutputMajorOperands, r: In
         let target = o.out + (i + g) * o.outStride + r + q
         target.pointee = o.accumulate ? target.pointee + s : s
     }
-    @inline(__always) func finishRow(_ g: Int, _ p0: SIMD8<Float>, _ p1: SIMD8<Float>, _ p2: SIMD8<Float>, _ p3: SIMD8<Float>) {
+    @inline(__always) func finishRow(
+        _ g: Int, _ p0: SIMD8<Float>, _ p1: SIMD8<Float>, _ p2: SIMD8<Float>, _ p3: SIMD8<Float>
+    ) {
         finish(g, 0, p0)
         if P > 1 { finish(g, 1, p1) }
         if P > 2 { finish(g, 2, p2) }

@@ -1,6 +1,6 @@
 #if arch(x86_64)
-import X86Intrinsics
-import X86AVX512
+    import X86Intrinsics
+    import X86AVX512
 #endif
 
 /// Products with int8 and f16 weight rows, for one or a few rows of activations
@@ -40,14 +40,17 @@ public struct QuantizedActivations {
     }
 
     /// Quantizes `rows` rows of `columns` floats from `x` into `values` and `scales`.
-    public init(quantizing x: UnsafePointer<Float>, rows: Int, columns: Int, kernel: Int8Kernel,
-                values: UnsafeMutableRawPointer, scales: UnsafeMutablePointer<Float>) {
+    public init(
+        quantizing x: UnsafePointer<Float>, rows: Int, columns: Int, kernel: Int8Kernel,
+        values: UnsafeMutableRawPointer, scales: UnsafeMutablePointer<Float>
+    ) {
         self.kernel = kernel
         self.rows = rows
         self.columns = columns
         self.values = values
         self.scales = scales
-        let wide = values.assumingMemoryBound(to: Int16.self), offset = values.assumingMemoryBound(to: UInt8.self)
+        let wide = values.assumingMemoryBound(to: Int16.self)
+        let offset = values.assumingMemoryBound(to: UInt8.self)
         for i in 0..<rows {
             let row = x + i * columns
             var maximum: Float = 0
@@ -85,33 +88,41 @@ public struct QuantizedActivations {
 /// activation rows, where each weight vector is widened once for both rows instead of once
 /// per product. VNNI: tiles of four by four at any row count (Sources/X86AVX512).
 public func matmulInt8(
-    y: UnsafeMutablePointer<Float>, yStride: Int, x: QuantizedActivations, weight: Int8Matrix, rowRange: Range<Int>, accumulate: Bool
+    y: UnsafeMutablePointer<Float>, yStride: Int, x: QuantizedActivations, weight: Int8Matrix, rowRange: Range<Int>,
+    accumulate: Bool
 ) {
     precondition(x.columns == weight.columns)
-    let activations = x.rows, xScales = UnsafePointer(x.scales)
+    let activations = x.rows
+    let xScales = UnsafePointer(x.scales)
     #if arch(x86_64)
-    if x.kernel == .avx512VNNI {
-        int8ProductVNNI(
-            y: y, yStride: yStride, x: x.values.assumingMemoryBound(to: UInt8.self), xScales: xScales, activations: activations,
-            weights: weight.values, weightScales: weight.scales, weightSums: weight.rowSums, columns: weight.columns,
-            rowRange: rowRange, accumulate: accumulate)
-        return
-    }
+        if x.kernel == .avx512VNNI {
+            int8ProductVNNI(
+                y: y, yStride: yStride, x: x.values.assumingMemoryBound(to: UInt8.self), xScales: xScales,
+                activations: activations,
+                weights: weight.values, weightScales: weight.scales, weightSums: weight.rowSums,
+                columns: weight.columns,
+                rowRange: rowRange, accumulate: accumulate)
+            return
+        }
     #endif
     let xWide = UnsafePointer(x.values.assumingMemoryBound(to: Int16.self))
     #if arch(x86_64)
-    if activations >= int8TileMinimumRows {
-        var r = rowRange.lowerBound
-        while r + 4 <= rowRange.upperBound {
-            int8Tiles(4, y: y, yStride: yStride, xWide: xWide, xScales: xScales, activations: activations, weight: weight, r: r, accumulate: accumulate)
-            r += 4
+        if activations >= int8TileMinimumRows {
+            var r = rowRange.lowerBound
+            while r + 4 <= rowRange.upperBound {
+                int8Tiles(
+                    4, y: y, yStride: yStride, xWide: xWide, xScales: xScales, activations: activations, weight: weight,
+                    r: r, accumulate: accumulate)
+                r += 4
+            }
+            while r < rowRange.upperBound {
+                int8Tiles(
+                    1, y: y, yStride: yStride, xWide: xWide, xScales: xScales, activations: activations, weight: weight,
+                    r: r, accumulate: accumulate)
+                r += 1
+            }
+            return
         }
-        while r < rowRange.upperBound {
-            int8Tiles(1, y: y, yStride: yStride, xWide: xWide, xScales: xScales, activations: activations, weight: weight, r: r, accumulate: accumulate)
-            r += 1
-        }
-        return
-    }
     #endif
     let inner = weight.columns
     for r in rowRange {
@@ -129,82 +140,97 @@ public func matmulInt8(
 public let int8TileMinimumRows = 16
 
 #if arch(x86_64)
-/// Weight rows r..<r+P against every activation row, two at a time.
-@inline(__always)
-private func int8Tiles(
-    _ P: Int, y: UnsafeMutablePointer<Float>, yStride: Int, xWide: UnsafePointer<Int16>, xScales: UnsafePointer<Float>,
-    activations: Int, weight: Int8Matrix, r: Int, accumulate: Bool
-) {
-    var i = 0
-    while i + 2 <= activations {
-        int8Tile(P, 2, y: y, yStride: yStride, xWide: xWide, xScales: xScales, weight: weight, r: r, i: i, accumulate: accumulate)
-        i += 2
-    }
-    if i < activations {
-        int8Tile(P, 1, y: y, yStride: yStride, xWide: xWide, xScales: xScales, weight: weight, r: r, i: i, accumulate: accumulate)
-    }
-}
-
-/// y[i..<i+G, r..<r+P] for P ≤ 4 weight rows and G ≤ 2 activation rows: per 16 columns,
-/// P widenings (vpmovsxbw), G loads and P·G vpmaddwd into P·G Int32 accumulators, which
-/// with the P weight vectors fit AVX2's 16 registers. P and G are literals at every call
-/// site (the function is always inlined), so each guard folds away and every tile shape
-/// gets its own loop.
-@inline(__always)
-private func int8Tile(
-    _ P: Int, _ G: Int, y: UnsafeMutablePointer<Float>, yStride: Int, xWide: UnsafePointer<Int16>, xScales: UnsafePointer<Float>,
-    weight: Int8Matrix, r: Int, i: Int, accumulate: Bool
-) {
-    let inner = weight.columns
-    let vectorEnd = (inner / 16) * 16
-    let w0 = UnsafeRawPointer(weight.values + r * inner)
-    let w1 = w0 + (P > 1 ? inner : 0), w2 = w0 + (P > 2 ? 2 * inner : 0), w3 = w0 + (P > 3 ? 3 * inner : 0)
-    let x0 = UnsafeRawPointer(xWide + i * inner)
-    let x1 = x0 + (G > 1 ? 2 * inner : 0)
-    var a00 = SIMD8<Int32>(), a01 = SIMD8<Int32>(), a02 = SIMD8<Int32>(), a03 = SIMD8<Int32>()
-    var a10 = SIMD8<Int32>(), a11 = SIMD8<Int32>(), a12 = SIMD8<Int32>(), a13 = SIMD8<Int32>()
-    @inline(__always) func weights(_ w: UnsafeRawPointer, _ k: Int) -> SIMD16<Int16> {
-        widenToInt16(w.loadUnaligned(fromByteOffset: k, as: SIMD16<Int8>.self))
-    }
-    var k = 0
-    while k < vectorEnd {
-        let v0 = weights(w0, k)
-        let v1 = P > 1 ? weights(w1, k) : SIMD16<Int16>()
-        let v2 = P > 2 ? weights(w2, k) : SIMD16<Int16>()
-        let v3 = P > 3 ? weights(w3, k) : SIMD16<Int16>()
-        let u0 = x0.loadUnaligned(fromByteOffset: 2 * k, as: SIMD16<Int16>.self)
-        a00 &+= multiplyAddAdjacentPairs(u0, v0)
-        if P > 1 { a01 &+= multiplyAddAdjacentPairs(u0, v1) }
-        if P > 2 { a02 &+= multiplyAddAdjacentPairs(u0, v2) }
-        if P > 3 { a03 &+= multiplyAddAdjacentPairs(u0, v3) }
-        if G > 1 {
-            let u1 = x1.loadUnaligned(fromByteOffset: 2 * k, as: SIMD16<Int16>.self)
-            a10 &+= multiplyAddAdjacentPairs(u1, v0)
-            if P > 1 { a11 &+= multiplyAddAdjacentPairs(u1, v1) }
-            if P > 2 { a12 &+= multiplyAddAdjacentPairs(u1, v2) }
-            if P > 3 { a13 &+= multiplyAddAdjacentPairs(u1, v3) }
+    /// Weight rows r..<r+P against every activation row, two at a time.
+    @inline(__always)
+    private func int8Tiles(
+        _ P: Int, y: UnsafeMutablePointer<Float>, yStride: Int, xWide: UnsafePointer<Int16>,
+        xScales: UnsafePointer<Float>,
+        activations: Int, weight: Int8Matrix, r: Int, accumulate: Bool
+    ) {
+        var i = 0
+        while i + 2 <= activations {
+            int8Tile(
+                P, 2, y: y, yStride: yStride, xWide: xWide, xScales: xScales, weight: weight, r: r, i: i,
+                accumulate: accumulate)
+            i += 2
         }
-        k += 16
+        if i < activations {
+            int8Tile(
+                P, 1, y: y, yStride: yStride, xWide: xWide, xScales: xScales, weight: weight, r: r, i: i,
+                accumulate: accumulate)
+        }
     }
-    @inline(__always) func finish(_ g: Int, _ q: Int, _ partial: SIMD8<Int32>) {
-        let row = weight.values + (r + q) * inner, x = xWide + (i + g) * inner
-        var sum = partial.wrappedSum()
-        for t in vectorEnd..<inner { sum &+= Int32(truncatingIfNeeded: row[t]) &* Int32(truncatingIfNeeded: x[t]) }
-        let value = Float(sum) * weight.scales[r + q] * xScales[i + g]
-        let out = y + (i + g) * yStride + r + q
-        out.pointee = accumulate ? out.pointee + value : value
+
+    /// y[i..<i+G, r..<r+P] for P ≤ 4 weight rows and G ≤ 2 activation rows: per 16 columns,
+    /// P widenings (vpmovsxbw), G loads and P·G vpmaddwd into P·G Int32 accumulators, which
+    /// with the P weight vectors fit AVX2's 16 registers. P and G are literals at every call
+    /// site (the function is always inlined), so each guard folds away and every tile shape
+    /// gets its own loop.
+    @inline(__always)
+    private func int8Tile(
+        _ P: Int, _ G: Int, y: UnsafeMutablePointer<Float>, yStride: Int, xWide: UnsafePointer<Int16>,
+        xScales: UnsafePointer<Float>,
+        weight: Int8Matrix, r: Int, i: Int, accumulate: Bool
+    ) {
+        let inner = weight.columns
+        let vectorEnd = (inner / 16) * 16
+        let w0 = UnsafeRawPointer(weight.values + r * inner)
+        let w1 = w0 + (P > 1 ? inner : 0)
+        let w2 = w0 + (P > 2 ? 2 * inner : 0)
+        let w3 = w0 + (P > 3 ? 3 * inner : 0)
+        let x0 = UnsafeRawPointer(xWide + i * inner)
+        let x1 = x0 + (G > 1 ? 2 * inner : 0)
+        var a00 = SIMD8<Int32>()
+        var a01 = SIMD8<Int32>()
+        var a02 = SIMD8<Int32>()
+        var a03 = SIMD8<Int32>()
+        var a10 = SIMD8<Int32>()
+        var a11 = SIMD8<Int32>()
+        var a12 = SIMD8<Int32>()
+        var a13 = SIMD8<Int32>()
+        @inline(__always) func weights(_ w: UnsafeRawPointer, _ k: Int) -> SIMD16<Int16> {
+            widenToInt16(w.loadUnaligned(fromByteOffset: k, as: SIMD16<Int8>.self))
+        }
+        var k = 0
+        while k < vectorEnd {
+            let v0 = weights(w0, k)
+            let v1 = P > 1 ? weights(w1, k) : SIMD16<Int16>()
+            let v2 = P > 2 ? weights(w2, k) : SIMD16<Int16>()
+            let v3 = P > 3 ? weights(w3, k) : SIMD16<Int16>()
+            let u0 = x0.loadUnaligned(fromByteOffset: 2 * k, as: SIMD16<Int16>.self)
+            a00 &+= multiplyAddAdjacentPairs(u0, v0)
+            if P > 1 { a01 &+= multiplyAddAdjacentPairs(u0, v1) }
+            if P > 2 { a02 &+= multiplyAddAdjacentPairs(u0, v2) }
+            if P > 3 { a03 &+= multiplyAddAdjacentPairs(u0, v3) }
+            if G > 1 {
+                let u1 = x1.loadUnaligned(fromByteOffset: 2 * k, as: SIMD16<Int16>.self)
+                a10 &+= multiplyAddAdjacentPairs(u1, v0)
+                if P > 1 { a11 &+= multiplyAddAdjacentPairs(u1, v1) }
+                if P > 2 { a12 &+= multiplyAddAdjacentPairs(u1, v2) }
+                if P > 3 { a13 &+= multiplyAddAdjacentPairs(u1, v3) }
+            }
+            k += 16
+        }
+        @inline(__always) func finish(_ g: Int, _ q: Int, _ partial: SIMD8<Int32>) {
+            let row = weight.values + (r + q) * inner
+            let x = xWide + (i + g) * inner
+            var sum = partial.wrappedSum()
+            for t in vectorEnd..<inner { sum &+= Int32(truncatingIfNeeded: row[t]) &* Int32(truncatingIfNeeded: x[t]) }
+            let value = Float(sum) * weight.scales[r + q] * xScales[i + g]
+            let out = y + (i + g) * yStride + r + q
+            out.pointee = accumulate ? out.pointee + value : value
+        }
+        finish(0, 0, a00)
+        if P > 1 { finish(0, 1, a01) }
+        if P > 2 { finish(0, 2, a02) }
+        if P > 3 { finish(0, 3, a03) }
+        if G > 1 {
+            finish(1, 0, a10)
+            if P > 1 { finish(1, 1, a11) }
+            if P > 2 { finish(1, 2, a12) }
+            if P > 3 { finish(1, 3, a13) }
+        }
     }
-    finish(0, 0, a00)
-    if P > 1 { finish(0, 1, a01) }
-    if P > 2 { finish(0, 2, a02) }
-    if P > 3 { finish(0, 3, a03) }
-    if G > 1 {
-        finish(1, 0, a10)
-        if P > 1 { finish(1, 1, a11) }
-        if P > 2 { finish(1, 2, a12) }
-        if P > 3 { finish(1, 3, a13) }
-    }
-}
 #endif
 
 /// Rounds to the nearest integer (ties to even) for |x| < 2^22, by adding 1.5·2^23 and
@@ -217,8 +243,10 @@ public func roundToInt32(_ x: Float) -> Int32 {
 /// Σ x[k]·W[k] with W in half precision, widened 8 at a time (vcvtph2ps with F16C).
 @inline(__always)
 public func dotHalf(_ x: UnsafePointer<Float>, _ w: UnsafePointer<UInt16>, count: Int) -> Float {
-    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-    let rx = UnsafeRawPointer(x), rw = UnsafeRawPointer(w)
+    var acc0 = SIMD8<Float>()
+    var acc1 = SIMD8<Float>()
+    let rx = UnsafeRawPointer(x)
+    let rw = UnsafeRawPointer(w)
     var k = 0
     while k + 16 <= count {
         let w0 = SIMD8<Float>(rw.loadUnaligned(fromByteOffset: k * 2, as: SIMD8<Float16>.self))

@@ -41,7 +41,8 @@ public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
 public func logSoftmax(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
     guard count > 0 else { return }
     let maximum = largestElement(input, count: count)
-    let raw = UnsafeRawPointer(input), rawOut = UnsafeMutableRawPointer(out)
+    let raw = UnsafeRawPointer(input)
+    let rawOut = UnsafeMutableRawPointer(out)
     let shift = SIMD8<Float>(repeating: maximum)
     var partial = SIMD8<Float>()
     var i = 0
@@ -58,7 +59,9 @@ public func logSoftmax(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Fl
     let shiftOut = SIMD8<Float>(repeating: logSum)
     i = 0
     while i + 8 <= count {
-        rawOut.storeBytes(of: raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shiftOut, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        rawOut.storeBytes(
+            of: raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - shiftOut, toByteOffset: i * 4,
+            as: SIMD8<Float>.self)
         i += 8
     }
     while i < count {
@@ -99,8 +102,9 @@ public func logSoftmax(_ row: UnsafeMutablePointer<Float>, at indices: UnsafeBuf
     var partial = SIMD8<Float>()
     var j = 0
     while j + 8 <= indices.count {
-        let group = SIMD8<Float>(row[indices[j]], row[indices[j + 1]], row[indices[j + 2]], row[indices[j + 3]],
-                                 row[indices[j + 4]], row[indices[j + 5]], row[indices[j + 6]], row[indices[j + 7]])
+        let group = SIMD8<Float>(
+            row[indices[j]], row[indices[j + 1]], row[indices[j + 2]], row[indices[j + 3]],
+            row[indices[j + 4]], row[indices[j + 5]], row[indices[j + 6]], row[indices[j + 7]])
         partial += exp8(group - shift)
         j += 8
     }

@@ -17,7 +17,7 @@ public func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
     // n = round(x / ln2) by the 1.5·2^23 trick: adding it rounds to an integer, and the
     // integer sits in the low mantissa bits. (The stdlib's rounding and Float -> Int32
     // lane conversions are generic calls the optimizer leaves out of line.)
-    let magic = SIMD8<Float>(repeating: 12582912)
+    let magic = SIMD8<Float>(repeating: 12_582_912)
     let shifted = x * 1.442695040888963 + magic
     let n = shifted - magic
     let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000

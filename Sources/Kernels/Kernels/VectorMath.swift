@@ -14,9 +14,12 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
 /// attention kernel's four-key `dot4` sums in this same order.
 @inline(__always)
 func dotRow<Element: CachedElement>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Element>, count: Int) -> Float {
-    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+    var acc0 = SIMD8<Float>()
+    var acc1 = SIMD8<Float>()
     let rawA = UnsafeRawPointer(a)
-    @inline(__always) func load(_ i: Int) -> SIMD8<Float> { rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) }
+    @inline(__always) func load(_ i: Int) -> SIMD8<Float> {
+        rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+    }
     var i = 0
     while i + 16 <= count {
         acc0 += load(i) * Element.widen8(b + i)
@@ -38,11 +41,14 @@ func dotRow<Element: CachedElement>(_ a: UnsafePointer<Float>, _ b: UnsafePointe
 /// y[i] += alpha·x[i] over `count` elements.
 @inline(__always)
 public func axpy(_ y: UnsafeMutablePointer<Float>, _ alpha: Float, _ x: UnsafePointer<Float>, count: Int) {
-    let rawX = UnsafeRawPointer(x), rawY = UnsafeMutableRawPointer(y)
+    let rawX = UnsafeRawPointer(x)
+    let rawY = UnsafeMutableRawPointer(y)
     let a = SIMD8<Float>(repeating: alpha)
     var i = 0
     while i + 8 <= count {
-        let updated = rawY.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) + a * rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let updated =
+            rawY.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) + a
+            * rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
         rawY.storeBytes(of: updated, toByteOffset: i * 4, as: SIMD8<Float>.self)
         i += 8
     }
@@ -55,10 +61,13 @@ public func axpy(_ y: UnsafeMutablePointer<Float>, _ alpha: Float, _ x: UnsafePo
 /// out[i] += x[i] over `count` elements (residual connections, bias rows).
 @inline(__always)
 public func addInPlace(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-    let rawX = UnsafeRawPointer(x), rawOut = UnsafeMutableRawPointer(out)
+    let rawX = UnsafeRawPointer(x)
+    let rawOut = UnsafeMutableRawPointer(out)
     var i = 0
     while i + 8 <= count {
-        let sum = rawOut.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) + rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let sum =
+            rawOut.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            + rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
         rawOut.storeBytes(of: sum, toByteOffset: i * 4, as: SIMD8<Float>.self)
         i += 8
     }

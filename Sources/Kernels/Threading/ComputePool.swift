@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if arch(x86_64)
-import X86Intrinsics
+    import X86Intrinsics
 #endif
 
 /// The threads the kernels run on: the caller is worker 0, plus `threadCount - 1`
@@ -100,7 +101,8 @@ public final class ComputePool: @unchecked Sendable {
 
     /// Splits 0..<count into one contiguous range per thread (rounded to `granularity`)
     /// and runs them in parallel; small problems stay on the caller.
-    public func parallelFor(_ count: Int, granularity: Int = 1, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+    public func parallelFor(_ count: Int, granularity: Int = 1, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void)
+    {
         let threads = min(threadCount, max(1, count / max(minimumPerThread, 1)))
         if threads <= 1 {
             body(0..<count)
@@ -129,7 +131,9 @@ public final class ComputePool: @unchecked Sendable {
                 } else {
                     wake.lock()
                     sleepers.add(1, ordering: .sequentiallyConsistent)
-                    while generation.load(ordering: .sequentiallyConsistent) == seen && !stopping.load(ordering: .relaxed) {
+                    while generation.load(ordering: .sequentiallyConsistent) == seen
+                        && !stopping.load(ordering: .relaxed)
+                    {
                         wake.wait()
                     }
                     sleepers.subtract(1, ordering: .sequentiallyConsistent)
@@ -178,7 +182,7 @@ struct SpinWait {
             sched_yield()
         } else {
             #if arch(x86_64)
-            spinLoopHint()  // x86's PAUSE: what a spin loop should say, for the core's speculation and an SMT sibling
+                spinLoopHint()  // x86's PAUSE: what a spin loop should say, for the core's speculation and an SMT sibling
             #endif
         }
     }

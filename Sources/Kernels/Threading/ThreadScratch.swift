@@ -22,7 +22,9 @@ public enum ThreadScratch {
     /// Calls `body` with at least `byteCount` bytes, 64-byte aligned, of this thread's `slot`.
     /// Their contents are whatever the last use left.
     @inline(__always)
-    public static func withBytes<R>(_ slot: Slot, byteCount: Int, _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
+    public static func withBytes<R>(_ slot: Slot, byteCount: Int, _ body: (UnsafeMutableRawPointer) throws -> R)
+        rethrows -> R
+    {
         let buffers = ThreadBuffers.current
         let pointer = buffers.acquire(slot.rawValue, byteCount: byteCount)
         defer { buffers.release(slot.rawValue) }
@@ -31,8 +33,12 @@ public enum ThreadScratch {
 
     /// `withBytes` for `count` floats.
     @inline(__always)
-    public static func withFloats<R>(_ slot: Slot, count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
-        try withBytes(slot, byteCount: count * MemoryLayout<Float>.stride) { try body($0.assumingMemoryBound(to: Float.self)) }
+    public static func withFloats<R>(_ slot: Slot, count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R)
+        rethrows -> R
+    {
+        try withBytes(slot, byteCount: count * MemoryLayout<Float>.stride) {
+            try body($0.assumingMemoryBound(to: Float.self))
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Kernels
+
 /// A lookup table [count, dimension]: row i is the vector of id i.
 public struct Embedding: Sendable {
     public let table: FloatBuffer
@@ -7,7 +8,12 @@ public struct Embedding: Sendable {
 
     public init(_ checkpoint: Checkpoint, names: [String], count: Int, dimension: Int) throws {
         var found: TensorView?
-        for name in names { if let view = checkpoint.view(name) { found = view; break } }
+        for name in names {
+            if let view = checkpoint.view(name) {
+                found = view
+                break
+            }
+        }
         guard let view = found else {
             throw TensorError.missingTensor(name: names[0], searched: checkpoint.files.map(\.path))
         }

@@ -1,4 +1,5 @@
 import Kernels
+
 /// `torch.nn.LayerNorm` over the last dimension, with its weight and bias.
 public struct LayerNormLayer: Sendable {
     public let weight: FloatBuffer
@@ -15,6 +16,8 @@ public struct LayerNormLayer: Sendable {
 
     /// out[rows, features] = LayerNorm(input[rows, features]); `out` may alias `input`.
     public func callAsFunction(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int) {
-        layerNorm(out: out, input: input, weight: weight.pointer, bias: bias.pointer, rows: rows, cols: features, epsilon: epsilon)
+        layerNorm(
+            out: out, input: input, weight: weight.pointer, bias: bias.pointer, rows: rows, cols: features,
+            epsilon: epsilon)
     }
 }

@@ -5,8 +5,9 @@ import Kernels
 extension Linear {
     /// Loads the layer `tensors` describes (see `init(_:_:inFeatures:outFeatures:layout:hasBias:precision:)`).
     public init(_ checkpoint: Checkpoint, _ tensors: LinearTensors, precision: WeightPrecision = .f32) throws {
-        try self.init(checkpoint, tensors.prefix, inFeatures: tensors.inFeatures, outFeatures: tensors.outFeatures,
-                      layout: tensors.layout, hasBias: tensors.hasBias, precision: precision)
+        try self.init(
+            checkpoint, tensors.prefix, inFeatures: tensors.inFeatures, outFeatures: tensors.outFeatures,
+            layout: tensors.layout, hasBias: tensors.hasBias, precision: precision)
     }
 }
 

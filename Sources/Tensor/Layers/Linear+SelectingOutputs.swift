@@ -1,4 +1,5 @@
 import Kernels
+
 extension Linear {
     /// This layer computing only the output features `outputs`, in that order: output j of the
     /// result is output `outputs[j]` of this layer, computed from a copy of just those weight
@@ -18,7 +19,8 @@ extension Linear {
         switch weights {
         case .float32(let weight, let layout):
             let rows = FloatBuffer(count: outputs.count * inFeatures)
-            let source = weight.pointer, destination = rows.mutablePointer
+            let source = weight.pointer
+            let destination = rows.mutablePointer
             for (j, o) in outputs.enumerated() {
                 switch layout {
                 case .outputMajor:

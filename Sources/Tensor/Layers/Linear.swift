@@ -1,4 +1,5 @@
 import Kernels
+
 /// A linear map y = x·W + b, with W kept in the precision the model was loaded at.
 public struct Linear: Sendable {
     /// The weight matrix in one of the stored forms.
@@ -25,24 +26,33 @@ public struct Linear: Sendable {
     }
 
     /// A float matrix converted to `precision` (a copy unless `precision` is f32).
-    public init(weight: FloatBuffer, bias: FloatBuffer?, inFeatures: Int, outFeatures: Int, layout: WeightLayout,
-                precision: WeightPrecision = .f32) {
+    public init(
+        weight: FloatBuffer, bias: FloatBuffer?, inFeatures: Int, outFeatures: Int, layout: WeightLayout,
+        precision: WeightPrecision = .f32
+    ) {
         precondition(weight.count == inFeatures * outFeatures)
         // The floats are read once to convert them; their file pages are given back block by
         // block as the conversion goes (a tied embedding that still looks rows up gets just
         // those pages back from the file).
-        let rowsDone: ((Range<Int>) -> Void)? = weight.isMapped
-            ? { rows in weight.releaseMappedPages(elements: (rows.lowerBound * inFeatures)..<(rows.upperBound * inFeatures)) }
+        let rowsDone: ((Range<Int>) -> Void)? =
+            weight.isMapped
+            ? { rows in
+                weight.releaseMappedPages(elements: (rows.lowerBound * inFeatures)..<(rows.upperBound * inFeatures))
+            }
             : nil
         let weights: Weights
         switch precision {
         case .f32: weights = .float32(weight, layout)
         case .f16:
-            weights = .float16(HalfMatrix(converting: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout,
-                                          rowsDone: rowsDone))
+            weights = .float16(
+                HalfMatrix(
+                    converting: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout,
+                    rowsDone: rowsDone))
         case .int8:
-            weights = .int8(Int8Matrix(quantizing: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout,
-                                       rowsDone: rowsDone))
+            weights = .int8(
+                Int8Matrix(
+                    quantizing: weight.pointer, inFeatures: inFeatures, outFeatures: outFeatures, layout: layout,
+                    rowsDone: rowsDone))
         }
         // Blocks give back only the pages wholly inside them; this takes the few pages that
         // straddle two blocks.
@@ -68,8 +78,9 @@ public struct Linear: Sendable {
             return
         }
         let shape = layout == .inputMajor ? [inFeatures, outFeatures] : [outFeatures, inFeatures]
-        self.init(weight: try view.floats(expectedShape: shape), bias: bias, inFeatures: inFeatures, outFeatures: outFeatures,
-                  layout: layout, precision: precision)
+        self.init(
+            weight: try view.floats(expectedShape: shape), bias: bias, inFeatures: inFeatures, outFeatures: outFeatures,
+            layout: layout, precision: precision)
     }
 
     /// out[rows, outFeatures] = input[rows, inFeatures]·W + b; with `accumulate`,
@@ -80,21 +91,26 @@ public struct Linear: Sendable {
     ) {
         switch weights {
         case .float32(let weight, let layout):
-            matmul(out: out, input: input, weight: weight.pointer, rows: rows, inner: inFeatures, cols: outFeatures,
-                   layout: layout, accumulate: accumulate, pool: pool)
+            matmul(
+                out: out, input: input, weight: weight.pointer, rows: rows, inner: inFeatures, cols: outFeatures,
+                layout: layout, accumulate: accumulate, pool: pool)
         case .float16(let matrix):
             pool.parallelFor(outFeatures, granularity: 8, minimumPerThread: 256) { range in
-                matmulHalf(y: out, yStride: outFeatures, x: input, activations: rows, weight: matrix, rowRange: range, accumulate: accumulate)
+                matmulHalf(
+                    y: out, yStride: outFeatures, x: input, activations: rows, weight: matrix, rowRange: range,
+                    accumulate: accumulate)
             }
         case .int8(let matrix):
             let kernel = Int8Kernel.selected
             let bytes = QuantizedActivations.byteCount(rows: rows, columns: inFeatures, kernel: kernel)
             ThreadScratch.withBytes(.quantizedActivations, byteCount: bytes) { values in
                 ThreadScratch.withFloats(.activationScales, count: rows) { scales in
-                    let x = QuantizedActivations(quantizing: input, rows: rows, columns: inFeatures, kernel: kernel,
-                                                 values: values, scales: scales)
+                    let x = QuantizedActivations(
+                        quantizing: input, rows: rows, columns: inFeatures, kernel: kernel,
+                        values: values, scales: scales)
                     pool.parallelFor(outFeatures, granularity: 8, minimumPerThread: 256) { range in
-                        matmulInt8(y: out, yStride: outFeatures, x: x, weight: matrix, rowRange: range, accumulate: accumulate)
+                        matmulInt8(
+                            y: out, yStride: outFeatures, x: x, weight: matrix, rowRange: range, accumulate: accumulate)
                     }
                 }
             }

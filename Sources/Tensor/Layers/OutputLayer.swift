@@ -19,15 +19,19 @@ public final class OutputLayer: @unchecked Sendable {
     private static let restrictedCopiesKept = 8
 
     /// Loads the layer `tensors` describes; `embedding` is the model's loaded token embedding.
-    public init(_ checkpoint: Checkpoint, _ tensors: OutputLayerTensors, embedding: Embedding,
-                precision: WeightPrecision) throws {
+    public init(
+        _ checkpoint: Checkpoint, _ tensors: OutputLayerTensors, embedding: Embedding,
+        precision: WeightPrecision
+    ) throws {
         let storedHead = checkpoint.info(tensors.head.weight)
-        let headIsQuantized = storedHead.map {
-            $0.dtype == .i8 || checkpoint.metadata(of: tensors.head.weight)[QuantizedTensors.layoutKey] != nil
-        } ?? false
+        let headIsQuantized =
+            storedHead.map {
+                $0.dtype == .i8 || checkpoint.metadata(of: tensors.head.weight)[QuantizedTensors.layoutKey] != nil
+            } ?? false
         if tensors.isTied && !headIsQuantized {
-            linear = Linear(weight: embedding.table, bias: nil, inFeatures: embedding.dimension, outFeatures: embedding.count,
-                            layout: .outputMajor, precision: precision)
+            linear = Linear(
+                weight: embedding.table, bias: nil, inFeatures: embedding.dimension, outFeatures: embedding.count,
+                layout: .outputMajor, precision: precision)
         } else {
             linear = try Linear(checkpoint, tensors.head, precision: precision)
         }
@@ -49,8 +53,10 @@ public final class OutputLayer: @unchecked Sendable {
     /// selected rows are copied at the first call and kept for later calls asking for the same
     /// outputs (every step of one translation does), up to a few vocabularies at once.
     /// - Throws: `TensorError.invalidOutputs` for outputs not ascending or outside the vocabulary.
-    public func callAsFunction(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int,
-                               restrictedTo outputs: [Int]) throws {
+    public func callAsFunction(
+        out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int,
+        restrictedTo outputs: [Int]
+    ) throws {
         let restricted: RestrictedOutputLayer
         if let kept = restrictedCopies.last(where: { $0.outputs == outputs }) {
             restricted = kept

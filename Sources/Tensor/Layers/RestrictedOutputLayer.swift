@@ -1,4 +1,5 @@
 import Kernels
+
 /// An output layer that scores only some of its outputs, as CTranslate2's vocabulary
 /// restriction does: the selected weight rows are copied once, each call computes just those,
 /// and every other output gets -infinity, so whatever picks tokens from the row (argmax,
@@ -29,7 +30,9 @@ public final class RestrictedOutputLayer: @unchecked Sendable {
     }
 
     /// out[rows, width]: the selected outputs as the full layer computes them, -infinity elsewhere.
-    public func callAsFunction(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int, pool: ComputePool = .shared) {
+    public func callAsFunction(
+        out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int, pool: ComputePool = .shared
+    ) {
         let n = outputs.count
         if scores.count < rows * n { scores = FloatBuffer(count: rows * n) }
         let computed = scores.mutablePointer
@@ -37,7 +40,8 @@ public final class RestrictedOutputLayer: @unchecked Sendable {
         outputs.withUnsafeBufferPointer { outputs in
             pool.parallelFor(rows) { range in
                 for r in range {
-                    let row = out + r * width, values = computed + r * n
+                    let row = out + r * width
+                    let values = computed + r * n
                     var next = 0  // the first output not yet written
                     for j in 0..<n {
                         let o = outputs[j]

@@ -1,5 +1,5 @@
-import Kernels
 import Foundation
+import Kernels
 
 /// Rewrites a checkpoint with its linear layers stored quantized, in the layout
 /// the loaders read directly (see `QuantizedTensors`): every other tensor is
@@ -48,37 +48,53 @@ public struct CheckpointQuantizer {
             }
             let view = try checkpoint.require(name)
             let floats = try view.floats()
-            entries.append(withExtendedLifetime(floats) {
-                SafeTensorsWriter.Entry(name: name, shape: view.shape, floats: floats.buffer)
-            })
+            entries.append(
+                withExtendedLifetime(floats) {
+                    SafeTensorsWriter.Entry(name: name, shape: view.shape, floats: floats.buffer)
+                })
         }
         return entries
     }
 
     /// Metadata the loaders look for.
     public var metadata: [String: String] {
-        ["format": "pt", QuantizedTensors.layoutKey: QuantizedTensors.outputMajor, "octavo.precision": precision.rawValue]
+        [
+            "format": "pt", QuantizedTensors.layoutKey: QuantizedTensors.outputMajor,
+            "octavo.precision": precision.rawValue,
+        ]
     }
 
     private func convert(_ matrix: Matrix) throws -> [SafeTensorsWriter.Entry] {
-        let shape = matrix.layout == .inputMajor ? [matrix.inFeatures, matrix.outFeatures] : [matrix.outFeatures, matrix.inFeatures]
+        let shape =
+            matrix.layout == .inputMajor
+            ? [matrix.inFeatures, matrix.outFeatures] : [matrix.outFeatures, matrix.inFeatures]
         let floats = try checkpoint.require(matrix.source ?? matrix.name).floats(expectedShape: shape)
         return withExtendedLifetime(floats) {
             switch precision {
             case .int8:
-                let q = Int8Matrix(quantizing: floats.pointer, inFeatures: matrix.inFeatures, outFeatures: matrix.outFeatures, layout: matrix.layout)
+                let q = Int8Matrix(
+                    quantizing: floats.pointer, inFeatures: matrix.inFeatures, outFeatures: matrix.outFeatures,
+                    layout: matrix.layout)
                 return [
-                    SafeTensorsWriter.Entry(name: matrix.name, dtype: .i8, shape: [matrix.outFeatures, matrix.inFeatures],
-                                            data: Data(bytes: q.values, count: q.rows * q.columns)),
-                    SafeTensorsWriter.Entry(name: matrix.name + QuantizedTensors.scaleSuffix, dtype: .f32, shape: [matrix.outFeatures],
-                                            data: Data(bytes: q.scales, count: q.rows * 4)),
-                    SafeTensorsWriter.Entry(name: matrix.name + QuantizedTensors.rowSumSuffix, dtype: .i32, shape: [matrix.outFeatures],
-                                            data: Data(bytes: q.rowSums, count: q.rows * 4)),
+                    SafeTensorsWriter.Entry(
+                        name: matrix.name, dtype: .i8, shape: [matrix.outFeatures, matrix.inFeatures],
+                        data: Data(bytes: q.values, count: q.rows * q.columns)),
+                    SafeTensorsWriter.Entry(
+                        name: matrix.name + QuantizedTensors.scaleSuffix, dtype: .f32, shape: [matrix.outFeatures],
+                        data: Data(bytes: q.scales, count: q.rows * 4)),
+                    SafeTensorsWriter.Entry(
+                        name: matrix.name + QuantizedTensors.rowSumSuffix, dtype: .i32, shape: [matrix.outFeatures],
+                        data: Data(bytes: q.rowSums, count: q.rows * 4)),
                 ]
             case .f16:
-                let h = HalfMatrix(converting: floats.pointer, inFeatures: matrix.inFeatures, outFeatures: matrix.outFeatures, layout: matrix.layout)
-                return [SafeTensorsWriter.Entry(name: matrix.name, dtype: .f16, shape: [matrix.outFeatures, matrix.inFeatures],
-                                                data: Data(bytes: h.values, count: h.byteCount))]
+                let h = HalfMatrix(
+                    converting: floats.pointer, inFeatures: matrix.inFeatures, outFeatures: matrix.outFeatures,
+                    layout: matrix.layout)
+                return [
+                    SafeTensorsWriter.Entry(
+                        name: matrix.name, dtype: .f16, shape: [matrix.outFeatures, matrix.inFeatures],
+                        data: Data(bytes: h.values, count: h.byteCount))
+                ]
             case .f32:
                 return []
             }

@@ -1,4 +1,5 @@
 import Kernels
+
 /// How quantized matrices are stored in a safetensors file written by `octavo-infer quantize`:
 ///
 /// - `<name>.weight`: I8 [out, in], with `<name>.weight_scale`: F32 [out] (per-row scales) and
@@ -37,14 +38,18 @@ public enum QuantizedTensors {
             let scales = try checkpoint.require(view.name + scaleSuffix).floats(expectedShape: [rows])
             let values = view.bytes.baseAddress!.assumingMemoryBound(to: Int8.self)
             let rowSums = try storedRowSums(checkpoint, of: view.name, rows: rows)
-            return .int8(Int8Matrix(values: values, scales: scales.pointer, rows: rows, columns: columns,
-                                    owner: Owners(view.owner, scales, rowSums?.owner ?? view.owner), rowSums: rowSums?.pointer))
+            return .int8(
+                Int8Matrix(
+                    values: values, scales: scales.pointer, rows: rows, columns: columns,
+                    owner: Owners(view.owner, scales, rowSums?.owner ?? view.owner), rowSums: rowSums?.pointer))
         case .f16 where checkpoint.metadata(of: view.name)[layoutKey] == outputMajor:
             guard view.shape == [rows, columns] else {
                 throw TensorError.unexpectedShape(tensor: view.name, expected: [rows, columns], got: view.shape)
             }
             guard let base = view.bytes.baseAddress, Int(bitPattern: base) % 2 == 0 else { return nil }
-            return .float16(HalfMatrix(values: base.assumingMemoryBound(to: UInt16.self), rows: rows, columns: columns, owner: view.owner))
+            return .float16(
+                HalfMatrix(
+                    values: base.assumingMemoryBound(to: UInt16.self), rows: rows, columns: columns, owner: view.owner))
         default:
             return nil
         }
@@ -53,12 +58,16 @@ public enum QuantizedTensors {
     /// The row sums stored next to an int8 matrix, still in the file's mapping (copied when a
     /// file written elsewhere left them unaligned), with what keeps them alive; nil when the file
     /// has none (written before they were stored).
-    static func storedRowSums(_ checkpoint: Checkpoint, of name: String, rows: Int) throws -> (pointer: UnsafePointer<Int32>, owner: AnyObject)? {
+    static func storedRowSums(_ checkpoint: Checkpoint, of name: String, rows: Int) throws -> (
+        pointer: UnsafePointer<Int32>, owner: AnyObject
+    )? {
         guard let view = checkpoint.view(name + rowSumSuffix) else { return nil }
         guard view.dtype == .i32 else {
             throw TensorError.unexpectedDType(tensor: view.name, expected: DType.i32.rawValue, got: view.dtype.rawValue)
         }
-        guard view.shape == [rows] else { throw TensorError.unexpectedShape(tensor: view.name, expected: [rows], got: view.shape) }
+        guard view.shape == [rows] else {
+            throw TensorError.unexpectedShape(tensor: view.name, expected: [rows], got: view.shape)
+        }
         guard rows > 0, let base = view.bytes.baseAddress else { return nil }
         if Int(bitPattern: base) % MemoryLayout<Int32>.alignment == 0 {
             return (base.assumingMemoryBound(to: Int32.self), view.owner)

@@ -1,4 +1,5 @@
 import Kernels
+
 /// How a model keeps its matrices in memory, chosen at load (`--dtype`).
 ///
 /// Compute stays fp32 in every case: f16 weights are widened as they are read,

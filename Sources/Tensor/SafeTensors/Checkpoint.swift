@@ -1,5 +1,5 @@
-import Kernels
 import Foundation
+import Kernels
 
 /// One file of a checkpoint: a safetensors file or a PyTorch `.bin`, whose tensors are
 /// looked up by name.
@@ -57,7 +57,7 @@ public final class Checkpoint: Sendable {
             let single = directory.appendingPathComponent("model.safetensors")
             throw TensorError.fileNotFound(
                 path: single.path + " (Expected model.safetensors, model.safetensors.index.json, "
-                + "pytorch_model.bin or pytorch_model.bin.index.json.)")
+                    + "pytorch_model.bin or pytorch_model.bin.index.json.)")
         }
         let url = directory.appendingPathComponent(found.name)
         if found.isIndex {
@@ -91,7 +91,10 @@ public final class Checkpoint: Sendable {
         for shardName in Set(weightMap.values.compactMap { $0 as? String }).sorted() {
             // A shard name is a file in the same folder, never a path elsewhere.
             guard !shardName.contains("/"), shardName != "..", !shardName.isEmpty else {
-                throw TensorError.malformedIndex(path: index.path, reason: "shard name '\(shardName)' is not a file name")
+                throw TensorError.malformedIndex(
+                    path: index.path,
+                    reason: "shard name '\(shardName)' is not a "
+                        + "file name")
             }
             let url = folder.appendingPathComponent(shardName)
             guard FileManager.default.fileExists(atPath: url.path) else {
@@ -150,8 +153,9 @@ public final class Checkpoint: Sendable {
             for file in files {
                 if let dtype = file.unsupportedTensors[name] {
                     let fileName = URL(fileURLWithPath: file.path).lastPathComponent
-                    throw TensorError.unexpectedDType(tensor: name, expected: "F32, F16, BF16, F64, I8 or I32",
-                                                      got: "\(dtype) in \(fileName)")
+                    throw TensorError.unexpectedDType(
+                        tensor: name, expected: "F32, F16, BF16, F64, I8 or I32",
+                        got: "\(dtype) in \(fileName)")
                 }
             }
         }

@@ -69,9 +69,15 @@ struct HeaderJSONParser {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: throw failure("expected a value")
         }
@@ -79,7 +85,9 @@ struct HeaderJSONParser {
 
     private mutating func expectLiteral(_ literal: String) throws {
         for byte in literal.utf8 {
-            guard current == byte else { throw failure(current == nil ? "unexpected end of the header" : "expected a value") }
+            guard current == byte else {
+                throw failure(current == nil ? "unexpected end of the header" : "expected a value")
+            }
             position += 1
         }
     }
@@ -102,7 +110,8 @@ struct HeaderJSONParser {
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else {
-                throw failure(members.isEmpty || current != UInt8(ascii: "}") ? "key must be a string" : "trailing comma")
+                throw failure(
+                    members.isEmpty || current != UInt8(ascii: "}") ? "key must be a string" : "trailing comma")
             }
             let key = try parseString()
             skipWhitespace()
@@ -172,12 +181,16 @@ struct HeaderJSONParser {
                     var scalar = try parseHex4()
                     if (0xDC00...0xDFFF).contains(scalar) { throw failure("lone trailing surrogate in a \\u escape") }
                     if (0xD800...0xDBFF).contains(scalar) {
-                        guard current == UInt8(ascii: "\\"), position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u") else {
+                        guard current == UInt8(ascii: "\\"), position + 1 < bytes.count,
+                            bytes[position + 1] == UInt8(ascii: "u")
+                        else {
                             throw failure("lone leading surrogate in a \\u escape")
                         }
                         position += 2
                         let low = try parseHex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw failure("lone leading surrogate in a \\u escape") }
+                        guard (0xDC00...0xDFFF).contains(low) else {
+                            throw failure("lone leading surrogate in a \\u escape")
+                        }
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     }
                     utf8.append(contentsOf: Array(String(Unicode.Scalar(scalar)!).utf8))

@@ -1,8 +1,8 @@
 #if canImport(Glibc)
-import Kernels
-import Glibc
+    import Kernels
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A whole file mapped read-only into memory.

@@ -14,8 +14,10 @@ public struct TensorInfo: Sendable, Equatable {
     /// Why the byte count cannot be computed; such a tensor is refused by validation.
     let sizeFault: SizeFault?
 
-    init(name: String, dtype: DType, shape: [Int], dataOffsets: Range<Int>, declaredEnd: Int,
-         size: (elements: Int, bytes: Int, fault: SizeFault?)) {
+    init(
+        name: String, dtype: DType, shape: [Int], dataOffsets: Range<Int>, declaredEnd: Int,
+        size: (elements: Int, bytes: Int, fault: SizeFault?)
+    ) {
         self.name = name
         self.dtype = dtype
         self.shape = shape
@@ -28,8 +30,9 @@ public struct TensorInfo: Sendable, Equatable {
 
     /// A tensor another reader has already checked (a PyTorch checkpoint's records).
     init(name: String, dtype: DType, shape: [Int], elementCount: Int, dataOffsets: Range<Int>) {
-        self.init(name: name, dtype: dtype, shape: shape, dataOffsets: dataOffsets, declaredEnd: dataOffsets.upperBound,
-                  size: (elementCount, dataOffsets.count, nil))
+        self.init(
+            name: name, dtype: dtype, shape: shape, dataOffsets: dataOffsets, declaredEnd: dataOffsets.upperBound,
+            size: (elementCount, dataOffsets.count, nil))
     }
 
     enum SizeFault: Sendable, Equatable {
@@ -68,7 +71,10 @@ public final class SafeTensorsFile: Sendable {
         var headerLength: UInt64 = 0
         for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
         guard headerLength <= Self.maxHeaderLength else {
-            throw TensorError.malformedHeader(path: path, reason: "header of \(headerLength) bytes exceeds the 100 MB limit")
+            throw TensorError.malformedHeader(
+                path: path,
+                reason: "header of \(headerLength) bytes exceeds the 100 "
+                    + "MB limit")
         }
         guard headerLength <= UInt64(bytes.count - 8) else {
             throw TensorError.headerLengthOutOfBounds(path: path, headerLength: headerLength, fileSize: bytes.count)
@@ -90,7 +96,10 @@ public final class SafeTensorsFile: Sendable {
         var tensors: [String: TensorInfo] = [:]
         for info in decoded.tensors {
             guard tensors.updateValue(info, forKey: info.name) == nil else {
-                throw TensorError.malformedHeader(path: path, reason: "two tensor names differ only in Unicode normalization ('\(info.name)'), which Octavo Infer deliberately does not support")
+                throw TensorError.malformedHeader(
+                    path: path,
+                    reason: "two tensor names differ only in Unicode "
+                        + "normalization ('\(info.name)'), which Octavo Infer deliberately does not support")
             }
         }
         dataStart = headerEnd

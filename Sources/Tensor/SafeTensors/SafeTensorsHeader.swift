@@ -17,7 +17,9 @@ struct SafeTensorsHeader {
     /// Dtype names as the library spells them, and the path for error messages.
     static func decode(_ json: HeaderJSON, path: String) throws -> SafeTensorsHeader {
         func malformed(_ reason: String) -> TensorError { .malformedHeader(path: path, reason: reason) }
-        guard case .object(let members) = json else { throw malformed("the header is \(json.kindName), not a JSON object") }
+        guard case .object(let members) = json else {
+            throw malformed("the header is \(json.kindName), not a JSON object")
+        }
 
         var metadata: [String: String] = [:]
         var sawMetadata = false
@@ -53,8 +55,12 @@ struct SafeTensorsHeader {
     }
 
     private static func decodeEntry(name: String, value: HeaderJSON, path: String) throws -> TensorInfo {
-        func malformed(_ reason: String) -> TensorError { .malformedHeader(path: path, reason: "entry '\(name)' \(reason)") }
-        var dtypeValue, shapeValue, offsetsValue: HeaderJSON?
+        func malformed(_ reason: String) -> TensorError {
+            .malformedHeader(path: path, reason: "entry '\(name)' \(reason)")
+        }
+        var dtypeValue: HeaderJSON?
+        var shapeValue: HeaderJSON?
+        var offsetsValue: HeaderJSON?
         switch value {
         case .object(let members):
             for (key, member) in members {
@@ -92,32 +98,45 @@ struct SafeTensorsHeader {
             dtypeName = pairs[0].key
         default: throw malformed("has a dtype that is \(dtypeValue.kindName), not a string")
         }
-        guard let dtype = DType(rawValue: dtypeName) else { throw TensorError.unknownDType(path: path, tensor: name, dtype: dtypeName) }
+        guard let dtype = DType(rawValue: dtypeName) else {
+            throw TensorError.unknownDType(path: path, tensor: name, dtype: dtypeName)
+        }
 
-        guard case .array(let dimensions) = shapeValue else { throw malformed("has a shape that is \(shapeValue.kindName), not an array") }
+        guard case .array(let dimensions) = shapeValue else {
+            throw malformed("has a shape that is \(shapeValue.kindName), not an array")
+        }
         var shape: [UInt64] = []
         for dimension in dimensions {
             guard case .unsigned(let size) = dimension else {
-                throw TensorError.invalidShape(path: path, tensor: name, reason: "a dimension is \(describe(dimension)), not an unsigned integer")
+                throw TensorError.invalidShape(
+                    path: path, tensor: name,
+                    reason: "a dimension is "
+                        + "\(describe(dimension)), not an unsigned integer")
             }
             shape.append(size)
         }
         guard case .array(let offsets) = offsetsValue, offsets.count == 2,
-              case .unsigned(let begin) = offsets[0], case .unsigned(let end) = offsets[1]
+            case .unsigned(let begin) = offsets[0], case .unsigned(let end) = offsets[1]
         else { throw malformed("needs data_offsets [begin, end] of two unsigned integers") }
 
         // Dimensions past Int.max fit the format (a tensor with a zero dimension) but not our
         // [Int] shapes; such a file is refused on purpose rather than silently clamped.
         guard shape.allSatisfy({ $0 <= UInt64(Int.max) }), begin <= UInt64(Int.max), end <= UInt64(Int.max) else {
-            throw TensorError.invalidShape(path: path, tensor: name, reason: "a dimension or offset is 2^63 or more, which Octavo Infer deliberately does not support")
+            throw TensorError.invalidShape(
+                path: path, tensor: name,
+                reason: "a dimension or offset is 2^63 or "
+                    + "more, which Octavo Infer deliberately does not support")
         }
-        return TensorInfo(name: name, dtype: dtype, shape: shape.map { Int($0) }, dataOffsets: Int(begin)..<Int(max(begin, end)),
-                          declaredEnd: Int(end), size: size(of: shape, dtype: dtype))
+        return TensorInfo(
+            name: name, dtype: dtype, shape: shape.map { Int($0) }, dataOffsets: Int(begin)..<Int(max(begin, end)),
+            declaredEnd: Int(end), size: size(of: shape, dtype: dtype))
     }
 
     /// Elements and bytes as the library folds them (checked 64-bit products, left to right),
     /// so `[2^62, 3, 0]` is an empty tensor and `[2^32, 2^32, 0]` an overflow.
-    private static func size(of shape: [UInt64], dtype: DType) -> (elements: Int, bytes: Int, fault: TensorInfo.SizeFault?) {
+    private static func size(of shape: [UInt64], dtype: DType) -> (
+        elements: Int, bytes: Int, fault: TensorInfo.SizeFault?
+    ) {
         var elements: UInt64 = 1
         for size in shape {
             let (product, overflow) = elements.multipliedReportingOverflow(by: size)
@@ -141,27 +160,38 @@ struct SafeTensorsHeader {
     /// The library's `Metadata::validate` plus its file-size check: tensors sorted by
     /// `(begin, end)` must tile `0..<dataSize` exactly.
     static func validateLayout(_ tensors: [TensorInfo], dataSize: Int, path: String) throws {
-        let ordered = tensors.sorted { ($0.dataOffsets.lowerBound, $0.declaredEnd) < ($1.dataOffsets.lowerBound, $1.declaredEnd) }
+        let ordered = tensors.sorted {
+            ($0.dataOffsets.lowerBound, $0.declaredEnd) < ($1.dataOffsets.lowerBound, $1.declaredEnd)
+        }
         var start = 0
         for info in ordered {
             guard info.dataOffsets.lowerBound == start, info.declaredEnd >= info.dataOffsets.lowerBound else {
-                throw TensorError.misplacedSpan(path: path, tensor: info.name, begin: info.dataOffsets.lowerBound,
-                                                end: info.declaredEnd, expectedBegin: start)
+                throw TensorError.misplacedSpan(
+                    path: path, tensor: info.name, begin: info.dataOffsets.lowerBound,
+                    end: info.declaredEnd, expectedBegin: start)
             }
             start = info.declaredEnd
             switch info.sizeFault {
             case .overflow:
-                throw TensorError.invalidShape(path: path, tensor: info.name, reason: "the byte count overflows 64 bits")
+                throw TensorError.invalidShape(
+                    path: path, tensor: info.name,
+                    reason: "the byte count overflows 64 "
+                        + "bits")
             case .partialByte:
-                throw TensorError.invalidShape(path: path, tensor: info.name,
-                                               reason: "\(info.shape) \(info.dtype.rawValue) values do not end on a byte boundary")
+                throw TensorError.invalidShape(
+                    path: path, tensor: info.name,
+                    reason: "\(info.shape) \(info.dtype.rawValue) values do not end on "
+                        + "a byte boundary")
             case nil:
                 guard info.byteCount == info.dataOffsets.count else {
-                    throw TensorError.byteSpanMismatch(path: path, tensor: info.name, expectedBytes: info.byteCount,
-                                                       spanBytes: info.dataOffsets.count)
+                    throw TensorError.byteSpanMismatch(
+                        path: path, tensor: info.name, expectedBytes: info.byteCount,
+                        spanBytes: info.dataOffsets.count)
                 }
             }
         }
-        guard start == dataSize else { throw TensorError.incompleteData(path: path, coveredBytes: start, dataBytes: dataSize) }
+        guard start == dataSize else {
+            throw TensorError.incompleteData(path: path, coveredBytes: start, dataBytes: dataSize)
+        }
     }
 }

@@ -1,5 +1,5 @@
-import Kernels
 import Foundation
+import Kernels
 
 /// Writes a safetensors file: the header JSON (keys sorted, padded with spaces
 /// to a multiple of 8 bytes so the data area stays aligned), then the tensors in order.
@@ -30,9 +30,14 @@ public enum SafeTensorsWriter {
         for entry in entries {
             let expected = entry.dtype.byteCount(elements: entry.shape.reduce(1, *))
             guard expected == entry.data.count else {
-                throw TensorError.byteSpanMismatch(path: "(writing)", tensor: entry.name, expectedBytes: expected ?? Int.max, spanBytes: entry.data.count)
+                throw TensorError.byteSpanMismatch(
+                    path: "(writing)", tensor: entry.name, expectedBytes: expected ?? Int.max,
+                    spanBytes: entry.data.count)
             }
-            header[entry.name] = ["dtype": entry.dtype.rawValue, "shape": entry.shape, "data_offsets": [offset, offset + entry.data.count]]
+            header[entry.name] = [
+                "dtype": entry.dtype.rawValue, "shape": entry.shape,
+                "data_offsets": [offset, offset + entry.data.count],
+            ]
             offset += entry.data.count
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }

@@ -1,4 +1,5 @@
 import Kernels
+
 /// A stored tensor's bytes, still in the file's mapping, with its dtype and shape.
 ///
 /// Sendable by hand: an immutable view into a mapped file that the checkpoint keeps alive.
@@ -24,12 +25,14 @@ public struct TensorView: @unchecked Sendable {
         switch dtype {
         case .f32:
             if let base = bytes.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
-                return FloatBuffer(borrowing: base.assumingMemoryBound(to: Float.self), count: elementCount, owner: owner)
+                return FloatBuffer(
+                    borrowing: base.assumingMemoryBound(to: Float.self), count: elementCount, owner: owner)
             }
             // A misaligned F32 tensor (possible after odd-sized F16 tensors) is copied once.
             let buffer = FloatBuffer(count: elementCount)
             if elementCount > 0 {
-                UnsafeMutableRawPointer(buffer.mutablePointer).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                UnsafeMutableRawPointer(buffer.mutablePointer).copyMemory(
+                    from: bytes.baseAddress!, byteCount: bytes.count)
             }
             return buffer
         case .f16:

@@ -1,8 +1,9 @@
-import Kernels
 import CheckpointFormats
 import Foundation
+import Kernels
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A PyTorch checkpoint (`pytorch_model.bin`, zip or legacy format) as a checkpoint file:
@@ -59,15 +60,18 @@ public final class TorchCheckpointFile: CheckpointFile, @unchecked Sendable {
             }
             let bytes = dtype.byteCount(elements: record.elementCount) ?? 0
             let range = record.dtype == .f64 ? nil : record.contiguousRange
-            tensors[record.name] = TensorInfo(name: record.name, dtype: dtype, shape: record.shape,
-                                              elementCount: record.elementCount, dataOffsets: range ?? 0..<bytes)
+            tensors[record.name] = TensorInfo(
+                name: record.name, dtype: dtype, shape: record.shape,
+                elementCount: record.elementCount, dataOffsets: range ?? 0..<bytes)
             records[record.name] = record
         }
         self.tensors = tensors
         self.records = records
         self.unsupportedTensors = unsupported
-        storedBytes = Dictionary(checkpoint.tensors.map { ($0.storageKey, $0.storageRange.count) }, uniquingKeysWith: max)
-            .values.reduce(0, +)
+        storedBytes = Dictionary(
+            checkpoint.tensors.map { ($0.storageKey, $0.storageRange.count) }, uniquingKeysWith: max
+        )
+        .values.reduce(0, +)
         self.metadata = ["format": "pt", "torch_format": checkpoint.format.rawValue]
     }
 
@@ -95,8 +99,9 @@ public final class TorchCheckpointFile: CheckpointFile, @unchecked Sendable {
     }
 
     private func contiguousCopy(of record: TorchTensorRecord) -> CopiedBytes {
-        let key = CopyKey(storage: record.storageKey, offset: record.storageOffset, shape: record.shape,
-                          strides: record.strides)
+        let key = CopyKey(
+            storage: record.storageKey, offset: record.storageOffset, shape: record.shape,
+            strides: record.strides)
         lock.lock()
         defer { lock.unlock() }
         if let copy = copies[key] { return copy }

@@ -19,10 +19,13 @@ extension CheckpointTensorTable {
     /// absent output layer is read from the tensor it falls back to.
     public func quantizableMatrices(in checkpoint: Checkpoint) -> [CheckpointQuantizer.Matrix] {
         entries.compactMap { entry in
-            guard case .matrix(let layout) = entry.kind, let (inFeatures, outFeatures) = entry.features else { return nil }
+            guard case .matrix(let layout) = entry.kind, let (inFeatures, outFeatures) = entry.features else {
+                return nil
+            }
             let name = resolvedName(of: entry, in: checkpoint)
             let readsFallback = !entry.fallback.isEmpty && (!entry.isRequired || checkpoint.info(name) == nil)
-            let source = readsFallback
+            let source =
+                readsFallback
                 ? entry.fallback.first { checkpoint.info($0) != nil } ?? entry.fallback[0]
                 : nil
             return .init(name: name, layout: layout, inFeatures: inFeatures, outFeatures: outFeatures, source: source)
@@ -37,7 +40,9 @@ extension CheckpointTensorTable {
             let present = entry.names.filter { checkpoint.info($0) != nil }
             copies.formUnion(present.dropFirst())
             let fallbackPresent = entry.fallback.contains { checkpoint.info($0) != nil }
-            if !entry.isRequired, entry.kind != .buffer, fallbackPresent, let first = present.first { copies.insert(first) }
+            if !entry.isRequired, entry.kind != .buffer, fallbackPresent, let first = present.first {
+                copies.insert(first)
+            }
         }
         return copies
     }

@@ -26,7 +26,8 @@ public struct LinearTensors: Sendable, Equatable {
 
     public var entries: [TensorTableEntry] {
         let weightEntry = TensorTableEntry(names: [weight], shape: storedShape, kind: .matrix(layout))
-        return hasBias ? [weightEntry, TensorTableEntry(names: [bias], shape: [outFeatures], kind: .vector)] : [weightEntry]
+        return hasBias
+            ? [weightEntry, TensorTableEntry(names: [bias], shape: [outFeatures], kind: .vector)] : [weightEntry]
     }
 }
 
@@ -41,8 +42,10 @@ public struct LayerNormTensors: Sendable, Equatable {
     }
 
     public var entries: [TensorTableEntry] {
-        [TensorTableEntry(names: [prefix + ".weight"], shape: [features], kind: .vector),
-         TensorTableEntry(names: [prefix + ".bias"], shape: [features], kind: .vector)]
+        [
+            TensorTableEntry(names: [prefix + ".weight"], shape: [features], kind: .vector),
+            TensorTableEntry(names: [prefix + ".bias"], shape: [features], kind: .vector),
+        ]
     }
 }
 
@@ -74,14 +77,18 @@ public struct OutputLayerTensors: Sendable, Equatable {
     public let isTied: Bool
 
     public init(head: String = "lm_head", embedding: EmbeddingTensors, isTied: Bool) {
-        self.head = LinearTensors(head, inFeatures: embedding.dimension, outFeatures: embedding.count, layout: .outputMajor,
-                                  hasBias: false)
+        self.head = LinearTensors(
+            head, inFeatures: embedding.dimension, outFeatures: embedding.count, layout: .outputMajor,
+            hasBias: false)
         self.embedding = embedding
         self.isTied = isTied
     }
 
     public var entries: [TensorTableEntry] {
-        [TensorTableEntry(names: [head.weight], shape: head.storedShape, kind: .matrix(.outputMajor), isRequired: !isTied,
-                          fallback: embedding.names)]
+        [
+            TensorTableEntry(
+                names: [head.weight], shape: head.storedShape, kind: .matrix(.outputMajor), isRequired: !isTied,
+                fallback: embedding.names)
+        ]
     }
 }

@@ -222,7 +222,8 @@ public enum FloresLanguages {
         Language(code: "yue_Hant", name: "Yue Chinese"),
         Language(code: "zho_Hans", name: "Chinese (Simplified)"),
         Language(code: "zho_Hant", name: "Chinese (Traditional)"),
-        Language(code: "zul_Latn", name: "Zulu"),    ]
+        Language(code: "zul_Latn", name: "Zulu"),
+    ]
 
     /// The 202 codes, in token-id order.
     public static let codes: [String] = all.map(\.code)
@@ -299,7 +300,8 @@ public enum FloresLanguages {
             } else if query.count >= 2 && lower.hasPrefix(query) {
                 rank = 6
             }
-            let distance = min(editDistance(query, lower), editDistance(queryLanguage, language) + (query.contains("_") ? 1 : 0))
+            let distance = min(
+                editDistance(query, lower), editDistance(queryLanguage, language) + (query.contains("_") ? 1 : 0))
             if rank == Int.max {
                 let allowed = max(1, min(3, query.count / 3))
                 guard distance <= allowed else { continue }
@@ -313,7 +315,8 @@ public enum FloresLanguages {
 
     /// Levenshtein distance over Unicode scalars.
     static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
+        let a = Array(a.unicodeScalars)
+        let b = Array(b.unicodeScalars)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var previous = Array(0...b.count)

@@ -14,7 +14,10 @@ enum NLLBHuggingFaceFiles {
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [])
         } catch {
-            throw NLLBTokenizerError.invalidJSON(path: url.path, reason: "not valid JSON (\(error.localizedDescription))")
+            throw NLLBTokenizerError.invalidJSON(
+                path: url.path,
+                reason: "not valid JSON "
+                    + "(\(error.localizedDescription))")
         }
         guard let dict = object as? [String: Any] else {
             throw NLLBTokenizerError.invalidJSON(path: url.path, reason: "the top level is not a JSON object")
@@ -36,12 +39,13 @@ enum NLLBHuggingFaceFiles {
         guard let content = entry["content"] as? String, !content.isEmpty else {
             throw NLLBTokenizerError.invalidJSON(path: path, reason: "added token \(id) has no content")
         }
-        return NLLBTokenizer.AddedToken(content: content, id: id,
-                                        special: bool(entry["special"], default: false),
-                                        lstrip: bool(entry["lstrip"], default: false),
-                                        rstrip: bool(entry["rstrip"], default: false),
-                                        singleWord: bool(entry["single_word"], default: false),
-                                        normalized: bool(entry["normalized"], default: false))
+        return NLLBTokenizer.AddedToken(
+            content: content, id: id,
+            special: bool(entry["special"], default: false),
+            lstrip: bool(entry["lstrip"], default: false),
+            rstrip: bool(entry["rstrip"], default: false),
+            singleWord: bool(entry["single_word"], default: false),
+            normalized: bool(entry["normalized"], default: false))
     }
 
     // MARK: tokenizer_config.json
@@ -64,22 +68,30 @@ enum NLLBHuggingFaceFiles {
             var tokens: [NLLBTokenizer.AddedToken] = []
             for (key, value) in decoder {
                 guard let id = Int(key), id >= 0, let entry = value as? [String: Any] else {
-                    throw NLLBTokenizerError.invalidJSON(path: url.path, reason: "added_tokens_decoder entry \(key.debugDescription) is not `\"id\": {token}`")
+                    throw NLLBTokenizerError.invalidJSON(
+                        path: url.path,
+                        reason: "added_tokens_decoder entry "
+                            + "\(key.debugDescription) is not `\"id\": {token}`")
                 }
                 tokens.append(try addedToken(entry, id: id, path: url.path))
             }
             config.addedTokens = tokens.sorted { $0.id < $1.id }
         }
         if let list = json["additional_special_tokens"] as? [Any] {
-            config.additionalSpecialTokens = list.compactMap { ($0 as? String) ?? (($0 as? [String: Any])?["content"] as? String) }
+            config.additionalSpecialTokens = list.compactMap {
+                ($0 as? String) ?? (($0 as? [String: Any])?["content"] as? String)
+            }
         }
         config.legacyBehaviour = bool(json["legacy_behaviour"], default: false)
         config.fromSlow = bool(json["from_slow"], default: false)
         config.cleanUpTokenizationSpaces = bool(json["clean_up_tokenization_spaces"], default: false)
         config.sourceLanguage = json["src_lang"] as? String
         for key in ["bos_token", "eos_token", "unk_token", "pad_token", "mask_token", "sep_token", "cls_token"] {
-            if let s = json[key] as? String { config.specialTokenNames[key] = s }
-            else if let d = json[key] as? [String: Any], let s = d["content"] as? String { config.specialTokenNames[key] = s }
+            if let s = json[key] as? String {
+                config.specialTokenNames[key] = s
+            } else if let d = json[key] as? [String: Any], let s = d["content"] as? String {
+                config.specialTokenNames[key] = s
+            }
         }
         return config
     }
@@ -119,7 +131,9 @@ enum NLLBHuggingFaceFiles {
         let json = try readJSONObject(url)
         try NLLBTokenizerFileChecks.check(json, path: path)
         let added = try addedTokens(of: json, path: path)
-        func unsupported(_ reason: String) -> NLLBTokenizerError { .unsupportedTokenizerJSON(path: path, reason: reason) }
+        func unsupported(_ reason: String) -> NLLBTokenizerError {
+            .unsupportedTokenizerJSON(path: path, reason: reason)
+        }
 
         // Normalizer: [Precompiled] + Strip(right) + Replace(" {2,}", "▁") for NLLB.
         var charsmap: [UInt8] = []
@@ -138,7 +152,10 @@ enum NLLBHuggingFaceFiles {
             case "Precompiled":
                 guard let b64 = n["precompiled_charsmap"] as? String, let data = Data(base64Encoded: b64) else {
                     if n["precompiled_charsmap"] is NSNull { continue }
-                    throw NLLBTokenizerError.invalidJSON(path: path, reason: "the Precompiled normalizer's charsmap is not base64")
+                    throw NLLBTokenizerError.invalidJSON(
+                        path: path,
+                        reason: "the Precompiled normalizer's "
+                            + "charsmap is not base64")
                 }
                 charsmap = [UInt8](data)
             case "Strip":
@@ -200,13 +217,18 @@ enum NLLBHuggingFaceFiles {
             var byID = [String?](repeating: nil, count: vocab.count)
             for (piece, value) in vocab {
                 guard let id = int(value), id >= 0, id < vocab.count, byID[id] == nil else {
-                    throw NLLBTokenizerError.invalidJSON(path: path, reason: "BPE vocab ids are not 0..<\(vocab.count) (piece \(piece.debugDescription))")
+                    throw NLLBTokenizerError.invalidJSON(
+                        path: path,
+                        reason: "BPE vocab ids are not "
+                            + "0..<\(vocab.count) (piece \(piece.debugDescription))")
                 }
                 byID[id] = piece
             }
             pieces = byID.map { .init(piece: $0!, score: 0) }
             if let unk = model["unk_token"] as? String {
-                guard let id = int(vocab[unk]) else { throw NLLBTokenizerError.invalidJSON(path: path, reason: "unk_token \(unk) is not in the vocab") }
+                guard let id = int(vocab[unk]) else {
+                    throw NLLBTokenizerError.invalidJSON(path: path, reason: "unk_token \(unk) is not in the vocab")
+                }
                 unkID = id
             }
             var ranks: [UInt64: SentencePieceProcessor.MergeRule] = [:]
@@ -222,10 +244,14 @@ enum NLLBHuggingFaceFiles {
                 } else if let a = merge as? [String], a.count == 2 {
                     pair = a
                 } else {
-                    throw NLLBTokenizerError.invalidJSON(path: path, reason: "merge \(rank) is neither \"a b\" nor [a, b]")
+                    throw NLLBTokenizerError.invalidJSON(
+                        path: path,
+                        reason: "merge \(rank) is neither \"a b\" nor "
+                            + "[a, b]")
                 }
                 guard let left = int(vocab[pair[0]]), let right = int(vocab[pair[1]]),
-                      let merged = int(vocab[pair[0] + pair[1]]) else { continue }
+                    let merged = int(vocab[pair[0] + pair[1]])
+                else { continue }
                 let key = UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))
                 if ranks[key] == nil { ranks[key] = .init(rank: Int32(rank), merged: Int32(merged)) }
             }
@@ -236,8 +262,12 @@ enum NLLBHuggingFaceFiles {
                 throw NLLBTokenizerError.invalidJSON(path: path, reason: "the Unigram model has no vocab")
             }
             pieces = try vocab.enumerated().map { (id, entry) in
-                guard entry.count == 2, let piece = entry[0] as? String, let score = (entry[1] as? NSNumber)?.floatValue else {
-                    throw NLLBTokenizerError.invalidJSON(path: path, reason: "Unigram vocab entry \(id) is not [piece, score]")
+                guard entry.count == 2, let piece = entry[0] as? String, let score = (entry[1] as? NSNumber)?.floatValue
+                else {
+                    throw NLLBTokenizerError.invalidJSON(
+                        path: path,
+                        reason: "Unigram vocab entry \(id) is not "
+                            + "[piece, score]")
                 }
                 return .init(piece: piece, score: score)
             }
@@ -251,19 +281,24 @@ enum NLLBHuggingFaceFiles {
         // other added tokens inside the vocabulary are user-defined symbols.
         for token in added where token.id < pieces.count && token.id != unk {
             guard pieces[token.id].piece == token.content else {
-                throw NLLBTokenizerError.inconsistentFiles(reason: "added token \(token.content) has id \(token.id), which is \(pieces[token.id].piece) in the vocab of \(path)")
+                throw NLLBTokenizerError.inconsistentFiles(
+                    reason: "added token \(token.content) has id "
+                        + "\(token.id), which is \(pieces[token.id].piece) in the vocab of \(path)")
             }
             pieces[token.id].type = token.special ? .control : .userDefined
         }
         pieces[unk].type = .unknown
         if byteFallback {
-            for i in pieces.indices where pieces[i].type == .normal && SentencePieceModel.byteValue(ofPiece: pieces[i].piece) != nil {
+            for i in pieces.indices
+            where pieces[i].type == .normal && SentencePieceModel.byteValue(ofPiece: pieces[i].piece) != nil {
                 pieces[i].type = .byte
             }
         }
         if let ranks = mergeRanks {
             // sentencepiece never merges into control or unknown pieces.
-            mergeRanks = ranks.filter { pieces[Int($0.value.merged)].type == .normal || pieces[Int($0.value.merged)].type == .userDefined }
+            mergeRanks = ranks.filter {
+                pieces[Int($0.value.merged)].type == .normal || pieces[Int($0.value.merged)].type == .userDefined
+            }
         }
 
         var trainer = SentencePieceModel.TrainerSpec()
@@ -279,8 +314,9 @@ enum NLLBHuggingFaceFiles {
         do {
             let spm = try SentencePieceModel(pieces: pieces, trainerSpec: trainer, normalizerSpec: normalizer)
             let processor = try SentencePieceProcessor(model: spm, mergeRanks: mergeRanks)
-            return TokenizerFile(addedTokens: added, processor: processor, prependScheme: prependScheme,
-                                 collapseContent: collapseContent)
+            return TokenizerFile(
+                addedTokens: added, processor: processor, prependScheme: prependScheme,
+                collapseContent: collapseContent)
         } catch let error as SentencePieceError {
             throw unsupported("its vocabulary is not a valid SentencePiece vocabulary: \(error)")
         }

@@ -37,8 +37,10 @@ public struct NLLBTokenizer: Tokenizer {
         public let rstrip: Bool
         public let singleWord: Bool
         public let normalized: Bool
-        public init(content: String, id: Int, special: Bool, lstrip: Bool = false, rstrip: Bool = false,
-                    singleWord: Bool = false, normalized: Bool = false) {
+        public init(
+            content: String, id: Int, special: Bool, lstrip: Bool = false, rstrip: Bool = false,
+            singleWord: Bool = false, normalized: Bool = false
+        ) {
             self.content = content
             self.id = id
             self.special = special
@@ -138,8 +140,10 @@ public struct NLLBTokenizer: Tokenizer {
     ///     as transformers does (`tokenizer.json`, or the `.model` under `"from_slow": true`).
     ///     Both give the same ids.
     ///   - bareModelLayout: ids of language codes and `<mask>` when no file lists them.
-    public init(folder: URL, preferring: VocabularySource? = nil,
-                bareModelLayout: BareModelLayout = .published) throws {
+    public init(
+        folder: URL, preferring: VocabularySource? = nil,
+        bareModelLayout: BareModelLayout = .published
+    ) throws {
         let fm = FileManager.default
         let modelURL = folder.appendingPathComponent(Self.sentencePieceFileName)
         let jsonURL = folder.appendingPathComponent(Self.tokenizerJSONFileName)
@@ -155,7 +159,8 @@ public struct NLLBTokenizer: Tokenizer {
         if hasModel && (source == .sentencePieceModel || !hasJSON) {
             var added = config?.addedTokens
             if added == nil && hasJSON && !fromSlow { added = try NLLBHuggingFaceFiles.readAddedTokens(jsonURL) }
-            try self.init(sentencePieceModel: modelURL, addedTokens: added, config: config, bareModelLayout: bareModelLayout)
+            try self.init(
+                sentencePieceModel: modelURL, addedTokens: added, config: config, bareModelLayout: bareModelLayout)
         } else {
             try self.init(tokenizerJSON: jsonURL, config: config)
         }
@@ -163,8 +168,10 @@ public struct NLLBTokenizer: Tokenizer {
 
     /// Builds the tokenizer from a bare `sentencepiece.bpe.model`, computing the ids of
     /// the language codes and `<mask>` with `bareModelLayout`.
-    public init(sentencePieceModel url: URL, bareModelLayout: BareModelLayout = .published,
-                languageCodes: [String] = FloresLanguages.codes) throws {
+    public init(
+        sentencePieceModel url: URL, bareModelLayout: BareModelLayout = .published,
+        languageCodes: [String] = FloresLanguages.codes
+    ) throws {
         var config = NLLBHuggingFaceFiles.Config()
         config.additionalSpecialTokens = languageCodes
         try self.init(sentencePieceModel: url, addedTokens: nil, config: config, bareModelLayout: bareModelLayout)
@@ -176,8 +183,10 @@ public struct NLLBTokenizer: Tokenizer {
         try self.init(tokenizerJSON: url, config: config)
     }
 
-    private init(sentencePieceModel url: URL, addedTokens: [AddedToken]?, config: NLLBHuggingFaceFiles.Config?,
-                 bareModelLayout: BareModelLayout) throws {
+    private init(
+        sentencePieceModel url: URL, addedTokens: [AddedToken]?, config: NLLBHuggingFaceFiles.Config?,
+        bareModelLayout: BareModelLayout
+    ) throws {
         let processor: SentencePieceProcessor
         do {
             processor = try SentencePieceProcessor(contentsOf: url)
@@ -188,20 +197,29 @@ public struct NLLBTokenizer: Tokenizer {
         var added = addedTokens ?? []
         let languages = config?.additionalSpecialTokens ?? FloresLanguages.codes
         if addedTokens == nil {
-            added = [AddedToken(content: "<s>", id: 0, special: true), AddedToken(content: "<pad>", id: 1, special: true),
-                     AddedToken(content: "</s>", id: 2, special: true), AddedToken(content: "<unk>", id: 3, special: true)]
-            let mask = { (id: Int) in AddedToken(content: "<mask>", id: id, special: true, lstrip: true, normalized: true) }
+            added = [
+                AddedToken(content: "<s>", id: 0, special: true), AddedToken(content: "<pad>", id: 1, special: true),
+                AddedToken(content: "</s>", id: 2, special: true), AddedToken(content: "<unk>", id: 3, special: true),
+            ]
+            let mask = { (id: Int) in
+                AddedToken(content: "<mask>", id: id, special: true, lstrip: true, normalized: true)
+            }
             switch bareModelLayout {
             case .published:
-                added += languages.enumerated().map { AddedToken(content: $0.element, id: base + $0.offset, special: true) }
+                added += languages.enumerated().map {
+                    AddedToken(content: $0.element, id: base + $0.offset, special: true)
+                }
                 added.append(mask(base + languages.count))
             case .transformersBareModel:
                 added.append(mask(base))
-                added += languages.enumerated().map { AddedToken(content: $0.element, id: base + 1 + $0.offset, special: true) }
+                added += languages.enumerated().map {
+                    AddedToken(content: $0.element, id: base + 1 + $0.offset, special: true)
+                }
             }
         }
-        try self.init(source: .sentencePieceModel, processor: processor, fairseqOffset: 1, baseVocabularySize: base,
-                      addedTokens: added, config: config, prependScheme: "always", collapseContent: "\u{2581}")
+        try self.init(
+            source: .sentencePieceModel, processor: processor, fairseqOffset: 1, baseVocabularySize: base,
+            addedTokens: added, config: config, prependScheme: "always", collapseContent: "\u{2581}")
     }
 
     private init(tokenizerJSON url: URL, config: NLLBHuggingFaceFiles.Config?) throws {
@@ -214,17 +232,22 @@ public struct NLLBTokenizer: Tokenizer {
             let b = Dictionary(configTokens.map { ($0.id, $0.content) }, uniquingKeysWith: { x, _ in x })
             if a != b {
                 let differing = Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted().prefix(3)
-                throw NLLBTokenizerError.inconsistentFiles(reason: "tokenizer.json and tokenizer_config.json give different added tokens (ids \(differing.map(String.init).joined(separator: ", ")))")
+                throw NLLBTokenizerError.inconsistentFiles(
+                    reason: "tokenizer.json and tokenizer_config.json give "
+                        + "different added tokens (ids \(differing.map(String.init).joined(separator: ", ")))")
             }
         }
-        try self.init(source: .tokenizerJSON, processor: processor, fairseqOffset: 0,
-                      baseVocabularySize: processor.vocabularySize, addedTokens: file.addedTokens, config: config,
-                      prependScheme: file.prependScheme, collapseContent: file.collapseContent)
+        try self.init(
+            source: .tokenizerJSON, processor: processor, fairseqOffset: 0,
+            baseVocabularySize: processor.vocabularySize, addedTokens: file.addedTokens, config: config,
+            prependScheme: file.prependScheme, collapseContent: file.collapseContent)
     }
 
-    private init(source: VocabularySource, processor: SentencePieceProcessor, fairseqOffset: Int, baseVocabularySize: Int,
-                 addedTokens: [AddedToken], config: NLLBHuggingFaceFiles.Config?, prependScheme: String,
-                 collapseContent: Unicode.Scalar) throws {
+    private init(
+        source: VocabularySource, processor: SentencePieceProcessor, fairseqOffset: Int, baseVocabularySize: Int,
+        addedTokens: [AddedToken], config: NLLBHuggingFaceFiles.Config?, prependScheme: String,
+        collapseContent: Unicode.Scalar
+    ) throws {
         self.collapseContent = collapseContent
         self.vocabularySource = source
         self.sentencePiece = processor
@@ -238,7 +261,9 @@ public struct NLLBTokenizer: Tokenizer {
         var byContent: [String: AddedToken] = [:]
         for token in addedTokens {
             if let other = byID[token.id], other.content != token.content {
-                throw NLLBTokenizerError.inconsistentFiles(reason: "id \(token.id) is both \(other.content) and \(token.content)")
+                throw NLLBTokenizerError.inconsistentFiles(
+                    reason: "id \(token.id) is both \(other.content) and "
+                        + "\(token.content)")
             }
             byID[token.id] = token
             if byContent[token.content] == nil { byContent[token.content] = token }
@@ -251,7 +276,9 @@ public struct NLLBTokenizer: Tokenizer {
         func id(_ key: String, _ fallback: String) throws -> Int {
             let content = names[key] ?? fallback
             guard let token = byContent[content] else {
-                throw NLLBTokenizerError.inconsistentFiles(reason: "the \(key) \(content) is not among the added tokens")
+                throw NLLBTokenizerError.inconsistentFiles(
+                    reason: "the \(key) \(content) is not among the added "
+                        + "tokens")
             }
             return token.id
         }
@@ -262,20 +289,30 @@ public struct NLLBTokenizer: Tokenizer {
         self.maskID = byContent[names["mask_token"] ?? "<mask>"]?.id
 
         // Language codes: `additional_special_tokens`, else the added special tokens that look like xxx_Xxxx.
-        var languages = config?.additionalSpecialTokens ?? self.addedTokens.filter { $0.special && Self.looksLikeLanguageCode($0.content) }.map(\.content)
+        var languages =
+            config?.additionalSpecialTokens
+            ?? self.addedTokens.filter { $0.special && Self.looksLikeLanguageCode($0.content) }.map(\.content)
         languages = languages.filter { byContent[$0] != nil }
         languages.sort { byContent[$0]!.id < byContent[$1]!.id }
         self.languageCodes = languages
         self.languageIDs = Dictionary(languages.map { ($0, byContent[$0]!.id) }, uniquingKeysWith: { a, _ in a })
-        self.defaultSourceLanguage = config?.sourceLanguage ?? (languages.contains("eng_Latn") ? "eng_Latn" : languages.first ?? "")
+        self.defaultSourceLanguage =
+            config?.sourceLanguage ?? (languages.contains("eng_Latn") ? "eng_Latn" : languages.first ?? "")
 
         let maxAdded = self.addedTokens.last?.id ?? -1
         self.vocabularySize = max(baseVocabularySize, maxAdded + 1)
 
         // transformers' all_special_tokens: bos, eos, unk, sep (= eos), pad, cls (= bos), mask, additional specials.
-        var specialContents = Set(["bos_token", "eos_token", "unk_token", "pad_token", "mask_token", "sep_token", "cls_token"]
-            .compactMap { key -> String? in names[key] ?? ["bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>", "sep_token": "</s>", "cls_token": "<s>"][key] }
-            .filter { byContent[$0] != nil })
+        var specialContents = Set(
+            ["bos_token", "eos_token", "unk_token", "pad_token", "mask_token", "sep_token", "cls_token"]
+                .compactMap { key -> String? in
+                    names[key]
+                        ?? [
+                            "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
+                            "mask_token": "<mask>", "sep_token": "</s>", "cls_token": "<s>",
+                        ][key]
+                }
+                .filter { byContent[$0] != nil })
         specialContents.formUnion(languages)
         self.specialContents = specialContents
         var specialIDs = Set(specialContents.compactMap { byContent[$0]?.id })
@@ -307,7 +344,8 @@ public struct NLLBTokenizer: Tokenizer {
     /// The id of a language code; throws with suggestions for an unknown code.
     public func languageTokenID(_ code: String) throws -> Int {
         if let id = languageIDs[code] { return id }
-        throw NLLBTokenizerError.unknownLanguageCode(code, suggestions: FloresLanguages.suggestions(for: code, among: languageCodes))
+        throw NLLBTokenizerError.unknownLanguageCode(
+            code, suggestions: FloresLanguages.suggestions(for: code, among: languageCodes))
     }
 
     /// The language code of an id, nil when the id is not a language token.
@@ -388,7 +426,8 @@ public struct NLLBTokenizer: Tokenizer {
                 ids.append(token.id)
             case .text(let chunk, let atStart):
                 guard !chunk.isEmpty else { continue }
-                var normalized = Array(sentencePiece.normalizer.huggingFacePrecompiled(Self.string(chunk)).unicodeScalars)
+                var normalized = Array(
+                    sentencePiece.normalizer.huggingFacePrecompiled(Self.string(chunk)).unicodeScalars)
                 while let last = normalized.last, last.properties.isWhitespace { normalized.removeLast() }
                 if sentencePiece.model.normalizerSpec.removeExtraWhitespaces {
                     normalized = Self.collapsingSpaceRuns(normalized, into: collapseContent)
@@ -398,7 +437,9 @@ public struct NLLBTokenizer: Tokenizer {
                     case .token(let token):
                         ids.append(token.id)
                     case .text(let piece, let pieceAtStart):
-                        ids += metaspaceEncode(piece, prepend: prependScheme == "always" || (prependScheme == "first" && atStart && pieceAtStart))
+                        ids += metaspaceEncode(
+                            piece,
+                            prepend: prependScheme == "always" || (prependScheme == "first" && atStart && pieceAtStart))
                     }
                 }
             }
@@ -407,7 +448,9 @@ public struct NLLBTokenizer: Tokenizer {
     }
 
     /// `Replace(Regex(" {2,}"), content)`.
-    private static func collapsingSpaceRuns(_ scalars: [Unicode.Scalar], into content: Unicode.Scalar) -> [Unicode.Scalar] {
+    private static func collapsingSpaceRuns(_ scalars: [Unicode.Scalar], into content: Unicode.Scalar) -> [Unicode
+        .Scalar]
+    {
         var out: [Unicode.Scalar] = []
         var i = 0
         while i < scalars.count {
@@ -476,8 +519,10 @@ public struct NLLBTokenizer: Tokenizer {
     /// Leftmost-longest split on the added tokens accepted by `matching` (transformers'
     /// `tokens_trie.split`, tokenizers' added-vocabulary split), then `lstrip`/`rstrip`:
     /// whitespace next to such a token is removed from the neighbouring text.
-    private func split(_ scalars: [Unicode.Scalar], matching: (AddedToken) -> Bool,
-                       isWhitespace: (Unicode.Scalar) -> Bool) -> [Segment] {
+    private func split(
+        _ scalars: [Unicode.Scalar], matching: (AddedToken) -> Bool,
+        isWhitespace: (Unicode.Scalar) -> Bool
+    ) -> [Segment] {
         var parts: [(start: Int, end: Int, token: AddedToken?)] = []
         var textStart = 0
         var i = 0
@@ -485,7 +530,10 @@ public struct NLLBTokenizer: Tokenizer {
             if let candidates = matchTable[scalars[i]] {
                 for (key, token) in candidates where i + key.count <= scalars.count && matching(token) {
                     var matches = true
-                    for k in 1..<max(key.count, 1) where scalars[i + k] != key[k] { matches = false; break }
+                    for k in 1..<max(key.count, 1) where scalars[i + k] != key[k] {
+                        matches = false
+                        break
+                    }
                     if matches {
                         if textStart < i { parts.append((textStart, i, nil)) }
                         parts.append((i, i + key.count, token))
@@ -589,15 +637,19 @@ public struct NLLBTokenizer: Tokenizer {
     /// transformers' `clean_up_tokenization`.
     static func cleanUpTokenization(_ text: String) -> String {
         var s = Array(text.unicodeScalars)
-        for (a, b) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
-                       (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
+        for (a, b) in [
+            (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
+            (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
+        ] {
             s = replacingScalars(s, Array(a.unicodeScalars), Array(b.unicodeScalars))
         }
         return string(s)
     }
 
     /// Python's `str.replace` (code points, left to right, non-overlapping).
-    private static func replacingScalars(_ s: [Unicode.Scalar], _ old: [Unicode.Scalar], _ new: [Unicode.Scalar]) -> [Unicode.Scalar] {
+    private static func replacingScalars(_ s: [Unicode.Scalar], _ old: [Unicode.Scalar], _ new: [Unicode.Scalar])
+        -> [Unicode.Scalar]
+    {
         var out: [Unicode.Scalar] = []
         out.reserveCapacity(s.count)
         var i = 0

@@ -19,19 +19,27 @@ public enum NLLBTokenizerError: Error, CustomStringConvertible, Equatable, Senda
     public var description: String {
         switch self {
         case .missingTokenizerFiles(let folder):
-            return "No NLLB tokenizer in \(folder): expected `sentencepiece.bpe.model` or `tokenizer.json` (with `tokenizer_config.json`). Point to the model folder that holds the tokenizer files."
+            return "No NLLB tokenizer in \(folder): expected `sentencepiece.bpe.model` or `tokenizer.json` (with "
+                + "`tokenizer_config.json`). Point to the model folder that holds the tokenizer files."
         case .unreadableFile(let path, let reason):
             return "Cannot read \(path): \(reason). Check that the file exists and is readable."
         case .invalidJSON(let path, let reason):
-            return "Invalid tokenizer file \(path): \(reason). The file is damaged or not a Hugging Face tokenizer file; download it again."
+            return "Invalid tokenizer file \(path): \(reason). The file is damaged or not a Hugging Face tokenizer "
+                + "file; download it again."
         case .unsupportedTokenizerJSON(let path, let reason):
-            return "Unsupported tokenizer.json \(path): \(reason). Only SentencePiece-style BPE or Unigram tokenizers (Precompiled normalizer, Metaspace pre-tokenizer) are supported; use `sentencepiece.bpe.model` instead if the folder has it."
+            return "Unsupported tokenizer.json \(path): \(reason). Only SentencePiece-style BPE or Unigram "
+                + "tokenizers (Precompiled normalizer, Metaspace pre-tokenizer) are supported; use "
+                + "`sentencepiece.bpe.model` instead if the folder has it."
         case .inconsistentFiles(let reason):
-            return "Inconsistent NLLB tokenizer files: \(reason). Re-export the tokenizer folder with transformers' save_pretrained."
+            return "Inconsistent NLLB tokenizer files: \(reason). Re-export the tokenizer folder with "
+                + "transformers' save_pretrained."
         case .unknownLanguageCode(let code, let suggestions):
-            let hint = suggestions.isEmpty
+            let hint =
+                suggestions.isEmpty
                 ? "Use a FLORES-200 code such as eng_Latn, fra_Latn or zho_Hans (language_Script, case-sensitive)."
-                : "Did you mean " + suggestions.map { c in FloresLanguages.name(of: c).map { "\(c) (\($0))" } ?? c }.joined(separator: ", ") + "?"
+                : "Did you mean "
+                    + suggestions.map { c in FloresLanguages.name(of: c).map { "\(c) (\($0))" } ?? c }.joined(
+                        separator: ", ") + "?"
             return "Unknown language code \(code.debugDescription). \(hint)"
         case .sentencePiece(let error, let path):
             return "\(path): \(error.description)"

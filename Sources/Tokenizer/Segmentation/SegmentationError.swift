@@ -5,7 +5,7 @@ public enum SegmentationError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .sentenceCountMismatch(expected, got):
+        case .sentenceCountMismatch(let expected, let got):
             return "reassembly needs \(expected) sentences, got \(got)"
         }
     }

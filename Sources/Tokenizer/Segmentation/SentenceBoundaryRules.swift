@@ -40,8 +40,10 @@ struct SentenceBoundaryRules {
                 offset += 1
             }
             let isSinglePeriod = terminatorCount == 1 && scalars[runStart] == "." && !hasCloser
-            if endsSentence(run: runStart..<offset, kind: lastKind, isSinglePeriod: isSinglePeriod,
-                            sentenceStart: sentenceStart, paragraphEnd: end) {
+            if endsSentence(
+                run: runStart..<offset, kind: lastKind, isSinglePeriod: isSinglePeriod,
+                sentenceStart: sentenceStart, paragraphEnd: end)
+            {
                 sentences.append(sentenceStart..<offset)
                 sentenceStart = text.skippingWhitespace(from: offset, to: end)
                 offset = sentenceStart
@@ -53,8 +55,10 @@ struct SentenceBoundaryRules {
         return sentences
     }
 
-    private func endsSentence(run: Range<Int>, kind: SegmentationScalars.TerminatorKind, isSinglePeriod: Bool,
-                              sentenceStart: Int, paragraphEnd end: Int) -> Bool {
+    private func endsSentence(
+        run: Range<Int>, kind: SegmentationScalars.TerminatorKind, isSinglePeriod: Bool,
+        sentenceStart: Int, paragraphEnd end: Int
+    ) -> Bool {
         let scalars = text.scalars
         // Decimals, URLs, e-mails and "..." glued to a word never qualify:
         // only CJK marks may be followed directly by the next sentence.

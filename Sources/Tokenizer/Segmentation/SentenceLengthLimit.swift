@@ -93,7 +93,8 @@ struct SentenceFragmenter {
             if SegmentationScalars.isWhitespace(current), !SegmentationScalars.isWhitespace(previous) {
                 cuts.append(offset)
             } else if SegmentationScalars.isUnspacedClauseMark(previous), !SegmentationScalars.isWhitespace(current),
-                      !SegmentationScalars.isGraphemeExtender(current) {
+                !SegmentationScalars.isGraphemeExtender(current)
+            {
                 cuts.append(offset)
             }
         }

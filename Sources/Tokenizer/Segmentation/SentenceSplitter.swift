@@ -48,8 +48,10 @@ public struct SentenceSplitter: Sendable {
     /// Words after which a period does not end a sentence when a number follows.
     public var numberAbbreviations: Set<String>
 
-    public init(abbreviations: Set<String> = SentenceSplitter.defaultAbbreviations,
-                numberAbbreviations: Set<String> = SentenceSplitter.defaultNumberAbbreviations) {
+    public init(
+        abbreviations: Set<String> = SentenceSplitter.defaultAbbreviations,
+        numberAbbreviations: Set<String> = SentenceSplitter.defaultNumberAbbreviations
+    ) {
         self.abbreviations = abbreviations
         self.numberAbbreviations = numberAbbreviations
     }
@@ -84,10 +86,12 @@ public struct SentenceSplitter: Sendable {
         split(text, fragmenter: { SentenceFragmenter(text: $0, limit: limit) })
     }
 
-    private func split(_ source: String, fragmenter makeFragmenter: ((ScalarText) -> SentenceFragmenter)?) -> SplitText {
+    private func split(_ source: String, fragmenter makeFragmenter: ((ScalarText) -> SentenceFragmenter)?) -> SplitText
+    {
         let text = ScalarText(source)
-        let rules = SentenceBoundaryRules(text: text, abbreviations: abbreviations,
-                                          numberAbbreviations: numberAbbreviations)
+        let rules = SentenceBoundaryRules(
+            text: text, abbreviations: abbreviations,
+            numberAbbreviations: numberAbbreviations)
         let fragmenter = makeFragmenter?(text)
         let firstContent = text.skippingWhitespace(from: 0, to: text.count)
         var paragraphs: [SplitText.Paragraph] = []
@@ -104,21 +108,26 @@ public struct SentenceSplitter: Sendable {
             for sentence in rules.sentences(from: start, to: end) {
                 let pieces = fragmenter?.pieces(of: sentence) ?? [sentence]
                 for piece in pieces {
-                    sentences.append(SplitText.Sentence(range: text.stringRange(piece), utf8Offsets: text.utf8Range(piece),
-                                                        text: text.substring(piece), isLengthFragment: pieces.count > 1))
+                    sentences.append(
+                        SplitText.Sentence(
+                            range: text.stringRange(piece), utf8Offsets: text.utf8Range(piece),
+                            text: text.substring(piece), isLengthFragment: pieces.count > 1))
                 }
             }
             let separator = next < text.count ? text.substring(end..<next) : Substring()
-            paragraphs.append(SplitText.Paragraph(range: text.stringRange(start..<end), sentences: sentences,
-                                                  separator: separator))
+            paragraphs.append(
+                SplitText.Paragraph(
+                    range: text.stringRange(start..<end), sentences: sentences,
+                    separator: separator))
             if next >= text.count {
                 trailingStart = end
             }
             start = next
         }
-        return SplitText(source: source,
-                         leadingWhitespace: text.substring(0..<firstContent),
-                         paragraphs: paragraphs,
-                         trailingWhitespace: text.substring(min(trailingStart, text.count)..<text.count))
+        return SplitText(
+            source: source,
+            leadingWhitespace: text.substring(0..<firstContent),
+            paragraphs: paragraphs,
+            trailingWhitespace: text.substring(min(trailingStart, text.count)..<text.count))
     }
 }

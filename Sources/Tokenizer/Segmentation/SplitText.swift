@@ -64,8 +64,10 @@ public struct SplitText: Sendable {
     ///
     /// - Throws: `SegmentationError.sentenceCountMismatch` unless there is
     ///   exactly one replacement per sentence.
-    public func reassemble(_ replacements: [String], joining join: SentenceJoin = .singleSpace,
-                           keepingOuterWhitespace: Bool = true) throws -> String {
+    public func reassemble(
+        _ replacements: [String], joining join: SentenceJoin = .singleSpace,
+        keepingOuterWhitespace: Bool = true
+    ) throws -> String {
         let expected = paragraphs.reduce(0) { $0 + $1.sentences.count }
         guard replacements.count == expected else {
             throw SegmentationError.sentenceCountMismatch(expected: expected, got: replacements.count)

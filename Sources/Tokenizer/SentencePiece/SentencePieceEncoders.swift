@@ -44,7 +44,8 @@ extension SentencePieceProcessor {
                 items[0] = last
                 var i = 0
                 while true {
-                    let l = 2 * i + 1, r = l + 1
+                    let l = 2 * i + 1
+                    let r = l + 1
                     var best = i
                     if l < items.count, Self.higher(items[l], items[best]) { best = l }
                     if r < items.count, Self.higher(items[r], items[best]) { best = r }
@@ -69,8 +70,10 @@ extension SentencePieceProcessor {
             let index = symbols.count
             let end = position + length
             let id = mergeRanks == nil ? -1 : (pieceTable.lookup(text, position..<end) ?? -1)
-            symbols.append(Symbol(start: position, end: end, prev: index - 1,
-                                  next: end >= text.count ? -1 : index + 1, freeze: freeze, id: id))
+            symbols.append(
+                Symbol(
+                    start: position, end: end, prev: index - 1,
+                    next: end >= text.count ? -1 : index + 1, freeze: freeze, id: id))
             position = end
         }
 
@@ -81,14 +84,18 @@ extension SentencePieceProcessor {
             guard left >= 0, right >= 0, !symbols[left].freeze, !symbols[right].freeze else { return }
             let range = symbols[left].start..<symbols[right].end
             if let mergeRanks {
-                let l = symbols[left].id, r = symbols[right].id
+                let l = symbols[left].id
+                let r = symbols[right].id
                 guard l >= 0, r >= 0, let rule = mergeRanks[UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))] else { return }
-                heap.push(Candidate(priority: -Double(rule.rank), left: left, right: right,
-                                    size: range.count, mergedID: Int(rule.merged)))
+                heap.push(
+                    Candidate(
+                        priority: -Double(rule.rank), left: left, right: right,
+                        size: range.count, mergedID: Int(rule.merged)))
                 return
             }
             guard let id = pieceTable.lookup(text, range) else { return }
-            heap.push(Candidate(priority: Double(scores[id]), left: left, right: right, size: range.count, mergedID: id))
+            heap.push(
+                Candidate(priority: Double(scores[id]), left: left, right: right, size: range.count, mergedID: id))
             if types[id] == .unused {
                 reverseMerge[Array(text[range])] = symbols[left].end - symbols[left].start
             }
@@ -97,7 +104,8 @@ extension SentencePieceProcessor {
         for i in 1..<symbols.count { maybeAdd(i - 1, i) }
 
         while let top = heap.pop() {
-            let l = symbols[top.left], r = symbols[top.right]
+            let l = symbols[top.left]
+            let r = symbols[top.right]
             if l.start == l.end || r.start == r.end || (l.end - l.start) + (r.end - r.start) != top.size { continue }
             symbols[top.left].end = r.end
             symbols[top.left].id = top.mergedID
@@ -160,7 +168,8 @@ extension SentencePieceProcessor {
                 let length = keyPos - startsAt
                 // Single-precision throughout: the library (0.2.x wheels) breaks ties between
                 // equal-scoring paths exactly as float sums do (checked on test_model.model).
-                let score: Float = types[ret] == .userDefined
+                let score: Float =
+                    types[ret] == .userDefined
                     ? Float(length) * maxScore - 0.1  // user-defined symbols always win
                     : scores[ret]
                 let candidate = score + scoreTillHere

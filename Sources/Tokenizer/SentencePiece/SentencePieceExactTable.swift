@@ -33,7 +33,8 @@ struct SentencePieceExactTable: Sendable, Equatable {
 
     @inline(__always)
     private func matches(_ key: Int, _ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
-        let start = Int(starts[key]), end = Int(starts[key + 1])
+        let start = Int(starts[key])
+        let end = Int(starts[key + 1])
         guard end - start == range.count else { return false }
         var j = start
         for i in range {

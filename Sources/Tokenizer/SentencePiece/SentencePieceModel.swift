@@ -39,7 +39,10 @@ public struct SentencePieceModel: Sendable, Equatable {
 
     /// The segmentation algorithm (`TrainerSpec.ModelType`).
     public enum ModelType: Int, Sendable, Equatable {
-        case unigram = 1, bpe = 2, word = 3, char = 4
+        case unigram = 1
+        case bpe = 2
+        case word = 3
+        case char = 4
     }
 
     /// The fields of `TrainerSpec` that matter after training (names as in
@@ -92,8 +95,10 @@ public struct SentencePieceModel: Sendable, Equatable {
     public var denormalizerSpec: NormalizerSpec?
 
     /// Builds a model from its parts and validates it.
-    public init(pieces: [Piece], trainerSpec: TrainerSpec, normalizerSpec: NormalizerSpec,
-                denormalizerSpec: NormalizerSpec? = nil) throws {
+    public init(
+        pieces: [Piece], trainerSpec: TrainerSpec, normalizerSpec: NormalizerSpec,
+        denormalizerSpec: NormalizerSpec? = nil
+    ) throws {
         self.pieces = pieces
         self.trainerSpec = trainerSpec
         self.normalizerSpec = normalizerSpec
@@ -149,8 +154,9 @@ public struct SentencePieceModel: Sendable, Equatable {
                 try reader.skipField(wire, field: field)
             }
         }
-        try self.init(pieces: pieces, trainerSpec: trainer, normalizerSpec: normalizer,
-                      denormalizerSpec: denormalizer)
+        try self.init(
+            pieces: pieces, trainerSpec: trainer, normalizerSpec: normalizer,
+            denormalizerSpec: denormalizer)
     }
 
     private static func parsePiece(bytes: [UInt8], range: Range<Int>) throws -> Piece {
@@ -186,26 +192,49 @@ public struct SentencePieceModel: Sendable, Equatable {
                 let raw = try reader.readVarint()
                 if raw <= 4, let type = ModelType(rawValue: Int(raw)) { spec.modelType = type }
             case 4: if try reader.accept(wire, .varint, field: field) { spec.vocabSize = Int(try reader.readInt32()) }
-            case 10: if try reader.accept(wire, .fixed32, field: field) { spec.characterCoverage = try reader.readFloat() }
-            case 20: if try reader.accept(wire, .varint, field: field) { spec.maxSentencePieceLength = Int(try reader.readInt32()) }
-            case 21: if try reader.accept(wire, .varint, field: field) { spec.splitByUnicodeScript = try reader.readBool() }
-            case 22: if try reader.accept(wire, .varint, field: field) { spec.splitByWhitespace = try reader.readBool() }
+            case 10:
+                if try reader.accept(wire, .fixed32, field: field) { spec.characterCoverage = try reader.readFloat() }
+            case 20:
+                if try reader.accept(wire, .varint, field: field) {
+                    spec.maxSentencePieceLength = Int(try reader.readInt32())
+                }
+            case 21:
+                if try reader.accept(wire, .varint, field: field) { spec.splitByUnicodeScript = try reader.readBool() }
+            case 22:
+                if try reader.accept(wire, .varint, field: field) { spec.splitByWhitespace = try reader.readBool() }
             case 23: if try reader.accept(wire, .varint, field: field) { spec.splitByNumber = try reader.readBool() }
-            case 24: if try reader.accept(wire, .varint, field: field) { spec.treatWhitespaceAsSuffix = try reader.readBool() }
+            case 24:
+                if try reader.accept(wire, .varint, field: field) {
+                    spec.treatWhitespaceAsSuffix = try reader.readBool()
+                }
             case 25: if try reader.accept(wire, .varint, field: field) { spec.splitDigits = try reader.readBool() }
-            case 26: if try reader.accept(wire, .varint, field: field) { spec.allowWhitespaceOnlyPieces = try reader.readBool() }
-            case 30: if try reader.accept(wire, .lengthDelimited, field: field) { spec.controlSymbols.append(try reader.readString()) }
-            case 31: if try reader.accept(wire, .lengthDelimited, field: field) { spec.userDefinedSymbols.append(try reader.readString()) }
+            case 26:
+                if try reader.accept(wire, .varint, field: field) {
+                    spec.allowWhitespaceOnlyPieces = try reader.readBool()
+                }
+            case 30:
+                if try reader.accept(wire, .lengthDelimited, field: field) {
+                    spec.controlSymbols.append(try reader.readString())
+                }
+            case 31:
+                if try reader.accept(wire, .lengthDelimited, field: field) {
+                    spec.userDefinedSymbols.append(try reader.readString())
+                }
             case 35: if try reader.accept(wire, .varint, field: field) { spec.byteFallback = try reader.readBool() }
             case 40: if try reader.accept(wire, .varint, field: field) { spec.unkID = Int(try reader.readInt32()) }
             case 41: if try reader.accept(wire, .varint, field: field) { spec.bosID = Int(try reader.readInt32()) }
             case 42: if try reader.accept(wire, .varint, field: field) { spec.eosID = Int(try reader.readInt32()) }
             case 43: if try reader.accept(wire, .varint, field: field) { spec.padID = Int(try reader.readInt32()) }
-            case 44: if try reader.accept(wire, .lengthDelimited, field: field) { spec.unkSurface = try reader.readString() }
-            case 45: if try reader.accept(wire, .lengthDelimited, field: field) { spec.unkPiece = try reader.readString() }
-            case 46: if try reader.accept(wire, .lengthDelimited, field: field) { spec.bosPiece = try reader.readString() }
-            case 47: if try reader.accept(wire, .lengthDelimited, field: field) { spec.eosPiece = try reader.readString() }
-            case 48: if try reader.accept(wire, .lengthDelimited, field: field) { spec.padPiece = try reader.readString() }
+            case 44:
+                if try reader.accept(wire, .lengthDelimited, field: field) { spec.unkSurface = try reader.readString() }
+            case 45:
+                if try reader.accept(wire, .lengthDelimited, field: field) { spec.unkPiece = try reader.readString() }
+            case 46:
+                if try reader.accept(wire, .lengthDelimited, field: field) { spec.bosPiece = try reader.readString() }
+            case 47:
+                if try reader.accept(wire, .lengthDelimited, field: field) { spec.eosPiece = try reader.readString() }
+            case 48:
+                if try reader.accept(wire, .lengthDelimited, field: field) { spec.padPiece = try reader.readString() }
             default: try reader.skipField(wire, field: field)
             }
         }
@@ -218,9 +247,15 @@ public struct SentencePieceModel: Sendable, Equatable {
         while let (field, wire) = try reader.readTag() {
             switch field {
             case 1: if try reader.accept(wire, .lengthDelimited, field: field) { spec.name = try reader.readString() }
-            case 2: if try reader.accept(wire, .lengthDelimited, field: field) { spec.precompiledCharsmap = try reader.readBytes() }
+            case 2:
+                if try reader.accept(wire, .lengthDelimited, field: field) {
+                    spec.precompiledCharsmap = try reader.readBytes()
+                }
             case 3: if try reader.accept(wire, .varint, field: field) { spec.addDummyPrefix = try reader.readBool() }
-            case 4: if try reader.accept(wire, .varint, field: field) { spec.removeExtraWhitespaces = try reader.readBool() }
+            case 4:
+                if try reader.accept(wire, .varint, field: field) {
+                    spec.removeExtraWhitespaces = try reader.readBool()
+                }
             case 5: if try reader.accept(wire, .varint, field: field) { spec.escapeWhitespaces = try reader.readBool() }
             default: try reader.skipField(wire, field: field)
             }
@@ -249,24 +284,35 @@ public struct SentencePieceModel: Sendable, Equatable {
             }
             // unigram::Model refuses such scores; BPE never reads them as numbers that matter.
             guard piece.score.isFinite || trainerSpec.modelType != .unigram else {
-                throw SentencePieceError.invalidModel(reason: "piece \(id) has score \(piece.score), not a finite number")
+                throw SentencePieceError.invalidModel(
+                    reason: "piece \(id) has score \(piece.score), not a finite "
+                        + "number")
             }
             if piece.type == .unknown { unkCount += 1 }
             if piece.type == .byte {
                 guard trainerSpec.byteFallback else {
-                    throw SentencePieceError.invalidModel(reason: "byte piece \(piece.piece) (id \(id)) is present although byte_fallback is off")
+                    throw SentencePieceError.invalidModel(
+                        reason: "byte piece \(piece.piece) (id \(id)) is present "
+                            + "although byte_fallback is off")
                 }
                 guard let byte = SentencePieceModel.byteValue(ofPiece: piece.piece) else {
-                    throw SentencePieceError.invalidModel(reason: "byte piece \(piece.piece.debugDescription) (id \(id)) is not of the form <0xNN>")
+                    throw SentencePieceError.invalidModel(
+                        reason: "byte piece \(piece.piece.debugDescription) (id "
+                            + "\(id)) is not of the form <0xNN>")
                 }
                 bytesFound[Int(byte)] = true
             }
         }
         guard unkCount == 1 else {
-            throw SentencePieceError.invalidModel(reason: unkCount == 0 ? "no piece has type UNKNOWN (<unk> is not defined)" : "\(unkCount) pieces have type UNKNOWN; exactly one is allowed")
+            throw SentencePieceError.invalidModel(
+                reason: unkCount == 0
+                    ? "no piece has type UNKNOWN (<unk> is not defined)"
+                    : "\(unkCount) pieces have type UNKNOWN; exactly one is allowed")
         }
         if trainerSpec.byteFallback, let missing = bytesFound.firstIndex(of: false) {
-            throw SentencePieceError.invalidModel(reason: "byte_fallback is on but there is no byte piece for 0x\(String(missing, radix: 16, uppercase: true))")
+            throw SentencePieceError.invalidModel(
+                reason: "byte_fallback is on but there is no byte piece for "
+                    + "0x\(String(missing, radix: 16, uppercase: true))")
         }
     }
 
@@ -274,7 +320,8 @@ public struct SentencePieceModel: Sendable, Equatable {
     static func byteValue(ofPiece piece: String) -> UInt8? {
         let u = Array(piece.utf8)
         guard u.count == 6, u[0] == UInt8(ascii: "<"), u[1] == UInt8(ascii: "0"), u[2] == UInt8(ascii: "x"),
-              u[5] == UInt8(ascii: ">") else { return nil }
+            u[5] == UInt8(ascii: ">")
+        else { return nil }
         func hex(_ c: UInt8) -> UInt8? {
             switch c {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")

@@ -10,21 +10,28 @@ struct SentencePieceCharsMap: Sendable, Equatable {
 
     init(blob: [UInt8]) throws {
         guard blob.count > 4 else {
-            throw SentencePieceError.invalidCharsMap(reason: "the map is \(blob.count) bytes long, too short for its header")
+            throw SentencePieceError.invalidCharsMap(
+                reason: "the map is \(blob.count) bytes long, too short for "
+                    + "its header")
         }
         let trieSize = Int(UInt32(blob[0]) | UInt32(blob[1]) << 8 | UInt32(blob[2]) << 16 | UInt32(blob[3]) << 24)
         // sentencepiece 0.2.3's rules: the trie leaves at least one byte of normalized text
         // and is a whole number of 1024-byte blocks.
         guard trieSize < blob.count - 4 else {
-            throw SentencePieceError.invalidCharsMap(reason: "the trie size \(trieSize) leaves nothing of the map's \(blob.count - 4) bytes")
+            throw SentencePieceError.invalidCharsMap(
+                reason: "the trie size \(trieSize) leaves nothing of the "
+                    + "map's \(blob.count - 4) bytes")
         }
         guard trieSize % 1024 == 0, trieSize >= 1024 else {
-            throw SentencePieceError.invalidCharsMap(reason: "the trie size \(trieSize) is not a positive multiple of 1024")
+            throw SentencePieceError.invalidCharsMap(
+                reason: "the trie size \(trieSize) is not a positive multiple "
+                    + "of 1024")
         }
         var units = [UInt32](repeating: 0, count: trieSize / 4)
         for i in 0..<units.count {
             let o = 4 + 4 * i
-            units[i] = UInt32(blob[o]) | UInt32(blob[o + 1]) << 8 | UInt32(blob[o + 2]) << 16 | UInt32(blob[o + 3]) << 24
+            units[i] =
+                UInt32(blob[o]) | UInt32(blob[o + 1]) << 8 | UInt32(blob[o + 2]) << 16 | UInt32(blob[o + 3]) << 24
         }
         self.units = units
         self.normalized = Array(blob[(4 + trieSize)...])
@@ -115,7 +122,8 @@ func sentencePieceDecodeUTF8(_ bytes: [UInt8], from start: Int, to end: Int) -> 
         let cp = (UInt32(b0 & 0x0F) << 12) | (UInt32(bytes[start + 1] & 0x3F) << 6) | UInt32(bytes[start + 2] & 0x3F)
         if trail(bytes[start + 1]), trail(bytes[start + 2]), cp >= 0x800, valid(cp) { return (cp, 3) }
     } else if len >= 4, b0 & 0xF8 == 0xF0 {
-        let cp = (UInt32(b0 & 0x07) << 18) | (UInt32(bytes[start + 1] & 0x3F) << 12)
+        let cp =
+            (UInt32(b0 & 0x07) << 18) | (UInt32(bytes[start + 1] & 0x3F) << 12)
             | (UInt32(bytes[start + 2] & 0x3F) << 6) | UInt32(bytes[start + 3] & 0x3F)
         if trail(bytes[start + 1]), trail(bytes[start + 2]), trail(bytes[start + 3]), cp >= 0x10000, valid(cp) {
             return (cp, 4)
@@ -135,12 +143,15 @@ struct SentencePieceNormalizer: Sendable, Equatable {
     /// User-defined symbols, copied through unnormalized.
     let userDefined: SentencePieceByteTrie?
 
-    init(spec: SentencePieceModel.NormalizerSpec, treatWhitespaceAsSuffix: Bool,
-         userDefined: SentencePieceByteTrie?) throws {
+    init(
+        spec: SentencePieceModel.NormalizerSpec, treatWhitespaceAsSuffix: Bool,
+        userDefined: SentencePieceByteTrie?
+    ) throws {
         self.spec = spec
         self.treatWhitespaceAsSuffix = treatWhitespaceAsSuffix
         self.userDefined = userDefined
-        self.charsMap = spec.precompiledCharsmap.isEmpty ? nil : try SentencePieceCharsMap(blob: spec.precompiledCharsmap)
+        self.charsMap =
+            spec.precompiledCharsmap.isEmpty ? nil : try SentencePieceCharsMap(blob: spec.precompiledCharsmap)
     }
 
     /// `Normalizer::NormalizePrefix`: the normalized form of the longest rule at `start`,
@@ -184,7 +195,11 @@ struct SentencePieceNormalizer: Sendable, Equatable {
             while isPrevSpace, piece.first == 0x20 { piece = piece.dropFirst() }
             if !piece.isEmpty {
                 for byte in piece {
-                    if spec.escapeWhitespaces && byte == 0x20 { out += sentencePieceSpaceSymbol } else { out.append(byte) }
+                    if spec.escapeWhitespaces && byte == 0x20 {
+                        out += sentencePieceSpaceSymbol
+                    } else {
+                        out.append(byte)
+                    }
                 }
                 isPrevSpace = piece.last == 0x20
             }

@@ -78,7 +78,9 @@ public struct SentencePieceProcessor: Tokenizer {
                 isNew = reservedTrie.insert(bytes, value: id)
             }
             guard isNew else {
-                throw SentencePieceError.invalidModel(reason: "piece \(piece.piece.debugDescription) (id \(id)) is defined twice")
+                throw SentencePieceError.invalidModel(
+                    reason: "piece \(piece.piece.debugDescription) (id \(id)) is "
+                        + "defined twice")
             }
             if piece.type == .userDefined { userDefined.insert(bytes, value: id) }
             if piece.type == .unknown { unknownID = id }
@@ -90,9 +92,12 @@ public struct SentencePieceProcessor: Tokenizer {
         }
         // The library keeps one namespace for all pieces: a reserved piece (control, unknown,
         // byte) spelled like a normal one is a duplicate too.
-        for (id, piece) in model.pieces.enumerated() where piece.type == .control || piece.type == .unknown || piece.type == .byte {
+        for (id, piece) in model.pieces.enumerated()
+        where piece.type == .control || piece.type == .unknown || piece.type == .byte {
             if let other = pieceTable.lookup(pieceBytes[id], 0..<pieceBytes[id].count) {
-                throw SentencePieceError.invalidModel(reason: "piece \(piece.piece.debugDescription) (ids \(min(id, other)) and \(max(id, other))) is defined twice")
+                throw SentencePieceError.invalidModel(
+                    reason: "piece \(piece.piece.debugDescription) (ids "
+                        + "\(min(id, other)) and \(max(id, other))) is defined twice")
             }
         }
         guard unknownID >= 0 else { throw SentencePieceError.invalidModel(reason: "no piece has type UNKNOWN") }
@@ -104,15 +109,18 @@ public struct SentencePieceProcessor: Tokenizer {
         self.pieceBytes = pieceBytes
         self.scores = model.pieces.map(\.score)
         self.types = model.pieces.map(\.type)
-        self.specialTokenIDs = Set(model.pieces.indices.filter { model.pieces[$0].type == .control || model.pieces[$0].type == .unknown })
+        self.specialTokenIDs = Set(
+            model.pieces.indices.filter { model.pieces[$0].type == .control || model.pieces[$0].type == .unknown })
         self.byteIDs = model.trainerSpec.byteFallback ? byteIDs : []
         self.minScore = minScore
         self.maxScore = maxScore
-        self.normalizer = try SentencePieceNormalizer(spec: model.normalizerSpec,
-                                                      treatWhitespaceAsSuffix: model.trainerSpec.treatWhitespaceAsSuffix,
-                                                      userDefined: self.userDefinedMatcher)
+        self.normalizer = try SentencePieceNormalizer(
+            spec: model.normalizerSpec,
+            treatWhitespaceAsSuffix: model.trainerSpec.treatWhitespaceAsSuffix,
+            userDefined: self.userDefinedMatcher)
         if let spec = model.denormalizerSpec, !spec.precompiledCharsmap.isEmpty {
-            self.denormalizer = try SentencePieceNormalizer(spec: spec, treatWhitespaceAsSuffix: false, userDefined: nil)
+            self.denormalizer = try SentencePieceNormalizer(
+                spec: spec, treatWhitespaceAsSuffix: false, userDefined: nil)
         } else {
             self.denormalizer = nil
         }
@@ -179,7 +187,10 @@ public struct SentencePieceProcessor: Tokenizer {
         let normalized = normalizer.normalize(Array(text.utf8), addDummyPrefix: addDummyPrefix)
         return encodeNormalized(normalized).map {
             // Byte-fallback pieces are reported by name (`<0xE4>`), as the library does.
-            (types[$0.id] == .byte ? model.pieces[$0.id].piece : String(decoding: normalized[$0.range], as: UTF8.self), $0.id)
+            (
+                types[$0.id] == .byte
+                    ? model.pieces[$0.id].piece : String(decoding: normalized[$0.range], as: UTF8.self), $0.id
+            )
         }
     }
 
@@ -231,7 +242,11 @@ public struct SentencePieceProcessor: Tokenizer {
             var offset = 0
             while offset < pendingBytes.count {
                 let (scalar, length) = sentencePieceDecodeUTF8(pendingBytes, from: offset, to: pendingBytes.count)
-                if scalar == nil { text += [0xEF, 0xBF, 0xBD] } else { text += pendingBytes[offset..<(offset + length)] }
+                if scalar == nil {
+                    text += [0xEF, 0xBF, 0xBD]
+                } else {
+                    text += pendingBytes[offset..<(offset + length)]
+                }
                 offset += length
             }
             pendingBytes.removeAll()
@@ -281,7 +296,9 @@ public struct SentencePieceProcessor: Tokenizer {
         default:
             var piece = pieceBytes[id][...]
             let spec = model.normalizerSpec
-            if isFirst && (spec.addDummyPrefix || spec.removeExtraWhitespaces) && piece.starts(with: sentencePieceSpaceSymbol) {
+            if isFirst && (spec.addDummyPrefix || spec.removeExtraWhitespaces)
+                && piece.starts(with: sentencePieceSpaceSymbol)
+            {
                 piece = piece.dropFirst(3)
             }
             return Self.replacingSpaceSymbols(piece)

@@ -4,7 +4,12 @@
 /// `SentencePieceError.malformedProtobuf`, never traps.
 struct SentencePieceProtobufReader {
     enum WireType: Int {
-        case varint = 0, fixed64 = 1, lengthDelimited = 2, startGroup = 3, endGroup = 4, fixed32 = 5
+        case varint = 0
+        case fixed64 = 1
+        case lengthDelimited = 2
+        case startGroup = 3
+        case endGroup = 4
+        case fixed32 = 5
     }
 
     let bytes: [UInt8]
@@ -116,7 +121,9 @@ struct SentencePieceProtobufReader {
             while true {
                 guard let (innerField, innerWire) = try readTag() else { throw error("unterminated group \(field)") }
                 if innerWire == .endGroup {
-                    guard innerField == field else { throw error("mismatched end of group \(innerField), expected \(field)") }
+                    guard innerField == field else {
+                        throw error("mismatched end of group \(innerField), expected \(field)")
+                    }
                     return
                 }
                 try skipField(innerWire, field: innerField, depth: depth + 1)

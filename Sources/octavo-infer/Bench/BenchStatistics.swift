@@ -10,7 +10,11 @@ struct Summary: Encodable {
         let sorted = values.sorted()
         min = sorted.first ?? 0
         max = sorted.last ?? 0
-        median = sorted.isEmpty ? 0 : (sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2)
+        median =
+            sorted.isEmpty
+            ? 0
+            : (sorted.count % 2 == 1
+                ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2)
     }
 
     var text: String { String(format: "%.2f (min %.2f, max %.2f)", median, min, max) }
@@ -31,7 +35,7 @@ func elapsedMilliseconds(since start: DispatchTime) -> Double {
 func benchmarkPrompt(count: Int, vocabularySize: Int, seed: UInt64) -> [Int] {
     var state = seed
     return (0..<count).map { _ in
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return Int((state >> 33) % UInt64(max(1, vocabularySize - 1)))
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Generation
 import GPT2
+import Generation
 import Kernels
 import Tensor
 
@@ -38,22 +38,30 @@ struct GPT2Benchmark {
         let quality: QuantizationQuality?
     }
 
-    func run(directory: URL, threads: Int, precision: WeightPrecision, cachePrecision: KVCachePrecision) throws -> Report {
+    func run(directory: URL, threads: Int, precision: WeightPrecision, cachePrecision: KVCachePrecision) throws
+        -> Report
+    {
         let loadStart = DispatchTime.now()
         let model = try GPT2Model(directory: directory, precision: precision, cachePrecision: cachePrecision)
         let loadMs = elapsedMilliseconds(since: loadStart)
         let vocabulary = model.vocabularySize
         guard promptTokens >= 1, newTokens >= 1, promptTokens + newTokens <= model.maxPositions else {
-            throw CLIError.usage("--prompt-tokens + --new-tokens must be between 2 and the model's \(model.maxPositions) positions")
+            throw CLIError.usage(
+                "--prompt-tokens + --new-tokens must be between 2 and the model's "
+                    + "\(model.maxPositions) positions")
         }
-        let prompts = (0..<batch).map { benchmarkPrompt(count: promptTokens, vocabularySize: vocabulary, seed: UInt64($0 + 1)) }
+        let prompts = (0..<batch).map {
+            benchmarkPrompt(count: promptTokens, vocabularySize: vocabulary, seed: UInt64($0 + 1))
+        }
         let caches = prompts.map { _ in model.makeCache(capacity: promptTokens + newTokens) }
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: batch * vocabulary)
         defer { logits.deallocate() }
         var steps = zip(caches, prompts).map { SequenceStep(cache: $0, tokens: $1[...]) }
         var nextTokens = [[Int]](repeating: [0], count: batch)
 
-        var prefill: [Double] = [], firstToken: [Double] = [], decode: [Double] = []
+        var prefill: [Double] = []
+        var firstToken: [Double] = []
+        var decode: [Double] = []
         for run in 0...runs {  // run 0 warms caches and pages in the weights
             for (i, cache) in caches.enumerated() {
                 cache.reset()
@@ -94,8 +102,10 @@ struct GPT2Benchmark {
         }
         return Report(
             model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue,
-            int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil, kv_cache: cachePrecision.rawValue, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
-            batch: batch, threads: threads, runs: runs, prefill_ms: Summary(prefill), time_to_first_token_ms: Summary(firstToken),
+            int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil,
+            kv_cache: cachePrecision.rawValue, load_ms: loadMs, prompt_tokens: promptTokens, new_tokens: newTokens,
+            batch: batch, threads: threads, runs: runs, prefill_ms: Summary(prefill),
+            time_to_first_token_ms: Summary(firstToken),
             decode_tokens_per_s: Summary(decode), peak_rss_mib: peak, weights_mib: Double(weightBytes) / 1_048_576,
             loaded_weights_mib: Double(model.weightBytes) / 1_048_576, quality: quality)
     }

@@ -1,7 +1,7 @@
 import Foundation
 import Generation
-import NLLB
 import Kernels
+import NLLB
 import Tensor
 import Tokenizer
 
@@ -46,20 +46,31 @@ struct NLLBBenchmark {
         let vocabulary_size: Int
     }
 
-    func run(directory: URL, threads: Int, precision: WeightPrecision, cachePrecision: KVCachePrecision) throws -> Report {
+    func run(directory: URL, threads: Int, precision: WeightPrecision, cachePrecision: KVCachePrecision) throws
+        -> Report
+    {
         let loadStart = DispatchTime.now()
-        let translator = try M2M100Translator(model: M2M100Model(directory: directory, precision: precision, cachePrecision: cachePrecision),
-                                              generationConfig: GenerationConfigFile.load(directory: directory))
+        let translator = try M2M100Translator(
+            model: M2M100Model(directory: directory, precision: precision, cachePrecision: cachePrecision),
+            generationConfig: GenerationConfigFile.load(directory: directory))
         let loadMs = elapsedMilliseconds(since: loadStart)
         let model = translator.model
-        guard sourceTokens >= 3, sourceTokens <= model.maxSourcePositions, newTokens >= 2, newTokens + 1 <= model.maxTargetPositions else {
-            throw CLIError.usage("--prompt-tokens must be 3...\(model.maxSourcePositions) and --new-tokens 2...\(model.maxTargetPositions - 1)")
+        guard sourceTokens >= 3, sourceTokens <= model.maxSourcePositions, newTokens >= 2,
+            newTokens + 1 <= model.maxTargetPositions
+        else {
+            throw CLIError.usage(
+                "--prompt-tokens must be 3...\(model.maxSourcePositions) and --new-tokens "
+                    + "2...\(model.maxTargetPositions - 1)")
         }
         let eos = model.config.eosTokenID
         // A language-code-like first id, plain pieces, </s>: the shape NLLBTokenizer gives.
         let language = max(4, model.vocabularySize - 200)
         let sources = (0..<batch).map { i in
-            [language] + benchmarkPrompt(count: sourceTokens - 2, vocabularySize: min(model.vocabularySize - 210, 200_000), seed: UInt64(i + 1)).map { $0 + 4 } + [eos]
+            [language]
+                + benchmarkPrompt(
+                    count: sourceTokens - 2, vocabularySize: min(model.vocabularySize - 210, 200_000),
+                    seed: UInt64(i + 1)
+                ).map { $0 + 4 } + [eos]
         }
         var parameters = translator.defaultParameters(targetLanguageID: language + 1)
         parameters.numBeams = beams
@@ -70,7 +81,9 @@ struct NLLBBenchmark {
             let map = try VocabularyMap(contentsOf: url, tokenizer: NLLBTokenizer(folder: directory))
             parameters.outputVocabulary = map.vocabulary(sources: sources, targetPrefix: [language + 1])
         }
-        var encode: [Double] = [], total: [Double] = [], rate: [Double] = []
+        var encode: [Double] = []
+        var total: [Double] = []
+        var rate: [Double] = []
         var lastOutput: [Int] = []
         for run in 0...runs {
             let start = DispatchTime.now()
@@ -87,15 +100,20 @@ struct NLLBBenchmark {
         // A folder saved by `quantize` is its own reference: no fp32 copy to measure against.
         let stored = QuantizedTensors.storedPrecision(of: model.checkpoint)
         if (precision != .f32 || cachePrecision != .f32) && stored == nil {
-            quality = try QuantizationQuality.measure(M2M100Model(directory: directory), model, source: sources[0],
-                                                      targets: Array(lastOutput.dropLast().prefix(model.maxTargetPositions)))
+            quality = try QuantizationQuality.measure(
+                M2M100Model(directory: directory), model, source: sources[0],
+                targets: Array(lastOutput.dropLast().prefix(model.maxTargetPositions)))
         }
         return Report(
             model: directory.lastPathComponent, dtype: (stored ?? precision).rawValue,
-            int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil, kv_cache: cachePrecision.rawValue, load_ms: loadMs, source_tokens: sourceTokens, new_tokens: newTokens,
-            batch: batch, beams: beams, threads: threads, runs: runs, encode_ms: Summary(encode), translate_ms: Summary(total),
-            target_tokens_per_s: Summary(rate), peak_rss_mib: peak, weights_mib: Double(model.checkpoint.storedBytes) / 1_048_576,
-            quality: quality, vocabulary_map: vocabularyMap?.lastPathComponent, output_vocabulary: parameters.outputVocabulary?.count,
+            int8_kernel: (stored ?? precision) == .int8 ? Int8Kernel.selected.rawValue : nil,
+            kv_cache: cachePrecision.rawValue, load_ms: loadMs, source_tokens: sourceTokens, new_tokens: newTokens,
+            batch: batch, beams: beams, threads: threads, runs: runs, encode_ms: Summary(encode),
+            translate_ms: Summary(total),
+            target_tokens_per_s: Summary(rate), peak_rss_mib: peak,
+            weights_mib: Double(model.checkpoint.storedBytes) / 1_048_576,
+            quality: quality, vocabulary_map: vocabularyMap?.lastPathComponent,
+            output_vocabulary: parameters.outputVocabulary?.count,
             vocabulary_size: model.vocabularySize)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Generation
 import GPT2
+import Generation
 import NLLB
 import Tensor
 
@@ -15,23 +15,31 @@ struct QuantizationQuality: Encodable {
     private struct Accumulator {
         var agree = 0, positions = 0, error = 0.0, values = 0
         mutating func add(_ reference: UnsafePointer<Float>, _ quantized: UnsafePointer<Float>, count: Int) {
-            if LogitsProcessors.argmax(reference, count: count) == LogitsProcessors.argmax(quantized, count: count) { agree += 1 }
+            if LogitsProcessors.argmax(reference, count: count) == LogitsProcessors.argmax(quantized, count: count) {
+                agree += 1
+            }
             positions += 1
             for i in 0..<count { error += Double(abs(reference[i] - quantized[i])) }
             values += count
         }
         var result: QuantizationQuality {
-            QuantizationQuality(positions: positions, top1_agreement: positions > 0 ? Double(agree) / Double(positions) : 1,
-                                mean_abs_logit_error: values > 0 ? error / Double(values) : 0)
+            QuantizationQuality(
+                positions: positions, top1_agreement: positions > 0 ? Double(agree) / Double(positions) : 1,
+                mean_abs_logit_error: values > 0 ? error / Double(values) : 0)
         }
     }
 
     /// Decoder-only: every position of `tokens`, one forward pass each.
     static func measure(_ reference: GPT2Model, _ quantized: GPT2Model, tokens: [Int]) throws -> QuantizationQuality {
         let vocabulary = reference.vocabularySize
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary), b = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary)
-        defer { a.deallocate(); b.deallocate() }
-        let cacheA = reference.makeCache(capacity: tokens.count), cacheB = quantized.makeCache(capacity: tokens.count)
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary)
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary)
+        defer {
+            a.deallocate()
+            b.deallocate()
+        }
+        let cacheA = reference.makeCache(capacity: tokens.count)
+        let cacheB = quantized.makeCache(capacity: tokens.count)
         var accumulator = Accumulator()
         for token in tokens {
             try reference.forward([SequenceStep(cache: cacheA, tokens: [token][...])], logits: a)
@@ -42,12 +50,20 @@ struct QuantizationQuality: Encodable {
     }
 
     /// Encoder-decoder: one source, the decoder teacher-forced through `targets`.
-    static func measure(_ reference: M2M100Model, _ quantized: M2M100Model, source: [Int], targets: [Int]) throws -> QuantizationQuality {
+    static func measure(_ reference: M2M100Model, _ quantized: M2M100Model, source: [Int], targets: [Int]) throws
+        -> QuantizationQuality
+    {
         let vocabulary = reference.vocabularySize
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary), b = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary)
-        defer { a.deallocate(); b.deallocate() }
-        let sourceA = try reference.encode([source])[0], sourceB = try quantized.encode([source])[0]
-        let cacheA = reference.makeTargetCache(capacity: targets.count), cacheB = quantized.makeTargetCache(capacity: targets.count)
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary)
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary)
+        defer {
+            a.deallocate()
+            b.deallocate()
+        }
+        let sourceA = try reference.encode([source])[0]
+        let sourceB = try quantized.encode([source])[0]
+        let cacheA = reference.makeTargetCache(capacity: targets.count)
+        let cacheB = quantized.makeTargetCache(capacity: targets.count)
         var accumulator = Accumulator()
         for token in targets {
             try reference.decode([Seq2SeqStep(target: cacheA, source: sourceA, token: token)], logits: a)

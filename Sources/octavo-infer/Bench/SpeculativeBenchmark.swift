@@ -1,6 +1,6 @@
 import Foundation
-import Generation
 import GPT2
+import Generation
 import Kernels
 import Tensor
 import Tokenizer
@@ -54,11 +54,15 @@ struct SpeculativeBenchmark {
         func bytes(forToken id: Int, isFirst: Bool) -> [UInt8]? { nil }
     }
 
-    func run(directory: URL, threads: Int, precision: WeightPrecision, cachePrecision: KVCachePrecision,
-             draft: DraftOption) throws -> Report {
+    func run(
+        directory: URL, threads: Int, precision: WeightPrecision, cachePrecision: KVCachePrecision,
+        draft: DraftOption
+    ) throws -> Report {
         let model = try GPT2Model(directory: directory, precision: precision, cachePrecision: cachePrecision)
         guard promptTokens >= 1, newTokens >= 2, promptTokens + newTokens <= model.maxPositions else {
-            throw CLIError.usage("--prompt-tokens + --new-tokens must be between 3 and the model's \(model.maxPositions) positions")
+            throw CLIError.usage(
+                "--prompt-tokens + --new-tokens must be between 3 and the model's "
+                    + "\(model.maxPositions) positions")
         }
         let tokenizer = IDsOnly(vocabularySize: model.vocabularySize)
         let prompt = benchmarkPrompt(count: promptTokens, vocabularySize: model.vocabularySize, seed: 1)
@@ -68,7 +72,8 @@ struct SpeculativeBenchmark {
         let plain = TextGenerator(model: model, tokenizer: tokenizer)
         let speculative = try draft.decoder(target: model, tokenizer: tokenizer)
 
-        var plainRates: [Double] = [], speculativeRates: [Double] = []
+        var plainRates: [Double] = []
+        var speculativeRates: [Double] = []
         var allEqual = true
         var firstDifference: Int?
         var statistics = SpeculativeStatistics()
@@ -85,9 +90,11 @@ struct SpeculativeBenchmark {
             plainRates.append(reference.timings.decodeTokensPerSecond)
             speculativeRates.append(result.generation.timings.decodeTokensPerSecond)
         }
-        let plainSummary = Summary(plainRates), speculativeSummary = Summary(speculativeRates)
+        let plainSummary = Summary(plainRates)
+        let speculativeSummary = Summary(speculativeRates)
         return Report(
-            model: directory.lastPathComponent, dtype: precision.rawValue, kv_cache: cachePrecision.rawValue, draft: draft.label,
+            model: directory.lastPathComponent, dtype: precision.rawValue, kv_cache: cachePrecision.rawValue,
+            draft: draft.label,
             draft_tokens: draft.draftTokens, max_draft_tokens: speculative.maxDraftTokens, prompt_tokens: promptTokens,
             new_tokens: newTokens, threads: threads, runs: runs, decode_tokens_per_s: speculativeSummary,
             plain_decode_tokens_per_s: plainSummary,

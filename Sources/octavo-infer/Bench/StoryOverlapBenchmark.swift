@@ -1,6 +1,6 @@
 import Foundation
-import Generation
 import GPT2
+import Generation
 import InferenceServer
 import Tensor
 
@@ -43,13 +43,16 @@ struct StoryOverlapBenchmark {
         let pipeline = try GPT2Pipeline(directory: model)
         let prompt = "### Prompt: Write a short story.\n### Story:"
         let script = pipeline.tokenizer.encode(" " + storyText)
-        let forced = ForcedScriptModel(pipeline.model, script: script, promptLength: pipeline.tokenizer.encode(prompt).count,
-                                       end: pipeline.defaultParameters().eosTokenIDs.first ?? 50256)
-        let story = GenerationService(name: model.lastPathComponent, model: forced, tokenizer: pipeline.tokenizer,
-                                      defaults: pipeline.defaultParameters(), bosTokenID: nil,
-                                      configuration: .init(maxBatch: 1), metrics: nil)
+        let forced = ForcedScriptModel(
+            pipeline.model, script: script, promptLength: pipeline.tokenizer.encode(prompt).count,
+            end: pipeline.defaultParameters().eosTokenIDs.first ?? 50256)
+        let story = GenerationService(
+            name: model.lastPathComponent, model: forced, tokenizer: pipeline.tokenizer,
+            defaults: pipeline.defaultParameters(), bosTokenID: nil,
+            configuration: .init(maxBatch: 1), metrics: nil)
         let backend = try ServeModelLoader.translationBackend(directory: translator)
-        let nllb = TranslationService(name: translator.lastPathComponent, backend: backend, configuration: .init(), metrics: nil)
+        let nllb = TranslationService(
+            name: translator.lastPathComponent, backend: backend, configuration: .init(), metrics: nil)
         defer {
             story.executor.shutdown(gracePeriod: 0)
             nllb.executor.shutdown(gracePeriod: 0)
@@ -57,14 +60,18 @@ struct StoryOverlapBenchmark {
         var options = StoryTeller.Options(prompt: prompt, maxNewTokens: script.count + 1)
         options.translationMaxNewTokens = translationTokens
 
-        var overlappedFirst: [Double] = [], overlappedTotal: [Double] = []
-        var sequentialFirst: [Double] = [], sequentialTotal: [Double] = []
+        var overlappedFirst: [Double] = []
+        var overlappedTotal: [Double] = []
+        var sequentialFirst: [Double] = []
+        var sequentialTotal: [Double] = []
         var paragraphs = 0
         for round in 0...runs {  // round 0 warms up
             var measured: [(first: Double, total: Double, paragraphs: Int)] = []
             for overlapped in round % 2 == 0 ? [true, false] : [false, true] {
-                measured.append(overlapped ? try tellOverlapped(options, story: story, translator: nllb)
-                                           : try tellSequentially(options, story: story, translator: nllb))
+                measured.append(
+                    overlapped
+                        ? try tellOverlapped(options, story: story, translator: nllb)
+                        : try tellSequentially(options, story: story, translator: nllb))
                 if overlapped {
                     overlappedFirst.append(measured.last!.first)
                     overlappedTotal.append(measured.last!.total)
@@ -75,12 +82,16 @@ struct StoryOverlapBenchmark {
             }
             paragraphs = measured[0].paragraphs
             if round == 0 {
-                overlappedFirst.removeAll(); overlappedTotal.removeAll(); sequentialFirst.removeAll(); sequentialTotal.removeAll()
+                overlappedFirst.removeAll()
+                overlappedTotal.removeAll()
+                sequentialFirst.removeAll()
+                sequentialTotal.removeAll()
             }
         }
         func medianRatio(_ a: [Double], _ b: [Double]) -> Double { Summary(zip(a, b).map { $0 / $1 }).median }
         return Report(
-            model: model.lastPathComponent, translator: translator.lastPathComponent, threads: threads, paragraphs: paragraphs,
+            model: model.lastPathComponent, translator: translator.lastPathComponent, threads: threads,
+            paragraphs: paragraphs,
             story_tokens: script.count, translation_tokens_per_sentence: translationTokens, runs: runs,
             overlapped: Timing(first_paragraph_ms: Summary(overlappedFirst), total_ms: Summary(overlappedTotal)),
             sequential: Timing(first_paragraph_ms: Summary(sequentialFirst), total_ms: Summary(sequentialTotal)),
@@ -88,8 +99,10 @@ struct StoryOverlapBenchmark {
             total_speedup: medianRatio(sequentialTotal, overlappedTotal))
     }
 
-    private func tellOverlapped(_ options: StoryTeller.Options, story: GenerationService,
-                                translator: TranslationService) throws -> (first: Double, total: Double, paragraphs: Int) {
+    private func tellOverlapped(
+        _ options: StoryTeller.Options, story: GenerationService,
+        translator: TranslationService
+    ) throws -> (first: Double, total: Double, paragraphs: Int) {
         var options = options
         options.language = language
         let start = DispatchTime.now()
@@ -101,13 +114,16 @@ struct StoryOverlapBenchmark {
         return (first ?? 0, elapsedMilliseconds(since: start), outcome.paragraphs.count)
     }
 
-    private func tellSequentially(_ options: StoryTeller.Options, story: GenerationService,
-                                  translator: TranslationService) throws -> (first: Double, total: Double, paragraphs: Int) {
+    private func tellSequentially(
+        _ options: StoryTeller.Options, story: GenerationService,
+        translator: TranslationService
+    ) throws -> (first: Double, total: Double, paragraphs: Int) {
         let start = DispatchTime.now()
         let outcome = try StoryTeller.tell(options, service: story, translator: nil) { _ in true }
         var first: Double?
         for paragraph in outcome.paragraphs {
-            _ = try StoryTeller.translate(paragraph: paragraph.text, to: language, on: translator, maxNewTokens: translationTokens)
+            _ = try StoryTeller.translate(
+                paragraph: paragraph.text, to: language, on: translator, maxNewTokens: translationTokens)
             if first == nil { first = elapsedMilliseconds(since: start) }
         }
         return (first ?? 0, elapsedMilliseconds(since: start), outcome.paragraphs.count)

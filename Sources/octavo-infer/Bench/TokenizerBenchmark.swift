@@ -40,8 +40,10 @@ struct TokenizerBenchmark {
         case .byteLevel: kind = "byte-level BPE"
         case .nllb: kind = "NLLB SentencePiece"
         }
-        return Report(tokenizer: kind, text_mb: megabytes, load_ms: loadSeconds * 1000, encode_mb_per_s: megabytes / whole,
-                      encode_lines_mb_per_s: megabytes / max(byLine, 1e-9), decode_mb_per_s: megabytes / max(decode, 1e-9), ids: ids.count)
+        return Report(
+            tokenizer: kind, text_mb: megabytes, load_ms: loadSeconds * 1000, encode_mb_per_s: megabytes / whole,
+            encode_lines_mb_per_s: megabytes / max(byLine, 1e-9), decode_mb_per_s: megabytes / max(decode, 1e-9),
+            ids: ids.count)
     }
 
     static func threadCPUSeconds() -> Double {

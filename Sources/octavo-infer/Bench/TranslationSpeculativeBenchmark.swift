@@ -44,14 +44,19 @@ struct TranslationSpeculativeBenchmark {
         let peak_rss_mib: Double
     }
 
-    func run(directory: URL, threads: Int, precision: WeightPrecision, cachePrecision: KVCachePrecision,
-             draft: (label: String, draft: SpeculativeDraft, tokens: Int)) throws -> Report {
+    func run(
+        directory: URL, threads: Int, precision: WeightPrecision, cachePrecision: KVCachePrecision,
+        draft: (label: String, draft: SpeculativeDraft, tokens: Int)
+    ) throws -> Report {
         let model = try M2M100Model(directory: directory, precision: precision, cachePrecision: cachePrecision)
-        let translator = M2M100Translator(model: model, generationConfig: try GenerationConfigFile.load(directory: directory))
+        let translator = M2M100Translator(
+            model: model, generationConfig: try GenerationConfigFile.load(directory: directory))
         guard (3...model.maxSourcePositions).contains(sourceTokens), newTokens >= 2,
-              newTokens + 1 <= model.maxTargetPositions else {
-            throw CLIError.usage("--prompt-tokens must be 3...\(model.maxSourcePositions) and --new-tokens "
-                                 + "2...\(model.maxTargetPositions - 1)")
+            newTokens + 1 <= model.maxTargetPositions
+        else {
+            throw CLIError.usage(
+                "--prompt-tokens must be 3...\(model.maxSourcePositions) and --new-tokens "
+                    + "2...\(model.maxTargetPositions - 1)")
         }
         let speculative: Seq2SeqSpeculativeDecoder
         do {
@@ -61,8 +66,9 @@ struct TranslationSpeculativeBenchmark {
         }
         // The source shape of `NLLBBenchmark`: a language-code-like id, plain pieces, </s>.
         let language = max(4, model.vocabularySize - 200)
-        let pieces = benchmarkPrompt(count: sourceTokens - 2, vocabularySize: min(model.vocabularySize - 210, 200_000),
-                                     seed: 1)
+        let pieces = benchmarkPrompt(
+            count: sourceTokens - 2, vocabularySize: min(model.vocabularySize - 210, 200_000),
+            seed: 1)
         let source = [language] + pieces.map { $0 + 4 } + [model.config.eosTokenID]
         var parameters = translator.defaultParameters(targetLanguageID: language + 1)
         parameters.numBeams = 1
@@ -71,7 +77,8 @@ struct TranslationSpeculativeBenchmark {
         parameters.generation.maxLength = nil
         parameters.generation.eosTokenIDs = []
 
-        var plainRates: [Double] = [], speculativeRates: [Double] = []
+        var plainRates: [Double] = []
+        var speculativeRates: [Double] = []
         var allEqual = true
         var firstDifference: Int?
         var statistics = SpeculativeStatistics()
@@ -80,11 +87,13 @@ struct TranslationSpeculativeBenchmark {
             let reference = try translator.translate([source], targetLanguageID: language + 1, parameters: parameters)
             let plainMs = elapsedMilliseconds(since: start)
             start = DispatchTime.now()
-            let (result, own) = try translator.translate([source], targetLanguageID: language + 1, parameters: parameters,
-                                                         speculative: speculative)
+            let (result, own) = try translator.translate(
+                [source], targetLanguageID: language + 1, parameters: parameters,
+                speculative: speculative)
             let speculativeMs = elapsedMilliseconds(since: start)
             statistics = own
-            let ids = result.translations[0].outputIDs, expected = reference.translations[0].outputIDs
+            let ids = result.translations[0].outputIDs
+            let expected = reference.translations[0].outputIDs
             if ids != expected {
                 allEqual = false
                 firstDifference = firstDifference ?? SpeculativeBenchmark.firstDifference(ids, expected)
@@ -93,7 +102,8 @@ struct TranslationSpeculativeBenchmark {
             plainRates.append(Double(reference.timings.targetTokens) / (plainMs / 1000))
             speculativeRates.append(Double(result.timings.targetTokens) / (speculativeMs / 1000))
         }
-        let plainSummary = Summary(plainRates), speculativeSummary = Summary(speculativeRates)
+        let plainSummary = Summary(plainRates)
+        let speculativeSummary = Summary(speculativeRates)
         return Report(
             model: directory.lastPathComponent, dtype: precision.rawValue, kv_cache: cachePrecision.rawValue,
             draft: draft.label, draft_tokens: draft.tokens, max_draft_tokens: speculative.maxDraftTokens,

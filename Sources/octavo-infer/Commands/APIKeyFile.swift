@@ -16,14 +16,19 @@ enum APIKeyFile {
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
             if line.isEmpty || line.hasPrefix("#") { continue }
-            guard !line.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true }) else {
-                throw CLIError.runtime("--api-key-file \(path), line \(index + 1): a key may not contain spaces or control characters (one key per line)")
+            guard !line.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true })
+            else {
+                throw CLIError.runtime(
+                    "--api-key-file \(path), line \(index + 1): a key may not contain spaces or "
+                        + "control characters (one key per line)")
             }
             keys.append(line)
         }
         guard !keys.isEmpty else {
             // An empty file must not silently turn authentication off.
-            throw CLIError.runtime("--api-key-file \(path) holds no key: write one key per line (lines starting with # are comments)")
+            throw CLIError.runtime(
+                "--api-key-file \(path) holds no key: write one key per line (lines starting "
+                    + "with # are comments)")
         }
         return keys
     }
@@ -31,7 +36,9 @@ enum APIKeyFile {
     /// A warning when others than the owner may read the file, else nil.
     static func permissionWarning(_ path: String) -> String? {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0 else { return nil }
-        return "warning: --api-key-file \(path) is readable by other users (mode \(String(mode, radix: 8))); chmod 600 it"
+            let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0
+        else { return nil }
+        return "warning: --api-key-file \(path) is readable by other users (mode \(String(mode, radix: 8))); chmod "
+            + "600 it"
     }
 }

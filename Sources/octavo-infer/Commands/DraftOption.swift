@@ -19,15 +19,15 @@ struct DraftOption {
     var draft: SpeculativeDraft { makeDraft() }
 
     static let help = """
-      --draft D                    exact speculative decoding (the output is the target's own):
-                                   int8 or f16 (the same folder loaded again at that precision),
-                                   ngram (guesses from the prompt and text so far, no model) or
-                                   a model folder or name sharing the tokenizer;
-                                   ngram+D (ngram+int8...): n-grams where they find a guess, D elsewhere
-      --draft-tokens K             tokens the draft proposes per round at first (default 4; then
-                                   one more after a round fully kept, one fewer after a poor one)
-      --draft-dtype D              precision of a --draft model folder (default f32)
-    """
+          --draft D                    exact speculative decoding (the output is the target's own):
+                                       int8 or f16 (the same folder loaded again at that precision),
+                                       ngram (guesses from the prompt and text so far, no model) or
+                                       a model folder or name sharing the tokenizer;
+                                       ngram+D (ngram+int8...): n-grams where they find a guess, D elsewhere
+          --draft-tokens K             tokens the draft proposes per round at first (default 4; then
+                                       one more after a round fully kept, one fewer after a poor one)
+          --draft-dtype D              precision of a --draft model folder (default f32)
+        """
     static let options: Set<String> = ["draft", "draft-tokens", "draft-dtype"]
 
     /// The draft the arguments ask for, or nil without --draft.
@@ -50,7 +50,9 @@ struct DraftOption {
             }
         }
         if value == "ngram" {
-            guard arguments.string("draft-dtype") == nil else { throw CLIError.usage("--draft-dtype applies to a draft model folder") }
+            guard arguments.string("draft-dtype") == nil else {
+                throw CLIError.usage("--draft-dtype applies to a draft model folder")
+            }
             return DraftOption(label: value, draftTokens: tokens) { NGramDraft() }
         }
         let model = try draftModel(value, arguments, target: directory)
@@ -64,11 +66,14 @@ struct DraftOption {
 
     /// int8 or f16 (the target folder again) or a model folder or name.
     private static func draftModel(_ value: String, _ arguments: CommandLineArguments, target directory: URL) throws
-        -> CausalLanguageModel {
+        -> CausalLanguageModel
+    {
         let draft: CausalLanguageModel
         switch value {
         case "int8", "f16":
-            guard arguments.string("draft-dtype") == nil else { throw CLIError.usage("--draft \(value) already names the precision") }
+            guard arguments.string("draft-dtype") == nil else {
+                throw CLIError.usage("--draft \(value) already names the precision")
+            }
             draft = try loadModel(directory, precision: WeightPrecision(rawValue: value)!)
         default:
             let folder = try ModelResolver(arguments).resolve(value)

@@ -7,16 +7,16 @@ enum InspectCommand: Command {
     static let name = "inspect"
     static let summary = "Show a model folder's config, parameter count, dtypes and memory"
     static let help = """
-    Usage: octavo-infer inspect --model DIR [--json]
+        Usage: octavo-infer inspect --model DIR [--json]
 
-    Reads config.json and the safetensors headers (no weights are loaded) of a GPT-2 or
-    NLLB (M2M100) folder and prints the architecture, the parameter count, the stored dtypes, and the memory the model
-    takes: weights in fp32 (F16/BF16 are widened at load, F32 is memory-mapped) and the
-    KV cache per sequence at full context.
+        Reads config.json and the safetensors headers (no weights are loaded) of a GPT-2 or
+        NLLB (M2M100) folder and prints the architecture, the parameter count, the stored dtypes, and the memory the model
+        takes: weights in fp32 (F16/BF16 are widened at load, F32 is memory-mapped) and the
+        KV cache per sequence at full context.
 
-    Example:
-      octavo-infer inspect --model models/gpt2
-    """
+        Example:
+          octavo-infer inspect --model models/gpt2
+        """
     static let spec = CommandLineArguments.Spec(options: ["model"], flags: ["json"])
 
     struct Report: Encodable {
@@ -41,13 +41,22 @@ enum InspectCommand: Command {
             return
         }
         print("model type      \(report.model_type)")
-        for (key, value) in report.config.sorted(by: { $0.key < $1.key }) { print("  \(key.padding(toLength: 30, withPad: " ", startingAt: 0)) \(value)") }
+        for (key, value) in report.config.sorted(by: { $0.key < $1.key }) {
+            print("  \(key.padding(toLength: 30, withPad: " ", startingAt: 0)) \(value)")
+        }
         print("parameters      \(formatCount(report.parameters)) (\(report.parameters))")
         print("tensors         \(report.tensors) in \(report.files.joined(separator: ", "))")
-        print("stored dtypes   " + report.dtypes.sorted(by: { $0.key < $1.key }).map { "\($0.key): \($0.value) tensors" }.joined(separator: ", "))
+        print(
+            "stored dtypes   "
+                + report.dtypes.sorted(by: { $0.key < $1.key }).map { "\($0.key): \($0.value) tensors" }.joined(
+                    separator: ", "))
         print("stored size     \(formatBytes(report.stored_bytes))")
-        print("weights loaded  \(formatBytes(report.weights_fp32_bytes)) at f32 (int8/f16 files as stored), of which \(formatBytes(report.mapped_bytes)) memory-mapped from disk")
-        print("KV cache        \(formatBytes(report.kv_cache_bytes_per_sequence)) per sequence at \(report.context_length) positions")
+        print(
+            "weights loaded  \(formatBytes(report.weights_fp32_bytes)) at f32 (int8/f16 files as stored), of "
+                + "which \(formatBytes(report.mapped_bytes)) memory-mapped from disk")
+        print(
+            "KV cache        \(formatBytes(report.kv_cache_bytes_per_sequence)) per sequence at "
+                + "\(report.context_length) positions")
     }
 
     static func inspect(_ directory: URL) throws -> Report {
@@ -55,9 +64,12 @@ enum InspectCommand: Command {
         let architecture = try ModelFolder.architecture(of: directory)
         let summary = try architecture.readConfig(directory: directory)
         let table = try architecture.tensorTable(directory: directory, checkpoint: checkpoint)
-        let buffers = table.bufferNames, tiedCopies = table.tiedCopies(in: checkpoint)
+        let buffers = table.bufferNames
+        let tiedCopies = table.tiedCopies(in: checkpoint)
         var dtypes: [String: Int] = [:]
-        var parameters = 0, fp32Bytes = 0, mapped = 0
+        var parameters = 0
+        var fp32Bytes = 0
+        var mapped = 0
         for name in checkpoint.tensorNames {
             guard let info = checkpoint.info(name) else { continue }
             if buffers.contains(name) { continue }  // mask buffers, not weights
@@ -68,7 +80,9 @@ enum InspectCommand: Command {
             }
             // One embedding stored under several names, or a tied output layer a quantized file stores.
             if !isScale && !tiedCopies.contains(name) { parameters += info.elementCount }
-            let keptAsStored = info.dtype == .i8 || isScale || checkpoint.metadata(of: name)[QuantizedTensors.layoutKey] != nil && info.dtype == .f16
+            let keptAsStored =
+                info.dtype == .i8 || isScale
+                || checkpoint.metadata(of: name)[QuantizedTensors.layoutKey] != nil && info.dtype == .f16
             fp32Bytes += keptAsStored ? info.dataOffsets.count : info.elementCount * 4
             if info.dtype == .f32 || keptAsStored { mapped += info.dataOffsets.count }
         }
@@ -83,8 +97,12 @@ enum InspectCommand: Command {
 
 func formatBytes(_ bytes: Int) -> String {
     let units = ["B", "KiB", "MiB", "GiB"]
-    var value = Double(bytes), unit = 0
-    while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
     return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
 }
 

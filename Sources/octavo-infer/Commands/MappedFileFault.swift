@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A clear last word for SIGBUS. Model weights are memory-mapped: when a file the server has

@@ -5,20 +5,20 @@ enum ModelsCommand: Command {
     static let name = "models"
     static let summary = "List the model catalog, marking what is in the cache"
     static let help = """
-    Usage: octavo-infer models [--json]
+        Usage: octavo-infer models [--json]
 
-    The models the platform may use (the Models/ catalog shipped with the binary): name, role,
-    parameters, approximate download size, weights format, license, recommended dtype and hub
-    repository. A '*' marks the ones already in the Hugging Face cache. Any name here works as
-    --model (e.g. --model gpt2-medium), downloading on first use.
+        The models the platform may use (the Models/ catalog shipped with the binary): name, role,
+        parameters, approximate download size, weights format, license, recommended dtype and hub
+        repository. A '*' marks the ones already in the Hugging Face cache. Any name here works as
+        --model (e.g. --model gpt2-medium), downloading on first use.
 
-    Options:
-      --json   one JSON object: {"models": [{..., "cached": true|false}]}
+        Options:
+          --json   one JSON object: {"models": [{..., "cached": true|false}]}
 
-    Example:
-      octavo-infer models
-      octavo-infer generate --model distilgpt2 --prompt "Once upon a time"
-    """
+        Example:
+          octavo-infer models
+          octavo-infer generate --model distilgpt2 --prompt "Once upon a time"
+        """
     static let spec = CommandLineArguments.Spec(flags: ["json"])
 
     struct Row: Encodable {
@@ -47,11 +47,19 @@ enum ModelsCommand: Command {
             return
         }
         let header = ["", "NAME", "ROLE", "PARAMS", "DOWNLOAD", "WEIGHTS", "LICENSE", "DTYPE", "REPOSITORY"]
-        print(table(header: header, rows: rows.map { row in
-            let entry = row.entry
-            return [row.cached ? "*" : " ", entry.name, entry.role, formatCount(entry.parameters),
-                    "~" + decimalBytes(entry.downloadBytes), entry.weights, entry.license, entry.recommendedDtype, entry.repository]
-        }))
-        print("* in the cache (\(cache.root.path)). Use a name as --model, or 'octavo-infer download NAME' to fetch it now.")
+        print(
+            table(
+                header: header,
+                rows: rows.map { row in
+                    let entry = row.entry
+                    return [
+                        row.cached ? "*" : " ", entry.name, entry.role, formatCount(entry.parameters),
+                        "~" + decimalBytes(entry.downloadBytes), entry.weights, entry.license, entry.recommendedDtype,
+                        entry.repository,
+                    ]
+                }))
+        print(
+            "* in the cache (\(cache.root.path)). Use a name as --model, or 'octavo-infer download NAME' to "
+                + "fetch it now.")
     }
 }

@@ -1,5 +1,5 @@
-import HTTPServer
 import Foundation
+import HTTPServer
 import InferenceServer
 
 /// `serve`'s access options: API keys (`--api-key`, `OCTAVO_API_KEY`, `--api-key-file`),
@@ -14,7 +14,9 @@ extension ServeCommand {
 
     /// The keys that do not come from the reloadable file.
     static func fixedAPIKeys(_ arguments: CommandLineArguments) -> [String] {
-        guard let key = arguments.string("api-key") ?? ProcessInfo.processInfo.environment["OCTAVO_API_KEY"], !key.isEmpty else {
+        guard let key = arguments.string("api-key") ?? ProcessInfo.processInfo.environment["OCTAVO_API_KEY"],
+            !key.isEmpty
+        else {
             return []
         }
         return [key]
@@ -49,7 +51,9 @@ extension ServeCommand {
     static func allowedHosts(_ arguments: CommandLineArguments) throws -> [String] {
         let hosts = arguments.strings("allowed-host")
         for host in hosts where host.isEmpty || host.contains(where: { $0.isWhitespace || "/:@[]".contains($0) }) {
-            throw CLIError.usage("--allowed-host expects a host name such as api.example.com (no scheme, port or path), got '\(host)'")
+            throw CLIError.usage(
+                "--allowed-host expects a host name such as api.example.com (no scheme, port or "
+                    + "path), got '\(host)'")
         }
         return hosts
     }

@@ -1,5 +1,5 @@
-import HTTPServer
 import Foundation
+import HTTPServer
 import InferenceServer
 import JobStore
 import Kernels
@@ -9,8 +9,10 @@ import Tensor
 /// `serve`'s request-log and chat-template options, and the banner it prints once ready.
 extension ServeCommand {
     /// `--log-format text|json|off` and `--chat-template NAME=FILE` into the configuration.
-    static func applyLogAndChatOptions(_ arguments: CommandLineArguments, models: [ModelSpec],
-                                       to configuration: inout ServerConfiguration) throws {
+    static func applyLogAndChatOptions(
+        _ arguments: CommandLineArguments, models: [ModelSpec],
+        to configuration: inout ServerConfiguration
+    ) throws {
         if let text = arguments.string("log-format") {
             guard let format = RequestLogFormat(rawValue: text) else {
                 throw CLIError.usage("--log-format expects text, json or off, got '\(text)'")
@@ -21,7 +23,8 @@ extension ServeCommand {
             guard let equals = value.firstIndex(of: "="), value.index(after: equals) != value.endIndex else {
                 throw CLIError.usage("--chat-template expects NAME=FILE, got '\(value)'")
             }
-            let name = String(value[..<equals]), path = String(value[value.index(after: equals)...])
+            let name = String(value[..<equals])
+            let path = String(value[value.index(after: equals)...])
             guard models.contains(where: { $0.name == name }) else {
                 throw CLIError.usage("--chat-template \(value): no --model is named '\(name)'")
             }
@@ -44,8 +47,10 @@ extension ServeCommand {
     ///
     /// Weight memory is the parameter count times the width of `--dtype` (f16/int8 keep
     /// embeddings and norms in f32, so it is an estimate, marked `~`).
-    static func banner(version: String, app: ServerApp, models: [ModelSpec], precision: WeightPrecision,
-                       listeners: [Listener], configuration: ServerConfiguration) -> [String] {
+    static func banner(
+        version: String, app: ServerApp, models: [ModelSpec], precision: WeightPrecision,
+        listeners: [Listener], configuration: ServerConfiguration
+    ) -> [String] {
         var lines = ["octavo-infer \(version), serving:"]
         for spec in models {
             let kind: String
@@ -62,7 +67,9 @@ extension ServeCommand {
             var size = ""
             if let report = try? InspectCommand.inspect(spec.directory) {
                 let width = precision == .f32 ? 4 : precision == .f16 ? 2 : 1
-                size = ", \(formatCount(report.parameters)) parameters, ~ \(formatBytes(report.parameters * width)) of weights"
+                size =
+                    ", \(formatCount(report.parameters)) parameters, ~ "
+                    + "\(formatBytes(report.parameters * width)) of weights"
             }
             lines.append("  model \(spec.name): \(kind), \(precision.rawValue)\(size)\(template)")
         }
@@ -70,12 +77,15 @@ extension ServeCommand {
         lines.append("  \(resident)\(ComputePool.shared.threadCount) compute threads")
         let redis = configuration.jobsRedisURL.flatMap { try? RedisURL(parsing: $0) }
             .map { "jobs: \($0), lease \(Int(configuration.jobLease)) s" }
-        let jobs = redis ?? configuration.jobsDatabasePath.map { "jobs: \($0)" } ?? "jobs: off (no --jobs-db or --jobs-redis)"
+        let jobs =
+            redis ?? configuration.jobsDatabasePath.map { "jobs: \($0)" } ?? "jobs: off (no --jobs-db or --jobs-redis)"
         lines.append("  \(jobs); API key \(configuration.apiKeys.isEmpty ? "not required" : "required")")
         for (index, listener) in listeners.enumerated() {
             let base = "http://\(listener.host):\(listener.port)"
             if index == 0 {
-                lines.append("  \(base)/v1 (OpenAI: /v1/chat/completions, /v1/completions), \(base)/health, \(base)/metrics")
+                lines.append(
+                    "  \(base)/v1 (OpenAI: /v1/chat/completions, /v1/completions), \(base)/health, "
+                        + "\(base)/metrics")
                 lines.append("  \(base)/ (the playground)")
             } else {
                 lines.append("  \(base) (default model \(listener.name ?? "?"))")

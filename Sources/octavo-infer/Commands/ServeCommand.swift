@@ -1,8 +1,8 @@
-import JobStore
-import HTTPServer
 import Foundation
 import Generation
+import HTTPServer
 import InferenceServer
+import JobStore
 import ModelFactory
 import Tensor
 
@@ -11,81 +11,85 @@ enum ServeCommand: Command {
     static let name = "serve"
     static let summary = "Serve models over HTTP (OpenAI-compatible, native, the old services' routes, jobs)"
     static let help = """
-    Usage: octavo-infer serve --model NAME=DIR [--model NAME=DIR ...] [options]
+        Usage: octavo-infer serve --model NAME=DIR [--model NAME=DIR ...] [options]
 
-    Serves every model on the main port and, with --listen, on extra ports whose compatibility
-    routes (/generate_story, /translate) and requests without "model" use one model, so three
-    ports can stand in for the old story and translation services. Listens first (GET /health
-    answers 503 while the models load), then loads, then answers 200.
+        Serves every model on the main port and, with --listen, on extra ports whose compatibility
+        routes (/generate_story, /translate) and requests without "model" use one model, so three
+        ports can stand in for the old story and translation services. Listens first (GET /health
+        answers 503 while the models load), then loads, then answers 200.
 
-    Options:
-      --model NAME=DIR             a model folder served as NAME (repeatable); GPT-2 folders are
-                                   detected from config.json's model_type
-      --story-variant NAME=MODE    /generate_story post-processing for a model: small, medium or
-                                   auto (default: medium when the output has "### Story:")
-      --host ADDRESS               address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
-      --port PORT                  main port (default 8080; 0 picks a free one)
-      --listen PORT=NAME           an extra port whose default model is NAME (repeatable)
-      --api-key KEY                require 'Authorization: Bearer KEY' (also OCTAVO_API_KEY);
-                                   /health stays open, and so do /generate_story and /translate
-                                   for programs on 127.0.0.1 (the old frontend sends no key), but
-                                   not for web pages of other origins or requests through a proxy
-      --api-key-file FILE          accepted keys, one per line (# comments); reloaded on SIGHUP
-                                   (systemctl reload); with --api-key, both are accepted
-      --allowed-host NAME          a name clients use to reach the server (behind a proxy or load
-                                   balancer; repeatable). With keys set, requests whose Host is not
-                                   localhost, an IP address, this machine's name, --host or an
-                                   --allowed-host are refused with 421 (DNS rebinding)
-      --cors-origin ORIGIN         let web pages from ORIGIN (https://app.example.com) call the
-                                   server (repeatable; * for any). Off by default: no CORS headers,
-                                   preflights refused with 403
-      --max-batch N                sequences per forward pass (default: by the weights' precision,
-                                   the threads and the caches; 32 for int8 GPT-2 on 2 threads)
-      --max-queue N                requests waiting per model before 429 (default 64)
-      --request-timeout SECONDS    per-request limit, queue time included (default 600)
-      --jobs-db PATH               SQLite file for durable jobs (/v1/jobs); off without it
-      --jobs-redis URL             keep durable jobs in Redis (redis://[:PASSWORD@]HOST:PORT/DB)
-                                   instead, shared by every server pointed at it
-      --job-lease SECONDS          with --jobs-redis: a job whose server stops renewing it this
-                                   long is run again by another server (default 30)
-      --job-ttl SECONDS            delete finished jobs this long after they end (default 86400)
-      --grace-period SECONDS       on SIGINT/SIGTERM, time for in-flight work (default 10); a
-                                   second signal stops at once; SIGHUP reloads --api-key-file (or
-                                   is ignored without one)
-      --max-body-bytes N           largest request body (default 1048576)
-      --threads N                  compute threads (default: all cores)
-      --dtype f32|f16|int8         keep every model's matrices in this precision (default f32)
-      --kv-cache f32|f16           keep every model's attention caches in this precision (default
-                                   f32; f16 halves their memory and what batched decode reads)
-      --vocabulary-map NAME=FILE   restrict translation model NAME's output to the tokens this
-                                   CTranslate2 vocabulary map (vmap.txt) allows for each batch's
-                                   sources (repeatable; faster, and may change translations)
-      --chat-template NAME=FILE    the Jinja chat template for generation model NAME (repeatable;
-                                   default: the folder's tokenizer_config.json chat_template, else
-                                   plain "Role: content" lines; README: chat templates)
-      --draft D                    exact speculative decoding for every GPT-2 (causal) model's greedy
-                                   requests, inside the batch: int8, f16, ngram, ngram+int8 or a model
-                                   folder sharing the tokenizer (see generate); the ids are the model's
-                                   own. Sampled requests decode plainly (a seed gives the same text)
-      --draft-tokens K             tokens proposed per round at first (default 4, adaptive)
-      --draft-dtype D              precision of a --draft model folder (default f32)
-      --log-format text|json|off   one line per request on standard error (default text)
-      --config FILE                read options from a JSON file, keys named like the options
-                                   ({"model": {"NAME": "DIR"}, "port": 8080, "listen": {"4019":
-                                   "NAME"}, "cors-origin": [...]}); options given here override it
-      --check-config               check the options and --config file (model folders, key file)
-                                   without serving: prints every problem and exits 2, or exits 0
+        Options:
+          --model NAME=DIR             a model folder served as NAME (repeatable); GPT-2 folders are
+                                       detected from config.json's model_type
+          --story-variant NAME=MODE    /generate_story post-processing for a model: small, medium or
+                                       auto (default: medium when the output has "### Story:")
+          --host ADDRESS               address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
+          --port PORT                  main port (default 8080; 0 picks a free one)
+          --listen PORT=NAME           an extra port whose default model is NAME (repeatable)
+          --api-key KEY                require 'Authorization: Bearer KEY' (also OCTAVO_API_KEY);
+                                       /health stays open, and so do /generate_story and /translate
+                                       for programs on 127.0.0.1 (the old frontend sends no key), but
+                                       not for web pages of other origins or requests through a proxy
+          --api-key-file FILE          accepted keys, one per line (# comments); reloaded on SIGHUP
+                                       (systemctl reload); with --api-key, both are accepted
+          --allowed-host NAME          a name clients use to reach the server (behind a proxy or load
+                                       balancer; repeatable). With keys set, requests whose Host is not
+                                       localhost, an IP address, this machine's name, --host or an
+                                       --allowed-host are refused with 421 (DNS rebinding)
+          --cors-origin ORIGIN         let web pages from ORIGIN (https://app.example.com) call the
+                                       server (repeatable; * for any). Off by default: no CORS headers,
+                                       preflights refused with 403
+          --max-batch N                sequences per forward pass (default: by the weights' precision,
+                                       the threads and the caches; 32 for int8 GPT-2 on 2 threads)
+          --max-queue N                requests waiting per model before 429 (default 64)
+          --request-timeout SECONDS    per-request limit, queue time included (default 600)
+          --jobs-db PATH               SQLite file for durable jobs (/v1/jobs); off without it
+          --jobs-redis URL             keep durable jobs in Redis (redis://[:PASSWORD@]HOST:PORT/DB)
+                                       instead, shared by every server pointed at it
+          --job-lease SECONDS          with --jobs-redis: a job whose server stops renewing it this
+                                       long is run again by another server (default 30)
+          --job-ttl SECONDS            delete finished jobs this long after they end (default 86400)
+          --grace-period SECONDS       on SIGINT/SIGTERM, time for in-flight work (default 10); a
+                                       second signal stops at once; SIGHUP reloads --api-key-file (or
+                                       is ignored without one)
+          --max-body-bytes N           largest request body (default 1048576)
+          --threads N                  compute threads (default: all cores)
+          --dtype f32|f16|int8         keep every model's matrices in this precision (default f32)
+          --kv-cache f32|f16           keep every model's attention caches in this precision (default
+                                       f32; f16 halves their memory and what batched decode reads)
+          --vocabulary-map NAME=FILE   restrict translation model NAME's output to the tokens this
+                                       CTranslate2 vocabulary map (vmap.txt) allows for each batch's
+                                       sources (repeatable; faster, and may change translations)
+          --chat-template NAME=FILE    the Jinja chat template for generation model NAME (repeatable;
+                                       default: the folder's tokenizer_config.json chat_template, else
+                                       plain "Role: content" lines; README: chat templates)
+          --draft D                    exact speculative decoding for every GPT-2 (causal) model's greedy
+                                       requests, inside the batch: int8, f16, ngram, ngram+int8 or a model
+                                       folder sharing the tokenizer (see generate); the ids are the model's
+                                       own. Sampled requests decode plainly (a seed gives the same text)
+          --draft-tokens K             tokens proposed per round at first (default 4, adaptive)
+          --draft-dtype D              precision of a --draft model folder (default f32)
+          --log-format text|json|off   one line per request on standard error (default text)
+          --config FILE                read options from a JSON file, keys named like the options
+                                       ({"model": {"NAME": "DIR"}, "port": 8080, "listen": {"4019":
+                                       "NAME"}, "cors-origin": [...]}); options given here override it
+          --check-config               check the options and --config file (model folders, key file)
+                                       without serving: prints every problem and exits 2, or exits 0
 
-    Example (the three old services on their old ports, plus the API on 8080):
-      octavo-infer serve --model story-small=models/story-small --model story-medium=models/story-medium \\
-          --model nllb=models/nllb-200-distilled-600M \\
-          --listen 4019=story-small --listen 4021=story-medium --listen 4020=nllb
-    """
+        Example (the three old services on their old ports, plus the API on 8080):
+          octavo-infer serve --model story-small=models/story-small --model story-medium=models/story-medium \\
+              --model nllb=models/nllb-200-distilled-600M \\
+              --listen 4019=story-small --listen 4021=story-medium --listen 4020=nllb
+        """
     static let spec = CommandLineArguments.Spec(
-        options: ["host", "port", "api-key", "api-key-file", "max-batch", "max-queue", "request-timeout", "jobs-db",
-                  "jobs-redis", "job-lease", "job-ttl", "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache",
-                  "config", "log-format", "draft", "draft-tokens", "draft-dtype"],
-        repeatable: ["model", "listen", "story-variant", "vocabulary-map", "cors-origin", "allowed-host", "chat-template"],
+        options: [
+            "host", "port", "api-key", "api-key-file", "max-batch", "max-queue", "request-timeout", "jobs-db",
+            "jobs-redis", "job-lease", "job-ttl", "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache",
+            "config", "log-format", "draft", "draft-tokens", "draft-dtype",
+        ],
+        repeatable: [
+            "model", "listen", "story-variant", "vocabulary-map", "cors-origin", "allowed-host", "chat-template",
+        ],
         flags: ["check-config"])
 
     static func run(_ commandLine: CommandLineArguments) throws {
@@ -100,7 +104,8 @@ enum ServeCommand: Command {
         let precision = try GenerateCommand.precisionOption(arguments)
         let cachePrecision = try GenerateCommand.cachePrecisionOption(arguments)
         if !arguments.has("max-batch"),
-           let batch = ServeBatchDefault.maxBatch(models: models, precision: precision, cachePrecision: cachePrecision) {
+            let batch = ServeBatchDefault.maxBatch(models: models, precision: precision, cachePrecision: cachePrecision)
+        {
             configuration.maxBatch = batch
         }
         try applyLogAndChatOptions(arguments, models: models, to: &configuration)
@@ -115,9 +120,12 @@ enum ServeCommand: Command {
             throw CLIError.runtime("cannot start: \(error)")
         }
         // Signals are handled from the start, so an interrupted load still closes the job store.
-        let signals = StopSignals(onSecondSignal: { number in
-            say("second \(number == SIGINT ? "SIGINT" : "SIGTERM"): stopping now; running jobs run again (next start, or another server after the lease)")
-        }, onHangUp: apiKeyReloader(arguments, keys: app.apiKeys))
+        let signals = StopSignals(
+            onSecondSignal: { number in
+                say(
+                    "second \(number == SIGINT ? "SIGINT" : "SIGTERM"): stopping now; running jobs run again (next "
+                        + "start, or another server after the lease)")
+            }, onHangUp: apiKeyReloader(arguments, keys: app.apiKeys))
         for (index, listener) in listeners.enumerated() {
             let scope = index == 0 ? "all models" : (listener.name ?? "")
             say("listening on http://\(listener.host):\(listener.port) (\(scope))")
@@ -126,12 +134,15 @@ enum ServeCommand: Command {
         let loading = Thread {
             do {
                 for model in models {
-                    try load(model, variant: variants[model.name], vocabularyMap: vocabularyMaps[model.name],
-                             precision: precision, cachePrecision: cachePrecision, draftArguments: arguments, into: app)
+                    try load(
+                        model, variant: variants[model.name], vocabularyMap: vocabularyMaps[model.name],
+                        precision: precision, cachePrecision: cachePrecision, draftArguments: arguments, into: app)
                 }
                 try app.markReady()
-                for line in banner(version: version, app: app, models: models, precision: precision,
-                                   listeners: listeners, configuration: app.configuration) { say(line) }
+                for line in banner(
+                    version: version, app: app, models: models, precision: precision,
+                    listeners: listeners, configuration: app.configuration)
+                { say(line) }
                 say("ready")
             } catch {
                 FileHandle.standardError.write(Data("octavo-infer serve: \(error)\n".utf8))
@@ -144,7 +155,9 @@ enum ServeCommand: Command {
 
         withExtendedLifetime(signals) {
             let name = signals.waitForStop()
-            say("\(name): shutting down (grace period \(Int(configuration.shutdownGracePeriod)) s; a second signal stops at once)")
+            say(
+                "\(name): shutting down (grace period \(Int(configuration.shutdownGracePeriod)) s; a second signal "
+                    + "stops at once)")
             let report = app.shutdown()
             say("stopped: \(report.summary)")
         }
@@ -166,17 +179,25 @@ enum ServeCommand: Command {
             guard name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:/".contains($0) }) else {
                 throw CLIError.usage("--model name '\(name)' may only use letters, digits and - _ . : /")
             }
-            guard !specs.contains(where: { $0.name == name }) else { throw CLIError.usage("two --model options are named '\(name)'") }
+            guard !specs.contains(where: { $0.name == name }) else {
+                throw CLIError.usage("two --model options are named '\(name)'")
+            }
             specs.append(ModelSpec(name: name, directory: try ModelResolver(arguments).resolve(path)))
         }
         return specs
     }
 
-    static func storyVariants(_ arguments: CommandLineArguments, models: [ModelSpec]) throws -> [String: LegacyStoryVariant] {
+    static func storyVariants(_ arguments: CommandLineArguments, models: [ModelSpec]) throws -> [String:
+        LegacyStoryVariant]
+    {
         var variants: [String: LegacyStoryVariant] = [:]
         for value in arguments.strings("story-variant") {
-            guard let (name, mode) = splitPair(value) else { throw CLIError.usage("--story-variant expects NAME=small|medium|auto") }
-            guard models.contains(where: { $0.name == name }) else { throw CLIError.usage("--story-variant names no model: '\(name)'") }
+            guard let (name, mode) = splitPair(value) else {
+                throw CLIError.usage("--story-variant expects NAME=small|medium|auto")
+            }
+            guard models.contains(where: { $0.name == name }) else {
+                throw CLIError.usage("--story-variant names no model: '\(name)'")
+            }
             if mode == "auto" { continue }
             guard let variant = LegacyStoryVariant(rawValue: mode) else {
                 throw CLIError.usage("--story-variant expects small, medium or auto, got '\(mode)'")
@@ -190,8 +211,12 @@ enum ServeCommand: Command {
     static func vocabularyMaps(_ arguments: CommandLineArguments, models: [ModelSpec]) throws -> [String: URL] {
         var maps: [String: URL] = [:]
         for value in arguments.strings("vocabulary-map") {
-            guard let (name, path) = splitPair(value), !path.isEmpty else { throw CLIError.usage("--vocabulary-map expects NAME=FILE, got '\(value)'") }
-            guard models.contains(where: { $0.name == name }) else { throw CLIError.usage("--vocabulary-map \(value): no --model is named '\(name)'") }
+            guard let (name, path) = splitPair(value), !path.isEmpty else {
+                throw CLIError.usage("--vocabulary-map expects NAME=FILE, got '\(value)'")
+            }
+            guard models.contains(where: { $0.name == name }) else {
+                throw CLIError.usage("--vocabulary-map \(value): no --model is named '\(name)'")
+            }
             guard maps[name] == nil else { throw CLIError.usage("two --vocabulary-map options name '\(name)'") }
             maps[name] = URL(fileURLWithPath: path)
         }
@@ -199,7 +224,9 @@ enum ServeCommand: Command {
     }
 
     /// The server's configuration from the options; a usage error lists every bad option.
-    static func serverConfiguration(_ arguments: CommandLineArguments, modelNames: [String]) throws -> ServerConfiguration {
+    static func serverConfiguration(_ arguments: CommandLineArguments, modelNames: [String]) throws
+        -> ServerConfiguration
+    {
         let (configuration, problems) = checkedServerConfiguration(arguments, modelNames: modelNames)
         guard problems.count <= 1 else {
             throw CLIError.usage("\(problems.count) problems:\n" + problems.map { "  - \($0)" }.joined(separator: "\n"))
@@ -209,7 +236,9 @@ enum ServeCommand: Command {
     }
 
     /// The configuration, and every option that could not be used (those keep their defaults).
-    static func checkedServerConfiguration(_ arguments: CommandLineArguments, modelNames: [String]) -> (ServerConfiguration, [Error]) {
+    static func checkedServerConfiguration(_ arguments: CommandLineArguments, modelNames: [String]) -> (
+        ServerConfiguration, [Error]
+    ) {
         var c = ServerConfiguration()
         var problems: [Error] = []
         func check(_ step: () throws -> Void) {
@@ -224,10 +253,15 @@ enum ServeCommand: Command {
         }
         for value in arguments.strings("listen") {
             check {
-                guard let (portText, model) = splitPair(value), let port = Int(portText), (1...65535).contains(port) else {
-                    throw CLIError.usage("--listen expects PORT=NAME with a port between 1 and 65535, got '\(value)'")
+                guard let (portText, model) = splitPair(value), let port = Int(portText), (1...65535).contains(port)
+                else {
+                    throw CLIError.usage(
+                        "--listen expects PORT=NAME with a port between 1 and 65535, got "
+                            + "'\(value)'")
                 }
-                guard modelNames.contains(model) else { throw CLIError.usage("--listen \(value): no --model is named '\(model)'") }
+                guard modelNames.contains(model) else {
+                    throw CLIError.usage("--listen \(value): no --model is named '\(model)'")
+                }
                 guard port != c.port, !c.extraListeners.contains(where: { $0.port == port }) else {
                     throw CLIError.usage("--listen \(value): port \(port) is used twice")
                 }
@@ -246,7 +280,9 @@ enum ServeCommand: Command {
         }
         check {
             if let n = try arguments.int("max-queue") {
-                guard (0...100_000).contains(n) else { throw CLIError.usage("--max-queue must be between 0 and 100000") }
+                guard (0...100_000).contains(n) else {
+                    throw CLIError.usage("--max-queue must be between 0 and 100000")
+                }
                 c.maxQueue = n
             }
         }
@@ -288,7 +324,9 @@ enum ServeCommand: Command {
         }
         check {
             if let bytes = try arguments.int("max-body-bytes") {
-                guard (1024...(1 << 30)).contains(bytes) else { throw CLIError.usage("--max-body-bytes must be between 1024 and 1073741824") }
+                guard (1024...(1 << 30)).contains(bytes) else {
+                    throw CLIError.usage("--max-body-bytes must be between 1024 and 1073741824")
+                }
                 c.http.maxBodyBytes = bytes
             }
         }
@@ -297,22 +335,29 @@ enum ServeCommand: Command {
 
     /// Loads one folder by its architecture (config.json's model_type) and adds it to the app;
     /// a causal model gets the `--draft` of `draftArguments` (translation models ignore it).
-    static func load(_ spec: ModelSpec, variant: LegacyStoryVariant?, vocabularyMap: URL?, precision: WeightPrecision,
-                     cachePrecision: KVCachePrecision, draftArguments: CommandLineArguments? = nil,
-                     into app: ServerApp) throws {
+    static func load(
+        _ spec: ModelSpec, variant: LegacyStoryVariant?, vocabularyMap: URL?, precision: WeightPrecision,
+        cachePrecision: KVCachePrecision, draftArguments: CommandLineArguments? = nil,
+        into app: ServerApp
+    ) throws {
         let start = Date()
         notePyTorchWeights(in: spec.directory)
         let architecture = try ModelFolder.architecture(of: spec.directory)
         switch architecture.capability {
         case .causalGeneration:
             if vocabularyMap != nil {
-                throw CLIError.usage("--vocabulary-map \(spec.name)=...: '\(spec.name)' is a \(architecture.displayName) model; "
-                                     + "vocabulary maps restrict translation models")
+                throw CLIError.usage(
+                    "--vocabulary-map \(spec.name)=...: '\(spec.name)' is a "
+                        + "\(architecture.displayName) model; "
+                        + "vocabulary maps restrict translation models")
             }
             let pipeline: any CausalLanguagePipeline
             do {
-                pipeline = try ModelFolder.loadCausal(spec.directory, options: ModelLoadOptions(precision: precision,
-                                                                                                cachePrecision: cachePrecision))
+                pipeline = try ModelFolder.loadCausal(
+                    spec.directory,
+                    options: ModelLoadOptions(
+                        precision: precision,
+                        cachePrecision: cachePrecision))
             } catch {
                 throw CLIError.runtime("cannot load model '\(spec.name)' from \(spec.directory.path): \(error)")
             }
@@ -320,22 +365,28 @@ enum ServeCommand: Command {
             try app.addGenerationModel(name: spec.name, pipeline: pipeline, storyVariant: variant, draft: draft)
             let millions = Double(pipeline.parameterCount) / 1e6
             let drafted = draft.map { ", draft \($0.label)" } ?? ""
-            say("loaded \(spec.name): \(architecture.modelType), \(String(format: "%.1f", millions))M parameters, "
-                + "\(pipeline.languageModel.maxPositions) positions\(drafted), in \(milliseconds(since: start)) ms, "
-                + "from \(spec.directory.path)")
+            say(
+                "loaded \(spec.name): \(architecture.modelType), \(String(format: "%.1f", millions))M parameters, "
+                    + "\(pipeline.languageModel.maxPositions) positions\(drafted), in \(milliseconds(since: start)) "
+                    + "ms, "
+                    + "from \(spec.directory.path)")
         case .translation:
-            let backend = try ServeModelLoader.translationBackend(directory: spec.directory, options: ModelLoadOptions(
-                precision: precision, cachePrecision: cachePrecision, vocabularyMap: vocabularyMap))
+            let backend = try ServeModelLoader.translationBackend(
+                directory: spec.directory,
+                options: ModelLoadOptions(
+                    precision: precision, cachePrecision: cachePrecision, vocabularyMap: vocabularyMap))
             try app.addTranslationModel(name: spec.name, backend: backend)
-            say("loaded \(spec.name): \(architecture.modelType) translation, \(backend.languages.count) languages, "
-                + "in \(milliseconds(since: start)) ms, from \(spec.directory.path)")
+            say(
+                "loaded \(spec.name): \(architecture.modelType) translation, \(backend.languages.count) languages, "
+                    + "in \(milliseconds(since: start)) ms, from \(spec.directory.path)")
         }
     }
 
     /// The `--draft` for a served causal model, checked against it (vocabulary, verify passes)
     /// before the first request.
     static func servedDraft(_ arguments: CommandLineArguments, spec: ModelSpec, pipeline: any CausalLanguagePipeline)
-        throws -> GenerationDraft? {
+        throws -> GenerationDraft?
+    {
         guard let option = try DraftOption.parse(arguments, target: spec.directory) else { return nil }
         do {
             _ = try option.decoder(target: pipeline.languageModel, tokenizer: pipeline.textTokenizer)

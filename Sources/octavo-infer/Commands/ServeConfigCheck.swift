@@ -38,7 +38,9 @@ enum ServeConfigCheck {
         check {
             for (name, url) in try ServeCommand.vocabularyMaps(arguments, models: models)
             where !FileManager.default.isReadableFile(atPath: url.path) {
-                throw CLIError.runtime("--vocabulary-map \(name)=\(url.path): no such file, or this user cannot read it")
+                throw CLIError.runtime(
+                    "--vocabulary-map \(name)=\(url.path): no such file, or this user cannot "
+                        + "read it")
             }
         }
         let (configuration, optionProblems) = ServeCommand.checkedServerConfiguration(arguments, modelNames: named)
@@ -56,19 +58,26 @@ enum ServeConfigCheck {
             if !FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) || !isDirectory.boolValue {
                 problems.append("--jobs-db \(path): the folder \(folder) does not exist")
             } else if !FileManager.default.isWritableFile(atPath: folder) {
-                problems.append("--jobs-db \(path): this user cannot create files in \(folder) (SQLite needs -wal and -shm files there)")
+                problems.append(
+                    "--jobs-db \(path): this user cannot create files in \(folder) (SQLite needs -wal "
+                        + "and -shm files there)")
             }
         }
         guard problems.isEmpty else {
-            let list = problems.count == 1 ? problems[0]
+            let list =
+                problems.count == 1
+                ? problems[0]
                 : "\(problems.count) problems:\n" + problems.map { "  - " + $0 }.joined(separator: "\n")
             throw CLIError.usage("--check-config: " + list)
         }
         let ports = [String(configuration.port)] + configuration.extraListeners.map { "\($0.port) (\($0.model))" }
         let cors = configuration.corsOrigins.isEmpty ? "off" : configuration.corsOrigins.joined(separator: ", ")
-        ServeCommand.say("configuration OK: \(values.count) model\(values.count == 1 ? "" : "s") (\(named.joined(separator: ", "))), "
-                         + "ports \(ports.joined(separator: ", ")) on \(configuration.host), "
-                         + "\(configuration.apiKeys.count) API key\(configuration.apiKeys.count == 1 ? "" : "s"), CORS \(cors), "
-                         + "jobs \(configuration.jobsDatabasePath ?? "off")")
+        ServeCommand.say(
+            "configuration OK: \(values.count) model\(values.count == 1 ? "" : "s") "
+                + "(\(named.joined(separator: ", "))), "
+                + "ports \(ports.joined(separator: ", ")) on \(configuration.host), "
+                + "\(configuration.apiKeys.count) API key\(configuration.apiKeys.count == 1 ? "" : "s"), "
+                + "CORS \(cors), "
+                + "jobs \(configuration.jobsDatabasePath ?? "off")")
     }
 }

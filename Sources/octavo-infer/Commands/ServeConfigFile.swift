@@ -21,7 +21,8 @@ enum ServeConfigFile {
     /// `arguments` plus the options of its `--config` file that the command line does not give,
     /// and every problem found in the file (keys with problems are left out).
     static func merged(_ arguments: CommandLineArguments, spec: CommandLineArguments.Spec) throws
-        -> (arguments: CommandLineArguments, problems: [String]) {
+        -> (arguments: CommandLineArguments, problems: [String])
+    {
         guard let path = arguments.string("config") else { return (arguments, []) }
         let (fileOptions, problems) = read(path, spec: spec)
         var tokens: [String] = []
@@ -39,7 +40,8 @@ enum ServeConfigFile {
     struct Problems: Error {
         var lines: [String]
         var list: String {
-            lines.count == 1 ? lines[0] : "\(lines.count) problems:\n" + lines.map { "  - " + $0 }.joined(separator: "\n")
+            lines.count == 1
+                ? lines[0] : "\(lines.count) problems:\n" + lines.map { "  - " + $0 }.joined(separator: "\n")
         }
     }
 
@@ -89,10 +91,14 @@ enum ServeConfigFile {
             return try list.map { try scalar($0, key: key) }
         }
         if pairOptions.contains(key), let pairs = value as? [String: Any] {
-            return try pairs.sorted(by: { $0.key < $1.key }).map { name, value in "\(name)=\(try scalar(value, key: "\(key).\(name)"))" }
+            return try pairs.sorted(by: { $0.key < $1.key }).map { name, value in
+                "\(name)=\(try scalar(value, key: "\(key).\(name)"))"
+            }
         }
         if value is [Any] || value is [String: Any] {
-            let shape = pairOptions.contains(key) ? "a string, a list of \"NAME=VALUE\" strings or an object"
+            let shape =
+                pairOptions.contains(key)
+                ? "a string, a list of \"NAME=VALUE\" strings or an object"
                 : repeatable ? "a string or a list of strings" : "a string or a number"
             throw Problems(lines: ["\"\(key)\" must be \(shape)"])
         }
@@ -104,7 +110,9 @@ enum ServeConfigFile {
         if let number = value as? NSNumber, String(cString: number.objCType) != "c" {
             return number.stringValue
         }
-        let kind = value is NSNull ? "null (remove the key instead)" : value is NSNumber ? "a boolean" : "not a string or a number"
+        let kind =
+            value is NSNull
+            ? "null (remove the key instead)" : value is NSNumber ? "a boolean" : "not a string or a number"
         throw Problems(lines: ["\"\(key)\" is \(kind)"])
     }
 

@@ -6,7 +6,8 @@ import ModelFactory
 enum ServeModelLoader {
     /// The translation backend for a translation model folder (NLLB-200 / M2M100).
     static func translationBackend(directory: URL, options: ModelLoadOptions = ModelLoadOptions()) throws
-        -> TranslationBackend {
+        -> TranslationBackend
+    {
         do {
             return NLLBTranslationBackend(pipeline: try ModelFolder.loadTranslation(directory, options: options))
         } catch let error as ModelFactoryError {

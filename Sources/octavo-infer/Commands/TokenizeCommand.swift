@@ -15,7 +15,8 @@ enum FolderTokenizer {
             let config = (try? String(contentsOf: configURL, encoding: .utf8)) ?? ""
             let sentencePiece = directory.appendingPathComponent("sentencepiece.bpe.model").path
             let isNLLB = FileManager.default.fileExists(atPath: sentencePiece) || config.contains("NllbTokenizer")
-            return isNLLB ? .nllb(try NLLBTokenizer(folder: directory))
+            return isNLLB
+                ? .nllb(try NLLBTokenizer(folder: directory))
                 : .byteLevel(try ByteLevelBPETokenizer.load(directory: directory))
         }
         switch try ModelFolder.architecture(of: directory).loadTokenizer(directory: directory) {
@@ -46,17 +47,17 @@ enum TokenizeCommand: Command {
     static let name = "tokenize"
     static let summary = "Turn text into token ids with a model's tokenizer"
     static let help = """
-    Usage: octavo-infer tokenize --model DIR [--text TEXT | --file FILE | stdin] [--source CODE] [--json]
+        Usage: octavo-infer tokenize --model DIR [--text TEXT | --file FILE | stdin] [--source CODE] [--json]
 
-    Prints the ids Hugging Face's tokenizer gives for the text, one line of space-separated
-    ids; with --json, {"ids": [...], "tokens": [...]}. GPT-2 adds no special tokens. NLLB
-    gives what NLLBTokenizer gives with src_lang set: [source language] pieces </s>
-    (--source, default eng_Latn).
+        Prints the ids Hugging Face's tokenizer gives for the text, one line of space-separated
+        ids; with --json, {"ids": [...], "tokens": [...]}. GPT-2 adds no special tokens. NLLB
+        gives what NLLBTokenizer gives with src_lang set: [source language] pieces </s>
+        (--source, default eng_Latn).
 
-    Example:
-      octavo-infer tokenize --model models/gpt2 --text "Hello world" --json
-      octavo-infer tokenize --model models/nllb-600m --source fra_Latn --text "Bonjour" --json
-    """
+        Example:
+          octavo-infer tokenize --model models/gpt2 --text "Hello world" --json
+          octavo-infer tokenize --model models/nllb-600m --source fra_Latn --text "Bonjour" --json
+        """
     static let spec = CommandLineArguments.Spec(options: ["model", "text", "file", "source"], flags: ["json"])
 
     static func run(_ arguments: CommandLineArguments) throws {
@@ -66,7 +67,9 @@ enum TokenizeCommand: Command {
         let ids: [Int]
         switch folder {
         case .byteLevel(let tokenizer):
-            guard arguments.string("source") == nil else { throw CLIError.usage("--source applies to NLLB tokenizers only") }
+            guard arguments.string("source") == nil else {
+                throw CLIError.usage("--source applies to NLLB tokenizers only")
+            }
             ids = tokenizer.encode(text)
         case .nllb(let tokenizer):
             do {
@@ -76,7 +79,10 @@ enum TokenizeCommand: Command {
             }
         }
         if arguments.has("json") {
-            struct Output: Encodable { let ids: [Int]; let tokens: [String] }
+            struct Output: Encodable {
+                let ids: [Int]
+                let tokens: [String]
+            }
             try printJSON(Output(ids: ids, tokens: ids.map { folder.token(forID: $0) }))
         } else {
             print(ids.map(String.init).joined(separator: " "))
@@ -89,22 +95,25 @@ enum DetokenizeCommand: Command {
     static let name = "detokenize"
     static let summary = "Turn token ids back into text"
     static let help = """
-    Usage: octavo-infer detokenize --model DIR [--skip-special-tokens] [--json] [ID... | stdin]
+        Usage: octavo-infer detokenize --model DIR [--skip-special-tokens] [--json] [ID... | stdin]
 
-    Prints the text the ids stand for (the exact inverse of tokenize). Ids may also be
-    given as one argument separated by spaces or commas, or on standard input
-    (`tokenize ... | detokenize ...`).
+        Prints the text the ids stand for (the exact inverse of tokenize). Ids may also be
+        given as one argument separated by spaces or commas, or on standard input
+        (`tokenize ... | detokenize ...`).
 
-    Example:
-      octavo-infer detokenize --model models/gpt2 15496 995
-    """
-    static let spec = CommandLineArguments.Spec(options: ["model"], flags: ["skip-special-tokens", "json"], allowsPositionals: true)
+        Example:
+          octavo-infer detokenize --model models/gpt2 15496 995
+        """
+    static let spec = CommandLineArguments.Spec(
+        options: ["model"], flags: ["skip-special-tokens", "json"], allowsPositionals: true)
 
     static func run(_ arguments: CommandLineArguments) throws {
         let directory = try modelDirectory(arguments, loadsWeights: false)
         let tokenizer = try FolderTokenizer.load(directory).tokenizer
         // No ids as arguments: read them from a pipe, as tokenize and generate read text.
-        let words = arguments.positionals.isEmpty && isatty(STDIN_FILENO) == 0 ? [try readStandardInput()] : arguments.positionals
+        let words =
+            arguments.positionals.isEmpty && isatty(STDIN_FILENO) == 0
+            ? [try readStandardInput()] : arguments.positionals
         let ids = try parseIDs(words, vocabularySize: tokenizer.vocabularySize)
         let text = tokenizer.decode(ids, skipSpecialTokens: arguments.has("skip-special-tokens"))
         if arguments.has("json") {

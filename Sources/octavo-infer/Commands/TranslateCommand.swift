@@ -10,41 +10,44 @@ enum TranslateCommand: Command {
     static let name = "translate"
     static let summary = "Translate text with an NLLB-200 / M2M100 model (202 FLORES-200 languages)"
     static let help = """
-    Usage: octavo-infer translate --model DIR --source CODE --target CODE [--text TEXT | --file FILE | stdin] [options]
+        Usage: octavo-infer translate --model DIR --source CODE --target CODE [--text TEXT | --file FILE | stdin] [options]
 
-    Cuts the text into sentences (punctuation kept), translates them all as one batch
-    and puts them back in the original paragraphs. Defaults come from the folder's
-    generation_config.json (NLLB-200: greedy, max_length 200). A sentence longer than
-    the model's positions is cut at its best boundary first, never truncated.
-    Language codes are FLORES-200's (eng_Latn, spa_Latn, fra_Latn...; see `languages`).
+        Cuts the text into sentences (punctuation kept), translates them all as one batch
+        and puts them back in the original paragraphs. Defaults come from the folder's
+        generation_config.json (NLLB-200: greedy, max_length 200). A sentence longer than
+        the model's positions is cut at its best boundary first, never truncated.
+        Language codes are FLORES-200's (eng_Latn, spa_Latn, fra_Latn...; see `languages`).
 
-    Options:
-      --model DIR             model folder (config.json, model.safetensors, sentencepiece.bpe.model or tokenizer.json)
-      --source CODE           language of the text (default eng_Latn)
-      --target CODE           language to translate into
-      --text TEXT             the text (or --file FILE, or standard input)
-      --beams N               beam search with N beams (default: generation_config.json's, else greedy)
-      --max-new-tokens N      tokens per sentence at most
-      --length-penalty X      beam search length penalty (default 1.0)
-      --repetition-penalty R  transformers' repetition penalty
-      --no-repeat-ngram-size N
-      --dtype f32|f16|int8    keep the matrices in this precision (default f32)
-      --kv-cache f32|f16      keep the attention caches in this precision (default f32)
-      --vocabulary-map FILE   CTranslate2 vocabulary map (vmap.txt): only the target tokens it allows
-                              for the source sentences can appear, and only they are scored (faster)
-      --threads N             compute threads (default: all cores)
-      --draft D               exact speculative greedy decoding (the same ids): int8 or f16 (the folder
-                              again at that precision), ngram (guesses from the source and the
-                              translation so far) or ngram+int8 / ngram+f16
-      --draft-tokens K        tokens the draft proposes per round at first (default 4, adaptive, at most 7)
-      --json                  one JSON object: text, output_ids, timings (and sentences when several)
+        Options:
+          --model DIR             model folder (config.json, model.safetensors, sentencepiece.bpe.model or tokenizer.json)
+          --source CODE           language of the text (default eng_Latn)
+          --target CODE           language to translate into
+          --text TEXT             the text (or --file FILE, or standard input)
+          --beams N               beam search with N beams (default: generation_config.json's, else greedy)
+          --max-new-tokens N      tokens per sentence at most
+          --length-penalty X      beam search length penalty (default 1.0)
+          --repetition-penalty R  transformers' repetition penalty
+          --no-repeat-ngram-size N
+          --dtype f32|f16|int8    keep the matrices in this precision (default f32)
+          --kv-cache f32|f16      keep the attention caches in this precision (default f32)
+          --vocabulary-map FILE   CTranslate2 vocabulary map (vmap.txt): only the target tokens it allows
+                                  for the source sentences can appear, and only they are scored (faster)
+          --threads N             compute threads (default: all cores)
+          --draft D               exact speculative greedy decoding (the same ids): int8 or f16 (the folder
+                                  again at that precision), ngram (guesses from the source and the
+                                  translation so far) or ngram+int8 / ngram+f16
+          --draft-tokens K        tokens the draft proposes per round at first (default 4, adaptive, at most 7)
+          --json                  one JSON object: text, output_ids, timings (and sentences when several)
 
-    Example:
-      octavo-infer translate --model models/nllb-600m --source eng_Latn --target spa_Latn --text "Once upon a time."
-    """
+        Example:
+          octavo-infer translate --model models/nllb-600m --source eng_Latn --target spa_Latn --text "Once upon a time."
+        """
     static let spec = CommandLineArguments.Spec(
-        options: ["model", "source", "target", "text", "file", "beams", "max-new-tokens", "length-penalty", "repetition-penalty",
-                  "no-repeat-ngram-size", "dtype", "kv-cache", "threads", "vocabulary-map", "draft", "draft-tokens"],
+        options: [
+            "model", "source", "target", "text", "file", "beams", "max-new-tokens", "length-penalty",
+            "repetition-penalty",
+            "no-repeat-ngram-size", "dtype", "kv-cache", "threads", "vocabulary-map", "draft", "draft-tokens",
+        ],
         flags: ["json"])
 
     struct Output: Encodable {
@@ -67,7 +70,11 @@ enum TranslateCommand: Command {
                 }
             }
         }
-        struct SentenceOutput: Encodable { let source: String; let text: String; let output_ids: [Int] }
+        struct SentenceOutput: Encodable {
+            let source: String
+            let text: String
+            let output_ids: [Int]
+        }
         struct Timings: Encodable {
             let load_ms: Double
             let tokenize_ms: Double
@@ -85,19 +92,24 @@ enum TranslateCommand: Command {
         let directory = try modelDirectory(arguments)
         let text = try readInputText(arguments, textOption: "text", fileOption: "file")
         try GenerateCommand.applyThreads(arguments)
-        var options = NLLBPipeline.Options(source: arguments.string("source") ?? "eng_Latn", target: try arguments.required("target"))
+        var options = NLLBPipeline.Options(
+            source: arguments.string("source") ?? "eng_Latn", target: try arguments.required("target"))
         options.beams = try arguments.int("beams")
         options.maxNewTokens = try arguments.int("max-new-tokens")
         options.lengthPenalty = try arguments.float("length-penalty")
         options.repetitionPenalty = try arguments.float("repetition-penalty")
         options.noRepeatNgramSize = try arguments.int("no-repeat-ngram-size")
         if let beams = options.beams, beams < 1 { throw CLIError.usage("--beams must be at least 1") }
-        let pipeline = try ModelFolder.loadTranslation(directory, options: ModelLoadOptions(
-            precision: try GenerateCommand.precisionOption(arguments),
-            cachePrecision: try GenerateCommand.cachePrecisionOption(arguments),
-            vocabularyMap: arguments.string("vocabulary-map").map { URL(fileURLWithPath: $0) }))
+        let pipeline = try ModelFolder.loadTranslation(
+            directory,
+            options: ModelLoadOptions(
+                precision: try GenerateCommand.precisionOption(arguments),
+                cachePrecision: try GenerateCommand.cachePrecisionOption(arguments),
+                vocabularyMap: arguments.string("vocabulary-map").map { URL(fileURLWithPath: $0) }))
         let draft = try translationDraft(arguments, directory: directory)
-        let speculative = try draft.map { try Seq2SeqSpeculativeDecoder(model: pipeline.translator.model, draft: $0.draft, draftTokens: $0.tokens) }
+        let speculative = try draft.map {
+            try Seq2SeqSpeculativeDecoder(model: pipeline.translator.model, draft: $0.draft, draftTokens: $0.tokens)
+        }
         let result: NLLBPipeline.Result
         do {
             result = try pipeline.translate([text], options: options, speculative: speculative)
@@ -113,25 +125,32 @@ enum TranslateCommand: Command {
         }
         var speculativeReport: GenerateCommand.Output.Speculative?
         if let draft, let s = result.speculative {
-            speculativeReport = .init(draft: draft.label, draft_tokens: draft.tokens, rounds: s.rounds, proposed_tokens: s.proposedTokens,
-                                      accepted_tokens: s.acceptedTokens, acceptance_rate: s.acceptanceRate)
+            speculativeReport = .init(
+                draft: draft.label, draft_tokens: draft.tokens, rounds: s.rounds, proposed_tokens: s.proposedTokens,
+                accepted_tokens: s.acceptedTokens, acceptance_rate: s.acceptanceRate)
         }
         let t = result.timings
         let seconds = (t.encodeMs + t.decodeMs) / 1000
         let sentences = translation.sentences
-        try printJSON(Output(
-            text: translation.text,
-            output_ids: sentences.count == 1 ? .single(sentences[0].outputIDs) : .batch(sentences.map(\.outputIDs)),
-            sentences: sentences.count > 1 ? sentences.map { .init(source: $0.source, text: $0.text, output_ids: $0.outputIDs) } : nil,
-            timings: .init(load_ms: pipeline.loadMilliseconds, tokenize_ms: result.tokenizeMs, encode_ms: t.encodeMs, decode_ms: t.decodeMs,
-                           source_tokens: t.sourceTokens, target_tokens: t.targetTokens,
-                           target_tokens_per_s: seconds > 0 ? Double(t.targetTokens) / seconds : 0,
-                           output_vocabulary: result.outputVocabularySize),
-            speculative: speculativeReport))
+        try printJSON(
+            Output(
+                text: translation.text,
+                output_ids: sentences.count == 1 ? .single(sentences[0].outputIDs) : .batch(sentences.map(\.outputIDs)),
+                sentences: sentences.count > 1
+                    ? sentences.map { .init(source: $0.source, text: $0.text, output_ids: $0.outputIDs) } : nil,
+                timings: .init(
+                    load_ms: pipeline.loadMilliseconds, tokenize_ms: result.tokenizeMs, encode_ms: t.encodeMs,
+                    decode_ms: t.decodeMs,
+                    source_tokens: t.sourceTokens, target_tokens: t.targetTokens,
+                    target_tokens_per_s: seconds > 0 ? Double(t.targetTokens) / seconds : 0,
+                    output_vocabulary: result.outputVocabularySize),
+                speculative: speculativeReport))
     }
 
     /// `--draft int8|f16|ngram|ngram+int8|ngram+f16` for a translation model.
-    static func translationDraft(_ arguments: CommandLineArguments, directory: URL) throws -> (label: String, draft: SpeculativeDraft, tokens: Int)? {
+    static func translationDraft(_ arguments: CommandLineArguments, directory: URL) throws -> (
+        label: String, draft: SpeculativeDraft, tokens: Int
+    )? {
         guard let value = arguments.string("draft") else {
             if arguments.string("draft-tokens") != nil { throw CLIError.usage("--draft-tokens needs --draft") }
             return nil
@@ -142,7 +161,9 @@ enum TranslateCommand: Command {
         }
         func model(_ name: Substring) throws -> SpeculativeDraft {
             guard let precision = WeightPrecision(rawValue: String(name)), precision != .f32 else {
-                throw CLIError.usage("--draft expects int8, f16, ngram, ngram+int8 or ngram+f16 for translation, got '\(value)'")
+                throw CLIError.usage(
+                    "--draft expects int8, f16, ngram, ngram+int8 or ngram+f16 for translation, "
+                        + "got '\(value)'")
             }
             return Seq2SeqModelDraft(model: try M2M100Model(directory: directory, precision: precision))
         }
@@ -163,17 +184,21 @@ enum LanguagesCommand: Command {
     static let name = "languages"
     static let summary = "List the FLORES-200 language codes with their names"
     static let help = """
-    Usage: octavo-infer languages [--model DIR] [--json]
+        Usage: octavo-infer languages [--model DIR] [--json]
 
-    Lists the 202 FLORES-200 codes NLLB-200 knows, with their English names. With --model,
-    lists the codes of that folder's tokenizer, with their token ids.
+        Lists the 202 FLORES-200 codes NLLB-200 knows, with their English names. With --model,
+        lists the codes of that folder's tokenizer, with their token ids.
 
-    Example:
-      octavo-infer languages --model models/nllb-600m --json
-    """
+        Example:
+          octavo-infer languages --model models/nllb-600m --json
+        """
     static let spec = CommandLineArguments.Spec(options: ["model"], flags: ["json"])
 
-    struct Entry: Encodable { let code: String; let name: String; let token_id: Int? }
+    struct Entry: Encodable {
+        let code: String
+        let name: String
+        let token_id: Int?
+    }
 
     static func run(_ arguments: CommandLineArguments) throws {
         var entries = FloresLanguages.all.map { Entry(code: $0.code, name: $0.name, token_id: nil) }
@@ -187,7 +212,9 @@ enum LanguagesCommand: Command {
             try printJSON(["languages": entries])
         } else {
             for entry in entries {
-                print(entry.code.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + entry.name + (entry.token_id.map { "  (\($0))" } ?? ""))
+                print(
+                    entry.code.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + entry.name
+                        + (entry.token_id.map { "  (\($0))" } ?? ""))
             }
         }
     }

@@ -31,28 +31,34 @@ struct CachedModel: Encodable {
     static func scan(_ cache: HubCache, catalog: ModelCatalog?) -> [CachedModel] {
         cache.repositories().flatMap { repo in
             cache.snapshots(repo).map { snapshot in
-                describe(cache.snapshotFolder(repo, commit: snapshot.commit), repo: repo, commit: snapshot.commit,
-                         refs: snapshot.refs, catalogName: catalog?.entries(forRepository: repo).first?.name)
+                describe(
+                    cache.snapshotFolder(repo, commit: snapshot.commit), repo: repo, commit: snapshot.commit,
+                    refs: snapshot.refs, catalogName: catalog?.entries(forRepository: repo).first?.name)
             }
         }
     }
 
-    static func describe(_ folder: URL, repo: String, commit: String, refs: [String], catalogName: String?) -> CachedModel {
+    static func describe(_ folder: URL, repo: String, commit: String, refs: [String], catalogName: String?)
+        -> CachedModel
+    {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
             .filter { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
         let selection = try? RepositoryFiles.select(names, repo: repo)
         let config = (FileManager.default.contents(atPath: folder.appendingPathComponent("config.json").path))
             .flatMap { (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] }
         var dtype: String?
-        if selection?.format == .safetensors, let first = selection?.files.first(where: { $0.hasSuffix(".safetensors") }) {
+        if selection?.format == .safetensors,
+            let first = selection?.files.first(where: { $0.hasSuffix(".safetensors") })
+        {
             dtype = storedDtype(folder.appendingPathComponent(first))
         }
         if dtype == nil, let torchDtype = config?["torch_dtype"] as? String {
             dtype = ["float32": "f32", "float16": "f16", "bfloat16": "bf16"][torchDtype] ?? torchDtype
         }
-        return CachedModel(repository: repo, catalogName: catalogName, refs: refs, commit: commit, path: folder.path,
-                           bytes: size(of: folder), architecture: config?["model_type"] as? String, dtype: dtype,
-                           weights: selection?.format.rawValue)
+        return CachedModel(
+            repository: repo, catalogName: catalogName, refs: refs, commit: commit, path: folder.path,
+            bytes: size(of: folder), architecture: config?["model_type"] as? String, dtype: dtype,
+            weights: selection?.format.rawValue)
     }
 
     /// The dtype holding the most bytes in a safetensors file's header (lowercase: f32, f16, bf16, i8).
@@ -70,7 +76,9 @@ struct CachedModel: Encodable {
         while let name = walker.nextObject() as? String {
             // stat follows the symlink to the blob.
             var info = stat()
-            guard stat(folder.appendingPathComponent(name).path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            guard stat(folder.appendingPathComponent(name).path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+                continue
+            }
             total += Int64(info.st_size)
         }
         return total

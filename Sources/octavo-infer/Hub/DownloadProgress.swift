@@ -25,8 +25,10 @@ final class DownloadProgress: @unchecked Sendable {
     private var lastWidth = 0
     private var drawn = false
 
-    init(style: Style, logInterval: Double = 5, write: @escaping (String) -> Void = DownloadProgress.standardError,
-         now: @escaping () -> Double = DownloadProgress.monotonicSeconds) {
+    init(
+        style: Style, logInterval: Double = 5, write: @escaping (String) -> Void = DownloadProgress.standardError,
+        now: @escaping () -> Double = DownloadProgress.monotonicSeconds
+    ) {
         self.style = style
         self.logInterval = logInterval
         self.write = write
@@ -45,7 +47,8 @@ final class DownloadProgress: @unchecked Sendable {
     }
 
     func begin(file: String, resumingAt offset: Int64, total: Int64?) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         self.file = file
         startOffset = offset
         baseline = nil
@@ -59,7 +62,8 @@ final class DownloadProgress: @unchecked Sendable {
     }
 
     func update(done: Int64, total: Int64?) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let time = now()
         if baseline == nil && done > startOffset { baseline = (time, done) }
         switch style {
@@ -79,7 +83,8 @@ final class DownloadProgress: @unchecked Sendable {
 
     /// Ends the in-place line, if one was drawn.
     func finish() {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if style == .terminal && drawn { write("\n") }
         drawn = false
     }
@@ -102,8 +107,12 @@ final class DownloadProgress: @unchecked Sendable {
 /// Sizes as the hub shows them: decimal units, one decimal.
 func decimalBytes(_ bytes: Int64) -> String {
     let units = ["B", "kB", "MB", "GB", "TB"]
-    var value = Double(bytes), unit = 0
-    while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1000 && unit < units.count - 1 {
+        value /= 1000
+        unit += 1
+    }
     return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
 }
 

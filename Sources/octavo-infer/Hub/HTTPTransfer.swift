@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Blocking HTTP transfers over URLSession for the command line: a small request
@@ -8,13 +9,17 @@ import FoundationNetworking
 enum HTTPTransfer {
     /// Performs `request`; with `followRedirects: false` the first response is returned
     /// as is (the hub puts a file's digest on the redirect, not on the CDN's answer).
-    static func fetch(_ request: URLRequest, timeout: TimeInterval, followRedirects: Bool = true) throws -> (Data, HTTPURLResponse) {
+    static func fetch(_ request: URLRequest, timeout: TimeInterval, followRedirects: Bool = true) throws -> (
+        Data, HTTPURLResponse
+    ) {
         let delegate = MemoryDelegate(followRedirects: followRedirects)
         let session = URLSession(configuration: configuration(timeout), delegate: delegate, delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
         session.dataTask(with: request).resume()
         delegate.done.wait()
-        if let error = delegate.error { throw HubError.network(url: request.url?.absoluteString ?? "", reason: error.localizedDescription) }
+        if let error = delegate.error {
+            throw HubError.network(url: request.url?.absoluteString ?? "", reason: error.localizedDescription)
+        }
         guard let response = delegate.response else {
             throw HubError.network(url: request.url?.absoluteString ?? "", reason: "no response")
         }
@@ -24,20 +29,25 @@ enum HTTPTransfer {
     /// Streams the body to `file`: appended when the server honours the Range (206),
     /// rewritten from the start when it sends the whole file (200, after `restarted`).
     /// `received` sees every chunk written, in order.
-    static func download(_ request: URLRequest, to file: URL, resumingAt offset: Int64, timeout: TimeInterval,
-                         received: @escaping (Data) -> Void = { _ in }, restarted: @escaping () -> Void = {},
-                         progress: @escaping (Int64, Int64?) -> Void) throws -> (status: Int, bytes: Int64) {
+    static func download(
+        _ request: URLRequest, to file: URL, resumingAt offset: Int64, timeout: TimeInterval,
+        received: @escaping (Data) -> Void = { _ in }, restarted: @escaping () -> Void = {},
+        progress: @escaping (Int64, Int64?) -> Void
+    ) throws -> (status: Int, bytes: Int64) {
         if !FileManager.default.fileExists(atPath: file.path) {
             _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         }
         let handle = try FileHandle(forWritingTo: file)
         defer { try? handle.close() }
-        let delegate = FileDelegate(handle: handle, offset: offset, received: received, restarted: restarted, progress: progress)
+        let delegate = FileDelegate(
+            handle: handle, offset: offset, received: received, restarted: restarted, progress: progress)
         let session = URLSession(configuration: configuration(timeout), delegate: delegate, delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
         session.dataTask(with: request).resume()
         delegate.done.wait()
-        if let error = delegate.error { throw HubError.network(url: request.url?.absoluteString ?? "", reason: error.localizedDescription) }
+        if let error = delegate.error {
+            throw HubError.network(url: request.url?.absoluteString ?? "", reason: error.localizedDescription)
+        }
         return (delegate.status, delegate.written)
     }
 
@@ -60,14 +70,18 @@ private final class MemoryDelegate: NSObject, URLSessionDataDelegate, @unchecked
 
     init(followRedirects: Bool) { self.followRedirects = followRedirects }
 
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+    ) {
         if !followRedirects { self.response = response }
         completionHandler(followRedirects ? request : nil)
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
         self.response = response as? HTTPURLResponse
         completionHandler(.allow)
     }
@@ -98,8 +112,10 @@ private final class FileDelegate: NSObject, URLSessionDataDelegate, @unchecked S
     var error: Error?
     private var lastReport = DispatchTime.now()
 
-    init(handle: FileHandle, offset: Int64, received: @escaping (Data) -> Void, restarted: @escaping () -> Void,
-         progress: @escaping (Int64, Int64?) -> Void) {
+    init(
+        handle: FileHandle, offset: Int64, received: @escaping (Data) -> Void, restarted: @escaping () -> Void,
+        progress: @escaping (Int64, Int64?) -> Void
+    ) {
         self.handle = handle
         self.offset = offset
         self.received = received
@@ -107,8 +123,10 @@ private final class FileDelegate: NSObject, URLSessionDataDelegate, @unchecked S
         self.progress = progress
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
         let http = response as? HTTPURLResponse
         status = http?.statusCode ?? 0
         let length = response.expectedContentLength >= 0 ? response.expectedContentLength : nil

@@ -21,7 +21,9 @@ struct HubCache {
 
     /// `$HF_HOME`, else `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface` (where the token file lives too).
     static func huggingFaceHome(environment: [String: String]) -> URL {
-        if let home = nonEmpty(environment["HF_HOME"]) { return URL(fileURLWithPath: expandingTilde(home), isDirectory: true) }
+        if let home = nonEmpty(environment["HF_HOME"]) {
+            return URL(fileURLWithPath: expandingTilde(home), isDirectory: true)
+        }
         let xdg = nonEmpty(environment["XDG_CACHE_HOME"]).map(expandingTilde) ?? expandingTilde("~/.cache")
         return URL(fileURLWithPath: xdg, isDirectory: true).appendingPathComponent("huggingface", isDirectory: true)
     }
@@ -44,7 +46,9 @@ struct HubCache {
         return parts.contains(where: \.isEmpty) ? nil : parts.joined(separator: "/")
     }
 
-    func repositoryFolder(_ repo: String) -> URL { root.appendingPathComponent(Self.folderName(repo: repo), isDirectory: true) }
+    func repositoryFolder(_ repo: String) -> URL {
+        root.appendingPathComponent(Self.folderName(repo: repo), isDirectory: true)
+    }
     func blob(_ repo: String, etag: String) -> URL { repositoryFolder(repo).appendingPathComponent("blobs/\(etag)") }
     func lockFile(_ repo: String, etag: String) -> URL {
         root.appendingPathComponent(".locks/\(Self.folderName(repo: repo))/\(etag).lock")
@@ -99,7 +103,9 @@ struct HubCache {
     /// Each snapshot of a repository with the refs that point at it.
     func snapshots(_ repo: String) -> [(commit: String, refs: [String])] {
         let folder = repositoryFolder(repo)
-        let commits = ((try? FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("snapshots").path)) ?? [])
+        let commits =
+            ((try? FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("snapshots").path))
+            ?? [])
             .filter(Self.isCommitHash).sorted()
         let refsFolder = folder.appendingPathComponent("refs")
         var refs: [String: [String]] = [:]
@@ -123,9 +129,13 @@ struct HubCache {
         let url = lockFile(repo, etag: etag)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let descriptor = open(url.path, O_RDWR | O_CREAT, 0o644)
-        guard descriptor >= 0 else { throw HubError.cache(path: url.path, reason: "cannot open the lock file (errno \(errno))") }
+        guard descriptor >= 0 else {
+            throw HubError.cache(path: url.path, reason: "cannot open the lock file (errno \(errno))")
+        }
         defer { close(descriptor) }
-        guard flock(descriptor, LOCK_EX) == 0 else { throw HubError.cache(path: url.path, reason: "cannot lock (errno \(errno))") }
+        guard flock(descriptor, LOCK_EX) == 0 else {
+            throw HubError.cache(path: url.path, reason: "cannot lock (errno \(errno))")
+        }
         defer { flock(descriptor, LOCK_UN) }
         return try body()
     }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A client for the Hugging Face hub's HTTP API (or anything that speaks it: a
@@ -44,7 +45,7 @@ struct HubClient {
         default: throw HubError.httpStatus(url: url.absoluteString, status: response.statusCode)
         }
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let siblings = object["siblings"] as? [[String: Any]]
+            let siblings = object["siblings"] as? [[String: Any]]
         else { throw HubError.malformedResponse(url: url.absoluteString, reason: "no siblings list") }
         let commit = (object["sha"] as? String).flatMap { HubCache.isCommitHash($0) ? $0 : nil }
         return RepositoryInfo(commit: commit, files: siblings.compactMap { $0["rfilename"] as? String })
@@ -57,26 +58,31 @@ struct HubClient {
         var response: HTTPURLResponse
         var redirects = 0
         while true {
-            (_, response) = try HTTPTransfer.fetch(request(url, method: "HEAD"), timeout: timeout, followRedirects: false)
+            (_, response) = try HTTPTransfer.fetch(
+                request(url, method: "HEAD"), timeout: timeout, followRedirects: false)
             guard (300..<400).contains(response.statusCode), redirects < 5,
-                  let location = response.value(forHTTPHeaderField: "Location"),
-                  let next = URL(string: location, relativeTo: url), URL(string: location)?.host == nil
+                let location = response.value(forHTTPHeaderField: "Location"),
+                let next = URL(string: location, relativeTo: url), URL(string: location)?.host == nil
             else { break }
             url = next.absoluteURL
             redirects += 1
         }
         guard (200..<400).contains(response.statusCode) else {
-            throw error(status: response.statusCode, url: url, repo: repo, revision: revision, file: file,
-                        code: response.value(forHTTPHeaderField: "X-Error-Code"))
+            throw error(
+                status: response.statusCode, url: url, repo: repo, revision: revision, file: file,
+                code: response.value(forHTTPHeaderField: "X-Error-Code"))
         }
         let header = { (name: String) in response.value(forHTTPHeaderField: name) }
-        let size = (header("X-Linked-Size") ?? (response.statusCode == 200 ? header("Content-Length") : nil)).flatMap { Int64($0) }
+        let size = (header("X-Linked-Size") ?? (response.statusCode == 200 ? header("Content-Length") : nil)).flatMap {
+            Int64($0)
+        }
         let etag = (header("X-Linked-Etag") ?? header("ETag")).map(Self.normalizeEtag)
         var digest = header("X-Linked-Etag").map(Self.normalizeEtag)
         if let d = digest, d.count != 64 || !d.allSatisfy(\.isHexDigit) { digest = nil }
         let commit = header("X-Repo-Commit").flatMap { HubCache.isCommitHash($0) ? $0 : nil }
-        return RemoteFile(size: size, sha256: digest?.lowercased(), etag: etag.flatMap { HubCache.isSafeBlobName($0) ? $0 : nil },
-                          commit: commit)
+        return RemoteFile(
+            size: size, sha256: digest?.lowercased(), etag: etag.flatMap { HubCache.isSafeBlobName($0) ? $0 : nil },
+            commit: commit)
     }
 
     /// `W/"abc"` -> `abc`, as huggingface_hub names blobs.
@@ -88,12 +94,16 @@ struct HubClient {
 
     /// Downloads `file` to `destination` through `partial`, resuming `partial` when it exists,
     /// checking size and digest, and renaming into place only when complete.
-    func download(repo: String, revision: String, file: String, to destination: URL, partial: URL? = nil,
-                  expected: RemoteFile, progress: DownloadProgress) throws {
+    func download(
+        repo: String, revision: String, file: String, to destination: URL, partial: URL? = nil,
+        expected: RemoteFile, progress: DownloadProgress
+    ) throws {
         let partial = partial ?? destination.appendingPathExtension("part")
         let url = fileURL(repo: repo, revision: revision, file: file)
         var existing: Int64 = 0
-        if let attributes = try? FileManager.default.attributesOfItem(atPath: partial.path), let size = attributes[.size] as? Int64 {
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: partial.path),
+            let size = attributes[.size] as? Int64
+        {
             existing = size
         }
         if let size = expected.size, existing > size { existing = 0 }
@@ -107,9 +117,11 @@ struct HubClient {
         // asking for the bytes after its end would be a 416.
         if existing == 0 || existing != expected.size {
             progress.begin(file: file, resumingAt: existing, total: expected.size)
-            let result = try HTTPTransfer.download(request, to: partial, resumingAt: existing, timeout: timeout,
-                                                   received: { if expected.sha256 != nil { hasher.update($0) } },
-                                                   restarted: { hasher = SHA256() }) { done, total in
+            let result = try HTTPTransfer.download(
+                request, to: partial, resumingAt: existing, timeout: timeout,
+                received: { if expected.sha256 != nil { hasher.update($0) } },
+                restarted: { hasher = SHA256() }
+            ) { done, total in
                 progress.update(done: done, total: total ?? expected.size)
             }
             progress.finish()
@@ -134,13 +146,15 @@ struct HubClient {
     }
 
     func fileURL(repo: String, revision: String, file: String) -> URL {
-        endpoint.appendingPathComponent(repo).appendingPathComponent("resolve").appendingPathComponent(revision).appendingPathComponent(file)
+        endpoint.appendingPathComponent(repo).appendingPathComponent("resolve").appendingPathComponent(revision)
+            .appendingPathComponent(file)
     }
 
     private func error(status: Int, url: URL, repo: String, revision: String, file: String, code: String?) -> HubError {
         switch (status, code) {
         case (401, _), (403, _): return .unauthorized(repo: repo)
-        case (404, "RepoNotFound"), (404, "RevisionNotFound"): return .repositoryNotFound(repo: repo, revision: revision)
+        case (404, "RepoNotFound"), (404, "RevisionNotFound"):
+            return .repositoryNotFound(repo: repo, revision: revision)
         case (404, _): return .fileNotFound(repo: repo, file: file)
         default: return .httpStatus(url: url.absoluteString, status: status)
         }

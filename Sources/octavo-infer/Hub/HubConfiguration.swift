@@ -14,10 +14,14 @@ struct HubConfiguration {
     /// Flags every command that takes `--model` accepts (CommandLineArguments adds them).
     static let modelFlags: Set<String> = ["offline", "quiet"]
 
-    init(_ arguments: CommandLineArguments, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        let endpointText = arguments.string("endpoint") ?? environment["HF_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
+    init(_ arguments: CommandLineArguments, environment: [String: String] = ProcessInfo.processInfo.environment) throws
+    {
+        let endpointText =
+            arguments.string("endpoint") ?? environment["HF_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
             ?? "https://huggingface.co"
-        guard let endpoint = URL(string: endpointText), let scheme = endpoint.scheme, ["http", "https"].contains(scheme) else {
+        guard let endpoint = URL(string: endpointText), let scheme = endpoint.scheme,
+            ["http", "https"].contains(scheme)
+        else {
             throw CLIError.usage("endpoint '\(endpointText)' (--endpoint or HF_ENDPOINT) is not an http(s) URL")
         }
         self.endpoint = endpoint
@@ -37,7 +41,8 @@ struct HubConfiguration {
     /// `HF_TOKEN`, else the file `huggingface-cli login` writes (`$HF_TOKEN_PATH`, else `$HF_HOME/token`).
     static func token(environment: [String: String]) -> String? {
         if let token = environment["HF_TOKEN"], !token.isEmpty { return token }
-        let path = environment["HF_TOKEN_PATH"].flatMap { $0.isEmpty ? nil : ($0 as NSString).expandingTildeInPath }
+        let path =
+            environment["HF_TOKEN_PATH"].flatMap { $0.isEmpty ? nil : ($0 as NSString).expandingTildeInPath }
             ?? HubCache.huggingFaceHome(environment: environment).appendingPathComponent("token").path
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -20,7 +20,8 @@ enum HubError: Error, CustomStringConvertible {
         case .invalidRepository(let repo):
             return "'\(repo)' is not a repository id; use OWNER/NAME, e.g. openai-community/gpt2."
         case .repositoryNotFound(let repo, let revision):
-            return "repository \(repo) at revision \(revision) was not found (private repos need --token or HF_TOKEN)."
+            return "repository \(repo) at revision \(revision) was not found (private repos need --token or "
+                + "HF_TOKEN)."
         case .unauthorized(let repo):
             return "access to \(repo) was refused; give a token with access (--token or HF_TOKEN)."
         case .fileNotFound(let repo, let file):
@@ -29,7 +30,8 @@ enum HubError: Error, CustomStringConvertible {
             return "\(repo) has neither safetensors (model.safetensors or an index) nor PyTorch weights "
                 + "(pytorch_model.bin or an index); it is not a model octavo-infer can load."
         case .noCommit(let repo, let revision):
-            return "the hub named no commit for \(repo) at \(revision) (no \"sha\", no X-Repo-Commit); is the endpoint a Hugging Face hub?"
+            return "the hub named no commit for \(repo) at \(revision) (no \"sha\", no X-Repo-Commit); is the "
+                + "endpoint a Hugging Face hub?"
         case .httpStatus(let url, let status):
             return "\(url) answered HTTP \(status)."
         case .network(let url, let reason):
@@ -39,7 +41,8 @@ enum HubError: Error, CustomStringConvertible {
         case .incomplete(let file, let received, let expected):
             return "\(file): received \(received) of \(expected) bytes; rerun the command to resume."
         case .checksumMismatch(let file, let expected, let actual):
-            return "\(file): SHA-256 \(actual) does not match the published \(expected); the partial file was removed, rerun to download it again."
+            return "\(file): SHA-256 \(actual) does not match the published \(expected); the partial file was "
+                + "removed, rerun to download it again."
         case .offline(let reference, let cache, let reason, let fetchCommand):
             return "\(reference) is \(reason) in the Hugging Face cache (\(cache)) and downloads are off "
                 + "(HF_HUB_OFFLINE=1 or --offline); '\(fetchCommand)' would fetch it (run it online)."

@@ -43,8 +43,9 @@ struct ModelCatalog {
 
     static func load(folder: URL) throws -> ModelCatalog {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
-            throw CLIError.runtime("\(folder.path): the model catalog is missing; install the binary together with "
-                + "OctavoInfer_octavo-infer.resources (swift build puts it beside octavo-infer).")
+            throw CLIError.runtime(
+                "\(folder.path): the model catalog is missing; install the binary together with "
+                    + "OctavoInfer_octavo-infer.resources (swift build puts it beside octavo-infer).")
         }
         var entries: [CatalogEntry] = []
         for name in names.sorted() where name.hasSuffix(".json") {
@@ -65,7 +66,8 @@ struct ModelCatalog {
             }
         }
         // Story generators, then translators; smallest first.
-        return ModelCatalog(entries: entries.sorted { ($0.role, $0.parameters, $0.name) < ($1.role, $1.parameters, $1.name) })
+        return ModelCatalog(
+            entries: entries.sorted { ($0.role, $0.parameters, $0.name) < ($1.role, $1.parameters, $1.name) })
     }
 
     func entry(named name: String) -> CatalogEntry? { entries.first { $0.name == name } }

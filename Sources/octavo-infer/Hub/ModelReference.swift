@@ -10,7 +10,8 @@ enum ModelReference: Equatable {
     /// transformers' `from_pretrained`; then a catalog name; then `owner/name[@revision]`.
     /// Anything else is taken for a folder, so the error says it was not found.
     static func parse(_ text: String, catalog: () -> ModelCatalog?) -> ModelReference {
-        let pathLike = text.hasPrefix("/") || text.hasPrefix("./") || text.hasPrefix("../") || text.hasPrefix("~")
+        let pathLike =
+            text.hasPrefix("/") || text.hasPrefix("./") || text.hasPrefix("../") || text.hasPrefix("~")
             || text == "." || text == ".."
         if pathLike || FileManager.default.fileExists(atPath: text) { return .folder(text) }
         var base = text
@@ -30,7 +31,8 @@ enum ModelReference: Equatable {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count) else { return false }
         return parts.allSatisfy { part in
-            !part.isEmpty && part != "." && part != ".." && part.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
+            !part.isEmpty && part != "." && part != ".."
+                && part.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
         }
     }
 

@@ -7,7 +7,8 @@ struct ModelResolver {
     let configuration: HubConfiguration
     let catalog: () -> ModelCatalog?
 
-    init(_ arguments: CommandLineArguments, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    init(_ arguments: CommandLineArguments, environment: [String: String] = ProcessInfo.processInfo.environment) throws
+    {
         configuration = try HubConfiguration(arguments, environment: environment)
         // Read only when a value is neither a folder nor a path, and at most once.
         var loaded: ModelCatalog??
@@ -25,12 +26,14 @@ struct ModelResolver {
         if let snapshot = cache.snapshot(repo, revision: revision), Self.isComplete(snapshot) { return snapshot }
         let fetch = "octavo-infer download \(value)"
         // `models/gpt2` may be a folder the user meant, not a repository.
-        let folderHint = reference == .hub(repo: repo, revision: revision)
+        let folderHint =
+            reference == .hub(repo: repo, revision: revision)
             ? " (There is no folder named \(value) here either.)" : ""
         if configuration.offline {
             let present = cache.snapshot(repo, revision: revision) != nil
-            let error = HubError.offline(reference: describe(reference), cache: cache.root.path,
-                                         reason: present ? "incomplete" : "not", fetchCommand: fetch)
+            let error = HubError.offline(
+                reference: describe(reference), cache: cache.root.path,
+                reason: present ? "incomplete" : "not", fetchCommand: fetch)
             throw CLIError.runtime(error.description + folderHint)
         }
         do {
@@ -56,15 +59,17 @@ struct ModelResolver {
     /// A snapshot can be used as is when it has a config and one weight layout whose files
     /// are all there (every shard an index names, every symlink resolving).
     static func isComplete(_ folder: URL) -> Bool {
-        let exists = { (name: String) in FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path) }
+        let exists = { (name: String) in
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path)
+        }
         guard exists("config.json"), let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path),
-              let selection = try? RepositoryFiles.select(names.filter(exists), repo: folder.path)
+            let selection = try? RepositoryFiles.select(names.filter(exists), repo: folder.path)
         else { return false }
         for index in selection.files where index.hasSuffix(".index.json") {
             guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(index).path),
-                  let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                  let map = object["weight_map"] as? [String: String],
-                  Set(map.values).allSatisfy(exists)
+                let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                let map = object["weight_map"] as? [String: String],
+                Set(map.values).allSatisfy(exists)
             else { return false }
         }
         return true
@@ -74,10 +79,13 @@ struct ModelResolver {
     static func existingFolder(_ path: String) throws -> URL {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CLIError.runtime("\(path): no such folder. --model takes a Hugging Face model folder, a hub id "
-                + "(owner/name[@revision]) or a catalog name ('octavo-infer models' lists them).")
+            throw CLIError.runtime(
+                "\(path): no such folder. --model takes a Hugging Face model folder, a hub id "
+                    + "(owner/name[@revision]) or a catalog name ('octavo-infer models' lists them).")
         }
-        guard isDirectory.boolValue else { throw CLIError.runtime("\(path): not a folder. --model takes the model's folder, not a file in it.") }
+        guard isDirectory.boolValue else {
+            throw CLIError.runtime("\(path): not a folder. --model takes the model's folder, not a file in it.")
+        }
         return URL(fileURLWithPath: path, isDirectory: true)
     }
 }

@@ -16,7 +16,11 @@ enum RepositoryFiles {
         /// One line for the user: which weights, and why.
         var summary: String {
             let weights = files.filter(RepositoryFiles.isWeightFile)
-            let described = weights.count == 1 ? weights[0] : "\(weights.count) files: \(weights.joined(separator: ", "))"
+            let described =
+                weights.count == 1
+                ? weights[0]
+                : "\(weights.count) files: "
+                    + "\(weights.joined(separator: ", "))"
             let why = format == .safetensors ? "safetensors" : "PyTorch .bin (the repository has no safetensors)"
             let skipping = skipped.isEmpty ? "" : "; skipping \(skipped.joined(separator: ", "))"
             return "weights: \(why): \(described)\(skipping)"
@@ -68,7 +72,8 @@ enum RepositoryFiles {
 
     /// The weight files of the layouts `select` chooses from.
     static func isWeightFile(_ name: String) -> Bool {
-        ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"].contains(name)
+        ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"]
+            .contains(name)
             || isSafetensorsShard(name) || isPyTorchShard(name)
     }
 
@@ -82,15 +87,24 @@ enum RepositoryFiles {
 
 /// Shell-style matching of `*` and `?`.
 func wildcardMatch(pattern: String, _ text: String) -> Bool {
-    let p = Array(pattern), t = Array(text)
-    var pi = 0, ti = 0, star = -1, mark = 0
+    let p = Array(pattern)
+    let t = Array(text)
+    var pi = 0
+    var ti = 0
+    var star = -1
+    var mark = 0
     while ti < t.count {
         if pi < p.count && (p[pi] == "?" || p[pi] == t[ti]) {
-            pi += 1; ti += 1
+            pi += 1
+            ti += 1
         } else if pi < p.count && p[pi] == "*" {
-            star = pi; mark = ti; pi += 1
+            star = pi
+            mark = ti
+            pi += 1
         } else if star >= 0 {
-            pi = star + 1; mark += 1; ti = mark
+            pi = star + 1
+            mark += 1
+            ti = mark
         } else {
             return false
         }

@@ -21,8 +21,9 @@ struct SnapshotDownloader {
         progress.say("\(repo): \(selection.summary)")
         // Every file is fetched at the one commit the revision named, as huggingface_hub
         // does, so a branch that moves during the download cannot mix two commits.
-        guard let commit = try info.commit
-            ?? client.metadata(repo: repo, revision: revision, file: selection.files[0]).commit
+        guard
+            let commit = try info.commit
+                ?? client.metadata(repo: repo, revision: revision, file: selection.files[0]).commit
         else { throw HubError.noCommit(repo: repo, revision: revision) }
 
         let folder: URL
@@ -54,16 +55,19 @@ struct SnapshotDownloader {
         }
         let remote = try client.metadata(repo: repo, revision: commit, file: file)
         guard let etag = remote.etag else {
-            throw HubError.malformedResponse(url: client.fileURL(repo: repo, revision: commit, file: file).absoluteString,
-                                             reason: "no ETag or X-Linked-Etag to name the blob")
+            throw HubError.malformedResponse(
+                url: client.fileURL(repo: repo, revision: commit, file: file).absoluteString,
+                reason: "no ETag or X-Linked-Etag to name the blob")
         }
         try cache.withLock(repo, etag: etag) {
             let blob = cache.blob(repo, etag: etag)
             if !FileManager.default.fileExists(atPath: blob.path) {
-                try FileManager.default.createDirectory(at: blob.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    at: blob.deletingLastPathComponent(), withIntermediateDirectories: true)
                 progress.say("\(file): downloading" + (remote.size.map { " (\(decimalBytes($0)))" } ?? ""))
-                try client.download(repo: repo, revision: commit, file: file, to: blob,
-                                    partial: blob.appendingPathExtension("incomplete"), expected: remote, progress: progress)
+                try client.download(
+                    repo: repo, revision: commit, file: file, to: blob,
+                    partial: blob.appendingPathExtension("incomplete"), expected: remote, progress: progress)
             }
             try cache.link(repo, commit: commit, file: file, etag: etag)
         }
@@ -78,12 +82,14 @@ struct SnapshotDownloader {
             return
         }
         progress.say("\(file): downloading" + (remote.size.map { " (\(decimalBytes($0)))" } ?? ""))
-        try client.download(repo: repo, revision: commit, file: file, to: destination, expected: remote, progress: progress)
+        try client.download(
+            repo: repo, revision: commit, file: file, to: destination, expected: remote, progress: progress)
     }
 
     static func isComplete(_ url: URL, _ remote: HubClient.RemoteFile) throws -> Bool {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
-              let size = attributes[.size] as? Int64 else { return false }
+            let size = attributes[.size] as? Int64
+        else { return false }
         if let expected = remote.size, expected != size { return false }
         if let digest = remote.sha256 { return try sha256(of: url) == digest }
         return remote.size != nil
@@ -94,7 +100,9 @@ struct SnapshotDownloader {
         for file in files {
             let url = folder.appendingPathComponent(file)
             if file.hasSuffix(".json") {
-                guard let data = FileManager.default.contents(atPath: url.path), (try? JSONSerialization.jsonObject(with: data)) != nil else {
+                guard let data = FileManager.default.contents(atPath: url.path),
+                    (try? JSONSerialization.jsonObject(with: data)) != nil
+                else {
                     throw CLIError.runtime("\(file): downloaded but not valid JSON; delete it and rerun")
                 }
             } else if file.hasSuffix(".safetensors") {

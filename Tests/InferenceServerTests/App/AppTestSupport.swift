@@ -1,8 +1,9 @@
 import Foundation
-import Generation
 import GPT2
+import Generation
 import Tokenizer
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -23,7 +24,8 @@ enum AppFixtures {
     }
 
     static func reference() throws -> Reference {
-        try JSONDecoder().decode(Reference.self, from: Data(contentsOf: root.appendingPathComponent("GPT2/tiny.reference.json")))
+        try JSONDecoder().decode(
+            Reference.self, from: Data(contentsOf: root.appendingPathComponent("GPT2/tiny.reference.json")))
     }
 
     /// The tiny pipeline, loaded once (read-only afterwards; each app gets its own executor
@@ -86,12 +88,14 @@ final class FakeTranslationBackend: TranslationBackend, @unchecked Sendable {
         lock.lock()
         recorded.append([request])
         lock.unlock()
-        var parameters = Seq2SeqParameters(decoderStartTokenID: CharacterSpellingModel.start,
-                                           eosTokenIDs: [CharacterSpellingModel.end])
+        var parameters = Seq2SeqParameters(
+            decoderStartTokenID: CharacterSpellingModel.start,
+            eosTokenIDs: [CharacterSpellingModel.end])
         parameters.generation.maxNewTokens = fakeModel.maxTargetPositions
         let sources = request.texts.map { fakeModel.ids(of: Self.translate($0, to: request.target)) }
-        return PreparedTranslation(sources: sources, parameters: parameters,
-                                   maxLength: fakeModel.maxTargetPositions + 1, seed: nil, layout: ())
+        return PreparedTranslation(
+            sources: sources, parameters: parameters,
+            maxLength: fakeModel.maxTargetPositions + 1, seed: nil, layout: ())
     }
 
     func assemble(_ prepared: PreparedTranslation, outputs: [Seq2SeqOutput]) throws -> TranslationResult {
@@ -200,8 +204,10 @@ class AppTestCase: XCTestCase {
     /// - Parameters:
     ///   - slow: delay per forward pass of the GPT-2 model (0 = the real tiny model as is).
     ///   - draft: the tiny model's speculative draft, if any.
-    func startApp(slow: TimeInterval = 0, translation: Bool = true, ready: Bool = true, draft: GenerationDraft? = nil,
-                  _ configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+    func startApp(
+        slow: TimeInterval = 0, translation: Bool = true, ready: Bool = true, draft: GenerationDraft? = nil,
+        _ configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) throws {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.requestTimeout = 60
@@ -212,8 +218,9 @@ class AppTestCase: XCTestCase {
         let pipeline = try AppFixtures.freshPipeline()
         let model: CausalLanguageModel = slow > 0 ? SlowModel(pipeline.model, delay: slow) : pipeline.model
         try app.addGenerationModel { executorConfiguration, metrics in
-            GenerationService(name: "tiny", model: model, tokenizer: pipeline.tokenizer, defaults: pipeline.defaultParameters(),
-                              bosTokenID: 512, configuration: executorConfiguration, metrics: metrics, draft: draft)
+            GenerationService(
+                name: "tiny", model: model, tokenizer: pipeline.tokenizer, defaults: pipeline.defaultParameters(),
+                bosTokenID: 512, configuration: executorConfiguration, metrics: metrics, draft: draft)
         }
         if translation {
             let backend = FakeTranslationBackend()
@@ -235,7 +242,8 @@ class AppTestCase: XCTestCase {
 
     // MARK: Requests
 
-    func post(_ path: String, _ body: String, headers: [String: String] = [:], port: Int? = nil) throws -> TestResponse {
+    func post(_ path: String, _ body: String, headers: [String: String] = [:], port: Int? = nil) throws -> TestResponse
+    {
         var headers = headers
         if headers["Content-Type"] == nil { headers["Content-Type"] = "application/json" }
         return try TestClient.request(port: port ?? self.port, "POST", path, headers: headers, body: body)
@@ -253,15 +261,21 @@ class AppTestCase: XCTestCase {
 
     /// Asserts an OpenAI-shaped error with this status; returns its message.
     @discardableResult
-    func assertOpenAIError(_ response: TestResponse, status: Int, code: String? = nil, mentions: String? = nil,
-                           file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    func assertOpenAIError(
+        _ response: TestResponse, status: Int, code: String? = nil, mentions: String? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> String {
         XCTAssertEqual(response.status, status, response.text, file: file, line: line)
         let body = try json(response, file: file, line: line)
-        let error = try XCTUnwrap(body["error"] as? [String: Any], "no error object: \(response.text)", file: file, line: line)
+        let error = try XCTUnwrap(
+            body["error"] as? [String: Any], "no error object: \(response.text)", file: file, line: line)
         XCTAssertEqual(Set(error.keys), ["message", "type", "code"], file: file, line: line)
         let message = try XCTUnwrap(error["message"] as? String, file: file, line: line)
         if let code { XCTAssertEqual(error["code"] as? String, code, message, file: file, line: line) }
-        if let mentions { XCTAssertTrue(message.contains(mentions), "'\(message)' does not mention '\(mentions)'", file: file, line: line) }
+        if let mentions {
+            XCTAssertTrue(
+                message.contains(mentions), "'\(message)' does not mention '\(mentions)'", file: file, line: line)
+        }
         return message
     }
 }
@@ -283,7 +297,9 @@ enum SSE {
                 if line.hasPrefix("event: ") { event = String(line.dropFirst(7)) }
                 if line.hasPrefix("data: ") { data.append(String(line.dropFirst(6))) }
             }
-            if event != nil || !data.isEmpty { events.append(SSEEvent(event: event, data: data.joined(separator: "\n"))) }
+            if event != nil || !data.isEmpty {
+                events.append(SSEEvent(event: event, data: data.joined(separator: "\n")))
+            }
         }
         return events
     }

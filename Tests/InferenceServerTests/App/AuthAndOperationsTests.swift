@@ -1,6 +1,7 @@
-@testable import HTTPServer
 import Foundation
 import XCTest
+
+@testable import HTTPServer
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -8,10 +9,14 @@ import XCTest
 final class AuthAndOperationsTests: AppTestCase {
     func testAPIKeyIsRequiredExceptForHealthAndLegacyRoutesOnLoopback() throws {
         try startApp { $0.apiKeys = ["sekrit"] }
-        try assertOpenAIError(try post("/v1/completions", #"{"prompt":"x","max_tokens":1}"#), status: 401, code: "missing_api_key")
-        try assertOpenAIError(try post("/v1/completions", #"{"prompt":"x","max_tokens":1}"#, headers: ["Authorization": "Bearer nope"]),
-                              status: 401, code: "invalid_api_key")
-        XCTAssertEqual(try post("/v1/completions", #"{"prompt":"x","max_tokens":1}"#, headers: ["Authorization": "Bearer sekrit"]).status, 200)
+        try assertOpenAIError(
+            try post("/v1/completions", #"{"prompt":"x","max_tokens":1}"#), status: 401, code: "missing_api_key")
+        try assertOpenAIError(
+            try post("/v1/completions", #"{"prompt":"x","max_tokens":1}"#, headers: ["Authorization": "Bearer nope"]),
+            status: 401, code: "invalid_api_key")
+        XCTAssertEqual(
+            try post("/v1/completions", #"{"prompt":"x","max_tokens":1}"#, headers: ["Authorization": "Bearer sekrit"])
+                .status, 200)
         try assertOpenAIError(try get("/metrics"), status: 401)
         try assertOpenAIError(try get("/v1/nowhere"), status: 401)  // no route enumeration without a key
         XCTAssertEqual(try get("/health").status, 200)
@@ -24,12 +29,17 @@ final class AuthAndOperationsTests: AppTestCase {
         var request = try HTTPRequest(method: .POST, target: "/generate_story")
         request.route = "/generate_story"
         let next = HTTPNext { _, _ in .text("ok") }
-        XCTAssertEqual(try middleware.respond(to: request, context: RequestContext(remoteAddress: "127.0.0.1:5000"), next: next).status, .ok)
-        XCTAssertThrowsError(try middleware.respond(to: request, context: RequestContext(remoteAddress: "10.1.2.3:5000"), next: next)) { error in
+        XCTAssertEqual(
+            try middleware.respond(to: request, context: RequestContext(remoteAddress: "127.0.0.1:5000"), next: next)
+                .status, .ok)
+        XCTAssertThrowsError(
+            try middleware.respond(to: request, context: RequestContext(remoteAddress: "10.1.2.3:5000"), next: next)
+        ) { error in
             XCTAssertEqual((error as? HTTPError)?.status, .unauthorized)
         }
         let closed = APIKeyMiddleware(apiKeys: ["sekrit"], legacyOpenOnLoopback: false)
-        XCTAssertThrowsError(try closed.respond(to: request, context: RequestContext(remoteAddress: "127.0.0.1:5000"), next: next))
+        XCTAssertThrowsError(
+            try closed.respond(to: request, context: RequestContext(remoteAddress: "127.0.0.1:5000"), next: next))
     }
 
     func testHealthIs503WhileLoadingThen200() throws {
@@ -96,12 +106,17 @@ final class AuthAndOperationsTests: AppTestCase {
         try startApp(slow: 0.02)
         let client = try TestClient(port: port)
         let body = #"{"prompt":"Once upon a time","max_tokens":50,"stream":true}"#
-        client.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        client.send(
+            "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                + "\(body.utf8.count)\r\n\r\n\(body)")
         let head = try client.readHead()
         XCTAssertEqual(head.status, 200)
         _ = try client.readChunk()
         client.reset()
-        XCTAssertTrue(eventually { self.tinyService.executor.statistics.cancelled == 1 }, "the slot was not cancelled")
+        XCTAssertTrue(
+            eventually { self.tinyService.executor.statistics.cancelled == 1 },
+            "the slot was not "
+                + "cancelled")
         XCTAssertEqual(app.metrics.cancelledCount(model: "tiny"), 1)
         XCTAssertLessThan(app.metrics.generatedTokenCount(model: "tiny"), 50)
         XCTAssertEqual(try post("/v1/completions", #"{"prompt":"x","max_tokens":1}"#).status, 200)
@@ -111,8 +126,10 @@ final class AuthAndOperationsTests: AppTestCase {
         try startApp()
         app.shutdown(gracePeriod: 1)
         XCTAssertThrowsError(try get("/health"))  // listeners are closed
-        XCTAssertThrowsError(try tinyService.executor.submit(GenerationRequest(promptIDs: [1], parameters: .init()),
-                                                             to: GenerationEventChannel()))
+        XCTAssertThrowsError(
+            try tinyService.executor.submit(
+                GenerationRequest(promptIDs: [1], parameters: .init()),
+                to: GenerationEventChannel()))
     }
 
     func eventually(timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -14,8 +15,10 @@ final class BatchingRouteTests: AppTestCase {
         }
         let port = self.port
         let ids: @Sendable (String) -> [Int]? = { body in
-            guard let response = try? TestClient.request(port: port, "POST", "/v1/generate", body: body), response.status == 200,
-                  let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else { return nil }
+            guard let response = try? TestClient.request(port: port, "POST", "/v1/generate", body: body),
+                response.status == 200,
+                let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+            else { return nil }
             return object["generated_ids"] as? [Int]
         }
         let sequential = bodies.map(ids)
@@ -40,7 +43,8 @@ final class BatchingRouteTests: AppTestCase {
     func testHostileBodiesGet4xxAndTheServerStaysUp() throws {
         try startApp()
         var generator = SystemRandomNumberGenerator()
-        let garbage = String(decoding: (0..<3000).map { _ in UInt8.random(in: 0...255, using: &generator) }, as: UTF8.self)
+        let garbage = String(
+            decoding: (0..<3000).map { _ in UInt8.random(in: 0...255, using: &generator) }, as: UTF8.self)
         let bodies = [
             String(repeating: "[", count: 100_000),
             String(repeating: #"{"prompt":"#, count: 20_000),
@@ -49,14 +53,17 @@ final class BatchingRouteTests: AppTestCase {
             #"{"Prompt":["a"],"prompt":{"x":null},"texts":7,"text":[],"ids":"1"}"#,
             "null", "0", "\"\"",
         ]
-        for path in ["/v1/completions", "/v1/generate", "/generate_story", "/translate", "/v1/translate", "/v1/tokenize",
-                     "/v1/detokenize", "/v1/jobs"] {
+        for path in [
+            "/v1/completions", "/v1/generate", "/generate_story", "/translate", "/v1/translate", "/v1/tokenize",
+            "/v1/detokenize", "/v1/jobs",
+        ] {
             for body in bodies {
                 let response = try post(path, body)
                 // A huge max_tokens is capped on /v1/completions and an unknown field on /v1/generate.
                 let capped = body.contains("max_tokens") && ["/v1/completions", "/v1/generate"].contains(path)
-                XCTAssertTrue((400..<500).contains(response.status) || (capped && response.status == 200),
-                              "\(path) answered \(response.status) to \(body.prefix(40)): \(response.text)")
+                XCTAssertTrue(
+                    (400..<500).contains(response.status) || (capped && response.status == 200),
+                    "\(path) answered \(response.status) to \(body.prefix(40)): \(response.text)")
                 XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(response.body)), "\(path): not JSON")
             }
         }

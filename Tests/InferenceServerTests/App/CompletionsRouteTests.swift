@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -11,7 +12,8 @@ final class CompletionsRouteTests: AppTestCase {
 
     func testGreedyCompletionMatchesTransformersAndReportsUsage() throws {
         let prompt = try AppFixtures.reference().prompts[0]
-        let response = try post("/v1/completions", #"{"model":"tiny","prompt":"\#(prompt.text)","max_tokens":5,"temperature":0}"#)
+        let response = try post(
+            "/v1/completions", #"{"model":"tiny","prompt":"\#(prompt.text)","max_tokens":5,"temperature":0}"#)
         XCTAssertEqual(response.status, 200, response.text)
         let body = try json(response)
         XCTAssertEqual(body["object"] as? String, "text_completion")
@@ -24,7 +26,8 @@ final class CompletionsRouteTests: AppTestCase {
         let expected = tinyService.tokenizer.decode(Array(prompt.greedy.prefix(5)), skipSpecialTokens: true)
         XCTAssertEqual(choice["text"] as? String, expected)
         let usage = try XCTUnwrap(body["usage"] as? [String: Int])
-        XCTAssertEqual(usage, ["prompt_tokens": prompt.ids.count, "completion_tokens": 5, "total_tokens": prompt.ids.count + 5])
+        XCTAssertEqual(
+            usage, ["prompt_tokens": prompt.ids.count, "completion_tokens": 5, "total_tokens": prompt.ids.count + 5])
     }
 
     func testDefaultsToSixteenTokensAndTheOnlyModel() throws {
@@ -33,29 +36,38 @@ final class CompletionsRouteTests: AppTestCase {
     }
 
     func testMaxTokensIsCappedByTheContext() throws {
-        let body = try json(try post("/v1/completions", #"{"prompt":"Once upon a time","max_tokens":100000,"temperature":0}"#))
+        let body = try json(
+            try post("/v1/completions", #"{"prompt":"Once upon a time","max_tokens":100000,"temperature":0}"#))
         let usage = try XCTUnwrap(body["usage"] as? [String: Int])
         XCTAssertEqual(usage["total_tokens"], 64)  // n_positions of the tiny model
         XCTAssertEqual((body["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String, "length")
     }
 
     func testPromptArraysTokenIdsNEchoAndSeededSampling() throws {
-        let body = try json(try post("/v1/completions",
-            #"{"prompt":["Once upon a time","The sea remembers"],"n":2,"max_tokens":3,"seed":7,"echo":true}"#))
+        let body = try json(
+            try post(
+                "/v1/completions",
+                #"{"prompt":["Once upon a time","The sea remembers"],"n":2,"max_tokens":3,"seed":7,"echo":true}"#))
         let choices = try XCTUnwrap(body["choices"] as? [[String: Any]])
         XCTAssertEqual(choices.map { $0["index"] as? Int }, [0, 1, 2, 3])
         XCTAssertTrue((choices[0]["text"] as? String)?.hasPrefix("Once upon a time") == true)
-        let again = try json(try post("/v1/completions",
-            #"{"prompt":["Once upon a time","The sea remembers"],"n":2,"max_tokens":3,"seed":7,"echo":true}"#))
-        XCTAssertEqual((again["choices"] as? [[String: Any]])?.map { $0["text"] as? String }, choices.map { $0["text"] as? String })
+        let again = try json(
+            try post(
+                "/v1/completions",
+                #"{"prompt":["Once upon a time","The sea remembers"],"n":2,"max_tokens":3,"seed":7,"echo":true}"#))
+        XCTAssertEqual(
+            (again["choices"] as? [[String: Any]])?.map { $0["text"] as? String }, choices.map { $0["text"] as? String }
+        )
         XCTAssertEqual((body["usage"] as? [String: Int])?["prompt_tokens"], 6 + 5)
-        let ids = try json(try post("/v1/completions", #"{"prompt":[[286,412,377],[345]],"max_tokens":2,"temperature":0}"#))
+        let ids = try json(
+            try post("/v1/completions", #"{"prompt":[[286,412,377],[345]],"max_tokens":2,"temperature":0}"#))
         XCTAssertEqual((ids["choices"] as? [[String: Any]])?.count, 2)
         XCTAssertEqual((ids["usage"] as? [String: Int])?["prompt_tokens"], 4)
     }
 
     func testLogprobsListTokensAndTopAlternatives() throws {
-        let body = try json(try post("/v1/completions", #"{"prompt":"Once upon a time","max_tokens":3,"temperature":0,"logprobs":2}"#))
+        let body = try json(
+            try post("/v1/completions", #"{"prompt":"Once upon a time","max_tokens":3,"temperature":0,"logprobs":2}"#))
         let logprobs = try XCTUnwrap((body["choices"] as? [[String: Any]])?.first?["logprobs"] as? [String: Any])
         XCTAssertEqual((logprobs["tokens"] as? [String])?.count, 3)
         XCTAssertEqual((logprobs["token_logprobs"] as? [Double])?.count, 3)
@@ -67,15 +79,18 @@ final class CompletionsRouteTests: AppTestCase {
 
     func testStopStringEndsWithFinishReasonStop() throws {
         // Greedy text starts "kji@@@...": stop at "@".
-        let body = try json(try post("/v1/completions", #"{"prompt":"Once upon a time","max_tokens":10,"temperature":0,"stop":["@"]}"#))
+        let body = try json(
+            try post("/v1/completions", #"{"prompt":"Once upon a time","max_tokens":10,"temperature":0,"stop":["@"]}"#))
         let choice = try XCTUnwrap((body["choices"] as? [[String: Any]])?.first)
         XCTAssertEqual(choice["text"] as? String, "kji")
         XCTAssertEqual(choice["finish_reason"] as? String, "stop")
     }
 
     func testStreamingIsServerSentEventsEndingInDone() throws {
-        let response = try post("/v1/completions",
-            #"{"prompt":"Once upon a time","max_tokens":4,"temperature":0,"stream":true,"stream_options":{"include_usage":true}}"#)
+        let response = try post(
+            "/v1/completions",
+            #"{"prompt":"Once upon a time","max_tokens":4,"temperature":0,"stream":true,"stream_options":{"include_usage":true}}"#
+        )
         XCTAssertEqual(response.status, 200)
         XCTAssertEqual(response.headers["Content-Type"], "text/event-stream")
         XCTAssertTrue(response.text.hasSuffix("data: [DONE]\n\n"), response.text)
@@ -100,17 +115,20 @@ final class CompletionsRouteTests: AppTestCase {
         // Only what a completions or chat client can use; ?all=true lists every model with its kind.
         XCTAssertEqual((body["data"] as? [[String: Any]])?.map { $0["id"] as? String }, ["tiny"])
         let all = try json(try get("/v1/models?all=true"))
-        XCTAssertEqual((all["data"] as? [[String: Any]])?.map { "\($0["id"] ?? ""):\($0["kind"] ?? "")" },
-                       ["tiny:generation", "fake-nllb:translation"])
+        XCTAssertEqual(
+            (all["data"] as? [[String: Any]])?.map { "\($0["id"] ?? ""):\($0["kind"] ?? "")" },
+            ["tiny:generation", "fake-nllb:translation"])
         XCTAssertEqual(try json(try get("/v1/models/tiny"))["id"] as? String, "tiny")
         try assertOpenAIError(try get("/v1/models/nope"), status: 404, code: "model_not_found")
         try assertOpenAIError(try get("/v1/models/fake-nllb"), status: 404, mentions: "/v1/translate")
     }
 
     func testUnknownModelIs404() throws {
-        try assertOpenAIError(try post("/v1/completions", #"{"model":"gpt-9","prompt":"x"}"#), status: 404,
-                              code: "model_not_found", mentions: "gpt-9")
-        try assertOpenAIError(try post("/v1/completions", #"{"model":"fake-nllb","prompt":"x"}"#), status: 400, mentions: "translation")
+        try assertOpenAIError(
+            try post("/v1/completions", #"{"model":"gpt-9","prompt":"x"}"#), status: 404,
+            code: "model_not_found", mentions: "gpt-9")
+        try assertOpenAIError(
+            try post("/v1/completions", #"{"model":"fake-nllb","prompt":"x"}"#), status: 400, mentions: "translation")
     }
 
     func testAbsurdParametersAre400sNamingTheField() throws {
@@ -144,13 +162,16 @@ final class CompletionsRouteTests: AppTestCase {
             if !field.isEmpty { XCTAssertTrue(message.contains("'\(field)'"), "\(body): \(message)") }
         }
         let stops = "[" + (0..<10_000).map { "\"s\($0)\"" }.joined(separator: ",") + "]"
-        try assertOpenAIError(try post("/v1/completions", #"{"prompt":"x","stop":\#(stops)}"#), status: 400, mentions: "'stop'")
+        try assertOpenAIError(
+            try post("/v1/completions", #"{"prompt":"x","stop":\#(stops)}"#), status: 400, mentions: "'stop'")
         let longPrompt = Array(repeating: 5, count: 64).map(String.init).joined(separator: ",")
-        try assertOpenAIError(try post("/v1/completions", #"{"prompt":[\#(longPrompt)]}"#), status: 400, code: "context_length_exceeded")
+        try assertOpenAIError(
+            try post("/v1/completions", #"{"prompt":[\#(longPrompt)]}"#), status: 400, code: "context_length_exceeded")
     }
 
     func testUnknownFieldsAreIgnored() throws {
-        let response = try post("/v1/completions", #"{"prompt":"x","max_tokens":1,"frobnicate":{"deep":[1]},"user":"me"}"#)
+        let response = try post(
+            "/v1/completions", #"{"prompt":"x","max_tokens":1,"frobnicate":{"deep":[1]},"user":"me"}"#)
         XCTAssertEqual(response.status, 200, response.text)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -9,7 +10,8 @@ import XCTest
 /// `systemd-analyze verify`, and nginx balances two servers with the example nginx.conf.
 /// Docker itself cannot run here (no daemon): the images are not built by the tests.
 final class DeployKitTests: XCTestCase {
-    static let deploy = AppFixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("deploy")
+    static let deploy = AppFixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+        "deploy")
     var folder: URL!
 
     override func setUpWithError() throws {
@@ -28,11 +30,13 @@ final class DeployKitTests: XCTestCase {
     /// deploy/config.example.json with the tiny models, free ports and temporary paths; returns
     /// its path and the ports (main first).
     func exampleConfig() throws -> (path: String, ports: [Int]) {
-        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try text("config.example.json").utf8)) as? [String: Any])
+        var object = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(try text("config.example.json").utf8)) as? [String: Any])
         let models = try XCTUnwrap(object["model"] as? [String: String])
-        object["model"] = Dictionary(uniqueKeysWithValues: models.keys.map { name in
-            (name, AppFixtures.root.appendingPathComponent(name == "nllb" ? "NLLB/tiny" : "GPT2/tiny").path)
-        })
+        object["model"] = Dictionary(
+            uniqueKeysWithValues: models.keys.map { name in
+                (name, AppFixtures.root.appendingPathComponent(name == "nllb" ? "NLLB/tiny" : "GPT2/tiny").path)
+            })
         let main = try freeLoopbackPort()
         var ports = [main]
         var listeners: [String: String] = [:]
@@ -61,13 +65,17 @@ final class DeployKitTests: XCTestCase {
         return command.dropFirst(2).map { $0 == "/etc/octavo-infer/config.json" ? config : $0 }
     }
 
-    func assertServes(_ arguments: [String], ports: [Int], file: StaticString = #filePath, line: UInt = #line) throws -> ServeProcess {
+    func assertServes(_ arguments: [String], ports: [Int], file: StaticString = #filePath, line: UInt = #line) throws
+        -> ServeProcess
+    {
         let server = try ServeProcess(arguments)
         XCTAssertTrue(server.waitFor("ready", timeout: 60), server.stdout + server.stderr, file: file, line: line)
         for port in ports {
-            XCTAssertEqual(try TestClient.request(port: port, "/health").status, 200, "port \(port)", file: file, line: line)
+            XCTAssertEqual(
+                try TestClient.request(port: port, "/health").status, 200, "port \(port)", file: file, line: line)
         }
-        let models = try TestClient.request(port: ports[0], "/v1/models", headers: ["Authorization": "Bearer deploy-test-key"])
+        let models = try TestClient.request(
+            port: ports[0], "/v1/models", headers: ["Authorization": "Bearer deploy-test-key"])
         XCTAssertEqual(models.status, 200, models.text, file: file, line: line)
         return server
     }
@@ -90,8 +98,9 @@ final class DeployKitTests: XCTestCase {
         server.signal(SIGHUP)
         XCTAssertTrue(server.waitFor("SIGHUP: reloaded 1 API key"), server.stdout)
         XCTAssertEqual(values("KillSignal"), ["SIGTERM"])
-        let grace = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(try text("config.example.json").utf8))
-                                   as? [String: Any])?["grace-period"] as? Double)
+        let grace = try XCTUnwrap(
+            (JSONSerialization.jsonObject(with: Data(try text("config.example.json").utf8))
+                as? [String: Any])?["grace-period"] as? Double)
         let timeout = try XCTUnwrap(values("TimeoutStopSec").first.flatMap(Double.init))
         XCTAssertGreaterThan(timeout, grace + 5, "TimeoutStopSec must leave the grace period time to drain")
         let start = Date()
@@ -107,16 +116,20 @@ final class DeployKitTests: XCTestCase {
 
     func testComposeCommandServesTheExampleConfigOnTheOldPorts() throws {
         let compose = try text("compose.yaml")
-        let line = try XCTUnwrap(compose.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("command:") })
+        let line = try XCTUnwrap(
+            compose.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("command:") })
         let list = String(line[line.range(of: "command:")!.upperBound...])
         let command = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(list.utf8)) as? [String])
         for port in ["8080", "4019", "4020", "4021"] {
             XCTAssertTrue(compose.contains("- \"\(port):\(port)\""), "compose.yaml does not publish \(port)")
         }
         let dockerfile = try text("Dockerfile")
-        XCTAssertTrue(dockerfile.contains("CMD " + String(data: try JSONSerialization.data(withJSONObject: command), encoding: .utf8)!
-            .replacingOccurrences(of: "\\/", with: "/").replacingOccurrences(of: "\",\"", with: "\", \"")),
-                      "the Dockerfile's CMD and the compose command differ")
+        XCTAssertTrue(
+            dockerfile.contains(
+                "CMD "
+                    + String(data: try JSONSerialization.data(withJSONObject: command), encoding: .utf8)!
+                    .replacingOccurrences(of: "\\/", with: "/").replacingOccurrences(of: "\",\"", with: "\", \"")),
+            "the Dockerfile's CMD and the compose command differ")
         let config = try exampleConfig()
         let server = try assertServes(try serveArguments(command, config: config.path), ports: config.ports)
         XCTAssertTrue(server.stdout.contains("listening on http://0.0.0.0:\(config.ports[0])"), server.stdout)
@@ -156,7 +169,8 @@ final class DeployKitTests: XCTestCase {
             throw XCTSkip("systemd-analyze is not installed (apt-get install systemd)")
         }
         let binary = try ServeProcess.executable().path
-        let unit = try text("octavo-infer.service").replacingOccurrences(of: "/usr/local/bin/octavo-infer", with: binary)
+        let unit = try text("octavo-infer.service").replacingOccurrences(
+            of: "/usr/local/bin/octavo-infer", with: binary)
         let path = folder.appendingPathComponent("octavo-infer.service")
         try unit.write(to: path, atomically: true, encoding: .utf8)
         let process = Process()
@@ -178,8 +192,10 @@ final class DeployKitTests: XCTestCase {
             return XCTFail("nginx is not installed: apt-get install nginx (.ci/run installs it)")
         }
         let servers = try (0..<2).map { _ in
-            try ServeProcess(["--model", "tiny=\(AppFixtures.tinyGPT2.path)", "--port", "0", "--api-key", "k",
-                              "--allowed-host", "octavo.example.com"])
+            try ServeProcess([
+                "--model", "tiny=\(AppFixtures.tinyGPT2.path)", "--port", "0", "--api-key", "k",
+                "--allowed-host", "octavo.example.com",
+            ])
         }
         let ports = try servers.map { try XCTUnwrap($0.mainPort()) }
         for server in servers { XCTAssertTrue(server.waitFor("ready")) }
@@ -188,23 +204,33 @@ final class DeployKitTests: XCTestCase {
         let upstreams = config.split(separator: "\n").filter { $0.contains("server 10.0.0.") }
         XCTAssertEqual(upstreams.count, 3)
         for (index, line) in upstreams.enumerated() {
-            let replacement = index < 2 ? line.replacingOccurrences(of: "10.0.0.1\(index + 1):8080", with: "127.0.0.1:\(ports[index])") : ""
+            let replacement =
+                index < 2
+                ? line.replacingOccurrences(of: "10.0.0.1\(index + 1):8080", with: "127.0.0.1:\(ports[index])") : ""
             config = config.replacingOccurrences(of: String(line), with: replacement)
         }
         config = config.replacingOccurrences(of: "listen 80;", with: "listen 127.0.0.1:\(front);")
         let prefix = folder.appendingPathComponent("nginx")
-        try FileManager.default.createDirectory(at: prefix.appendingPathComponent("logs"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: prefix.appendingPathComponent("logs"), withIntermediateDirectories: true)
         let configPath = prefix.appendingPathComponent("nginx.conf")
         try config.write(to: configPath, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: nginx)
-        process.arguments = ["-p", prefix.path, "-c", configPath.path, "-e", prefix.appendingPathComponent("logs/error.log").path,
-                             "-g", "daemon off; pid \(prefix.path)/nginx.pid; user root;"]
+        process.arguments = [
+            "-p", prefix.path, "-c", configPath.path, "-e", prefix.appendingPathComponent("logs/error.log").path,
+            "-g", "daemon off; pid \(prefix.path)/nginx.pid; user root;",
+        ]
         try process.run()
-        defer { process.terminate(); process.waitUntilExit() }
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
         func call(_ path: String, method: String = "GET", body: String? = nil) throws -> TestResponse {
             let client = try TestClient(port: front)
-            var request = "\(method) \(path) HTTP/1.1\r\nHost: octavo.example.com\r\nAuthorization: Bearer k\r\nConnection: close\r\n"
+            var request =
+                "\(method) \(path) HTTP/1.1\r\nHost: octavo.example.com\r\nAuthorization: Bearer "
+                + "k\r\nConnection: close\r\n"
             if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
             client.send(request + "\r\n" + (body ?? ""))
             return try client.readResponse()
@@ -216,8 +242,10 @@ final class DeployKitTests: XCTestCase {
         // Proxied, so the legacy routes need the key even though nginx connects from 127.0.0.1.
         let client = try TestClient(port: front)
         let story = #"{"Prompt":"x"}"#
-        client.send("POST /generate_story HTTP/1.1\r\nHost: octavo.example.com\r\nContent-Type: application/json\r\n"
-                    + "Content-Length: \(story.utf8.count)\r\nConnection: close\r\n\r\n\(story)")
+        client.send(
+            "POST /generate_story HTTP/1.1\r\nHost: octavo.example.com\r\nContent-Type: "
+                + "application/json\r\n"
+                + "Content-Length: \(story.utf8.count)\r\nConnection: close\r\n\r\n\(story)")
         XCTAssertEqual(try client.readResponse().status, 401)
 
         servers[0].signal(SIGTERM)

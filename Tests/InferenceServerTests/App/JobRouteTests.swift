@@ -1,7 +1,8 @@
-@testable import JobStore
 import Foundation
 import XCTest
+
 @testable import InferenceServer
+@testable import JobStore
 @testable import ServiceTestSupport
 
 /// `/v1/jobs`: submit, get, events, cancel, idempotency — through the real executors.
@@ -14,7 +15,9 @@ final class JobRouteTests: AppTestCase {
 
     override func tearDown() {
         super.tearDown()
-        for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
+        for suffix in ["", "-wal", "-shm", ".lock"] {
+            try? FileManager.default.removeItem(atPath: databasePath + suffix)
+        }
     }
 
     func start(slow: TimeInterval = 0, keepAlive: TimeInterval = 15) throws {
@@ -52,7 +55,8 @@ final class JobRouteTests: AppTestCase {
         let generated = try waitForFinish(generate)
         XCTAssertEqual(generated["status"] as? String, "succeeded")
         let reference = try AppFixtures.reference().prompts[0]
-        XCTAssertEqual((generated["result"] as? [String: Any])?["generated_ids"] as? [Int], Array(reference.greedy.prefix(4)))
+        XCTAssertEqual(
+            (generated["result"] as? [String: Any])?["generated_ids"] as? [Int], Array(reference.greedy.prefix(4)))
         let told = try waitForFinish(story)
         XCTAssertEqual(Set(((told["result"] as? [String: Any]) ?? [:]).keys), ["Status", "Content"])
         let translated = try waitForFinish(translate)
@@ -106,7 +110,8 @@ final class JobRouteTests: AppTestCase {
     func testCancelARunningJob() throws {
         try start(slow: 0.05)
         let id = try submit(#"{"type":"generate","prompt":"Once upon a time","max_new_tokens":50,"greedy":true}"#)
-        XCTAssertTrue(eventually { (try? self.json(try self.get("/v1/jobs/\(id)")))?["status"] as? String == "running" })
+        XCTAssertTrue(
+            eventually { (try? self.json(try self.get("/v1/jobs/\(id)")))?["status"] as? String == "running" })
         let cancelled = try TestClient.request(port: port, "DELETE", "/v1/jobs/\(id)")
         XCTAssertEqual(cancelled.status, 200)
         XCTAssertEqual(try waitForFinish(id)["status"] as? String, "cancelled")
@@ -120,29 +125,37 @@ final class JobRouteTests: AppTestCase {
         let retry = try post("/v1/jobs", body)
         XCTAssertEqual(try json(retry)["id"] as? String, first)
         XCTAssertEqual(retry.headers["Idempotent-Replayed"], "true")
-        let header = try submit(#"{"type":"generate","prompt":"y","max_new_tokens":1}"#, headers: ["Idempotency-Key": "k2"])
-        XCTAssertEqual(try json(try post("/v1/jobs", #"{"type":"generate","prompt":"y","max_new_tokens":1}"#,
-                                          headers: ["Idempotency-Key": "k2"]))["id"] as? String, header)
-        try assertOpenAIError(try post("/v1/jobs", #"{"type":"generate","prompt":"other","idempotency_key":"order-42"}"#),
-                              status: 409, code: "idempotency_conflict")
+        let header = try submit(
+            #"{"type":"generate","prompt":"y","max_new_tokens":1}"#, headers: ["Idempotency-Key": "k2"])
+        XCTAssertEqual(
+            try json(
+                try post(
+                    "/v1/jobs", #"{"type":"generate","prompt":"y","max_new_tokens":1}"#,
+                    headers: ["Idempotency-Key": "k2"]))["id"] as? String, header)
+        try assertOpenAIError(
+            try post("/v1/jobs", #"{"type":"generate","prompt":"other","idempotency_key":"order-42"}"#),
+            status: 409, code: "idempotency_conflict")
     }
 
     func testJobErrors() throws {
         try start()
         try assertOpenAIError(try post("/v1/jobs", #"{"type":"paint","prompt":"x"}"#), status: 400, mentions: "'type'")
         try assertOpenAIError(try post("/v1/jobs", #"{"prompt":"x"}"#), status: 400, mentions: "'type'")
-        try assertOpenAIError(try post("/v1/jobs", #"{"type":"generate","temperature":-3}"#), status: 400, mentions: "'temperature'")
+        try assertOpenAIError(
+            try post("/v1/jobs", #"{"type":"generate","temperature":-3}"#), status: 400, mentions: "'temperature'")
         try assertOpenAIError(try post("/v1/jobs", #"{"type":"story"}"#), status: 400, mentions: "No prompt provided")
         try assertOpenAIError(try post("/v1/jobs", #"{"type":"translate","texts":["a"],"target":"zz"}"#), status: 400)
         try assertOpenAIError(try get("/v1/jobs/job_00000000000000000000000000"), status: 404, code: "job_not_found")
         try assertOpenAIError(try get("/v1/jobs/not-an-id"), status: 404, code: "job_not_found")
         try assertOpenAIError(try get("/v1/jobs/not-an-id/events"), status: 404)
-        try assertOpenAIError(try TestClient.request(port: port, "DELETE", "/v1/jobs/job_00000000000000000000000000"), status: 404)
+        try assertOpenAIError(
+            try TestClient.request(port: port, "DELETE", "/v1/jobs/job_00000000000000000000000000"), status: 404)
     }
 
     func testJobsAreOffWithoutADatabase() throws {
         try startApp()
-        try assertOpenAIError(try post("/v1/jobs", #"{"type":"generate","prompt":"x"}"#), status: 404, code: "jobs_disabled")
+        try assertOpenAIError(
+            try post("/v1/jobs", #"{"type":"generate","prompt":"x"}"#), status: 404, code: "jobs_disabled")
     }
 
     func eventually(timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {

@@ -1,7 +1,8 @@
-@testable import JobStore
 import Foundation
 import XCTest
+
 @testable import InferenceServer
+@testable import JobStore
 @testable import ServiceTestSupport
 
 /// Faults an operator meets, on the real binary: the disk under the job store full, the store's
@@ -40,8 +41,9 @@ final class JobStoreFaultTests: XCTestCase {
         // Fill the disk while the first jobs run.
         let filler = mount + "/filler"
         _ = try Self.shell("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=4k"])
-        let refused = try TestClient.request(port: port, "POST", "/v1/jobs", headers: ["Content-Type": "application/json"],
-                                             body: #"{"type":"generate","prompt":"x","max_new_tokens":1}"#)
+        let refused = try TestClient.request(
+            port: port, "POST", "/v1/jobs", headers: ["Content-Type": "application/json"],
+            body: #"{"type":"generate","prompt":"x","max_new_tokens":1}"#)
         XCTAssertEqual(refused.status, 503, refused.text)
         XCTAssertTrue(refused.text.contains("job_store_full") && refused.text.contains("is full"), refused.text)
         XCTAssertEqual(refused.headers["Retry-After"], "30")
@@ -54,12 +56,15 @@ final class JobStoreFaultTests: XCTestCase {
 
         try FileManager.default.removeItem(atPath: filler)
         XCTAssertEqual((try health(port)["jobs"] as? [String: Any])?["state"] as? String, "ok")
-        XCTAssertTrue(try waitUntil { try self.statuses(port: port, ids).values.allSatisfy { $0 == "succeeded" } },
-                      "\((try? statuses(port: port, ids)) ?? [:])\n\(server.stderr)")
+        XCTAssertTrue(
+            try waitUntil { try self.statuses(port: port, ids).values.allSatisfy { $0 == "succeeded" } },
+            "\((try? statuses(port: port, ids)) ?? [:])\n\(server.stderr)")
         // Whether a job finished inside the full window (its outcome kept and retried) depends on
         // timing: reported, not asserted; that every accepted job succeeds is what must hold.
         let retried = server.stderr.contains("recorded the outcome of job")
-        print("disk full: while full \(whileFull.values.sorted()), then all 10 succeeded; outcome retried: \(retried)")
+        print(
+            "disk full: while full \(whileFull.values.sorted()), then all 10 succeeded; outcome retried: "
+                + "\(retried)")
         server.signal(SIGTERM)
         XCTAssertEqual(server.waitForExit(), 0, server.stderr)
     }
@@ -75,7 +80,8 @@ final class JobStoreFaultTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: database), "the database was not restored")
         let jobs = try XCTUnwrap(try health(port)["jobs"] as? [String: Any])
         XCTAssertEqual(jobs["state"] as? String, "ok")
-        XCTAssertTrue((jobs["repairs"] as? [String])?.first?.contains("deleted while serving; restored") == true, "\(jobs)")
+        XCTAssertTrue(
+            (jobs["repairs"] as? [String])?.first?.contains("deleted while serving; restored") == true, "\(jobs)")
         XCTAssertTrue(try waitUntil { try self.statuses(port: port, ids).values.allSatisfy { $0 == "succeeded" } })
         server.signal(SIGTERM)
         XCTAssertEqual(server.waitForExit(), 0, server.stderr)
@@ -103,8 +109,9 @@ final class JobStoreFaultTests: XCTestCase {
         let jobs = try XCTUnwrap(try health(port)["jobs"] as? [String: Any])
         XCTAssertEqual(jobs["state"] as? String, "unavailable")
         let message = try XCTUnwrap(jobs["error"] as? String)
-        let saved = try XCTUnwrap(message.range(of: "saved to ").map { String(message[$0.upperBound...].prefix { $0 != " " }) }
-                                    .map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }, message)
+        let saved = try XCTUnwrap(
+            message.range(of: "saved to ").map { String(message[$0.upperBound...].prefix { $0 != " " }) }
+                .map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }, message)
         let copy = try JobStore(path: saved)
         XCTAssertNotNil(try copy.get(XCTUnwrap(JobID(rawValue: id))), "the saved copy lacks the accepted job")
         copy.close()
@@ -167,7 +174,9 @@ final class JobStoreFaultTests: XCTestCase {
         // Overwritten in place (what `cp new.safetensors model.safetensors` does): SIGBUS, said clearly.
         let mapped = folder.appendingPathComponent("mapped")
         try FileManager.default.copyItem(at: AppFixtures.tinyGPT2, to: mapped)
-        let victim = try ServeProcess(["--model", "story=\(mapped.path)", "--port", "0", "--jobs-db", database, "--max-batch", "1"])
+        let victim = try ServeProcess([
+            "--model", "story=\(mapped.path)", "--port", "0", "--jobs-db", database, "--max-batch", "1",
+        ])
         let victimPort = try XCTUnwrap(victim.mainPort(), victim.stderr)
         XCTAssertTrue(victim.waitFor("ready"), victim.stderr)
         victim.signal(SIGSTOP)  // accepted, not yet run, when the file goes
@@ -175,7 +184,8 @@ final class JobStoreFaultTests: XCTestCase {
         try Data().write(to: mapped.appendingPathComponent("model.safetensors"))  // truncates the mapped file
         victim.signal(SIGCONT)
         // The queued job, or this request if the job already finished, reads the vanished pages.
-        _ = try? TestClient.request(port: victimPort, "POST", "/v1/completions", headers: ["Content-Type": "application/json"], body: body)
+        _ = try? TestClient.request(
+            port: victimPort, "POST", "/v1/completions", headers: ["Content-Type": "application/json"], body: body)
         XCTAssertEqual(victim.waitForExit(), SIGBUS, victim.stderr)
         XCTAssertEqual(victim.process.terminationReason, .uncaughtSignal)
         Thread.sleep(forTimeInterval: 0.2)
@@ -186,7 +196,8 @@ final class JobStoreFaultTests: XCTestCase {
         let restarted = try ServeProcess(["--model", "story=\(mapped.path)", "--port", "0", "--jobs-db", database])
         let again = try XCTUnwrap(restarted.mainPort(), restarted.stderr)
         XCTAssertTrue(restarted.waitFor("ready"), restarted.stderr)
-        XCTAssertTrue(try waitUntil { try self.statuses(port: again, [id])[id] == "succeeded" }, "the accepted job was lost")
+        XCTAssertTrue(
+            try waitUntil { try self.statuses(port: again, [id])[id] == "succeeded" }, "the accepted job was lost")
         restarted.signal(SIGTERM)
         XCTAssertEqual(restarted.waitForExit(), 0)
     }
@@ -196,8 +207,9 @@ final class JobStoreFaultTests: XCTestCase {
     func submitWhenResumed(_ server: ServeProcess, port: Int) throws -> String {
         let client = try TestClient(port: port, timeout: 30)
         let body = #"{"type":"generate","prompt":"Once upon a time","max_new_tokens":40}"#
-        client.send("POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                    + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+        client.send(
+            "POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
         server.signal(SIGCONT)
         let response = try client.readResponse()
         XCTAssertEqual(response.status, 202, response.text)
@@ -210,8 +222,11 @@ final class JobStoreFaultTests: XCTestCase {
 
     func submit(port: Int, seed: Int, tokens: Int, model: String? = nil, wait: Bool = true) throws -> String {
         let modelField = model.map { #","model":"\#($0)""# } ?? ""
-        let response = try TestClient.request(port: port, "POST", "/v1/jobs", headers: ["Content-Type": "application/json"],
-                                              body: #"{"type":"generate","prompt":"Once upon a time","max_new_tokens":\#(tokens),"seed":\#(seed)\#(modelField)}"#)
+        let response = try TestClient.request(
+            port: port, "POST", "/v1/jobs", headers: ["Content-Type": "application/json"],
+            body:
+                #"{"type":"generate","prompt":"Once upon a time","max_new_tokens":\#(tokens),"seed":\#(seed)\#(modelField)}"#
+        )
         XCTAssertEqual(response.status, 202, response.text)
         let object = try XCTUnwrap((try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any])
         return try XCTUnwrap(object["id"] as? String)
@@ -230,11 +245,13 @@ final class JobStoreFaultTests: XCTestCase {
 
     func health(_ port: Int) throws -> [String: Any] {
         let response = try TestClient.request(port: port, "/health")
-        return try XCTUnwrap((try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any], response.text)
+        return try XCTUnwrap(
+            (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any], response.text)
     }
 
     func completion(port: Int, _ body: String) throws -> String {
-        let response = try TestClient.request(port: port, "POST", "/v1/completions", headers: ["Content-Type": "application/json"], body: body)
+        let response = try TestClient.request(
+            port: port, "POST", "/v1/completions", headers: ["Content-Type": "application/json"], body: body)
         XCTAssertEqual(response.status, 200, response.text)
         let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
         return ((object?["choices"] as? [[String: Any]])?.first?["text"] as? String) ?? ""

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -37,7 +38,8 @@ final class LegacyRouteTests: AppTestCase {
         XCTAssertEqual(request.parameters.maxNewTokens, 64 - request.promptIDs.count)
         for (value, topP) in [("children", Float(0.9)), ("adult", 0.5), ("teen", 0.5), (nil, 0.5)] {
             let body = value.map { #"{"Prompt":"x","Audience":"\#($0)"}"# } ?? #"{"Prompt":"x"}"#
-            let request = try StoryGeneration.request(for: LegacyStoryRequest.parse(Array(body.utf8)), service: pipeline, timeout: 1)
+            let request = try StoryGeneration.request(
+                for: LegacyStoryRequest.parse(Array(body.utf8)), service: pipeline, timeout: 1)
             XCTAssertEqual(request.parameters.topP, topP, value ?? "no audience")
         }
         XCTAssertEqual(StoryPresets.standard.preset(named: "adult")?.temperature, 0.3)
@@ -45,7 +47,9 @@ final class LegacyRouteTests: AppTestCase {
     }
 
     func testMissingOrEmptyPromptIsTheOldError() throws {
-        for body in [#"{"Prompt":""}"#, #"{"Audience":"adult"}"#, #"{"Prompt":null}"#, #"{"prompt":"lower-case key"}"#, "{}"] {
+        for body in [
+            #"{"Prompt":""}"#, #"{"Audience":"adult"}"#, #"{"Prompt":null}"#, #"{"prompt":"lower-case key"}"#, "{}",
+        ] {
             let response = try post("/generate_story", body)
             XCTAssertEqual(response.status, 400, body)
             XCTAssertEqual(try json(response) as NSDictionary, ["error": "No prompt provided"] as NSDictionary, body)
@@ -74,7 +78,8 @@ final class LegacyRouteTests: AppTestCase {
 
     func testTranslateAnswersContentAndStatusAndProtectsTags() throws {
         let text = "[Content]: The cat sleeps. The dog runs.\n\n[Content 2]: Birds sing."
-        let response = try post("/translate", #"{"Text":"\#(text.replacingOccurrences(of: "\n", with: "\\n"))","Tgt_lang":"spa_Latn"}"#)
+        let response = try post(
+            "/translate", #"{"Text":"\#(text.replacingOccurrences(of: "\n", with: "\\n"))","Tgt_lang":"spa_Latn"}"#)
         XCTAssertEqual(response.status, 200, response.text)
         let body = try json(response)
         XCTAssertEqual(Set(body.keys), ["Content", "Status"])
@@ -117,8 +122,9 @@ final class LegacyRouteTests: AppTestCase {
     func testCORSPreflightIsAnsweredForAnAllowedOrigin() throws {
         app.shutdown(gracePeriod: 0)
         try startApp { $0.corsOrigins = ["http://frontend"] }
-        let response = try TestClient.request(port: port, "OPTIONS", "/generate_story",
-                                              headers: ["Origin": "http://frontend", "Access-Control-Request-Method": "POST"])
+        let response = try TestClient.request(
+            port: port, "OPTIONS", "/generate_story",
+            headers: ["Origin": "http://frontend", "Access-Control-Request-Method": "POST"])
         XCTAssertEqual(response.status, 204)
         XCTAssertEqual(response.headers["Access-Control-Allow-Origin"], "http://frontend")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import NLLB
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -24,7 +25,9 @@ final class NLLBRouteTests: AppTestCase {
         try app.addTranslationModel(name: "nllb", backend: NLLBTranslationBackend(pipeline: pipeline))
         try app.markReady()
         struct File: Decodable { let text_cases: [TextCase] }
-        cases = try JSONDecoder().decode(File.self, from: Data(contentsOf: AppFixtures.root.appendingPathComponent("NLLB/tiny.reference.json"))).text_cases
+        cases = try JSONDecoder().decode(
+            File.self, from: Data(contentsOf: AppFixtures.root.appendingPathComponent("NLLB/tiny.reference.json"))
+        ).text_cases
     }
 
     var french: [TextCase] { cases.filter { $0.target == "fra_Latn" } }
@@ -41,7 +44,9 @@ final class NLLBRouteTests: AppTestCase {
         XCTAssertEqual(response.status, 200, response.text)
         let object = try json(response)
         XCTAssertEqual(Set(object.keys), ["Content", "Status"])
-        let expected = "[Title]: \(b.translation)\n\n[Content]: \(a.translation) \(b.translation)\n\n[Content 2]: \(a.translation)"
+        let expected =
+            "[Title]: \(b.translation)\n\n[Content]: \(a.translation) \(b.translation)\n\n[Content 2]: "
+            + "\(a.translation)"
         XCTAssertEqual(object["Content"] as? String, expected)
     }
 
@@ -57,7 +62,9 @@ final class NLLBRouteTests: AppTestCase {
 
     func testNativeTranslateWithBeams() throws {
         let spanish = try XCTUnwrap(cases.first { $0.target == "spa_Latn" })
-        let body = try JSONSerialization.data(withJSONObject: ["text": spanish.text, "target": "spa_Latn", "beams": spanish.num_beams])
+        let body = try JSONSerialization.data(withJSONObject: [
+            "text": spanish.text, "target": "spa_Latn", "beams": spanish.num_beams,
+        ])
         let response = try post("/v1/translate", String(decoding: body, as: UTF8.self))
         XCTAssertEqual(response.status, 200, response.text)
         XCTAssertEqual(try json(response)["translations"] as? [String], [spanish.translation])
@@ -66,10 +73,15 @@ final class NLLBRouteTests: AppTestCase {
     func testConcurrentRequestsGiveWhatTheyGiveAlone() throws {
         let expected = french.map(\.translation)
         let results = ResultsBox(count: 12)
-        let texts = french.map(\.text), port = self.port
+        let texts = french.map(\.text)
+        let port = self.port
         DispatchQueue.concurrentPerform(iterations: 12) { i in
-            let body = try! JSONSerialization.data(withJSONObject: ["texts": [texts[i % texts.count]], "target": "fra_Latn"])
-            let response = try? TestClient.request(port: port, "POST", "/v1/translate", headers: ["Content-Type": "application/json"], body: String(decoding: body, as: UTF8.self))
+            let body = try! JSONSerialization.data(withJSONObject: [
+                "texts": [texts[i % texts.count]], "target": "fra_Latn",
+            ])
+            let response = try? TestClient.request(
+                port: port, "POST", "/v1/translate", headers: ["Content-Type": "application/json"],
+                body: String(decoding: body, as: UTF8.self))
             let object = response.flatMap { try? JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any] }
             results.set(i, (object?["translations"] as? [String])?.first)
         }
@@ -81,6 +93,14 @@ final class ResultsBox: @unchecked Sendable {
     private let lock = NSLock()
     private var values: [String?]
     init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ value: String?) { lock.lock(); values[i] = value; lock.unlock() }
-    func get(_ i: Int) -> String? { lock.lock(); defer { lock.unlock() }; return values[i] }
+    func set(_ i: Int, _ value: String?) {
+        lock.lock()
+        values[i] = value
+        lock.unlock()
+    }
+    func get(_ i: Int) -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return values[i]
+    }
 }

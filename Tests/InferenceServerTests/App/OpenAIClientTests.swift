@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -8,7 +9,8 @@ import XCTest
 /// `OCTAVO_REQUIRE_OPENAI_CLIENT=1` (CI sets it), which makes that a failure.
 /// `OCTAVO_PYTHON` chooses the interpreter (default `python3`).
 final class OpenAIClientTests: AppTestCase {
-    static let script = AppFixtures.root.deletingLastPathComponent().appendingPathComponent("OpenAIClient/check_openai_client.py")
+    static let script = AppFixtures.root.deletingLastPathComponent().appendingPathComponent(
+        "OpenAIClient/check_openai_client.py")
 
     func testTheOfficialClientWorksAgainstTheServer() throws {
         let environment = ProcessInfo.processInfo.environment

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -32,9 +33,11 @@ final class PlaygroundBrowserTests: StoryAppTestCase {
         try startStoryApp(delay: 0.004)
         let chromium = try browser()
         try chromium.open("http://127.0.0.1:\(port)/")
-        try chromium.waitUntil("document.getElementById('language').options.length > 1 "
-            + "&& document.getElementById('story-model').options.length >= 2", timeout: 30)
-        _ = try chromium.evaluate("""
+        try chromium.waitUntil(
+            "document.getElementById('language').options.length > 1 "
+                + "&& document.getElementById('story-model').options.length >= 2", timeout: 30)
+        _ = try chromium.evaluate(
+            """
             document.getElementById('prompt').value = 'Write. Story:';
             document.getElementById('story-model').value = 'scripted';
             document.getElementById('language').value = 'spa_Latn';
@@ -42,13 +45,17 @@ final class PlaygroundBrowserTests: StoryAppTestCase {
             true
             """)
         try chromium.waitUntil("document.querySelectorAll('#story .paragraph').length > 0", timeout: 30)
-        XCTAssertNotEqual(try chromium.evaluate("document.body.dataset.storyDone") as? String, "true",
-                          "the first paragraph should show while the story is still being written")
+        XCTAssertNotEqual(
+            try chromium.evaluate("document.body.dataset.storyDone") as? String, "true",
+            "the first paragraph should show while the story is still being written")
         try chromium.waitUntil("document.body.dataset.storyDone === 'true'", timeout: 60)
-        let shown = try chromium.evaluate(
-            "[...document.querySelectorAll('#story .paragraph')].map(p => p.firstChild.textContent)") as? [String]
+        let shown =
+            try chromium.evaluate(
+                "[...document.querySelectorAll('#story .paragraph')].map(p => p.firstChild.textContent)") as? [String]
         XCTAssertEqual(shown, try expectedParagraphs.map { try fakeTranslation($0, to: "spa_Latn") })
-        let originals = try chromium.evaluate("[...document.querySelectorAll('#story .original')].map(p => p.textContent)") as? [String]
+        let originals =
+            try chromium.evaluate("[...document.querySelectorAll('#story .original')].map(p => p.textContent)")
+            as? [String]
         XCTAssertEqual(originals, expectedParagraphs)
         let meta = try chromium.evaluate("document.getElementById('story-meta').textContent") as? String
         XCTAssertTrue(meta?.contains("4 paragraph(s)") == true, meta ?? "")
@@ -65,14 +72,16 @@ final class PlaygroundBrowserTests: StoryAppTestCase {
         let chromium = try browser()
         try chromium.open("http://127.0.0.1:\(port)/")
         try chromium.waitUntil("document.getElementById('target').options.length > 1", timeout: 30)
-        _ = try chromium.evaluate("""
+        _ = try chromium.evaluate(
+            """
             document.getElementById('source-text').value = 'one two three';
             document.getElementById('target').value = 'deu_Latn';
             document.getElementById('translate').click();
             true
             """)
         try chromium.waitUntil("!document.getElementById('translation').hidden", timeout: 30)
-        XCTAssertEqual(try chromium.evaluate("document.getElementById('translation').textContent") as? String,
-                       FakeTranslationBackend.translate("one two three", to: "deu_Latn"))
+        XCTAssertEqual(
+            try chromium.evaluate("document.getElementById('translation').textContent") as? String,
+            FakeTranslationBackend.translate("one two three", to: "deu_Latn"))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -10,8 +11,9 @@ final class ReleaseSignalTests: XCTestCase {
     var tinyModel: String { "tiny=" + AppFixtures.tinyGPT2.path }
 
     private func startReleaseServer(_ extra: [String] = []) throws -> (ServeProcess, Int) {
-        let server = try ServeProcess(["--model", tinyModel, "--port", "0"] + extra,
-                                      executable: try ServeProcess.releaseExecutable())
+        let server = try ServeProcess(
+            ["--model", tinyModel, "--port", "0"] + extra,
+            executable: try ServeProcess.releaseExecutable())
         let port = try XCTUnwrap(server.mainPort(), server.stderr)
         XCTAssertTrue(server.waitFor("ready"), server.stdout + server.stderr)
         return (server, port)
@@ -23,7 +25,8 @@ final class ReleaseSignalTests: XCTestCase {
         let body = #"{"prompt": "Once upon a time", "max_new_tokens": 8, "greedy": true}"#
         let client = try TestClient(port: port, timeout: 20)
         let half = body.utf8.count / 2
-        let head = "POST /v1/generate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        let head =
+            "POST /v1/generate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(body.utf8.count)\r\n\r\n"
         XCTAssertTrue(client.send(head + String(body.prefix(half))))
         return (client, String(body.dropFirst(half)))

@@ -1,8 +1,9 @@
-@testable import JobStore
 import Foundation
 import NLLB
 import XCTest
+
 @testable import InferenceServer
+@testable import JobStore
 @testable import ServiceTestSupport
 
 /// One log line per request with its id, model and tokens; `/metrics` series that tell the truth.
@@ -19,8 +20,9 @@ final class RequestLogAndMetricsTests: AppTestCase {
 
     func testOneTextLinePerRequestWithModelTokensAndStatus() throws {
         try startLogged()
-        let response = try post("/v1/completions", #"{"prompt":"Once upon a time","max_tokens":3,"temperature":0,"n":2}"#,
-                                headers: ["X-Request-Id": "abc-123"])
+        let response = try post(
+            "/v1/completions", #"{"prompt":"Once upon a time","max_tokens":3,"temperature":0,"n":2}"#,
+            headers: ["X-Request-Id": "abc-123"])
         XCTAssertEqual(response.headers["X-Request-Id"], "abc-123")
         try assertOpenAIError(try get("/v1/nothing"), status: 404)
         let line = try XCTUnwrap(lines.waitFor(2).first)
@@ -28,14 +30,16 @@ final class RequestLogAndMetricsTests: AppTestCase {
         XCTAssertNotNil(ISO8601DateFormatter.withFractionalSeconds.date(from: fields[0]), line)
         XCTAssertEqual(Array(fields[1...3]), ["abc-123", "POST", "/v1/completions"], line)
         // The prompt (6 tokens) counts once for n=2, as in usage.
-        XCTAssertEqual(Array(fields[4...7]), ["model=tiny", "status=200", "prompt_tokens=6", "generated_tokens=6"], line)
+        XCTAssertEqual(
+            Array(fields[4...7]), ["model=tiny", "status=200", "prompt_tokens=6", "generated_tokens=6"], line)
         XCTAssertTrue(fields[8].hasPrefix("duration_ms="), line)
         XCTAssertTrue(lines.all[1].contains(" GET /v1/nothing model=- status=404 prompt_tokens=0 "), lines.all[1])
     }
 
     func testJSONLinesAndMadeUpIDsOnEveryReply() throws {
         try startLogged(.json)
-        let response = try post("/v1/chat/completions",
+        let response = try post(
+            "/v1/chat/completions",
             #"{"messages":[{"role":"user","content":"Hi"}],"max_tokens":2,"temperature":0,"stream":true}"#,
             headers: ["X-Request-Id": "bad id\twith space"])
         let id = try XCTUnwrap(response.headers["X-Request-Id"])
@@ -46,8 +50,12 @@ final class RequestLogAndMetricsTests: AppTestCase {
         // A streamed reply is logged when its stream ends, with the tokens it generated.
         let line = try XCTUnwrap(lines.waitFor(2).first { $0.contains("chat") })
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        XCTAssertEqual(Set(object.keys), ["time", "request_id", "method", "path", "model", "status", "prompt_tokens",
-                                          "generated_tokens", "duration_ms"])
+        XCTAssertEqual(
+            Set(object.keys),
+            [
+                "time", "request_id", "method", "path", "model", "status", "prompt_tokens",
+                "generated_tokens", "duration_ms",
+            ])
         XCTAssertEqual(object["request_id"] as? String, id)
         XCTAssertEqual(object["model"] as? String, "tiny")
         XCTAssertEqual(object["generated_tokens"] as? Int, 2)
@@ -69,22 +77,28 @@ final class RequestLogAndMetricsTests: AppTestCase {
 
     func testTranslationsAreLoggedAndCounted() throws {
         try startLogged()
-        let response = try post("/v1/translate", #"{"texts":["Hello","World"],"source":"eng_Latn","target":"spa_Latn"}"#)
+        let response = try post(
+            "/v1/translate", #"{"texts":["Hello","World"],"source":"eng_Latn","target":"spa_Latn"}"#)
         XCTAssertEqual(response.status, 200, response.text)
         XCTAssertEqual(app.metrics.completedCount(model: "fake-nllb"), 1)
-        XCTAssertTrue(try XCTUnwrap(lines.waitFor(1).first).contains("model=fake-nllb status=200"), lines.all.description)
+        XCTAssertTrue(
+            try XCTUnwrap(lines.waitFor(1).first).contains("model=fake-nllb status=200"), lines.all.description)
     }
 
     func testJobSubmissionsNameTheirModel() throws {
         let path = NSTemporaryDirectory() + "octavo-log-jobs-\(UUID().uuidString).sqlite"
-        defer { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        defer {
+            for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
         let lines = self.lines
         try startApp {
             $0.jobsDatabasePath = path
             $0.requestLog = { lines.append($0) }
         }
         XCTAssertEqual(try post("/v1/jobs", #"{"type":"translate","texts":["a"],"target":"spa_Latn"}"#).status, 202)
-        XCTAssertTrue(try XCTUnwrap(lines.waitFor(1).first).contains(" POST /v1/jobs model=fake-nllb status=202 "), lines.all.description)
+        XCTAssertTrue(
+            try XCTUnwrap(lines.waitFor(1).first).contains(" POST /v1/jobs model=fake-nllb status=202 "),
+            lines.all.description)
     }
 
     func testEveryLoadedModelHasItsSeriesFromTheStartAndActiveReturnsToZero() throws {
@@ -108,7 +122,8 @@ final class RequestLogAndMetricsTests: AppTestCase {
         let pipeline = try NLLBPipeline(directory: AppFixtures.root.appendingPathComponent("NLLB/tiny"))
         try app.addTranslationModel(name: "nllb", backend: NLLBTranslationBackend(pipeline: pipeline))
         try app.markReady()
-        let response = try post("/v1/translate", #"{"texts":["Hello there."],"source":"eng_Latn","target":"fra_Latn","max_tokens":5}"#)
+        let response = try post(
+            "/v1/translate", #"{"texts":["Hello there."],"source":"eng_Latn","target":"fra_Latn","max_tokens":5}"#)
         XCTAssertEqual(response.status, 200, response.text)
         XCTAssertEqual(app.metrics.completedCount(model: "nllb"), 1)
         let sourceTokens = pipeline.tokenizer.encode("Hello there.").count + 2

@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
 import Generation
 import Tensor
+import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -81,11 +82,12 @@ class StoryAppTestCase: AppTestCase {
     var expectedParagraphs: [String] = []
 
     /// The standard presets with room for the whole script.
-    static let longPresets = StoryPresets(presets: StoryPresets.standard.presets.mapValues { preset in
-        var long = preset
-        long.maxLength = 2000
-        return long
-    }, fallback: "adult")
+    static let longPresets = StoryPresets(
+        presets: StoryPresets.standard.presets.mapValues { preset in
+            var long = preset
+            long.maxLength = 2000
+            return long
+        }, fallback: "adult")
 
     /// The tiny GPT-2 ("tiny"), a scripted story model ("scripted": three 100-word paragraphs and
     /// a short tail) and, unless `translation` is false, the fake translator ("fake-nllb").
@@ -98,12 +100,14 @@ class StoryAppTestCase: AppTestCase {
         try startApp(translation: translation, ready: false) { $0.jobsDatabasePath = database }
         let pipeline = try AppFixtures.freshPipeline()
         let story = StoryScript.text(paragraphs: 3, wordsEach: 100) + " and a tail"
-        scripted = ScriptedModel(script: pipeline.tokenizer.encode(" " + story), eos: 512,
-                                 vocabularySize: pipeline.model.vocabularySize, delay: delay)
+        scripted = ScriptedModel(
+            script: pipeline.tokenizer.encode(" " + story), eos: 512,
+            vocabularySize: pipeline.model.vocabularySize, delay: delay)
         let model = scripted!
         try app.addGenerationModel { configuration, metrics in
-            GenerationService(name: "scripted", model: model, tokenizer: pipeline.tokenizer, defaults: pipeline.defaultParameters(),
-                              bosTokenID: 512, storyPresets: Self.longPresets, configuration: configuration, metrics: metrics)
+            GenerationService(
+                name: "scripted", model: model, tokenizer: pipeline.tokenizer, defaults: pipeline.defaultParameters(),
+                bosTokenID: 512, storyPresets: Self.longPresets, configuration: configuration, metrics: metrics)
         }
         try app.markReady()
         expectedParagraphs = StoryFormatter.paragraphs(of: Substring(story))
@@ -113,6 +117,7 @@ class StoryAppTestCase: AppTestCase {
     /// What the fake translator makes of one paragraph, through the same sentence plan.
     func fakeTranslation(_ paragraph: String, to target: String) throws -> String {
         let plan = LegacyText.planTranslation(paragraph)
-        return try plan.render(translations: plan.sourceSentences.map { FakeTranslationBackend.translate($0, to: target) })
+        return try plan.render(
+            translations: plan.sourceSentences.map { FakeTranslationBackend.translate($0, to: target) })
     }
 }

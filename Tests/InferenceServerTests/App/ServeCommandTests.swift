@@ -1,7 +1,8 @@
-@testable import JobStore
 import Foundation
 import XCTest
+
 @testable import InferenceServer
+@testable import JobStore
 @testable import ServiceTestSupport
 
 /// `octavo-infer serve` as a process: startup, signals, startup errors, and kill -9 with
@@ -14,21 +15,27 @@ final class ServeCommandTests: XCTestCase {
     }
 
     override func tearDown() {
-        for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
+        for suffix in ["", "-wal", "-shm", ".lock"] {
+            try? FileManager.default.removeItem(atPath: databasePath + suffix)
+        }
     }
 
     var tinyModel: String { "tiny=" + AppFixtures.tinyGPT2.path }
 
     func testKillNineAndRestartKeepsEveryAcceptedJob() throws {
-        let first = try ServeProcess(["--model", tinyModel, "--port", "0", "--jobs-db", databasePath, "--max-batch", "1"])
+        let first = try ServeProcess([
+            "--model", tinyModel, "--port", "0", "--jobs-db", databasePath, "--max-batch", "1",
+        ])
         let port = try XCTUnwrap(first.mainPort(), first.stderr)
         XCTAssertTrue(first.waitFor("ready"), first.stdout + first.stderr)
         var ids: [String] = []
         for index in 0..<12 {
-            let body = index % 3 == 0
+            let body =
+                index % 3 == 0
                 ? #"{"type":"story","Prompt":"Story: number \#(index)"}"#
                 : #"{"type":"generate","prompt":"Once upon a time","max_new_tokens":50,"seed":\#(index)}"#
-            let response = try TestClient.request(port: port, "POST", "/v1/jobs", headers: ["Content-Type": "application/json"], body: body)
+            let response = try TestClient.request(
+                port: port, "POST", "/v1/jobs", headers: ["Content-Type": "application/json"], body: body)
             XCTAssertEqual(response.status, 202, response.text)
             let object = try XCTUnwrap((try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any])
             ids.append(try XCTUnwrap(object["id"] as? String))
@@ -56,7 +63,9 @@ final class ServeCommandTests: XCTestCase {
         }
         XCTAssertEqual(statuses.count, ids.count)
         XCTAssertTrue(statuses.values.allSatisfy { $0 == "succeeded" }, "\(statuses)")
-        print("kill -9 test: \(reruns) of \(ids.count) jobs were running at the kill and ran again after the restart")
+        print(
+            "kill -9 test: \(reruns) of \(ids.count) jobs were running at the kill and ran again after the "
+                + "restart")
         second.signal(SIGTERM)
         XCTAssertEqual(second.waitForExit(), 0, second.stderr)
     }
@@ -77,8 +86,9 @@ final class ServeCommandTests: XCTestCase {
         let server = try ServeProcess(["--model", tinyModel, "--port", "0", "--listen", "\(extra)=tiny"])
         XCTAssertTrue(server.waitFor("ready"), server.stderr)
         XCTAssertTrue(server.stdout.contains("listening on http://127.0.0.1:\(extra) (tiny)"), server.stdout)
-        let response = try TestClient.request(port: extra, "POST", "/generate_story", headers: ["Content-Type": "application/json"],
-                                              body: #"{"Prompt":"Story: a"}"#)
+        let response = try TestClient.request(
+            port: extra, "POST", "/generate_story", headers: ["Content-Type": "application/json"],
+            body: #"{"Prompt":"Story: a"}"#)
         XCTAssertEqual(response.status, 200, response.text)
         server.signal(SIGINT)
         XCTAssertEqual(server.waitForExit(), 0)
@@ -89,7 +99,9 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(missing.waitForExit(), 1)
         XCTAssertTrue(missing.stderr.contains("/nonexistent/folder"), missing.stderr)
 
-        let broken = try ServeProcess(["--model", "x=" + AppFixtures.root.appendingPathComponent("Tokenizer/bpe-small").path, "--port", "0"])
+        let broken = try ServeProcess([
+            "--model", "x=" + AppFixtures.root.appendingPathComponent("Tokenizer/bpe-small").path, "--port", "0",
+        ])
         XCTAssertEqual(broken.waitForExit(), 1)
         XCTAssertTrue(broken.stderr.contains("config.json"), broken.stderr)
 

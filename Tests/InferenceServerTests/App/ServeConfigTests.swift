@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -29,8 +30,11 @@ final class ServeConfigTests: XCTestCase {
     func testCheckConfigReportsEveryProblemAndExits2() throws {
         let broken = folder.appendingPathComponent("broken-model")
         try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
-        try "{\"model_type\": ".write(to: broken.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
-        let config = try write("bad.json", """
+        try "{\"model_type\": ".write(
+            to: broken.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        let config = try write(
+            "bad.json",
+            """
             {"model": {"tiny": "\(tiny)", "gone": "/nonexistent/model", "broken": "\(broken.path)"},
              "prot": 8080, "max-batch": 0, "listen": {"4019": "tiny", "4020": "missing"},
              "cors-origin": "evil.example", "api-key-file": "/nonexistent/keys", "grace-period": true,
@@ -38,11 +42,13 @@ final class ServeConfigTests: XCTestCase {
             """)
         let (status, _, errors) = try run(["--config", config, "--check-config"])
         XCTAssertEqual(status, 2, errors)
-        for fragment in ["unknown key \"prot\" (did you mean \"port\"?)", "/nonexistent/model: no such folder",
-                         "broken-model/config.json: not a JSON object", "--listen 4020=missing: no --model is named 'missing'",
-                         "--cors-origin 'evil.example' is not an origin", "--api-key-file /nonexistent/keys: no such file",
-                         "\"grace-period\" is a boolean", "--max-batch must be between 1 and 256",
-                         "--jobs-db /nonexistent/jobs.sqlite: the folder /nonexistent does not exist", "9 problems"] {
+        for fragment in [
+            "unknown key \"prot\" (did you mean \"port\"?)", "/nonexistent/model: no such folder",
+            "broken-model/config.json: not a JSON object", "--listen 4020=missing: no --model is named 'missing'",
+            "--cors-origin 'evil.example' is not an origin", "--api-key-file /nonexistent/keys: no such file",
+            "\"grace-period\" is a boolean", "--max-batch must be between 1 and 256",
+            "--jobs-db /nonexistent/jobs.sqlite: the folder /nonexistent does not exist", "9 problems",
+        ] {
             XCTAssertTrue(errors.contains(fragment), "missing '\(fragment)' in:\n\(errors)")
         }
         // The same file without --check-config is refused before anything listens.
@@ -53,22 +59,32 @@ final class ServeConfigTests: XCTestCase {
 
     func testCheckConfigPassesAndFlagsOverrideTheFile() throws {
         let keys = try write("keys", "# operators\nkey-one\n")
-        let config = try write("good.json", """
+        let config = try write(
+            "good.json",
+            """
             {"model": ["tiny=\(tiny)"], "port": 99999, "max-batch": 0, "api-key-file": "\(keys)",
              "cors-origin": ["http://localhost:3000"], "grace-period": 2.5, "allowed-host": "api.example.com"}
             """)
         let (failed, _, failure) = try run(["--config", config, "--check-config"])
         XCTAssertEqual(failed, 2)
-        XCTAssertTrue(failure.contains("--port must be between 0 and 65535") && failure.contains("--max-batch"), failure)
-        let (status, output, errors) = try run(["--config", config, "--check-config", "--port", "0", "--max-batch", "2"])
+        XCTAssertTrue(
+            failure.contains("--port must be between 0 and 65535") && failure.contains("--max-batch"), failure)
+        let (status, output, errors) = try run([
+            "--config", config, "--check-config", "--port", "0", "--max-batch", "2",
+        ])
         XCTAssertEqual(status, 0, errors)
-        XCTAssertTrue(output.contains("configuration OK: 1 model (tiny), ports 0 on 127.0.0.1, 1 API key, CORS http://localhost:3000"),
-                      output)
+        XCTAssertTrue(
+            output.contains(
+                "configuration OK: 1 model (tiny), ports 0 on 127.0.0.1, 1 API key, CORS "
+                    + "http://localhost:3000"),
+            output)
     }
 
     func testServesFromTheConfigFileWithCORSAndHostChecks() throws {
         let extra = try freeLoopbackPort()
-        let config = try write("serve.json", """
+        let config = try write(
+            "serve.json",
+            """
             {"model": {"tiny": "\(tiny)"}, "listen": {"\(extra)": "tiny"}, "api-key": "sekrit",
              "cors-origin": ["https://app.example"], "allowed-host": ["api.example.com"], "port": 1}
             """)
@@ -76,12 +92,14 @@ final class ServeConfigTests: XCTestCase {
         let port = try XCTUnwrap(server.mainPort(), server.stderr)
         XCTAssertTrue(server.waitFor("ready"), server.stdout + server.stderr)
         XCTAssertTrue(server.stdout.contains("listening on http://127.0.0.1:\(extra) (tiny)"), server.stdout)
-        let preflight = try TestClient.request(port: port, "OPTIONS", "/v1/completions",
-                                               headers: ["Origin": "https://app.example", "Access-Control-Request-Method": "POST"])
+        let preflight = try TestClient.request(
+            port: port, "OPTIONS", "/v1/completions",
+            headers: ["Origin": "https://app.example", "Access-Control-Request-Method": "POST"])
         XCTAssertEqual(preflight.status, 204)
         XCTAssertEqual(preflight.headers["Access-Control-Allow-Origin"], "https://app.example")
-        let foreign = try TestClient.request(port: port, "OPTIONS", "/v1/completions",
-                                             headers: ["Origin": "https://evil.example", "Access-Control-Request-Method": "POST"])
+        let foreign = try TestClient.request(
+            port: port, "OPTIONS", "/v1/completions",
+            headers: ["Origin": "https://evil.example", "Access-Control-Request-Method": "POST"])
         XCTAssertEqual(foreign.status, 403)
         XCTAssertEqual(try hostRequest(port: port, host: "evil.example", key: "sekrit").status, 421)
         XCTAssertEqual(try hostRequest(port: port, host: "api.example.com", key: "sekrit").status, 200)
@@ -142,7 +160,9 @@ final class ServeConfigTests: XCTestCase {
 
     func hostRequest(port: Int, host: String, key: String) throws -> TestResponse {
         let client = try TestClient(port: port)
-        client.send("GET /v1/models HTTP/1.1\r\nHost: \(host)\r\nAuthorization: Bearer \(key)\r\nConnection: close\r\n\r\n")
+        client.send(
+            "GET /v1/models HTTP/1.1\r\nHost: \(host)\r\nAuthorization: Bearer \(key)\r\nConnection: "
+                + "close\r\n\r\n")
         return try client.readResponse()
     }
 }

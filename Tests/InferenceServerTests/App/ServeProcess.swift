@@ -31,10 +31,13 @@ final class ServeProcess {
     static func releaseExecutable() throws -> URL {
         let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
-        let path = ProcessInfo.processInfo.environment["OCTAVO_RELEASE_BINARY"]
+        let path =
+            ProcessInfo.processInfo.environment["OCTAVO_RELEASE_BINARY"]
             ?? packageRoot.appendingPathComponent(".build/release/octavo-infer").path
         guard FileManager.default.isExecutableFile(atPath: path) else {
-            XCTFail("no release binary at \(path): run 'swift build -c release --product octavo-infer' before 'swift test'")
+            XCTFail(
+                "no release binary at \(path): run 'swift build -c release --product octavo-infer' before "
+                    + "'swift test'")
             throw CocoaError(.fileNoSuchFile)
         }
         return URL(fileURLWithPath: path)
@@ -52,8 +55,12 @@ final class ServeProcess {
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in self?.append(handle.availableData, error: false) }
-        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in self?.append(handle.availableData, error: true) }
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            self?.append(handle.availableData, error: false)
+        }
+        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            self?.append(handle.availableData, error: true)
+        }
         try process.run()
     }
 
@@ -65,13 +72,25 @@ final class ServeProcess {
 
     private func append(_ data: Data, error: Bool) {
         condition.lock()
-        if error { stderrText += String(decoding: data, as: UTF8.self) } else { stdoutText += String(decoding: data, as: UTF8.self) }
+        if error {
+            stderrText += String(decoding: data, as: UTF8.self)
+        } else {
+            stdoutText += String(decoding: data, as: UTF8.self)
+        }
         condition.broadcast()
         condition.unlock()
     }
 
-    var stdout: String { condition.lock(); defer { condition.unlock() }; return stdoutText }
-    var stderr: String { condition.lock(); defer { condition.unlock() }; return stderrText }
+    var stdout: String {
+        condition.lock()
+        defer { condition.unlock() }
+        return stdoutText
+    }
+    var stderr: String {
+        condition.lock()
+        defer { condition.unlock() }
+        return stderrText
+    }
 
     /// Waits until stdout contains `text`.
     func waitFor(_ text: String, timeout: TimeInterval = 30) -> Bool {

@@ -1,7 +1,8 @@
 import Foundation
-import Generation
 import GPT2
+import Generation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -22,14 +23,23 @@ final class SpeculativeServingRouteTests: AppTestCase {
         let prompts = try AppFixtures.reference().prompts.map { $0.text.replacingOccurrences(of: "\"", with: "\\\"") }
         var bodies: [(String, String)] = []
         for (index, prompt) in prompts.enumerated() {
-            bodies.append(("/v1/generate",
-                           #"{"prompt":"\#(prompt)","max_new_tokens":\#(8 + index * 3),"greedy":true}"#))
+            bodies.append(
+                (
+                    "/v1/generate",
+                    #"{"prompt":"\#(prompt)","max_new_tokens":\#(8 + index * 3),"greedy":true}"#
+                ))
             bodies.append(("/v1/generate", #"{"prompt":"\#(prompt)","max_new_tokens":12,"seed":\#(index),"top_k":20}"#))
-            bodies.append(("/v1/completions",
-                           #"{"prompt":"\#(prompt)","max_tokens":\#(20 - index),"temperature":0,"logprobs":2}"#))
+            bodies.append(
+                (
+                    "/v1/completions",
+                    #"{"prompt":"\#(prompt)","max_tokens":\#(20 - index),"temperature":0,"logprobs":2}"#
+                ))
         }
-        bodies.append(("/v1/completions",
-                       #"{"prompt":"Once upon a time","max_tokens":10,"temperature":0,"stop":["@"]}"#))
+        bodies.append(
+            (
+                "/v1/completions",
+                #"{"prompt":"Once upon a time","max_tokens":10,"temperature":0,"stop":["@"]}"#
+            ))
         bodies.append(("/v1/completions", #"{"prompt":"Once upon a time","max_tokens":10,"seed":9,"n":2}"#))
         return bodies
     }
@@ -44,9 +54,12 @@ final class SpeculativeServingRouteTests: AppTestCase {
             group.enter()
             Thread {
                 defer { group.leave() }
-                guard let response = try? TestClient.request(port: port, "POST", request.path,
-                                                              headers: ["Content-Type": "application/json"],
-                                                              body: request.body) else { return }
+                guard
+                    let response = try? TestClient.request(
+                        port: port, "POST", request.path,
+                        headers: ["Content-Type": "application/json"],
+                        body: request.body)
+                else { return }
                 results.set(index, "\(response.status) " + Self.stable(response.text))
             }.start()
         }
@@ -56,7 +69,9 @@ final class SpeculativeServingRouteTests: AppTestCase {
 
     /// A JSON body without the fields that change from run to run.
     static func stable(_ text: String) -> String {
-        guard var object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return text }
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+            return text
+        }
         // A request without a seed reports the one drawn for it.
         for key in ["id", "created", "timings", "system_fingerprint", "seed"] { object.removeValue(forKey: key) }
         let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
@@ -87,8 +102,9 @@ final class SpeculativeServingRouteTests: AppTestCase {
             try startApp(slow: 0.002, draft: draft) { $0.maxBatch = 6 }
             let drafted = try responses(bodies)
             for index in bodies.indices {
-                XCTAssertTrue(Self.same(drafted[index], plain[index]),
-                              "\(draft.label): \(bodies[index].body)\n\(drafted[index])\n\(plain[index])")
+                XCTAssertTrue(
+                    Self.same(drafted[index], plain[index]),
+                    "\(draft.label): \(bodies[index].body)\n\(drafted[index])\n\(plain[index])")
             }
             // /metrics counts every token once, however many a forward pass kept.
             let completionTokens = drafted.reduce(0) { $0 + Self.generatedTokens($1) }
@@ -97,16 +113,19 @@ final class SpeculativeServingRouteTests: AppTestCase {
             let series = #"octavo_generated_tokens_total{model="tiny"} \#(completionTokens)"#
             XCTAssertTrue(try get("/metrics").text.contains(series), draft.label)
             for (index, stream) in streams.enumerated() {
-                XCTAssertEqual(try streamedEvents(stream.0, stream.1), plainStreams[index],
-                               "\(draft.label): \(stream.1)")
+                XCTAssertEqual(
+                    try streamedEvents(stream.0, stream.1), plainStreams[index],
+                    "\(draft.label): \(stream.1)")
             }
         }
     }
 
     func testTheInt8DraftKeepsSeveralTokensPerForwardPass() throws {
         try startApp(draft: try Self.int8Draft())
-        let body = try json(try post("/v1/generate",
-                                     #"{"prompt":"Once upon a time","max_new_tokens":24,"greedy":true}"#))
+        let body = try json(
+            try post(
+                "/v1/generate",
+                #"{"prompt":"Once upon a time","max_new_tokens":24,"greedy":true}"#))
         let prompt = try AppFixtures.reference().prompts.first { $0.text == "Once upon a time" }
         XCTAssertEqual(body["generated_ids"] as? [Int], prompt.map { Array($0.greedy.prefix(24)) })
         // Without a draft: 24 forward passes; the int8 copy of the tiny model agrees often.
@@ -118,8 +137,9 @@ final class SpeculativeServingRouteTests: AppTestCase {
         let reference = try AppFixtures.reference()
         let client = try TestClient(port: port)
         let body = #"{"prompt":"Once upon a time","max_tokens":50,"temperature":0,"stream":true}"#
-        client.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        client.send(
+            "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
         XCTAssertEqual(try client.readHead().status, 200)
         let port = self.port
         let others = ResultSlots(count: reference.prompts.count)
@@ -131,7 +151,7 @@ final class SpeculativeServingRouteTests: AppTestCase {
                 let text = prompt.text.replacingOccurrences(of: "\"", with: "\\\"")
                 let request = #"{"prompt":"\#(text)","max_new_tokens":20,"greedy":true}"#
                 guard let response = try? TestClient.request(port: port, "POST", "/v1/generate", body: request),
-                      let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+                    let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
                 else { return }
                 others.set(index, object["generated_ids"] as? [Int])
             }.start()
@@ -140,7 +160,10 @@ final class SpeculativeServingRouteTests: AppTestCase {
         client.reset()
         XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
         XCTAssertEqual(others.values, reference.prompts.map { Array($0.greedy.prefix(20)) })
-        XCTAssertTrue(eventually { self.tinyService.executor.statistics.cancelled == 1 }, "the slot was not cancelled")
+        XCTAssertTrue(
+            eventually { self.tinyService.executor.statistics.cancelled == 1 },
+            "the slot was not "
+                + "cancelled")
         XCTAssertEqual(app.metrics.cancelledCount(model: "tiny"), 1)
         XCTAssertEqual(tinyService.executor.statistics.completed, reference.prompts.count)
     }
@@ -158,13 +181,13 @@ final class SpeculativeServingRouteTests: AppTestCase {
 
     static func alike(_ x: Any, _ y: Any) -> Bool {
         switch (x, y) {
-        case let (x as [String: Any], y as [String: Any]):
+        case (let x as [String: Any], let y as [String: Any]):
             return Set(x.keys) == Set(y.keys) && x.allSatisfy { alike($0.value, y[$0.key]!) }
-        case let (x as [Any], y as [Any]):
+        case (let x as [Any], let y as [Any]):
             return x.count == y.count && zip(x, y).allSatisfy { alike($0, $1) }
-        case let (x as String, y as String):
+        case (let x as String, let y as String):
             return x == y
-        case let (x as NSNumber, y as NSNumber):
+        case (let x as NSNumber, let y as NSNumber):
             if x.doubleValue.rounded() == x.doubleValue && y.doubleValue.rounded() == y.doubleValue {
                 return x == y
             }
@@ -188,16 +211,20 @@ final class SpeculativeServingRouteTests: AppTestCase {
         XCTAssertTrue(server.waitFor("ready"), server.stdout + server.stderr)
         XCTAssertTrue(server.stdout.contains("positions, draft ngram+int8,"), server.stdout)
         let prompt = try AppFixtures.reference().prompts[1]
-        let response = try TestClient.request(port: port, "POST", "/v1/generate",
-                                              headers: ["Content-Type": "application/json"], body: #"{"prompt":"\#(prompt.text)","max_new_tokens":24,"greedy":true}"#)
+        let response = try TestClient.request(
+            port: port, "POST", "/v1/generate",
+            headers: ["Content-Type": "application/json"],
+            body: #"{"prompt":"\#(prompt.text)","max_new_tokens":24,"greedy":true}"#)
         let parsed = try JSONSerialization.jsonObject(with: Data(response.body))
         let body = try XCTUnwrap(parsed as? [String: Any], response.text)
         XCTAssertEqual(body["generated_ids"] as? [Int], prompt.greedy)
         server.signal(SIGTERM)
         XCTAssertEqual(server.waitForExit(), 0, server.stderr)
 
-        let misused = try ServeProcess(["--model", "tiny=\(AppFixtures.tinyGPT2.path)", "--port", "0",
-                                        "--draft-tokens", "3"])
+        let misused = try ServeProcess([
+            "--model", "tiny=\(AppFixtures.tinyGPT2.path)", "--port", "0",
+            "--draft-tokens", "3",
+        ])
         XCTAssertNotEqual(misused.waitForExit(timeout: 60), 0)
         Thread.sleep(forTimeInterval: 0.2)  // the pipes' last bytes
         XCTAssertTrue(misused.stderr.contains("--draft-tokens needs --draft"), misused.stderr)
@@ -206,7 +233,9 @@ final class SpeculativeServingRouteTests: AppTestCase {
     /// Tokens a stable answer reports generating (native or OpenAI shape).
     static func generatedTokens(_ answer: String) -> Int {
         let json = answer.drop { $0 != " " }.dropFirst()
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return 0 }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else {
+            return 0
+        }
         if let ids = object["generated_ids"] as? [Int] { return ids.count }
         return (object["usage"] as? [String: Int])?["completion_tokens"] ?? 0
     }

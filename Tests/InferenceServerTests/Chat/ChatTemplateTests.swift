@@ -1,16 +1,20 @@
 import Foundation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
 /// The plain default template, the Jinja subset a folder's template may use, and refusals.
 final class ChatTemplateTests: XCTestCase {
-    let conversation = [ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: "Hi"),
-                        ChatMessage(role: "assistant", content: "Hello."), ChatMessage(role: "user", content: "Story?")]
+    let conversation = [
+        ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: "Hi"),
+        ChatMessage(role: "assistant", content: "Hello."), ChatMessage(role: "user", content: "Story?"),
+    ]
 
     func testPlainTemplate() throws {
-        XCTAssertEqual(try ChatTemplate.plain.render(conversation),
-                       "System: Be brief.\nUser: Hi\nAssistant: Hello.\nUser: Story?\nAssistant:")
+        XCTAssertEqual(
+            try ChatTemplate.plain.render(conversation),
+            "System: Be brief.\nUser: Hi\nAssistant: Hello.\nUser: Story?\nAssistant:")
         XCTAssertEqual(try ChatTemplate.plain.render([conversation[1]], addGenerationPrompt: false), "User: Hi\n")
         XCTAssertEqual(ChatTemplate.plain.stopStrings, ["\nUser:", "\nSystem:"])
     }
@@ -19,37 +23,45 @@ final class ChatTemplateTests: XCTestCase {
     /// transformers' settings (trim_blocks, lstrip_blocks).
     func testChatMLTemplate() throws {
         let source = """
-        {% for message in messages %}
-            {{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}
-        {% endfor %}
-        {% if add_generation_prompt %}
-            {{ '<|im_start|>assistant\\n' }}
-        {% endif %}
-        """
+            {% for message in messages %}
+                {{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}
+            {% endfor %}
+            {% if add_generation_prompt %}
+                {{ '<|im_start|>assistant\\n' }}
+            {% endif %}
+            """
         let template = try ChatTemplate(jinja: source, source: "test")
-        XCTAssertEqual(try template.render(Array(conversation.prefix(2))),
-                       "    <|im_start|>system\nBe brief.<|im_end|>\n\n    <|im_start|>user\nHi<|im_end|>\n\n    <|im_start|>assistant\n\n")
-        XCTAssertEqual(try template.render([conversation[1]], addGenerationPrompt: false), "    <|im_start|>user\nHi<|im_end|>\n\n")
+        XCTAssertEqual(
+            try template.render(Array(conversation.prefix(2))),
+            "    <|im_start|>system\nBe brief.<|im_end|>\n\n    <|im_start|>user\nHi<|im_end|>\n\n    "
+                + "<|im_start|>assistant\n\n")
+        XCTAssertEqual(
+            try template.render([conversation[1]], addGenerationPrompt: false),
+            "    "
+                + "<|im_start|>user\nHi<|im_end|>\n\n")
     }
 
     func testConditionsLoopVariablesTokensAndWhitespaceControl() throws {
         let source = """
-        {{- bos_token -}}
-        {%- for m in messages -%}
-          {%- if m.role == 'system' -%}[SYS] {{ m.content | trim }}
-          {%- elif m['role'] == "user" and not loop.last -%}[U] {{ m.content }}
-          {%- elif m.role != 'assistant' -%}[LAST] {{ m.content ~ '!' }}
-          {%- else -%}[A] {{ m.content + eos_token }}
-          {%- endif %}
-        {% endfor -%}
-        {# a comment #}
-        {%- if add_generation_prompt %}[A]{% endif %}
-        """
+            {{- bos_token -}}
+            {%- for m in messages -%}
+              {%- if m.role == 'system' -%}[SYS] {{ m.content | trim }}
+              {%- elif m['role'] == "user" and not loop.last -%}[U] {{ m.content }}
+              {%- elif m.role != 'assistant' -%}[LAST] {{ m.content ~ '!' }}
+              {%- else -%}[A] {{ m.content + eos_token }}
+              {%- endif %}
+            {% endfor -%}
+            {# a comment #}
+            {%- if add_generation_prompt %}[A]{% endif %}
+            """
         let template = try ChatTemplate(jinja: source, source: "test", bosToken: "<s>", eosToken: "</s>")
-        XCTAssertEqual(try template.render([ChatMessage(role: "system", content: "  Be brief. ")] + conversation.dropFirst()),
-                       "<s>[SYS] Be brief.[U] Hi[A] Hello.</s>[LAST] Story?![A]")
-        let indexed = try ChatTemplate(jinja: "{% if messages[0]['role'] == 'system' %}S{% endif %}{{ messages[-1].content }}",
-                                       source: "test")
+        XCTAssertEqual(
+            try template.render([ChatMessage(role: "system", content: "  Be brief. ")] + conversation.dropFirst()),
+            "<s>[SYS] Be brief.[U] Hi[A] Hello.</s>[LAST] Story?![A]")
+        let indexed = try ChatTemplate(
+            jinja: "{% if messages[0]['role'] == 'system' %}S{% endif %}{{ "
+                + "messages[-1].content }}",
+            source: "test")
         XCTAssertEqual(try indexed.render(conversation), "SStory?")
     }
 
@@ -82,12 +94,14 @@ final class ChatTemplateTests: XCTestCase {
     }
 
     func testFolderTemplateLoadsFromTokenizerConfig() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-template-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "chat-template-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         XCTAssertEqual(try ChatTemplate.load(directory: directory).source, "plain")
         let config = directory.appendingPathComponent("tokenizer_config.json")
-        try #"{"eos_token":{"content":"<|endoftext|>"},"chat_template":"{% for m in messages %}{{ m.content + eos_token }}{% endfor %}"}"#
+        try
+            #"{"eos_token":{"content":"<|endoftext|>"},"chat_template":"{% for m in messages %}{{ m.content + eos_token }}{% endfor %}"}"#
             .write(to: config, atomically: true, encoding: .utf8)
         let template = try ChatTemplate.load(directory: directory)
         XCTAssertEqual(try template.render([ChatMessage(role: "user", content: "a")]), "a<|endoftext|>")
@@ -96,8 +110,11 @@ final class ChatTemplateTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("tojson"), "\(error)")
         }
         let file = directory.appendingPathComponent("chat.jinja")
-        try "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}".write(to: file, atomically: true, encoding: .utf8)
-        XCTAssertEqual(try ChatTemplate.load(file: file, directory: nil).render([ChatMessage(role: "user", content: "a")]), "<user>a")
+        try "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}".write(
+            to: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(
+            try ChatTemplate.load(file: file, directory: nil).render([ChatMessage(role: "user", content: "a")]),
+            "<user>a")
         XCTAssertThrowsError(try ChatTemplate.load(file: directory.appendingPathComponent("missing"), directory: nil))
     }
 }

@@ -1,7 +1,8 @@
-@testable import HTTPServer
 import Foundation
 import Tokenizer
 import XCTest
+
+@testable import HTTPServer
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -52,17 +53,24 @@ final class LegacyTranslationTextTests: XCTestCase {
             }
         }.joined()
         XCTAssertEqual(rebuilt, Self.branchingStory)
-        XCTAssertEqual(tags(in: Self.branchingStory), [
-            "[Title]:", "[Content]:", "[Content 2]:", "[Option 1]:", "[Option 2]:", "[Option 1 Content]:",
-            "[Option 2 Content]:", "[Option 1 (Continuing from chosen option)]:",
-        ])
+        XCTAssertEqual(
+            tags(in: Self.branchingStory),
+            [
+                "[Title]:", "[Content]:", "[Content 2]:", "[Option 1]:", "[Option 2]:", "[Option 1 Content]:",
+                "[Option 2 Content]:", "[Option 1 (Continuing from chosen option)]:",
+            ])
     }
 
     func testWhatCountsAsATag() {
-        let text = "[Content] a [content 3]: b [Option 12 Content]: c [TITLE]: d [Contents] e [Optional] f "
+        let text =
+            "[Content] a [content 3]: b [Option 12 Content]: c [TITLE]: d [Contents] e [Optional] f "
             + "[laughs] g [ Content] h [1] i [Content j [Content\n] k [[Content]] l [Content]:: m"
-        XCTAssertEqual(tags(in: text), ["[Content]", "[content 3]:", "[Option 12 Content]:", "[TITLE]:",
-                                        "[Content]", "[Content]:"])
+        XCTAssertEqual(
+            tags(in: text),
+            [
+                "[Content]", "[content 3]:", "[Option 12 Content]:", "[TITLE]:",
+                "[Content]", "[Content]:",
+            ])
         let longName = "[Content " + String(repeating: "x", count: 120) + "]"
         XCTAssertEqual(tags(in: longName), [])
         XCTAssertEqual(LegacyTranslationText.segments(of: ""), [])
@@ -73,25 +81,29 @@ final class LegacyTranslationTextTests: XCTestCase {
 
     func testBranchingStoryRoundTrip() throws {
         let plan = LegacyTranslationPlan(text: Self.branchingStory, limit: Self.limit)
-        XCTAssertEqual(plan.sourceSentences, [
-            "The Lantern of Willow Creek",
-            "Once upon a time, in a small village, lived Ana and Leo.",
-            "They loved to explore the woods.",
-            "One evening, Mr. Brown told them about a magic lantern.",
-            "The next morning, the children set off.",
-            "\"Stay together!\" their mother called.",
-            "They walked for hours... until they reached the old bridge.",
-            "Cross the old bridge, even though it looks fragile.",
-            "Follow the river to find another way.",
-            "Ana stepped onto the bridge.",
-            "It creaked, but it held.",
-            "They followed the river for a mile.",
-            "Soon they found a boat.",
-            "With the lantern in hand, they returned home.",
-            "The village celebrated!",
-        ])
+        XCTAssertEqual(
+            plan.sourceSentences,
+            [
+                "The Lantern of Willow Creek",
+                "Once upon a time, in a small village, lived Ana and Leo.",
+                "They loved to explore the woods.",
+                "One evening, Mr. Brown told them about a magic lantern.",
+                "The next morning, the children set off.",
+                "\"Stay together!\" their mother called.",
+                "They walked for hours... until they reached the old bridge.",
+                "Cross the old bridge, even though it looks fragile.",
+                "Follow the river to find another way.",
+                "Ana stepped onto the bridge.",
+                "It creaked, but it held.",
+                "They followed the river for a mile.",
+                "Soon they found a boat.",
+                "With the lantern in hand, they returned home.",
+                "The village celebrated!",
+            ])
         let output = try plan.render(translations: Self.fakeTranslate(plan.sourceSentences))
-        XCTAssertEqual(output, """
+        XCTAssertEqual(
+            output,
+            """
             [Title]: <THE LANTERN OF WILLOW CREEK>
 
             [Content]: <ONCE UPON A TIME, IN A SMALL VILLAGE, LIVED ANA AND LEO.> <THEY LOVED TO EXPLORE THE WOODS.> \
@@ -119,10 +131,12 @@ final class LegacyTranslationTextTests: XCTestCase {
         let text = "[Title]: Repeat\n\n[Content]:   \n\n[Content 2]: Same. Same.\n[Option 1]:[Option 2]: Go."
         let plan = LegacyTranslationPlan(text: text, limit: Self.limit)
         XCTAssertEqual(plan.sourceSentences, ["Repeat", "Same.", "Same.", "Go."])
-        XCTAssertTrue(plan.sourceSentences.allSatisfy { !$0.isEmpty && $0.trimmingCharacters(in: .whitespacesAndNewlines) == $0 })
+        XCTAssertTrue(
+            plan.sourceSentences.allSatisfy { !$0.isEmpty && $0.trimmingCharacters(in: .whitespacesAndNewlines) == $0 })
         let translations = plan.sourceSentences.indices.map { "t\($0)" }
-        XCTAssertEqual(try plan.render(translations: translations),
-                       "[Title]: t0\n\n[Content]:\n\n[Content 2]: t1 t2\n\n[Option 1]:\n\n[Option 2]: t3")
+        XCTAssertEqual(
+            try plan.render(translations: translations),
+            "[Title]: t0\n\n[Content]:\n\n[Content 2]: t1 t2\n\n[Option 1]:\n\n[Option 2]: t3")
     }
 
     func testGPT2StoryComesBackUnchangedUnderIdentityTranslation() throws {
@@ -136,11 +150,16 @@ final class LegacyTranslationTextTests: XCTestCase {
     }
 
     func testTextBeforeTheFirstTagAndParagraphsInsideABody() throws {
-        let text = "Intro line.\n[Content]:\nFirst paragraph. Still first.\n\nSecond paragraph.\n\n\n[Content 2]: End."
+        let text =
+            "Intro line.\n[Content]:\nFirst paragraph. Still first.\n\nSecond paragraph.\n\n\n[Content 2]: "
+            + "End."
         let plan = LegacyTranslationPlan(text: text, limit: Self.limit)
-        XCTAssertEqual(plan.sourceSentences, ["Intro line.", "First paragraph.", "Still first.", "Second paragraph.", "End."])
-        XCTAssertEqual(try plan.render(translations: Self.fakeTranslate(plan.sourceSentences)),
-                       "<INTRO LINE.>\n\n[Content]: <FIRST PARAGRAPH.> <STILL FIRST.>\n\n<SECOND PARAGRAPH.>\n\n[Content 2]: <END.>")
+        XCTAssertEqual(
+            plan.sourceSentences, ["Intro line.", "First paragraph.", "Still first.", "Second paragraph.", "End."])
+        XCTAssertEqual(
+            try plan.render(translations: Self.fakeTranslate(plan.sourceSentences)),
+            "<INTRO LINE.>\n\n[Content]: <FIRST PARAGRAPH.> <STILL FIRST.>\n\n<SECOND "
+                + "PARAGRAPH.>\n\n[Content 2]: <END.>")
     }
 
     func testLongSentencesAreCutForTheModelAndRejoined() throws {
@@ -152,8 +171,9 @@ final class LegacyTranslationTextTests: XCTestCase {
     }
 
     func testTokenLimitUsesTheCountingClosure() {
-        let plan = LegacyTranslationPlan(text: "[Content]: one two three four five six seven.",
-                                         limit: .tokens(3, count: { $0.split(separator: " ").count }))
+        let plan = LegacyTranslationPlan(
+            text: "[Content]: one two three four five six seven.",
+            limit: .tokens(3, count: { $0.split(separator: " ").count }))
         XCTAssertEqual(plan.sourceSentences, ["one two three", "four five six", "seven."])
     }
 
@@ -174,13 +194,15 @@ final class LegacyTranslationTextTests: XCTestCase {
     }
 
     func testRandomMarkupKeepsEveryTagAndSentence() throws {
-        let pieces = ["[Content]: ", "[Content 2]:", "[Option 1]: ", "[Title]:", "[laughs] ", "[", "]", "Hello. ",
-                      "world", "! ", "\n", "\n\n", " ", "Mr. X. ", "你好。", "…", ":", "e\u{301}"]
+        let pieces = [
+            "[Content]: ", "[Content 2]:", "[Option 1]: ", "[Title]:", "[laughs] ", "[", "]", "Hello. ",
+            "world", "! ", "\n", "\n\n", " ", "Mr. X. ", "你好。", "…", ":", "e\u{301}",
+        ]
         var state: UInt64 = 7
         for round in 0..<200 {
             var text = ""
             for _ in 0..<(round % 25) {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 text += pieces[Int(state >> 33) % pieces.count]
             }
             let plan = LegacyTranslationPlan(text: text, limit: .characters(1 + round % 15))

@@ -1,11 +1,13 @@
-@testable import JobStore
 import Foundation
 import XCTest
-#if canImport(Glibc)
-import Glibc
-#endif
+
 @testable import InferenceServer
+@testable import JobStore
 @testable import ServiceTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Three real `octavo-infer serve --jobs-redis` processes behind a real nginx, sharing one
 /// real Redis (AOF on): one server is killed with SIGKILL while it runs jobs and Redis restarts
@@ -14,12 +16,17 @@ final class RedisClusterTests: XCTestCase {
     private var tinyModel: String { "tiny=" + AppFixtures.tinyGPT2.path }
     private let queue = "octavo:queue:generate:tiny"
 
-    private func startServers(_ count: Int, redis: RedisServerProcess, lease: Int,
-                              executable: URL? = nil) throws -> [(process: ServeProcess, port: Int)] {
+    private func startServers(
+        _ count: Int, redis: RedisServerProcess, lease: Int,
+        executable: URL? = nil
+    ) throws -> [(process: ServeProcess, port: Int)] {
         // Started together: loading is the slow part on a loaded machine.
         let processes = try (0..<count).map { _ in
-            try ServeProcess(["--model", tinyModel, "--port", "0", "--jobs-redis", redis.urlString, "--job-lease", String(lease),
-                              "--max-batch", "4", "--threads", "1"], executable: executable)
+            try ServeProcess(
+                [
+                    "--model", tinyModel, "--port", "0", "--jobs-redis", redis.urlString, "--job-lease", String(lease),
+                    "--max-batch", "4", "--threads", "1",
+                ], executable: executable)
         }
         return try processes.map { process in
             let port = try XCTUnwrap(process.mainPort(), process.stderr)
@@ -30,14 +37,17 @@ final class RedisClusterTests: XCTestCase {
 
     /// Submits one job through `port`, retrying with the same Idempotency-Key while the answer is
     /// "try again" (503: Redis restarting; 502: the server that had the connection died).
-    private func submit(_ index: Int, port: Int, maxNewTokens: Int = 40, deadline: Date) -> (id: String?, retries: Int) {
-        let body = #"{"type":"generate","prompt":"Once upon a time","max_new_tokens":\#(maxNewTokens),"seed":\#(index)}"#
+    private func submit(_ index: Int, port: Int, maxNewTokens: Int = 40, deadline: Date) -> (id: String?, retries: Int)
+    {
+        let body =
+            #"{"type":"generate","prompt":"Once upon a time","max_new_tokens":\#(maxNewTokens),"seed":\#(index)}"#
         var retries = 0
         while Date() < deadline {
             do {
-                let response = try TestClient.request(port: port, "POST", "/v1/jobs",
-                                                      headers: ["Content-Type": "application/json", "Idempotency-Key": "job-\(index)"],
-                                                      body: body)
+                let response = try TestClient.request(
+                    port: port, "POST", "/v1/jobs",
+                    headers: ["Content-Type": "application/json", "Idempotency-Key": "job-\(index)"],
+                    body: body)
                 if response.status == 202 {
                     let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
                     return (object?["id"] as? String, retries)
@@ -56,7 +66,9 @@ final class RedisClusterTests: XCTestCase {
     }
 
     private func status(_ id: String, port: Int) -> String? {
-        guard let response = try? TestClient.request(port: port, "/v1/jobs/\(id)"), response.status == 200 else { return nil }
+        guard let response = try? TestClient.request(port: port, "/v1/jobs/\(id)"), response.status == 200 else {
+            return nil
+        }
         return ((try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any])?["status"] as? String
     }
 
@@ -101,7 +113,9 @@ final class RedisClusterTests: XCTestCase {
         let victim = servers[0].process
         let victimPID = victim.process.processIdentifier
         var orphans: [String] = []
-        pollUntil(20, "server 0 to be running a job") { (try? pendingJobs(ofProcess: victimPID, redis: client).isEmpty) == false }
+        pollUntil(20, "server 0 to be running a job") {
+            (try? pendingJobs(ofProcess: victimPID, redis: client).isEmpty) == false
+        }
         victim.signal(SIGKILL)
         XCTAssertEqual(victim.waitForExit(), SIGKILL)
         orphans = try pendingJobs(ofProcess: victimPID, redis: client)
@@ -129,20 +143,27 @@ final class RedisClusterTests: XCTestCase {
             XCTAssertEqual(finals, [.done(result: record["result"] ?? Data())], "job \(id): \(finals)")
             if (Int(String(decoding: record["attempts"] ?? Data(), as: UTF8.self)) ?? 0) > 1 { reruns += 1 }
         }
-        for id in orphans { XCTAssertEqual(status(id, port: nginx.port), "succeeded", "job \(id) claimed by the killed server") }
+        for id in orphans {
+            XCTAssertEqual(status(id, port: nginx.port), "succeeded", "job \(id) claimed by the killed server")
+        }
         // Events from any server, whichever ran the job.
         for id in ids.values.sorted().prefix(5) {
             for port in survivors {
                 let events = try TestClient.request(port: port, "/v1/jobs/\(id)/events")
                 XCTAssertEqual(events.status, 200)
-                XCTAssertTrue(events.text.contains("event: done") && events.text.contains(#""finish_reason""#), events.text)
+                XCTAssertTrue(
+                    events.text.contains("event: done") && events.text.contains(#""finish_reason""#), events.text)
             }
         }
         // The list of recent jobs is the cluster's, on every server.
         for port in survivors {
             let list = try TestClient.request(port: port, "/v1/jobs?status=succeeded&limit=100")
-            let data = ((try? JSONSerialization.jsonObject(with: Data(list.body))) as? [String: Any])?["data"] as? [[String: Any]]
-            XCTAssertEqual(Set((data ?? []).compactMap { $0["id"] as? String }), Set(ids.values), list.text.prefix(300).description)
+            let data =
+                ((try? JSONSerialization.jsonObject(with: Data(list.body))) as? [String: Any])?["data"]
+                as? [[String: Any]]
+            XCTAssertEqual(
+                Set((data ?? []).compactMap { $0["id"] as? String }), Set(ids.values), list.text.prefix(300).description
+            )
         }
         // And through nginx, which streams them unbuffered.
         if let id = ids[total - 1] {
@@ -150,8 +171,13 @@ final class RedisClusterTests: XCTestCase {
             XCTAssertEqual(events.headers["Content-Type"]?.hasPrefix("text/event-stream"), true, events.text)
             XCTAssertTrue(events.text.contains("event: done"), events.text)
         }
-        XCTAssertEqual(try client.send("XPENDING", queue, RedisJobStore.group).array?.first, .integer(0), "every entry acknowledged")
-        print("redis cluster: \(ids.count) jobs through nginx in \(String(format: "%.1f", elapsed)) s; server 0 killed holding \(orphans.count) claimed jobs; \(reruns) jobs ran twice; \(retries.value) submit retries (502/503) across the kill and the Redis restart")
+        XCTAssertEqual(
+            try client.send("XPENDING", queue, RedisJobStore.group).array?.first, .integer(0),
+            "every entry acknowledged")
+        print(
+            "redis cluster: \(ids.count) jobs through nginx in \(String(format: "%.1f", elapsed)) s; server 0 "
+                + "killed holding \(orphans.count) claimed jobs; \(reruns) jobs ran twice; \(retries.value) submit "
+                + "retries (502/503) across the kill and the Redis restart")
         for (process, _) in servers.dropFirst() {
             process.signal(SIGTERM)
             XCTAssertEqual(process.waitForExit(), 0, process.stderr)
@@ -184,7 +210,9 @@ final class RedisClusterTests: XCTestCase {
             let submitters = (0..<8).map { lane in
                 Thread { [self] in
                     for index in stride(from: lane, to: jobs, by: 8) {
-                        if let id = submit(index, port: nginx.port, deadline: deadline).id { ids.update { $0.append(id) } }
+                        if let id = submit(index, port: nginx.port, deadline: deadline).id {
+                            ids.update { $0.append(id) }
+                        }
                     }
                 }
             }
@@ -200,18 +228,25 @@ final class RedisClusterTests: XCTestCase {
             let times = try client.pipeline(ids.value.map { ["HMGET", "octavo:job:\($0)", "started", "finished"] })
             let held = times.compactMap { reply -> Double? in
                 guard let values = reply.array, values.count == 2, let started = values[0].integer,
-                      let finished = values[1].integer else { return nil }
+                    let finished = values[1].integer
+                else { return nil }
                 return Double(finished - started)
             }.sorted()
             let medianHeld = held.isEmpty ? 0 : held[held.count / 2]
-            let serverCPU = zip(servers, cpuAtStart).map { cpuSeconds(ofProcess: $0.0.process.process.processIdentifier) - $0.1 }
+            let serverCPU = zip(servers, cpuAtStart).map {
+                cpuSeconds(ofProcess: $0.0.process.process.processIdentifier) - $0.1
+            }
             let redisCPU = redis.pid.map(cpuSeconds(ofProcess:)) ?? 0
             let nginxCPU = cpuSeconds(ofProcess: nginx.pid)
             let testCPU = cpuSeconds(ofProcess: getpid()) - testCPUAtStart
-            print(String(format: "redis jobs bench (\(release ? "release" : "debug") build, appendfsync \(fsync)): %d server(s): %d jobs in %.2f s = %.1f jobs/s (all submitted after %.2f s); "
-                         + "median job held by its worker %.1f ms; CPU s: servers %@, redis %.2f, nginx %.2f, test client %.2f",
-                         count, jobs, elapsed, Double(jobs) / elapsed, submitted, medianHeld,
-                         serverCPU.map { String(format: "%.2f", $0) }.joined(separator: "+"), redisCPU, nginxCPU, testCPU))
+            print(
+                String(
+                    format: "redis jobs bench (\(release ? "release" : "debug") build, appendfsync \(fsync)): "
+                        + "%d server(s): %d jobs in %.2f s = %.1f jobs/s (all submitted after %.2f s); "
+                        + "median job held by its worker %.1f ms; CPU s: servers %@, redis %.2f, nginx %.2f, test "
+                        + "client %.2f",
+                    count, jobs, elapsed, Double(jobs) / elapsed, submitted, medianHeld,
+                    serverCPU.map { String(format: "%.2f", $0) }.joined(separator: "+"), redisCPU, nginxCPU, testCPU))
             for (process, _) in servers { process.signal(SIGKILL) }
             _ = nginx
         }

@@ -1,11 +1,13 @@
-@testable import JobStore
 import Foundation
 import XCTest
-#if canImport(Glibc)
-import Glibc
-#endif
+
 @testable import InferenceServer
+@testable import JobStore
 @testable import ServiceTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `serve --jobs-redis` as one process: flags, and Redis unreachable at start and mid-run.
 final class RedisServeTests: XCTestCase {
@@ -16,8 +18,10 @@ final class RedisServeTests: XCTestCase {
     }
 
     func testUsageErrors() throws {
-        let both = try ServeProcess(["--model", tinyModel, "--port", "0", "--jobs-db", "/tmp/x.sqlite",
-                                     "--jobs-redis", "redis://127.0.0.1:6379/0"])
+        let both = try ServeProcess([
+            "--model", tinyModel, "--port", "0", "--jobs-db", "/tmp/x.sqlite",
+            "--jobs-redis", "redis://127.0.0.1:6379/0",
+        ])
         XCTAssertEqual(both.waitForExit(), 2)
         XCTAssertTrue(both.stderr.contains("--jobs-db and --jobs-redis"), both.stderr)
         let badURL = try ServeProcess(["--model", tinyModel, "--port", "0", "--jobs-redis", "http://127.0.0.1:6379"])
@@ -29,7 +33,9 @@ final class RedisServeTests: XCTestCase {
 
     func testRedisDownAtStartIsDegradedWithSubmitsRefusedThenJobsRunOnceItIsUp() throws {
         let redisPort = try freeLoopbackPort()
-        let server = try ServeProcess(["--model", tinyModel, "--port", "0", "--jobs-redis", "redis://127.0.0.1:\(redisPort)/0"])
+        let server = try ServeProcess([
+            "--model", tinyModel, "--port", "0", "--jobs-redis", "redis://127.0.0.1:\(redisPort)/0",
+        ])
         let port = try XCTUnwrap(server.mainPort(), server.stderr)
         XCTAssertTrue(server.waitFor("ready"), server.stdout + server.stderr)
         XCTAssertTrue(server.stderr.contains("job store is unavailable"), server.stderr)
@@ -44,11 +50,13 @@ final class RedisServeTests: XCTestCase {
         XCTAssertTrue((jobs?["error"] as? String)?.contains("refused") == true, health.text)
 
         let body = #"{"type":"generate","prompt":"Once upon a time","max_new_tokens":8,"seed":1}"#
-        let refused = try TestClient.request(port: port, "POST", "/v1/jobs", headers: ["Content-Type": "application/json"], body: body)
+        let refused = try TestClient.request(
+            port: port, "POST", "/v1/jobs", headers: ["Content-Type": "application/json"], body: body)
         XCTAssertEqual(refused.status, 503, refused.text)
         XCTAssertNotNil(refused.headers["Retry-After"])
-        let sync = try TestClient.request(port: port, "POST", "/v1/generate", headers: ["Content-Type": "application/json"],
-                                          body: #"{"prompt":"Once upon a time","max_new_tokens":4}"#)
+        let sync = try TestClient.request(
+            port: port, "POST", "/v1/generate", headers: ["Content-Type": "application/json"],
+            body: #"{"prompt":"Once upon a time","max_new_tokens":4}"#)
         XCTAssertEqual(sync.status, 200, sync.text)
 
         // Redis comes up on that port: the same server takes and runs jobs, no restart needed.
@@ -56,7 +64,8 @@ final class RedisServeTests: XCTestCase {
         defer { _ = redis }
         let healthy = try TestClient.request(port: port, "/health")
         XCTAssertEqual(json(healthy)["status"] as? String, "ok", healthy.text)
-        let accepted = try TestClient.request(port: port, "POST", "/v1/jobs", headers: ["Content-Type": "application/json"], body: body)
+        let accepted = try TestClient.request(
+            port: port, "POST", "/v1/jobs", headers: ["Content-Type": "application/json"], body: body)
         XCTAssertEqual(accepted.status, 202, accepted.text)
         let id = try XCTUnwrap(json(accepted)["id"] as? String)
         pollUntil(20, "the job to succeed") {

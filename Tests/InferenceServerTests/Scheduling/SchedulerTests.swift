@@ -1,7 +1,8 @@
 import Foundation
-import Generation
 import GPT2
+import Generation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -25,8 +26,9 @@ final class SchedulerTests: XCTestCase {
         let reference = try AppFixtures.reference()
         let metrics = ServerMetrics()
         // Slow enough that the 16 arrivals overlap; maxBatch 8 so the queue is used too.
-        let executor = GenerationExecutor(name: "tiny", model: SlowModel(pipeline.model, delay: 0.002), tokenizer: pipeline.tokenizer,
-                                          configuration: .init(maxBatch: 8, maxQueue: 16), metrics: metrics)
+        let executor = GenerationExecutor(
+            name: "tiny", model: SlowModel(pipeline.model, delay: 0.002), tokenizer: pipeline.tokenizer,
+            configuration: .init(maxBatch: 8, maxQueue: 16), metrics: metrics)
         defer { executor.shutdown(gracePeriod: 1) }
         // Different prompt lengths and budgets, so sequences join and leave mid-batch.
         let requests = (0..<16).map { index -> GenerationRequest in
@@ -54,7 +56,8 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(batched.map { $0 ?? [] }, sequential)
         for (index, request) in requests.enumerated() {
             let prompt = reference.prompts[index % reference.prompts.count]
-            XCTAssertEqual(sequential[index], Array(prompt.greedy.prefix(request.parameters.maxNewTokens ?? 0)), prompt.text)
+            XCTAssertEqual(
+                sequential[index], Array(prompt.greedy.prefix(request.parameters.maxNewTokens ?? 0)), prompt.text)
         }
         let stats = executor.statistics
         XCTAssertEqual(stats.largestBatch, 8)
@@ -66,8 +69,9 @@ final class SchedulerTests: XCTestCase {
 
     func testAFullQueueRefusesAtOnceWithRetryAfter() throws {
         let pipeline = try AppFixtures.freshPipeline()
-        let executor = GenerationExecutor(name: "tiny", model: SlowModel(pipeline.model, delay: 0.05), tokenizer: pipeline.tokenizer,
-                                          configuration: .init(maxBatch: 1, maxQueue: 1, retryAfterSeconds: 3))
+        let executor = GenerationExecutor(
+            name: "tiny", model: SlowModel(pipeline.model, delay: 0.05), tokenizer: pipeline.tokenizer,
+            configuration: .init(maxBatch: 1, maxQueue: 1, retryAfterSeconds: 3))
         defer { executor.shutdown(gracePeriod: 0) }
         let channel = GenerationEventChannel()
         let running = try executor.submit(greedyRequest([1, 2], tokens: 40), to: channel, choice: 0)
@@ -82,8 +86,9 @@ final class SchedulerTests: XCTestCase {
 
     func testCancellingARunningSequenceRetiresItAndFreesItsSlot() throws {
         let pipeline = try AppFixtures.freshPipeline()
-        let executor = GenerationExecutor(name: "tiny", model: SlowModel(pipeline.model, delay: 0.01), tokenizer: pipeline.tokenizer,
-                                          configuration: .init(maxBatch: 2, maxQueue: 4))
+        let executor = GenerationExecutor(
+            name: "tiny", model: SlowModel(pipeline.model, delay: 0.01), tokenizer: pipeline.tokenizer,
+            configuration: .init(maxBatch: 2, maxQueue: 4))
         defer { executor.shutdown(gracePeriod: 1) }
         let channel = GenerationEventChannel()
         let ticket = try executor.submit(greedyRequest([1, 2, 3], tokens: 50), to: channel, choice: 0)
@@ -107,7 +112,8 @@ final class SchedulerTests: XCTestCase {
 
     func testATimedOutRequestFailsWithTimedOut() throws {
         let pipeline = try AppFixtures.freshPipeline()
-        let executor = GenerationExecutor(name: "tiny", model: SlowModel(pipeline.model, delay: 0.02), tokenizer: pipeline.tokenizer)
+        let executor = GenerationExecutor(
+            name: "tiny", model: SlowModel(pipeline.model, delay: 0.02), tokenizer: pipeline.tokenizer)
         defer { executor.shutdown(gracePeriod: 1) }
         XCTAssertThrowsError(try run(executor, greedyRequest([1, 2], tokens: 50, timeout: 0.2))) { error in
             XCTAssertEqual(error as? ExecutorError, .timedOut(seconds: 0.2))
@@ -126,8 +132,9 @@ final class SchedulerTests: XCTestCase {
 
     func testShutdownRefusesNewWorkAndEndsQueuedWork() throws {
         let pipeline = try AppFixtures.freshPipeline()
-        let executor = GenerationExecutor(name: "tiny", model: SlowModel(pipeline.model, delay: 0.02), tokenizer: pipeline.tokenizer,
-                                          configuration: .init(maxBatch: 1, maxQueue: 4))
+        let executor = GenerationExecutor(
+            name: "tiny", model: SlowModel(pipeline.model, delay: 0.02), tokenizer: pipeline.tokenizer,
+            configuration: .init(maxBatch: 1, maxQueue: 4))
         let channel = GenerationEventChannel()
         try executor.submit(greedyRequest([1, 2], tokens: 60), to: channel, choice: 0)
         try executor.submit(greedyRequest([1, 2], tokens: 60), to: channel, choice: 1)

@@ -1,7 +1,8 @@
 import Foundation
-import Generation
 import GPT2
+import Generation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -36,7 +37,8 @@ final class SpeculativeSchedulingTests: XCTestCase {
 
     /// Every request submitted at once; each choice's token events and outcome.
     func runConcurrently(_ executor: GenerationExecutor, _ requests: [GenerationRequest]) throws
-        -> [(tokens: [GenerationStep], outcome: GenerationOutcome)] {
+        -> [(tokens: [GenerationStep], outcome: GenerationOutcome)]
+    {
         let channel = GenerationEventChannel()
         for (index, request) in requests.enumerated() { try executor.submit(request, to: channel, choice: index) }
         var tokens = [[GenerationStep]](repeating: [], count: requests.count)
@@ -74,28 +76,32 @@ final class SpeculativeSchedulingTests: XCTestCase {
         let reference = try AppFixtures.reference()
         let requests = try mixedRequests()
         let configuration = ExecutorConfiguration(maxBatch: 5, maxQueue: 16)
-        let plainExecutor = GenerationExecutor(name: "tiny", model: SlowModel(pipeline.model, delay: 0.001),
-                                               tokenizer: pipeline.tokenizer, configuration: configuration)
+        let plainExecutor = GenerationExecutor(
+            name: "tiny", model: SlowModel(pipeline.model, delay: 0.001),
+            tokenizer: pipeline.tokenizer, configuration: configuration)
         let plain = try runConcurrently(plainExecutor, requests)
         let plainPasses = plainExecutor.statistics.forwardPasses
         plainExecutor.shutdown(gracePeriod: 1)
         for (index, request) in requests.enumerated() where request.parameters.isGreedy {
             let prompt = reference.prompts[index % reference.prompts.count]
-            XCTAssertEqual(plain[index].outcome.generatedIDs,
-                           Array(prompt.greedy.prefix(request.parameters.maxNewTokens ?? 0)), prompt.text)
+            XCTAssertEqual(
+                plain[index].outcome.generatedIDs,
+                Array(prompt.greedy.prefix(request.parameters.maxNewTokens ?? 0)), prompt.text)
         }
 
         for draft in try drafts() {
             let target = try GPT2Model(directory: AppFixtures.tinyGPT2)
-            let executor = GenerationExecutor(name: "tiny", model: SlowModel(target, delay: 0.001),
-                                              tokenizer: pipeline.tokenizer, configuration: configuration, draft: draft)
+            let executor = GenerationExecutor(
+                name: "tiny", model: SlowModel(target, delay: 0.001),
+                tokenizer: pipeline.tokenizer, configuration: configuration, draft: draft)
             let drafted = try runConcurrently(executor, requests)
             let statistics = executor.statistics
             executor.shutdown(gracePeriod: 1)
             for index in requests.indices {
                 let (expected, actual) = (plain[index], drafted[index])
-                XCTAssertEqual(actual.outcome.generatedIDs, expected.outcome.generatedIDs,
-                               "\(draft.label), request \(index)")
+                XCTAssertEqual(
+                    actual.outcome.generatedIDs, expected.outcome.generatedIDs,
+                    "\(draft.label), request \(index)")
                 XCTAssertEqual(actual.outcome.text, expected.outcome.text, "\(draft.label), request \(index)")
                 XCTAssertEqual(actual.outcome.finishReason, expected.outcome.finishReason, draft.label)
                 // One event per token, in order, with the same text pieces and logprobs.
@@ -121,7 +127,8 @@ final class SpeculativeSchedulingTests: XCTestCase {
         // The target drafting for itself agrees everywhere: rounds keep k + 1 tokens.
         let selfDraft = try GPT2Model(directory: AppFixtures.tinyGPT2)
         let draft = GenerationDraft(label: "self", draftTokens: 4) { ModelDraft(model: selfDraft) }
-        let executor = GenerationExecutor(name: "tiny", model: pipeline.model, tokenizer: pipeline.tokenizer, draft: draft)
+        let executor = GenerationExecutor(
+            name: "tiny", model: pipeline.model, tokenizer: pipeline.tokenizer, draft: draft)
         defer { executor.shutdown(gracePeriod: 1) }
         let greedy = try runConcurrently(executor, [request(prompt.ids, tokens: 24)])[0]
         XCTAssertEqual(greedy.outcome.generatedIDs, Array(prompt.greedy.prefix(24)))
@@ -139,9 +146,10 @@ final class SpeculativeSchedulingTests: XCTestCase {
         let pipeline = try AppFixtures.freshPipeline()
         let reference = try AppFixtures.reference()
         let int8 = try GPT2Model(directory: AppFixtures.tinyGPT2, precision: .int8)
-        let executor = GenerationExecutor(name: "tiny", model: SlowModel(pipeline.model, delay: 0.005),
-                                          tokenizer: pipeline.tokenizer,
-                                          draft: GenerationDraft(label: "int8") { ModelDraft(model: int8) })
+        let executor = GenerationExecutor(
+            name: "tiny", model: SlowModel(pipeline.model, delay: 0.005),
+            tokenizer: pipeline.tokenizer,
+            draft: GenerationDraft(label: "int8") { ModelDraft(model: int8) })
         defer { executor.shutdown(gracePeriod: 1) }
         let doomed = GenerationEventChannel()
         let ticket = try executor.submit(request(reference.prompts[0].ids, tokens: 40), to: doomed)
@@ -160,7 +168,10 @@ final class SpeculativeSchedulingTests: XCTestCase {
         }
         var cancelledOutcome: GenerationOutcome?
         while let event = doomed.next(timeout: 30) {
-            if case .finished(_, let outcome) = event { cancelledOutcome = outcome; break }
+            if case .finished(_, let outcome) = event {
+                cancelledOutcome = outcome
+                break
+            }
         }
         XCTAssertEqual(cancelledOutcome?.finishReason, .cancelled)
         XCTAssertLessThan(cancelledOutcome?.generatedIDs.count ?? 40, 40)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -20,7 +21,8 @@ final class StoryFormatterTests: XCTestCase {
     }
 
     static func loadFixture() throws -> Fixture {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("Fixtures/Legacy/story_formatter_cases.json")
         return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
     }
@@ -36,7 +38,10 @@ final class StoryFormatterTests: XCTestCase {
             XCTAssertEqual(medium, testCase.expected_medium, "medium: \(testCase.name)")
             // Byte-level too: String == uses canonical equivalence, the contract is bytes.
             XCTAssertEqual(Array(small.utf8), Array(testCase.expected_small.utf8), "small bytes: \(testCase.name)")
-            XCTAssertEqual(Array(medium.utf8), Array(testCase.expected_medium.utf8), "medium bytes: \(testCase.name)")
+            XCTAssertEqual(
+                Array(medium.utf8), Array(testCase.expected_medium.utf8),
+                "medium bytes: "
+                    + "\(testCase.name)")
         }
     }
 
@@ -74,8 +79,9 @@ final class StoryFormatterTests: XCTestCase {
 
     func testWithoutMarkerThePromptIsKept() {
         let text = "Write a short story.\nOnce upon a time."
-        XCTAssertEqual(StoryFormatter.content(fromDecodedOutput: text, variant: .small),
-                       "[Content]: Write a short story. Once upon a time.")
+        XCTAssertEqual(
+            StoryFormatter.content(fromDecodedOutput: text, variant: .small),
+            "[Content]: Write a short story. Once upon a time.")
     }
 
     func testTrailingWordsWithoutPeriodFormTheLastParagraph() {

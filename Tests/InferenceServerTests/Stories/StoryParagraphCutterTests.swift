@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
@@ -27,13 +28,18 @@ final class StoryParagraphCutterTests: XCTestCase {
         for testCase in fixture.cases {
             let expected = StoryFormatter.paragraphs(of: StoryFormatter.storyPart(of: testCase.input))
             for seed in 0..<2 as Range<UInt64> {
-                XCTAssertEqual(cutWhileGrowing(testCase.input, seed: seed), expected, "\(testCase.name), seed \(seed)")
+                XCTAssertEqual(
+                    cutWhileGrowing(testCase.input, seed: seed), expected,
+                    "\(testCase.name), seed "
+                        + "\(seed)")
             }
         }
     }
 
     func testLongStoriesStreamParagraphsBeforeTheEnd() {
-        let story = "Prompt. Story: " + (0..<3).map { p in (0..<100).map { $0 == 99 ? "end\(p)." : "w" }.joined(separator: " ") }
+        let story =
+            "Prompt. Story: "
+            + (0..<3).map { p in (0..<100).map { $0 == 99 ? "end\(p)." : "w" }.joined(separator: " ") }
             .joined(separator: " ") + " tail words"
         var cutter = StoryParagraphCutter()
         // The first paragraph's closing word is not final until whitespace follows it.
@@ -49,7 +55,8 @@ final class StoryParagraphCutterTests: XCTestCase {
     func testNothingIsHandedOutBeforeTheStoryStartIsKnown() {
         let words = (0..<100).map { $0 == 99 ? "stop." : "w" }.joined(separator: " ")
         var cutter = StoryParagraphCutter()
-        XCTAssertEqual(cutter.paragraphs(final: false, in: words + " more"), [], "a later Story: could still move the start")
+        XCTAssertEqual(
+            cutter.paragraphs(final: false, in: words + " more"), [], "a later Story: could still move the start")
         // The story starts after the first Story:, so the words before it were never story.
         XCTAssertEqual(cutter.paragraphs(final: true, in: words + " more Story: real"), ["real"])
     }
@@ -61,4 +68,3 @@ final class StoryParagraphCutterTests: XCTestCase {
         XCTAssertEqual(cutter.paragraphs(final: true, in: "Story: one two Story: three four"), [])
     }
 }
-

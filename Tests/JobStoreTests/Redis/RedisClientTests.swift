@@ -1,6 +1,7 @@
-@testable import JobStore
 import Foundation
 import XCTest
+
+@testable import JobStore
 @testable import ServiceTestSupport
 
 /// The RESP2 client against a real redis-server: reply types, pipelining, errors, timeouts,
@@ -16,7 +17,9 @@ final class RedisClientTests: XCTestCase {
         XCTAssertEqual(try client.send("GET", "missing"), .null)
         XCTAssertEqual(try client.send("INCRBY", "n", "-7"), .integer(-7))
         try client.send("RPUSH", "list", "a", "", "c")
-        XCTAssertEqual(try client.send("LRANGE", "list", "0", "-1"), .array([.bulk(Data("a".utf8)), .bulk(Data()), .bulk(Data("c".utf8))]))
+        XCTAssertEqual(
+            try client.send("LRANGE", "list", "0", "-1"),
+            .array([.bulk(Data("a".utf8)), .bulk(Data()), .bulk(Data("c".utf8))]))
         XCTAssertEqual(try client.send("LRANGE", "nothing", "0", "-1"), .array([]))
         XCTAssertThrowsError(try client.send("INCR", "list")) { error in
             guard case RedisError.server(let message) = error else { return XCTFail("\(error)") }
@@ -79,7 +82,9 @@ final class RedisClientTests: XCTestCase {
         }
         thread.start()
         // Wait until the BLPOP is blocked in Redis, then kill that client's connection.
-        pollUntil(10, "the BLPOP to block") { (try? admin.send("INFO", "clients").string?.contains("blocked_clients:1")) == true }
+        pollUntil(10, "the BLPOP to block") {
+            (try? admin.send("INFO", "clients").string?.contains("blocked_clients:1")) == true
+        }
         try admin.send("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
         pollUntil(10, "the BLPOP to fail") { result.value != nil }
         guard case .failure(let error)? = result.value, case RedisError.connectionLost = error else {
@@ -139,9 +144,11 @@ final class RedisReplyParserTests: XCTestCase {
     }
 
     func testMalformedAndHostileRepliesAreProtocolViolations() {
-        let hostile = ["!x\r\n", ":12a\r\n", "$-2\r\n", "$999999999999\r\n", "*-5\r\n", "*99999999999\r\n",
-                       "$3\r\nabcXY", "+a\rb\r\n", String(repeating: "*1\r\n", count: 40) + ":1\r\n",
-                       "+" + String(repeating: "a", count: 70_000)]
+        let hostile = [
+            "!x\r\n", ":12a\r\n", "$-2\r\n", "$999999999999\r\n", "*-5\r\n", "*99999999999\r\n",
+            "$3\r\nabcXY", "+a\rb\r\n", String(repeating: "*1\r\n", count: 40) + ":1\r\n",
+            "+" + String(repeating: "a", count: 70_000),
+        ]
         for text in hostile {
             XCTAssertThrowsError(try parse(text), text.prefix(30).debugDescription) { error in
                 guard case RedisError.protocolViolation = error else { return XCTFail("\(error)") }
@@ -151,9 +158,11 @@ final class RedisReplyParserTests: XCTestCase {
 
     func testURLs() throws {
         XCTAssertEqual(try RedisURL(parsing: "redis://localhost"), RedisURL(host: "localhost", port: 6379, database: 0))
-        XCTAssertEqual(try RedisURL(parsing: "redis://10.0.0.5:6380/2"), RedisURL(host: "10.0.0.5", port: 6380, database: 2))
-        XCTAssertEqual(try RedisURL(parsing: "redis://user:p%40ss@h:1/0"),
-                       RedisURL(host: "h", port: 1, database: 0, username: "user", password: "p@ss"))
+        XCTAssertEqual(
+            try RedisURL(parsing: "redis://10.0.0.5:6380/2"), RedisURL(host: "10.0.0.5", port: 6380, database: 2))
+        XCTAssertEqual(
+            try RedisURL(parsing: "redis://user:p%40ss@h:1/0"),
+            RedisURL(host: "h", port: 1, database: 0, username: "user", password: "p@ss"))
         for bad in ["http://h:1/0", "redis://", "redis://h:1/x", "redis://h:0/0", "h:6379"] {
             XCTAssertThrowsError(try RedisURL(parsing: bad), bad) { error in
                 guard case RedisError.invalidURL = error else { return XCTFail("\(error)") }

@@ -1,6 +1,7 @@
-@testable import JobStore
 import Foundation
 import XCTest
+
+@testable import JobStore
 @testable import ServiceTestSupport
 
 /// `RedisJobStore` with several store instances (standing in for servers) on one real Redis.
@@ -18,10 +19,15 @@ final class RedisJobStoreTests: XCTestCase {
         redis = nil
     }
 
-    private func makeStore(lease: TimeInterval = 30, flushInterval: TimeInterval = 0.05, claimBlock: TimeInterval = 0.2,
-                           models: [String] = ["m"]) throws -> RedisJobStore {
-        let store = try RedisJobStore(url: redis.url, configuration: .init(lease: lease, resultTTL: 3600, claimBlock: claimBlock,
-                                                                           flushInterval: flushInterval))
+    private func makeStore(
+        lease: TimeInterval = 30, flushInterval: TimeInterval = 0.05, claimBlock: TimeInterval = 0.2,
+        models: [String] = ["m"]
+    ) throws -> RedisJobStore {
+        let store = try RedisJobStore(
+            url: redis.url,
+            configuration: .init(
+                lease: lease, resultTTL: 3600, claimBlock: claimBlock,
+                flushInterval: flushInterval))
         store.setServedModels(models)
         stores.append(store)
         return store
@@ -46,7 +52,8 @@ final class RedisJobStoreTests: XCTestCase {
     }
 
     func testAJobSubmittedOnOneServerRunsOnAnotherAndReadsEverywhere() throws {
-        let a = try makeStore(), b = try makeStore()
+        let a = try makeStore()
+        let b = try makeStore()
         let submission = try a.submit(type: "t", params: params(1), idempotencyKey: nil)
         XCTAssertTrue(submission.created)
         XCTAssertEqual(try b.get(submission.job.id)?.status, .queued)
@@ -84,9 +91,11 @@ final class RedisJobStoreTests: XCTestCase {
     }
 
     func testIdempotencyKeysHoldAcrossServers() throws {
-        let a = try makeStore(), b = try makeStore()
+        let a = try makeStore()
+        let b = try makeStore()
         let first = try a.submit(type: "t", params: Data(#"{"model":"m","x":1,"y":2}"#.utf8), idempotencyKey: "k1")
-        let retry = try b.submit(type: "t", params: Data(#"{ "y": 2, "x": 1, "model": "m" }"#.utf8), idempotencyKey: "k1")
+        let retry = try b.submit(
+            type: "t", params: Data(#"{ "y": 2, "x": 1, "model": "m" }"#.utf8), idempotencyKey: "k1")
         XCTAssertFalse(retry.created)
         XCTAssertEqual(retry.job.id, first.job.id)
         XCTAssertThrowsError(try b.submit(type: "t", params: params(9), idempotencyKey: "k1")) { error in
@@ -105,7 +114,8 @@ final class RedisJobStoreTests: XCTestCase {
     }
 
     func testCancelIsSeenByTheServerRunningTheJob() throws {
-        let a = try makeStore(), b = try makeStore()
+        let a = try makeStore()
+        let b = try makeStore()
         let queued = try a.submit(type: "t", params: params(1), idempotencyKey: nil).job
         XCTAssertEqual(try b.cancel(queued.id).status, .cancelled)
         XCTAssertNil(try a.claimNext(type: "t"), "a job cancelled while queued never runs")
@@ -158,7 +168,8 @@ final class RedisJobStoreTests: XCTestCase {
     }
 
     func testARunningJobIsRenewedAndNotTakenOver() throws {
-        let a = try makeStore(lease: 1), b = try makeStore(lease: 1)
+        let a = try makeStore(lease: 1)
+        let b = try makeStore(lease: 1)
         _ = try a.submit(type: "t", params: params(1), idempotencyKey: nil)
         let lease = try claim(a)
         let deadline = Date(timeIntervalSinceNow: 2.5)
@@ -167,7 +178,8 @@ final class RedisJobStoreTests: XCTestCase {
     }
 
     func testRequeueHandsTheJobToTheNextClaimWithoutCountingTheAttempt() throws {
-        let a = try makeStore(), b = try makeStore()
+        let a = try makeStore()
+        let b = try makeStore()
         let job = try a.submit(type: "t", params: params(1), idempotencyKey: nil).job
         let lease = try claim(a)
         XCTAssertEqual(try a.requeue(lease).status, .queued)
@@ -178,7 +190,8 @@ final class RedisJobStoreTests: XCTestCase {
     }
 
     func testOnlyServedModelsAreClaimed() throws {
-        let a = try makeStore(models: ["m"]), other = try makeStore(models: ["other"])
+        let a = try makeStore(models: ["m"])
+        let other = try makeStore(models: ["other"])
         let job = try a.submit(type: "t", params: params(1, model: "other"), idempotencyKey: nil).job
         XCTAssertNil(try a.claimNext(type: "t"))
         XCTAssertEqual(try claim(other).jobID, job.id)
@@ -203,7 +216,8 @@ final class RedisJobStoreTests: XCTestCase {
 
         let second = try submitter.submit(type: "t", params: params(2, model: "m"), idempotencyKey: nil).job
         let third = try submitter.submit(type: "t", params: params(3, model: "other"), idempotencyKey: nil).job
-        let a = try claim(worker), b = try claim(worker)
+        let a = try claim(worker)
+        let b = try claim(worker)
         XCTAssertEqual(Set([a.jobID, b.jobID]), [second.id, third.id], "the job given back is claimed next")
         XCTAssertEqual(a.attempt, 1)
         XCTAssertEqual(b.attempt, 1)
@@ -218,7 +232,8 @@ final class RedisJobStoreTests: XCTestCase {
         try client.send("XADD", queue, "*", "id", JobID.random().rawValue)
         try client.send("XREADGROUP", "GROUP", RedisJobStore.group, "gone-holding", "COUNT", "1", "STREAMS", queue, ">")
         Thread.sleep(forTimeInterval: 0.3)
-        let store = try RedisJobStore(url: redis.url, configuration: .init(claimBlock: 0.1, forgetConsumersIdleFor: 0.2))
+        let store = try RedisJobStore(
+            url: redis.url, configuration: .init(claimBlock: 0.1, forgetConsumersIdleFor: 0.2))
         stores.append(store)
         store.setServedModels(["m"])
         _ = try store.claimNext(type: "t")
