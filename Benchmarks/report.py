@@ -92,18 +92,24 @@ def gpt2_table(rows):
 
 def speculative_table(rows, peers):
     """f32-exact speculative rows (bench --draft): the speculative tok/s against the same
-    run's plain f32 loop and against llama.cpp f32 on the same model (median of per-round
-    ratios), with the draft's acceptance and whether the ids matched the plain run's."""
+    run's plain f32 loop and against the f32 peer on the same model (median of per-round
+    ratios): llama.cpp for GPT-2 decode, CTranslate2 greedy batch 1 for NLLB translation
+    (target tokens/s), with the draft's acceptance and whether the ids matched the plain run's."""
     llama = {model_name(r): r for r in peers if r["engine"] == "llama.cpp" and r["dtype"] == "f32"}
-    print("| model | engine | decode tok/s | plain f32 tok/s | speedup | vs llama.cpp f32 | acceptance | "
+    ct2 = {model_name(r): r for r in peers if r["engine"] == "ctranslate2" and r["dtype"] == "f32"
+           and r.get("task") == "translate" and r.get("batch", 1) == 1 and r.get("beams", 1) == 1}
+    print("| model | engine | tok/s | plain f32 tok/s | speedup | vs llama.cpp / CTranslate2 f32 | acceptance | "
           "tokens per pass | ids equal plain |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        peer = llama.get(model_name(r))
+        translation = r.get("task") == "translate"
+        peer = (ct2 if translation else llama).get(model_name(r))
+        field = "target_tokens_per_s" if translation else "decode_tokens_per_s"
         versus = ""
         if peer is not None:
             pairs = zip(r["rounds"], peer["rounds"])
-            versus = f"{middle([median(a, 'decode_tokens_per_s') / median(b, 'decode_tokens_per_s') for a, b in pairs]):.2f}x"
+            versus = f"{middle([median(a, field) / median(b, field) for a, b in pairs]):.2f}x"
+            versus += " CTranslate2" if translation else " llama.cpp"
         same = all(g.get("ids_equal_plain") for g in r["rounds"])
         print(f"| {model_name(r)} | {r['engine']} | {cell(median(r, 'decode_tokens_per_s'), 1)} | "
               f"{cell(median(r, 'plain_decode_tokens_per_s'), 1)} | {cell(r.get('speedup'), 2)}x | {versus} | "
@@ -153,8 +159,9 @@ def main():
     if generate:
         gpt2_table(generate)
     if speculative:
-        print("\nf32-exact speculative decoding, batch 1 (greedy ids checked against the plain f32 loop):")
-        speculative_table(speculative, generate)
+        print("\nf32-exact speculative decoding, batch 1 (greedy ids checked against the plain f32 loop; "
+              "NLLB: target tokens/s of whole translations):")
+        speculative_table(speculative, rows)
     for model in dict.fromkeys(model_name(r) for r in translate):
         same = [r for r in translate if model_name(r) == model]
         full = [r for r in same if not r["engine"].endswith(VOCABULARY_MAP)]

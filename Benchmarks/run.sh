@@ -18,7 +18,8 @@
 # with a vocabulary map (make_vocabulary_map.py; only its candidates are scored at the output
 # layer): octavo-infer --vocabulary-map against CTranslate2's use_vmap, f32 and int8, same shapes.
 # GPT-2 batch 1 also f32-exact speculative decoding (`bench --draft`: int8 self-draft, n-grams,
-# gpt2 for gpt2-medium), reported beside llama.cpp f32 with the draft's acceptance rate.
+# gpt2 for gpt2-medium), reported beside llama.cpp f32 with the draft's acceptance rate; NLLB
+# greedy batch 1 the same (int8 and n-gram drafts) beside CTranslate2 fp32.
 # LOAD=1 adds the server under load: `octavo-infer serve` (int8) with 1, 8, 32 and 64 concurrent
 # clients (Benchmarks/load.py: aggregate tokens/s, p50/p95 latency), GPT-2 completions next to
 # llama.cpp's own batched figure (llama-batched-bench, q8_0, same checkpoint) and, for nllb-*,
@@ -221,6 +222,12 @@ nllb() {
                     if [ "$batch$beams" = 11 ]; then
                         ENGINE="octavo-infer (saved int8)" octavo_row --model "$(saved_int8 "$model")" \
                             --prompt-tokens 40 --new-tokens "$nllb_tokens" "${shape[@]}"
+                        # f32-exact: the f32 model's own greedy ids, drafted by its int8 copy and by
+                        # n-grams; each row times the plain f32 translation too and compares the ids.
+                        for draft in int8 ngram; do
+                            ENGINE="octavo-infer (f32-exact, draft $draft)" octavo_row --model "$dir" --dtype f32 \
+                                --prompt-tokens 40 --new-tokens "$nllb_tokens" --draft "$draft"
+                        done
                     fi
                     peer_row torch_bench.py nllb "$dir" "${tokens[@]}" "${shape[@]}"
                     peer_row ct2_bench.py nllb "$ct2-f32" --compute-type float32 "${tokens[@]}" "${shape[@]}"

@@ -80,4 +80,27 @@ final class SpeculativeCommandTests: XCTestCase {
         XCTAssertGreaterThan(
             json["acceptance_rate"] as? Double ?? 0, 0.5, "int8 agrees with f32 on most tokens of the fixture")
     }
+
+    func testBenchOnATranslationModelComparesTheIdsForEachDraft() throws {
+        let nllb = CLI.fixtures.appendingPathComponent("NLLB/tiny").path
+        let base = ["bench", "--model", nllb, "--prompt-tokens", "10", "--new-tokens", "20", "--runs", "1", "--json"]
+        for draft in ["int8", "ngram", "ngram+int8"] {
+            let result = try CLI.run(base + ["--draft", draft])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let json = try result.json()
+            XCTAssertEqual(json["ids_equal_plain"] as? Bool, true, draft)
+            XCTAssertEqual(json["draft"] as? String, draft)
+            XCTAssertEqual(json["task"] as? String, "translate")
+            for key in [
+                "plain_decode_tokens_per_s", "speculative_decode_tokens_per_s", "target_tokens_per_s", "speedup",
+                "acceptance_rate", "tokens_per_round",
+            ] {
+                XCTAssertNotNil(json[key], "\(draft): \(key)")
+            }
+            XCTAssertGreaterThan(json["tokens_per_round"] as? Double ?? 0, 1, "\(draft) kept guesses on the fixture")
+        }
+        let beams = try CLI.run(base + ["--draft", "ngram", "--beams", "2"])
+        XCTAssertEqual(beams.status, 2, "speculative translation is greedy")
+        XCTAssertTrue(beams.stderr.contains("greedy batch 1"), beams.stderr)
+    }
 }

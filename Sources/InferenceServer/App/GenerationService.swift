@@ -31,12 +31,14 @@ public final class GenerationService: Sendable {
     /// How `/v1/chat/completions` turns messages into a prompt.
     public let chatTemplate: ChatTemplate
     public let executor: GenerationExecutor
+    /// The draft greedy sequences decode with (exact speculative decoding), if any.
+    public let draft: GenerationDraft?
 
     public init(
         name: String, model: CausalLanguageModel, tokenizer: Tokenizer, defaults: GenerationParameters,
         bosTokenID: Int?, storyVariant: LegacyStoryVariant? = nil, chatTemplate: ChatTemplate = .plain,
         storyPresets: StoryPresets = .standard, architecture: String = "gpt2",
-        configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?
+        configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?, draft: GenerationDraft? = nil
     ) {
         self.name = name
         self.tokenizer = tokenizer
@@ -48,22 +50,24 @@ public final class GenerationService: Sendable {
         self.storyPresets = storyPresets
         self.architecture = architecture
         self.chatTemplate = chatTemplate
+        self.draft = draft
         executor = GenerationExecutor(
             name: name, model: model, tokenizer: tokenizer,
-            configuration: configuration, metrics: metrics)
+            configuration: configuration, metrics: metrics, draft: draft)
     }
 
     /// A loaded causal language model folder (`GPT2Pipeline`, or what the model factory loads).
     public convenience init(
         name: String, pipeline: any CausalLanguagePipeline, storyVariant: LegacyStoryVariant? = nil,
         chatTemplate: ChatTemplate = .plain, storyPresets: StoryPresets = .standard,
-        configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?
+        configuration: GenerationExecutor.Configuration, metrics: ServerMetrics?,
+        draft: GenerationDraft? = nil
     ) {
         self.init(
             name: name, model: pipeline.languageModel, tokenizer: pipeline.textTokenizer,
             defaults: pipeline.defaultParameters(), bosTokenID: pipeline.bosTokenID,
             storyVariant: storyVariant, chatTemplate: chatTemplate, storyPresets: storyPresets,
-            architecture: pipeline.architecture, configuration: configuration, metrics: metrics)
+            architecture: pipeline.architecture, configuration: configuration, metrics: metrics, draft: draft)
     }
 
     /// The prompt's ids; an empty prompt starts from BOS (transformers' behaviour).

@@ -136,7 +136,7 @@ public final class ServerApp: @unchecked Sendable {
     /// its story presets are `storyPresets`, else the folder's `story_presets.json`, else the standard ones.
     public func addGenerationModel(
         name: String, pipeline: any CausalLanguagePipeline, storyVariant: LegacyStoryVariant? = nil,
-        storyPresets: StoryPresets? = nil
+        storyPresets: StoryPresets? = nil, draft: GenerationDraft? = nil
     ) throws {
         let template =
             try configuration.chatTemplateFiles[name].map {
@@ -148,7 +148,8 @@ public final class ServerApp: @unchecked Sendable {
                 GenerationService(
                     name: name, pipeline: pipeline, storyVariant: storyVariant,
                     chatTemplate: template, storyPresets: presets,
-                    configuration: generationConfiguration, metrics: metrics)))
+                    configuration: generationConfiguration, metrics: metrics,
+                    draft: draft)))
     }
 
     /// Serves an already-built generation service (tests build them around fake models).

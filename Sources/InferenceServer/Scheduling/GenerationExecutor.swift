@@ -15,13 +15,15 @@ public typealias GenerationTicket = ExecutorTicket
 
 extension ModelExecutor where Stepper == GenerationStepper {
     /// Starts the executor's thread. The model must not be driven by anyone else afterwards.
+    /// With `draft`, greedy sequences decode speculatively (see `GenerationStepper`).
     public convenience init(
         name: String, model: CausalLanguageModel, tokenizer: Tokenizer,
-        configuration: Configuration = Configuration(), metrics: ServerMetrics? = nil
+        configuration: Configuration = Configuration(), metrics: ServerMetrics? = nil,
+        draft: GenerationDraft? = nil
     ) {
         let stepper = GenerationStepper(
             name: name, model: model, tokenizer: tokenizer,
-            maxBatch: configuration.maxBatch, metrics: metrics)
+            maxBatch: configuration.maxBatch, metrics: metrics, draft: draft)
         self.init(name: name, stepper: stepper, configuration: configuration, metrics: metrics)
     }
 
@@ -38,21 +40,36 @@ extension ModelExecutor where Stepper == GenerationStepper {
 
 /// One forward pass of a `CausalLanguageModel` over every running sequence, and each
 /// sequence's next token sent to its `GenerationEventChannel`.
+///
+/// With a draft, each greedy sequence brings its speculative verify step (its last token and
+/// the draft's guesses, a logits row for each) to the same forward pass, and sends every token
+/// the round kept as its own event, in order. Sampled sequences run plain one-token steps, so
+/// a seeded request gives the same text with or without a draft.
 public final class GenerationStepper: BatchStepper {
     public static let threadLabel = "generation"
     private let name: String
     private let model: CausalLanguageModel
     private let tokenizer: Tokenizer
     private let metrics: ServerMetrics?
+    private let draft: GenerationDraft?
     private let logits: UnsafeMutablePointer<Float>
     private var steps: [SequenceStep] = []
+    /// Decoders of finished slots, reused by the next greedy admissions (their buffers and
+    /// draft caches are sized once).
+    private var idleDecoders: [SpeculativeDecoder] = []
 
-    init(name: String, model: CausalLanguageModel, tokenizer: Tokenizer, maxBatch: Int, metrics: ServerMetrics?) {
+    init(
+        name: String, model: CausalLanguageModel, tokenizer: Tokenizer, maxBatch: Int, metrics: ServerMetrics?,
+        draft: GenerationDraft? = nil
+    ) {
         self.name = name
         self.model = model
         self.tokenizer = tokenizer
         self.metrics = metrics
-        logits = .allocate(capacity: maxBatch * model.vocabularySize)
+        // A model that cannot score every token of a step cannot verify: it runs plainly.
+        self.draft = model.writesLogitsForEveryToken ? draft : nil
+        let rowsPerSlot = self.draft == nil ? 1 : SpeculativeDecoder.defaultMaxDraftTokens + 1
+        logits = .allocate(capacity: maxBatch * rowsPerSlot * model.vocabularySize)
         steps.reserveCapacity(maxBatch)
     }
 
@@ -66,21 +83,57 @@ public final class GenerationStepper: BatchStepper {
             promptIDs: request.promptIDs, parameters: request.parameters, tokenizer: tokenizer,
             vocabularySize: model.vocabularySize, maxPositions: model.maxPositions,
             wantsLogprobs: request.wantsLogprobs, topLogprobs: request.topLogprobs)
-        let cache = model.makeCache(capacity: min(model.maxPositions, request.promptIDs.count + sequence.maxNewTokens))
+        let capacity = request.promptIDs.count + sequence.maxNewTokens
+        let cache = model.makeCache(capacity: min(model.maxPositions, capacity))
         metrics?.recordAdmission(model: name, promptTokens: request.promptIDs.count)
-        return GenerationSlot(
-            pending: pending, sequence: sequence, cache: cache, submittedAt: submittedAt, admittedAt: now)
+        let slot = GenerationSlot(
+            pending: pending, sequence: sequence, cache: cache, submittedAt: submittedAt,
+            admittedAt: now)
+        if request.parameters.isGreedy && capacity <= model.maxPositions && !sequence.isFinished {
+            slot.speculation = try speculativeDecoder(capacity: capacity)
+        }
+        return slot
+    }
+
+    /// A decoder started for a sequence of `capacity` positions, or nil when the draft cannot
+    /// take it (a draft model with fewer positions): that sequence runs plainly.
+    private func speculativeDecoder(capacity: Int) throws -> SpeculativeDecoder? {
+        guard let draft else { return nil }
+        let decoder =
+            try idleDecoders.popLast()
+            ?? SpeculativeDecoder(
+                target: model, draft: draft.makeDraft(), tokenizer: tokenizer,
+                draftTokens: draft.draftTokens)
+        do {
+            try decoder.begin(capacity: capacity)
+        } catch SpeculativeError.draftContextTooShort {
+            idleDecoders.append(decoder)
+            return nil
+        }
+        return decoder
     }
 
     public func step(_ slots: [GenerationSlot]) throws {
         let vocabulary = model.vocabularySize
-        for slot in slots { steps.append(SequenceStep(cache: slot.cache, tokens: slot.stepTokens)) }
+        for slot in slots {
+            if slot.state == .decode, let decoder = slot.speculation {
+                steps.append(try decoder.verifyStep(slot.sequence, cache: slot.cache))
+            } else {
+                steps.append(SequenceStep(cache: slot.cache, tokens: slot.stepTokens))
+            }
+        }
         defer { steps.removeAll(keepingCapacity: true) }  // drop the references to the token buffers
         try model.forward(steps, logits: logits)
-        steps.removeAll(keepingCapacity: true)
         let stepTime = DispatchTime.now()
-        for (row, slot) in slots.enumerated() {
-            let step = slot.sequence.advance(logits: logits + row * vocabulary)
+        var row = 0
+        for (index, slot) in slots.enumerated() {
+            let rows = logits + row * vocabulary
+            row += steps[index].logitsRows
+            if slot.state == .decode, let decoder = slot.speculation {
+                finishRound(slot, decoder: decoder, logits: rows, at: stepTime)
+                continue
+            }
+            let step = slot.sequence.advance(logits: rows)
             slot.state = .decode
             slot.nextToken[0] = step.token
             recordTokenTiming(slot, at: stepTime)
@@ -88,10 +141,31 @@ public final class GenerationStepper: BatchStepper {
         }
     }
 
+    /// Keeps the draft's guesses the target agrees with, and the target's own next token: each
+    /// goes to the client as its own event, in order.
+    private func finishRound(
+        _ slot: GenerationSlot, decoder: SpeculativeDecoder, logits: UnsafeMutablePointer<Float>,
+        at now: DispatchTime
+    ) {
+        let channel = slot.pending.channel
+        let choice = slot.pending.choice
+        var kept = 0
+        _ = decoder.finishRound(slot.sequence, cache: slot.cache, logits: logits) { step in
+            kept += 1
+            channel.send(.token(choice: choice, step: step))
+            return true  // a cancelled client is retired before the next step
+        }
+        recordRoundTiming(slot, tokens: kept, at: now)
+    }
+
     public func isFinished(_ slot: GenerationSlot) -> Bool { slot.sequence.isFinished }
 
     public func finish(_ slot: GenerationSlot, cancelled: Bool, now: DispatchTime) {
         if cancelled { slot.sequence.cancel() }
+        if let decoder = slot.speculation {
+            slot.speculation = nil
+            idleDecoders.append(decoder)
+        }
         slot.pending.channel.send(.finished(choice: slot.pending.choice, outcome: slot.outcome(finishedAt: now)))
     }
 
@@ -115,6 +189,15 @@ public final class GenerationStepper: BatchStepper {
             slot.firstTokenAt = now
             metrics?.recordFirstToken(model: name, seconds: milliseconds(from: slot.submittedAt, to: now) / 1000)
         }
+        slot.lastTokenAt = now
+    }
+
+    /// A round's tokens arrive together: the time since the slot's previous token is shared
+    /// among them, so the latency histogram still sums to the decode time.
+    private func recordRoundTiming(_ slot: GenerationSlot, tokens: Int, at now: DispatchTime) {
+        guard tokens > 0, let last = slot.lastTokenAt else { return }
+        let seconds = milliseconds(from: last, to: now) / 1000 / Double(tokens)
+        for _ in 0..<tokens { metrics?.recordNextToken(model: name, seconds: seconds) }
         slot.lastTokenAt = now
     }
 }

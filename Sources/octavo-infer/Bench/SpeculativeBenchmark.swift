@@ -84,11 +84,7 @@ struct SpeculativeBenchmark {
             let ids = result.generation.generatedIDs
             if ids != reference.generatedIDs {
                 allEqual = false
-                if firstDifference == nil {
-                    firstDifference =
-                        zip(ids, reference.generatedIDs).enumerated().first { $0.element.0 != $0.element.1 }?.offset
-                        ?? min(ids.count, reference.generatedIDs.count)
-                }
+                firstDifference = firstDifference ?? Self.firstDifference(ids, reference.generatedIDs)
             }
             guard run > 0 else { continue }
             plainRates.append(reference.timings.decodeTokensPerSecond)
@@ -106,5 +102,10 @@ struct SpeculativeBenchmark {
             speedup: plainSummary.median > 0 ? speculativeSummary.median / plainSummary.median : 0,
             acceptance_rate: statistics.acceptanceRate, tokens_per_round: statistics.tokensPerRound,
             ids_equal_plain: allEqual, first_difference: firstDifference, peak_rss_mib: peakResidentMiB())
+    }
+
+    /// Where two id lists first differ (the shorter one's length when one extends the other).
+    static func firstDifference(_ a: [Int], _ b: [Int]) -> Int {
+        zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count)
     }
 }

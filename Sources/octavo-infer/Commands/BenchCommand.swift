@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import Kernels
 import ModelFactory
 import Tensor
@@ -13,6 +14,7 @@ enum BenchCommand: Command {
                                   [--threads T] [--runs 5] [--dtype f32|f16|int8|q4] [--kv-cache f32|f16]
                                   [--vocabulary-map FILE] [--quality-text FILE] [--json]
                octavo-infer bench --model GPT2_DIR --draft int8|f16|ngram|MODEL [--draft-tokens 4] [--runs 5]
+               octavo-infer bench --model NLLB_DIR --draft int8|f16|ngram|ngram+int8 [--draft-tokens 4] [--runs 3]
                octavo-infer bench --model DIR --tokenizer [--file FILE]
                octavo-infer bench --model GPT2_DIR --story FILE --translator NLLB_DIR [--language spa_Latn]
                                   [--translation-tokens 48] [--runs 3]
@@ -33,9 +35,10 @@ enum BenchCommand: Command {
         teacher-forced over the benchmark's tokens. GPT-2 with --quality-text: over FILE's tokens
         instead, as llama-perplexity --kl-divergence counts its "same top p" (chunks of 128 tokens,
         each from an empty cache, positions 64 to 126 compared), to set the two side by side.
-        With --draft (GPT-2, batch 1): greedy decode of the target alone and with the draft (exact
+        With --draft (batch 1): greedy decode of the target alone and with the draft (exact
         speculative decoding), alternating runs; reports both tokens/s, the draft's acceptance rate
-        and whether the speculative ids equal the plain run's, compared on every run.
+        and whether the speculative ids equal the plain run's, compared on every run. For NLLB,
+        greedy translation of one source, target tokens/s over the whole translation as above.
         With --tokenizer: the tokenizer's load time and encode/decode MB/s on --file (default:
         this repository's hard tokenizer corpus repeated to 5 MB when run from a checkout).
 
@@ -55,7 +58,8 @@ enum BenchCommand: Command {
           --vocabulary-map F   NLLB: restrict the output layer with this CTranslate2 vocabulary map
           --quality-text F     GPT-2: measure the quality cost on this text (see above)
           --runs N             measured runs after the warm-up (default 5)
-          --draft D            int8, f16, ngram or a GPT-2 folder sharing the tokenizer (see generate)
+          --draft D            int8, f16, ngram or a GPT-2 folder sharing the tokenizer (see generate);
+                               for NLLB int8, f16, ngram, ngram+int8 or ngram+f16 (see translate)
           --draft-tokens K     tokens proposed per round at first (default 4, adaptive)
           --draft-dtype D      precision of a --draft model folder (default f32)
           --json               one JSON object instead of a table
@@ -85,7 +89,10 @@ enum BenchCommand: Command {
             return
         }
         if try ModelFolder.architecture(of: directory).capability == .translation {
-            guard arguments.string("draft") == nil else { throw CLIError.usage("--draft applies to GPT-2 models") }
+            if let draft = try TranslateCommand.translationDraft(arguments, directory: directory) {
+                try runTranslationSpeculative(arguments, directory: directory, threads: threads, draft: draft)
+                return
+            }
             try runTranslation(arguments, directory: directory, threads: threads)
             return
         }
@@ -164,20 +171,62 @@ enum BenchCommand: Command {
         print(
             "model                \(report.model), \(report.dtype) matrices, \(report.kv_cache) KV cache, "
                 + "\(report.threads) threads")
+        printSpeculative(
+            draft: report.draft, draftTokens: report.draft_tokens, maxDraftTokens: report.max_draft_tokens,
+            plain: report.plain_decode_tokens_per_s, speculative: report.speculative_decode_tokens_per_s,
+            newTokens: report.new_tokens, speedup: report.speedup, acceptance: report.acceptance_rate,
+            tokensPerRound: report.tokens_per_round, idsEqual: report.ids_equal_plain,
+            firstDifference: report.first_difference)
+    }
+
+    /// `bench --draft` on a translation model: greedy batch 1, plain and speculative alternating.
+    static func runTranslationSpeculative(
+        _ arguments: CommandLineArguments, directory: URL, threads: Int,
+        draft: (label: String, draft: SpeculativeDraft, tokens: Int)
+    ) throws {
+        guard (try arguments.int("batch") ?? 1) == 1, (try arguments.int("beams") ?? 1) == 1 else {
+            throw CLIError.usage("--draft measures greedy batch 1 (drop --batch and --beams)")
+        }
+        guard arguments.string("vocabulary-map") == nil else {
+            throw CLIError.usage("--draft measures the full vocabulary")
+        }
+        let benchmark = TranslationSpeculativeBenchmark(
+            sourceTokens: try arguments.int("prompt-tokens") ?? 40, newTokens: try arguments.int("new-tokens") ?? 64,
+            runs: try arguments.int("runs") ?? 3)
+        guard (1...1000).contains(benchmark.runs) else { throw CLIError.usage("--runs must be between 1 and 1000") }
+        let report = try benchmark.run(
+            directory: directory, threads: threads,
+            precision: try GenerateCommand.precisionOption(arguments),
+            cachePrecision: try GenerateCommand.cachePrecisionOption(arguments), draft: draft)
+        if arguments.has("json") {
+            try printJSON(report)
+            return
+        }
         print(
-            "draft                \(report.draft), \(report.draft_tokens) tokens per round at first "
-                + "(1...\(report.max_draft_tokens))")
-        print(
-            "plain decode         \(report.plain_decode_tokens_per_s.text) tokens/s over \(report.new_tokens) "
-                + "tokens")
-        print(
-            "speculative decode   \(report.speculative_decode_tokens_per_s.text) tokens/s "
-                + "(\(String(format: "%.2f", report.speedup))x)")
+            "model                \(report.model), \(report.dtype) matrices, \(report.kv_cache) KV cache, "
+                + "\(report.threads) threads, \(report.source_tokens)-token source")
+        printSpeculative(
+            draft: report.draft, draftTokens: report.draft_tokens, maxDraftTokens: report.max_draft_tokens,
+            plain: report.plain_decode_tokens_per_s, speculative: report.speculative_decode_tokens_per_s,
+            newTokens: report.new_tokens, speedup: report.speedup, acceptance: report.acceptance_rate,
+            tokensPerRound: report.tokens_per_round, idsEqual: report.ids_equal_plain,
+            firstDifference: report.first_difference)
+    }
+
+    /// The lines both `bench --draft` reports print (GPT-2 decode, NLLB translation).
+    static func printSpeculative(
+        draft: String, draftTokens: Int, maxDraftTokens: Int, plain: Summary, speculative: Summary,
+        newTokens: Int, speedup: Double, acceptance: Double, tokensPerRound: Double,
+        idsEqual: Bool, firstDifference: Int?
+    ) {
+        print("draft                \(draft), \(draftTokens) tokens per round at first (1...\(maxDraftTokens))")
+        print("plain decode         \(plain.text) tokens/s over \(newTokens) tokens")
+        print("speculative decode   \(speculative.text) tokens/s (\(String(format: "%.2f", speedup))x)")
         print(
             String(
                 format: "acceptance           %.1f%% of proposed tokens, %.2f tokens per target pass",
-                report.acceptance_rate * 100, report.tokens_per_round))
-        let same = report.ids_equal_plain ? "yes" : "NO (first difference at token \(report.first_difference ?? 0))"
+                acceptance * 100, tokensPerRound))
+        let same = idsEqual ? "yes" : "NO (first difference at token \(firstDifference ?? 0))"
         print("ids equal plain run  \(same)")
     }
 

@@ -4,14 +4,19 @@ import ModelFactory
 import Tensor
 import Tokenizer
 
-/// `--draft int8|f16|ngram|MODEL [--draft-tokens k] [--draft-dtype D]`: the draft of exact
-/// speculative decoding for a causal language model target (`generate` and `bench`).
+/// `--draft int8|f16|ngram|ngram+D|MODEL [--draft-tokens k] [--draft-dtype D]`: the draft of
+/// exact speculative decoding for a causal language model target (`generate`, `bench` and
+/// `serve`, which all parse it here).
 struct DraftOption {
     /// What the user named: "int8", "f16", "ngram" or a model folder or name.
     let label: String
-    let draft: SpeculativeDraft
     /// Tokens proposed per round at first (the decoder adapts it).
     let draftTokens: Int
+    /// A new draft over the loaded draft model (each served sequence needs its own cache).
+    let makeDraft: () -> SpeculativeDraft
+
+    /// The draft of a single generation (`generate`, `bench`).
+    var draft: SpeculativeDraft { makeDraft() }
 
     static let help = """
           --draft D                    exact speculative decoding (the output is the target's own):
@@ -40,17 +45,18 @@ struct DraftOption {
         // "ngram+D": n-gram guesses where the text repeats itself, draft D elsewhere.
         if value.hasPrefix("ngram+") {
             let model = try draftModel(String(value.dropFirst("ngram+".count)), arguments, target: directory)
-            return DraftOption(
-                label: value, draft: FallbackDraft(first: NGramDraft(), second: model), draftTokens: tokens)
+            return DraftOption(label: value, draftTokens: tokens) {
+                FallbackDraft(first: NGramDraft(), second: ModelDraft(model: model))
+            }
         }
         if value == "ngram" {
             guard arguments.string("draft-dtype") == nil else {
                 throw CLIError.usage("--draft-dtype applies to a draft model folder")
             }
-            return DraftOption(label: value, draft: NGramDraft(), draftTokens: tokens)
+            return DraftOption(label: value, draftTokens: tokens) { NGramDraft() }
         }
-        return DraftOption(
-            label: value, draft: try draftModel(value, arguments, target: directory), draftTokens: tokens)
+        let model = try draftModel(value, arguments, target: directory)
+        return DraftOption(label: value, draftTokens: tokens) { ModelDraft(model: model) }
     }
 
     /// Any causal architecture the model factory knows can draft.
@@ -60,15 +66,15 @@ struct DraftOption {
 
     /// int8 or f16 (the target folder again) or a model folder or name.
     private static func draftModel(_ value: String, _ arguments: CommandLineArguments, target directory: URL) throws
-        -> ModelDraft
+        -> CausalLanguageModel
     {
-        let draft: ModelDraft
+        let draft: CausalLanguageModel
         switch value {
         case "int8", "f16":
             guard arguments.string("draft-dtype") == nil else {
                 throw CLIError.usage("--draft \(value) already names the precision")
             }
-            draft = ModelDraft(model: try loadModel(directory, precision: WeightPrecision(rawValue: value)!))
+            draft = try loadModel(directory, precision: WeightPrecision(rawValue: value)!)
         default:
             let folder = try ModelResolver(arguments).resolve(value)
             var precision = WeightPrecision.f32
@@ -78,7 +84,7 @@ struct DraftOption {
                 }
                 precision = parsed
             }
-            draft = ModelDraft(model: try loadModel(folder, precision: precision))
+            draft = try loadModel(folder, precision: precision)
         }
         return draft
     }

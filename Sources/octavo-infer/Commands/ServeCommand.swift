@@ -63,6 +63,12 @@ enum ServeCommand: Command {
           --chat-template NAME=FILE    the Jinja chat template for generation model NAME (repeatable;
                                        default: the folder's tokenizer_config.json chat_template, else
                                        plain "Role: content" lines; README: chat templates)
+          --draft D                    exact speculative decoding for every GPT-2 (causal) model's greedy
+                                       requests, inside the batch: int8, f16, ngram, ngram+int8 or a model
+                                       folder sharing the tokenizer (see generate); the ids are the model's
+                                       own. Sampled requests decode plainly (a seed gives the same text)
+          --draft-tokens K             tokens proposed per round at first (default 4, adaptive)
+          --draft-dtype D              precision of a --draft model folder (default f32)
           --log-format text|json|off   one line per request on standard error (default text)
           --config FILE                read options from a JSON file, keys named like the options
                                        ({"model": {"NAME": "DIR"}, "port": 8080, "listen": {"4019":
@@ -79,7 +85,7 @@ enum ServeCommand: Command {
         options: [
             "host", "port", "api-key", "api-key-file", "max-batch", "max-queue", "request-timeout", "jobs-db",
             "jobs-redis", "job-lease", "job-ttl", "grace-period", "max-body-bytes", "threads", "dtype", "kv-cache",
-            "config", "log-format",
+            "config", "log-format", "draft", "draft-tokens", "draft-dtype",
         ],
         repeatable: [
             "model", "listen", "story-variant", "vocabulary-map", "cors-origin", "allowed-host", "chat-template",
@@ -130,8 +136,7 @@ enum ServeCommand: Command {
                 for model in models {
                     try load(
                         model, variant: variants[model.name], vocabularyMap: vocabularyMaps[model.name],
-                        precision: precision,
-                        cachePrecision: cachePrecision, into: app)
+                        precision: precision, cachePrecision: cachePrecision, draftArguments: arguments, into: app)
                 }
                 try app.markReady()
                 for line in banner(
@@ -328,10 +333,12 @@ enum ServeCommand: Command {
         return (c, problems)
     }
 
-    /// Loads one folder by its architecture (config.json's model_type) and adds it to the app.
+    /// Loads one folder by its architecture (config.json's model_type) and adds it to the app;
+    /// a causal model gets the `--draft` of `draftArguments` (translation models ignore it).
     static func load(
         _ spec: ModelSpec, variant: LegacyStoryVariant?, vocabularyMap: URL?, precision: WeightPrecision,
-        cachePrecision: KVCachePrecision, into app: ServerApp
+        cachePrecision: KVCachePrecision, draftArguments: CommandLineArguments? = nil,
+        into app: ServerApp
     ) throws {
         let start = Date()
         notePyTorchWeights(in: spec.directory)
@@ -354,12 +361,15 @@ enum ServeCommand: Command {
             } catch {
                 throw CLIError.runtime("cannot load model '\(spec.name)' from \(spec.directory.path): \(error)")
             }
-            try app.addGenerationModel(name: spec.name, pipeline: pipeline, storyVariant: variant)
+            let draft = try draftArguments.flatMap { try servedDraft($0, spec: spec, pipeline: pipeline) }
+            try app.addGenerationModel(name: spec.name, pipeline: pipeline, storyVariant: variant, draft: draft)
             let millions = Double(pipeline.parameterCount) / 1e6
+            let drafted = draft.map { ", draft \($0.label)" } ?? ""
             say(
                 "loaded \(spec.name): \(architecture.modelType), \(String(format: "%.1f", millions))M parameters, "
-                    + "\(pipeline.languageModel.maxPositions) positions, in \(milliseconds(since: start)) ms, from "
-                    + "\(spec.directory.path)")
+                    + "\(pipeline.languageModel.maxPositions) positions\(drafted), in \(milliseconds(since: start)) "
+                    + "ms, "
+                    + "from \(spec.directory.path)")
         case .translation:
             let backend = try ServeModelLoader.translationBackend(
                 directory: spec.directory,
@@ -370,6 +380,20 @@ enum ServeCommand: Command {
                 "loaded \(spec.name): \(architecture.modelType) translation, \(backend.languages.count) languages, "
                     + "in \(milliseconds(since: start)) ms, from \(spec.directory.path)")
         }
+    }
+
+    /// The `--draft` for a served causal model, checked against it (vocabulary, verify passes)
+    /// before the first request.
+    static func servedDraft(_ arguments: CommandLineArguments, spec: ModelSpec, pipeline: any CausalLanguagePipeline)
+        throws -> GenerationDraft?
+    {
+        guard let option = try DraftOption.parse(arguments, target: spec.directory) else { return nil }
+        do {
+            _ = try option.decoder(target: pipeline.languageModel, tokenizer: pipeline.textTokenizer)
+        } catch let error as CLIError {
+            throw CLIError.usage("--draft \(option.label) for model '\(spec.name)': \(error)")
+        }
+        return GenerationDraft(label: option.label, draftTokens: option.draftTokens, makeDraft: option.makeDraft)
     }
 
     private static func milliseconds(since start: Date) -> Int { Int(Date().timeIntervalSince(start) * 1000) }

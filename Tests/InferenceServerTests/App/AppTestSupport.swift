@@ -47,6 +47,7 @@ final class SlowModel: CausalLanguageModel {
 
     var vocabularySize: Int { inner.vocabularySize }
     var maxPositions: Int { inner.maxPositions }
+    var writesLogitsForEveryToken: Bool { inner.writesLogitsForEveryToken }
     func makeCache(capacity: Int) -> KVCache { inner.makeCache(capacity: capacity) }
     func forward(_ steps: [SequenceStep], logits: UnsafeMutablePointer<Float>) throws {
         Thread.sleep(forTimeInterval: delay)
@@ -202,8 +203,9 @@ class AppTestCase: XCTestCase {
 
     /// - Parameters:
     ///   - slow: delay per forward pass of the GPT-2 model (0 = the real tiny model as is).
+    ///   - draft: the tiny model's speculative draft, if any.
     func startApp(
-        slow: TimeInterval = 0, translation: Bool = true, ready: Bool = true,
+        slow: TimeInterval = 0, translation: Bool = true, ready: Bool = true, draft: GenerationDraft? = nil,
         _ configure: (inout ServerConfiguration) -> Void = { _ in }
     ) throws {
         var configuration = ServerConfiguration()
@@ -218,7 +220,7 @@ class AppTestCase: XCTestCase {
         try app.addGenerationModel { executorConfiguration, metrics in
             GenerationService(
                 name: "tiny", model: model, tokenizer: pipeline.tokenizer, defaults: pipeline.defaultParameters(),
-                bosTokenID: 512, configuration: executorConfiguration, metrics: metrics)
+                bosTokenID: 512, configuration: executorConfiguration, metrics: metrics, draft: draft)
         }
         if translation {
             let backend = FakeTranslationBackend()
