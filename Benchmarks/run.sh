@@ -24,7 +24,7 @@
 # clients (Benchmarks/load.py: aggregate tokens/s, p50/p95 latency), GPT-2 completions next to
 # llama.cpp's own batched figure (llama-batched-bench, q8_0, same checkpoint) and, for nllb-*,
 # translations. LOAD_DURATION (default 60 s per point), LOAD_CLIENTS, LOAD_MAX_BATCH (default:
-# serve's own) change it.
+# serve's own) change it; LOAD_ONLY=1 runs only those rows.
 # Everything it downloads, builds or makes stays in Benchmarks/work/ (ignored by git).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -291,10 +291,12 @@ for line in sys.stdin:
 [ "${LOAD:-0}" = 1 ] && : > "$load_results"
 for model in $models; do
     "$python" "$here/make_checkpoints.py" "$work/models" "$model"
-    case "$model" in
-        nllb-*) nllb "$model" ;;
-        *) gpt2 "$model" ;;
-    esac
+    if [ "${LOAD_ONLY:-0}" != 1 ]; then
+        case "$model" in
+            nllb-*) nllb "$model" ;;
+            *) gpt2 "$model" ;;
+        esac
+    fi
     [ "${LOAD:-0}" = 1 ] && load_rows "$model"
 done
 phase "done"
