@@ -246,7 +246,7 @@ nllb() {
 
 load_results="$work/load.jsonl"
 serve_under_load() {  # MODEL KIND NEW_TOKENS CLIENTS...: one server, load.py at each client count
-    local model="$1" kind="$2" new_tokens="$3" port=18231
+    local model="$1" kind="$2" new_tokens="$3" port=18231 clients
     shift 3
     local batch=()
     [ -n "${LOAD_MAX_BATCH:-}" ] && batch=(--max-batch "$LOAD_MAX_BATCH")
