@@ -30,63 +30,9 @@ struct DraftOption {
         """
     static let options: Set<String> = ["draft", "draft-tokens", "draft-dtype"]
 
-    /// The draft the arguments ask for, or nil without --draft.
+    /// The draft the arguments ask for, loaded, or nil without --draft.
     static func parse(_ arguments: CommandLineArguments, target directory: URL) throws -> DraftOption? {
-        guard let value = arguments.string("draft") else {
-            for option in ["draft-tokens", "draft-dtype"] where arguments.string(option) != nil {
-                throw CLIError.usage("--\(option) needs --draft")
-            }
-            return nil
-        }
-        let tokens = try arguments.int("draft-tokens") ?? 4
-        guard (1...SpeculativeDecoder.defaultMaxDraftTokens).contains(tokens) else {
-            throw CLIError.usage("--draft-tokens must be between 1 and \(SpeculativeDecoder.defaultMaxDraftTokens)")
-        }
-        // "ngram+D": n-gram guesses where the text repeats itself, draft D elsewhere.
-        if value.hasPrefix("ngram+") {
-            let model = try draftModel(String(value.dropFirst("ngram+".count)), arguments, target: directory)
-            return DraftOption(label: value, draftTokens: tokens) {
-                FallbackDraft(first: NGramDraft(), second: ModelDraft(model: model))
-            }
-        }
-        if value == "ngram" {
-            guard arguments.string("draft-dtype") == nil else {
-                throw CLIError.usage("--draft-dtype applies to a draft model folder")
-            }
-            return DraftOption(label: value, draftTokens: tokens) { NGramDraft() }
-        }
-        let model = try draftModel(value, arguments, target: directory)
-        return DraftOption(label: value, draftTokens: tokens) { ModelDraft(model: model) }
-    }
-
-    /// Any causal architecture the model factory knows can draft.
-    private static func loadModel(_ folder: URL, precision: WeightPrecision) throws -> CausalLanguageModel {
-        try ModelFolder.loadCausal(folder, options: ModelLoadOptions(precision: precision)).languageModel
-    }
-
-    /// int8 or f16 (the target folder again) or a model folder or name.
-    private static func draftModel(_ value: String, _ arguments: CommandLineArguments, target directory: URL) throws
-        -> CausalLanguageModel
-    {
-        let draft: CausalLanguageModel
-        switch value {
-        case "int8", "f16":
-            guard arguments.string("draft-dtype") == nil else {
-                throw CLIError.usage("--draft \(value) already names the precision")
-            }
-            draft = try loadModel(directory, precision: WeightPrecision(rawValue: value)!)
-        default:
-            let folder = try ModelResolver(arguments).resolve(value)
-            var precision = WeightPrecision.f32
-            if let text = arguments.string("draft-dtype") {
-                guard let parsed = WeightPrecision(rawValue: text) else {
-                    throw CLIError.usage("--draft-dtype expects f32, f16 or int8, got '\(text)'")
-                }
-                precision = parsed
-            }
-            draft = try loadModel(folder, precision: precision)
-        }
-        return draft
+        try DraftRequest.parse(arguments).map { try $0.load(target: directory) }
     }
 
     func decoder(target: CausalLanguageModel, tokenizer: Tokenizer) throws -> SpeculativeDecoder {

@@ -101,6 +101,7 @@ enum ServeCommand: Command {
         let vocabularyMaps = try vocabularyMaps(arguments, models: models)
         var configuration = try serverConfiguration(arguments, modelNames: models.map(\.name))
         try GenerateCommand.applyThreads(arguments)
+        let draft = try draftRequest(arguments, models: models)
         let precision = try GenerateCommand.precisionOption(arguments)
         let cachePrecision = try GenerateCommand.cachePrecisionOption(arguments)
         if !arguments.has("max-batch"),
@@ -136,7 +137,7 @@ enum ServeCommand: Command {
                 for model in models {
                     try load(
                         model, variant: variants[model.name], vocabularyMap: vocabularyMaps[model.name],
-                        precision: precision, cachePrecision: cachePrecision, draftArguments: arguments, into: app)
+                        precision: precision, cachePrecision: cachePrecision, draft: draft, into: app)
                 }
                 try app.markReady()
                 for line in banner(
@@ -334,10 +335,10 @@ enum ServeCommand: Command {
     }
 
     /// Loads one folder by its architecture (config.json's model_type) and adds it to the app;
-    /// a causal model gets the `--draft` of `draftArguments` (translation models ignore it).
+    /// a causal model gets `draft` (translation models ignore it).
     static func load(
         _ spec: ModelSpec, variant: LegacyStoryVariant?, vocabularyMap: URL?, precision: WeightPrecision,
-        cachePrecision: KVCachePrecision, draftArguments: CommandLineArguments? = nil,
+        cachePrecision: KVCachePrecision, draft draftRequest: DraftRequest? = nil,
         into app: ServerApp
     ) throws {
         let start = Date()
@@ -361,7 +362,7 @@ enum ServeCommand: Command {
             } catch {
                 throw CLIError.runtime("cannot load model '\(spec.name)' from \(spec.directory.path): \(error)")
             }
-            let draft = try draftArguments.flatMap { try servedDraft($0, spec: spec, pipeline: pipeline) }
+            let draft = try draftRequest.map { try servedDraft($0, spec: spec, pipeline: pipeline) }
             try app.addGenerationModel(name: spec.name, pipeline: pipeline, storyVariant: variant, draft: draft)
             let millions = Double(pipeline.parameterCount) / 1e6
             let drafted = draft.map { ", draft \($0.label)" } ?? ""
@@ -382,12 +383,27 @@ enum ServeCommand: Command {
         }
     }
 
-    /// The `--draft` for a served causal model, checked against it (vocabulary, verify passes)
-    /// before the first request.
-    static func servedDraft(_ arguments: CommandLineArguments, spec: ModelSpec, pipeline: any CausalLanguagePipeline)
-        throws -> GenerationDraft?
+    /// `--draft`, checked before the server binds its port: its values, its folder, and that
+    /// some served model generates text (translation models do not take it).
+    static func draftRequest(_ arguments: CommandLineArguments, models: [ModelSpec]) throws -> DraftRequest? {
+        guard let request = try DraftRequest.parse(arguments) else { return nil }
+        let generates = try models.contains {
+            try ModelFolder.architecture(of: $0.directory).capability == .causalGeneration
+        }
+        guard generates else {
+            throw CLIError.usage(
+                "--draft \(request.label): no served model generates text (--draft speeds up GPT-2-like "
+                    + "models; translation takes its draft in `translate --draft`)")
+        }
+        return request
+    }
+
+    /// The `--draft` for a served causal model, loaded and checked against it (vocabulary,
+    /// verify passes) before the first request.
+    static func servedDraft(_ request: DraftRequest, spec: ModelSpec, pipeline: any CausalLanguagePipeline)
+        throws -> GenerationDraft
     {
-        guard let option = try DraftOption.parse(arguments, target: spec.directory) else { return nil }
+        let option = try request.load(target: spec.directory)
         do {
             _ = try option.decoder(target: pipeline.languageModel, tokenizer: pipeline.textTokenizer)
         } catch let error as CLIError {

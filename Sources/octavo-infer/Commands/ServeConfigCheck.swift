@@ -30,6 +30,9 @@ enum ServeConfigCheck {
         }
         if loadable.count == values.count, !values.isEmpty {
             check { _ = try ServeCommand.modelSpecs(arguments) }  // names used twice
+            check { _ = try ServeCommand.draftRequest(arguments, models: try ServeCommand.modelSpecs(arguments)) }
+        } else {
+            check { _ = try DraftRequest.parse(arguments) }
         }
         // Later checks see every named model, loadable or not, so one bad folder is reported once.
         let named = values.compactMap { value in value.firstIndex(of: "=").map { String(value[..<$0]) } }

@@ -1,0 +1,67 @@
+import Foundation
+import XCTest
+
+/// `serve --draft` on the release binary: a draft that cannot work is a usage error (exit 2)
+/// before the server binds its port, and a good one is named when its model is loaded.
+final class ServeDraftOptionTests: XCTestCase {
+    let gpt2 = "tiny=" + AppFixtures.tinyGPT2.path
+    let nllb = AppFixtures.root.appendingPathComponent("NLLB/tiny").path
+
+    /// Runs serve with `arguments`, expecting it to refuse them before it listens: exit 2 for a
+    /// usage error, 1 for a folder that is not there (as for --model).
+    private func refusedBeforeListening(_ arguments: [String], saying phrase: String, status: Int32 = 2) throws {
+        let server = try ServeProcess(
+            ["--port", "0"] + arguments, executable: try ServeProcess.releaseExecutable())
+        XCTAssertEqual(server.waitForExit(timeout: 60), status, "\(arguments): \(server.stderr)")
+        XCTAssertFalse(server.stdout.contains("listening on"), "bound before refusing: \(server.stdout)")
+        XCTAssertTrue(server.stderr.contains(phrase), "\(arguments): \(server.stderr)")
+    }
+
+    func testAMissingDraftFolderIsRefusedBeforeListening() throws {
+        try refusedBeforeListening(
+            ["--model", gpt2, "--draft", "/nonexistent/draft-model"], saying: "--draft /nonexistent/draft-model: ",
+            status: 1)
+    }
+
+    func testATranslationModelCannotDraft() throws {
+        try refusedBeforeListening(["--model", gpt2, "--draft", nllb], saying: "--draft \(nllb)")
+        try refusedBeforeListening(["--model", gpt2, "--draft", "ngram+" + nllb], saying: "--draft \(nllb)")
+    }
+
+    func testADraftWithNoGenerationModelIsRefused() throws {
+        try refusedBeforeListening(
+            ["--model", "t=\(nllb)", "--draft", "ngram"], saying: "no served model generates text")
+    }
+
+    func testDraftValuesAreCheckedBeforeListening() throws {
+        try refusedBeforeListening(
+            ["--model", gpt2, "--draft", "ngram", "--draft-dtype", "int8"],
+            saying: "--draft-dtype applies to a draft model")
+        try refusedBeforeListening(
+            ["--model", gpt2, "--draft", "ngram", "--draft-tokens", "40"],
+            saying: "--draft-tokens must be between 1 and")
+        try refusedBeforeListening(
+            ["--model", gpt2, "--draft", "int8", "--draft-dtype", "f16"], saying: "already names the precision")
+        try refusedBeforeListening(["--model", gpt2, "--draft-tokens", "3"], saying: "--draft-tokens needs --draft")
+    }
+
+    func testAGoodDraftIsNamedWhenItsModelLoads() throws {
+        let server = try ServeProcess(
+            ["--model", gpt2, "--port", "0", "--draft", "ngram+int8"], executable: try ServeProcess.releaseExecutable())
+        XCTAssertNotNil(server.mainPort(), server.stderr)
+        XCTAssertTrue(server.waitFor("ready"), server.stdout + server.stderr)
+        XCTAssertTrue(server.stdout.contains(", draft ngram+int8,"), server.stdout)
+        server.signal(SIGTERM)
+        XCTAssertEqual(server.waitForExit(), 0)
+    }
+
+    func testCheckConfigReportsABadDraft() throws {
+        let checker = try ServeProcess(
+            ["--model", gpt2, "--draft", nllb, "--check-config"], executable: try ServeProcess.releaseExecutable())
+        XCTAssertEqual(checker.waitForExit(timeout: 60), 2, checker.stderr)
+        XCTAssertTrue(checker.stderr.contains("--draft \(nllb)"), checker.stderr)
+        let good = try ServeProcess(
+            ["--model", gpt2, "--draft", "int8", "--check-config"], executable: try ServeProcess.releaseExecutable())
+        XCTAssertEqual(good.waitForExit(timeout: 60), 0, good.stderr)
+    }
+}
