@@ -63,10 +63,10 @@ def report(path):
     for line in open(path):
         r = json.loads(line)
         if "clients" in r:
-            print(f"{r['model']:10} {r['engine']:30} {r['kind']:11} {r['clients']:3} clients "
+            print(f"{r['model']:10} {r['engine']:46} {r['kind']:18} {r['clients']:3} clients "
                   f"{r['tokens_per_s']:9} tok/s  p50 {r['latency_p50_s']} s  p95 {r['latency_p95_s']} s")
         else:
-            print(f"{r['model']:10} {r['engine']:30} {'decode':11} {r['pl']:3} seqs    {r['speed_tg']:9.1f} tok/s")
+            print(f"{r['model']:10} {r['engine']:46} {'decode':18} {r['pl']:3} seqs    {r['speed_tg']:9.1f} tok/s")
 
 
 def main():
@@ -81,6 +81,8 @@ def main():
     parser.add_argument("--target", default="fra_Latn", help="translation target language")
     parser.add_argument("--sentences", type=int, default=1, help="sentences per translation request")
     parser.add_argument("--max-tokens", type=int, default=64, help="new tokens per request")
+    parser.add_argument("--temperature", type=float, default=0,
+                        help="completions' sampling temperature (0: greedy)")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--json", default=None, help="also write the result here")
     args = parser.parse_args()
@@ -101,8 +103,8 @@ def main():
             text = " ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(args.sentences))
             b = {"text": text, "target": args.target, "max_tokens": args.max_tokens}
         else:
-            # Greedy; a random-weight model rarely ends early, so max_tokens sets the length.
-            b = {"prompt": PROMPTS[i % len(PROMPTS)], "max_tokens": args.max_tokens, "temperature": 0}
+            # A random-weight model rarely ends early, so max_tokens sets the length.
+            b = {"prompt": PROMPTS[i % len(PROMPTS)], "max_tokens": args.max_tokens, "temperature": args.temperature}
         if args.model:
             b["model"] = args.model
         return b
@@ -152,7 +154,7 @@ def main():
         return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
     result = {
-        "kind": args.kind,
+        "kind": args.kind if args.kind == "translate" or args.temperature == 0 else f"{args.kind} t={args.temperature:g}",
         "clients": args.clients,
         "requests": len(latencies),
         "errors": len(errors),

@@ -23,8 +23,10 @@
 # LOAD=1 adds the server under load: `octavo-infer serve` (int8) with 1, 8, 32 and 64 concurrent
 # clients (Benchmarks/load.py: aggregate tokens/s, p50/p95 latency), GPT-2 completions next to
 # llama.cpp's own batched figure (llama-batched-bench, q8_0, same checkpoint) and, for nllb-*,
-# translations. LOAD_DURATION (default 60 s per point), LOAD_CLIENTS, LOAD_MAX_BATCH (default:
-# serve's own) change it; LOAD_ONLY=1 runs only those rows.
+# translations; then serve --dtype f32 alone and with each of LOAD_DRAFTS (default "ngram int8")
+# at LOAD_DRAFT_CLIENTS (default "1 8") clients, at each of LOAD_DRAFT_TEMPERATURES (default
+# "0 0.8"; 0 is greedy). LOAD_DURATION (default 60 s per point), LOAD_CLIENTS, LOAD_MAX_BATCH
+# (default: serve's own) change it; LOAD_ONLY=1 runs only those rows.
 # Everything it downloads, builds or makes stays in Benchmarks/work/ (ignored by git).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -246,22 +248,25 @@ nllb() {
 
 load_results="$work/load.jsonl"
 serve_under_load() {  # MODEL KIND NEW_TOKENS CLIENTS...: one server, load.py at each client count
+    # SERVE_ARGS (default --dtype int8) and TEMPERATURE (completions, default 0) shape the server
+    # and the requests; the engine column names both.
     local model="$1" kind="$2" new_tokens="$3" port=18231 clients
     shift 3
-    local batch=()
+    local serve_args=(${SERVE_ARGS:---dtype int8}) batch=()
     [ -n "${LOAD_MAX_BATCH:-}" ] && batch=(--max-batch "$LOAD_MAX_BATCH")
-    "$octavo" serve --model "$model=$work/models/$model" --dtype int8 --threads "$threads" --port "$port" \
-        --log-format off "${batch[@]}" > "$work/serve-load.log" 2>&1 &
+    "$octavo" serve --model "$model=$work/models/$model" --threads "$threads" --port "$port" \
+        --log-format off "${serve_args[@]}" "${batch[@]}" > "$work/serve-load.log" 2>&1 &
     local server=$!
     until curl -sf "http://127.0.0.1:$port/health" > /dev/null; do
         kill -0 "$server" 2> /dev/null || { cat "$work/serve-load.log" >&2; return 1; }
         sleep 1
     done
     for clients in "$@"; do
-        phase "$model: serve under load, $kind, $clients clients"
+        phase "$model: serve ${serve_args[*]} under load, $kind, $clients clients, temperature ${TEMPERATURE:-0}"
         "$python" "$here/load.py" --url "http://127.0.0.1:$port" --kind "$kind" --clients "$clients" \
-            --duration "${LOAD_DURATION:-60}" --max-tokens "$new_tokens" |
-            MODEL="$model" "$python" -c 'import json,os,sys; r=json.load(sys.stdin); r["engine"]="octavo-infer serve"; r["model"]=os.environ["MODEL"]; print(json.dumps(r))' \
+            --duration "${LOAD_DURATION:-60}" --max-tokens "$new_tokens" --temperature "${TEMPERATURE:-0}" |
+            MODEL="$model" ENGINE="octavo-infer serve ${serve_args[*]}" "$python" -c \
+                'import json,os,sys; r=json.load(sys.stdin); r["engine"]=os.environ["ENGINE"]; r["model"]=os.environ["MODEL"]; print(json.dumps(r))' \
             >> "$load_results"
     done
     kill "$server"
@@ -273,6 +278,16 @@ load_rows() {  # MODEL
         nllb-*) serve_under_load "$model" translate "$nllb_tokens" ${LOAD_CLIENTS:-1 8 32} ;;
         *)
             serve_under_load "$model" completions 128 $clients
+            # f32-exact speculative decoding in serve: f32 alone, then with each draft, greedy and sampled.
+            local draft temperature
+            for temperature in ${LOAD_DRAFT_TEMPERATURES:-0 0.8}; do
+                for draft in none ${LOAD_DRAFTS:-ngram int8}; do
+                    local args="--dtype f32"
+                    [ "$draft" != none ] && args="$args --draft $draft"
+                    SERVE_ARGS="$args" TEMPERATURE="$temperature" \
+                        serve_under_load "$model" completions 128 ${LOAD_DRAFT_CLIENTS:-1 8}
+                done
+            done
             # llama.cpp's batched decode of the same checkpoint: 32 prompt + 128 new tokens per sequence.
             phase "$model: llama-batched-bench"
             local parallel
