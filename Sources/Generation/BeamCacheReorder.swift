@@ -51,10 +51,11 @@ enum TargetCacheGrowth {
         min(maxLength - 1, max(16, source.tokenCount + source.tokenCount / 2 + 8))
     }
 
-    /// Replaces full caches (all of one input have the same length) with ones twice as large.
-    static func growIfFull(_ caches: inout [KVCache], model: Seq2SeqModel, maxLength: Int) {
-        guard let first = caches.first, first.remaining == 0 else { return }
-        let capacity = min(maxLength - 1, 2 * first.capacity)
+    /// Replaces caches (all of one input have the same length) without room for `rows` more
+    /// positions with ones twice as large, or as large as the rows need.
+    static func growIfFull(_ caches: inout [KVCache], rows: Int = 1, model: Seq2SeqModel, maxLength: Int) {
+        guard let first = caches.first, first.remaining < rows else { return }
+        let capacity = min(maxLength - 1, max(2 * first.capacity, first.length + rows))
         guard capacity > first.capacity else { return }  // the search never feeds more than max_length - 1 tokens
         for b in caches.indices {
             let larger = model.makeTargetCache(capacity: capacity)

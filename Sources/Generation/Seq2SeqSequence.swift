@@ -1,6 +1,7 @@
 /// The target side of one source, a decoder step at a time: greedy decoding or sampling
 /// (one row per step, through `Sampler`), or beam search (`numBeams` rows, through
-/// `BeamSearchState`), with its own caches.
+/// `BeamSearchState`), with its own caches. Greedy decoding may take a draft
+/// (`speculate(with:...)`): a step then feeds the last token and the draft's guesses, a row each.
 ///
 /// A sequence shares nothing with the others of a step, so its output does not depend on
 /// them: `Seq2SeqGenerator` steps the sources of one call in lockstep, the server's
@@ -17,6 +18,8 @@ public final class Seq2SeqSequence {
     /// One per beam (one without beam search); grown when full.
     private var caches: [KVCache]
     private let search: Search
+    private let isGreedy: Bool
+    private var speculation: Seq2SeqSpeculation?
     public private(set) var finishReason: FinishReason?
 
     private enum Search {
@@ -37,6 +40,7 @@ public final class Seq2SeqSequence {
         vocabulary = parameters.outputVocabulary
         forcedBOSTokenID = parameters.forcedBOSTokenID
         eosTokenIDs = parameters.generation.eosTokenIDs
+        isGreedy = parameters.numBeams == 1 && parameters.generation.isGreedy
         let v = model.vocabularySize
         let capacity = TargetCacheGrowth.initialCapacity(source: source, maxLength: maxLength)
         if parameters.numBeams > 1 {
@@ -59,8 +63,33 @@ public final class Seq2SeqSequence {
         }
     }
 
-    /// Rows this sequence adds to a decoder step (its beams).
-    public var rows: Int { caches.count }
+    /// Rows this sequence adds to the decoder step being built: its beams, or its last token
+    /// and the draft's guesses.
+    public var rows: Int { speculation.map { 1 + $0.proposals.count } ?? caches.count }
+
+    /// Decodes speculatively from the next step on: `draft` proposes up to `draftTokens` tokens
+    /// (adapting within 1...`maxDraftTokens`), one decoder pass checks them, and the agreeing
+    /// prefix plus the model's own next token are kept, so the ids are the greedy ids without
+    /// a draft. `sourceTokens` are the encoder's input, which the draft reads.
+    /// - Throws: `GenerationError.invalidParameter` unless the sequence is greedy with one beam;
+    ///   the draft's errors.
+    public func speculate(
+        with draft: SpeculativeDraft, draftTokens: Int, maxDraftTokens: Int = SpeculativeDecoder.defaultMaxDraftTokens,
+        sourceTokens: [Int]
+    ) throws {
+        guard isGreedy else {
+            throw GenerationError.invalidParameter(
+                name: "draft", value: "with beams or sampling",
+                reason: "speculative translation is greedy: drop the draft, or --beams and sampling")
+        }
+        try Seq2SeqSpeculation.check(draft, model: model)
+        try Seq2SeqSpeculation.prepare(draft, source: sourceTokens, outputVocabulary: vocabulary)
+        try draft.start(capacity: maxLength)
+        speculation = Seq2SeqSpeculation(draft: draft, draftTokens: draftTokens, maxDraftTokens: maxDraftTokens)
+    }
+
+    /// What the draft proposed and the model kept, when decoding speculatively.
+    public var speculativeStatistics: SpeculativeStatistics? { speculation?.statistics }
 
     public var isFinished: Bool { finishReason != nil }
 
@@ -73,14 +102,23 @@ public final class Seq2SeqSequence {
         }
     }
 
-    /// Appends this sequence's rows to the next decoder step, first growing full caches.
-    public func appendSteps(to steps: inout [Seq2SeqStep]) {
-        TargetCacheGrowth.growIfFull(&caches, model: model, maxLength: maxLength)
+    /// Appends this sequence's rows to the next decoder step (asking the draft for its guesses
+    /// first, if any), growing caches without room for them.
+    public func appendSteps(to steps: inout [Seq2SeqStep]) throws {
         switch search {
-        case .sampled(_, let history):
+        case .sampled(let sampler, let history):
+            if let speculation {
+                try speculation.propose(
+                    history: history, sampler: sampler, maxLength: maxLength, forced: isForcedStep)
+            }
+            TargetCacheGrowth.growIfFull(&caches, rows: rows, model: model, maxLength: maxLength)
             steps.append(
                 Seq2SeqStep(target: caches[0], source: source, token: history.tokens[history.tokens.count - 1]))
+            for (i, token) in (speculation?.proposals ?? []).enumerated() {
+                steps.append(Seq2SeqStep(target: caches[0], source: source, token: token, offset: i + 1))
+            }
         case .beams(let state, _):
+            TargetCacheGrowth.growIfFull(&caches, model: model, maxLength: maxLength)
             for b in caches.indices {
                 steps.append(Seq2SeqStep(target: caches[b], source: source, token: state.lastToken(beam: b)))
             }
@@ -88,10 +126,35 @@ public final class Seq2SeqSequence {
     }
 
     /// Sampling: chooses the next token from this sequence's one row (`logits` is unread on a
-    /// forced step). Beam search advances through its state's `processRow` and `chooseBeams`.
+    /// forced step); with a draft, from its rows in turn while they agree with the guesses.
+    /// Beam search advances through its state's `processRow` and `chooseBeams`.
     func chooseToken(logits: UnsafeMutablePointer<Float>) {
         guard case .sampled(let sampler, let history) = search else { return }
-        let token = isForcedStep ? forcedBOSTokenID! : sampler.choose(logits, history: history)
+        if isForcedStep {
+            append(forcedBOSTokenID!, to: history)
+            return
+        }
+        guard let speculation else {
+            append(sampler.choose(logits, history: history), to: history)
+            return
+        }
+        let count = history.tokens.count
+        let proposals = speculation.proposals
+        var accepted = 0
+        for i in 0...proposals.count {
+            let token = sampler.choose(logits + i * model.vocabularySize, history: history)
+            append(token, to: history)
+            guard finishReason == nil, i < proposals.count, token == proposals[i] else { break }
+            accepted += 1
+        }
+        // The cache read the last token and every guess; it keeps what the history kept, but
+        // the newest token, which the next step feeds.
+        let kept = count + accepted
+        if caches[0].length > kept { caches[0].truncate(to: kept) }
+        speculation.record(kept: kept, accepted: accepted)
+    }
+
+    private func append(_ token: Int, to history: TokenHistory) {
         history.append(token)
         if eosTokenIDs.contains(token) {
             finishReason = .eos

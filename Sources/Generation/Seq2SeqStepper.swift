@@ -39,7 +39,7 @@ public final class Seq2SeqStepper {
         firstRow.removeAll(keepingCapacity: true)
         for sequence in ordered {
             firstRow.append(steps.count)
-            sequence.appendSteps(to: &steps)
+            try sequence.appendSteps(to: &steps)
         }
         let rows = steps.count
         let v = model.vocabularySize

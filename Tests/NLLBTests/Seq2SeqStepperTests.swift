@@ -8,6 +8,28 @@ import XCTest
 /// not, and score different output vocabularies: each still gives what it gives alone.
 final class Seq2SeqStepperTests: XCTestCase {
     func testSequencesWithTheirOwnVocabulariesBeamsAndStartsGiveWhatTheyGiveAlone() throws {
+        XCTAssertEqual(try mixedBatch(), 0)
+    }
+
+    /// Greedy sequences with drafts (n-grams, an int8 copy, both) guess several rows per step
+    /// among beams and plain sequences: the ids are still what each gives alone without a draft.
+    func testSequencesWithDraftsAmongOthersGiveThePlainIds() throws {
+        let int8 = try M2M100Model(directory: NLLBFixtures.model("tiny"), precision: .int8)
+        let proposed = try mixedBatch { i in
+            switch i % 6 {
+            case 0: return NGramDraft()
+            case 2: return Seq2SeqModelDraft(model: int8)
+            case 4: return FallbackDraft(first: NGramDraft(), second: Seq2SeqModelDraft(model: int8))
+            default: return nil
+            }
+        }
+        XCTAssertGreaterThan(proposed, 0, "no draft guessed anything, so nothing was verified")
+    }
+
+    /// Steps every source of the fixture in one stepper, the next joining one step later, each
+    /// with its own vocabulary, greedy (with `draft(i)`, if any) or 3 beams; checks each output
+    /// against the source translated alone, and returns how many tokens the drafts proposed.
+    private func mixedBatch(draft: (Int) -> SpeculativeDraft? = { _ in nil }) throws -> Int {
         let translator = try M2M100Translator(directory: NLLBFixtures.model("tiny"))
         let model = translator.model
         let reference = try NLLBFixtures.reference("tiny")
@@ -37,6 +59,9 @@ final class Seq2SeqStepperTests: XCTestCase {
             let maxLength = try parameters[i].resolvedMaxLength(maxTargetPositions: model.maxTargetPositions)
             let sequence = Seq2SeqSequence(
                 source: encoded, parameters: parameters[i], maxLength: maxLength, seed: nil, model: model)
+            if parameters[i].numBeams == 1, let draft = draft(i) {
+                try sequence.speculate(with: draft, draftTokens: 1 + i % 4, sourceTokens: source)
+            }
             running.append(sequence)
             all.append(sequence)
             try stepper.step(running)  // the next source joins one step later
@@ -47,6 +72,7 @@ final class Seq2SeqStepperTests: XCTestCase {
             running.removeAll { $0.isFinished }
         }
         XCTAssertEqual(all.map(\.output.ids), alone)
+        return all.reduce(0) { $0 + ($1.speculativeStatistics?.proposedTokens ?? 0) }
     }
 
     func testScoringRowsTheLastStepDidNotComputeIsAnError() throws {
