@@ -103,12 +103,17 @@ public final class TranslationService: Sendable {
     public let backend: TranslationBackend
     public let executor: TranslationExecutor
 
+    /// The draft greedy sentences decode with (exact speculative decoding), if any.
+    public let draft: GenerationDraft?
+
     public init(
         name: String, backend: TranslationBackend, configuration: TranslationExecutor.Configuration,
-        metrics: ServerMetrics?
+        metrics: ServerMetrics?, draft: GenerationDraft? = nil
     ) {
         self.name = name
         self.backend = backend
-        executor = TranslationExecutor(name: name, backend: backend, configuration: configuration, metrics: metrics)
+        self.draft = draft
+        executor = TranslationExecutor(
+            name: name, backend: backend, configuration: configuration, metrics: metrics, draft: draft)
     }
 }

@@ -160,7 +160,7 @@ public final class ServerApp: @unchecked Sendable {
     }
 
     /// Serves a translation model under `name`: this is where the NLLB backend plugs in.
-    public func addTranslationModel(name: String, backend: TranslationBackend) throws {
+    public func addTranslationModel(name: String, backend: TranslationBackend, draft: GenerationDraft? = nil) throws {
         let executorConfiguration = TranslationExecutor.Configuration(
             maxBatch: configuration.translationMaxBatch,
             maxQueue: configuration.maxQueue)
@@ -168,7 +168,7 @@ public final class ServerApp: @unchecked Sendable {
             .translation(
                 TranslationService(
                     name: name, backend: backend, configuration: executorConfiguration,
-                    metrics: metrics)))
+                    metrics: metrics, draft: draft)))
     }
 
     private var generationConfiguration: GenerationExecutor.Configuration {

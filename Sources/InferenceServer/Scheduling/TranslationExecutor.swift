@@ -6,17 +6,21 @@ import HTTPServer
 /// the step), and a step is ONE decoder step over every running sentence, so a request that
 /// arrives joins the batch at the next step and a cancelled request stops its own sentences
 /// only. A sentence's output does not depend on its company: it is encoded alone and
-/// decoded with its own caches, sampler or beam search.
+/// decoded with its own caches, sampler or beam search. With a draft, a greedy sentence's step
+/// is its last token and the draft's guesses, rows of the same decoder step, and its output is
+/// still the one it gives alone without a draft.
 public typealias TranslationExecutor = ModelExecutor<TranslationStepper>
 
 extension ModelExecutor where Stepper == TranslationStepper {
-    /// Starts the executor's thread, which drives `backend.model` from then on.
+    /// Starts the executor's thread, which drives `backend.model` from then on. With `draft`,
+    /// greedy one-beam sentences decode speculatively.
     public convenience init(
         name: String, backend: TranslationBackend, configuration: Configuration = Configuration(),
-        metrics: ServerMetrics? = nil
+        metrics: ServerMetrics? = nil, draft: GenerationDraft? = nil
     ) {
         self.init(
-            name: name, stepper: TranslationStepper(name: name, model: backend.model, metrics: metrics),
+            name: name,
+            stepper: TranslationStepper(name: name, model: backend.model, metrics: metrics, draft: draft),
             configuration: configuration, metrics: metrics)
     }
 
@@ -61,10 +65,13 @@ public struct TranslationUnit {
 public final class TranslationSlot {
     let unit: TranslationUnit
     let sequence: Seq2SeqSequence
+    /// The sentence's draft, when it decodes speculatively (back to the stepper's idle ones after).
+    let draft: SpeculativeDraft?
 
-    init(unit: TranslationUnit, sequence: Seq2SeqSequence) {
+    init(unit: TranslationUnit, sequence: Seq2SeqSequence, draft: SpeculativeDraft?) {
         self.unit = unit
         self.sequence = sequence
+        self.draft = draft
     }
 }
 
@@ -77,11 +84,15 @@ public final class TranslationStepper: BatchStepper {
     private let metrics: ServerMetrics?
     private let stepper: Seq2SeqStepper
     private var sequences: [Seq2SeqSequence] = []
+    private let draft: GenerationDraft?
+    /// Drafts of finished sentences, kept for the next ones (a model draft's buffers are large).
+    private var idleDrafts: [SpeculativeDraft] = []
 
-    init(name: String, model: Seq2SeqModel, metrics: ServerMetrics?) {
+    init(name: String, model: Seq2SeqModel, metrics: ServerMetrics?, draft: GenerationDraft?) {
         self.name = name
         self.model = model
         self.metrics = metrics
+        self.draft = draft
         stepper = Seq2SeqStepper(model: model)
     }
 
@@ -92,8 +103,19 @@ public final class TranslationStepper: BatchStepper {
         let sequence = Seq2SeqSequence(
             source: source, parameters: shared.parameters, maxLength: shared.maxLength,
             seed: shared.seed.map { $0 &+ UInt64(unit.index) }, model: model)
+        var sentenceDraft: SpeculativeDraft?
+        if let draft, shared.parameters.numBeams == 1, shared.parameters.generation.isGreedy {
+            let chosen = idleDrafts.popLast() ?? draft.makeDraft()
+            do {
+                try sequence.speculate(with: chosen, draftTokens: draft.draftTokens, sourceTokens: unit.source)
+            } catch {
+                idleDrafts.append(chosen)
+                throw error
+            }
+            sentenceDraft = chosen
+        }
         metrics?.recordAdmission(model: name, promptTokens: unit.source.count)
-        return TranslationSlot(unit: unit, sequence: sequence)
+        return TranslationSlot(unit: unit, sequence: sequence, draft: sentenceDraft)
     }
 
     public func step(_ slots: [TranslationSlot]) throws {
@@ -106,6 +128,7 @@ public final class TranslationStepper: BatchStepper {
 
     public func finish(_ slot: TranslationSlot, cancelled: Bool, now: DispatchTime) {
         if cancelled { slot.sequence.cancel() }
+        if let draft = slot.draft { idleDrafts.append(draft) }
         let output = slot.sequence.output
         metrics?.recordGeneratedTokens(model: name, count: output.ids.count - 1)
         slot.unit.shared.collector.deliver(output, index: slot.unit.index)

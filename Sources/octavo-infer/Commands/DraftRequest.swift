@@ -28,8 +28,9 @@ struct DraftRequest: Equatable {
     let draftTokens: Int
     let source: Source
 
-    /// The checked request, or nil without --draft.
-    static func parse(_ arguments: CommandLineArguments) throws -> DraftRequest? {
+    /// The checked request, or nil without --draft. `translation`: for a translation model,
+    /// whose drafts are its own folder at int8 or f16 and n-grams (no other folder).
+    static func parse(_ arguments: CommandLineArguments, translation: Bool = false) throws -> DraftRequest? {
         guard let value = arguments.string("draft") else {
             for option in ["draft-tokens", "draft-dtype"] where arguments.string(option) != nil {
                 throw CLIError.usage("--\(option) needs --draft")
@@ -47,15 +48,17 @@ struct DraftRequest: Equatable {
             }
             source = .ngram
         } else if value.hasPrefix("ngram+") {
-            source = .ngramThen(try modelSource(String(value.dropFirst("ngram+".count)), arguments))
+            source = .ngramThen(try modelSource(String(value.dropFirst("ngram+".count)), arguments, translation))
         } else {
-            source = .model(try modelSource(value, arguments))
+            source = .model(try modelSource(value, arguments, translation))
         }
         return DraftRequest(label: value, draftTokens: tokens, source: source)
     }
 
     /// int8 or f16 (the target folder again) or a causal model folder or name.
-    private static func modelSource(_ value: String, _ arguments: CommandLineArguments) throws -> ModelSource {
+    private static func modelSource(_ value: String, _ arguments: CommandLineArguments, _ translation: Bool) throws
+        -> ModelSource
+    {
         switch value {
         case "int8", "f16":
             guard arguments.string("draft-dtype") == nil else {
@@ -63,6 +66,10 @@ struct DraftRequest: Equatable {
             }
             return .target(WeightPrecision(rawValue: value)!)
         default:
+            guard !translation else {
+                throw CLIError.usage(
+                    "--draft expects int8, f16, ngram, ngram+int8 or ngram+f16 for translation, got '\(value)'")
+            }
             var precision = WeightPrecision.f32
             if let text = arguments.string("draft-dtype") {
                 guard let parsed = WeightPrecision(rawValue: text) else {
@@ -87,7 +94,36 @@ struct DraftRequest: Equatable {
         }
     }
 
-    /// Loads the draft model (if any) for the target in `directory`.
+    /// Whether a translation model can take this draft: n-grams and its own folder at int8 or
+    /// f16 can, another (causal) model folder cannot.
+    var fitsTranslation: Bool {
+        switch source {
+        case .ngram, .model(.target), .ngramThen(.target): true
+        case .model(.folder), .ngramThen(.folder): false
+        }
+    }
+
+    /// For a translation model in `directory`: a maker of fresh drafts (each sentence needs its
+    /// own), over one loaded draft model; nil when `fitsTranslation` is false.
+    func loadTranslation(target directory: URL) throws -> (() -> SpeculativeDraft)? {
+        func model(_ source: ModelSource) throws -> Seq2SeqModel? {
+            guard case .target(let precision) = source else { return nil }
+            return try ModelFolder.loadTranslation(directory, options: ModelLoadOptions(precision: precision))
+                .translator.model
+        }
+        switch source {
+        case .ngram:
+            return { NGramDraft() }
+        case .model(let source):
+            guard let draft = try model(source) else { return nil }
+            return { Seq2SeqModelDraft(model: draft) }
+        case .ngramThen(let source):
+            guard let draft = try model(source) else { return nil }
+            return { FallbackDraft(first: NGramDraft(), second: Seq2SeqModelDraft(model: draft)) }
+        }
+    }
+
+    /// Loads the draft model (if any) for the causal model in `directory`.
     func load(target directory: URL) throws -> DraftOption {
         func model(_ source: ModelSource) throws -> CausalLanguageModel {
             let (folder, precision) =

@@ -63,10 +63,10 @@ enum ServeCommand: Command {
           --chat-template NAME=FILE    the Jinja chat template for generation model NAME (repeatable;
                                        default: the folder's tokenizer_config.json chat_template, else
                                        plain "Role: content" lines; README: chat templates)
-          --draft D                    exact speculative decoding for every GPT-2 (causal) model's greedy
-                                       requests, inside the batch: int8, f16, ngram, ngram+int8 or a model
-                                       folder sharing the tokenizer (see generate); the ids are the model's
-                                       own. Sampled requests decode plainly (a seed gives the same text)
+          --draft D                    exact speculative decoding of greedy requests inside the batch (the
+                                       ids are the model's own): int8, f16, ngram or ngram+int8 for every
+                                       model; a model folder sharing the tokenizer for generation models
+                                       (see generate). Sampled requests and beam search decode plainly
           --draft-tokens K             tokens proposed per round at first (default 4, adaptive)
           --draft-dtype D              precision of a --draft model folder (default f32)
           --log-format text|json|off   one line per request on standard error (default text)
@@ -335,7 +335,7 @@ enum ServeCommand: Command {
     }
 
     /// Loads one folder by its architecture (config.json's model_type) and adds it to the app;
-    /// a causal model gets `draft` (translation models ignore it).
+    /// with `draft` where the model can take it.
     static func load(
         _ spec: ModelSpec, variant: LegacyStoryVariant?, vocabularyMap: URL?, precision: WeightPrecision,
         cachePrecision: KVCachePrecision, draft draftRequest: DraftRequest? = nil,
@@ -376,24 +376,30 @@ enum ServeCommand: Command {
                 directory: spec.directory,
                 options: ModelLoadOptions(
                     precision: precision, cachePrecision: cachePrecision, vocabularyMap: vocabularyMap))
-            try app.addTranslationModel(name: spec.name, backend: backend)
+            let draft = try draftRequest.flatMap { request in
+                try request.loadTranslation(target: spec.directory).map {
+                    GenerationDraft(label: request.label, draftTokens: request.draftTokens, makeDraft: $0)
+                }
+            }
+            try app.addTranslationModel(name: spec.name, backend: backend, draft: draft)
+            let drafted = draft.map { ", draft \($0.label)" } ?? ""
             say(
-                "loaded \(spec.name): \(architecture.modelType) translation, \(backend.languages.count) languages, "
-                    + "in \(milliseconds(since: start)) ms, from \(spec.directory.path)")
+                "loaded \(spec.name): \(architecture.modelType) translation, \(backend.languages.count) languages"
+                    + "\(drafted), in \(milliseconds(since: start)) ms, from \(spec.directory.path)")
         }
     }
 
     /// `--draft`, checked before the server binds its port: its values, its folder, and that
-    /// some served model generates text (translation models do not take it).
+    /// some served model can take it (a model folder drafts only for generation models).
     static func draftRequest(_ arguments: CommandLineArguments, models: [ModelSpec]) throws -> DraftRequest? {
         guard let request = try DraftRequest.parse(arguments) else { return nil }
         let generates = try models.contains {
             try ModelFolder.architecture(of: $0.directory).capability == .causalGeneration
         }
-        guard generates else {
+        guard generates || request.fitsTranslation else {
             throw CLIError.usage(
-                "--draft \(request.label): no served model generates text (--draft speeds up GPT-2-like "
-                    + "models; translation takes its draft in `translate --draft`)")
+                "--draft \(request.label): a model folder drafts for generation models, and every served model "
+                    + "translates (translation models take int8, f16, ngram, ngram+int8 or ngram+f16)")
         }
         return request
     }

@@ -151,31 +151,10 @@ enum TranslateCommand: Command {
     static func translationDraft(_ arguments: CommandLineArguments, directory: URL) throws -> (
         label: String, draft: SpeculativeDraft, tokens: Int
     )? {
-        guard let value = arguments.string("draft") else {
-            if arguments.string("draft-tokens") != nil { throw CLIError.usage("--draft-tokens needs --draft") }
-            return nil
-        }
-        let tokens = try arguments.int("draft-tokens") ?? 4
-        guard (1...SpeculativeDecoder.defaultMaxDraftTokens).contains(tokens) else {
-            throw CLIError.usage("--draft-tokens must be between 1 and \(SpeculativeDecoder.defaultMaxDraftTokens)")
-        }
-        func model(_ name: Substring) throws -> SpeculativeDraft {
-            guard let precision = WeightPrecision(rawValue: String(name)), precision != .f32 else {
-                throw CLIError.usage(
-                    "--draft expects int8, f16, ngram, ngram+int8 or ngram+f16 for translation, "
-                        + "got '\(value)'")
-            }
-            return Seq2SeqModelDraft(model: try M2M100Model(directory: directory, precision: precision))
-        }
-        let draft: SpeculativeDraft
-        if value == "ngram" {
-            draft = NGramDraft()
-        } else if value.hasPrefix("ngram+") {
-            draft = FallbackDraft(first: NGramDraft(), second: try model(value.dropFirst("ngram+".count)))
-        } else {
-            draft = try model(value[...])
-        }
-        return (value, draft, tokens)
+        guard let request = try DraftRequest.parse(arguments, translation: true),
+            let makeDraft = try request.loadTranslation(target: directory)
+        else { return nil }
+        return (request.label, makeDraft(), request.draftTokens)
     }
 }
 

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 
+@testable import ServiceTestSupport
+
 /// `serve --draft` on the release binary: a draft that cannot work is a usage error (exit 2)
 /// before the server binds its port, and a good one is named when its model is loaded.
 final class ServeDraftOptionTests: XCTestCase {
@@ -28,9 +30,9 @@ final class ServeDraftOptionTests: XCTestCase {
         try refusedBeforeListening(["--model", gpt2, "--draft", "ngram+" + nllb], saying: "--draft \(nllb)")
     }
 
-    func testADraftWithNoGenerationModelIsRefused() throws {
+    func testAModelFolderDraftWithOnlyTranslationModelsIsRefused() throws {
         try refusedBeforeListening(
-            ["--model", "t=\(nllb)", "--draft", "ngram"], saying: "no served model generates text")
+            ["--model", "t=\(nllb)", "--draft", AppFixtures.tinyGPT2.path], saying: "every served model translates")
     }
 
     func testDraftValuesAreCheckedBeforeListening() throws {
@@ -45,14 +47,49 @@ final class ServeDraftOptionTests: XCTestCase {
         try refusedBeforeListening(["--model", gpt2, "--draft-tokens", "3"], saying: "--draft-tokens needs --draft")
     }
 
-    func testAGoodDraftIsNamedWhenItsModelLoads() throws {
-        let server = try ServeProcess(
-            ["--model", gpt2, "--port", "0", "--draft", "ngram+int8"], executable: try ServeProcess.releaseExecutable())
-        XCTAssertNotNil(server.mainPort(), server.stderr)
-        XCTAssertTrue(server.waitFor("ready"), server.stdout + server.stderr)
-        XCTAssertTrue(server.stdout.contains(", draft ngram+int8,"), server.stdout)
-        server.signal(SIGTERM)
-        XCTAssertEqual(server.waitForExit(), 0)
+    func testAGoodDraftIsNamedWhenEachModelLoadsAndTranslatesAsWithout() throws {
+        func start(_ extra: [String]) throws -> (ServeProcess, Int) {
+            let server = try ServeProcess(
+                ["--model", gpt2, "--model", "t=\(nllb)", "--port", "0"] + extra,
+                executable: try ServeProcess.releaseExecutable())
+            let port = try XCTUnwrap(server.mainPort(), server.stderr)
+            XCTAssertTrue(server.waitFor("ready"), server.stdout + server.stderr)
+            return (server, port)
+        }
+        let (drafted, draftedPort) = try start(["--draft", "ngram+int8"])
+        let (plain, plainPort) = try start([])
+        XCTAssertTrue(drafted.stdout.contains("positions, draft ngram+int8,"), drafted.stdout)
+        XCTAssertTrue(drafted.stdout.contains("languages, draft ngram+int8,"), drafted.stdout)
+        // Greedy translations of the fixture's texts, all at once: the same with and without the draft.
+        struct TextCase: Decodable {
+            let text: String
+            let target: String
+        }
+        struct File: Decodable { let text_cases: [TextCase] }
+        let cases = try JSONDecoder().decode(
+            File.self, from: Data(contentsOf: AppFixtures.root.appendingPathComponent("NLLB/tiny.reference.json"))
+        ).text_cases
+        for target in Set(cases.map(\.target)).sorted() {
+            let body = try JSONSerialization.data(withJSONObject: [
+                "model": "t", "texts": cases.filter { $0.target == target }.map(\.text), "target": target, "beams": 1,
+                "max_tokens": 40,
+            ])
+            func translations(_ port: Int) throws -> [String]? {
+                let response = try TestClient.request(
+                    port: port, "POST", "/v1/translate", headers: ["Content-Type": "application/json"],
+                    body: String(decoding: body, as: UTF8.self))
+                XCTAssertEqual(response.status, 200, response.text)
+                return (try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])?["translations"]
+                    as? [String]
+            }
+            let expected = try translations(plainPort)
+            XCTAssertNotNil(expected)
+            XCTAssertEqual(try translations(draftedPort), expected, target)
+        }
+        for server in [drafted, plain] {
+            server.signal(SIGTERM)
+            XCTAssertEqual(server.waitForExit(), 0)
+        }
     }
 
     func testCheckConfigReportsABadDraft() throws {

@@ -10,10 +10,26 @@ import XCTest
 /// at the next decoder step, a cancelled request stops its own sentences only, and a
 /// sentence's output does not depend on the sentences it ran with.
 final class TranslationExecutorTests: XCTestCase {
-    func service(_ backend: TranslationBackend, maxBatch: Int = 8) -> TranslationService {
+    func service(_ backend: TranslationBackend, maxBatch: Int = 8, draft: GenerationDraft? = nil)
+        -> TranslationService
+    {
         TranslationService(
             name: "fake", backend: backend, configuration: .init(maxBatch: maxBatch, maxQueue: 8),
-            metrics: nil)
+            metrics: nil, draft: draft)
+    }
+
+    static let tinyNLLB = AppFixtures.root.appendingPathComponent("NLLB/tiny")
+
+    /// The drafts `serve --draft` gives a translation model: n-grams, its int8 copy, both.
+    static func drafts() throws -> [GenerationDraft] {
+        let int8 = try M2M100Model(directory: tinyNLLB, precision: .int8)
+        return [
+            GenerationDraft(label: "ngram", draftTokens: 3) { NGramDraft() },
+            GenerationDraft(label: "int8", draftTokens: 2) { Seq2SeqModelDraft(model: int8) },
+            GenerationDraft(label: "ngram+int8", draftTokens: 4) {
+                FallbackDraft(first: NGramDraft(), second: Seq2SeqModelDraft(model: int8))
+            },
+        ]
     }
 
     func testARequestJoinsTheRunningBatchAtTheNextStep() throws {
@@ -92,7 +108,39 @@ final class TranslationExecutorTests: XCTestCase {
     /// Requests of the tiny NLLB arrive one by one while others run (greedy and beam search
     /// mixed, more sentences than slots): each sentence's ids are the ones it gets alone.
     func testStaggeredArrivalsGiveWhatEachSentenceGivesAlone() throws {
-        let pipeline = try NLLBPipeline(directory: AppFixtures.root.appendingPathComponent("NLLB/tiny"))
+        try staggeredArrivals(draft: nil)
+    }
+
+    /// The same with each draft: greedy sentences guess several rows per step beside beam
+    /// searches and still give the ids they give alone without a draft.
+    func testStaggeredArrivalsWithADraftGiveWhatEachSentenceGivesAlone() throws {
+        for draft in try Self.drafts() { try staggeredArrivals(draft: draft) }
+    }
+
+    /// A draft the model agrees with saves decoder steps: the same greedy request takes fewer
+    /// forward passes with each draft, for the same text.
+    func testADraftSavesDecoderSteps() throws {
+        let backend = NLLBTranslationBackend(pipeline: try NLLBPipeline(directory: Self.tinyNLLB))
+        let request = TranslationRequest(
+            texts: ["Hello there, my friend. It is 12 o'clock.", "The 12 cats of Paris."], source: "eng_Latn",
+            target: "fra_Latn", maxNewTokens: 24)
+        func run(_ draft: GenerationDraft?) throws -> (texts: [String]?, passes: Int) {
+            let translator = service(backend, draft: draft)
+            defer { translator.executor.shutdown(gracePeriod: 1) }
+            let texts = try TranslationCall(request, on: translator, timeout: nil).wait(timeout: 60)?.get().texts
+            return (texts, translator.executor.statistics.forwardPasses)
+        }
+        let plain = try run(nil)
+        XCTAssertNotNil(plain.texts)
+        for draft in try Self.drafts() {
+            let drafted = try run(draft)
+            XCTAssertEqual(drafted.texts, plain.texts, draft.label)
+            XCTAssertLessThan(drafted.passes, plain.passes, "\(draft.label) saved no decoder step")
+        }
+    }
+
+    private func staggeredArrivals(draft: GenerationDraft?) throws {
+        let pipeline = try NLLBPipeline(directory: Self.tinyNLLB)
         let backend = NLLBTranslationBackend(pipeline: pipeline)
         struct Case: Decodable {
             let text: String
@@ -121,7 +169,7 @@ final class TranslationExecutorTests: XCTestCase {
                 return try pipeline.translate([text], options: options).translations[0].text
             }
         }
-        let translator = service(backend, maxBatch: 3)
+        let translator = service(backend, maxBatch: 3, draft: draft)
         defer { translator.executor.shutdown(gracePeriod: 1) }
         var calls: [TranslationCall] = []
         for request in requests {
@@ -131,7 +179,8 @@ final class TranslationExecutorTests: XCTestCase {
             _ = waitUntil(timeout: 5) { translator.executor.statistics.forwardPasses >= passes + 2 }
         }
         for (i, call) in calls.enumerated() {
-            XCTAssertEqual(try call.wait(timeout: 60)?.get().texts, alone[i], "request \(i)")
+            XCTAssertEqual(
+                try call.wait(timeout: 60)?.get().texts, alone[i], "request \(i), draft \(draft?.label ?? "none")")
         }
         XCTAssertGreaterThan(translator.executor.statistics.largestBatch, 1, "sentences must have shared steps")
     }
