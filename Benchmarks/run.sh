@@ -24,8 +24,8 @@
 # clients (Benchmarks/load.py: aggregate tokens/s, p50/p95 latency), GPT-2 completions next to
 # llama.cpp's own batched figure (llama-batched-bench, q8_0, same checkpoint) and, for nllb-*,
 # translations; then serve --dtype f32 alone and with each of LOAD_DRAFTS (default "ngram int8")
-# at LOAD_DRAFT_CLIENTS (default "1 8") clients, at each of LOAD_DRAFT_TEMPERATURES (default
-# "0 0.8"; 0 is greedy). LOAD_DURATION (default 60 s per point), LOAD_CLIENTS, LOAD_MAX_BATCH
+# at LOAD_DRAFT_CLIENTS (default "1 8") clients: translations greedy, completions at each of
+# LOAD_DRAFT_TEMPERATURES (default "0 0.8"; 0 is greedy). LOAD_DURATION (default 60 s per point), LOAD_CLIENTS, LOAD_MAX_BATCH
 # (default: serve's own) change it; LOAD_ONLY=1 runs only those rows.
 # Everything it downloads, builds or makes stays in Benchmarks/work/ (ignored by git).
 set -euo pipefail
@@ -272,22 +272,27 @@ serve_under_load() {  # MODEL KIND NEW_TOKENS CLIENTS...: one server, load.py at
     kill "$server"
     wait "$server" 2> /dev/null || true
 }
+draft_load_rows() {  # MODEL KIND NEW_TOKENS TEMPERATURES: serve f32 alone, then with each of LOAD_DRAFTS
+    local model="$1" kind="$2" new_tokens="$3" temperatures="$4" draft temperature
+    for temperature in $temperatures; do
+        for draft in none ${LOAD_DRAFTS:-ngram int8}; do
+            local args="--dtype f32"
+            [ "$draft" != none ] && args="$args --draft $draft"
+            SERVE_ARGS="$args" TEMPERATURE="$temperature" \
+                serve_under_load "$model" "$kind" "$new_tokens" ${LOAD_DRAFT_CLIENTS:-1 8}
+        done
+    done
+}
 load_rows() {  # MODEL
     local model="$1" clients="${LOAD_CLIENTS:-1 8 32 64}"
     case "$model" in
-        nllb-*) serve_under_load "$model" translate "$nllb_tokens" ${LOAD_CLIENTS:-1 8 32} ;;
+        nllb-*)
+            serve_under_load "$model" translate "$nllb_tokens" ${LOAD_CLIENTS:-1 8 32}
+            # f32-exact speculative translation in serve (greedy: the model's default, one beam).
+            draft_load_rows "$model" translate "$nllb_tokens" 0
+            ;;
         *)
             serve_under_load "$model" completions 128 $clients
-            # f32-exact speculative decoding in serve: f32 alone, then with each draft, greedy and sampled.
-            local draft temperature
-            for temperature in ${LOAD_DRAFT_TEMPERATURES:-0 0.8}; do
-                for draft in none ${LOAD_DRAFTS:-ngram int8}; do
-                    local args="--dtype f32"
-                    [ "$draft" != none ] && args="$args --draft $draft"
-                    SERVE_ARGS="$args" TEMPERATURE="$temperature" \
-                        serve_under_load "$model" completions 128 ${LOAD_DRAFT_CLIENTS:-1 8}
-                done
-            done
             # llama.cpp's batched decode of the same checkpoint: 32 prompt + 128 new tokens per sequence.
             phase "$model: llama-batched-bench"
             local parallel
@@ -299,6 +304,8 @@ for line in sys.stdin:
     if line.startswith("{"):
         r=json.loads(line); r["engine"]="llama.cpp batched-bench q8_0"; r["model"]=os.environ["MODEL"]; print(json.dumps(r))' \
                 >> "$load_results"
+            # f32-exact speculative decoding in serve, greedy and sampled.
+            draft_load_rows "$model" completions 128 "${LOAD_DRAFT_TEMPERATURES:-0 0.8}"
             ;;
     esac
 }
