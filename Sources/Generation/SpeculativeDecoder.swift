@@ -19,9 +19,11 @@ public struct SpeculativeResult: Sendable {
 /// and tokens go through `GenerationSequence` as in `TextGenerator`: EOS, stop strings, the
 /// budget and logprobs behave as in the plain loop.
 ///
-/// A round is `verifyStep` (one `SequenceStep` with `logitsForEveryToken`), the target's forward
-/// pass, then `finishRound`: a batching executor can put the verify step of a sequence beside
-/// other sequences' steps in its own forward pass (one decoder per sequence, for its buffers).
+/// A round is the draft's guesses (`beginRound`, then `draftStep`/`takeDraftGuess` while a
+/// model draft guesses), `verifyStepOfGuesses` (one `SequenceStep` with `logitsForEveryToken`), the
+/// target's forward pass, then `finishRound`. A batching executor can put each of these steps
+/// beside other sequences' steps in one forward pass of the draft or the target (one decoder
+/// per sequence, for its buffers).
 public final class SpeculativeDecoder {
     public let target: CausalLanguageModel
     public let draft: SpeculativeDraft
@@ -43,6 +45,11 @@ public final class SpeculativeDecoder {
     private var proposals: [Int] = []
     private var verifyTokens: [Int] = []
     private var steps: [SequenceStep] = []
+    private var draftSteps: [SequenceStep] = []
+    /// This round: the guesses wanted, and the model draft still making them (nil when the
+    /// guesses are made or needed no model).
+    private var wantedGuesses = 0
+    private var guessingDraft: ModelDraft?
     /// The current sequence's draft length, statistics, and where its round started.
     private var length: DraftLength
     public private(set) var statistics = SpeculativeStatistics()
@@ -73,6 +80,7 @@ public final class SpeculativeDecoder {
         proposals.reserveCapacity(self.maxDraftTokens)
         verifyTokens.reserveCapacity(self.maxDraftTokens + 1)
         steps.reserveCapacity(1)
+        draftSteps.reserveCapacity(1)
     }
 
     /// The models a draft runs (none for n-grams).
@@ -147,17 +155,95 @@ public final class SpeculativeDecoder {
         statistics = SpeculativeStatistics()
     }
 
-    /// Before the target's forward pass: the draft's guesses after `sequence`, as the step
-    /// that verifies them (the sequence's last token, not yet in `cache`, then the guesses,
-    /// logits for every one). The step's tokens live in this decoder: let go of them before
-    /// the next round.
+    /// A round starts before the target's forward pass: the draft guesses after `sequence`
+    /// (at most what the budget can use: a round yields at most guesses + 1 tokens). Guesses that
+    /// need no model (n-grams) are made here; a model draft's are made by `draftStep` and
+    /// `takeDraftGuess`, one guess per forward pass of `draftModel`, which a batching executor
+    /// runs for every sequence's draft at once.
+    public func beginRound(_ sequence: GenerationSequence) throws {
+        let history = sequence.history
+        roundStart = history.tokens.count
+        roundProposed = 0
+        proposals.removeAll(keepingCapacity: true)
+        guessingDraft = nil
+        let remaining = sequence.maxNewTokens - history.generated.count
+        wantedGuesses = min(length.current, maxDraftTokens, remaining - 1)
+        guard wantedGuesses > 0 else { return }
+        let free = try draft.proposeWithoutModel(
+            count: wantedGuesses, history: history, sampler: sequence.sampler,
+            probabilities: sequence.parameters.isGreedy ? nil : draftProbabilities)
+        guessingDraft = free.modelDraft
+        collectGuesses(history, proposed: free.proposed)
+    }
+
+    /// The model whose forward pass `draftStep` needs this round; nil once the guesses are made.
+    public var draftModel: CausalLanguageModel? { guessingDraft?.model }
+
+    /// The draft model's step towards this round's next guess, or nil when the round has all
+    /// its guesses. Run it in a forward pass of `draftModel`, let go of it, then hand its
+    /// logits row to `takeDraftGuess`.
+    public func draftStep(_ sequence: GenerationSequence) -> SequenceStep? {
+        guard let guessingDraft else { return nil }
+        let guessed = sequence.history.tokens.count - roundStart
+        if guessed < wantedGuesses, let step = guessingDraft.nextStep(history: sequence.history) { return step }
+        self.guessingDraft = nil
+        collectGuesses(sequence.history, proposed: guessed)
+        return nil
+    }
+
+    /// After the draft model's forward pass of `draftStep`, `logits` pointing at its row.
+    public func takeDraftGuess(_ sequence: GenerationSequence, logits: UnsafeMutablePointer<Float>) {
+        guard let guessingDraft else { preconditionFailure("takeDraftGuess() without a draft step") }
+        let guessed = sequence.history.tokens.count - roundStart
+        let row = sequence.parameters.isGreedy ? nil : draftProbabilities + guessed * vocabulary
+        guessingDraft.choose(logits: logits, history: sequence.history, sampler: sequence.sampler, probabilities: row)
+    }
+
+    /// A whole round's step for a loop that batches only the target: the draft guesses by
+    /// forward passes of this sequence alone, then `verifyStepOfGuesses`.
     public func verifyStep(_ sequence: GenerationSequence, cache: KVCache) throws -> SequenceStep {
-        roundStart = sequence.history.tokens.count
-        roundProposed = try propose(sequence, count: length.current)
+        try guessAlone(sequence)
+        return verifyStepOfGuesses(sequence, cache: cache)
+    }
+
+    private func guessAlone(_ sequence: GenerationSequence) throws {
+        try beginRound(sequence)
+        while let model = draftModel, queueDraftStep(sequence) {
+            try model.forward(draftSteps, logits: logits)
+            draftSteps.removeAll(keepingCapacity: true)  // before the guess is appended to the history
+            takeDraftGuess(sequence, logits: logits)
+        }
+    }
+
+    /// Puts the draft step in `draftSteps`, holding no other reference to the history: a live
+    /// slice would make the guess's append copy it.
+    private func queueDraftStep(_ sequence: GenerationSequence) -> Bool {
+        draftSteps.removeAll(keepingCapacity: true)
+        guard let step = draftStep(sequence) else { return false }
+        draftSteps.append(step)
+        return true
+    }
+
+    /// Once the round has its guesses, the step that verifies them in the target's forward pass:
+    /// the sequence's last token, not yet in `cache`, then the guesses, logits for every one.
+    /// The step's tokens live in this decoder: let go of them before the next round.
+    public func verifyStepOfGuesses(_ sequence: GenerationSequence, cache: KVCache) -> SequenceStep {
+        precondition(guessingDraft == nil, "verifyStepOfGuesses() while the draft is still guessing")
         verifyTokens.removeAll(keepingCapacity: true)
         verifyTokens.append(sequence.lastToken)
         verifyTokens.append(contentsOf: proposals)
         return SequenceStep(cache: cache, tokens: verifyTokens[...], logitsForEveryToken: true)
+    }
+
+    /// Moves the `proposed` guesses the draft appended to the history into `proposals`, leaving
+    /// the history as the round found it.
+    private func collectGuesses(_ history: TokenHistory, proposed: Int) {
+        precondition(
+            proposed <= wantedGuesses && history.tokens.count == roundStart + proposed,
+            "a draft appends what it proposes")
+        for i in 0..<proposed { proposals.append(history.tokens[roundStart + i]) }
+        history.truncate(to: roundStart)
+        roundProposed = proposed
     }
 
     /// After the forward pass, `logits` pointing at the step's first row: keeps the agreeing
@@ -179,29 +265,6 @@ public final class SpeculativeDecoder {
         statistics.proposedTokens += roundProposed
         statistics.acceptedTokens += outcome.accepted
         return !outcome.cancelled
-    }
-
-    /// Asks the draft for up to `count` tokens after the sequence's history (never more than
-    /// the budget can use: a round yields at most proposals + 1 tokens), leaving them in
-    /// `proposals` and the history as it was.
-    func propose(_ sequence: GenerationSequence, count: Int) throws -> Int {
-        proposals.removeAll(keepingCapacity: true)
-        let history = sequence.history
-        let remaining = sequence.maxNewTokens - history.generated.count
-        let wanted = min(count, maxDraftTokens, remaining - 1)
-        guard wanted > 0 else { return 0 }
-        let before = history.tokens.count
-        let greedy = sequence.parameters.isGreedy
-        let proposed = try draft.propose(
-            count: wanted, history: history, sampler: sequence.sampler,
-            probabilities: greedy ? nil : draftProbabilities)
-        precondition(
-            proposed <= wanted && history.tokens.count == before + proposed,
-            "a draft appends what it "
-                + "proposes")
-        for i in 0..<proposed { proposals.append(history.tokens[before + i]) }
-        history.truncate(to: before)
-        return proposed
     }
 
     /// Walks the verify pass's rows (row i scores the token after proposal i, row 0 the token

@@ -16,3 +16,23 @@ public protocol SpeculativeDraft: AnyObject {
     /// Only the first `length` tokens of the history are final: forget anything after them.
     func keep(prefix length: Int)
 }
+
+extension SpeculativeDraft {
+    /// The round's guesses that need no forward pass, appended to `history` as `propose` does,
+    /// or the model draft whose steps make the round's guesses instead (nothing appended).
+    /// A batching executor runs the steps of many sequences' model drafts in one forward pass
+    /// of the draft model (`SpeculativeDecoder.draftStep`).
+    public func proposeWithoutModel(
+        count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?
+    ) throws -> (proposed: Int, modelDraft: ModelDraft?) {
+        if let model = self as? ModelDraft { return (0, model) }
+        if let pair = self as? FallbackDraft {
+            let first = try pair.first.proposeWithoutModel(
+                count: count, history: history, sampler: sampler, probabilities: probabilities)
+            if first.proposed > 0 || first.modelDraft != nil { return first }
+            return try pair.second.proposeWithoutModel(
+                count: count, history: history, sampler: sampler, probabilities: probabilities)
+        }
+        return (try propose(count: count, history: history, sampler: sampler, probabilities: probabilities), nil)
+    }
+}

@@ -228,6 +228,92 @@ final class GPT2SpeculativeTests: XCTestCase {
         }
         XCTAssertEqual(counted, 0, "allocations in warm speculative rounds")
     }
+
+    /// How the server's executor uses the decoders: the draft model's steps of two sequences
+    /// (one greedy, one sampled) share each of its forward passes, their verify steps share the
+    /// target's, and each sequence comes out as its decoder gives it alone; warm rounds
+    /// allocate nothing.
+    func testDecodersGuessingTogetherMatchEachAloneAndAllocateNothing() throws {
+        ComputePool.configure(threads: 1)
+        defer { ComputePool.configure(threads: ProcessInfo.processInfo.activeProcessorCount) }
+        let target = try GPT2Model(directory: Fixtures.model("tiny"))
+        let draftModel = try GPT2Model(directory: Fixtures.model("tiny"), precision: .int8)
+        let reference = try Fixtures.reference("tiny")
+        let prompts = [reference.prompts[0].ids, reference.prompts[2].ids]
+        var sampled = greedy(maxNewTokens: 30)
+        sampled.doSample = true
+        sampled.topK = 50
+        sampled.seed = 11
+        let parameters = [greedy(maxNewTokens: 30), sampled]
+        let decoders = try parameters.map { _ in
+            try SpeculativeDecoder(
+                target: target, draft: ModelDraft(model: draftModel), tokenizer: SilentTokenizer(), draftTokens: 3)
+        }
+        let alone = try (0..<2).map {
+            try decoders[$0].generate(promptIDs: prompts[$0], parameters: parameters[$0]).generation.generatedIDs
+        }
+        let v = target.vocabularySize
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: 2 * (decoders[0].maxDraftTokens + 1) * v)
+        defer { logits.deallocate() }
+        var steps: [SequenceStep] = []
+        var owners: [Int] = []
+        steps.reserveCapacity(2)
+        owners.reserveCapacity(2)
+        var counted = 0
+        // The first run sizes the buffers; the second is counted from its second round on.
+        for run in 0..<2 {
+            let sequences = try (0..<2).map {
+                try GenerationSequence(
+                    promptIDs: prompts[$0], parameters: parameters[$0], tokenizer: SilentTokenizer(),
+                    vocabularySize: v, maxPositions: target.maxPositions)
+            }
+            let caches = prompts.map { target.makeCache(capacity: $0.count + 30) }
+            try target.forward(
+                (0..<2).map { SequenceStep(cache: caches[$0], tokens: prompts[$0][...]) }, logits: logits)
+            for i in 0..<2 {
+                _ = sequences[i].advance(logits: logits + i * v)
+                try decoders[i].begin(capacity: caches[i].capacity)
+            }
+            var round = 0
+            while sequences.contains(where: { !$0.isFinished }) {
+                let counting = run == 1 && round > 0
+                if counting { allocation_counter_start() }
+                for i in 0..<2 where !sequences[i].isFinished { try decoders[i].beginRound(sequences[i]) }
+                while true {
+                    for i in 0..<2 where !sequences[i].isFinished {
+                        guard let step = decoders[i].draftStep(sequences[i]) else { continue }
+                        steps.append(step)
+                        owners.append(i)
+                    }
+                    if steps.isEmpty { break }
+                    try draftModel.forward(steps, logits: logits)
+                    steps.removeAll(keepingCapacity: true)
+                    for row in owners.indices {
+                        decoders[owners[row]].takeDraftGuess(sequences[owners[row]], logits: logits + row * v)
+                    }
+                    owners.removeAll(keepingCapacity: true)
+                }
+                for i in 0..<2 where !sequences[i].isFinished {
+                    steps.append(decoders[i].verifyStepOfGuesses(sequences[i], cache: caches[i]))
+                    owners.append(i)
+                }
+                try target.forward(steps, logits: logits)
+                var row = 0
+                for index in owners.indices {
+                    let i = owners[index]
+                    _ = decoders[i].finishRound(sequences[i], cache: caches[i], logits: logits + row * v, onStep: nil)
+                    row += steps[index].logitsRows
+                }
+                steps.removeAll(keepingCapacity: true)
+                owners.removeAll(keepingCapacity: true)
+                if counting { counted += allocation_counter_stop() }
+                round += 1
+            }
+            XCTAssertEqual(sequences[0].generatedIDs, alone[0], "greedy, run \(run)")
+            XCTAssertEqual(sequences[1].generatedIDs, alone[1], "sampled, run \(run)")
+        }
+        XCTAssertEqual(counted, 0, "allocations in warm rounds guessing together")
+    }
 }
 
 /// Tokens without text, so that counting allocations sees only the decoding.

@@ -78,6 +78,30 @@ final class SpeculativeDraftTests: XCTestCase {
         XCTAssertEqual(second.kept, [2], "both drafts hear what was kept")
     }
 
+    /// What a batching executor learns before stepping draft models: free guesses are made at
+    /// once, and a model draft (alone or after an n-gram table with nothing) is handed back to be
+    /// stepped with the other sequences', nothing appended.
+    func testProposingWithoutAModelHandsBackTheModelDraftToStep() throws {
+        let sampler = Sampler(vocabularySize: 3, parameters: GenerationParameters())
+        let model = ModelDraft(
+            model: PositionalMarkovModel(table: [[0, 1, 2], [2, 1, 0], [1, 2, 0]], positionWeight: 0))
+        let repeating = TokenHistory(prompt: [0, 1, 2, 0, 1], vocabularySize: 3, reserve: 8)
+        let fresh = TokenHistory(prompt: [2], vocabularySize: 3, reserve: 8)
+        let pair = FallbackDraft(first: NGramDraft(), second: model)
+
+        let alone = try model.proposeWithoutModel(count: 2, history: fresh, sampler: sampler, probabilities: nil)
+        XCTAssertEqual(alone.proposed, 0)
+        XCTAssertTrue(alone.modelDraft === model)
+        let ngram = try pair.proposeWithoutModel(count: 2, history: repeating, sampler: sampler, probabilities: nil)
+        XCTAssertEqual(ngram.proposed, 2)
+        XCTAssertNil(ngram.modelDraft, "the n-gram table had guesses: no model step")
+        XCTAssertEqual(repeating.tokens, [0, 1, 2, 0, 1, 2, 0])
+        let fallback = try pair.proposeWithoutModel(count: 2, history: fresh, sampler: sampler, probabilities: nil)
+        XCTAssertEqual(fallback.proposed, 0)
+        XCTAssertTrue(fallback.modelDraft === model, "no n-gram guess: the model guesses")
+        XCTAssertEqual(fresh.tokens, [2])
+    }
+
     func testTruncateUndoesAppendsForThePenalties() {
         let history = TokenHistory(prompt: [1, 2], vocabularySize: 8, reserve: 8)
         history.append(3)

@@ -31,7 +31,7 @@ public final class GenerationService: Sendable {
     /// How `/v1/chat/completions` turns messages into a prompt.
     public let chatTemplate: ChatTemplate
     public let executor: GenerationExecutor
-    /// The draft greedy sequences decode with (exact speculative decoding), if any.
+    /// The draft sequences decode with (exact speculative decoding), if any.
     public let draft: GenerationDraft?
 
     public init(

@@ -1,9 +1,12 @@
 import Generation
 
-/// The draft of exact speculative decoding for a served generation model: every greedy
-/// sequence in the running batch gets its own draft from `makeDraft` (its own draft cache,
-/// over one shared draft model), and its verify pass joins the other sequences' steps in the
-/// batch's forward pass. Output ids are the target's own, as without a draft.
+/// The draft of exact speculative decoding for a served generation model: every sequence in
+/// the running batch gets its own draft from `makeDraft` (its own draft cache, over one shared
+/// draft model, whose steps for every sequence run as one batch), and its verify pass joins
+/// the other sequences' steps in the batch's forward pass. Greedy ids are the target's own, as
+/// without a draft; sampled tokens are distributed as the target's. A translation model's
+/// executor takes the same value for its greedy sentences (`TranslationStepper`), with
+/// encoder-decoder drafts, which guess one sentence at a time.
 ///
 /// Sendable by hand: the draft models `makeDraft` captures are driven only on the executor's
 /// thread, which is the only caller of `makeDraft`.

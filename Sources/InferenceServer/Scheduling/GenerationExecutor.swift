@@ -15,7 +15,7 @@ public typealias GenerationTicket = ExecutorTicket
 
 extension ModelExecutor where Stepper == GenerationStepper {
     /// Starts the executor's thread. The model must not be driven by anyone else afterwards.
-    /// With `draft`, greedy sequences decode speculatively (see `GenerationStepper`).
+    /// With `draft`, sequences decode speculatively (see `GenerationStepper`).
     public convenience init(
         name: String, model: CausalLanguageModel, tokenizer: Tokenizer,
         configuration: Configuration = Configuration(), metrics: ServerMetrics? = nil,
@@ -41,10 +41,14 @@ extension ModelExecutor where Stepper == GenerationStepper {
 /// One forward pass of a `CausalLanguageModel` over every running sequence, and each
 /// sequence's next token sent to its `GenerationEventChannel`.
 ///
-/// With a draft, each greedy sequence brings its speculative verify step (its last token and
-/// the draft's guesses, a logits row for each) to the same forward pass, and sends every token
-/// the round kept as its own event, in order. Sampled sequences run plain one-token steps, so
-/// a seeded request gives the same text with or without a draft.
+/// With a draft, each sequence brings its speculative verify step (its last token and the
+/// draft's guesses, a logits row for each) to the same forward pass, and sends every token the
+/// round kept as its own event, in order. Before it, the sequences whose guesses come from a
+/// draft model take their draft step j together, one batched forward pass of the draft model
+/// per j, each on its own draft cache; a sequence whose round wants fewer guesses drops out.
+/// Greedy output is the target's own; sampled output is distributed as the target's
+/// (`SpeculativeSampling`), drawn from the sequence's own seeded stream, so a seeded request
+/// gives the same tokens whatever the batch around it.
 public final class GenerationStepper: BatchStepper {
     public static let threadLabel = "generation"
     private let name: String
@@ -54,7 +58,12 @@ public final class GenerationStepper: BatchStepper {
     private let draft: GenerationDraft?
     private let logits: UnsafeMutablePointer<Float>
     private var steps: [SequenceStep] = []
-    /// Decoders of finished slots, reused by the next greedy admissions (their buffers and
+    /// One row of draft logits per slot, and the slots still guessing this round.
+    private let draftLogits: UnsafeMutablePointer<Float>?
+    private var guessing: [GenerationSlot] = []
+    private var draftSteps: [SequenceStep] = []
+    private var draftStepSlots: [GenerationSlot] = []
+    /// Decoders of finished slots, reused by the next admissions (their buffers and
     /// draft caches are sized once).
     private var idleDecoders: [SpeculativeDecoder] = []
 
@@ -71,9 +80,16 @@ public final class GenerationStepper: BatchStepper {
         let rowsPerSlot = self.draft == nil ? 1 : SpeculativeDecoder.defaultMaxDraftTokens + 1
         logits = .allocate(capacity: maxBatch * rowsPerSlot * model.vocabularySize)
         steps.reserveCapacity(maxBatch)
+        draftLogits = self.draft == nil ? nil : .allocate(capacity: maxBatch * model.vocabularySize)
+        guessing.reserveCapacity(maxBatch)
+        draftSteps.reserveCapacity(maxBatch)
+        draftStepSlots.reserveCapacity(maxBatch)
     }
 
-    deinit { logits.deallocate() }
+    deinit {
+        logits.deallocate()
+        draftLogits?.deallocate()
+    }
 
     public func admit(_ pending: PendingGeneration, submittedAt: DispatchTime, now: DispatchTime) throws
         -> GenerationSlot
@@ -89,7 +105,7 @@ public final class GenerationStepper: BatchStepper {
         let slot = GenerationSlot(
             pending: pending, sequence: sequence, cache: cache, submittedAt: submittedAt,
             admittedAt: now)
-        if request.parameters.isGreedy && capacity <= model.maxPositions && !sequence.isFinished {
+        if capacity <= model.maxPositions && !sequence.isFinished {
             slot.speculation = try speculativeDecoder(capacity: capacity)
         }
         return slot
@@ -115,9 +131,10 @@ public final class GenerationStepper: BatchStepper {
 
     public func step(_ slots: [GenerationSlot]) throws {
         let vocabulary = model.vocabularySize
+        try guessTogether(slots)
         for slot in slots {
             if slot.state == .decode, let decoder = slot.speculation {
-                steps.append(try decoder.verifyStep(slot.sequence, cache: slot.cache))
+                steps.append(decoder.verifyStepOfGuesses(slot.sequence, cache: slot.cache))
             } else {
                 steps.append(SequenceStep(cache: slot.cache, tokens: slot.stepTokens))
             }
@@ -138,6 +155,48 @@ public final class GenerationStepper: BatchStepper {
             slot.nextToken[0] = step.token
             recordTokenTiming(slot, at: stepTime)
             slot.pending.channel.send(.token(choice: slot.pending.choice, step: step))
+        }
+    }
+
+    /// The draft guesses of every speculating slot: guess j of every slot whose draft model
+    /// makes it, in one forward pass of that model (slots drafting with other models wait for
+    /// the next pass), until every slot has the guesses its round wants.
+    private func guessTogether(_ slots: [GenerationSlot]) throws {
+        guard let draftLogits else { return }
+        for slot in slots where slot.state == .decode {
+            guard let decoder = slot.speculation else { continue }
+            try decoder.beginRound(slot.sequence)
+            if decoder.draftModel != nil { guessing.append(slot) }
+        }
+        defer {
+            guessing.removeAll(keepingCapacity: true)
+            draftSteps.removeAll(keepingCapacity: true)
+            draftStepSlots.removeAll(keepingCapacity: true)
+        }
+        while let model = guessing.first?.speculation?.draftModel {
+            var index = 0
+            while index < guessing.count {
+                let slot = guessing[index]
+                guard let decoder = slot.speculation, let own = decoder.draftModel, own === model else {
+                    index += 1
+                    continue
+                }
+                if let step = decoder.draftStep(slot.sequence) {
+                    draftSteps.append(step)
+                    draftStepSlots.append(slot)
+                    index += 1
+                } else {
+                    guessing.remove(at: index)  // this round's guesses are made
+                }
+            }
+            guard !draftSteps.isEmpty else { continue }
+            try model.forward(draftSteps, logits: draftLogits)
+            draftSteps.removeAll(keepingCapacity: true)  // before the guesses are appended to the histories
+            for row in draftStepSlots.indices {
+                let slot = draftStepSlots[row]
+                slot.speculation?.takeDraftGuess(slot.sequence, logits: draftLogits + row * model.vocabularySize)
+            }
+            draftStepSlots.removeAll(keepingCapacity: true)
         }
     }
 

@@ -24,8 +24,9 @@ public final class GenerationSlot {
     var state = State.prefill
     /// One-element buffer for decode steps, reused every iteration (no allocation per step).
     var nextToken = [0]
-    /// With a served draft, a greedy slot's speculative decoder (its own buffers and draft
-    /// cache): each decode step is its verify pass. Nil runs the plain one-token steps.
+    /// With a served draft, the slot's speculative decoder (its own buffers and draft cache):
+    /// each decode step is its draft's guesses then its verify pass. Nil runs the plain
+    /// one-token steps.
     var speculation: SpeculativeDecoder?
     let submittedAt: DispatchTime
     let admittedAt: DispatchTime

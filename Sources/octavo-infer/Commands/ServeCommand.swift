@@ -63,10 +63,11 @@ enum ServeCommand: Command {
           --chat-template NAME=FILE    the Jinja chat template for generation model NAME (repeatable;
                                        default: the folder's tokenizer_config.json chat_template, else
                                        plain "Role: content" lines; README: chat templates)
-          --draft D                    exact speculative decoding of greedy requests inside the batch (the
-                                       ids are the model's own): int8, f16, ngram or ngram+int8 for every
-                                       model; a model folder sharing the tokenizer for generation models
-                                       (see generate). Sampled requests and beam search decode plainly
+          --draft D                    exact speculative decoding inside the batch (greedy ids are the
+                                       model's own; sampled text follows its distribution): int8, f16,
+                                       ngram or ngram+int8 for every model; a model folder sharing the
+                                       tokenizer for generation models (see generate). Translations:
+                                       greedy one-beam sentences only
           --draft-tokens K             tokens proposed per round at first (default 4, adaptive)
           --draft-dtype D              precision of a --draft model folder (default f32)
           --log-format text|json|off   one line per request on standard error (default text)

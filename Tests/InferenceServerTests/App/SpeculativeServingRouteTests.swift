@@ -6,9 +6,10 @@ import XCTest
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
-/// `serve --draft` seen from HTTP clients: with an int8 or n-gram draft, every response and
-/// every streamed token is what the server without a draft sends, for concurrent clients
-/// mixing greedy and sampled requests.
+/// `serve --draft` seen from HTTP clients: with an int8 or n-gram draft, every greedy response
+/// and every streamed token is what the server without a draft sends, for concurrent clients
+/// mixing greedy and sampled requests; a seeded sampled response is the same whatever the
+/// requests beside it.
 final class SpeculativeServingRouteTests: AppTestCase {
     static func int8Draft() throws -> GenerationDraft {
         let model = try GPT2Model(directory: AppFixtures.tinyGPT2, precision: .int8)
@@ -101,7 +102,8 @@ final class SpeculativeServingRouteTests: AppTestCase {
             app.shutdown(gracePeriod: 1)
             try startApp(slow: 0.002, draft: draft) { $0.maxBatch = 6 }
             let drafted = try responses(bodies)
-            for index in bodies.indices {
+            let sampled = bodies.indices.filter { bodies[$0].body.contains(#""seed""#) }
+            for index in bodies.indices where !sampled.contains(index) {
                 XCTAssertTrue(
                     Self.same(drafted[index], plain[index]),
                     "\(draft.label): \(bodies[index].body)\n\(drafted[index])\n\(plain[index])")
@@ -116,6 +118,13 @@ final class SpeculativeServingRouteTests: AppTestCase {
                 XCTAssertEqual(
                     try streamedEvents(stream.0, stream.1), plainStreams[index],
                     "\(draft.label): \(stream.1)")
+            }
+            // Sampled requests speculate with their own draws: the same answers sent alone.
+            for index in sampled {
+                let alone = try responses([bodies[index]])[0]
+                XCTAssertTrue(
+                    Self.same(drafted[index], alone),
+                    "\(draft.label): \(bodies[index].body)\n\(drafted[index])\n\(alone)")
             }
         }
     }

@@ -6,8 +6,10 @@ import XCTest
 @testable import InferenceServer
 @testable import ServiceTestSupport
 
-/// Speculative decoding inside continuous batching: with any draft, every sequence's ids and
-/// events are exactly those of the executor without one.
+/// Speculative decoding inside continuous batching: with any draft, every greedy sequence's ids
+/// and events are exactly those of the executor without one, and every sampled sequence's are
+/// those of `SpeculativeDecoder` alone with the same seed and draft (whose rule keeps the
+/// target's distribution: `SpeculativeSamplingTests`).
 final class SpeculativeSchedulingTests: XCTestCase {
     static let variant = AppFixtures.root.appendingPathComponent("GPT2/variant")
 
@@ -71,6 +73,20 @@ final class SpeculativeSchedulingTests: XCTestCase {
         ]
     }
 
+    /// The sampled request run alone by `SpeculativeDecoder`, with a fresh draft of `draft`.
+    func alone(_ request: GenerationRequest, draft: GenerationDraft) throws -> [GenerationStep] {
+        let pipeline = try AppFixtures.freshPipeline()
+        let decoder = try SpeculativeDecoder(
+            target: try GPT2Model(directory: AppFixtures.tinyGPT2), draft: draft.makeDraft(),
+            tokenizer: pipeline.tokenizer, draftTokens: draft.draftTokens)
+        var steps: [GenerationStep] = []
+        _ = try decoder.generate(promptIDs: request.promptIDs, parameters: request.parameters) { step in
+            steps.append(step)
+            return true
+        }
+        return steps
+    }
+
     func testEveryDraftGivesThePlainExecutorsTokensEventsAndLogprobs() throws {
         let pipeline = try AppFixtures.freshPipeline()
         let reference = try AppFixtures.reference()
@@ -97,7 +113,15 @@ final class SpeculativeSchedulingTests: XCTestCase {
             let drafted = try runConcurrently(executor, requests)
             let statistics = executor.statistics
             executor.shutdown(gracePeriod: 1)
-            for index in requests.indices {
+            for (index, request) in requests.enumerated() where !request.parameters.isGreedy {
+                // Sampled: its own draws, whatever the batch around it.
+                let expected = try alone(request, draft: draft)
+                XCTAssertEqual(
+                    drafted[index].tokens.map(\.token), expected.map(\.token), "\(draft.label), request \(index)")
+                XCTAssertEqual(drafted[index].tokens.map(\.text), expected.map(\.text), draft.label)
+                XCTAssertEqual(drafted[index].outcome.generatedIDs, expected.map(\.token), draft.label)
+            }
+            for (index, request) in requests.enumerated() where request.parameters.isGreedy {
                 let (expected, actual) = (plain[index], drafted[index])
                 XCTAssertEqual(
                     actual.outcome.generatedIDs, expected.outcome.generatedIDs,
@@ -115,8 +139,8 @@ final class SpeculativeSchedulingTests: XCTestCase {
                 }
             }
             XCTAssertEqual(statistics.completed, requests.count, draft.label)
-            // The greedy slots really kept several tokens per pass (the variant's guesses are
-            // mostly wrong, so it may not save any).
+            // The slots really kept several tokens per pass (the variant's guesses are mostly
+            // wrong, so it may not save any).
             if draft.label != "variant" { XCTAssertLessThan(statistics.forwardPasses, plainPasses, draft.label) }
         }
     }
@@ -136,10 +160,12 @@ final class SpeculativeSchedulingTests: XCTestCase {
         // Prefill, then rounds of 5, 6, 7, 7 tokens (the draft length grows to 7 while kept).
         XCTAssertLessThanOrEqual(executor.statistics.forwardPasses, 6)
 
-        // A sampled request runs plainly: one forward pass per token.
+        // A sampled request speculates too: the draft's distribution is the target's, so its
+        // guesses are kept (prefill, then rounds of 5 and 4 tokens).
         let before = executor.statistics.forwardPasses
-        _ = try runConcurrently(executor, [request(prompt.ids, tokens: 10, seed: 5)])
-        XCTAssertEqual(executor.statistics.forwardPasses - before, 10)
+        let sampled = try runConcurrently(executor, [request(prompt.ids, tokens: 10, seed: 5)])[0]
+        XCTAssertEqual(sampled.tokens.count, 10)
+        XCTAssertLessThanOrEqual(executor.statistics.forwardPasses - before, 4)
     }
 
     func testASequenceCancelledMidRoundLeavesTheOthersExact() throws {
@@ -176,5 +202,55 @@ final class SpeculativeSchedulingTests: XCTestCase {
         XCTAssertEqual(cancelledOutcome?.finishReason, .cancelled)
         XCTAssertLessThan(cancelledOutcome?.generatedIDs.count ?? 40, 40)
         XCTAssertEqual(executor.statistics.cancelled, 1)
+    }
+    /// Greedy requests arriving one after another while others decode: the draft model's steps
+    /// of every speculating slot share its forward passes, and every slot's ids are the
+    /// target's own.
+    func testTheDraftModelStepsEverySlotInOneBatchedPass() throws {
+        let pipeline = try AppFixtures.freshPipeline()
+        let reference = try AppFixtures.reference()
+        let draftModel = CountingModel(try GPT2Model(directory: AppFixtures.tinyGPT2, precision: .int8))
+        let executor = GenerationExecutor(
+            name: "tiny", model: SlowModel(pipeline.model, delay: 0.01), tokenizer: pipeline.tokenizer,
+            configuration: ExecutorConfiguration(maxBatch: 4, maxQueue: 16),
+            draft: GenerationDraft(label: "int8", draftTokens: 3) { ModelDraft(model: draftModel) })
+        defer { executor.shutdown(gracePeriod: 1) }
+        let prompts = (0..<8).map { reference.prompts[$0 % reference.prompts.count] }
+        let channel = GenerationEventChannel()
+        for (index, prompt) in prompts.enumerated() {
+            try executor.submit(request(prompt.ids, tokens: 12 + index % 3 * 4), to: channel, choice: index)
+            Thread.sleep(forTimeInterval: 0.004)  // the next one joins a batch already decoding
+        }
+        var finished: [Int: [Int]] = [:]
+        while finished.count < prompts.count, let event = channel.next(timeout: 60) {
+            if case .finished(let choice, let outcome) = event { finished[choice] = outcome.generatedIDs }
+        }
+        for (index, prompt) in prompts.enumerated() {
+            XCTAssertEqual(finished[index], Array(prompt.greedy.prefix(12 + index % 3 * 4)), "request \(index)")
+        }
+        // Four slots decoding at once took their draft steps together: one pass carried all
+        // four, and most passes carried several (one slot at a time would carry one each).
+        let passes = draftModel.stepsPerPass
+        XCTAssertEqual(passes.max(), 4, "\(passes)")
+        XCTAssertLessThan(passes.count * 2, passes.reduce(0, +), "\(passes)")
+    }
+}
+
+/// A model that records how many sequences each of its forward passes carried.
+final class CountingModel: CausalLanguageModel, @unchecked Sendable {
+    let inner: CausalLanguageModel
+    private let lock = NSLock()
+    private var passes: [Int] = []
+
+    init(_ inner: CausalLanguageModel) { self.inner = inner }
+
+    var stepsPerPass: [Int] { lock.withLock { passes } }
+    var vocabularySize: Int { inner.vocabularySize }
+    var maxPositions: Int { inner.maxPositions }
+    var writesLogitsForEveryToken: Bool { inner.writesLogitsForEveryToken }
+    func makeCache(capacity: Int) -> KVCache { inner.makeCache(capacity: capacity) }
+    func forward(_ steps: [SequenceStep], logits: UnsafeMutablePointer<Float>) throws {
+        lock.withLock { passes.append(steps.count) }
+        try inner.forward(steps, logits: logits)
     }
 }
