@@ -34,31 +34,47 @@ public final class Seq2SeqModelDraft: SpeculativeDraft {
     public func propose(
         count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?
     ) throws -> Int {
-        guard let cache, let source else { preconditionFailure("propose() before begin() and start()") }
         precondition(probabilities == nil, "translation drafts are greedy")
         var produced = 0
-        while produced < count && history.tokens.count <= cache.capacity {
-            // Every history token the cache has not read, in one pass; only the last needs logits.
-            let unread = history.tokens.count - cache.length
-            if unread > 1 {
-                try read(history, count: unread - 1, logits: nil)
-            }
-            try read(history, count: 1, logits: logits)
-            history.append(sampler.choose(logits, history: history))
+        while produced < count && canGuess(history: history) {
+            steps.removeAll(keepingCapacity: true)
+            appendSteps(history: history, last: false, to: &steps)
+            appendSteps(history: history, last: true, to: &steps)
+            try model.decode(steps, logits: nil, vocabulary: nil)
+            try model.score(rows: (steps.count - 1)..<steps.count, logits: logits, vocabulary: outputVocabulary)
+            choose(logits: logits, history: history, sampler: sampler)
             produced += 1
         }
         return produced
     }
 
-    private func read(_ history: TokenHistory, count: Int, logits: UnsafeMutablePointer<Float>?) throws {
-        guard let cache, let source else { return }
-        steps.removeAll(keepingCapacity: true)
-        for offset in 0..<count {
+    /// The output layer's tokens for this sentence (nil: the whole vocabulary), which the guess
+    /// rows are scored over.
+    public var vocabulary: OutputVocabulary? { outputVocabulary }
+
+    /// Whether the cache has room for the steps towards another guess.
+    public func canGuess(history: TokenHistory) -> Bool {
+        guard let cache else { preconditionFailure("canGuess() before start()") }
+        return history.tokens.count <= cache.capacity
+    }
+
+    /// Appends the decoder steps towards the next guess: every history token the cache has not
+    /// read, all in one pass, of which only the last one's row (`last`) is scored and the others
+    /// (`last` false) only fill the cache. A batching executor runs many sentences' steps in one
+    /// pass of `model`, the scored rows together.
+    public func appendSteps(history: TokenHistory, last: Bool, to steps: inout [Seq2SeqStep]) {
+        guard let cache, let source else { preconditionFailure("appendSteps() before begin() and start()") }
+        let unread = history.tokens.count - cache.length
+        for offset in (last ? unread - 1..<unread : 0..<unread - 1) {
             steps.append(
                 Seq2SeqStep(target: cache, source: source, token: history.tokens[cache.length + offset], offset: offset)
             )
         }
-        try model.decode(steps, logits: logits, vocabulary: outputVocabulary)
+    }
+
+    /// Appends the guess of its scored row `logits` to `history`.
+    public func choose(logits: UnsafeMutablePointer<Float>, history: TokenHistory, sampler: Sampler) {
+        history.append(sampler.choose(logits, history: history))
     }
 
     public func keep(prefix length: Int) {

@@ -102,15 +102,42 @@ public final class Seq2SeqSequence {
         }
     }
 
-    /// Appends this sequence's rows to the next decoder step (asking the draft for its guesses
-    /// first, if any), growing caches without room for them.
-    public func appendSteps(to steps: inout [Seq2SeqStep]) throws {
+    /// With a draft, starts the next step's guesses (see `Seq2SeqSpeculation.beginGuesses`).
+    func beginGuesses() throws {
+        guard let speculation, case .sampled(let sampler, let history) = search else { return }
+        try speculation.beginGuesses(history: history, sampler: sampler, maxLength: maxLength, forced: isForcedStep)
+    }
+
+    /// The draft model's next guess for this step: its decoder steps, or nil once the step's
+    /// guesses are made. Run its steps in a pass of `draft.model`, then give `takeGuess` the
+    /// last step's scored row.
+    func nextGuessDraft() -> Seq2SeqModelDraft? {
+        guard case .sampled(_, let history) = search else { return nil }
+        return speculation?.nextGuessDraft(history: history)
+    }
+
+    /// After the draft model's pass, `logits` pointing at this sentence's scored row.
+    func takeGuess(logits: UnsafeMutablePointer<Float>) {
+        guard case .sampled(let sampler, let history) = search, let draft = speculation?.guessingDraft else {
+            preconditionFailure("takeGuess() without a guess under way")
+        }
+        draft.choose(logits: logits, history: history, sampler: sampler)
+    }
+
+    /// The draft still making this step's guesses, without moving on (see `nextGuessDraft`).
+    var guessingDraft: Seq2SeqModelDraft? { speculation?.guessingDraft }
+
+    /// The tokens so far, which a guessing draft reads (greedy sequences only).
+    var guessHistory: TokenHistory {
+        guard case .sampled(_, let history) = search else { preconditionFailure("beam searches do not guess") }
+        return history
+    }
+
+    /// Appends this sequence's rows to the next decoder step (with a draft, after its guesses
+    /// are made), growing caches without room for them.
+    public func appendSteps(to steps: inout [Seq2SeqStep]) {
         switch search {
-        case .sampled(let sampler, let history):
-            if let speculation {
-                try speculation.propose(
-                    history: history, sampler: sampler, maxLength: maxLength, forced: isForcedStep)
-            }
+        case .sampled(_, let history):
             TargetCacheGrowth.growIfFull(&caches, rows: rows, model: model, maxLength: maxLength)
             steps.append(
                 Seq2SeqStep(target: caches[0], source: source, token: history.tokens[history.tokens.count - 1]))

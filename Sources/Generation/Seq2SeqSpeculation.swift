@@ -12,16 +12,40 @@ final class Seq2SeqSpeculation {
         proposals.reserveCapacity(length.maximum)
     }
 
-    /// The draft's guesses after `history`, kept in `proposals` and taken back out of the
-    /// history; none on a forced step, nor past max_length (a step yields guesses + 1 tokens).
-    func propose(history: TokenHistory, sampler: Sampler, maxLength: Int, forced: Bool) throws {
+    /// The model draft still making this step's guesses, one per pass of its model.
+    private(set) var guessingDraft: Seq2SeqModelDraft?
+    private var wanted = 0
+    private var roundStart = 0
+
+    /// Starts the step's guesses after `history`: guesses that need no model (n-grams) are
+    /// made here; a model draft's are made by `nextGuessDraft` and `takeGuess`, one per pass
+    /// of its model, which `Seq2SeqStepper` runs for every sentence's draft at once. None on a
+    /// forced step, nor past max_length (a step yields guesses + 1 tokens).
+    func beginGuesses(history: TokenHistory, sampler: Sampler, maxLength: Int, forced: Bool) throws {
         proposals.removeAll(keepingCapacity: true)
-        let count = history.tokens.count
-        let wanted = min(length.current, maxLength - count - 1)
+        guessingDraft = nil
+        roundStart = history.tokens.count
+        wanted = min(length.current, maxLength - roundStart - 1)
         guard !forced, wanted > 0 else { return }
-        let proposed = try draft.propose(count: wanted, history: history, sampler: sampler, probabilities: nil)
-        for i in 0..<proposed { proposals.append(history.tokens[count + i]) }
-        history.truncate(to: count)
+        let free = try draft.proposeWithoutModel(
+            Seq2SeqModelDraft.self, count: wanted, history: history, sampler: sampler, probabilities: nil)
+        guessingDraft = free.modelDraft
+        if guessingDraft == nil { collectGuesses(history) }
+    }
+
+    /// The model draft, while the step wants another guess from it; once not, the guesses are
+    /// taken out of the history into `proposals`.
+    func nextGuessDraft(history: TokenHistory) -> Seq2SeqModelDraft? {
+        guard let draft = guessingDraft else { return nil }
+        if history.tokens.count - roundStart < wanted && draft.canGuess(history: history) { return draft }
+        guessingDraft = nil
+        collectGuesses(history)
+        return nil
+    }
+
+    private func collectGuesses(_ history: TokenHistory) {
+        for i in roundStart..<history.tokens.count { proposals.append(history.tokens[i]) }
+        history.truncate(to: roundStart)
     }
 
     /// After the verify step: the first `kept` tokens of the history are final.

@@ -3,7 +3,8 @@ import Kernels
 /// Runs one batched decoder step over any set of `Seq2SeqSequence`s: every row of every
 /// unfinished sequence goes through the decoder together, the output layer scores only the
 /// rows whose choice is not forced (once per output vocabulary in the batch), and each
-/// sequence then makes its own choice.
+/// sequence then makes its own choice. Sequences with a draft model make their guesses first,
+/// guess j of every one that shares a draft model in one pass of that model.
 ///
 /// Owns the step's scratch (steps, logits), grown to the largest batch and never shrunk, so
 /// steady steps allocate nothing here. One caller at a time, like the model it drives.
@@ -21,6 +22,10 @@ public final class Seq2SeqStepper {
     private var dependentSequences: [Int] = []
     private var beamSequences: [Int] = []
     private var forced: [Seq2SeqSequence] = []
+    /// Sequences whose draft model is still guessing, and those of the current draft pass.
+    private var guessing: [Seq2SeqSequence] = []
+    private var guessers: [Seq2SeqSequence] = []
+    private var vocabularies: [OutputVocabulary?] = []
 
     public init(model: Seq2SeqModel) {
         self.model = model
@@ -35,11 +40,12 @@ public final class Seq2SeqStepper {
     public func step(_ sequences: [Seq2SeqSequence]) throws -> Int {
         orderRows(sequences)
         guard !ordered.isEmpty else { return 0 }
+        try guessTogether()
         steps.removeAll(keepingCapacity: true)
         firstRow.removeAll(keepingCapacity: true)
         for sequence in ordered {
             firstRow.append(steps.count)
-            try sequence.appendSteps(to: &steps)
+            sequence.appendSteps(to: &steps)
         }
         let rows = steps.count
         let v = model.vocabularySize
@@ -57,6 +63,56 @@ public final class Seq2SeqStepper {
         }
         advance()
         return rows
+    }
+
+    /// The drafts' guesses for this step. Guesses that need no model come at once; a draft
+    /// model's come one per pass, each pass carrying the next guess of every sequence that
+    /// drafts with that model: the rows only filling its caches first, then the scored rows
+    /// grouped by output vocabulary, so each group is one call of the output layer.
+    private func guessTogether() throws {
+        guessing.removeAll(keepingCapacity: true)
+        for sequence in ordered {
+            try sequence.beginGuesses()
+            if sequence.guessingDraft != nil { guessing.append(sequence) }
+        }
+        while true {
+            guessing.removeAll { $0.nextGuessDraft() == nil }
+            guard let draftModel = guessing.first?.guessingDraft?.model else { return }
+            guessers.removeAll(keepingCapacity: true)
+            vocabularies.removeAll(keepingCapacity: true)
+            for sequence in guessing where sequence.guessingDraft!.model === draftModel {
+                guessers.append(sequence)
+                let vocabulary = sequence.guessingDraft!.vocabulary
+                if !vocabularies.contains(where: { $0 == vocabulary }) { vocabularies.append(vocabulary) }
+            }
+            steps.removeAll(keepingCapacity: true)
+            for sequence in guessers {
+                sequence.guessingDraft!.appendSteps(history: sequence.guessHistory, last: false, to: &steps)
+            }
+            let firstScored = steps.count
+            for vocabulary in vocabularies {
+                for sequence in guessers where sequence.guessingDraft!.vocabulary == vocabulary {
+                    sequence.guessingDraft!.appendSteps(history: sequence.guessHistory, last: true, to: &steps)
+                }
+            }
+            reserveLogits(rows: guessers.count)
+            try draftModel.decode(steps, logits: nil, vocabulary: nil)
+            steps.removeAll(keepingCapacity: true)
+            let v = draftModel.vocabularySize
+            var row = 0
+            for vocabulary in vocabularies {
+                let start = row
+                for sequence in guessers where sequence.guessingDraft!.vocabulary == vocabulary { row += 1 }
+                try draftModel.score(
+                    rows: (firstScored + start)..<(firstScored + row), logits: logits + start * v,
+                    vocabulary: vocabulary)
+                row = start
+                for sequence in guessers where sequence.guessingDraft!.vocabulary == vocabulary {
+                    sequence.takeGuess(logits: logits + row * v)
+                    row += 1
+                }
+            }
+        }
     }
 
     /// Fills `ordered` and `groups`: scored sequences by vocabulary, then the forced ones.

@@ -25,13 +25,23 @@ extension SpeculativeDraft {
     public func proposeWithoutModel(
         count: Int, history: TokenHistory, sampler: Sampler, probabilities: UnsafeMutablePointer<Float>?
     ) throws -> (proposed: Int, modelDraft: ModelDraft?) {
-        if let model = self as? ModelDraft { return (0, model) }
+        try proposeWithoutModel(
+            ModelDraft.self, count: count, history: history, sampler: sampler, probabilities: probabilities)
+    }
+
+    /// `proposeWithoutModel` for drafts whose model steps are of type `Stepped` (a decoder-only
+    /// `ModelDraft`, or an encoder-decoder's `Seq2SeqModelDraft`).
+    public func proposeWithoutModel<Stepped: SpeculativeDraft>(
+        _ stepped: Stepped.Type, count: Int, history: TokenHistory, sampler: Sampler,
+        probabilities: UnsafeMutablePointer<Float>?
+    ) throws -> (proposed: Int, modelDraft: Stepped?) {
+        if let model = self as? Stepped { return (0, model) }
         if let pair = self as? FallbackDraft {
             let first = try pair.first.proposeWithoutModel(
-                count: count, history: history, sampler: sampler, probabilities: probabilities)
+                stepped, count: count, history: history, sampler: sampler, probabilities: probabilities)
             if first.proposed > 0 || first.modelDraft != nil { return first }
             return try pair.second.proposeWithoutModel(
-                count: count, history: history, sampler: sampler, probabilities: probabilities)
+                stepped, count: count, history: history, sampler: sampler, probabilities: probabilities)
         }
         return (try propose(count: count, history: history, sampler: sampler, probabilities: probabilities), nil)
     }

@@ -26,6 +26,34 @@ final class Seq2SeqStepperTests: XCTestCase {
         XCTAssertGreaterThan(proposed, 0, "no draft guessed anything, so nothing was verified")
     }
 
+    /// Sentences drafting with one draft model make each guess together: one pass of the draft
+    /// model scores every sentence's guess, and the ids are still transformers' greedy ids.
+    func testTheDraftModelGuessesForEverySentenceInOnePass() throws {
+        let translator = try M2M100Translator(directory: NLLBFixtures.model("tiny"))
+        let model = translator.model
+        let reference = try NLLBFixtures.reference("tiny")
+        let greedy = try XCTUnwrap(reference.cases.first { $0.name == "greedy" })
+        let counting = CountingSeq2SeqModel(try M2M100Model(directory: NLLBFixtures.model("tiny"), precision: .int8))
+        let sequences = try reference.sources.indices.map { i -> Seq2SeqSequence in
+            let parameters = NLLBFixtures.parameters(
+                greedy.parameters, translator: translator, targetLanguage: reference.target_languages[i])
+            let sequence = Seq2SeqSequence(
+                source: try model.encode([reference.sources[i]])[0], parameters: parameters,
+                maxLength: try parameters.resolvedMaxLength(maxTargetPositions: model.maxTargetPositions), seed: nil,
+                model: model)
+            try sequence.speculate(
+                with: Seq2SeqModelDraft(model: counting), draftTokens: 3, sourceTokens: reference.sources[i])
+            return sequence
+        }
+        let stepper = Seq2SeqStepper(model: model)
+        while sequences.contains(where: { !$0.isFinished }) { try stepper.step(sequences) }
+        XCTAssertEqual(sequences.map(\.output.ids), greedy.outputs)
+        XCTAssertGreaterThan(sequences.reduce(0) { $0 + ($1.speculativeStatistics?.proposedTokens ?? 0) }, 0)
+        XCTAssertEqual(
+            counting.mostScoredRows, sequences.count,
+            "a draft pass scored \(counting.mostScoredRows) sentences' guesses, not all \(sequences.count)")
+    }
+
     /// Steps every source of the fixture in one stepper, the next joining one step later, each
     /// with its own vocabulary, greedy (with `draft(i)`, if any) or 3 beams; checks each output
     /// against the source translated alone, and returns how many tokens the drafts proposed.
@@ -86,5 +114,27 @@ final class Seq2SeqStepperTests: XCTestCase {
         XCTAssertThrowsError(try model.score(rows: 0..<2, logits: logits, vocabulary: nil)) { error in
             XCTAssertEqual(error as? M2M100Error, .rowsNotDecoded(rows: 0..<2, decoded: 1))
         }
+    }
+}
+
+/// A model that counts how many rows each `score` call scores (drafts score one row per
+/// sentence per guess), around a real one.
+final class CountingSeq2SeqModel: Seq2SeqModel {
+    let base: Seq2SeqModel
+    private(set) var mostScoredRows = 0
+
+    init(_ base: Seq2SeqModel) { self.base = base }
+
+    var vocabularySize: Int { base.vocabularySize }
+    var maxSourcePositions: Int { base.maxSourcePositions }
+    var maxTargetPositions: Int { base.maxTargetPositions }
+    func encode(_ sources: [[Int]]) throws -> [EncodedSource] { try base.encode(sources) }
+    func makeTargetCache(capacity: Int) -> KVCache { base.makeTargetCache(capacity: capacity) }
+    func decode(_ steps: [Seq2SeqStep], logits: UnsafeMutablePointer<Float>?, vocabulary: OutputVocabulary?) throws {
+        try base.decode(steps, logits: logits, vocabulary: vocabulary)
+    }
+    func score(rows: Range<Int>, logits: UnsafeMutablePointer<Float>, vocabulary: OutputVocabulary?) throws {
+        mostScoredRows = max(mostScoredRows, rows.count)
+        try base.score(rows: rows, logits: logits, vocabulary: vocabulary)
     }
 }

@@ -6,7 +6,7 @@ import Generation
 /// the other sequences' steps in the batch's forward pass. Greedy ids are the target's own, as
 /// without a draft; sampled tokens are distributed as the target's. A translation model's
 /// executor takes the same value for its greedy sentences (`TranslationStepper`), with
-/// encoder-decoder drafts, which guess one sentence at a time.
+/// encoder-decoder drafts, whose model steps also run for every sentence at once.
 ///
 /// Sendable by hand: the draft models `makeDraft` captures are driven only on the executor's
 /// thread, which is the only caller of `makeDraft`.
