@@ -90,6 +90,17 @@ def gpt2_table(rows):
               f"{cell(median(r, 'prefill_ms'))} | {cell(r.get('load_ms'))} | {cell(r.get('peak_rss_mib'))} |")
 
 
+def kv_cache_lines(rows):
+    """octavo-infer's q4 with the f16 KV cache against llama.cpp q4_0, whose cache is f16 by
+    default: the like-for-like ratio, median of the per-round ratios."""
+    variants = [r for r in rows if r["engine"] == "octavo-infer (f16 KV cache)" and r["dtype"] == "q4"]
+    for ours in variants:
+        for peer in rows:
+            if peer["engine"] == "llama.cpp" and key(peer, "batch") == key(ours, "batch"):
+                print(f"- {model_name(ours)} q4 with the f16 KV cache / llama.cpp {peer['dtype']} (f16 KV cache): "
+                      f"{ratio(ours, peer, 'decode_tokens_per_s')}")
+
+
 def speculative_table(rows, peers):
     """f32-exact speculative rows (bench --draft): the speculative tok/s against the same
     run's plain f32 loop and against the f32 peer on the same model (median of per-round
@@ -158,6 +169,7 @@ def main():
     translate = [r for r in rows if "target_tokens_per_s" in r]
     if generate:
         gpt2_table(generate)
+        kv_cache_lines(generate)
     if speculative:
         print("\nf32-exact speculative decoding, batch 1 (greedy ids checked against the plain f32 loop; "
               "NLLB: target tokens/s of whole translations):")

@@ -174,6 +174,8 @@ gpt2() {
         peer_row llama_bench.py gpt2 "$work/gguf/$model-q8_0.gguf" --llama-bench "$llama_bench" --dtype q8_0
         octavo_row --model "$dir" --dtype q4
         ENGINE="octavo-infer (saved q4)" octavo_row --model "$(saved_q4 "$model")"
+        # llama.cpp keeps its KV cache in f16 by default: this row compares like with like.
+        ENGINE="octavo-infer (f16 KV cache)" octavo_row --model "$dir" --dtype q4 --kv-cache f16
         peer_row llama_bench.py gpt2 "$work/gguf/$model-q4_0.gguf" --llama-bench "$llama_bench" --dtype q4_0
         peer_row llama_bench.py gpt2 "$work/gguf/$model-q4_0-pure.gguf" --llama-bench "$llama_bench" --dtype q4_0-pure
     done
