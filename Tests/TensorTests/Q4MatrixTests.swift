@@ -126,21 +126,36 @@ final class Q4MatrixTests: XCTestCase {
         return quantized
     }
 
-    /// The documented arithmetic, one element at a time: exact group sums, then four float
-    /// lanes (lane j: groups j, j + 4, ...), fused multiply-adds, (l0 + l1) + (l2 + l3).
+    /// The documented arithmetic (`matmulQ4`), one element at a time: each group's eight lane
+    /// sums of raw stored values exactly, four chains of eight float lanes by fused
+    /// multiply-adds, the zero points' share in eight more lanes taken from them, lanes summed in
+    /// a fixed order.
     func naiveProduct(_ x: Q4Activations, _ matrix: Q4Matrix) -> [Float] {
+        func sumLanes(_ v: [Float]) -> Float { ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7])) }
         var y = [Float](repeating: 0, count: x.rows * matrix.rows)
         for i in 0..<x.rows {
             for r in 0..<matrix.rows {
-                var lanes = [Float](repeating: 0, count: 4)
-                for g in 0..<matrix.groups {
-                    var sum = 0
-                    for k in (g * matrix.groupSize)..<((g + 1) * matrix.groupSize) {
-                        sum += matrix.integerValue(row: r, column: k) * Int(x.values[i * x.paddedColumns + k])
+                var chains = [[Float]](repeating: [Float](repeating: 0, count: 8), count: 4)
+                var zeroShare = [Float](repeating: 0, count: 8)
+                for g in 0..<x.groupStride {
+                    let inRow = g < matrix.groups
+                    let scale = inRow ? matrix.scale(row: r, group: g) : 0
+                    let zero = Float(inRow ? matrix.zeroPoint(row: r, group: g) : 8)
+                    zeroShare[g % 8] = zeroShare[g % 8].addingProduct(zero * scale, x.groupSums[i * x.groupStride + g])
+                    guard inRow else { continue }
+                    for lane in 0..<8 {
+                        var sum = 0
+                        for k in (g * matrix.groupSize)..<((g + 1) * matrix.groupSize) where (k % 32) / 4 == lane {
+                            sum += Int(matrix.storedValue(row: r, column: k)) * Int(x.values[i * x.paddedColumns + k])
+                        }
+                        chains[g % 4][lane] = chains[g % 4][lane].addingProduct(Float(sum), scale)
                     }
-                    lanes[g % 4] = lanes[g % 4].addingProduct(Float(sum), matrix.scale(row: r, group: g))
                 }
-                y[i * matrix.rows + r] = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) * x.scales[i]
+                let lanes = (0..<8).map { (j: Int) -> Float in
+                    let sum: Float = (chains[0][j] + chains[1][j]) + (chains[2][j] + chains[3][j])
+                    return sum - zeroShare[j]
+                }
+                y[i * matrix.rows + r] = sumLanes(lanes) * x.scales[i]
             }
         }
         return y
@@ -183,6 +198,39 @@ final class Q4MatrixTests: XCTestCase {
                         XCTAssertEqual(twice, y.map { $0 + $0 }, "\(format) accumulate, \(kernel)")
                     }
                 }
+            }
+        }
+    }
+
+    /// More weight rows than one block of the kernels' row loop (16 KB of packed weights), so
+    /// that scales converted per block line up with their rows, on every kernel; rows summed
+    /// eight at a time and one at a time, written and accumulated.
+    func testProductIsExactOverSeveralRowBlocks() {
+        for format in Self.formats {
+            let inFeatures = 64
+            let outFeatures = 1100
+            let matrix = Q4Matrix(
+                quantizing: random(inFeatures * outFeatures), inFeatures: inFeatures, outFeatures: outFeatures,
+                layout: .outputMajor, format: format)
+            let x = random(inFeatures, scale: 3)
+            for kernel in Int8Kernel.supported {
+                var y = [Float](repeating: 0, count: outFeatures)
+                let quantized = q4Product(x, rows: 1, matrix: matrix, kernel: kernel, into: &y)
+                defer { UnsafeMutableRawPointer(quantized.groupSums).deallocate() }
+                XCTAssertEqual(y, naiveProduct(quantized, matrix), "\(format), \(kernel)")
+                var split = [Float](repeating: 0, count: outFeatures)
+                for range in [0..<517, 517..<1100] {
+                    let part = q4Product(x, rows: 1, matrix: matrix, kernel: kernel, rowRange: range, into: &split)
+                    UnsafeMutableRawPointer(part.groupSums).deallocate()
+                }
+                XCTAssertEqual(split, y, "\(format), \(kernel), split at row 517")
+                var twice = y
+                for range in [0..<517, 517..<1100] {
+                    let part = q4Product(
+                        x, rows: 1, matrix: matrix, kernel: kernel, rowRange: range, into: &twice, accumulate: true)
+                    UnsafeMutableRawPointer(part.groupSums).deallocate()
+                }
+                XCTAssertEqual(twice, y.map { $0 + $0 }, "\(format), \(kernel), accumulated")
             }
         }
     }

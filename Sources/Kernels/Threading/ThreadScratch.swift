@@ -17,6 +17,8 @@ public enum ThreadScratch {
         case activationScales
         /// A few-row product's partial sums, one block per thread.
         case partialProducts
+        /// A 4-bit product's scales of the weight row at hand, as floats.
+        case q4RowScales
     }
 
     /// Calls `body` with at least `byteCount` bytes, 64-byte aligned, of this thread's `slot`.
