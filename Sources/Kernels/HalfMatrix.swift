@@ -5,6 +5,8 @@ public final class HalfMatrix: @unchecked Sendable {
     public let rows: Int
     public let columns: Int
     public let values: UnsafePointer<UInt16>
+    /// Keeps the memory alive: a mapped file, or the `LargePageArena` block a converted matrix
+    /// was written to; nil when this object allocated its memory itself.
     private let owner: AnyObject?
 
     /// Rounds a float matrix to half precision (round to nearest even), transposing a Conv1D.
@@ -15,7 +17,8 @@ public final class HalfMatrix: @unchecked Sendable {
     ) {
         rows = outFeatures
         columns = inFeatures
-        let h = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * columns))
+        let memory = LargePageArena.shared.allocate(byteCount: rows * columns * 2)
+        let h = memory.bind(to: UInt16.self, count: rows * columns)
         forEachConversionBlock(rows: outFeatures, columns: inFeatures, layout: layout, rowsDone: rowsDone) { block in
             pool.parallelFor(block.count, minimumPerThread: 64) { share in
                 for r in (block.lowerBound + share.lowerBound)..<(block.lowerBound + share.upperBound) {
@@ -27,7 +30,7 @@ public final class HalfMatrix: @unchecked Sendable {
             }
         }
         values = UnsafePointer(h)
-        owner = nil
+        owner = memory
     }
 
     /// Wraps half-precision data already in [out, in] layout.

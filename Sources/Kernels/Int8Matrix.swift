@@ -15,7 +15,8 @@ public final class Int8Matrix: @unchecked Sendable {
     public let rowSums: UnsafePointer<Int32>
     /// Whether `rowSums` was allocated here (not borrowed from a file with the values).
     private let ownsRowSums: Bool
-    /// Keeps borrowed memory (a mapped file) alive; nil when this object owns its memory.
+    /// Keeps the memory alive: a mapped file, or the `LargePageArena` block a quantized matrix
+    /// was written to; nil when this object allocated its memory itself.
     private let owner: AnyObject?
 
     /// Quantizes a float matrix: each output row scaled so its largest magnitude maps to 127.
@@ -26,9 +27,11 @@ public final class Int8Matrix: @unchecked Sendable {
     ) {
         rows = outFeatures
         columns = inFeatures
-        let q = UnsafeMutablePointer<Int8>.allocate(capacity: max(1, rows * columns))
-        let s = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows))
-        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, rows))
+        let valueBytes = (rows * columns + 63) & ~63
+        let memory = LargePageArena.shared.allocate(byteCount: valueBytes + rows * 8)
+        let q = memory.bind(to: Int8.self, count: rows * columns)
+        let s = memory.bind(to: Float.self, byteOffset: valueBytes, count: rows)
+        let sums = memory.bind(to: Int32.self, byteOffset: valueBytes + rows * 4, count: rows)
         forEachConversionBlock(rows: outFeatures, columns: inFeatures, layout: layout, rowsDone: rowsDone) { block in
             pool.parallelFor(block.count, minimumPerThread: 64) { share in
                 let row = UnsafeMutablePointer<Float>.allocate(capacity: max(1, inFeatures))
@@ -45,8 +48,8 @@ public final class Int8Matrix: @unchecked Sendable {
         values = UnsafePointer(q)
         scales = UnsafePointer(s)
         rowSums = UnsafePointer(sums)
-        ownsRowSums = true
-        owner = nil
+        ownsRowSums = false
+        owner = memory
     }
 
     /// Wraps already-quantized data (e.g. read from a file written by `octavo-infer quantize`),

@@ -65,7 +65,8 @@ public final class Q4Matrix: @unchecked Sendable {
     public let scales: UnsafePointer<UInt16>
     /// rows × groups values in 0...15, or nil for a symmetric matrix (every zero point 8).
     public let zeroPoints: UnsafePointer<UInt8>?
-    /// Keeps borrowed memory (a mapped file) alive; nil when this object owns its memory.
+    /// Keeps the memory alive: a mapped file, or the `LargePageArena` block a quantized matrix
+    /// was written to; nil when this object allocated its memory itself.
     private let owner: AnyObject?
 
     /// Columns rounded up to whole 64-column chunks.
@@ -86,9 +87,15 @@ public final class Q4Matrix: @unchecked Sendable {
         groupSize = format.groupSize
         let padded = Q4Matrix.paddedColumns(inFeatures)
         let groups = padded / format.groupSize
-        let q = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, rows * padded / 2))
-        let s = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rows * groups))
-        let z = format.hasZeroPoint ? UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, rows * groups)) : nil
+        let packedBytes = (rows * padded / 2 + 63) & ~63
+        let scaleBytes = (rows * groups * 2 + 63) & ~63
+        let memory = LargePageArena.shared.allocate(
+            byteCount: packedBytes + scaleBytes + (format.hasZeroPoint ? rows * groups : 0))
+        let q = memory.bind(to: UInt8.self, count: rows * padded / 2)
+        let s = memory.bind(to: UInt16.self, byteOffset: packedBytes, count: rows * groups)
+        let z =
+            format.hasZeroPoint
+            ? memory.bind(to: UInt8.self, byteOffset: packedBytes + scaleBytes, count: rows * groups) : nil
         forEachConversionBlock(rows: outFeatures, columns: inFeatures, layout: layout, rowsDone: rowsDone) { block in
             pool.parallelFor(block.count, minimumPerThread: 64) { share in
                 let row = UnsafeMutablePointer<Float>.allocate(capacity: padded)
@@ -118,7 +125,7 @@ public final class Q4Matrix: @unchecked Sendable {
         packed = UnsafePointer(q)
         scales = UnsafePointer(s)
         zeroPoints = z.map { UnsafePointer($0) }
-        owner = nil
+        owner = memory
     }
 
     /// Wraps already-packed data (read from a file written by `octavo-infer quantize`), which
