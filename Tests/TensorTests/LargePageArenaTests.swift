@@ -59,24 +59,45 @@ final class LargePageArenaTests: XCTestCase {
         let arena = LargePageArena(regionBytes: 8 << 20)
         let block = arena.allocate(byteCount: 8 << 20)
         memset(block.pointer, 1, 8 << 20)
-        let address = UInt(bitPattern: Int(bitPattern: block.pointer))
+        let hugeKiB = try smapsLine(of: block.pointer, startingWith: "AnonHugePages:").flatMap {
+            Int($0.split(separator: " ")[1])
+        }
+        let kib = try XCTUnwrap(hugeKiB, "the region's mapping in /proc/self/smaps")
+        XCTAssertGreaterThanOrEqual(kib, 2048, "at least one 2 MiB page of the touched 8 MiB")
+    }
+
+    /// A buffer about to be converted block by block is kept off 2 MiB pages, so that the
+    /// blocks it gives back leave the resident set.
+    func testBuffersConvertedInBlocksAreAdvisedOffHugePages() throws {
+        let bytes = 4 << 20
+        let raw = try XCTUnwrap(mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+        defer { munmap(raw, bytes) }
+        let floats = raw.bindMemory(to: Float.self, capacity: bytes / 4)
+        let buffer = FloatBuffer(borrowing: floats, count: bytes / 4, owner: NSObject())
+        XCTAssertFalse(try smapsLine(of: raw, startingWith: "VmFlags:")?.split(separator: " ").contains("nh") ?? true)
+        buffer.adviseReadOnceInBlocks()
+        let flags = try XCTUnwrap(smapsLine(of: raw, startingWith: "VmFlags:"))
+        XCTAssertTrue(flags.split(separator: " ").contains("nh"), flags)
+    }
+
+    /// The line of /proc/self/smaps starting with `prefix` in the mapping that holds `pointer`.
+    private func smapsLine(of pointer: UnsafeMutableRawPointer, startingWith prefix: String) throws -> String? {
         // Read to the end: /proc files report a size of 0.
         let handle = try XCTUnwrap(FileHandle(forReadingAtPath: "/proc/self/smaps"))
         defer { try? handle.close() }
         let smaps = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
-        var inRegion = false
-        var hugeKiB: Int?
+        let address = UInt(bitPattern: Int(bitPattern: pointer))
+        var inMapping = false
         for line in smaps.split(separator: "\n") {
             if let dash = line.firstIndex(of: "-"), line.first?.isHexDigit == true,
                 let start = UInt(line[..<dash], radix: 16),
                 let end = UInt(line[line.index(after: dash)...].prefix { $0.isHexDigit }, radix: 16)
             {
-                inRegion = start <= address && address < end
-            } else if inRegion, line.hasPrefix("AnonHugePages:") {
-                hugeKiB = Int(line.split(separator: " ")[1])
+                inMapping = start <= address && address < end
+            } else if inMapping, line.hasPrefix(prefix) {
+                return String(line)
             }
         }
-        let kib = try XCTUnwrap(hugeKiB, "the region's mapping in /proc/self/smaps")
-        XCTAssertGreaterThanOrEqual(kib, 2048, "at least one 2 MiB page of the touched 8 MiB")
+        return nil
     }
 }

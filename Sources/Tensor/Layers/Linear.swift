@@ -42,6 +42,7 @@ public struct Linear: Sendable {
                 weight.releaseMappedPages(elements: (rows.lowerBound * inFeatures)..<(rows.upperBound * inFeatures))
             }
             : nil
+        if precision != .f32 { weight.adviseReadOnceInBlocks() }
         let weights: Weights
         switch precision {
         case .f32: weights = .float32(weight, layout)
