@@ -256,23 +256,6 @@ import X86Intrinsics
         }
     }
 
-    /// The four float chains of one activation row (chain c takes the groups g with g % 4 == c).
-    struct Q4Chains {
-        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
-
-        @inline(__always) mutating func add(_ chain: Int, _ sums: SIMD8<Int32>, _ scale: Float) {
-            let scales = SIMD8<Float>(repeating: scale)
-            switch chain {
-            case 0: c0 = fusedMultiplyAdd(c0, convertToFloat(sums), scales)
-            case 1: c1 = fusedMultiplyAdd(c1, convertToFloat(sums), scales)
-            case 2: c2 = fusedMultiplyAdd(c2, convertToFloat(sums), scales)
-            default: c3 = fusedMultiplyAdd(c3, convertToFloat(sums), scales)
-            }
-        }
-
-        @inline(__always) var sum: SIMD8<Float> { (c0 + c1) + (c2 + c3) }
-    }
-
     /// The lanes of y[i..<i+G, r] for G ≤ 4 activation rows (`matmulQ4` sums them). First the zero points' share (Σ_g zero·scale·Σx)
     /// per activation row; then per 64 columns one 32-byte load of weights split into its
     /// nibbles, one vpdpbusd per activation row and group, whose eight Int32 lanes are converted

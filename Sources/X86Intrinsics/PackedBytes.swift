@@ -84,4 +84,33 @@ import Swift
             + SIMD8(p0213[1], p0213[3], p4657[1], p4657[3], p0213[5], p0213[7], p4657[5], p4657[7])
         return SIMD8(sums[0], sums[4], sums[1], sums[5], sums[2], sums[6], sums[3], sums[7])
     }
+    /// The four float chains of one activation row in both q4 kernels: chain c takes the groups
+    /// g with g % 4 == c, each group's Int32 lanes converted and fused-multiply-added by its
+    /// scale, and the chains are summed in one order.
+    @frozen
+    public struct Q4Chains {
+        public var c0: SIMD8<Float>, c1: SIMD8<Float>, c2: SIMD8<Float>, c3: SIMD8<Float>
+
+        @inlinable @inline(__always)
+        public init() {
+            c0 = SIMD8<Float>()
+            c1 = SIMD8<Float>()
+            c2 = SIMD8<Float>()
+            c3 = SIMD8<Float>()
+        }
+
+        @inlinable @inline(__always)
+        public mutating func add(_ chain: Int, _ sums: SIMD8<Int32>, _ scale: Float) {
+            let scales = SIMD8<Float>(repeating: scale)
+            switch chain {
+            case 0: c0 = fusedMultiplyAdd(c0, convertToFloat(sums), scales)
+            case 1: c1 = fusedMultiplyAdd(c1, convertToFloat(sums), scales)
+            case 2: c2 = fusedMultiplyAdd(c2, convertToFloat(sums), scales)
+            default: c3 = fusedMultiplyAdd(c3, convertToFloat(sums), scales)
+            }
+        }
+
+        @inlinable @inline(__always)
+        public var sum: SIMD8<Float> { (c0 + c1) + (c2 + c3) }
+    }
 #endif

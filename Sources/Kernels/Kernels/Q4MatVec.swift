@@ -168,23 +168,6 @@ public func matmulQ4(
         }
     }
 
-    /// The four float chains of one activation row (chain c takes the groups g with g % 4 == c).
-    private struct Q4Chains {
-        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
-
-        @inline(__always) mutating func add(_ chain: Int, _ sums: SIMD8<Int32>, _ scale: Float) {
-            let scales = SIMD8<Float>(repeating: scale)
-            switch chain {
-            case 0: c0 = fusedMultiplyAdd(c0, convertToFloat(sums), scales)
-            case 1: c1 = fusedMultiplyAdd(c1, convertToFloat(sums), scales)
-            case 2: c2 = fusedMultiplyAdd(c2, convertToFloat(sums), scales)
-            default: c3 = fusedMultiplyAdd(c3, convertToFloat(sums), scales)
-            }
-        }
-
-        @inline(__always) var sum: SIMD8<Float> { (c0 + c1) + (c2 + c3) }
-    }
-
     /// y[i..<i+G, r] for G ≤ 2 activation rows on AVX2, in `matmulQ4`'s order: the row's scales
     /// as floats into `rowScales` (with the zero points' share per activation row), then per 64
     /// columns one 32-byte load of weights split into its two nibble halves, and per activation
