@@ -56,8 +56,7 @@ public final class FloatBuffer: @unchecked Sendable {
 
     /// Keeps the file pages behind a mapped buffer that is about to be converted on 4 KiB
     /// pages: a 2 MiB mapping of a file read in large folios comes back whole when the next
-    /// rows of it are read, so the pages given back block by block would stay resident
-    /// (gpt2-medium at q4 peaked at 501 MiB that way, against 261).
+    /// rows of it are read, so the pages given back block by block would stay resident.
     public func adviseReadOnceInBlocks() {
         guard isMapped, count > 0 else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))

@@ -1,11 +1,13 @@
 import Foundation
+import Tensor
 import XCTest
 
 @testable import Kernels
 
-/// The arena carves aligned, disjoint blocks from 2 MiB-aligned regions, unmaps a region once
-/// nothing uses it, and asks for huge pages where the kernel offers them.
-final class LargePageArenaTests: XCTestCase {
+/// Weights on 2 MiB pages: the arena carves aligned, disjoint blocks from 2 MiB-aligned regions,
+/// unmaps a region once nothing uses it and asks for huge pages; mapped checkpoints ask for them
+/// too, and floats about to be converted block by block ask not to be on them.
+final class HugePageTests: XCTestCase {
     func testBlocksAreAlignedDisjointAndCarvedInOrder() {
         let arena = LargePageArena(regionBytes: 4 << 20)
         let first = arena.allocate(byteCount: 100)
@@ -78,6 +80,18 @@ final class LargePageArenaTests: XCTestCase {
         buffer.adviseReadOnceInBlocks()
         let flags = try XCTUnwrap(smapsLine(of: raw, startingWith: "VmFlags:"))
         XCTAssertTrue(flags.split(separator: " ").contains("nh"), flags)
+    }
+
+    /// A mapped checkpoint is advised onto 2 MiB pages, which the kernel uses where the file
+    /// sits in large folios.
+    func testMappedFilesAreAdvisedOntoHugePages() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mapped-\(UUID().uuidString).bin")
+        try Data(count: 4 << 20).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let file = try MappedFile(path: url.path)
+        let base = try XCTUnwrap(file.bytes.baseAddress)
+        let flags = try XCTUnwrap(smapsLine(of: UnsafeMutableRawPointer(mutating: base), startingWith: "VmFlags:"))
+        XCTAssertTrue(flags.split(separator: " ").contains("hg"), flags)
     }
 
     /// The line of /proc/self/smaps starting with `prefix` in the mapping that holds `pointer`.
