@@ -226,6 +226,8 @@ nllb() {
         done
         ln -sfn "$vmap" "$ct2_vmap-$dtype/vmap.txt"
     done
+    drop_from_page_cache "$dir/model.safetensors" "$ct2"-*/model.bin \
+        $(ls "$work"/saved-int8/"$model"/model.safetensors 2> /dev/null)
     for batch in 1 16; do
         for beams in 1 4; do
             local shape=(--batch "$batch" --beams "$beams")
